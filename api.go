@@ -1,0 +1,137 @@
+package portico
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Visibility says who may discover an API in the catalog.
+type Visibility string
+
+// Visibilities.
+const (
+	Public   Visibility = "public"
+	Intranet Visibility = "intranet"
+	Partner  Visibility = "partner"
+)
+
+// Lifecycle is an API's state. Only published and deprecated APIs serve
+// traffic. The order is draft → published → deprecated → retired.
+type Lifecycle string
+
+// Lifecycle states.
+const (
+	Draft      Lifecycle = "draft"
+	Published  Lifecycle = "published"
+	Deprecated Lifecycle = "deprecated"
+	Retired    Lifecycle = "retired"
+)
+
+// Serves reports whether an API in state l accepts traffic.
+func (l Lifecycle) Serves() bool { return l == Published || l == Deprecated }
+
+// AuthType is how the gateway authenticates callers of an API.
+type AuthType string
+
+// Auth types: api_key requires a key of an application with an approved
+// subscription; none opens the API to everyone, without limits.
+const (
+	AuthAPIKey AuthType = "api_key"
+	AuthNone   AuthType = "none"
+)
+
+// EndpointType says whether an API has one target or balances over several.
+type EndpointType string
+
+// Endpoint types.
+const (
+	Single       EndpointType = "single"
+	LoadBalancer EndpointType = "load_balancer"
+)
+
+// Algorithm is a load-balancing algorithm.
+type Algorithm string
+
+// Algorithms.
+const (
+	RoundRobin         Algorithm = "round_robin"
+	WeightedRoundRobin Algorithm = "weighted_round_robin"
+)
+
+// API is a backend web service published through the gateway.
+type API struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Version     string     `json:"version"`
+	Context     string     `json:"context"`
+	Description string     `json:"description,omitempty"`
+	Visibility  Visibility `json:"visibility"`
+	State       Lifecycle  `json:"state"`
+	Auth        AuthType   `json:"auth"`
+	Endpoint    Endpoint   `json:"endpoint"`
+	Plans       []string   `json:"plans"`
+	Timeouts    Timeouts   `json:"timeouts"`
+	Owner       string     `json:"owner"` // user ID of the publisher
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+// OffersPlan reports whether planID is among the API's plans.
+func (a *API) OffersPlan(planID string) bool {
+	for _, p := range a.Plans {
+		if p == planID {
+			return true
+		}
+	}
+	return false
+}
+
+// Endpoint is where an API's traffic goes.
+type Endpoint struct {
+	Type      EndpointType `json:"type"`
+	Algorithm Algorithm    `json:"algorithm,omitempty"`
+	Targets   []Target     `json:"targets"`
+}
+
+// Target is one backend URL. Weight (default 1) counts only for
+// weighted_round_robin.
+type Target struct {
+	URL    string `json:"url"`
+	Weight int    `json:"weight,omitempty"`
+}
+
+// Timeouts bound the gateway's calls to an API's backend. Zero means the
+// gateway default (connect 5s, response 30s).
+type Timeouts struct {
+	Connect  Duration `json:"connect,omitempty"`
+	Response Duration `json:"response,omitempty"`
+}
+
+// Duration is a time.Duration that reads and writes JSON as a string such
+// as "1.5s" (a bare number is taken as milliseconds).
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var ms int64
+	if err := json.Unmarshal(b, &ms); err == nil {
+		*d = Duration(time.Duration(ms) * time.Millisecond)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"5s\" or milliseconds")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration must be a string like \"5s\": %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,50 @@
+package portico
+
+import (
+	"context"
+	"time"
+)
+
+// LimitSpec is one counter that a request is taken against.
+type LimitSpec struct {
+	Key       string // the counter's name, unique per subscription and limit
+	Limit     int64  // at most this many per period; > 0
+	Per       Period
+	Window    Window // Fixed or Rolling; calendar quotas use Fixed
+	Soft      bool   // never reject; report crossing Threshold instead
+	Threshold int    // percent of Limit, for soft counters
+}
+
+// Decision is a Limiter's answer for one request.
+type Decision struct {
+	Allowed bool
+
+	// Limit, Remaining and Reset describe the counter closest to rejecting
+	// (the one that rejected, when Allowed is false), for the RateLimit-*
+	// headers. Reset is the time until that counter frees capacity.
+	Limit     int64
+	Remaining int64
+	Reset     time.Duration
+
+	// RetryAfter is how long to wait before a retry can pass; set when
+	// Allowed is false.
+	RetryAfter time.Duration
+
+	// Rejected is the key of the counter that rejected the request.
+	Rejected string
+
+	// Crossed lists the keys of soft counters whose threshold this request
+	// crossed; Reached those of hard counters this request used up. Each
+	// crossing is reported once per period.
+	Crossed []string
+	Reached []string
+}
+
+// Limiter takes requests against counters. Implementations are safe for
+// concurrent use.
+type Limiter interface {
+	// Take admits one request at time now against every counter in specs,
+	// all or nothing: a request rejected by one counter is counted by none.
+	// A nil or empty specs admits the request.
+	Take(ctx context.Context, now time.Time, specs []LimitSpec) (Decision, error)
+}

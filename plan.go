@@ -1,0 +1,114 @@
+package portico
+
+import "time"
+
+// Period is the length of a rate-limit window or a quota period.
+type Period string
+
+// Periods. Rate limits use second, minute and hour; quotas use day, week and
+// month. Day, week (starting Monday) and month are calendar periods in UTC.
+const (
+	Second Period = "second"
+	Minute Period = "minute"
+	Hour   Period = "hour"
+	Day    Period = "day"
+	Week   Period = "week"
+	Month  Period = "month"
+)
+
+// Duration returns the fixed length of p, or 0 for calendar periods whose
+// length varies (week and day are fixed, month is not).
+func (p Period) Duration() time.Duration {
+	switch p {
+	case Second:
+		return time.Second
+	case Minute:
+		return time.Minute
+	case Hour:
+		return time.Hour
+	case Day:
+		return 24 * time.Hour
+	case Week:
+		return 7 * 24 * time.Hour
+	}
+	return 0
+}
+
+// Window is how a rate limit counts.
+type Window string
+
+// Windows. A fixed window counts requests in aligned periods (each minute
+// from :00 to :59). A rolling window counts requests in the period that
+// ends now and never admits more than the limit in any interval of that
+// length.
+const (
+	Fixed   Window = "fixed"
+	Rolling Window = "rolling"
+)
+
+// QuotaMode says what happens when a quota is used up.
+type QuotaMode string
+
+// Quota modes: hard rejects requests once the quota is used up; soft lets
+// them through and raises a notification when usage crosses the threshold.
+const (
+	Hard QuotaMode = "hard"
+	Soft QuotaMode = "soft"
+)
+
+// DatastoreErrorPolicy says how limits behave while the data store is
+// unreachable (cluster mode).
+type DatastoreErrorPolicy string
+
+// Policies for limits during a data store outage.
+const (
+	DatastoreLocal  DatastoreErrorPolicy = "local"  // each node enforces limit / live nodes
+	DatastoreOpen   DatastoreErrorPolicy = "open"   // admit everything
+	DatastoreClosed DatastoreErrorPolicy = "closed" // reject everything
+)
+
+// Plan is an SLA plan: the limits a subscription gets.
+type Plan struct {
+	ID               string               `json:"id"`
+	Name             string               `json:"name"`
+	Description      string               `json:"description,omitempty"`
+	RateLimit        *RateLimit           `json:"rate_limit,omitempty"`
+	Quota            *Quota               `json:"quota,omitempty"`
+	AutoApprove      bool                 `json:"auto_approve"`
+	OnDatastoreError DatastoreErrorPolicy `json:"on_datastore_error,omitempty"`
+	Owner            string               `json:"owner,omitempty"` // user ID of the creator
+	CreatedAt        time.Time            `json:"created_at"`
+	UpdatedAt        time.Time            `json:"updated_at"`
+}
+
+// RateLimit allows Limit requests per Per. Resources override the limit for
+// requests whose path inside the API matches a pattern; each override has a
+// counter of its own, and the first matching override replaces the plan-wide
+// limit for that request.
+type RateLimit struct {
+	Limit     int64           `json:"limit"`
+	Per       Period          `json:"per"`
+	Window    Window          `json:"window"`
+	Resources []ResourceLimit `json:"resources,omitempty"`
+}
+
+// ResourceLimit is a per-resource rate limit inside an API. Pattern is a
+// path relative to the API's context path, optionally preceded by an HTTP
+// method and a space ("POST /orders"); "*" matches one path segment and a
+// trailing "/**" matches any rest of the path.
+type ResourceLimit struct {
+	Pattern string `json:"pattern"`
+	Limit   int64  `json:"limit"`
+	Per     Period `json:"per"`
+	Window  Window `json:"window"`
+}
+
+// Quota allows Limit requests per calendar Per (day, week or month, UTC).
+// A soft quota raises a notification when usage crosses Threshold percent
+// (default 80) and never rejects.
+type Quota struct {
+	Limit     int64     `json:"limit"`
+	Per       Period    `json:"per"`
+	Mode      QuotaMode `json:"mode"`
+	Threshold int       `json:"threshold,omitempty"`
+}

@@ -1,0 +1,107 @@
+package portico
+
+import "time"
+
+// Role is what a user may do.
+type Role string
+
+// Roles. An admin may do everything; a publisher manages its own APIs and
+// plans; a subscriber sees published APIs and manages its own applications,
+// keys and subscriptions.
+const (
+	RoleAdmin      Role = "admin"
+	RolePublisher  Role = "publisher"
+	RoleSubscriber Role = "subscriber"
+)
+
+// User is an account of the admin API and console.
+type User struct {
+	ID           string    `json:"id"`
+	Username     string    `json:"username"`
+	Email        string    `json:"email,omitempty"`
+	Roles        []Role    `json:"roles"`
+	WebhookURL   string    `json:"webhook_url,omitempty"` // notifications are POSTed here when set
+	PasswordHash string    `json:"password_hash,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// HasRole reports whether u has role r.
+func (u *User) HasRole(r Role) bool {
+	for _, x := range u.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Application is a subscriber's client app. It holds API keys and
+// subscribes to APIs.
+type Application struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Owner       string    `json:"owner"` // user ID
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Key is an API key of an application. Only the hash of the key is stored:
+// Hash is the hex SHA-256 of the key's text, and Prefix its first
+// characters, for people to tell keys apart.
+type Key struct {
+	ID            string     `json:"id"`
+	ApplicationID string     `json:"application"`
+	Prefix        string     `json:"prefix"`
+	Hash          string     `json:"hash,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
+}
+
+// SubscriptionStatus is where a subscription stands.
+type SubscriptionStatus string
+
+// Subscription states. Only approved subscriptions grant access; evicted
+// is final.
+const (
+	Pending  SubscriptionStatus = "pending"
+	Approved SubscriptionStatus = "approved"
+	Evicted  SubscriptionStatus = "evicted"
+)
+
+// Subscription grants an application access to an API under a plan.
+type Subscription struct {
+	ID            string             `json:"id"`
+	ApplicationID string             `json:"application"`
+	APIID         string             `json:"api"`
+	PlanID        string             `json:"plan"`
+	Status        SubscriptionStatus `json:"status"`
+	CreatedAt     time.Time          `json:"created_at"`
+	UpdatedAt     time.Time          `json:"updated_at"`
+}
+
+// NotificationKind says what a notification is about.
+type NotificationKind string
+
+// Notification kinds.
+const (
+	NotifyQuotaThreshold NotificationKind = "quota_threshold" // a soft quota crossed its threshold
+	NotifyQuotaReached   NotificationKind = "quota_reached"   // a hard quota was used up
+	NotifyEndpointDown   NotificationKind = "endpoint_down"   // a target was marked down
+	NotifyPendingApprove NotificationKind = "subscription_pending"
+)
+
+// Notification is an event for people: the API's publisher, the
+// subscriber owning the application, and admins see it.
+type Notification struct {
+	ID             string           `json:"id"`
+	Time           time.Time        `json:"time"`
+	Kind           NotificationKind `json:"kind"`
+	Message        string           `json:"message"`
+	APIID          string           `json:"api,omitempty"`
+	ApplicationID  string           `json:"application,omitempty"`
+	SubscriptionID string           `json:"subscription,omitempty"`
+	Publisher      string           `json:"publisher,omitempty"`  // user ID of the API's owner
+	Subscriber     string           `json:"subscriber,omitempty"` // user ID of the application's owner
+}
