@@ -1,0 +1,24 @@
+package portico
+
+import (
+	"context"
+	"time"
+)
+
+// Node describes one running Portico process of a cluster.
+type Node struct {
+	Name        string    `json:"name"`
+	GatewayAddr string    `json:"gateway_addr"`
+	AdminAddr   string    `json:"admin_addr"`
+	Version     string    `json:"version"`
+	StartedAt   time.Time `json:"started_at"`
+	LastSeen    time.Time `json:"last_seen"`
+	LBFactor    int       `json:"lb_factor"`
+	RequestRate float64   `json:"request_rate"` // requests per second, recent
+	Status      string    `json:"status"`       // "up" or "down"
+}
+
+// Membership lists the nodes of the cluster this node belongs to.
+type Membership interface {
+	Nodes(ctx context.Context) ([]Node, error)
+}
