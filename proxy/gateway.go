@@ -1,0 +1,287 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// Balancer picks targets of one API's endpoint. Implementations are safe
+// for concurrent use; balance.Balancer is the one Portico wires in.
+type Balancer interface {
+	// Pick returns the index of the next target that is neither cooling
+	// down nor in the bit mask tried, or ok false when there is none.
+	Pick(now time.Time, tried uint64) (i int, ok bool)
+	// MarkDown puts target i in cool-down and reports whether it was up.
+	MarkDown(i int, now time.Time) bool
+	// MarkUp records a success of target i.
+	MarkUp(i int)
+}
+
+// Gateway is the data-plane http.Handler. Set its fields before the first
+// Update; Update and ServeHTTP may then be called concurrently. Until the
+// first Update every request gets 404.
+type Gateway struct {
+	// Limiter takes requests against plan limits. Nil admits everything.
+	Limiter portico.Limiter
+
+	// NewBalancer makes the balancer of an API's endpoint. Nil means plain
+	// round robin without health tracking.
+	NewBalancer func(portico.Endpoint) Balancer
+
+	// Notify receives notifications raised on the request path (soft quota
+	// crossed, hard quota reached, target down). It must not block. Nil
+	// drops them.
+	Notify func(*portico.Notification)
+
+	// Transport is the template for each API's transport; its dial and
+	// response-header timeouts are replaced by the API's. Nil means a
+	// transport tuned for proxying (keep-alive pool of 512 per host).
+	Transport *http.Transport
+
+	// Logger logs upstream failures. Nil discards.
+	Logger *slog.Logger
+
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+
+	snap atomic.Pointer[snapshot]
+
+	mu        sync.Mutex // guards upstreams during Update
+	upstreams map[string]*upstream
+
+	reqPrefix string
+	reqSeq    atomic.Uint64
+}
+
+// Update builds the routing snapshot of cfg and swaps it in. Requests in
+// flight finish on the snapshot they started with.
+func (g *Gateway) Update(cfg *portico.Config) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.reqPrefix == "" {
+		g.reqPrefix = portico.NewID()[:12] + "-"
+	}
+	snap, ups := buildSnapshot(cfg, g.upstreams, g.newUpstream)
+	g.snap.Store(snap)
+	for id, old := range g.upstreams {
+		if ups[id] != old {
+			old.close()
+		}
+	}
+	g.upstreams = ups
+}
+
+// Version returns the config version the gateway routes by, or -1 before
+// the first Update.
+func (g *Gateway) Version() int64 {
+	if s := g.snap.Load(); s != nil {
+		return s.version
+	}
+	return -1
+}
+
+func (g *Gateway) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+func (g *Gateway) logger() *slog.Logger {
+	if g.Logger != nil {
+		return g.Logger
+	}
+	return discard
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// Header names the gateway reads and writes.
+const (
+	HeaderAPIKey    = "X-Api-Key"
+	HeaderRequestID = "X-Request-Id"
+	queryAPIKey     = "api_key"
+)
+
+// ServeHTTP implements http.Handler: route, auth, subscription, limits,
+// proxy.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	rid := r.Header.Get(HeaderRequestID)
+	if rid == "" || len(rid) > 128 {
+		rid = g.reqPrefix + strconv.FormatUint(g.reqSeq.Add(1), 36)
+		r.Header[HeaderRequestID] = []string{rid}
+	}
+	h[HeaderRequestID] = []string{rid}
+
+	snap := g.snap.Load()
+	if snap == nil {
+		writeError(w, http.StatusNotFound, portico.ENotFound, "no API matches this path")
+		return
+	}
+	rt := snap.lookup(r.URL.Path)
+	if rt == nil {
+		writeError(w, http.StatusNotFound, portico.ENotFound, "no API matches this path")
+		return
+	}
+	api := rt.api
+	if api.State == portico.Deprecated {
+		h["Deprecation"] = []string{"true"}
+	}
+	if api.Auth != portico.AuthNone {
+		key := takeKey(r)
+		if key == "" {
+			writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "missing API key: send it in the X-API-Key header")
+			return
+		}
+		ke := snap.keys[sha256.Sum256([]byte(key))]
+		if ke == nil {
+			writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "invalid API key")
+			return
+		}
+		se := snap.subs[subKey{ke.app.ID, api.ID}]
+		if se == nil {
+			writeError(w, http.StatusForbidden, portico.EForbidden, "the application has no subscription to this API")
+			return
+		}
+		if se.sub.Status != portico.Approved {
+			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API is waiting for approval")
+			return
+		}
+		if se.plan == nil {
+			writeError(w, http.StatusForbidden, portico.EForbidden, "the subscription's plan no longer exists")
+			return
+		}
+		if !g.limit(w, r, rt, ke, se) {
+			return
+		}
+	}
+	rt.up.proxy.ServeHTTP(w, r)
+}
+
+// limit takes the request against the subscription's limits, writes the
+// RateLimit headers and, when the request is over a limit, the 429. It
+// reports whether the request may go on.
+func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, ke *keyEntry, se *subEntry) bool {
+	if g.Limiter == nil {
+		return true
+	}
+	specs := se.limitSpecs(r.Method, strings.TrimPrefix(r.URL.Path, rt.api.Context))
+	if len(specs) == 0 {
+		return true
+	}
+	now := g.now()
+	d, err := g.Limiter.Take(r.Context(), now, specs)
+	if err != nil {
+		g.logger().Error("limiter failed", "err", err, "api", rt.api.Name)
+		writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, "rate limiter unavailable")
+		return false
+	}
+	h := w.Header()
+	if d.Limit > 0 {
+		h["Ratelimit-Limit"] = []string{strconv.FormatInt(d.Limit, 10)}
+		h["Ratelimit-Remaining"] = []string{strconv.FormatInt(max(d.Remaining, 0), 10)}
+		h["Ratelimit-Reset"] = []string{strconv.FormatInt(ceilSeconds(d.Reset), 10)}
+	}
+	for _, k := range d.Crossed {
+		g.notify(now, portico.NotifyQuotaThreshold, rt, ke, se, k,
+			"subscription of application %q to API %s %s crossed %d%% of its %s quota",
+			ke.app.Name, rt.api.Name, rt.api.Version, thresholdOf(specs, k), perOf(specs, k))
+	}
+	for _, k := range d.Reached {
+		g.notify(now, portico.NotifyQuotaReached, rt, ke, se, k,
+			"subscription of application %q to API %s %s used up its %s limit",
+			ke.app.Name, rt.api.Name, rt.api.Version, perOf(specs, k))
+	}
+	if d.Allowed {
+		return true
+	}
+	h["Retry-After"] = []string{strconv.FormatInt(max(ceilSeconds(d.RetryAfter), 1), 10)}
+	if strings.HasSuffix(d.Rejected, "/quota") {
+		writeError(w, http.StatusTooManyRequests, portico.EQuotaExceeded, "quota exceeded")
+	} else {
+		writeError(w, http.StatusTooManyRequests, portico.ERateLimited, "rate limit exceeded")
+	}
+	return false
+}
+
+func specOf(specs []portico.LimitSpec, key string) *portico.LimitSpec {
+	for i := range specs {
+		if specs[i].Key == key {
+			return &specs[i]
+		}
+	}
+	return &portico.LimitSpec{}
+}
+
+func thresholdOf(specs []portico.LimitSpec, key string) int { return specOf(specs, key).Threshold }
+func perOf(specs []portico.LimitSpec, key string) string {
+	s := specOf(specs, key)
+	if strings.HasSuffix(key, "/quota") {
+		return "per-" + string(s.Per)
+	}
+	return "rate (per " + string(s.Per) + ")"
+}
+
+func (g *Gateway) notify(now time.Time, kind portico.NotificationKind, rt *route, ke *keyEntry, se *subEntry, key, format string, args ...any) {
+	if g.Notify == nil {
+		return
+	}
+	g.Notify(&portico.Notification{
+		ID: portico.NewID(), Time: now.UTC(), Kind: kind, Message: fmt.Sprintf(format, args...),
+		APIID: rt.api.ID, ApplicationID: ke.app.ID, SubscriptionID: se.sub.ID,
+		Publisher: rt.owner, Subscriber: ke.app.Owner,
+	})
+}
+
+// takeKey returns the request's API key and removes it from the request so
+// that it is not forwarded.
+func takeKey(r *http.Request) string {
+	if v := r.Header[HeaderAPIKey]; len(v) > 0 {
+		delete(r.Header, HeaderAPIKey)
+		return v[0]
+	}
+	q := r.URL.RawQuery
+	if !strings.Contains(q, queryAPIKey+"=") {
+		return ""
+	}
+	vals := r.URL.Query()
+	key := vals.Get(queryAPIKey)
+	vals.Del(queryAPIKey)
+	r.URL.RawQuery = vals.Encode()
+	return key
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// writeError writes a JSON error response.
+func writeError(w http.ResponseWriter, status int, code portico.ErrorCode, msg string) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	w.WriteHeader(status)
+	b := make([]byte, 0, 64+len(msg))
+	b = append(b, `{"error":{"code":`...)
+	b = strconv.AppendQuote(b, string(code))
+	b = append(b, `,"message":`...)
+	b = strconv.AppendQuote(b, msg)
+	b = append(b, "}}\n"...)
+	w.Write(b)
+}
+
+var errAllTargetsDown = errors.New("every target of the endpoint is down")

@@ -1,0 +1,253 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// Default upstream timeouts, used when an API sets none.
+const (
+	DefaultConnectTimeout  = 5 * time.Second
+	DefaultResponseTimeout = 30 * time.Second
+)
+
+// upstream is the proxying half of one API.
+type upstream struct {
+	api       *portico.API
+	targets   []*url.URL
+	balancer  Balancer
+	transport *http.Transport
+	proxy     *httputil.ReverseProxy
+	g         *Gateway
+}
+
+func (g *Gateway) newUpstream(a *portico.API) *upstream {
+	up := &upstream{api: a, g: g}
+	for _, t := range a.Endpoint.Targets {
+		u, err := url.Parse(t.URL)
+		if err != nil || u.Host == "" {
+			// The admin API validates URLs; a bad one here only comes from a
+			// store edited by hand. Such a target always fails.
+			u = &url.URL{Scheme: "http", Host: "invalid.invalid"}
+		}
+		up.targets = append(up.targets, u)
+	}
+	if g.NewBalancer != nil {
+		up.balancer = g.NewBalancer(a.Endpoint)
+	} else {
+		up.balancer = &roundRobin{n: len(up.targets)}
+	}
+	connect, response := time.Duration(a.Timeouts.Connect), time.Duration(a.Timeouts.Response)
+	if connect <= 0 {
+		connect = DefaultConnectTimeout
+	}
+	if response <= 0 {
+		response = DefaultResponseTimeout
+	}
+	var tr *http.Transport
+	if g.Transport != nil {
+		tr = g.Transport.Clone()
+	} else {
+		tr = defaultTransport()
+	}
+	tr.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = response
+	up.transport = tr
+	up.proxy = &httputil.ReverseProxy{
+		Rewrite:      up.rewrite,
+		Transport:    (*balancedTransport)(up),
+		ErrorHandler: up.errorHandler,
+		BufferPool:   bufferPool{},
+		ErrorLog:     nil,
+	}
+	return up
+}
+
+func defaultTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+		WriteBufferSize:       32 << 10,
+		ReadBufferSize:        32 << 10,
+	}
+}
+
+func (up *upstream) close() { up.transport.CloseIdleConnections() }
+
+// rewrite sets the forwarding headers and the path inside the API; the
+// target's scheme, host and base path are set per attempt by
+// balancedTransport.
+func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
+	in, out := pr.In, pr.Out
+	if xff := in.Header["X-Forwarded-For"]; len(xff) > 0 {
+		out.Header["X-Forwarded-For"] = xff
+	}
+	pr.SetXForwarded()
+	ctx := up.api.Context
+	out.URL.Path = strings.TrimPrefix(in.URL.Path, ctx)
+	if in.URL.RawPath != "" {
+		out.URL.RawPath = strings.TrimPrefix(in.URL.RawPath, ctx)
+	}
+	out.Host = ""
+}
+
+// balancedTransport is an upstream seen as an http.RoundTripper: it picks
+// a target per attempt and retries on the next one when that is safe.
+type balancedTransport upstream
+
+func (bt *balancedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	up := (*upstream)(bt)
+	rest, restRaw := req.URL.Path, req.URL.RawPath
+	body := req.Body
+	retryable := len(up.targets) > 1
+	if retryable && body != nil && body != http.NoBody {
+		req.Body = noClose{body}
+	}
+	var tried uint64
+	var lastErr error
+	for attempt := 0; attempt < len(up.targets) && attempt < 64; attempt++ {
+		i, ok := up.balancer.Pick(up.g.now(), tried)
+		if !ok {
+			break
+		}
+		tried |= 1 << uint(i)
+		t := up.targets[i]
+		req.URL.Scheme, req.URL.Host = t.Scheme, t.Host
+		req.URL.Path = joinPath(t.Path, rest)
+		if restRaw != "" {
+			req.URL.RawPath = joinPath(t.EscapedPath(), restRaw)
+		}
+		resp, err := up.transport.RoundTrip(req)
+		if err == nil {
+			up.balancer.MarkUp(i)
+			return resp, nil
+		}
+		lastErr = err
+		if !isDialError(err) {
+			if !retryable || !isIdempotent(req) || req.Context().Err() != nil || isTimeout(err) {
+				break
+			}
+		} else {
+			up.markDown(i, t)
+		}
+	}
+	if body != nil && req.Body != body {
+		body.Close()
+	}
+	if lastErr == nil {
+		lastErr = errAllTargetsDown
+	}
+	return nil, lastErr
+}
+
+func (up *upstream) markDown(i int, t *url.URL) {
+	now := up.g.now()
+	if up.balancer.MarkDown(i, now) {
+		up.g.logger().Warn("endpoint target down", "api", up.api.Name, "version", up.api.Version, "target", t.Redacted())
+		if up.g.Notify != nil {
+			up.g.Notify(&portico.Notification{
+				ID: portico.NewID(), Time: now.UTC(), Kind: portico.NotifyEndpointDown,
+				Message: "target " + t.Redacted() + " of API " + up.api.Name + " " + up.api.Version + " refuses connections; it is skipped for a cool-down",
+				APIID:   up.api.ID, Publisher: up.api.Owner,
+			})
+		}
+	}
+}
+
+func joinPath(base, rest string) string {
+	if base == "" || base == "/" {
+		if rest == "" {
+			return "/"
+		}
+		return rest
+	}
+	if rest == "" {
+		return base
+	}
+	return strings.TrimSuffix(base, "/") + rest
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isIdempotent(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return r.Body == nil || r.Body == http.NoBody
+	}
+	return false
+}
+
+// errorHandler maps a failed upstream call to 502 or 504.
+func (up *upstream) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && !errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		// The client went away; nobody reads the answer.
+		w.WriteHeader(499)
+		return
+	}
+	if isTimeout(err) {
+		writeError(w, http.StatusGatewayTimeout, portico.EGatewayTimeout, "the backend did not answer in time")
+		return
+	}
+	up.g.logger().Warn("upstream failed", "api", up.api.Name, "version", up.api.Version, "err", err)
+	if errors.Is(err, errAllTargetsDown) || isDialError(err) {
+		writeError(w, http.StatusBadGateway, portico.EBadGateway, "the backend is unreachable")
+		return
+	}
+	writeError(w, http.StatusBadGateway, portico.EBadGateway, "the backend failed to answer")
+}
+
+type noClose struct{ io.ReadCloser }
+
+func (noClose) Close() error { return nil }
+
+// roundRobin is the balancer used when Gateway.NewBalancer is nil.
+type roundRobin struct {
+	n    int
+	next atomic.Uint64
+}
+
+func (rr *roundRobin) Pick(_ time.Time, tried uint64) (int, bool) {
+	for range rr.n {
+		i := int(rr.next.Add(1)-1) % rr.n
+		if tried&(1<<uint(i)) == 0 {
+			return i, true
+		}
+	}
+	return 0, false
+}
+func (rr *roundRobin) MarkDown(int, time.Time) bool { return false }
+func (rr *roundRobin) MarkUp(int)                   {}
+
+// bufferPool recycles the 32 KiB buffers that copy response bodies.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
