@@ -1,0 +1,181 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+
+	"github.com/portico-gw/portico"
+)
+
+// busyTimeout is how long a statement waits for a lock held by another
+// connection (in practice: another process on the same file, or a
+// checkpoint) before it fails with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+// readers is the size of the read-only connection pool.
+const readers = 4
+
+// DB is the embedded data store, one SQLite file. It is safe for concurrent
+// use. Create it with Open and release it with Close.
+type DB struct {
+	w *sql.DB // the single writer connection: BEGIN IMMEDIATE, synchronous=FULL
+	r *sql.DB // read-only connections
+}
+
+// Open opens the SQLite database at path, creating the file with mode 0600
+// if it does not exist (its directory must), and brings its schema up to
+// date. It fails if
+// the file was written by a newer Portico with a schema this one does not
+// know.
+func Open(ctx context.Context, path string) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	// The file holds password and key hashes: create it readable by its
+	// owner only. SQLite gives the -wal and -shm files the same mode.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	f.Close()
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive letter
+	}
+	u := url.URL{Scheme: "file", Path: p}
+	busy := fmt.Sprintf("_busy_timeout=%d", busyTimeout.Milliseconds())
+
+	db := &DB{}
+	db.w, err = sql.Open("sqlite", u.String()+"?"+busy+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	// The writer creates the file, switches it to WAL and migrates it
+	// before any reader opens it.
+	if err := migrate(ctx, db.w); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+
+	db.r, err = sql.Open("sqlite", u.String()+"?"+busy+"&_query_only=1")
+	if err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	db.r.SetMaxOpenConns(readers)
+	db.r.SetMaxIdleConns(readers)
+	return db, nil
+}
+
+// Close closes the database. Calls in flight may fail; the caller stops
+// them first.
+func (db *DB) Close() error {
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// migrations are the schema changes in order: migrations[i] takes a
+// database from user_version i to i+1. Never edit a released migration;
+// append a new one.
+var migrations = []string{
+	// 1: configuration, notifications, quota counters.
+	`
+CREATE TABLE meta (
+	name  TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (name, value) VALUES ('config_version', 0);
+
+-- Rows are clustered by kind, so that loading one kind is a range scan.
+CREATE TABLE entities (
+	kind       TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	created_at INTEGER NOT NULL, -- Unix nanoseconds, 0 when unset
+	body       TEXT NOT NULL,    -- the entity as JSON
+	PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+
+CREATE TABLE notifications (
+	id         TEXT PRIMARY KEY,
+	time       INTEGER NOT NULL, -- Unix nanoseconds
+	publisher  TEXT NOT NULL,
+	subscriber TEXT NOT NULL,
+	body       TEXT NOT NULL     -- the notification as JSON
+);
+CREATE INDEX notifications_time ON notifications (time, id);
+CREATE INDEX notifications_publisher ON notifications (publisher, time);
+CREATE INDEX notifications_subscriber ON notifications (subscriber, time);
+
+CREATE TABLE counters (
+	key   TEXT PRIMARY KEY,
+	start TEXT NOT NULL, -- RFC 3339 with nanoseconds, UTC
+	count INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+}
+
+// migrate brings the schema of db up to date in one transaction.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("migrate: the database has schema version %d, newer than this Portico knows (%d)", v, len(migrations))
+	}
+	if v == len(migrations) {
+		return nil
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrate to schema version %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+		return fmt.Errorf("migrate: set schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// sqliteBusy is SQLite's primary result code SQLITE_BUSY.
+const sqliteBusy = 5
+
+// wrap annotates err, an error of operation op, and classifies a database
+// locked for longer than the busy timeout as EUnavailable.
+func wrap(op string, err error) error {
+	err = fmt.Errorf("sqlitestore: %s: %w", op, err)
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqliteBusy {
+		return &portico.Error{Code: portico.EUnavailable, Message: "the data store is busy", Err: err}
+	}
+	return err
+}
+
+// nanos returns t in Unix nanoseconds, or 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}

@@ -1,0 +1,41 @@
+// Package sqlitestore is Portico's embedded data store: SQLite in a single
+// file in the data directory, through the pure-Go driver modernc.org/sqlite
+// (no cgo, no server). It is what `portico serve` uses on a single node.
+//
+// A DB implements portico.Store (the configuration), portico.NotificationStore
+// and portico.CounterStore (quota counters). The moving parts:
+//
+//   - db.go opens the file, sets the pragmas and migrates the schema. The
+//     schema is a list of SQL migrations applied in order; PRAGMA
+//     user_version records how many have run.
+//   - store.go keeps every configuration entity as one row of the table
+//     entities (kind, id, created_at, JSON body) and the configuration
+//     version in the table meta. Apply checks the version and writes its
+//     changes in one transaction.
+//   - notify.go and counters.go keep notifications and quota counters.
+//
+// Entities and notifications are stored as the JSON of their domain types,
+// so every field with a JSON name is kept, Key.Hash and User.PasswordHash
+// included; the file is created with mode 0600. Times keep their instant
+// and offset, and a time in UTC loads back identical.
+//
+// # Concurrency
+//
+// A DB holds two connection pools: one writer connection, so that writes
+// queue in Go rather than spin on SQLite's lock, and a few read-only
+// connections. The database is in WAL mode, so reads never wait for a write
+// and a Load sees one consistent version. Write transactions start with
+// BEGIN IMMEDIATE, so two processes that open the same file by mistake still
+// cannot both apply a change to the same version.
+//
+// # Durability
+//
+// Writes run with PRAGMA synchronous=FULL: a commit returns only after the
+// write-ahead log is synced to disk, so a configuration change that Apply
+// accepted (and the admin API answered 201 for) survives a process kill and
+// a power loss alike. WAL with synchronous=NORMAL would survive a process
+// kill but could lose the last commits on power loss; the cost of FULL is
+// one fsync per Apply, which is negligible for admin writes. Notifications
+// and counter saves share the writer and so are synced too; both are rare
+// and batched.
+package sqlitestore

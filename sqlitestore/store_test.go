@@ -1,0 +1,399 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// open opens a new database in a temporary directory and closes it when
+// the test ends.
+func open(t testing.TB) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "portico.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+// at returns a UTC time with nanoseconds, which round-trips exactly.
+func at(sec int) time.Time {
+	return time.Date(2026, 3, 14, 15, 9, 26, 535897932, time.UTC).Add(time.Duration(sec) * time.Second)
+}
+
+// entities returns one fully populated entity of every kind, as puts.
+func entities() []portico.Change {
+	revoked := at(9)
+	return []portico.Change{
+		portico.Put(&portico.Plan{
+			ID: "plan1", Name: "gold", Description: "the gold plan",
+			RateLimit: &portico.RateLimit{Limit: 100, Per: portico.Second, Window: portico.Fixed,
+				Resources: []portico.ResourceLimit{{Pattern: "POST /orders", Limit: 5, Per: portico.Minute, Window: portico.Rolling}}},
+			Quota:            &portico.Quota{Limit: 100000, Per: portico.Month, Mode: portico.Soft, Threshold: 80},
+			AutoApprove:      true,
+			OnDatastoreError: portico.DatastoreClosed,
+			Owner:            "user1",
+			CreatedAt:        at(0), UpdatedAt: at(1),
+		}),
+		portico.Put(&portico.API{
+			ID: "api1", Name: "weather", Version: "v1", Context: "/weather/v1", Description: "forecasts",
+			Visibility: portico.Partner, State: portico.Published, Auth: portico.AuthAPIKey,
+			Endpoint: portico.Endpoint{Type: portico.LoadBalancer, Algorithm: portico.WeightedRoundRobin,
+				Targets: []portico.Target{{URL: "http://10.0.0.5:7001", Weight: 3}, {URL: "http://10.0.0.6:7001/base", Weight: 1}}},
+			Plans:     []string{"plan1"},
+			Timeouts:  portico.Timeouts{Connect: portico.Duration(1500 * time.Millisecond), Response: portico.Duration(time.Minute)},
+			Owner:     "user1",
+			CreatedAt: at(2), UpdatedAt: at(3),
+		}),
+		portico.Put(&portico.User{
+			ID: "user1", Username: "ann", Email: "ann@example.com",
+			Roles:      []portico.Role{portico.RolePublisher, portico.RoleSubscriber},
+			WebhookURL: "https://example.com/hook", PasswordHash: "$argon2id$v=19$...",
+			CreatedAt: at(4), UpdatedAt: at(5),
+		}),
+		portico.Put(&portico.Application{
+			ID: "app1", Name: "ann-app", Description: "ann's app", Owner: "user1",
+			CreatedAt: at(6), UpdatedAt: at(7),
+		}),
+		portico.Put(&portico.Key{
+			ID: "key1", ApplicationID: "app1", Prefix: "pk_1a2b", Hash: portico.HashKey("pk_1a2b-secret"),
+			CreatedAt: at(8), RevokedAt: &revoked,
+		}),
+		portico.Put(&portico.Subscription{
+			ID: "sub1", ApplicationID: "app1", APIID: "api1", PlanID: "plan1", Status: portico.Approved,
+			CreatedAt: at(10), UpdatedAt: at(11),
+		}),
+	}
+}
+
+func load(t *testing.T, db *DB) *portico.Config {
+	t.Helper()
+	c, err := db.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func equal(t *testing.T, got, want *portico.Config) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("config differs\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestOpenSetsPragmas(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		db     *sql.DB
+		pragma string
+		want   string
+	}{
+		{db.w, "journal_mode", "wal"},
+		{db.w, "synchronous", "2"}, // FULL
+		{db.w, "busy_timeout", "5000"},
+		{db.w, "user_version", fmt.Sprint(len(migrations))},
+		{db.r, "query_only", "1"},
+		{db.r, "busy_timeout", "5000"},
+	} {
+		var got string
+		if err := tc.db.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("PRAGMA %s = %s, want %s", tc.pragma, got, tc.want)
+		}
+	}
+}
+
+func TestFilesPrivate(t *testing.T) {
+	db, path := open(t)
+	if _, err := db.Apply(context.Background(), 0, entities()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), m)
+		}
+	}
+}
+
+func TestLoadEmpty(t *testing.T) {
+	db, _ := open(t)
+	equal(t, load(t, db), portico.NewConfig())
+}
+
+func TestRoundTrip(t *testing.T) {
+	db, _ := open(t)
+	changes := entities()
+	v, err := db.Apply(context.Background(), 0, changes)
+	if err != nil || v != 1 {
+		t.Fatalf("Apply = %d, %v; want 1, nil", v, err)
+	}
+	want := portico.NewConfig().With(1, changes...)
+	equal(t, load(t, db), want)
+	for _, m := range []int{len(want.Plans), len(want.APIs), len(want.Users), len(want.Applications), len(want.Keys), len(want.Subscriptions)} {
+		if m != 1 {
+			t.Fatalf("fixture does not cover every kind: %+v", want)
+		}
+	}
+
+	// A replaced entity loads as the new one.
+	p := *want.Plans["plan1"]
+	p.Name, p.RateLimit, p.UpdatedAt = "platinum", nil, at(20)
+	if _, err := db.Apply(context.Background(), 1, []portico.Change{portico.Put(&p)}); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, load(t, db), want.With(2, portico.Put(&p)))
+}
+
+func TestTimesKeepTheirInstant(t *testing.T) {
+	db, _ := open(t)
+	local := time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("CET", 3600))
+	if _, err := db.Apply(context.Background(), 0, []portico.Change{
+		portico.Put(&portico.Application{ID: "a", CreatedAt: local, UpdatedAt: time.Now()}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a := load(t, db).Applications["a"]
+	if !a.CreatedAt.Equal(local) {
+		t.Errorf("CreatedAt = %v, want %v", a.CreatedAt, local)
+	}
+	if _, off := a.CreatedAt.Zone(); off != 3600 {
+		t.Errorf("CreatedAt offset = %d, want 3600", off)
+	}
+}
+
+func TestConflictWritesNothing(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	changes := entities()
+	if _, err := db.Apply(ctx, 0, changes); err != nil {
+		t.Fatal(err)
+	}
+	before := load(t, db)
+	for _, base := range []int64{0, 2, -1} {
+		v, err := db.Apply(ctx, base, []portico.Change{
+			portico.Put(&portico.Plan{ID: "plan2", Name: "silver"}),
+			portico.Delete(portico.KindAPI, "api1"),
+		})
+		if v != 0 || portico.ErrorCodeOf(err) != portico.EConflict {
+			t.Fatalf("Apply(base %d) = %d, %v; want EConflict", base, v, err)
+		}
+		if !strings.Contains(portico.ErrorMessageOf(err), "version 1") {
+			t.Errorf("message %q does not name the stored version", portico.ErrorMessageOf(err))
+		}
+	}
+	equal(t, load(t, db), before)
+}
+
+func TestBadChangesWriteNothing(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	ok := portico.Put(&portico.Plan{ID: "ok"})
+	for name, ch := range map[string]portico.Change{
+		"unknown kind":         {Kind: "widget", ID: "w", Delete: true},
+		"unknown kind put":     {Kind: "widget", ID: "w"},
+		"no id":                portico.Delete(portico.KindPlan, ""),
+		"no entity":            {Kind: portico.KindAPI, ID: "api1"},
+		"entity of wrong kind": {Kind: portico.KindAPI, ID: "p", Plan: &portico.Plan{ID: "p"}},
+		"mismatched id":        {Kind: portico.KindPlan, ID: "p", Plan: &portico.Plan{ID: "q"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := db.Apply(ctx, 0, []portico.Change{ok, ch})
+			if err == nil || portico.ErrorCodeOf(err) != portico.EInternal {
+				t.Fatalf("Apply = %v, want an internal error", err)
+			}
+			equal(t, load(t, db), portico.NewConfig())
+		})
+	}
+}
+
+func TestDelete(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	changes := entities()
+	if _, err := db.Apply(ctx, 0, changes); err != nil {
+		t.Fatal(err)
+	}
+	want := portico.NewConfig().With(1, changes...)
+
+	// Deleting every entity, and one that does not exist, leaves nothing.
+	var dels []portico.Change
+	for _, ch := range changes {
+		dels = append(dels, portico.Delete(ch.Kind, ch.ID))
+	}
+	dels = append(dels, portico.Delete(portico.KindKey, "no-such-key"))
+	if _, err := db.Apply(ctx, 1, dels); err != nil {
+		t.Fatal(err)
+	}
+	want = want.With(2, dels...)
+	if len(want.Plans)+len(want.APIs)+len(want.Keys) != 0 {
+		t.Fatal("With kept deleted entities")
+	}
+	equal(t, load(t, db), want)
+
+	// Changes apply in order: put then delete removes, delete then put keeps.
+	p, q := &portico.Plan{ID: "p", CreatedAt: at(0)}, &portico.Plan{ID: "q", CreatedAt: at(0)}
+	seq := []portico.Change{
+		portico.Put(p), portico.Delete(portico.KindPlan, "p"),
+		portico.Delete(portico.KindPlan, "q"), portico.Put(q),
+	}
+	if _, err := db.Apply(ctx, 2, seq); err != nil {
+		t.Fatal(err)
+	}
+	got := load(t, db)
+	equal(t, got, want.With(3, seq...))
+	if _, ok := got.Plans["p"]; ok || got.Plans["q"] == nil {
+		t.Fatalf("plans = %v, want only q", got.Plans)
+	}
+}
+
+func TestSurvivesRestart(t *testing.T) {
+	db, path := open(t)
+	ctx := context.Background()
+	changes := entities()
+	if _, err := db.Apply(ctx, 0, changes); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := portico.NewConfig().With(1, changes...)
+	equal(t, load(t, db), want)
+	del := portico.Delete(portico.KindKey, "key1")
+	if v, err := db.Apply(ctx, 1, []portico.Change{del}); err != nil || v != 2 {
+		t.Fatalf("Apply after reopen = %d, %v; want 2, nil", v, err)
+	}
+	equal(t, load(t, db), want.With(2, del))
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	db, path := open(t)
+	if _, err := db.w.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err := Open(context.Background(), path); err == nil {
+		db.Close()
+		t.Fatal("Open of a newer schema succeeded")
+	}
+}
+
+func TestConcurrentApply(t *testing.T) {
+	const writers, rounds = 6, 4
+	db, _ := open(t)
+	ctx := context.Background()
+	want := portico.NewConfig()
+	for base := int64(0); base < rounds; base++ {
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			winners []portico.Change
+		)
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ch := portico.Put(&portico.Plan{ID: fmt.Sprintf("p%d-%d", base, w), CreatedAt: at(w)})
+				v, err := db.Apply(ctx, base, []portico.Change{ch})
+				switch {
+				case err == nil && v == base+1:
+					mu.Lock()
+					winners = append(winners, ch)
+					mu.Unlock()
+				case portico.ErrorCodeOf(err) != portico.EConflict:
+					t.Errorf("Apply(base %d) = %d, %v; want success or EConflict", base, v, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if len(winners) != 1 {
+			t.Fatalf("base %d: %d winners, want exactly 1", base, len(winners))
+		}
+		want = want.With(base+1, winners...)
+	}
+	equal(t, load(t, db), want)
+}
+
+// BenchmarkApply measures one Apply of one change: a transaction with a
+// synced commit.
+func BenchmarkApply(b *testing.B) {
+	db, _ := open(b)
+	ctx := context.Background()
+	p := &portico.Plan{ID: "p", Name: "gold", RateLimit: &portico.RateLimit{Limit: 100, Per: portico.Second, Window: portico.Fixed}, CreatedAt: at(0)}
+	changes := []portico.Change{portico.Put(p)}
+	b.ReportAllocs()
+	base := int64(0)
+	for b.Loop() {
+		if _, err := db.Apply(ctx, base, changes); err != nil {
+			b.Fatal(err)
+		}
+		base++
+	}
+}
+
+// BenchmarkLoad measures Load of a configuration of many APIs or many keys.
+func BenchmarkLoad(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		n    int
+		put  func(i int) portico.Change
+	}{
+		{"apis=10000", 10000, func(i int) portico.Change {
+			a := *entities()[1].API
+			a.ID, a.Context = fmt.Sprintf("api%d", i), fmt.Sprintf("/api%d/v1", i)
+			return portico.Put(&a)
+		}},
+		{"keys=1000000", 1000000, func(i int) portico.Change {
+			id := portico.NewID()
+			return portico.Put(&portico.Key{ID: id, ApplicationID: "app1", Prefix: id[:8], Hash: portico.HashKey(id), CreatedAt: at(i)})
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			db, _ := open(b)
+			ctx := context.Background()
+			changes := make([]portico.Change, tc.n)
+			for i := range changes {
+				changes[i] = tc.put(i)
+			}
+			if _, err := db.Apply(ctx, 0, changes); err != nil {
+				b.Fatal(err)
+			}
+			changes = nil
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := db.Load(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(c.APIs)+len(c.Keys) != tc.n {
+					b.Fatalf("loaded %d entities, want %d", len(c.APIs)+len(c.Keys), tc.n)
+				}
+			}
+		})
+	}
+}
