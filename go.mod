@@ -2,6 +2,8 @@ module github.com/portico-gw/portico
 
 go 1.26.8
 
+require golang.org/x/crypto v0.58.0
+
 require modernc.org/sqlite v1.62.0
 
 require (
@@ -11,7 +13,6 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect

@@ -1,0 +1,116 @@
+package admin
+
+import "github.com/portico-gw/portico"
+
+// Who may do what. The rule of thumb: what a caller may not see answers
+// 404, as if it did not exist; what it may see but not change answers 403.
+
+func isAdmin(u *portico.User) bool     { return u.HasRole(portico.RoleAdmin) }
+func isPublisher(u *portico.User) bool { return u.HasRole(portico.RolePublisher) }
+
+// canPublish reports whether u may create APIs and plans.
+func canPublish(u *portico.User) bool { return isAdmin(u) || isPublisher(u) }
+
+// canSeeAPI: admins see every API, owners their own, everyone else the
+// published and deprecated ones.
+func canSeeAPI(u *portico.User, a *portico.API) bool {
+	return isAdmin(u) || a.Owner == u.ID || a.State.Serves()
+}
+
+// canManageAPI: admins, and publishers for their own APIs.
+func canManageAPI(u *portico.User, a *portico.API) bool {
+	return isAdmin(u) || (isPublisher(u) && a.Owner == u.ID)
+}
+
+// canManagePlan: admins, and publishers for their own plans. Every caller
+// may read every plan: subscribers choose one when they subscribe.
+func canManagePlan(u *portico.User, p *portico.Plan) bool {
+	return isAdmin(u) || (isPublisher(u) && p.Owner == u.ID)
+}
+
+// canManageApp: admins and the application's owner.
+func canManageApp(u *portico.User, app *portico.Application) bool {
+	return isAdmin(u) || app.Owner == u.ID
+}
+
+// canSeeApp: who can manage it, and publishers for applications with a
+// subscription (in any status) to one of their APIs.
+func canSeeApp(cfg *portico.Config, u *portico.User, app *portico.Application) bool {
+	if canManageApp(u, app) {
+		return true
+	}
+	if !isPublisher(u) {
+		return false
+	}
+	for _, sub := range cfg.Subscriptions {
+		if sub.ApplicationID == app.ID {
+			if a := cfg.APIs[sub.APIID]; a != nil && a.Owner == u.ID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// appsSeenBy returns the IDs of the applications that publisher u sees
+// through subscriptions to its APIs.
+func appsSeenBy(cfg *portico.Config, u *portico.User) map[string]bool {
+	seen := map[string]bool{}
+	if !isPublisher(u) {
+		return seen
+	}
+	for _, sub := range cfg.Subscriptions {
+		if a := cfg.APIs[sub.APIID]; a != nil && a.Owner == u.ID {
+			seen[sub.ApplicationID] = true
+		}
+	}
+	return seen
+}
+
+// canModerateSub: admins and the owner of the subscribed API may approve
+// and evict.
+func canModerateSub(cfg *portico.Config, u *portico.User, sub *portico.Subscription) bool {
+	if isAdmin(u) {
+		return true
+	}
+	a := cfg.APIs[sub.APIID]
+	return a != nil && isPublisher(u) && a.Owner == u.ID
+}
+
+// canSeeSub: who can moderate it, and the owner of the application.
+// Whoever sees a subscription may cancel it.
+func canSeeSub(cfg *portico.Config, u *portico.User, sub *portico.Subscription) bool {
+	if canModerateSub(cfg, u, sub) {
+		return true
+	}
+	app := cfg.Applications[sub.ApplicationID]
+	return app != nil && app.Owner == u.ID
+}
+
+// ownerFor resolves the owner of a created or changed entity. requested is
+// the body's "owner" (a user ID or a username; empty keeps current), and
+// current the owner it has (the caller, for a new entity). Only an admin
+// may name another owner; publisher requires the new owner to be a
+// publisher or an admin.
+func ownerFor(t *tx, requested, current string, publisher bool) (string, error) {
+	if requested == "" || requested == current {
+		return current, nil
+	}
+	u := t.cfg.Users[requested]
+	if u == nil {
+		u = t.cfg.UserByName(requested)
+	}
+	if u != nil && u.ID == current {
+		return current, nil
+	}
+	if !isAdmin(t.me) {
+		return "", forbidden("only an admin may set the owner")
+	}
+	if u == nil {
+		return "", portico.FieldErrorf(portico.EInvalid, "owner", "no user %q", requested)
+	}
+	if publisher && !canPublish(u) {
+		return "", portico.FieldErrorf(portico.EInvalid, "owner", "owner %q is neither a publisher nor an admin", u.Username)
+	}
+	return u.ID, nil
+}

@@ -1,0 +1,348 @@
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// apiRequest is the body of POST and PUT /api/v1/apis.
+type apiRequest struct {
+	serverFields
+	Name        string             `json:"name"`
+	Version     string             `json:"version"`
+	Context     string             `json:"context"`
+	Description string             `json:"description"`
+	Visibility  portico.Visibility `json:"visibility"`
+	State       json.RawMessage    `json:"state"`
+	Auth        portico.AuthType   `json:"auth"`
+	Endpoint    portico.Endpoint   `json:"endpoint"`
+	Plans       []string           `json:"plans"`
+	Timeouts    timeoutsRequest    `json:"timeouts"`
+	Owner       string             `json:"owner"`
+}
+
+// timeoutsRequest keeps the durations raw, so that a bad one is reported
+// with its field name.
+type timeoutsRequest struct {
+	Connect  json.RawMessage `json:"connect"`
+	Response json.RawMessage `json:"response"`
+}
+
+// api returns the validated API the request describes, without server
+// fields and state.
+func (q *apiRequest) api() (*portico.API, error) {
+	a := &portico.API{
+		Name:        q.Name,
+		Version:     q.Version,
+		Context:     q.Context,
+		Description: q.Description,
+		Visibility:  q.Visibility,
+		Auth:        q.Auth,
+		Endpoint:    q.Endpoint,
+		Plans:       q.Plans,
+	}
+	for _, d := range []struct {
+		field string
+		raw   json.RawMessage
+		dst   *portico.Duration
+	}{{"timeouts.connect", q.Timeouts.Connect, &a.Timeouts.Connect}, {"timeouts.response", q.Timeouts.Response, &a.Timeouts.Response}} {
+		if !given(d.raw) {
+			continue
+		}
+		if err := d.dst.UnmarshalJSON(d.raw); err != nil {
+			return nil, invalid(d.field, "%s must be a duration such as \"30s\" or a number of milliseconds", d.field)
+		}
+	}
+	return a, validateAPI(a)
+}
+
+// state returns the request's state, or "" when it has none.
+func (q *apiRequest) state() (portico.Lifecycle, error) {
+	if !given(q.State) {
+		return "", nil
+	}
+	var st portico.Lifecycle
+	if err := json.Unmarshal(q.State, &st); err != nil {
+		return "", invalid("state", "state must be a string")
+	}
+	return st, nil
+}
+
+func apiCreated(a *portico.API) (int64, string) { return a.CreatedAt.UnixNano(), a.ID }
+
+// apiListing is an API as callers who may not manage it see it: without
+// its endpoint and timeouts, which tell where the backend is.
+type apiListing struct {
+	ID          string             `json:"id"`
+	Name        string             `json:"name"`
+	Version     string             `json:"version"`
+	Context     string             `json:"context"`
+	Description string             `json:"description,omitempty"`
+	Visibility  portico.Visibility `json:"visibility"`
+	State       portico.Lifecycle  `json:"state"`
+	Auth        portico.AuthType   `json:"auth"`
+	Plans       []string           `json:"plans"`
+	Owner       string             `json:"owner"`
+	CreatedAt   time.Time          `json:"created_at"`
+	UpdatedAt   time.Time          `json:"updated_at"`
+}
+
+// viewAPI returns a as u may see it: whole for who may manage it, else as
+// an apiListing.
+func viewAPI(u *portico.User, a *portico.API) any {
+	if canManageAPI(u, a) {
+		return a
+	}
+	plans := a.Plans
+	if plans == nil {
+		plans = []string{}
+	}
+	return apiListing{
+		ID: a.ID, Name: a.Name, Version: a.Version, Context: a.Context, Description: a.Description,
+		Visibility: a.Visibility, State: a.State, Auth: a.Auth, Plans: plans, Owner: a.Owner,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+	}
+}
+
+// checkAPIRefs checks a against the rest of the Config: a unique context,
+// existing plans, and a plan for an api_key API that serves traffic.
+func checkAPIRefs(cfg *portico.Config, me *portico.User, a *portico.API) error {
+	if other := cfg.APIByContext(a.Context); other != nil && other.ID != a.ID {
+		if !canSeeAPI(me, other) {
+			return portico.FieldErrorf(portico.EConflict, "context", "context %q is already taken", a.Context)
+		}
+		return portico.FieldErrorf(portico.EConflict, "context", "context %q is already used by API %q (%s)", a.Context, other.Name, other.ID)
+	}
+	for i, id := range a.Plans {
+		if cfg.Plans[id] == nil {
+			f := fmt.Sprintf("plans[%d]", i)
+			return invalid(f, "no plan with id %q", id)
+		}
+	}
+	if a.State.Serves() && a.Auth == portico.AuthAPIKey && len(a.Plans) == 0 {
+		return invalid("plans", "a %s api_key API must offer at least one plan", a.State)
+	}
+	return nil
+}
+
+func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	state := portico.Lifecycle(q.Get("state"))
+	if q.Has("state") {
+		if err := oneOf("state", state, portico.Draft, portico.Published, portico.Deprecated, portico.Retired); err != nil {
+			return err
+		}
+	}
+	vis := portico.Visibility(q.Get("visibility"))
+	if q.Has("visibility") {
+		if err := oneOf("visibility", vis, portico.Public, portico.Intranet, portico.Partner); err != nil {
+			return err
+		}
+	}
+	keep := func(a *portico.API) bool {
+		return canSeeAPI(c.user, a) && (state == "" || a.State == state) && (vis == "" || a.Visibility == vis)
+	}
+	view := func(a *portico.API) any { return viewAPI(c.user, a) }
+	return readPage(w, r, portico.Sorted(c.cfg.APIs, apiCreated), keep, view)
+}
+
+func (s *Server) getAPI(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	a := c.cfg.APIs[id]
+	if a == nil || !canSeeAPI(c.user, a) {
+		return notFound("API", id)
+	}
+	writeJSON(w, http.StatusOK, viewAPI(c.user, a))
+	return nil
+}
+
+func (s *Server) createAPI(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !canPublish(c.user) {
+		return forbidden("only publishers and admins create APIs")
+	}
+	var req apiRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.forCreate(); err != nil {
+		return err
+	}
+	if given(req.State) {
+		return invalid("state", "a new API is always a draft; leave state out and publish it with POST /api/v1/apis/{id}/publish")
+	}
+	a, err := req.api()
+	if err != nil {
+		return err
+	}
+	var out *portico.API
+	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
+		owner, err := ownerFor(t, req.Owner, t.me.ID, true)
+		if err != nil {
+			return err
+		}
+		n := *a
+		n.ID, n.State, n.Owner, n.CreatedAt, n.UpdatedAt = portico.NewID(), portico.Draft, owner, t.now, t.now
+		if err := checkAPIRefs(t.cfg, t.me, &n); err != nil {
+			return err
+		}
+		t.put(&n)
+		out = &n
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeCreated(w, "/api/v1/apis/"+out.ID, out)
+	return nil
+}
+
+// updateAPI replaces an API's settings; fields left out get their
+// defaults. The state changes only through the lifecycle routes.
+func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	var req apiRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.forUpdate(id); err != nil {
+		return err
+	}
+	state, err := req.state()
+	if err != nil {
+		return err
+	}
+	a, err := req.api()
+	if err != nil {
+		return err
+	}
+	var out *portico.API
+	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
+		old := t.cfg.APIs[id]
+		if old == nil || !canSeeAPI(t.me, old) {
+			return notFound("API", id)
+		}
+		if !canManageAPI(t.me, old) {
+			return forbidden("only the API's owner or an admin may change it")
+		}
+		if state != "" && state != old.State {
+			return invalid("state", "state changes through POST /api/v1/apis/{id}/publish, /deprecate or /retire; leave it out or send %q", old.State)
+		}
+		owner, err := ownerFor(t, req.Owner, old.Owner, true)
+		if err != nil {
+			return err
+		}
+		n := *a
+		n.ID, n.State, n.Owner, n.CreatedAt, n.UpdatedAt = old.ID, old.State, owner, old.CreatedAt, t.now
+		if err := checkAPIRefs(t.cfg, t.me, &n); err != nil {
+			return err
+		}
+		for _, sub := range portico.Sorted(t.cfg.Subscriptions, subCreated) {
+			if sub.APIID == id && sub.Status != portico.Evicted && !n.OffersPlan(sub.PlanID) {
+				return portico.FieldErrorf(portico.EConflict, "plans",
+					"plan %s is used by subscription %s of this API; evict the subscription before removing the plan", sub.PlanID, sub.ID)
+			}
+		}
+		t.put(&n)
+		out = &n
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// deleteAPI deletes an API and all its subscriptions. An API with approved
+// subscriptions must be retired first.
+func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		a := t.cfg.APIs[id]
+		if a == nil || !canSeeAPI(t.me, a) {
+			return notFound("API", id)
+		}
+		if !canManageAPI(t.me, a) {
+			return forbidden("only the API's owner or an admin may delete it")
+		}
+		subs := portico.Sorted(t.cfg.Subscriptions, subCreated)
+		if a.State != portico.Retired {
+			n := 0
+			for _, sub := range subs {
+				if sub.APIID == id && sub.Status == portico.Approved {
+					n++
+				}
+			}
+			if n > 0 {
+				return portico.Errorf(portico.EConflict, "API %q has %d approved subscriptions; retire it or evict them first", a.Name, n)
+			}
+		}
+		t.del(portico.KindAPI, id)
+		for _, sub := range subs {
+			if sub.APIID == id {
+				t.del(portico.KindSubscription, sub.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// transition returns the handler of a lifecycle route: it moves an API
+// from one of the states in from to state to.
+func (s *Server) transition(verb string, to portico.Lifecycle, from ...portico.Lifecycle) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		id := r.PathValue("id")
+		var out *portico.API
+		err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+			a := t.cfg.APIs[id]
+			if a == nil || !canSeeAPI(t.me, a) {
+				return notFound("API", id)
+			}
+			if !canManageAPI(t.me, a) {
+				return forbidden("only the API's owner or an admin may %s it", verb)
+			}
+			if !slices.Contains(from, a.State) {
+				return portico.Errorf(portico.EConflict, "cannot %s an API that is %s; only a %s API can be %s",
+					verb, a.State, joinStates(from), to)
+			}
+			if to == portico.Published && a.Auth == portico.AuthAPIKey && len(a.Plans) == 0 {
+				return portico.Errorf(portico.EConflict, "an api_key API needs at least one plan before it can be published; add a plan with PUT /api/v1/apis/%s", id)
+			}
+			n := *a
+			n.State, n.UpdatedAt = to, t.now
+			t.put(&n)
+			out = &n
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+}
+
+func joinStates(states []portico.Lifecycle) string {
+	s := ""
+	for i, st := range states {
+		switch {
+		case i == 0:
+		case i == len(states)-1:
+			s += " or "
+		default:
+			s += ", "
+		}
+		s += string(st)
+	}
+	return s
+}

@@ -1,0 +1,272 @@
+package admin
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// applicationRequest is the body of POST and PUT /api/v1/applications.
+type applicationRequest struct {
+	serverFields
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Owner       string `json:"owner"`
+}
+
+func (q *applicationRequest) check() error {
+	if err := text("name", q.Name, true, maxName); err != nil {
+		return err
+	}
+	return text("description", q.Description, false, maxDescription)
+}
+
+func appCreated(a *portico.Application) (int64, string) { return a.CreatedAt.UnixNano(), a.ID }
+func keyCreated(k *portico.Key) (int64, string)         { return k.CreatedAt.UnixNano(), k.ID }
+
+// deleteApp adds the changes that delete an application with its keys and
+// subscriptions to t.
+func deleteApp(t *tx, id string) {
+	for _, k := range portico.Sorted(t.cfg.Keys, keyCreated) {
+		if k.ApplicationID == id {
+			t.del(portico.KindKey, k.ID)
+		}
+	}
+	for _, sub := range portico.Sorted(t.cfg.Subscriptions, subCreated) {
+		if sub.ApplicationID == id {
+			t.del(portico.KindSubscription, sub.ID)
+		}
+	}
+	t.del(portico.KindApplication, id)
+}
+
+// app returns the application id that u may see, or a not-found error.
+func app(cfg *portico.Config, u *portico.User, id string) (*portico.Application, error) {
+	a := cfg.Applications[id]
+	if a == nil || !canSeeApp(cfg, u, a) {
+		return nil, notFound("application", id)
+	}
+	return a, nil
+}
+
+// managedApp returns the application id that u may change, or an error.
+func managedApp(cfg *portico.Config, u *portico.User, id string) (*portico.Application, error) {
+	a, err := app(cfg, u, id)
+	if err != nil {
+		return nil, err
+	}
+	if !canManageApp(u, a) {
+		return nil, forbidden("only the application's owner or an admin may change it")
+	}
+	return a, nil
+}
+
+func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *call) error {
+	seen := appsSeenBy(c.cfg, c.user)
+	keep := func(a *portico.Application) bool { return canManageApp(c.user, a) || seen[a.ID] }
+	return readPage(w, r, portico.Sorted(c.cfg.Applications, appCreated), keep, same)
+}
+
+func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *call) error {
+	a, err := app(c.cfg, c.user, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) createApplication(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req applicationRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.forCreate(); err != nil {
+		return err
+	}
+	if err := req.check(); err != nil {
+		return err
+	}
+	var out *portico.Application
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		owner, err := ownerFor(t, req.Owner, t.me.ID, false)
+		if err != nil {
+			return err
+		}
+		out = &portico.Application{
+			ID:          portico.NewID(),
+			Name:        req.Name,
+			Description: req.Description,
+			Owner:       owner,
+			CreatedAt:   t.now,
+			UpdatedAt:   t.now,
+		}
+		t.put(out)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeCreated(w, "/api/v1/applications/"+out.ID, out)
+	return nil
+}
+
+// updateApplication replaces an application's name and description; only
+// an admin may give it another owner.
+func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	var req applicationRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.forUpdate(id); err != nil {
+		return err
+	}
+	if err := req.check(); err != nil {
+		return err
+	}
+	var out *portico.Application
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		old, err := managedApp(t.cfg, t.me, id)
+		if err != nil {
+			return err
+		}
+		owner, err := ownerFor(t, req.Owner, old.Owner, false)
+		if err != nil {
+			return err
+		}
+		n := *old
+		n.Name, n.Description, n.Owner, n.UpdatedAt = req.Name, req.Description, owner, t.now
+		t.put(&n)
+		out = &n
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// deleteApplication deletes an application with its keys and
+// subscriptions, in one write.
+func (s *Server) deleteApplication(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		if _, err := managedApp(t.cfg, t.me, id); err != nil {
+			return err
+		}
+		deleteApp(t, id)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// keyView is a key as lists show it: never its text or hash.
+type keyView struct {
+	ID          string     `json:"id"`
+	Application string     `json:"application"`
+	Prefix      string     `json:"prefix"`
+	CreatedAt   time.Time  `json:"created_at"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+}
+
+func viewKey(k *portico.Key) keyView {
+	return keyView{ID: k.ID, Application: k.ApplicationID, Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+}
+
+// newKeyResponse is the answer to POST /applications/{id}/keys: the only
+// time the key's text is shown.
+type newKeyResponse struct {
+	ID          string    `json:"id"`
+	Key         string    `json:"key"`
+	Prefix      string    `json:"prefix"`
+	Application string    `json:"application"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// keyPrefixLen is how many leading characters of a key are kept in clear.
+const keyPrefixLen = 8
+
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, c *call) error {
+	a, err := app(c.cfg, c.user, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	keep := func(k *portico.Key) bool { return k.ApplicationID == a.ID }
+	return readPage(w, r, portico.Sorted(c.cfg.Keys, keyCreated), keep, viewKey)
+}
+
+func (s *Server) getKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	a, err := app(c.cfg, c.user, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	k := c.cfg.Keys[r.PathValue("key")]
+	if k == nil || k.ApplicationID != a.ID {
+		return notFound("key", r.PathValue("key"))
+	}
+	writeJSON(w, http.StatusOK, viewKey(k))
+	return nil
+}
+
+// createKey makes a new random API key, "pk_" and 43 base62 characters
+// (256 bits), and stores only its hash.
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	appID := r.PathValue("id")
+	text := "pk_" + randomBase62(43)
+	var out *portico.Key
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		if _, err := managedApp(t.cfg, t.me, appID); err != nil {
+			return err
+		}
+		out = &portico.Key{
+			ID:            portico.NewID(),
+			ApplicationID: appID,
+			Prefix:        text[:keyPrefixLen],
+			Hash:          portico.HashKey(text),
+			CreatedAt:     t.now,
+		}
+		t.put(out)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeCreated(w, "/api/v1/applications/"+appID+"/keys/"+out.ID, newKeyResponse{
+		ID: out.ID, Key: text, Prefix: out.Prefix, Application: appID, CreatedAt: out.CreatedAt,
+	})
+	return nil
+}
+
+// revokeKey marks a key revoked; revoking a revoked key changes nothing.
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	appID, keyID := r.PathValue("id"), r.PathValue("key")
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		if _, err := managedApp(t.cfg, t.me, appID); err != nil {
+			return err
+		}
+		k := t.cfg.Keys[keyID]
+		if k == nil || k.ApplicationID != appID {
+			return notFound("key", keyID)
+		}
+		if k.RevokedAt != nil {
+			return nil
+		}
+		n := *k
+		now := t.now
+		n.RevokedAt = &now
+		t.put(&n)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

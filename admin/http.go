@@ -1,0 +1,423 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/portico-gw/portico"
+)
+
+// maxBody is the largest request body the admin API reads.
+const maxBody = 1 << 20
+
+// Page sizes of lists.
+const (
+	defaultLimit = 50
+	maxLimit     = 1000
+)
+
+// handler is an authenticated route. A returned error is written as the
+// response; a handler that returns nil has written the response itself.
+type handler func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// call is what an authenticated request knows: the caller and the Config
+// it was authenticated against. Reads use cfg; writes use the Config of
+// their tx.
+type call struct {
+	user  *portico.User
+	cfg   *portico.Config
+	basic bool     // authenticated with HTTP Basic
+	token [32]byte // sha256 of the bearer token, when not basic
+}
+
+func (s *Server) routes() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	h := func(pattern string, fn handler) { m.Handle(pattern, s.authed(fn)) }
+
+	h("POST /api/v1/tokens", s.createToken)
+	h("DELETE /api/v1/tokens", s.deleteToken)
+
+	h("GET /api/v1/users/me", s.getMe)
+	h("PUT /api/v1/users/me", s.updateMe)
+	h("GET /api/v1/users", s.listUsers)
+	h("POST /api/v1/users", s.createUser)
+	h("GET /api/v1/users/{id}", s.getUser)
+	h("PUT /api/v1/users/{id}", s.updateUser)
+	h("DELETE /api/v1/users/{id}", s.deleteUser)
+	h("GET /api/v1/subscribers", s.listSubscribers)
+	h("POST /api/v1/subscribers", s.createSubscriber)
+
+	h("GET /api/v1/plans", s.listPlans)
+	h("POST /api/v1/plans", s.createPlan)
+	h("GET /api/v1/plans/{id}", s.getPlan)
+	h("PUT /api/v1/plans/{id}", s.updatePlan)
+	h("DELETE /api/v1/plans/{id}", s.deletePlan)
+
+	h("GET /api/v1/apis", s.listAPIs)
+	h("POST /api/v1/apis", s.createAPI)
+	h("GET /api/v1/apis/{id}", s.getAPI)
+	h("PUT /api/v1/apis/{id}", s.updateAPI)
+	h("DELETE /api/v1/apis/{id}", s.deleteAPI)
+	h("POST /api/v1/apis/{id}/publish", s.transition("publish", portico.Published, portico.Draft, portico.Deprecated))
+	h("POST /api/v1/apis/{id}/deprecate", s.transition("deprecate", portico.Deprecated, portico.Published))
+	h("POST /api/v1/apis/{id}/retire", s.transition("retire", portico.Retired, portico.Published, portico.Deprecated))
+
+	h("GET /api/v1/applications", s.listApplications)
+	h("POST /api/v1/applications", s.createApplication)
+	h("GET /api/v1/applications/{id}", s.getApplication)
+	h("PUT /api/v1/applications/{id}", s.updateApplication)
+	h("DELETE /api/v1/applications/{id}", s.deleteApplication)
+	h("GET /api/v1/applications/{id}/keys", s.listKeys)
+	h("POST /api/v1/applications/{id}/keys", s.createKey)
+	h("GET /api/v1/applications/{id}/keys/{key}", s.getKey)
+	h("DELETE /api/v1/applications/{id}/keys/{key}", s.revokeKey)
+	h("GET /api/v1/applications/{id}/subscriptions", s.listApplicationSubscriptions)
+	h("POST /api/v1/applications/{id}/subscriptions", s.createSubscription)
+
+	h("GET /api/v1/subscriptions", s.listSubscriptions)
+	h("GET /api/v1/subscriptions/{id}", s.getSubscription)
+	h("DELETE /api/v1/subscriptions/{id}", s.cancelSubscription)
+	h("POST /api/v1/subscriptions/{id}/approve", s.moderate("approve", portico.Approved, portico.Pending))
+	h("POST /api/v1/subscriptions/{id}/evict", s.moderate("evict", portico.Evicted, portico.Pending, portico.Approved))
+
+	h("GET /api/v1/notifications", s.listNotifications)
+	h("GET /api/v1/cluster/nodes", s.listNodes)
+	return m
+}
+
+// authed authenticates a request and runs fn with the caller.
+func (s *Server) authed(fn handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cfg, err := s.current(r.Context())
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		c, err := s.authenticate(r, cfg)
+		if err == nil {
+			err = fn(w, r, c)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// notRouted answers a request that matches no route: 404, or 405 with the
+// Allow header when the path exists for other methods.
+func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	rec := &statusRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.code == http.StatusMethodNotAllowed {
+		allow := rec.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+			Code:    "method_not_allowed",
+			Message: fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow),
+		}})
+		return
+	}
+	writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{
+		Code:    string(portico.ENotFound),
+		Message: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path),
+	}})
+}
+
+// statusRecorder keeps the status and headers of the ServeMux's own 404 and
+// 405 answers and drops their plain-text bodies.
+type statusRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (r *statusRecorder) Header() http.Header { return r.header }
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// statusOf maps an error code to its HTTP status. This is the only place
+// where the admin API turns codes into statuses.
+func statusOf(code portico.ErrorCode) int {
+	switch code {
+	case portico.EInvalid:
+		return http.StatusBadRequest
+	case portico.EUnauthorized:
+		return http.StatusUnauthorized
+	case portico.EForbidden:
+		return http.StatusForbidden
+	case portico.ENotFound:
+		return http.StatusNotFound
+	case portico.EConflict:
+		return http.StatusConflict
+	case portico.ETooLarge:
+		return http.StatusRequestEntityTooLarge
+	case portico.ERateLimited, portico.EQuotaExceeded:
+		return http.StatusTooManyRequests
+	case portico.EBadGateway:
+		return http.StatusBadGateway
+	case portico.EUnavailable:
+		return http.StatusServiceUnavailable
+	case portico.EGatewayTimeout:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError writes err as a JSON error response. Internal errors are
+// logged here, once, and shown to the client only as "internal error".
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := portico.ErrorCodeOf(err)
+	status := statusOf(code)
+	if status == http.StatusInternalServerError {
+		code = portico.EInternal
+		s.log.Error("admin: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	switch status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Basic realm="portico"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{
+		Code:    string(code),
+		Message: portico.ErrorMessageOf(err),
+		Field:   portico.ErrorFieldOf(err),
+	}})
+}
+
+// writeJSON writes v as the JSON response body with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only a bug can get here: every response type marshals.
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// writeCreated writes v with 201 Created and a Location header.
+func writeCreated(w http.ResponseWriter, location string, v any) {
+	w.Header().Set("Location", location)
+	writeJSON(w, http.StatusCreated, v)
+}
+
+// decode reads the request body, at most maxBody bytes of exactly one JSON
+// value, into v, rejecting unknown fields. Its errors are client errors
+// that name the offending field where there is one.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err, v)
+	}
+	if err := dec.Decode(&json.RawMessage{}); err != io.EOF {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return decodeError(err, v)
+		}
+		return portico.Errorf(portico.EInvalid, "request body must hold exactly one JSON object; found data after it")
+	}
+	return nil
+}
+
+func decodeError(err error, v any) error {
+	var (
+		mb  *http.MaxBytesError
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &mb):
+		return portico.Errorf(portico.ETooLarge, "request body is larger than %d KiB", mb.Limit>>10)
+	case errors.Is(err, io.EOF):
+		return portico.Errorf(portico.EInvalid, "request body is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return portico.Errorf(portico.EInvalid, "request body is not valid JSON: it ends early")
+	case errors.As(err, &syn):
+		return portico.Errorf(portico.EInvalid, "request body is not valid JSON: %s (at byte %d)",
+			strings.TrimPrefix(syn.Error(), "json: "), syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return portico.Errorf(portico.EInvalid, "request body must be a JSON object, not %s", typ.Value)
+		}
+		return portico.FieldErrorf(portico.EInvalid, typ.Field, "%s must be %s, not %s",
+			typ.Field, kindName(typ.Type), typ.Value)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name, _ = strconv.Unquote(name)
+		return portico.FieldErrorf(portico.EInvalid, name, "unknown field %q", name)
+	}
+	var ie *json.InvalidUnmarshalError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("admin: decoding into %T: %w", v, err)
+	}
+	// Errors of a field's own UnmarshalJSON method.
+	return portico.Errorf(portico.EInvalid, "invalid request body: %v", err)
+}
+
+// kindName describes a Go type in JSON terms.
+func kindName(t reflect.Type) string {
+	if t == nil {
+		return "a different type"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct, reflect.Pointer:
+		return "an object"
+	}
+	return "a different type"
+}
+
+// page is a window of a list: the ?limit= and ?offset= parameters.
+type page struct {
+	limit, offset int
+}
+
+// pageOf reads ?limit= (1..1000, default 50) and ?offset= (>= 0).
+func pageOf(r *http.Request) (page, error) {
+	p := page{limit: defaultLimit}
+	q := r.URL.Query()
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 || n > maxLimit {
+			return p, portico.FieldErrorf(portico.EInvalid, "limit", "limit must be an integer from 1 to %d", maxLimit)
+		}
+		p.limit = n
+	}
+	if q.Has("offset") {
+		n, err := strconv.Atoi(q.Get("offset"))
+		if err != nil || n < 0 {
+			return p, portico.FieldErrorf(portico.EInvalid, "offset", "offset must be an integer of 0 or more")
+		}
+		p.offset = n
+	}
+	return p, nil
+}
+
+// list is the JSON shape of every paginated list.
+type list[T any] struct {
+	Items  []T `json:"items"`
+	Total  int `json:"total"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+}
+
+// writePage writes the window p of items with 200 OK.
+func writePage[T any](w http.ResponseWriter, p page, items []T) error {
+	lo := min(p.offset, len(items))
+	hi := min(lo+p.limit, len(items))
+	out := list[T]{Items: items[lo:hi], Total: len(items), Limit: p.limit, Offset: p.offset}
+	if out.Items == nil {
+		out.Items = []T{}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// readPage reads the page parameters and writes the window of the items
+// that keep selects from all, mapped through view.
+func readPage[T, V any](w http.ResponseWriter, r *http.Request, all []*T, keep func(*T) bool, view func(*T) V) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	items := make([]V, 0, len(all))
+	for _, x := range all {
+		if keep == nil || keep(x) {
+			items = append(items, view(x))
+		}
+	}
+	return writePage(w, p, items)
+}
+
+// same is the identity view.
+func same[T any](x *T) *T { return x }
+
+// given reports whether a read-only field was sent (null counts as absent).
+func given(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+
+// serverFields are the read-only fields of a resource. A create body must
+// leave them out; a PUT body may echo them (a client that GETs, edits and
+// PUTs), but its id must match the path's.
+type serverFields struct {
+	ID        json.RawMessage `json:"id"`
+	CreatedAt json.RawMessage `json:"created_at"`
+	UpdatedAt json.RawMessage `json:"updated_at"`
+}
+
+// forCreate rejects server-set fields in a create body.
+func (f *serverFields) forCreate() error {
+	for _, x := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"id", f.ID}, {"created_at", f.CreatedAt}, {"updated_at", f.UpdatedAt}} {
+		if given(x.raw) {
+			return portico.FieldErrorf(portico.EInvalid, x.name, "%s is set by the server", x.name)
+		}
+	}
+	return nil
+}
+
+// forUpdate rejects an id that differs from the path's.
+func (f *serverFields) forUpdate(id string) error {
+	if !given(f.ID) {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(f.ID, &s); err != nil || s != id {
+		return portico.FieldErrorf(portico.EInvalid, "id", "id must be left out or match the id in the path")
+	}
+	return nil
+}
+
+func notFound(what, id string) error {
+	return portico.Errorf(portico.ENotFound, "no %s with id %q", what, id)
+}
+
+func forbidden(format string, args ...any) error {
+	return portico.Errorf(portico.EForbidden, format, args...)
+}

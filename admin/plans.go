@@ -1,0 +1,155 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/portico-gw/portico"
+)
+
+// planRequest is the body of POST and PUT /api/v1/plans.
+type planRequest struct {
+	serverFields
+	Name             string                       `json:"name"`
+	Description      string                       `json:"description"`
+	RateLimit        *portico.RateLimit           `json:"rate_limit"`
+	Quota            *portico.Quota               `json:"quota"`
+	AutoApprove      bool                         `json:"auto_approve"`
+	OnDatastoreError portico.DatastoreErrorPolicy `json:"on_datastore_error"`
+	Owner            string                       `json:"owner"`
+}
+
+// plan returns the validated plan the request describes, without server
+// fields.
+func (q *planRequest) plan() (*portico.Plan, error) {
+	p := &portico.Plan{
+		Name:             q.Name,
+		Description:      q.Description,
+		RateLimit:        q.RateLimit,
+		Quota:            q.Quota,
+		AutoApprove:      q.AutoApprove,
+		OnDatastoreError: q.OnDatastoreError,
+	}
+	return p, validatePlan(p)
+}
+
+func planCreated(p *portico.Plan) (int64, string) { return p.CreatedAt.UnixNano(), p.ID }
+
+func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, c *call) error {
+	return readPage(w, r, portico.Sorted(c.cfg.Plans, planCreated), nil, same)
+}
+
+func (s *Server) getPlan(w http.ResponseWriter, r *http.Request, c *call) error {
+	p := c.cfg.Plans[r.PathValue("id")]
+	if p == nil {
+		return notFound("plan", r.PathValue("id"))
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) createPlan(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !canPublish(c.user) {
+		return forbidden("only publishers and admins create plans")
+	}
+	var req planRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.forCreate(); err != nil {
+		return err
+	}
+	p, err := req.plan()
+	if err != nil {
+		return err
+	}
+	var out *portico.Plan
+	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
+		owner, err := ownerFor(t, req.Owner, t.me.ID, true)
+		if err != nil {
+			return err
+		}
+		n := *p
+		n.ID, n.Owner, n.CreatedAt, n.UpdatedAt = portico.NewID(), owner, t.now, t.now
+		t.put(&n)
+		out = &n
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeCreated(w, "/api/v1/plans/"+out.ID, out)
+	return nil
+}
+
+// updatePlan replaces a plan's settings; fields left out get their
+// defaults.
+func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	var req planRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.forUpdate(id); err != nil {
+		return err
+	}
+	p, err := req.plan()
+	if err != nil {
+		return err
+	}
+	var out *portico.Plan
+	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
+		old := t.cfg.Plans[id]
+		if old == nil {
+			return notFound("plan", id)
+		}
+		if !canManagePlan(t.me, old) {
+			return forbidden("only the plan's owner or an admin may change it")
+		}
+		owner, err := ownerFor(t, req.Owner, old.Owner, true)
+		if err != nil {
+			return err
+		}
+		n := *p
+		n.ID, n.Owner, n.CreatedAt, n.UpdatedAt = old.ID, owner, old.CreatedAt, t.now
+		t.put(&n)
+		out = &n
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// deletePlan deletes a plan that no API offers and no pending or approved
+// subscription uses. Evicted subscriptions keep the deleted plan's ID.
+func (s *Server) deletePlan(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		p := t.cfg.Plans[id]
+		if p == nil {
+			return notFound("plan", id)
+		}
+		if !canManagePlan(t.me, p) {
+			return forbidden("only the plan's owner or an admin may delete it")
+		}
+		for _, a := range portico.Sorted(t.cfg.APIs, apiCreated) {
+			if a.OffersPlan(id) {
+				return portico.Errorf(portico.EConflict, "plan %q is offered by API %q (%s); remove it from the API first", p.Name, a.Name, a.ID)
+			}
+		}
+		for _, sub := range t.cfg.Subscriptions {
+			if sub.PlanID == id && sub.Status != portico.Evicted {
+				return portico.Errorf(portico.EConflict, "plan %q is used by subscription %s; evict it first", p.Name, sub.ID)
+			}
+		}
+		t.del(portico.KindPlan, id)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,326 @@
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/portico-gw/portico"
+	"golang.org/x/crypto/bcrypt"
+)
+
+const (
+	// writeTimeout bounds one write (store calls included). A write is not
+	// cancelled when its client goes away: it completes or fails as a whole.
+	writeTimeout = 15 * time.Second
+
+	// writeRetries is how many times a write is re-validated and retried
+	// after the store reports that another node wrote first.
+	writeRetries = 2
+
+	// defaultTokenTTL is how long a bearer token lasts when Server.TokenTTL is 0.
+	defaultTokenTTL = 12 * time.Hour
+)
+
+// Server is the admin REST API under /api/v1, plus an unauthenticated
+// GET /healthz. It is an http.Handler; see the package documentation for
+// the routes.
+//
+// Reads are answered from the in-memory Config; writes are validated
+// against it, written to Store in one Apply and then set into Config.
+// Writes are serialized by the Server. Only Store is required; the other
+// fields have useful zero values. Do not change the fields after the first
+// call of a method.
+type Server struct {
+	// Store persists the configuration. Required.
+	Store portico.Store
+
+	// Notifications lists notifications for GET /notifications and keeps
+	// the notices the Server raises (a subscription waiting for approval).
+	// If nil, lists are empty and no notices are kept.
+	Notifications portico.NotificationStore
+
+	// Config holds the node's current configuration. The Server loads it
+	// from Store when it holds nil and sets a new Config after each
+	// successful write. If nil, the Server keeps a private ConfigVar.
+	Config *portico.ConfigVar
+
+	// Membership lists the cluster's nodes for GET /cluster/nodes. If nil,
+	// the list is empty.
+	Membership portico.Membership
+
+	// Logger receives internal errors and data store failures. If nil,
+	// nothing is logged.
+	Logger *slog.Logger
+
+	// Now returns the current time. If nil, time.Now is used.
+	Now func() time.Time
+
+	// PasswordCost is the bcrypt cost of new password hashes. If zero,
+	// bcrypt.DefaultCost is used. Hashes already stored keep their cost.
+	PasswordCost int
+
+	// TokenTTL is how long a bearer token from POST /api/v1/tokens is
+	// valid. If zero, 12 hours.
+	TokenTTL time.Duration
+
+	once sync.Once
+	cv   *portico.ConfigVar
+	log  *slog.Logger
+	mux  *http.ServeMux
+
+	mu   sync.Mutex // serializes writes and the first load
+	auth authState
+}
+
+var _ http.Handler = (*Server)(nil)
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		s.cv = s.Config
+		if s.cv == nil {
+			s.cv = new(portico.ConfigVar)
+		}
+		s.log = s.Logger
+		if s.log == nil {
+			s.log = slog.New(slog.DiscardHandler)
+		}
+		s.mux = s.routes()
+	})
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Server) passwordCost() int {
+	if s.PasswordCost != 0 {
+		return s.PasswordCost
+	}
+	return bcrypt.DefaultCost
+}
+
+func (s *Server) tokenTTL() time.Duration {
+	if s.TokenTTL > 0 {
+		return s.TokenTTL
+	}
+	return defaultTokenTTL
+}
+
+// Open loads the configuration from Store into Config if Config holds nil.
+// Calling Open is optional: a request that finds no configuration loads it
+// the same way. An unreachable store gives an EUnavailable error.
+func (s *Server) Open(ctx context.Context) error {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.loadLocked(ctx)
+	return err
+}
+
+// EnsureAdmin bootstraps an empty store: if there are no users at all, it
+// creates the user "admin" with the admin role and password, or with a
+// random password when password is empty. It reports whether it created
+// the user and returns the generated password, which the caller should
+// show once; pw is empty when password was given or nothing was created.
+func (s *Server) EnsureAdmin(ctx context.Context, password string) (created bool, pw string, err error) {
+	s.init()
+	if cur, err := s.current(ctx); err != nil || len(cur.Users) > 0 {
+		return false, "", err
+	}
+	if password == "" {
+		pw = randomBase62(24)
+		password = pw
+	} else if err := checkPassword(password); err != nil {
+		return false, "", err
+	}
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return false, "", err
+	}
+	err = s.update(ctx, "", func(t *tx) error {
+		created = false
+		if len(t.cfg.Users) > 0 {
+			return nil
+		}
+		u := &portico.User{
+			ID:           portico.NewID(),
+			Username:     "admin",
+			Roles:        []portico.Role{portico.RoleAdmin},
+			PasswordHash: hash,
+			CreatedAt:    t.now,
+			UpdatedAt:    t.now,
+		}
+		t.put(u)
+		created = true
+		return nil
+	})
+	if err != nil || !created {
+		return false, "", err
+	}
+	return true, pw, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.init()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.notRouted(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// current returns the current Config, loading it first if there is none.
+func (s *Server) current(ctx context.Context) (*portico.Config, error) {
+	if c := s.cv.Load(); c != nil {
+		return c, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loadLocked(ctx)
+}
+
+// loadLocked is current for callers holding s.mu.
+func (s *Server) loadLocked(ctx context.Context) (*portico.Config, error) {
+	if c := s.cv.Load(); c != nil {
+		return c, nil
+	}
+	if s.Store == nil {
+		return nil, portico.Errorf(portico.EInternal, "admin: Server.Store is nil")
+	}
+	c, err := s.Store.Load(ctx)
+	if err != nil {
+		return nil, s.storeError("loading the configuration", err)
+	}
+	s.cv.Set(complete(c), false)
+	return s.cv.Load(), nil
+}
+
+// complete returns c, or a copy of it with empty maps where c has nil ones,
+// so that Config.With can always write to them.
+func complete(c *portico.Config) *portico.Config {
+	if c.Plans != nil && c.APIs != nil && c.Users != nil && c.Applications != nil &&
+		c.Keys != nil && c.Subscriptions != nil {
+		return c
+	}
+	n := *c
+	e := portico.NewConfig()
+	if n.Plans == nil {
+		n.Plans = e.Plans
+	}
+	if n.APIs == nil {
+		n.APIs = e.APIs
+	}
+	if n.Users == nil {
+		n.Users = e.Users
+	}
+	if n.Applications == nil {
+		n.Applications = e.Applications
+	}
+	if n.Keys == nil {
+		n.Keys = e.Keys
+	}
+	if n.Subscriptions == nil {
+		n.Subscriptions = e.Subscriptions
+	}
+	return &n
+}
+
+// storeError turns a failed store call into the EUnavailable error a client
+// sees, and logs it: this is where store failures are handled.
+func (s *Server) storeError(doing string, err error) error {
+	s.log.Warn("admin: data store call failed", "doing", doing, "err", err)
+	return &portico.Error{
+		Code:    portico.EUnavailable,
+		Message: "the data store is unavailable: " + doing + " failed; try again later",
+		Err:     err,
+	}
+}
+
+// applyError is storeError for a failed Apply. A store that says it is
+// unavailable wrote nothing; after any other failure the change may or may
+// not have been written (a later write finds out, through EConflict).
+func (s *Server) applyError(err error) error {
+	s.log.Warn("admin: data store write failed", "err", err)
+	msg := "the data store is unavailable: the change was not saved; try again later"
+	if portico.ErrorCodeOf(err) != portico.EUnavailable {
+		msg = "the data store failed: the change may not have been saved; check and try again later"
+	}
+	return &portico.Error{Code: portico.EUnavailable, Message: msg, Err: err}
+}
+
+// tx is one attempt at a write: fn reads cfg, checks the caller me, and
+// collects changes. Entities in cfg are shared and must never be modified:
+// copy, modify the copy, put the copy.
+type tx struct {
+	cfg     *portico.Config
+	me      *portico.User // the caller as of cfg; nil for internal writes
+	now     time.Time
+	changes []portico.Change
+}
+
+func (t *tx) put(e any)                     { t.changes = append(t.changes, portico.Put(e)) }
+func (t *tx) del(k portico.Kind, id string) { t.changes = append(t.changes, portico.Delete(k, id)) }
+
+// update runs one serialized write. fn validates against the current
+// Config and collects changes, which are applied to Store in one call and
+// then set into Config. When another writer got there first, the Config is
+// reloaded from Store and fn runs again (it must be safe to rerun; results
+// it hands out through variables are those of the last run). callerID, when
+// set, is looked up in each attempt's Config as t.me.
+//
+// The write runs to its end even if ctx is cancelled, bounded by
+// writeTimeout, so that Store and Config never disagree about its outcome.
+func (s *Server) update(ctx context.Context, callerID string, fn func(*tx) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, err := s.loadLocked(ctx)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		t := &tx{cfg: cur, now: s.now()}
+		if callerID != "" {
+			if t.me = cur.Users[callerID]; t.me == nil {
+				return portico.Errorf(portico.EUnauthorized, "the authenticated user no longer exists")
+			}
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if len(t.changes) == 0 {
+			return nil
+		}
+		v, err := s.Store.Apply(ctx, cur.Version, t.changes)
+		if err == nil {
+			s.cv.Set(cur.With(v, t.changes...), false)
+			return nil
+		}
+		if portico.ErrorCodeOf(err) != portico.EConflict {
+			return s.applyError(err)
+		}
+		if attempt == writeRetries {
+			s.log.Warn("admin: write still conflicting after retries", "err", err)
+			return &portico.Error{
+				Code:    portico.EUnavailable,
+				Message: "the configuration is being changed by other nodes: the change was not saved; try again",
+				Err:     err,
+			}
+		}
+		fresh, err := s.Store.Load(ctx)
+		if err != nil {
+			return s.storeError("reloading the configuration", err)
+		}
+		fresh = complete(fresh)
+		s.cv.Set(fresh, true)
+		cur = fresh
+	}
+}

@@ -1,0 +1,211 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/portico-gw/portico"
+)
+
+// subscriptionRequest is the body of POST /applications/{id}/subscriptions.
+type subscriptionRequest struct {
+	API  string `json:"api"`
+	Plan string `json:"plan"`
+}
+
+func subCreated(s *portico.Subscription) (int64, string) { return s.CreatedAt.UnixNano(), s.ID }
+
+// sub returns the subscription id that u may see, or a not-found error.
+func sub(cfg *portico.Config, u *portico.User, id string) (*portico.Subscription, error) {
+	s := cfg.Subscriptions[id]
+	if s == nil || !canSeeSub(cfg, u, s) {
+		return nil, notFound("subscription", id)
+	}
+	return s, nil
+}
+
+func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	status := portico.SubscriptionStatus(q.Get("status"))
+	if q.Has("status") {
+		if err := oneOf("status", status, portico.Pending, portico.Approved, portico.Evicted); err != nil {
+			return err
+		}
+	}
+	api, application := q.Get("api"), q.Get("application")
+	keep := func(sub *portico.Subscription) bool {
+		return (status == "" || sub.Status == status) &&
+			(api == "" || sub.APIID == api) &&
+			(application == "" || sub.ApplicationID == application) &&
+			canSeeSub(c.cfg, c.user, sub)
+	}
+	return readPage(w, r, portico.Sorted(c.cfg.Subscriptions, subCreated), keep, same)
+}
+
+func (s *Server) listApplicationSubscriptions(w http.ResponseWriter, r *http.Request, c *call) error {
+	a, err := app(c.cfg, c.user, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	keep := func(sub *portico.Subscription) bool {
+		return sub.ApplicationID == a.ID && canSeeSub(c.cfg, c.user, sub)
+	}
+	return readPage(w, r, portico.Sorted(c.cfg.Subscriptions, subCreated), keep, same)
+}
+
+func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, c *call) error {
+	sub, err := sub(c.cfg, c.user, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sub)
+	return nil
+}
+
+// createSubscription subscribes an application to a published or
+// deprecated API under one of the plans the API offers. The subscription
+// is approved at once if the plan auto-approves, else pending.
+func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, c *call) error {
+	appID := r.PathValue("id")
+	var req subscriptionRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.API == "" {
+		return invalid("api", "api is required: the id of the API to subscribe to")
+	}
+	if req.Plan == "" {
+		return invalid("plan", "plan is required: the id of one of the API's plans")
+	}
+	var (
+		out *portico.Subscription
+		n   *portico.Notification
+	)
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		n = nil
+		application, err := managedApp(t.cfg, t.me, appID)
+		if err != nil {
+			return err
+		}
+		a := t.cfg.APIs[req.API]
+		if a == nil || !canSeeAPI(t.me, a) {
+			return invalid("api", "no API with id %q", req.API)
+		}
+		if !a.State.Serves() {
+			return portico.FieldErrorf(portico.EConflict, "api", "API %q is %s; only published or deprecated APIs take subscriptions", a.Name, a.State)
+		}
+		p := t.cfg.Plans[req.Plan]
+		if p == nil || !a.OffersPlan(p.ID) {
+			return invalid("plan", "API %q does not offer plan %q", a.Name, req.Plan)
+		}
+		for _, old := range t.cfg.Subscriptions {
+			if old.ApplicationID == appID && old.APIID == a.ID && old.Status != portico.Evicted {
+				return portico.FieldErrorf(portico.EConflict, "api", "application %q already has a %s subscription to API %q (%s)", application.Name, old.Status, a.Name, old.ID)
+			}
+		}
+		out = &portico.Subscription{
+			ID:            portico.NewID(),
+			ApplicationID: appID,
+			APIID:         a.ID,
+			PlanID:        p.ID,
+			Status:        portico.Pending,
+			CreatedAt:     t.now,
+			UpdatedAt:     t.now,
+		}
+		if p.AutoApprove {
+			out.Status = portico.Approved
+		} else {
+			n = &portico.Notification{
+				ID:             portico.NewID(),
+				Time:           t.now,
+				Kind:           portico.NotifyPendingApprove,
+				Message:        fmt.Sprintf("application %q asks to subscribe to API %q with plan %q", application.Name, a.Name, p.Name),
+				APIID:          a.ID,
+				ApplicationID:  appID,
+				SubscriptionID: out.ID,
+				Publisher:      a.Owner,
+				Subscriber:     application.Owner,
+			}
+		}
+		t.put(out)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != nil {
+		s.notify(r.Context(), n)
+	}
+	writeCreated(w, "/api/v1/subscriptions/"+out.ID, out)
+	return nil
+}
+
+// notify stores n; a failure is logged and does not fail the request, whose
+// change is already saved.
+func (s *Server) notify(ctx context.Context, n *portico.Notification) {
+	if s.Notifications == nil {
+		return
+	}
+	if err := s.Notifications.AddNotification(context.WithoutCancel(ctx), n); err != nil {
+		s.log.Warn("admin: storing a notification failed", "kind", n.Kind, "err", err)
+	}
+}
+
+// moderate returns the handler of approve and evict: it moves a
+// subscription the caller may moderate from one of the states in from to
+// state to.
+func (s *Server) moderate(verb string, to portico.SubscriptionStatus, from ...portico.SubscriptionStatus) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		id := r.PathValue("id")
+		var out *portico.Subscription
+		err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+			old, err := sub(t.cfg, t.me, id)
+			if err != nil {
+				return err
+			}
+			if !canModerateSub(t.cfg, t.me, old) {
+				return forbidden("only the API's owner or an admin may %s a subscription", verb)
+			}
+			if !slices.Contains(from, old.Status) {
+				return portico.Errorf(portico.EConflict, "cannot %s a subscription that is %s", verb, old.Status)
+			}
+			n := *old
+			n.Status, n.UpdatedAt = to, t.now
+			t.put(&n)
+			out = &n
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+}
+
+// cancelSubscription evicts a subscription on behalf of its application's
+// owner (or whoever may evict it). Cancelling an evicted one changes
+// nothing.
+func (s *Server) cancelSubscription(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		old, err := sub(t.cfg, t.me, id) // whoever sees a subscription may cancel it
+		if err != nil {
+			return err
+		}
+		if old.Status == portico.Evicted {
+			return nil
+		}
+		n := *old
+		n.Status, n.UpdatedAt = portico.Evicted, t.now
+		t.put(&n)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,352 @@
+package admin
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// userView is a user as the admin API shows it: never with its password
+// hash.
+type userView struct {
+	ID         string         `json:"id"`
+	Username   string         `json:"username"`
+	Email      string         `json:"email,omitempty"`
+	Roles      []portico.Role `json:"roles"`
+	WebhookURL string         `json:"webhook_url,omitempty"`
+	CreatedAt  time.Time      `json:"created_at"`
+	UpdatedAt  time.Time      `json:"updated_at"`
+}
+
+func viewUser(u *portico.User) userView {
+	roles := u.Roles
+	if roles == nil {
+		roles = []portico.Role{}
+	}
+	return userView{
+		ID:         u.ID,
+		Username:   u.Username,
+		Email:      u.Email,
+		Roles:      roles,
+		WebhookURL: u.WebhookURL,
+		CreatedAt:  u.CreatedAt,
+		UpdatedAt:  u.UpdatedAt,
+	}
+}
+
+// userRequest is the body of POST /users and /subscribers and of PUT
+// /users/{id} and /users/me. In a PUT, fields left out keep their value.
+type userRequest struct {
+	serverFields
+	Username   *string         `json:"username"`
+	Password   *string         `json:"password"`
+	Email      *string         `json:"email"`
+	Roles      *[]portico.Role `json:"roles"`
+	WebhookURL *string         `json:"webhook_url"`
+}
+
+// check validates the fields present and returns the checked roles (nil
+// when absent).
+func (q *userRequest) check() (roles []portico.Role, err error) {
+	if q.Username != nil {
+		if err := checkUsername(*q.Username); err != nil {
+			return nil, err
+		}
+	}
+	if q.Password != nil {
+		if err := checkPassword(*q.Password); err != nil {
+			return nil, err
+		}
+	}
+	if q.Roles != nil {
+		if roles, err = checkRoles(*q.Roles); err != nil {
+			return nil, err
+		}
+	}
+	if q.Email != nil {
+		if err := checkEmail(*q.Email); err != nil {
+			return nil, err
+		}
+	}
+	if q.WebhookURL != nil {
+		if err := checkWebhook(*q.WebhookURL); err != nil {
+			return nil, err
+		}
+	}
+	return roles, nil
+}
+
+func userCreated(u *portico.User) (int64, string) { return u.CreatedAt.UnixNano(), u.ID }
+
+func countAdmins(cfg *portico.Config) int {
+	n := 0
+	for _, u := range cfg.Users {
+		if isAdmin(u) {
+			n++
+		}
+	}
+	return n
+}
+
+func sameRoles(a, b []portico.Role) bool {
+	for _, r := range a {
+		if !slices.Contains(b, r) {
+			return false
+		}
+	}
+	for _, r := range b {
+		if !slices.Contains(a, r) {
+			return false
+		}
+	}
+	return true
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !isAdmin(c.user) {
+		return forbidden("only admins list users")
+	}
+	return readPage(w, r, portico.Sorted(c.cfg.Users, userCreated), nil, viewUser)
+}
+
+func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !canPublish(c.user) {
+		return forbidden("only admins and publishers list subscribers")
+	}
+	keep := func(u *portico.User) bool { return u.HasRole(portico.RoleSubscriber) }
+	view := func(u *portico.User) userView {
+		v := viewUser(u)
+		if !isAdmin(c.user) && u.ID != c.user.ID {
+			v.WebhookURL = "" // it may carry a secret
+		}
+		return v
+	}
+	return readPage(w, r, portico.Sorted(c.cfg.Users, userCreated), keep, view)
+}
+
+func (s *Server) getMe(w http.ResponseWriter, r *http.Request, c *call) error {
+	writeJSON(w, http.StatusOK, viewUser(c.user))
+	return nil
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	if !isAdmin(c.user) && id != c.user.ID {
+		return forbidden("only admins see other users")
+	}
+	u := c.cfg.Users[id]
+	if u == nil {
+		return notFound("user", id)
+	}
+	writeJSON(w, http.StatusOK, viewUser(u))
+	return nil
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.newUser(w, r, c, false)
+}
+
+// createSubscriber creates a user with the subscriber role only.
+func (s *Server) createSubscriber(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.newUser(w, r, c, true)
+}
+
+func (s *Server) newUser(w http.ResponseWriter, r *http.Request, c *call, subscriber bool) error {
+	if !isAdmin(c.user) {
+		return forbidden("only admins create users")
+	}
+	var req userRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.forCreate(); err != nil {
+		return err
+	}
+	if req.Username == nil {
+		return invalid("username", "username is required")
+	}
+	if req.Password == nil {
+		return invalid("password", "password is required")
+	}
+	if req.Roles == nil && !subscriber {
+		return invalid("roles", "roles must name at least one of admin, publisher, subscriber")
+	}
+	roles, err := req.check()
+	if err != nil {
+		return err
+	}
+	if subscriber {
+		if roles != nil && !sameRoles(roles, []portico.Role{portico.RoleSubscriber}) {
+			return invalid("roles", "a subscriber has only the subscriber role; create other users with POST /api/v1/users")
+		}
+		roles = []portico.Role{portico.RoleSubscriber}
+	}
+	hash, err := s.hashPassword(*req.Password)
+	if err != nil {
+		return err
+	}
+	var out *portico.User
+	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
+		if !isAdmin(t.me) {
+			return forbidden("only admins create users")
+		}
+		if other := t.cfg.UserByName(*req.Username); other != nil {
+			return portico.FieldErrorf(portico.EConflict, "username", "username %q is taken", other.Username)
+		}
+		out = &portico.User{
+			ID:           portico.NewID(),
+			Username:     *req.Username,
+			Email:        deref(req.Email),
+			Roles:        roles,
+			WebhookURL:   deref(req.WebhookURL),
+			PasswordHash: hash,
+			CreatedAt:    t.now,
+			UpdatedAt:    t.now,
+		}
+		t.put(out)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeCreated(w, "/api/v1/users/"+out.ID, viewUser(out))
+	return nil
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.changeUser(w, r, c, r.PathValue("id"))
+}
+
+func (s *Server) updateMe(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.changeUser(w, r, c, c.user.ID)
+}
+
+// changeUser changes the fields present in the body. Users may change
+// their own password, email and webhook_url; only admins change other
+// users, usernames and roles.
+func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id string) error {
+	if !isAdmin(c.user) && id != c.user.ID {
+		return forbidden("only admins change other users")
+	}
+	var req userRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.forUpdate(id); err != nil {
+		return err
+	}
+	roles, err := req.check()
+	if err != nil {
+		return err
+	}
+	var hash string
+	if req.Password != nil {
+		if hash, err = s.hashPassword(*req.Password); err != nil {
+			return err
+		}
+	}
+	var out *portico.User
+	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
+		old := t.cfg.Users[id]
+		if old == nil {
+			return notFound("user", id)
+		}
+		admin := isAdmin(t.me)
+		if !admin && t.me.ID != id {
+			return forbidden("only admins change other users")
+		}
+		n := *old
+		if req.Username != nil && *req.Username != old.Username {
+			if !admin {
+				return forbidden("only admins change usernames")
+			}
+			if other := t.cfg.UserByName(*req.Username); other != nil && other.ID != id {
+				return portico.FieldErrorf(portico.EConflict, "username", "username %q is taken", other.Username)
+			}
+			n.Username = *req.Username
+		}
+		if roles != nil && !sameRoles(roles, old.Roles) {
+			if !admin {
+				return forbidden("only admins change roles")
+			}
+			if isAdmin(old) && !slices.Contains(roles, portico.RoleAdmin) && countAdmins(t.cfg) == 1 {
+				return portico.FieldErrorf(portico.EConflict, "roles", "%q is the last admin; make another user an admin first", old.Username)
+			}
+			n.Roles = roles
+		}
+		if req.Email != nil {
+			n.Email = *req.Email
+		}
+		if req.WebhookURL != nil {
+			n.WebhookURL = *req.WebhookURL
+		}
+		if hash != "" {
+			n.PasswordHash = hash
+		}
+		n.UpdatedAt = t.now
+		t.put(&n)
+		out = &n
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewUser(out))
+	return nil
+}
+
+// deleteUser deletes a user with its applications, their keys and their
+// subscriptions. Users who own APIs or plans, and the last admin, stay.
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !isAdmin(c.user) {
+		return forbidden("only admins delete users")
+	}
+	id := r.PathValue("id")
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		u := t.cfg.Users[id]
+		if u == nil {
+			return notFound("user", id)
+		}
+		if !isAdmin(t.me) {
+			return forbidden("only admins delete users")
+		}
+		if isAdmin(u) && countAdmins(t.cfg) == 1 {
+			return portico.Errorf(portico.EConflict, "%q is the last admin and cannot be deleted", u.Username)
+		}
+		apis, plans := 0, 0
+		for _, a := range t.cfg.APIs {
+			if a.Owner == id {
+				apis++
+			}
+		}
+		for _, p := range t.cfg.Plans {
+			if p.Owner == id {
+				plans++
+			}
+		}
+		if apis+plans > 0 {
+			return portico.Errorf(portico.EConflict, "%q owns %d APIs and %d plans; delete them or give them another owner first", u.Username, apis, plans)
+		}
+		for _, app := range portico.Sorted(t.cfg.Applications, appCreated) {
+			if app.Owner == id {
+				deleteApp(t, app.ID)
+			}
+		}
+		t.del(portico.KindUser, id)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the configuration of `portico serve`. Each field is a flag,
+// an environment variable PORTICO_<NAME> (upper case, "-" as "_") and a key
+// of the YAML config file (the flag's name with "_" for "-"). Precedence:
+// file < environment < flags.
+type Config struct {
+	ConfigFile      string
+	DataDir         string
+	GatewayAddr     string
+	AdminAddr       string
+	NodeName        string
+	Datastore       string
+	ClusterName     string
+	LBFactor        int
+	Analytics       string
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+}
+
+// errHelp is returned by LoadConfig when -h was given and usage printed.
+var errHelp = errors.New("help requested")
+
+// DefaultConfig returns the defaults of DESIGN.md.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:         "./portico-data",
+		GatewayAddr:     ":8080",
+		AdminAddr:       ":9080",
+		Datastore:       "embedded",
+		ClusterName:     "default",
+		LBFactor:        1,
+		Analytics:       "embedded",
+		LogLevel:        "info",
+		LogFormat:       "text",
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// bind defines the serve flags on fs, writing into c.
+func bind(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "YAML config file")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (embedded store, spool, cluster.xml)")
+	fs.StringVar(&c.GatewayAddr, "gateway-addr", c.GatewayAddr, "gateway listener address")
+	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "admin API and console listener address")
+	fs.StringVar(&c.NodeName, "node-name", c.NodeName, "node name (default: hostname and gateway port)")
+	fs.StringVar(&c.Datastore, "datastore", c.Datastore, "data store: embedded or redis://[user:pass@]host:port/db")
+	fs.StringVar(&c.ClusterName, "cluster-name", c.ClusterName, "cluster name: the key prefix in a shared data store")
+	fs.IntVar(&c.LBFactor, "lb-factor", c.LBFactor, "load-balancing factor of this node for the front-end web server")
+	fs.StringVar(&c.Analytics, "analytics", c.Analytics, "analytics store: embedded or clickhouse://host:8123[,host2:8123]")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "grace period for in-flight requests on SIGTERM")
+}
+
+// LoadConfig resolves the configuration from args, the environment (a
+// lookup function, os.LookupEnv in production) and the config file.
+func LoadConfig(args []string, lookupEnv func(string) (string, bool)) (Config, error) {
+	cli := DefaultConfig()
+	fs := flag.NewFlagSet("portico serve", flag.ContinueOnError)
+	bind(fs, &cli)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, errHelp
+		}
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	c := DefaultConfig()
+	final := flag.NewFlagSet("resolved", flag.ContinueOnError)
+	bind(final, &c)
+	envName := func(flagName string) string {
+		return "PORTICO_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+	}
+	path := cli.ConfigFile
+	if path == "" {
+		path, _ = lookupEnv(envName("config"))
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config file: %w", err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(b, &m); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", path, err)
+		}
+		for k, v := range m {
+			name := strings.ReplaceAll(k, "_", "-")
+			if name == "config" || final.Lookup(name) == nil {
+				return Config{}, fmt.Errorf("config file %s: unknown setting %q", path, k)
+			}
+			if err := final.Set(name, fmt.Sprint(v)); err != nil {
+				return Config{}, fmt.Errorf("config file %s: %s: %w", path, k, err)
+			}
+		}
+		c.ConfigFile = path
+	}
+	var err error
+	final.VisitAll(func(f *flag.Flag) {
+		if v, ok := lookupEnv(envName(f.Name)); ok && err == nil && f.Name != "config" {
+			if e := final.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", envName(f.Name), e)
+			}
+		}
+	})
+	if err != nil {
+		return Config{}, err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if e := final.Set(f.Name, f.Value.String()); e != nil && err == nil {
+			err = e
+		}
+	})
+	if err != nil {
+		return Config{}, err
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log-format %q: want text or json", c.LogFormat)
+	}
+	if c.LBFactor < 1 {
+		return fmt.Errorf("lb-factor %d: must be at least 1", c.LBFactor)
+	}
+	if c.ShutdownTimeout < 0 {
+		return fmt.Errorf("shutdown-timeout %v: must not be negative", c.ShutdownTimeout)
+	}
+	return nil
+}

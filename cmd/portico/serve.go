@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/admin"
+	"github.com/portico-gw/portico/balance"
+	"github.com/portico-gw/portico/proxy"
+	"github.com/portico-gw/portico/ratelimit"
+	"github.com/portico-gw/portico/sqlitestore"
+)
+
+// Main is one running node. Run starts it and returns; Close stops it.
+// End-to-end tests use Main the way main does.
+type Main struct {
+	Config Config
+	Stdout io.Writer // where the generated admin password is printed; nil: os.Stdout
+	Stderr io.Writer // where logs go; nil: os.Stderr
+
+	// Set by Run: the addresses the listeners bound (useful with ":0").
+	GatewayAddr string
+	AdminAddr   string
+
+	logger     *slog.Logger
+	store      *sqlitestore.DB
+	limiter    *ratelimit.Memory
+	config     *portico.ConfigVar
+	gateway    *proxy.Gateway
+	admin      *admin.Server
+	notes      *notifier
+	gatewaySrv *http.Server
+	adminSrv   *http.Server
+	startedAt  time.Time
+
+	cancel context.CancelFunc // stops the background loops
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// Run opens the data store, starts the listeners and the background loops,
+// and returns once the node serves.
+func (m *Main) Run(ctx context.Context) error {
+	c := m.Config
+	if m.Stdout == nil {
+		m.Stdout = os.Stdout
+	}
+	if m.Stderr == nil {
+		m.Stderr = os.Stderr
+	}
+	m.logger = newLogger(m.Stderr, c.LogLevel, c.LogFormat)
+	m.startedAt = time.Now()
+	bg, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	switch {
+	case c.Datastore == "embedded":
+		db, err := sqlitestore.Open(ctx, filepath.Join(c.DataDir, "portico.db"))
+		if err != nil {
+			return fmt.Errorf("embedded data store: %w", err)
+		}
+		m.store = db
+	case strings.HasPrefix(c.Datastore, "redis://"), strings.HasPrefix(c.Datastore, "rediss://"):
+		return fmt.Errorf("datastore %q: the Redis data store is not available in this build yet; use embedded", c.Datastore)
+	default:
+		return fmt.Errorf("datastore %q: want embedded or redis://host:port/db", c.Datastore)
+	}
+	if c.Analytics != "embedded" {
+		return fmt.Errorf("analytics %q: only the embedded analytics store is available in this build", c.Analytics)
+	}
+
+	m.limiter = &ratelimit.Memory{}
+	counters, err := m.store.LoadCounters(ctx)
+	if err != nil {
+		return fmt.Errorf("loading quota counters: %w", err)
+	}
+	m.limiter.Restore(counters)
+
+	m.notes = newNotifier(m.store, m.logger)
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); m.notes.run() }()
+
+	m.config = &portico.ConfigVar{}
+	m.gateway = &proxy.Gateway{
+		Limiter:     m.limiter,
+		NewBalancer: func(ep portico.Endpoint) proxy.Balancer { return balance.New(ep) },
+		Notify:      m.notes.Notify,
+		Logger:      m.logger.With("component", "gateway"),
+	}
+	m.admin = &admin.Server{
+		Store:         m.store,
+		Notifications: m.store,
+		Config:        m.config,
+		Membership:    m,
+		Logger:        m.logger.With("component", "admin"),
+	}
+	if err := m.admin.Open(ctx); err != nil {
+		return fmt.Errorf("loading config: %w", err)
+	}
+	created, pw, err := m.admin.EnsureAdmin(ctx, os.Getenv("PORTICO_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("creating the admin user: %w", err)
+	}
+	if created && os.Getenv("PORTICO_ADMIN_PASSWORD") == "" {
+		fmt.Fprintf(m.Stdout, "Created user \"admin\" with password %s\n(shown only now; set PORTICO_ADMIN_PASSWORD on first start to choose it)\n", pw)
+	}
+	m.config.Watch(m.gateway.Update)
+
+	gl, err := net.Listen("tcp", c.GatewayAddr)
+	if err != nil {
+		return fmt.Errorf("gateway listener: %w", err)
+	}
+	al, err := net.Listen("tcp", c.AdminAddr)
+	if err != nil {
+		gl.Close()
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	m.GatewayAddr, m.AdminAddr = gl.Addr().String(), al.Addr().String()
+	if m.Config.NodeName == "" {
+		host, _ := os.Hostname()
+		_, port, _ := net.SplitHostPort(m.GatewayAddr)
+		m.Config.NodeName = host + ":" + port
+	}
+	errLog := slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)
+	m.gatewaySrv = &http.Server{
+		Handler:           m.gateway,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          errLog,
+	}
+	m.adminSrv = &http.Server{
+		Handler:           m.admin,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          errLog,
+	}
+	for _, s := range []struct {
+		srv *http.Server
+		l   net.Listener
+	}{{m.gatewaySrv, gl}, {m.adminSrv, al}} {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			if err := s.srv.Serve(s.l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.logger.Error("listener failed", "addr", s.l.Addr().String(), "err", err)
+			}
+		}()
+	}
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); m.counterLoop(bg) }()
+
+	m.logger.Info("portico serving", "version", Version(), "node", m.Config.NodeName,
+		"gateway", m.GatewayAddr, "admin", m.AdminAddr, "data_dir", c.DataDir,
+		"datastore", c.Datastore, "config_version", m.config.Load().Version)
+	return nil
+}
+
+// counterLoop saves quota counters every few seconds, so that a restart
+// or a crash loses at most that much quota usage, and drops expired
+// counters.
+func (m *Main) counterLoop(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			m.saveCounters(ctx, now)
+			m.limiter.Sweep(now)
+		}
+	}
+}
+
+func (m *Main) saveCounters(ctx context.Context, now time.Time) {
+	if err := m.store.SaveCounters(ctx, m.limiter.Counters(now)); err != nil {
+		m.logger.Error("saving quota counters", "err", err)
+	}
+}
+
+// Nodes implements portico.Membership for a single node.
+func (m *Main) Nodes(context.Context) ([]portico.Node, error) {
+	return []portico.Node{{
+		Name: m.Config.NodeName, GatewayAddr: m.GatewayAddr, AdminAddr: m.AdminAddr,
+		Version: Version(), StartedAt: m.startedAt.UTC(), LastSeen: time.Now().UTC(),
+		LBFactor: m.Config.LBFactor, Status: "up",
+	}}, nil
+}
+
+// Close stops the node in order: stop accepting, let in-flight requests
+// finish within the shutdown timeout, stop the loops, save the quota
+// counters and notifications, close the store.
+func (m *Main) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	var swg sync.WaitGroup
+	for _, s := range []*http.Server{m.gatewaySrv, m.adminSrv} {
+		if s == nil {
+			continue
+		}
+		swg.Add(1)
+		go func() {
+			defer swg.Done()
+			if err := s.Shutdown(ctx); err != nil {
+				s.Close()
+				m.logger.Warn("in-flight requests cut at the end of the grace period", "err", err)
+			}
+		}()
+	}
+	swg.Wait()
+	if m.cancel != nil {
+		m.cancel()
+	}
+	if m.notes != nil {
+		m.notes.close()
+	}
+	m.wg.Wait()
+	if m.store != nil {
+		if m.limiter != nil {
+			if err := m.store.SaveCounters(context.Background(), m.limiter.Counters(time.Now())); err != nil {
+				errs = append(errs, fmt.Errorf("saving quota counters: %w", err))
+			}
+		}
+		if err := m.store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.logger != nil {
+		m.logger.Info("portico stopped")
+	}
+	return errors.Join(errs...)
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// notifier hands notifications raised on the request path to the store
+// without blocking: a full queue drops and counts.
+type notifier struct {
+	store   portico.NotificationStore
+	logger  *slog.Logger
+	ch      chan *portico.Notification
+	once    sync.Once
+	mu      sync.Mutex
+	dropped int64
+}
+
+func newNotifier(s portico.NotificationStore, l *slog.Logger) *notifier {
+	return &notifier{store: s, logger: l, ch: make(chan *portico.Notification, 4096)}
+}
+
+// Notify queues n; it never blocks.
+func (n *notifier) Notify(x *portico.Notification) {
+	defer func() { recover() }() // a send after close during shutdown is dropped
+	select {
+	case n.ch <- x:
+	default:
+		n.mu.Lock()
+		n.dropped++
+		n.mu.Unlock()
+	}
+}
+
+func (n *notifier) run() {
+	for x := range n.ch {
+		if err := n.store.AddNotification(context.Background(), x); err != nil {
+			n.logger.Error("storing notification", "kind", x.Kind, "err", err)
+		}
+	}
+}
+
+func (n *notifier) close() { n.once.Do(func() { close(n.ch) }) }

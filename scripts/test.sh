@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs Portico's whole test suite: gofmt, go vet, go test -race, and short
+# fuzzing runs. On a fresh Debian machine it first installs what the tests
+# talk to (real servers, never stand-ins).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests need, as "command:package".
+needs=()
+missing=()
+for n in "${needs[@]}"; do
+	command -v "${n%%:*}" >/dev/null 2>&1 || missing+=("${n##*:}")
+done
+if ((${#missing[@]})); then
+	echo "installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+unformatted=$(gofmt -l .)
+if [[ -n "$unformatted" ]]; then
+	echo "gofmt needed on:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+go test -race -count=1 -timeout 20m ./...
+
+# Short fuzzing runs of the parsers of outside input (the seed corpora
+# also run in every go test above).
+fuzztime=${FUZZTIME:-10s}
+go test -run '^$' -fuzz '^FuzzLookup$' -fuzztime "$fuzztime" ./proxy
+go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./admin
