@@ -154,7 +154,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the application has no subscription to this API")
 			return
 		}
-		if se.sub.Status != portico.Approved {
+		switch se.sub.Status {
+		case portico.Approved:
+		case portico.Evicted:
+			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API was evicted")
+			return
+		default:
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API is waiting for approval")
 			return
 		}

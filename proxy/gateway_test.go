@@ -551,3 +551,18 @@ func TestSwapUnderLoad(t *testing.T) {
 		t.Fatalf("served %d, failed %d", served.Load(), failed.Load())
 	}
 }
+
+func TestResubscribeAfterEviction(t *testing.T) {
+	w := newWorld(t)
+	be := echo(t, "be")
+	w.api("api", "/api", portico.AuthAPIKey, be.URL)
+	key := w.subscribe("app", "api", portico.Evicted)
+	resp, body := get(t, w.srv.URL+"/api/x", "X-API-Key", key)
+	if resp.StatusCode != 403 || !strings.Contains(body, "evicted") {
+		t.Fatalf("evicted: %d %s", resp.StatusCode, body)
+	}
+	w.apply(portico.Put(&portico.Subscription{ID: "again", ApplicationID: "app", APIID: "api", PlanID: "plan", Status: portico.Approved}))
+	if resp, body := get(t, w.srv.URL+"/api/x", "X-API-Key", key); resp.StatusCode != 200 {
+		t.Fatalf("new subscription after eviction: %d %s", resp.StatusCode, body)
+	}
+}

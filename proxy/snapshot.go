@@ -95,8 +95,9 @@ func buildSnapshot(cfg *portico.Config, prev map[string]*upstream, newUpstream f
 	}
 	plans := map[string]*planSpecs{}
 	for _, sub := range cfg.Subscriptions {
-		if sub.Status == portico.Evicted {
-			continue
+		k := subKey{sub.ApplicationID, sub.APIID}
+		if old := s.subs[k]; old != nil && sub.Status == portico.Evicted {
+			continue // an application may subscribe again after an eviction
 		}
 		e := &subEntry{sub: sub, plan: cfg.Plans[sub.PlanID]}
 		if e.plan != nil && sub.Status == portico.Approved {
@@ -108,7 +109,9 @@ func buildSnapshot(cfg *portico.Config, prev map[string]*upstream, newUpstream f
 			e.ps = ps
 			e.specs, e.resSpecs = ps.forSubscription(sub.ID)
 		}
-		s.subs[subKey{sub.ApplicationID, sub.APIID}] = e
+		if old := s.subs[k]; old == nil || old.sub.Status == portico.Evicted {
+			s.subs[k] = e
+		}
 	}
 	return s, ups
 }
