@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, as "command:package".
-needs=()
+needs=(curl:curl python3:python3)
 missing=()
 for n in "${needs[@]}"; do
 	command -v "${n%%:*}" >/dev/null 2>&1 || missing+=("${n##*:}")

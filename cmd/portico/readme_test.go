@@ -1,0 +1,70 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestREADMEWalkthrough runs the shell blocks of the README's walkthrough
+// with bash and curl against a real node, with the README's fixed ports
+// and paths replaced by free ones, and checks what they print.
+func TestREADMEWalkthrough(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed (scripts/test.sh installs it): %v", tool, err)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	start, end := strings.Index(s, "## Walkthrough"), strings.Index(s, "## Running Portico")
+	if start < 0 || end < start {
+		t.Fatal("README has no walkthrough section")
+	}
+	var script strings.Builder
+	script.WriteString("set -e\n")
+	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(s[start:end], -1) {
+		script.WriteString(m[1])
+	}
+	m := startNode(t, t.TempDir())
+	_, gwPort, _ := strings.Cut(m.GatewayAddr, ":")
+	_, adminPort, _ := strings.Cut(m.AdminAddr, ":")
+	backend := freeAddr(t)
+	_, backendPort, _ := strings.Cut(backend, ":")
+	dir := t.TempDir()
+	sh := strings.NewReplacer(
+		"localhost:9080", "127.0.0.1:"+adminPort,
+		"localhost:8080", "127.0.0.1:"+gwPort,
+		"127.0.0.1:7001", "127.0.0.1:"+backendPort,
+		"7001 --bind", backendPort+" --bind",
+		"/tmp/weather", filepath.Join(dir, "weather"),
+		"admin:change-me-now", "admin:"+adminPassword,
+	).Replace(script.String())
+	sh += "\nkill %1\n"
+	cmd := exec.Command("bash", "-c", sh)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	t.Logf("script:\n%s\noutput:\n%s", sh, out)
+	if err != nil {
+		t.Fatalf("walkthrough failed: %v", err)
+	}
+	for _, want := range []string{
+		`"state":"published"`,
+		"HTTP/1.1 200 OK",
+		`{"city":"Paris","sky":"sunny"}`,
+		"Ratelimit-Remaining: 4",
+		"200 200 200 200 429",
+		`"status":"evicted"`,
+		`"code":"forbidden"`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("walkthrough output lacks %q", want)
+		}
+	}
+}
