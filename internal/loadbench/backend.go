@@ -1,0 +1,38 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// backendBody is what the backend answers to every request.
+var backendBody = []byte("hello, world\n")
+
+// serveBackend serves backendBody on addr until the process is signalled.
+// It runs in a process of its own (loadbench -backend ADDR) so that it
+// shares no Go runtime, heap or scheduler with the harness; every target
+// proxies to this one process.
+func serveBackend(addr string, stderr io.Writer) int {
+	contentType := []string{"text/plain"}
+	contentLength := []string{fmt.Sprint(len(backendBody))}
+	srv := &http.Server{
+		Addr: addr,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h["Content-Type"] = contentType
+			h["Content-Length"] = contentLength
+			_, _ = w.Write(backendBody)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+	}
+	err := srv.ListenAndServe()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(stderr, "backend:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// porticoTarget is one Portico node on the embedded store with one
+// published API of key auth, whose plan has a rate limit and a quota too
+// large ever to trigger: every request goes through auth, the subscription
+// check and both limits, and is proxied.
+func porticoTarget(o options) *target {
+	t := &target{name: "portico", about: "wrk → Portico (API key auth, rate limit + quota) → backend"}
+	var p *proc
+	t.setup = func(ctx context.Context, e *env, t *target) error {
+		bin := o.portico
+		if bin == "" {
+			var err error
+			if bin, err = buildPortico(ctx, e); err != nil {
+				return err
+			}
+		}
+		gw, err := freePort()
+		if err != nil {
+			return err
+		}
+		adm, err := freePort()
+		if err != nil {
+			return err
+		}
+		t.detail = firstLine(commandOutput(bin, "version")) + ", embedded store, --log-level warn"
+		password := randomHex(16)
+		cmd := exec.Command(bin, "serve",
+			"--data-dir", filepath.Join(e.dir, "portico-data"),
+			"--gateway-addr", gw,
+			"--admin-addr", adm,
+			"--log-level", "warn")
+		cmd.Env = append(os.Environ(), "PORTICO_ADMIN_PASSWORD="+password)
+		cmd.Env = append(cmd.Env, o.porticoEnv...)
+		if len(o.porticoEnv) > 0 {
+			t.detail += ", environment " + strings.Join(o.porticoEnv, " ")
+		}
+		if p, err = e.start("portico", cmd); err != nil {
+			return err
+		}
+		t.procs = func() []int { return []int{p.pid()} }
+		err = waitReady(ctx, p, "http://"+adm+"/healthz", nil, 30*time.Second, status200(nil))
+		if err != nil {
+			return err
+		}
+		a := &adminClient{base: "http://" + adm + "/api/v1", user: "admin", password: password, proc: p}
+		key, err := configurePortico(ctx, a, e.backendURL)
+		if err != nil {
+			return err
+		}
+		t.url = "http://" + gw + "/bench/hello"
+		t.headers = []string{"X-API-Key: " + key}
+		h := http.Header{"X-Api-Key": {key}}
+		// The gateway may apply the new config a moment after the admin
+		// API answered.
+		return waitReady(ctx, p, t.url, h, 10*time.Second, status200(backendBody))
+	}
+	t.teardown = func(ctx context.Context) error {
+		if p == nil {
+			return nil
+		}
+		return p.stop(syscall.SIGTERM, 15*time.Second)
+	}
+	return t
+}
+
+// buildPortico builds ./cmd/portico of this module into the temp dir.
+func buildPortico(ctx context.Context, e *env) (string, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(e.dir, "portico")
+	e.logf("building %s", bin)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/portico")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build ./cmd/portico: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// moduleRoot returns the directory of the go.mod that `go` sees from here.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the portico module; run from the repo or pass -portico")
+	}
+	return filepath.Dir(mod), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// configurePortico creates through the admin API a plan whose limits never
+// trigger, an API on the backend offering it, an application with a key
+// and an approved subscription, and returns the key.
+func configurePortico(ctx context.Context, a *adminClient, backendURL string) (string, error) {
+	var plan, api, app struct {
+		ID string `json:"id"`
+	}
+	err := a.do(ctx, "POST", "/plans", map[string]any{
+		"name":         "bench",
+		"rate_limit":   map[string]any{"limit": 1_000_000_000, "per": "second", "window": "fixed"},
+		"quota":        map[string]any{"limit": 1_000_000_000_000, "per": "month", "mode": "hard"},
+		"auto_approve": true,
+	}, http.StatusCreated, &plan)
+	if err != nil {
+		return "", err
+	}
+	err = a.do(ctx, "POST", "/apis", map[string]any{
+		"name":       "bench",
+		"version":    "v1",
+		"context":    "/bench",
+		"visibility": "public",
+		"auth":       "api_key",
+		"endpoint": map[string]any{
+			"type":    "single",
+			"targets": []map[string]any{{"url": backendURL}},
+		},
+		"plans": []string{plan.ID},
+	}, http.StatusCreated, &api)
+	if err != nil {
+		return "", err
+	}
+	if err := a.do(ctx, "POST", "/apis/"+api.ID+"/publish", nil, http.StatusOK, nil); err != nil {
+		return "", err
+	}
+	err = a.do(ctx, "POST", "/applications", map[string]any{"name": "bench-app"}, http.StatusCreated, &app)
+	if err != nil {
+		return "", err
+	}
+	var key struct {
+		Key string `json:"key"`
+	}
+	if err := a.do(ctx, "POST", "/applications/"+app.ID+"/keys", nil, http.StatusCreated, &key); err != nil {
+		return "", err
+	}
+	if key.Key == "" {
+		return "", errors.New(`POST /applications/{id}/keys: no "key" in the response`)
+	}
+	var sub struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	err = a.do(ctx, "POST", "/applications/"+app.ID+"/subscriptions",
+		map[string]any{"api": api.ID, "plan": plan.ID}, http.StatusCreated, &sub)
+	if err != nil {
+		return "", err
+	}
+	if sub.Status != "approved" {
+		// The plan auto-approves; approve by hand if this build does not.
+		if err := a.do(ctx, "POST", "/subscriptions/"+sub.ID+"/approve", nil, http.StatusOK, &sub); err != nil {
+			return "", err
+		}
+		if sub.Status != "approved" {
+			return "", fmt.Errorf("subscription %s is %q after approve, want approved", sub.ID, sub.Status)
+		}
+	}
+	return key.Key, nil
+}
+
+// adminClient calls Portico's admin API with HTTP Basic auth.
+type adminClient struct {
+	base           string // http://host:port/api/v1
+	user, password string
+	proc           *proc // for its log when a call fails
+}
+
+// do sends in as JSON (nil: no body), expects status want and decodes the
+// response into out unless out is nil. An unexpected answer is an error
+// that shows the whole exchange.
+func (a *adminClient) do(ctx context.Context, method, path string, in any, want int, out any) error {
+	var body io.Reader
+	var sent []byte
+	if in != nil {
+		var err error
+		if sent, err = json.Marshal(in); err != nil {
+			return err
+		}
+		body = bytes.NewReader(sent)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(a.user, a.password)
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	call := method + " " + a.base + path
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		if a.proc != nil && a.proc.exited() {
+			return fmt.Errorf("admin API %s: %v\n%s", call, err, a.proc.failure())
+		}
+		return fmt.Errorf("admin API %s: %w", call, err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("admin API %s: reading the response: %w", call, err)
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("admin API %s: status %s, want %d\n  sent:     %s\n  received: %s",
+			call, resp.Status, want, sent, clip(got, 4000))
+	}
+	if out != nil {
+		if err := json.Unmarshal(got, out); err != nil {
+			return fmt.Errorf("admin API %s: decoding %q: %w", call, clip(got, 4000), err)
+		}
+	}
+	return nil
+}
