@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -28,6 +29,7 @@ type upstream struct {
 	targets   []*url.URL
 	balancer  Balancer
 	transport *http.Transport
+	h1        *h1Transport
 	proxy     *httputil.ReverseProxy
 	g         *Gateway
 }
@@ -64,12 +66,18 @@ func (g *Gateway) newUpstream(a *portico.API) *upstream {
 	tr.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = response
 	up.transport = tr
+	up.h1 = &h1Transport{
+		dialer:          net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second},
+		responseTimeout: response,
+		idleTimeout:     idleTimeout,
+		maxIdle:         512,
+	}
 	up.proxy = &httputil.ReverseProxy{
 		Rewrite:      up.rewrite,
 		Transport:    (*balancedTransport)(up),
 		ErrorHandler: up.errorHandler,
 		BufferPool:   bufferPool{},
-		ErrorLog:     nil,
+		ErrorLog:     slog.NewLogLogger(g.logger().Handler(), slog.LevelDebug),
 	}
 	return up
 }
@@ -79,7 +87,7 @@ func defaultTransport() *http.Transport {
 		Proxy:                 nil,
 		MaxIdleConns:          0,
 		MaxIdleConnsPerHost:   512,
-		IdleConnTimeout:       90 * time.Second,
+		IdleConnTimeout:       idleTimeout,
 		DisableCompression:    true,
 		ExpectContinueTimeout: time.Second,
 		WriteBufferSize:       32 << 10,
@@ -87,7 +95,15 @@ func defaultTransport() *http.Transport {
 	}
 }
 
-func (up *upstream) close() { up.transport.CloseIdleConnections() }
+// idleTimeout closes keep-alive connections to backends that were idle this
+// long: shorter than the keep-alive timeouts of common servers (nginx 75s,
+// Go's none), to rarely meet a connection the backend just closed.
+const idleTimeout = 30 * time.Second
+
+func (up *upstream) close() {
+	up.transport.CloseIdleConnections()
+	up.h1.closeIdle()
+}
 
 // rewrite sets the forwarding headers and the path inside the API; the
 // target's scheme, host and base path are set per attempt by
@@ -132,7 +148,13 @@ func (bt *balancedTransport) RoundTrip(req *http.Request) (*http.Response, error
 		if restRaw != "" {
 			req.URL.RawPath = joinPath(t.EscapedPath(), restRaw)
 		}
-		resp, err := up.transport.RoundTrip(req)
+		var resp *http.Response
+		var err error
+		if canUseH1(req) {
+			resp, err = up.h1.RoundTrip(req)
+		} else {
+			resp, err = up.transport.RoundTrip(req)
+		}
 		if err == nil {
 			up.balancer.MarkUp(i)
 			return resp, nil

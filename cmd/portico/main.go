@@ -57,6 +57,12 @@ Usage:
 `
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// The gateway allocates short-lived garbage per request; collecting
+		// less often costs a little memory and buys throughput. GOGC set in
+		// the environment wins.
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
