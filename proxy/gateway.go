@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,18 +60,17 @@ type Gateway struct {
 	mu        sync.Mutex // guards upstreams during Update
 	upstreams map[string]*upstream
 
-	reqPrefix string
-	reqSeq    atomic.Uint64
+	reqSeq atomic.Uint64
 }
+
+// reqPrefix starts the request ids of this process; a counter follows.
+var reqPrefix = portico.NewID()[:12] + "-"
 
 // Update builds the routing snapshot of cfg and swaps it in. Requests in
 // flight finish on the snapshot they started with.
 func (g *Gateway) Update(cfg *portico.Config) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.reqPrefix == "" {
-		g.reqPrefix = portico.NewID()[:12] + "-"
-	}
 	snap, ups := buildSnapshot(cfg, g.upstreams, g.newUpstream)
 	g.snap.Store(snap)
 	for id, old := range g.upstreams {
@@ -119,11 +119,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	rid := r.Header.Get(HeaderRequestID)
 	if rid == "" || len(rid) > 128 {
-		rid = g.reqPrefix + strconv.FormatUint(g.reqSeq.Add(1), 36)
+		rid = reqPrefix + strconv.FormatUint(g.reqSeq.Add(1), 36)
 		r.Header[HeaderRequestID] = []string{rid}
 	}
 	h[HeaderRequestID] = []string{rid}
+	key := takeKey(r) // never forwarded, whatever the API's auth type
 
+	if !cleanPath(r.URL.Path) {
+		writeError(w, http.StatusBadRequest, portico.EInvalid, "the path must not contain empty, \".\" or \"..\" segments")
+		return
+	}
 	snap := g.snap.Load()
 	if snap == nil {
 		writeError(w, http.StatusNotFound, portico.ENotFound, "no API matches this path")
@@ -139,7 +144,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h["Deprecation"] = []string{"true"}
 	}
 	if api.Auth != portico.AuthNone {
-		key := takeKey(r)
 		if key == "" {
 			writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "missing API key: send it in the X-API-Key header")
 			return
@@ -204,6 +208,9 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, ke *k
 			ke.app.Name, rt.api.Name, rt.api.Version, thresholdOf(specs, k), perOf(specs, k))
 	}
 	for _, k := range d.Reached {
+		if !strings.HasSuffix(k, "/quota") {
+			continue // a filled rate-limit window is routine, not news
+		}
 		g.notify(now, portico.NotifyQuotaReached, rt, ke, se, k,
 			"subscription of application %q to API %s %s used up its %s limit",
 			ke.app.Name, rt.api.Name, rt.api.Version, perOf(specs, k))
@@ -249,22 +256,62 @@ func (g *Gateway) notify(now time.Time, kind portico.NotificationKind, rt *route
 	})
 }
 
-// takeKey returns the request's API key and removes it from the request so
-// that it is not forwarded.
+// takeKey returns the request's API key, from the X-API-Key header or
+// else the api_key query parameter, and removes both from the request so
+// that no key is forwarded. The rest of the query is left as it was sent.
 func takeKey(r *http.Request) string {
-	if v := r.Header[HeaderAPIKey]; len(v) > 0 {
+	var key string
+	if v, ok := r.Header[HeaderAPIKey]; ok {
+		if len(v) > 0 {
+			key = v[0]
+		}
 		delete(r.Header, HeaderAPIKey)
-		return v[0]
 	}
 	q := r.URL.RawQuery
 	if !strings.Contains(q, queryAPIKey+"=") {
-		return ""
+		return key
 	}
-	vals := r.URL.Query()
-	key := vals.Get(queryAPIKey)
-	vals.Del(queryAPIKey)
-	r.URL.RawQuery = vals.Encode()
+	var kept strings.Builder
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		name, value, _ := strings.Cut(pair, "=")
+		if name == queryAPIKey {
+			if key == "" {
+				key, _ = url.QueryUnescape(value)
+			}
+			continue
+		}
+		if kept.Len() > 0 {
+			kept.WriteByte('&')
+		}
+		kept.WriteString(pair)
+	}
+	r.URL.RawQuery = kept.String()
 	return key
+}
+
+// cleanPath reports whether p is absolute and has no empty, "." or ".."
+// segments (a trailing slash is fine). Such paths could reach outside an
+// API's context path or its target's base path at a backend that cleans
+// them, and could dodge per-resource limits.
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 1; i <= len(p); {
+		j := strings.IndexByte(p[i:], '/')
+		if j < 0 {
+			j = len(p) - i
+		}
+		seg := p[i : i+j]
+		last := i+j == len(p)
+		if (seg == "" && !last) || seg == "." || seg == ".." {
+			return false
+		}
+		i += j + 1
+	}
+	return true
 }
 
 func ceilSeconds(d time.Duration) int64 {

@@ -566,3 +566,99 @@ func TestResubscribeAfterEviction(t *testing.T) {
 		t.Fatalf("new subscription after eviction: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestHardening covers client input that must not slip through: dot
+// segments, keys forwarded on open APIs or next to a header key, query
+// rewriting, duplicate headers.
+func TestHardening(t *testing.T) {
+	w := newWorld(t)
+	w.gw.Limiter = &fakeLimiter{n: 100}
+	be := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("X-Request-Id", "backend-id")
+		rw.Header().Set("RateLimit-Limit", "999")
+		json.NewEncoder(rw).Encode(map[string]any{"path": r.URL.Path, "rawquery": r.URL.RawQuery, "header": r.Header})
+	}))
+	defer be.Close()
+	w.api("open", "/open", portico.AuthNone, be.URL+"/base")
+	w.api("api", "/api", portico.AuthAPIKey, be.URL+"/base")
+	key := w.subscribe("app", "api", portico.Approved)
+
+	for _, p := range []string{"/open/../secret", "/open/%2e%2e/secret", "/open/x/./y", "/open//x", "/api/a/../b"} {
+		resp, body := get(t, w.srv.URL+p)
+		if resp.StatusCode != 400 || errorCode(t, body) != "invalid" {
+			t.Errorf("%s: %d %s", p, resp.StatusCode, body)
+		}
+	}
+	for _, tt := range []struct{ path, hdrKey, wantQuery string }{
+		{"/open/x?z=2&api_key=secret&a=%20b", "also-secret", "z=2&a=%20b"},
+		{"/api/x?z=2&api_key=" + key + "&a=%20b", key, "z=2&a=%20b"},
+		{"/api/x?api_key=" + key, "", ""},
+	} {
+		var hdr []string
+		if tt.hdrKey != "" {
+			hdr = []string{"X-API-Key", tt.hdrKey}
+		}
+		resp, body := get(t, w.srv.URL+tt.path, hdr...)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", tt.path, resp.StatusCode, body)
+		}
+		var e echoed
+		json.Unmarshal([]byte(body), &e)
+		if e.RawQuery != tt.wantQuery || e.Header["X-Api-Key"] != nil {
+			t.Errorf("%s: backend got query %q and key header %q", tt.path, e.RawQuery, e.Header["X-Api-Key"])
+		}
+		if ids := resp.Header.Values("X-Request-Id"); len(ids) != 1 || ids[0] == "backend-id" {
+			t.Errorf("%s: request ids %q", tt.path, ids)
+		}
+		rl := resp.Header.Values("RateLimit-Limit")
+		if strings.HasPrefix(tt.path, "/api") && (len(rl) != 1 || rl[0] != "100") {
+			t.Errorf("%s: RateLimit-Limit %q, want the gateway's only", tt.path, rl)
+		}
+		if strings.HasPrefix(tt.path, "/open") && (len(rl) != 1 || rl[0] != "999") {
+			t.Errorf("%s: RateLimit-Limit %q, want the backend's on an open API", tt.path, rl)
+		}
+	}
+}
+
+// TestClientGoneDoesNotMarkDown: a client that gives up while the gateway
+// connects must not put the targets in cool-down.
+func TestClientGoneDoesNotMarkDown(t *testing.T) {
+	var downs atomic.Int32
+	g := &Gateway{NewBalancer: func(ep portico.Endpoint) Balancer {
+		return &countingDown{roundRobin: roundRobin{n: len(ep.Targets)}, downs: &downs}
+	}}
+	up := g.newUpstream(&portico.API{Context: "/x", Endpoint: portico.Endpoint{Type: portico.LoadBalancer,
+		Targets: []portico.Target{{URL: refusing(t)}, {URL: refusing(t)}}}})
+	for _, method := range []string{"GET", "POST"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the client is gone before the gateway dials
+		req, _ := http.NewRequestWithContext(ctx, method, "http://gateway/x", strings.NewReader("body"))
+		if method == "GET" {
+			req.Body = nil
+		}
+		if _, err := (*balancedTransport)(up).RoundTrip(req); err == nil {
+			t.Fatal("round trip with a cancelled context succeeded")
+		}
+	}
+	if n := downs.Load(); n != 0 {
+		t.Fatalf("a client that left marked %d targets down", n)
+	}
+}
+
+type countingDown struct {
+	roundRobin
+	downs *atomic.Int32
+}
+
+func (c *countingDown) MarkDown(int, time.Time) bool { c.downs.Add(1); return true }
+
+func TestCleanPath(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/": true, "/a": true, "/a/": true, "/a/b.c/..d": true,
+		"": false, "a": false, "//": false, "/a//b": false, "/.": false, "/..": false, "/a/./b": false, "/a/../b": false, "/a/..": false,
+	} {
+		if got := cleanPath(p); got != want {
+			t.Errorf("cleanPath(%q) = %v", p, got)
+		}
+	}
+}

@@ -73,11 +73,12 @@ func (g *Gateway) newUpstream(a *portico.API) *upstream {
 		maxIdle:         512,
 	}
 	up.proxy = &httputil.ReverseProxy{
-		Rewrite:      up.rewrite,
-		Transport:    (*balancedTransport)(up),
-		ErrorHandler: up.errorHandler,
-		BufferPool:   bufferPool{},
-		ErrorLog:     slog.NewLogLogger(g.logger().Handler(), slog.LevelDebug),
+		Rewrite:        up.rewrite,
+		Transport:      (*balancedTransport)(up),
+		ErrorHandler:   up.errorHandler,
+		BufferPool:     bufferPool{},
+		ErrorLog:       slog.NewLogLogger(g.logger().Handler(), slog.LevelWarn),
+		ModifyResponse: up.modifyResponse,
 	}
 	return up
 }
@@ -160,6 +161,9 @@ func (bt *balancedTransport) RoundTrip(req *http.Request) (*http.Response, error
 			return resp, nil
 		}
 		lastErr = err
+		if req.Context().Err() != nil {
+			break // the client went away: not the target's fault
+		}
 		if !isDialError(err) {
 			if !retryable || !isIdempotent(req) || req.Context().Err() != nil || isTimeout(err) {
 				break
@@ -225,6 +229,22 @@ func isIdempotent(r *http.Request) bool {
 	return false
 }
 
+// modifyResponse drops the backend's own request id and, on APIs whose
+// limits the gateway enforces, its RateLimit headers, so that clients see
+// one of each: the gateway's.
+func (up *upstream) modifyResponse(resp *http.Response) error {
+	h := resp.Header
+	if _, ok := h[HeaderRequestID]; ok {
+		delete(h, HeaderRequestID)
+	}
+	if _, ok := h["Ratelimit-Limit"]; ok && up.api.Auth != portico.AuthNone {
+		delete(h, "Ratelimit-Limit")
+		delete(h, "Ratelimit-Remaining")
+		delete(h, "Ratelimit-Reset")
+	}
+	return nil
+}
+
 // errorHandler maps a failed upstream call to 502 or 504.
 func (up *upstream) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil && !errors.Is(r.Context().Err(), context.DeadlineExceeded) {
@@ -232,7 +252,7 @@ func (up *upstream) errorHandler(w http.ResponseWriter, r *http.Request, err err
 		w.WriteHeader(499)
 		return
 	}
-	if isTimeout(err) {
+	if isTimeout(err) && !isDialError(err) {
 		writeError(w, http.StatusGatewayTimeout, portico.EGatewayTimeout, "the backend did not answer in time")
 		return
 	}
@@ -256,7 +276,7 @@ type roundRobin struct {
 
 func (rr *roundRobin) Pick(_ time.Time, tried uint64) (int, bool) {
 	for range rr.n {
-		i := int(rr.next.Add(1)-1) % rr.n
+		i := int((rr.next.Add(1) - 1) % uint64(rr.n))
 		if tried&(1<<uint(i)) == 0 {
 			return i, true
 		}

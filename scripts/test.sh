@@ -21,6 +21,7 @@ unformatted=$(gofmt -l .)
 if [[ -n "$unformatted" ]]; then
 	echo "gofmt needed on:"; echo "$unformatted"; exit 1
 fi
+go mod tidy -diff >/dev/null || { echo "go.mod/go.sum need go mod tidy"; exit 1; }
 go vet ./...
 go test -race -count=1 -timeout 20m ./...
 
@@ -28,4 +29,5 @@ go test -race -count=1 -timeout 20m ./...
 # also run in every go test above).
 fuzztime=${FUZZTIME:-10s}
 go test -run '^$' -fuzz '^FuzzLookup$' -fuzztime "$fuzztime" ./proxy
+go test -run '^$' -fuzz '^FuzzServeHTTP$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./admin

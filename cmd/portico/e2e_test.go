@@ -210,8 +210,9 @@ func TestSIGTERM(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	release := make(chan struct{})
+	release, arrived := make(chan struct{}), make(chan struct{}, 1)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
 		<-release
 		io.WriteString(w, "late answer")
 	}))
@@ -247,9 +248,22 @@ func TestSIGTERM(t *testing.T) {
 		resp.Body.Close()
 		done <- result{code: resp.StatusCode, body: string(b)}
 	}()
-	time.Sleep(200 * time.Millisecond) // let the request reach the backend
+	<-arrived // the request is in flight
 	cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(200 * time.Millisecond)
+	// New connections are refused once the listener closed, while the
+	// in-flight request is still waiting for its backend.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", gwAddr, time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway still accepts connections after SIGTERM")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	close(release)
 	r := <-done
 	if r.err != nil || r.code != 200 || r.body != "late answer" {

@@ -102,11 +102,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		m.Close()
 		return 1
 	}
-	<-ctx.Done()
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-m.Failed():
+		fmt.Fprintln(stderr, "portico serve:", err)
+		code = 1
+	}
 	stop()
 	if err := m.Close(); err != nil {
 		fmt.Fprintln(stderr, "portico serve: shutdown:", err)
 		return 1
 	}
-	return 0
+	return code
 }

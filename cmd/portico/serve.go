@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-gw/portico"
@@ -47,7 +48,12 @@ type Main struct {
 	cancel context.CancelFunc // stops the background loops
 	wg     sync.WaitGroup
 	closed bool
+	failed chan error // a listener that stopped serving
 }
+
+// Failed returns a channel that receives an error when a listener stops
+// serving on its own; the node should then be closed.
+func (m *Main) Failed() <-chan error { return m.failed }
 
 // Run opens the data store, starts the listeners and the background loops,
 // and returns once the node serves.
@@ -61,6 +67,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.logger = newLogger(m.Stderr, c.LogLevel, c.LogFormat)
 	m.startedAt = time.Now()
+	m.failed = make(chan error, 2)
 	bg, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 
@@ -158,7 +165,7 @@ func (m *Main) Run(ctx context.Context) error {
 		go func() {
 			defer m.wg.Done()
 			if err := s.srv.Serve(s.l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				m.logger.Error("listener failed", "addr", s.l.Addr().String(), "err", err)
+				m.failed <- fmt.Errorf("listener %s: %w", s.l.Addr(), err)
 			}
 		}()
 	}
@@ -268,24 +275,27 @@ type notifier struct {
 	store   portico.NotificationStore
 	logger  *slog.Logger
 	ch      chan *portico.Notification
-	once    sync.Once
-	mu      sync.Mutex
-	dropped int64
+	mu      sync.RWMutex // guards closed against a send on a closed ch
+	closed  bool
+	dropped atomic.Int64
 }
 
 func newNotifier(s portico.NotificationStore, l *slog.Logger) *notifier {
 	return &notifier{store: s, logger: l, ch: make(chan *portico.Notification, 4096)}
 }
 
-// Notify queues n; it never blocks.
+// Notify queues x; it never blocks. After close it drops.
 func (n *notifier) Notify(x *portico.Notification) {
-	defer func() { recover() }() // a send after close during shutdown is dropped
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if n.closed {
+		n.dropped.Add(1)
+		return
+	}
 	select {
 	case n.ch <- x:
 	default:
-		n.mu.Lock()
-		n.dropped++
-		n.mu.Unlock()
+		n.dropped.Add(1)
 	}
 }
 
@@ -297,4 +307,12 @@ func (n *notifier) run() {
 	}
 }
 
-func (n *notifier) close() { n.once.Do(func() { close(n.ch) }) }
+// close stops taking notifications; run returns once the queue is stored.
+func (n *notifier) close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.closed {
+		n.closed = true
+		close(n.ch)
+	}
+}
