@@ -1,0 +1,98 @@
+package portico
+
+import (
+	"context"
+	"time"
+)
+
+// Record is the analytics record of one gateway response, rejected ones
+// (401, 403, 404, 429, …) included. Names are copied in at record time so
+// that a record stays meaningful after the API or plan is gone.
+type Record struct {
+	Time            time.Time     `json:"time"` // when the request arrived, UTC
+	RequestID       string        `json:"request_id"`
+	API             string        `json:"api"`         // API name; "" when no API matched
+	APIVersion      string        `json:"api_version"` // API version
+	APIID           string        `json:"api_id"`
+	Publisher       string        `json:"publisher"`   // user ID of the API's owner
+	Subscriber      string        `json:"subscriber"`  // user ID of the application's owner
+	Application     string        `json:"application"` // application ID
+	Plan            string        `json:"plan"`        // plan ID
+	Resource        string        `json:"resource"`    // the matched per-resource pattern, if any
+	Method          string        `json:"method"`
+	Status          int           `json:"status"`
+	ErrorCode       string        `json:"error_code"` // the gateway's error code, "" when proxied
+	RequestBytes    int64         `json:"request_bytes"`
+	ResponseBytes   int64         `json:"response_bytes"`
+	RequestType     string        `json:"request_type"`  // Content-Type of the request
+	ResponseType    string        `json:"response_type"` // Content-Type of the response
+	Latency         time.Duration `json:"latency"`          // arrival to last byte written
+	UpstreamLatency time.Duration `json:"upstream_latency"` // backend call to response headers; 0 when not proxied
+	ClientIP        string        `json:"client_ip"`
+	Node            string        `json:"node"`
+}
+
+// IsError reports whether the record counts as an error in analytics:
+// any status of 400 or more.
+func (r *Record) IsError() bool { return r.Status >= 400 }
+
+// AnalyticsSink stores batches of records. Implementations are safe for
+// concurrent use; a Write that returns an error stored nothing (or the
+// whole batch is safe to write again: sinks deduplicate on RequestID
+// only where they say so).
+type AnalyticsSink interface {
+	Write(ctx context.Context, batch []Record) error
+}
+
+// AnalyticsQuerier answers analytics queries.
+type AnalyticsQuerier interface {
+	Query(ctx context.Context, q AnalyticsQuery) ([]AnalyticsRow, error)
+}
+
+// AnalyticsStore is an analytics store: a sink that answers queries.
+type AnalyticsStore interface {
+	AnalyticsSink
+	AnalyticsQuerier
+}
+
+// Dimensions of analytics records for grouping and filtering.
+const (
+	DimAPI         = "api"         // API name
+	DimVersion     = "version"     // API version
+	DimApplication = "application" // application ID
+	DimSubscriber  = "subscriber"  // subscriber user ID
+	DimPublisher   = "publisher"   // publisher user ID (filter only, for role scoping)
+	DimPlan        = "plan"        // plan ID
+	DimStatus      = "status"      // HTTP status code
+	DimMethod      = "method"      // HTTP method
+	DimResource    = "resource"    // per-resource pattern
+	DimNode        = "node"        // node name
+)
+
+// AnalyticsQuery selects records in [From, To) that match every filter
+// (dimension → exact value) and aggregates them: into one row; into one row
+// per Bucket (minute, hour or day, UTC, only buckets that have records);
+// per value of GroupBy; or both (rows ordered by bucket, then group).
+type AnalyticsQuery struct {
+	From, To time.Time
+	Bucket   Period            // "", Minute, Hour or Day
+	GroupBy  string            // "" or a Dim* constant
+	Filters  map[string]string // Dim* → value
+}
+
+// AnalyticsRow is one aggregate. Latency percentiles are nearest-rank
+// (the value at rank ceil(p × n) of the sorted latencies), in
+// milliseconds with microsecond precision, so that every store gives the
+// same numbers on the same records.
+type AnalyticsRow struct {
+	Bucket        time.Time `json:"bucket,omitzero"`
+	Group         string    `json:"group,omitempty"`
+	Requests      int64     `json:"requests"`
+	Errors        int64     `json:"errors"`
+	ErrorRate     float64   `json:"error_rate"` // Errors / Requests
+	LatencyP50    float64   `json:"latency_p50_ms"`
+	LatencyP95    float64   `json:"latency_p95_ms"`
+	LatencyP99    float64   `json:"latency_p99_ms"`
+	RequestBytes  int64     `json:"request_bytes"`
+	ResponseBytes int64     `json:"response_bytes"`
+}
