@@ -170,3 +170,7 @@ func (b *Balancer) cooldown() int64 {
 	}
 	return int64(b.Cooldown)
 }
+
+// Down reports whether target i is marked down (cooling down or waiting
+// for the outcome of its probe).
+func (b *Balancer) Down(i int) bool { return b.targets[i].down.Load() }

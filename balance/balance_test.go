@@ -308,3 +308,19 @@ func BenchmarkPickParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestDown(t *testing.T) {
+	b := New(portico.Endpoint{Type: portico.LoadBalancer, Targets: []portico.Target{{URL: "http://a"}, {URL: "http://b"}}})
+	now := time.Unix(1000, 0)
+	if b.Down(0) || b.Down(1) {
+		t.Fatal("new targets are down")
+	}
+	b.MarkDown(1, now)
+	if b.Down(0) || !b.Down(1) {
+		t.Fatal("MarkDown(1) not reflected")
+	}
+	b.MarkUp(1)
+	if b.Down(1) {
+		t.Fatal("MarkUp(1) not reflected")
+	}
+}

@@ -55,6 +55,13 @@ type Gateway struct {
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 
+	// Recorder receives the analytics record of every response. Nil
+	// records nothing.
+	Recorder Recorder
+
+	// Node is this node's name, written into analytics records.
+	Node string
+
 	snap atomic.Pointer[snapshot]
 
 	mu        sync.Mutex // guards upstreams during Update
@@ -114,8 +121,27 @@ const (
 )
 
 // ServeHTTP implements http.Handler: route, auth, subscription, limits,
-// proxy.
+// proxy; then the analytics record, when there is a Recorder.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.Recorder == nil {
+		g.serve(w, r, nil)
+		return
+	}
+	ex := exchanges.Get().(*exchange)
+	ex.ResponseWriter, ex.g, ex.start = w, g, g.now()
+	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+		ex.body.ReadCloser = r.Body
+		r.Body = &ex.body
+	}
+	g.serve(ex, r, ex)
+	g.record(ex, r)
+	*ex = exchange{}
+	exchanges.Put(ex)
+}
+
+// serve answers r; ex, when not nil, is w and collects what the analytics
+// record needs.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	h := w.Header()
 	rid := r.Header.Get(HeaderRequestID)
 	if rid == "" || len(rid) > 128 {
@@ -139,6 +165,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, portico.ENotFound, "no API matches this path")
 		return
 	}
+	if ex != nil {
+		ex.rt = rt
+	}
 	api := rt.api
 	if api.State == portico.Deprecated {
 		h["Deprecation"] = []string{"true"}
@@ -153,10 +182,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "invalid API key")
 			return
 		}
+		if ex != nil {
+			ex.ke = ke
+		}
 		se := snap.subs[subKey{ke.app.ID, api.ID}]
 		if se == nil {
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the application has no subscription to this API")
 			return
+		}
+		if ex != nil {
+			ex.se = se
 		}
 		switch se.sub.Status {
 		case portico.Approved:
@@ -171,9 +206,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the subscription's plan no longer exists")
 			return
 		}
-		if !g.limit(w, r, rt, ke, se) {
+		if !g.limit(w, r, rt, ke, se, ex) {
 			return
 		}
+	}
+	if ex != nil {
+		ex.proxied = g.now()
 	}
 	rt.up.proxy.ServeHTTP(w, r)
 }
@@ -181,11 +219,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // limit takes the request against the subscription's limits, writes the
 // RateLimit headers and, when the request is over a limit, the 429. It
 // reports whether the request may go on.
-func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, ke *keyEntry, se *subEntry) bool {
+func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, ke *keyEntry, se *subEntry, ex *exchange) bool {
 	if g.Limiter == nil {
 		return true
 	}
-	specs := se.limitSpecs(r.Method, strings.TrimPrefix(r.URL.Path, rt.api.Context))
+	specs, res := se.limitSpecs(r.Method, strings.TrimPrefix(r.URL.Path, rt.api.Context))
+	if ex != nil && res >= 0 {
+		ex.resource = se.plan.RateLimit.Resources[res].Pattern
+	}
 	if len(specs) == 0 {
 		return true
 	}
@@ -323,6 +364,9 @@ func ceilSeconds(d time.Duration) int64 {
 
 // writeError writes a JSON error response.
 func writeError(w http.ResponseWriter, status int, code portico.ErrorCode, msg string) {
+	if ex, ok := w.(*exchange); ok {
+		ex.errCode = code
+	}
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
 	h["X-Content-Type-Options"] = []string{"nosniff"}

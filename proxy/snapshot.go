@@ -43,16 +43,17 @@ type subEntry struct {
 }
 
 // limitSpecs returns the specs for a request with method and path (the
-// path inside the API).
-func (e *subEntry) limitSpecs(method, path string) []portico.LimitSpec {
+// path inside the API) and the index of the plan's resource override that
+// matched, or -1.
+func (e *subEntry) limitSpecs(method, path string) ([]portico.LimitSpec, int) {
 	if e.ps != nil {
 		for i, rp := range e.ps.resources {
 			if rp.match(method, path) {
-				return e.resSpecs[i]
+				return e.resSpecs[i], i
 			}
 		}
 	}
-	return e.specs
+	return e.specs, -1
 }
 
 // buildSnapshot returns the snapshot of cfg, reusing upstreams from prev

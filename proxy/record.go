@@ -1,0 +1,119 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// Recorder receives the analytics record of every gateway response.
+// Record is called on the request path: it must not block, and it must
+// copy what it keeps, for rec is reused after it returns.
+type Recorder interface {
+	Record(rec *portico.Record)
+}
+
+// exchange is the ResponseWriter of one recorded request: it notes the
+// status, the bytes written and when the response began, and carries what
+// the request path learned (route, key, subscription) to the record.
+type exchange struct {
+	http.ResponseWriter
+	g                     *Gateway
+	start, proxied, began time.Time
+	status                int
+	bytes                 int64
+	errCode               portico.ErrorCode
+	rt                    *route
+	ke                    *keyEntry
+	se                    *subEntry
+	resource              string
+	body                  countingBody
+	rec                   portico.Record
+}
+
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
+// WriteHeader implements http.ResponseWriter.
+func (e *exchange) WriteHeader(code int) {
+	if e.status == 0 && code >= 200 {
+		e.status = code
+		if !e.proxied.IsZero() {
+			e.began = e.g.now()
+		}
+	}
+	e.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (e *exchange) Write(b []byte) (int, error) {
+	if e.status == 0 {
+		e.WriteHeader(http.StatusOK)
+	}
+	n, err := e.ResponseWriter.Write(b)
+	e.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the server's writer (flush,
+// hijack for upgrades).
+func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
+
+// countingBody counts the bytes of a request body of unknown length.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// record hands the record of the finished exchange to the Recorder.
+func (g *Gateway) record(ex *exchange, r *http.Request) {
+	end := g.now()
+	rec := &ex.rec
+	rec.Time = ex.start.UTC()
+	rec.RequestID = r.Header.Get(HeaderRequestID)
+	rec.Method = r.Method
+	rec.Status = ex.status
+	if rec.Status == 0 {
+		rec.Status = 499 // the client went away before an answer
+	}
+	rec.ErrorCode = string(ex.errCode)
+	rec.RequestBytes = max(r.ContentLength, 0)
+	if ex.body.ReadCloser != nil {
+		rec.RequestBytes = ex.body.n
+	}
+	rec.ResponseBytes = ex.bytes
+	rec.RequestType = r.Header.Get("Content-Type")
+	rec.ResponseType = ex.Header().Get("Content-Type")
+	rec.Latency = end.Sub(ex.start)
+	if !ex.proxied.IsZero() {
+		if ex.began.IsZero() {
+			ex.began = end
+		}
+		rec.UpstreamLatency = ex.began.Sub(ex.proxied)
+	}
+	rec.ClientIP = r.RemoteAddr
+	if i := strings.LastIndexByte(rec.ClientIP, ':'); i > 0 {
+		rec.ClientIP = strings.Trim(rec.ClientIP[:i], "[]")
+	}
+	rec.Node = g.Node
+	if rt := ex.rt; rt != nil {
+		rec.API, rec.APIVersion, rec.APIID, rec.Publisher = rt.api.Name, rt.api.Version, rt.api.ID, rt.owner
+	}
+	if ke := ex.ke; ke != nil {
+		rec.Application, rec.Subscriber = ke.app.ID, ke.app.Owner
+	}
+	if se := ex.se; se != nil {
+		rec.Plan = se.sub.PlanID
+	}
+	rec.Resource = ex.resource
+	g.Recorder.Record(rec)
+}

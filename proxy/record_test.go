@@ -1,0 +1,123 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+type recorded struct {
+	mu   sync.Mutex
+	recs []portico.Record
+}
+
+func (r *recorded) Record(rec *portico.Record) {
+	r.mu.Lock()
+	r.recs = append(r.recs, *rec)
+	r.mu.Unlock()
+}
+
+func (r *recorded) last(t *testing.T) portico.Record {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.recs) == 0 {
+		t.Fatal("nothing recorded")
+	}
+	return r.recs[len(r.recs)-1]
+}
+
+// TestRecord checks the analytics record of proxied and rejected requests.
+func TestRecord(t *testing.T) {
+	w := newWorld(t)
+	rec := &recorded{}
+	w.gw.Recorder = rec
+	w.gw.Node = "node-a"
+	w.gw.Limiter = &fakeLimiter{n: 2}
+	be := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		time.Sleep(20 * time.Millisecond)
+		rw.Header().Set("Content-Type", "text/plain")
+		io.WriteString(rw, "twelve bytes")
+	}))
+	defer be.Close()
+	w.api("api", "/api", portico.AuthAPIKey, be.URL)
+	key := w.subscribe("app", "api", portico.Approved)
+	plan := *w.cfg.Plans["plan"]
+	plan.RateLimit = &portico.RateLimit{Limit: 5, Per: portico.Second, Resources: []portico.ResourceLimit{{Pattern: "POST /up/**", Limit: 9, Per: portico.Second}}}
+	w.apply(portico.Put(&plan))
+
+	req, _ := http.NewRequest("POST", w.srv.URL+"/api/up/load", io.MultiReader(strings.NewReader(strings.Repeat("x", 1000))))
+	req.Header.Set("X-API-Key", key)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	r := rec.last(t)
+	want := portico.Record{API: "api", APIVersion: "v1", APIID: "api", Publisher: "pub", Subscriber: "sub", Application: "app",
+		Plan: "plan", Resource: "POST /up/**", Method: "POST", Status: 200, RequestBytes: 1000, ResponseBytes: 12,
+		RequestType: "application/octet-stream", ResponseType: "text/plain", ClientIP: "127.0.0.1", Node: "node-a"}
+	got := r
+	got.Time, got.RequestID, got.Latency, got.UpstreamLatency = time.Time{}, "", 0, 0
+	if got != want {
+		t.Errorf("record\n got %+v\nwant %+v", got, want)
+	}
+	if r.RequestID != resp.Header.Get("X-Request-Id") || r.Time.IsZero() {
+		t.Errorf("request id %q / time %v", r.RequestID, r.Time)
+	}
+	if r.UpstreamLatency < 20*time.Millisecond || r.Latency < r.UpstreamLatency {
+		t.Errorf("latency %v, upstream %v", r.Latency, r.UpstreamLatency)
+	}
+
+	for _, tt := range []struct {
+		path, key string
+		status    int
+		code      string
+	}{
+		{"/nowhere", "", 404, "not_found"},
+		{"/api/x", "", 401, "unauthorized"},
+		{"/api/x", key, 200, ""},
+		{"/api/x", key, 429, "rate_limited"},
+	} {
+		resp, _ := get(t, w.srv.URL+tt.path, "X-API-Key", tt.key)
+		r := rec.last(t)
+		if resp.StatusCode != tt.status || r.Status != tt.status || r.ErrorCode != tt.code {
+			t.Errorf("%s: status %d, recorded %d %q", tt.path, resp.StatusCode, r.Status, r.ErrorCode)
+		}
+		if tt.status == 429 && (r.Application != "app" || r.Plan != "plan" || r.UpstreamLatency != 0) {
+			t.Errorf("limited request record %+v", r)
+		}
+	}
+}
+
+func BenchmarkServeHTTPRecorded(b *testing.B) {
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer be.Close()
+	gw := &Gateway{Limiter: &fakeLimiter{n: 1 << 62}, Recorder: discardRecorder{}}
+	w := &world{cfg: portico.NewConfig(), gw: gw}
+	w.api("api", "/api", portico.AuthAPIKey, be.URL)
+	key := w.subscribe("app", "api", portico.Approved)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("GET", "/api/x", nil)
+		req.Header.Set("X-API-Key", key)
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatal(rec.Code)
+		}
+	}
+}
+
+type discardRecorder struct{}
+
+func (discardRecorder) Record(*portico.Record) {}
