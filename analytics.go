@@ -24,8 +24,8 @@ type Record struct {
 	ErrorCode       string        `json:"error_code"` // the gateway's error code, "" when proxied
 	RequestBytes    int64         `json:"request_bytes"`
 	ResponseBytes   int64         `json:"response_bytes"`
-	RequestType     string        `json:"request_type"`  // Content-Type of the request
-	ResponseType    string        `json:"response_type"` // Content-Type of the response
+	RequestType     string        `json:"request_type"`     // Content-Type of the request
+	ResponseType    string        `json:"response_type"`    // Content-Type of the response
 	Latency         time.Duration `json:"latency"`          // arrival to last byte written
 	UpstreamLatency time.Duration `json:"upstream_latency"` // backend call to response headers; 0 when not proxied
 	ClientIP        string        `json:"client_ip"`
