@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +28,31 @@ type Balancer interface {
 	MarkDown(i int, now time.Time) bool
 	// MarkUp records a success of target i.
 	MarkUp(i int)
+	// Down reports whether target i is marked down.
+	Down(i int) bool
+}
+
+// TargetStatus is the health of one endpoint target of a routed API.
+type TargetStatus struct {
+	API, Version, URL string
+	Up                bool
+}
+
+// Targets returns the health of every target of the APIs the gateway
+// routes, ordered by API context path.
+func (g *Gateway) Targets() []TargetStatus {
+	s := g.snap.Load()
+	if s == nil {
+		return nil
+	}
+	var out []TargetStatus
+	for _, ctx := range slices.Sorted(maps.Keys(s.routes)) {
+		up := s.routes[ctx].up
+		for i, t := range up.targets {
+			out = append(out, TargetStatus{API: up.api.Name, Version: up.api.Version, URL: t.Redacted(), Up: !up.balancer.Down(i)})
+		}
+	}
+	return out
 }
 
 // Gateway is the data-plane http.Handler. Set its fields before the first

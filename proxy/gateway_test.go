@@ -394,6 +394,12 @@ func (h *healthRR) MarkDown(i int, _ time.Time) bool {
 	return !was
 }
 
+func (h *healthRR) Down(i int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.down[i]
+}
+
 func TestFailover(t *testing.T) {
 	w := newWorld(t)
 	w.gw.NewBalancer = func(ep portico.Endpoint) Balancer {
@@ -423,6 +429,9 @@ func TestFailover(t *testing.T) {
 	}
 	if notes.Load() == 0 {
 		t.Error("no endpoint_down notification")
+	}
+	if ts := w.gw.Targets(); len(ts) != 2 || ts[0].Up || !ts[1].Up {
+		t.Errorf("target health %+v, want the dead one down", ts)
 	}
 	w.api("down", "/down", portico.AuthNone, dead, refusing(t))
 	start := time.Now()

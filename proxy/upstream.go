@@ -285,6 +285,7 @@ func (rr *roundRobin) Pick(_ time.Time, tried uint64) (int, bool) {
 }
 func (rr *roundRobin) MarkDown(int, time.Time) bool { return false }
 func (rr *roundRobin) MarkUp(int)                   {}
+func (rr *roundRobin) Down(int) bool                { return false }
 
 // bufferPool recycles the 32 KiB buffers that copy response bodies.
 type bufferPool struct{}
