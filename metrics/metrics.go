@@ -24,7 +24,7 @@ type Target struct {
 
 // RecorderStats are the analytics recorder's counters.
 type RecorderStats struct {
-	Queued, SpoolBytes                  int64
+	Queued, SpoolBytes                   int64
 	Recorded, Spooled, Replayed, Dropped int64
 }
 

@@ -14,8 +14,10 @@ func TestMetrics(t *testing.T) {
 	m := New(Sources{
 		ConfigVersion: func() int64 { return 42 },
 		LiveNodes:     func() int { return 3 },
-		Targets:       func() []Target { return []Target{{"weather", "v1", "http://a:1", true}, {"weather", "v1", "http://b:1", false}} },
-		Recorder:      func() RecorderStats { return RecorderStats{Queued: 7, Recorded: 100, Spooled: 5, Dropped: 1} },
+		Targets: func() []Target {
+			return []Target{{"weather", "v1", "http://a:1", true}, {"weather", "v1", "http://b:1", false}}
+		},
+		Recorder: func() RecorderStats { return RecorderStats{Queued: 7, Recorded: 100, Spooled: 5, Dropped: 1} },
 	})
 	for _, r := range []portico.Record{
 		{API: "weather", APIVersion: "v1", Status: 200, Latency: 3 * time.Millisecond, UpstreamLatency: 2 * time.Millisecond},
