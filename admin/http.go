@@ -91,6 +91,10 @@ func (s *Server) routes() *http.ServeMux {
 
 	h("GET /api/v1/notifications", s.listNotifications)
 	h("GET /api/v1/cluster/nodes", s.listNodes)
+
+	h("GET /api/v1/analytics/requests", s.queryAnalytics)
+	h("GET /api/v1/settings/analytics", s.getAnalyticsSettings)
+	h("PUT /api/v1/settings/analytics", s.putAnalyticsSettings)
 	return m
 }
 

@@ -51,6 +51,14 @@ type Server struct {
 	// the list is empty.
 	Membership portico.Membership
 
+	// Analytics answers GET /api/v1/analytics/requests. If nil, that
+	// route answers 503.
+	Analytics portico.AnalyticsQuerier
+
+	// Settings reads and changes the node's run-time settings
+	// (/api/v1/settings/…). If nil, those routes answer 404.
+	Settings SettingsController
+
 	// Logger receives internal errors and data store failures. If nil,
 	// nothing is logged.
 	Logger *slog.Logger
