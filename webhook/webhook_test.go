@@ -1,0 +1,50 @@
+package webhook
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+func TestSend(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string][]portico.Notification{}
+	fails := 1
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path == "/flaky" && fails > 0 {
+			fails--
+			w.WriteHeader(503)
+			return
+		}
+		var n portico.Notification
+		json.NewDecoder(r.Body).Decode(&n)
+		got[r.URL.Path] = append(got[r.URL.Path], n)
+	}))
+	defer srv.Close()
+	users := map[string]*portico.User{
+		"pub":  {ID: "pub", WebhookURL: srv.URL + "/pub"},
+		"sub":  {ID: "sub", WebhookURL: srv.URL + "/flaky"},
+		"none": {ID: "none"},
+	}
+	s := New(Config{Users: func(id string) *portico.User { return users[id] }, Backoff: time.Millisecond})
+	s.Send(&portico.Notification{ID: "n1", Kind: portico.NotifyQuotaThreshold, Publisher: "pub", Subscriber: "sub"})
+	s.Send(&portico.Notification{ID: "n2", Kind: portico.NotifyEndpointDown, Publisher: "pub"})
+	s.Send(&portico.Notification{ID: "n3", Kind: portico.NotifyQuotaReached, Publisher: "none", Subscriber: "unknown"})
+	s.Close()
+	s.Send(&portico.Notification{ID: "late", Publisher: "pub"}) // after Close: dropped, no panic
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got["/pub"]) != 2 || len(got["/flaky"]) != 1 || got["/flaky"][0].ID != "n1" {
+		t.Fatalf("deliveries %+v", got)
+	}
+	if s.Delivered.Load() != 3 || s.Failed.Load() != 0 || s.Dropped.Load() != 1 {
+		t.Errorf("delivered %d failed %d dropped %d", s.Delivered.Load(), s.Failed.Load(), s.Dropped.Load())
+	}
+}
