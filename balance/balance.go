@@ -112,7 +112,17 @@ func (b *Balancer) URL(i int) *url.URL { return b.targets[i].url }
 // that are cooling down and those whose bit is set in tried (bit i for
 // target i; targets from 64 on cannot be excluded this way). It returns
 // ok false at once when no target is left. Pick does not allocate.
+//
+// A balancer of one target never skips it for a cool-down (as nginx does
+// with a one-server upstream): with nowhere else to go, every request is a
+// probe, and the backend's recovery is seen at once.
 func (b *Balancer) Pick(now time.Time, tried uint64) (i int, ok bool) {
+	if len(b.targets) == 1 {
+		if b.targets[0].url == nil || tried&1 != 0 {
+			return -1, false
+		}
+		return 0, true
+	}
 	t := now.UnixNano()
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -227,8 +227,9 @@ func TestAllDown(t *testing.T) {
 }
 
 func TestCooldownDefault(t *testing.T) {
-	b := New(endpoint(portico.RoundRobin, 1))
+	b := New(endpoint(portico.RoundRobin, 1, 1))
 	b.MarkDown(0, t0)
+	b.MarkDown(1, t0)
 	if i, ok := b.Pick(t0.Add(DefaultCooldown-1), 0); ok {
 		t.Errorf("Pick before the default cool-down = %d, want none", i)
 	}
@@ -322,5 +323,19 @@ func TestDown(t *testing.T) {
 	b.MarkUp(1)
 	if b.Down(1) {
 		t.Fatal("MarkUp(1) not reflected")
+	}
+}
+
+func TestSingleTargetNeverCoolsDown(t *testing.T) {
+	b := New(portico.Endpoint{Type: portico.Single, Targets: []portico.Target{{URL: "http://a"}}})
+	now := time.Unix(1000, 0)
+	if !b.MarkDown(0, now) {
+		t.Fatal("first MarkDown not reported")
+	}
+	if i, ok := b.Pick(now.Add(time.Millisecond), 0); !ok || i != 0 {
+		t.Fatalf("single target skipped while down: %d %v", i, ok)
+	}
+	if _, ok := b.Pick(now, 1); ok {
+		t.Fatal("a tried single target was picked again")
 	}
 }

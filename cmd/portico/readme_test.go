@@ -45,6 +45,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"7001 --bind", backendPort+" --bind",
 		"/tmp/weather", filepath.Join(dir, "weather"),
 		"admin:change-me-now", "admin:"+adminPassword,
+		// Wait for the backend as long as a loaded machine needs.
+		"& sleep 1\n", "& for i in $(seq 100); do curl -s -o /dev/null 127.0.0.1:"+backendPort+" && break; sleep 0.1; done\n",
 	).Replace(script.String())
 	sh += "\nkill %1\n"
 	cmd := exec.Command("bash", "-c", sh)
