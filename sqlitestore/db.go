@@ -37,26 +37,14 @@ type DB struct {
 // the file was written by a newer Portico with a schema this one does not
 // know.
 func Open(ctx context.Context, path string) (*DB, error) {
-	abs, err := filepath.Abs(path)
+	u, err := createFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
-	// The file holds password and key hashes: create it readable by its
-	// owner only. SQLite gives the -wal and -shm files the same mode.
-	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
-	}
-	f.Close()
-	p := filepath.ToSlash(abs)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p // a Windows drive letter
-	}
-	u := url.URL{Scheme: "file", Path: p}
 	busy := fmt.Sprintf("_busy_timeout=%d", busyTimeout.Milliseconds())
 
 	db := &DB{}
-	db.w, err = sql.Open("sqlite", u.String()+"?"+busy+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
+	db.w, err = sql.Open("sqlite", u+"?"+busy+"&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
@@ -66,12 +54,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.w.SetConnMaxIdleTime(0)
 	// The writer creates the file, switches it to WAL and migrates it
 	// before any reader opens it.
-	if err := migrate(ctx, db.w); err != nil {
+	if err := migrate(ctx, db.w, migrations); err != nil {
 		db.w.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 
-	db.r, err = sql.Open("sqlite", u.String()+"?"+busy+"&_query_only=1")
+	db.r, err = sql.Open("sqlite", u+"?"+busy+"&_query_only=1")
 	if err != nil {
 		db.w.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -79,6 +67,29 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.r.SetMaxOpenConns(readers)
 	db.r.SetMaxIdleConns(readers)
 	return db, nil
+}
+
+// createFile creates the file at path with mode 0600 if it does not exist
+// (its directory must) and returns its file: URL for the driver.
+func createFile(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	// The files hold password and key hashes, client addresses: create them
+	// readable by their owner only. SQLite gives the -wal and -shm files the
+	// same mode.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", err
+	}
+	f.Close()
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive letter
+	}
+	u := url.URL{Scheme: "file", Path: p}
+	return u.String(), nil
 }
 
 // Close closes the database. Calls in flight may fail; the caller stops
@@ -127,8 +138,9 @@ CREATE TABLE counters (
 `,
 }
 
-// migrate brings the schema of db up to date in one transaction.
-func migrate(ctx context.Context, db *sql.DB) error {
+// migrate brings the schema of db up to date in one transaction:
+// migrations[i] takes it from user_version i to i+1.
+func migrate(ctx context.Context, db *sql.DB, migrations []string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -165,11 +177,17 @@ const sqliteBusy = 5
 // locked for longer than the busy timeout as EUnavailable.
 func wrap(op string, err error) error {
 	err = fmt.Errorf("sqlitestore: %s: %w", op, err)
-	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code()&0xff == sqliteBusy {
+	if isBusy(err) {
 		return &portico.Error{Code: portico.EUnavailable, Message: "the data store is busy", Err: err}
 	}
 	return err
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (or one of its
+// extended codes).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
 }
 
 // nanos returns t in Unix nanoseconds, or 0 for the zero time.

@@ -3,7 +3,8 @@
 // (no cgo, no server). It is what `portico serve` uses on a single node.
 //
 // A DB implements portico.Store (the configuration), portico.NotificationStore
-// and portico.CounterStore (quota counters). The moving parts:
+// and portico.CounterStore (quota counters). Analytics, in a file of its own
+// (analytics.db), implements portico.AnalyticsStore. The moving parts:
 //
 //   - db.go opens the file, sets the pragmas and migrates the schema. The
 //     schema is a list of SQL migrations applied in order; PRAGMA
@@ -13,6 +14,11 @@
 //     version in the table meta. Apply checks the version and writes its
 //     changes in one transaction.
 //   - notify.go and counters.go keep notifications and quota counters.
+//   - analytics.go keeps request records in the table requests of the
+//     analytics file, one column per field of portico.Record, indexed by
+//     time and by API and time. Write inserts a batch in one transaction
+//     with prepared multi-row INSERTs; Query selects in SQL and counts in
+//     Go; Prune deletes old records in small transactions.
 //
 // Entities and notifications are stored as the JSON of their domain types,
 // so every field with a JSON name is kept, Key.Hash and User.PasswordHash
@@ -38,4 +44,11 @@
 // one fsync per Apply, which is negligible for admin writes. Notifications
 // and counter saves share the writer and so are synced too; both are rare
 // and batched.
+//
+// The analytics file trades the other way: synchronous=NORMAL, so a commit
+// is not synced (a process kill still loses nothing; a power loss may lose
+// the last batches), because batches are frequent, an fsync each would cap
+// the write rate, and a lost batch costs request records, not
+// configuration. The two files share no transaction, connection or lock,
+// so analytics writes never delay a configuration change.
 package sqlitestore
