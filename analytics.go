@@ -39,7 +39,8 @@ func (r *Record) IsError() bool { return r.Status >= 400 }
 // AnalyticsSink stores batches of records. Implementations are safe for
 // concurrent use; a Write that returns an error stored nothing (or the
 // whole batch is safe to write again: sinks deduplicate on RequestID
-// only where they say so).
+// only where they say so). Write must not keep batch, or pointers into
+// it, after it returns: the caller reuses its memory.
 type AnalyticsSink interface {
 	Write(ctx context.Context, batch []Record) error
 }

@@ -31,3 +31,4 @@ fuzztime=${FUZZTIME:-10s}
 go test -run '^$' -fuzz '^FuzzLookup$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzServeHTTP$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./admin
+go test -run '^$' -fuzz '^FuzzSpool$' -fuzztime "$fuzztime" ./analytics
