@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, as "command:package".
-needs=(curl:curl python3:python3)
+needs=(curl:curl python3:python3 clickhouse-server:clickhouse-server)
 missing=()
 for n in "${needs[@]}"; do
-	command -v "${n%%:*}" >/dev/null 2>&1 || missing+=("${n##*:}")
+	cmd=${n%%:*}
+	command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || missing+=("${n##*:}")
 done
 if ((${#missing[@]})); then
 	echo "installing ${missing[*]}"
@@ -32,3 +33,5 @@ go test -run '^$' -fuzz '^FuzzLookup$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzServeHTTP$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./admin
 go test -run '^$' -fuzz '^FuzzSpool$' -fuzztime "$fuzztime" ./analytics
+go test -run '^$' -fuzz '^FuzzParseURL$' -fuzztime "$fuzztime" ./clickhouse
+go test -run '^$' -fuzz '^FuzzQuoteString$' -fuzztime "$fuzztime" ./clickhouse

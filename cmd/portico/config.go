@@ -16,18 +16,23 @@ import (
 // of the YAML config file (the flag's name with "_" for "-"). Precedence:
 // file < environment < flags.
 type Config struct {
-	ConfigFile      string
-	DataDir         string
-	GatewayAddr     string
-	AdminAddr       string
-	NodeName        string
-	Datastore       string
-	ClusterName     string
-	LBFactor        int
-	Analytics       string
-	LogLevel        string
-	LogFormat       string
-	ShutdownTimeout time.Duration
+	ConfigFile             string
+	DataDir                string
+	GatewayAddr            string
+	AdminAddr              string
+	NodeName               string
+	Datastore              string
+	ClusterName            string
+	LBFactor               int
+	Analytics              string
+	AnalyticsCluster       string
+	AnalyticsFlushInterval time.Duration
+	AnalyticsBatchSize     int
+	AnalyticsConcurrency   int
+	AnalyticsRetention     int
+	LogLevel               string
+	LogFormat              string
+	ShutdownTimeout        time.Duration
 }
 
 // errHelp is returned by LoadConfig when -h was given and usage printed.
@@ -36,16 +41,20 @@ var errHelp = errors.New("help requested")
 // DefaultConfig returns the defaults of DESIGN.md.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:         "./portico-data",
-		GatewayAddr:     ":8080",
-		AdminAddr:       ":9080",
-		Datastore:       "embedded",
-		ClusterName:     "default",
-		LBFactor:        1,
-		Analytics:       "embedded",
-		LogLevel:        "info",
-		LogFormat:       "text",
-		ShutdownTimeout: 30 * time.Second,
+		DataDir:                "./portico-data",
+		GatewayAddr:            ":8080",
+		AdminAddr:              ":9080",
+		Datastore:              "embedded",
+		ClusterName:            "default",
+		LBFactor:               1,
+		Analytics:              "embedded",
+		AnalyticsFlushInterval: time.Second,
+		AnalyticsBatchSize:     5000,
+		AnalyticsConcurrency:   2,
+		AnalyticsRetention:     90,
+		LogLevel:               "info",
+		LogFormat:              "text",
+		ShutdownTimeout:        30 * time.Second,
 	}
 }
 
@@ -59,7 +68,12 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Datastore, "datastore", c.Datastore, "data store: embedded or redis://[user:pass@]host:port/db")
 	fs.StringVar(&c.ClusterName, "cluster-name", c.ClusterName, "cluster name: the key prefix in a shared data store")
 	fs.IntVar(&c.LBFactor, "lb-factor", c.LBFactor, "load-balancing factor of this node for the front-end web server")
-	fs.StringVar(&c.Analytics, "analytics", c.Analytics, "analytics store: embedded or clickhouse://host:8123[,host2:8123]")
+	fs.StringVar(&c.Analytics, "analytics", c.Analytics, "analytics store: embedded, clickhouse://host:8123[,host2:8123], or none")
+	fs.StringVar(&c.AnalyticsCluster, "analytics-cluster", c.AnalyticsCluster, "ClickHouse cluster name: create local and Distributed tables across its shards")
+	fs.DurationVar(&c.AnalyticsFlushInterval, "analytics-flush-interval", c.AnalyticsFlushInterval, "analytics: write a batch at least this often")
+	fs.IntVar(&c.AnalyticsBatchSize, "analytics-batch-size", c.AnalyticsBatchSize, "analytics: records per batch")
+	fs.IntVar(&c.AnalyticsConcurrency, "analytics-max-concurrent-batches", c.AnalyticsConcurrency, "analytics: batches written at once")
+	fs.IntVar(&c.AnalyticsRetention, "analytics-retention-days", c.AnalyticsRetention, "analytics: days records are kept")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "grace period for in-flight requests on SIGTERM")
@@ -146,6 +160,12 @@ func (c Config) validate() error {
 	}
 	if c.LBFactor < 1 {
 		return fmt.Errorf("lb-factor %d: must be at least 1", c.LBFactor)
+	}
+	if c.Analytics != "embedded" && c.Analytics != "none" && !strings.HasPrefix(c.Analytics, "clickhouse://") {
+		return fmt.Errorf("analytics %q: want embedded, none or clickhouse://host:8123[,host2:8123]", c.Analytics)
+	}
+	if c.AnalyticsFlushInterval <= 0 || c.AnalyticsBatchSize < 1 || c.AnalyticsConcurrency < 1 || c.AnalyticsRetention < 1 {
+		return fmt.Errorf("analytics-flush-interval, -batch-size, -max-concurrent-batches and -retention-days must be positive")
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("shutdown-timeout %v: must not be negative", c.ShutdownTimeout)

@@ -18,9 +18,11 @@ import (
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/admin"
 	"github.com/portico-gw/portico/balance"
+	"github.com/portico-gw/portico/metrics"
 	"github.com/portico-gw/portico/proxy"
 	"github.com/portico-gw/portico/ratelimit"
 	"github.com/portico-gw/portico/sqlitestore"
+	"github.com/portico-gw/portico/webhook"
 )
 
 // Main is one running node. Run starts it and returns; Close stops it.
@@ -41,6 +43,9 @@ type Main struct {
 	gateway    *proxy.Gateway
 	admin      *admin.Server
 	notes      *notifier
+	hooks      *webhook.Sender
+	metrics    *metrics.Metrics
+	analytics  *analyticsNode
 	gatewaySrv *http.Server
 	adminSrv   *http.Server
 	startedAt  time.Time
@@ -86,9 +91,6 @@ func (m *Main) Run(ctx context.Context) error {
 	default:
 		return fmt.Errorf("datastore %q: want embedded or redis://host:port/db", c.Datastore)
 	}
-	if c.Analytics != "embedded" {
-		return fmt.Errorf("analytics %q: only the embedded analytics store is available in this build", c.Analytics)
-	}
 
 	m.limiter = &ratelimit.Memory{}
 	counters, err := m.store.LoadCounters(ctx)
@@ -97,23 +99,58 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.limiter.Restore(counters)
 
-	m.notes = newNotifier(m.store, m.logger)
+	m.config = &portico.ConfigVar{}
+	m.hooks = webhook.New(webhook.Config{
+		Users: func(id string) *portico.User {
+			if cfg := m.config.Load(); cfg != nil {
+				return cfg.Users[id]
+			}
+			return nil
+		},
+		Logger: m.logger.With("component", "webhook"),
+	})
+	notes := &notificationStore{NotificationStore: m.store, hooks: m.hooks}
+	m.notes = newNotifier(notes, m.logger)
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); m.notes.run() }()
 
-	m.config = &portico.ConfigVar{}
+	if m.analytics, err = openAnalytics(ctx, c, m.logger); err != nil {
+		return err
+	}
+	if m.analytics != nil && m.analytics.embedded != nil {
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); m.analytics.pruneLoop(bg) }()
+	}
 	m.gateway = &proxy.Gateway{
 		Limiter:     m.limiter,
 		NewBalancer: func(ep portico.Endpoint) proxy.Balancer { return balance.New(ep) },
 		Notify:      m.notes.Notify,
 		Logger:      m.logger.With("component", "gateway"),
 	}
+	m.metrics = metrics.New(metrics.Sources{
+		ConfigVersion: func() int64 { return m.gateway.Version() },
+		LiveNodes:     func() int { return 1 },
+		Targets: func() []metrics.Target {
+			var out []metrics.Target
+			for _, t := range m.gateway.Targets() {
+				out = append(out, metrics.Target{API: t.API, Version: t.Version, URL: t.URL, Up: t.Up})
+			}
+			return out
+		},
+		Recorder: m.recorderStats,
+	})
+	m.gateway.Recorder = m.metrics
 	m.admin = &admin.Server{
 		Store:         m.store,
-		Notifications: m.store,
+		Notifications: notes,
 		Config:        m.config,
 		Membership:    m,
 		Logger:        m.logger.With("component", "admin"),
+	}
+	if m.analytics != nil {
+		m.gateway.Recorder = tee{m.metrics, m.analytics}
+		m.admin.Analytics = m.analytics
+		m.admin.Settings = m.analytics
 	}
 	if err := m.admin.Open(ctx); err != nil {
 		return fmt.Errorf("loading config: %w", err)
@@ -142,6 +179,10 @@ func (m *Main) Run(ctx context.Context) error {
 		_, port, _ := net.SplitHostPort(m.GatewayAddr)
 		m.Config.NodeName = host + ":" + port
 	}
+	m.gateway.Node = m.Config.NodeName
+	adminMux := http.NewServeMux()
+	adminMux.Handle("GET /metrics", m.metrics.Handler())
+	adminMux.Handle("/", m.admin)
 	errLog := slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)
 	m.gatewaySrv = &http.Server{
 		Handler:           m.gateway,
@@ -151,7 +192,7 @@ func (m *Main) Run(ctx context.Context) error {
 		ErrorLog:          errLog,
 	}
 	m.adminSrv = &http.Server{
-		Handler:           m.admin,
+		Handler:           adminMux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -201,6 +242,38 @@ func (m *Main) saveCounters(ctx context.Context, now time.Time) {
 	}
 }
 
+func (m *Main) recorderStats() metrics.RecorderStats {
+	if m.analytics == nil {
+		return metrics.RecorderStats{}
+	}
+	s := m.analytics.recorder.Stats()
+	return metrics.RecorderStats{Queued: s.Queued, SpoolBytes: s.SpoolBytes, Recorded: s.Recorded,
+		Spooled: s.Spooled, Replayed: s.Replayed, Dropped: s.Dropped}
+}
+
+// tee hands each record to both recorders.
+type tee [2]proxy.Recorder
+
+func (t tee) Record(rec *portico.Record) {
+	t[0].Record(rec)
+	t[1].Record(rec)
+}
+
+// notificationStore stores notifications and sends them to the webhooks
+// of the users they concern.
+type notificationStore struct {
+	portico.NotificationStore
+	hooks *webhook.Sender
+}
+
+func (s *notificationStore) AddNotification(ctx context.Context, n *portico.Notification) error {
+	if err := s.NotificationStore.AddNotification(ctx, n); err != nil {
+		return err
+	}
+	s.hooks.Send(n)
+	return nil
+}
+
 // Nodes implements portico.Membership for a single node.
 func (m *Main) Nodes(context.Context) ([]portico.Node, error) {
 	return []portico.Node{{
@@ -243,6 +316,17 @@ func (m *Main) Close() error {
 		m.notes.close()
 	}
 	m.wg.Wait()
+	if m.analytics != nil {
+		// Everything the gateway accepted is written or spooled.
+		actx, acancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := m.analytics.close(actx); err != nil {
+			errs = append(errs, fmt.Errorf("analytics: %w", err))
+		}
+		acancel()
+	}
+	if m.hooks != nil {
+		m.hooks.Close()
+	}
 	if m.store != nil {
 		if m.limiter != nil {
 			if err := m.store.SaveCounters(context.Background(), m.limiter.Counters(time.Now())); err != nil {

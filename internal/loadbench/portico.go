@@ -22,8 +22,8 @@ import (
 // published API of key auth, whose plan has a rate limit and a quota too
 // large ever to trigger: every request goes through auth, the subscription
 // check and both limits, and is proxied.
-func porticoTarget(o options) *target {
-	t := &target{name: "portico", about: "wrk → Portico (API key auth, rate limit + quota) → backend"}
+func porticoTarget(o options, name, about string, args ...string) *target {
+	t := &target{name: name, about: about}
 	var p *proc
 	t.setup = func(ctx context.Context, e *env, t *target) error {
 		bin := o.portico
@@ -41,13 +41,13 @@ func porticoTarget(o options) *target {
 		if err != nil {
 			return err
 		}
-		t.detail = firstLine(commandOutput(bin, "version")) + ", embedded store, --log-level warn"
+		t.detail = firstLine(commandOutput(bin, "version")) + ", embedded store, --log-level warn " + strings.Join(args, " ")
 		password := randomHex(16)
-		cmd := exec.Command(bin, "serve",
-			"--data-dir", filepath.Join(e.dir, "portico-data"),
+		cmd := exec.Command(bin, append([]string{"serve",
+			"--data-dir", filepath.Join(e.dir, name+"-data"),
 			"--gateway-addr", gw,
 			"--admin-addr", adm,
-			"--log-level", "warn")
+			"--log-level", "warn"}, args...)...)
 		cmd.Env = append(os.Environ(), "PORTICO_ADMIN_PASSWORD="+password)
 		cmd.Env = append(cmd.Env, o.porticoEnv...)
 		if len(o.porticoEnv) > 0 {

@@ -1,0 +1,207 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// column is one column of the records table.
+type column struct {
+	name, typ string
+	doc       string
+}
+
+// columns are the table's columns in insert order: every field of
+// portico.Record.
+var columns = []column{
+	{"time", "DateTime('UTC')", "Record.Time, whole seconds"},
+	{"time_us", "UInt32", "microseconds within the second of Record.Time"},
+	{"request_id", "String", "Record.RequestID"},
+	{"api", "String", "Record.API"},
+	{"api_version", "String", "Record.APIVersion"},
+	{"api_id", "String", "Record.APIID"},
+	{"publisher", "String", "Record.Publisher"},
+	{"subscriber", "String", "Record.Subscriber"},
+	{"application", "String", "Record.Application"},
+	{"plan", "String", "Record.Plan"},
+	{"resource", "String", "Record.Resource"},
+	{"method", "String", "Record.Method"},
+	{"status", "UInt16", "Record.Status"},
+	{"error_code", "String", "Record.ErrorCode"},
+	{"request_bytes", "UInt64", "Record.RequestBytes"},
+	{"response_bytes", "UInt64", "Record.ResponseBytes"},
+	{"request_type", "String", "Record.RequestType"},
+	{"response_type", "String", "Record.ResponseType"},
+	{"latency_us", "UInt64", "Record.Latency in microseconds"},
+	{"upstream_latency_us", "UInt64", "Record.UpstreamLatency in microseconds"},
+	{"client_ip", "String", "Record.ClientIP"},
+	{"node", "String", "Record.Node"},
+}
+
+func columnNames() []string {
+	names := make([]string, len(columns))
+	for i, c := range columns {
+		names[i] = c.name
+	}
+	return names
+}
+
+// mergeTreeDDL returns the CREATE TABLE statement of the MergeTree table
+// name (a quoted identifier) in database db.
+func mergeTreeDDL(db, name string) string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + db + "." + name + " (\n")
+	for i, c := range columns {
+		b.WriteString("    " + c.name + " " + c.typ)
+		if i < len(columns)-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(") ENGINE = MergeTree()\nPARTITION BY toYYYYMMDD(time)\nORDER BY (api, time)")
+	return b.String()
+}
+
+// schemaDDL returns the statements that create the schema, in order.
+func (s *Store) schemaDDL() []string {
+	local := quoteIdent(s.localName)
+	stmts := []string{
+		"CREATE DATABASE IF NOT EXISTS " + s.db,
+		mergeTreeDDL(s.db, local),
+	}
+	if s.cfg.Cluster != "" {
+		stmts = append(stmts, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s AS %s.%s\nENGINE = Distributed(%s, %s, %s, rand())",
+			s.db, s.table, s.db, local,
+			quoteString(s.cfg.Cluster), quoteString(s.cfg.Database), quoteString(s.localName)))
+	}
+	if s.cfg.BufferFlush > 0 {
+		maxSec := int((s.cfg.BufferFlush + time.Second - 1) / time.Second)
+		minSec := max(1, maxSec/2)
+		// Flush a layer when min_time, min_rows and min_bytes are all
+		// reached, or any of max_time, max_rows and max_bytes.
+		stmts = append(stmts, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s AS %s.%s\nENGINE = Buffer(%s, %s, 2, %d, %d, 100000, 1000000, 10000000, 100000000)",
+			s.db, quoteIdent(s.insertName), s.db, local, s.db, local, minSec, maxSec))
+	}
+	return stmts
+}
+
+// prepare creates the schema on ep unless it is known to be there, and
+// checks that an existing table has every column the store writes.
+func (s *Store) prepare(ctx context.Context, ep *endpoint) error {
+	if ep.ready.Load() {
+		return nil
+	}
+	ep.readyMu.Lock()
+	defer ep.readyMu.Unlock()
+	if ep.ready.Load() {
+		return nil
+	}
+	for _, stmt := range s.schemaDDL() {
+		if _, err := s.exec(ctx, ep, stmt); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	for _, t := range slices.Compact([]string{s.queryName, s.localName, s.insertName}) {
+		if err := s.checkColumns(ctx, ep, t); err != nil {
+			return err
+		}
+	}
+	ep.ready.Store(true)
+	return nil
+}
+
+// checkColumns fails when table exists without the columns the store
+// writes (a table of the same name made by something else).
+func (s *Store) checkColumns(ctx context.Context, ep *endpoint, table string) error {
+	out, err := s.exec(ctx, ep, "SELECT name, type FROM system.columns WHERE database = "+
+		quoteString(s.cfg.Database)+" AND table = "+quoteString(table)+" FORMAT TabSeparated")
+	if err != nil {
+		return fmt.Errorf("check schema: %w", err)
+	}
+	have := make(map[string]string)
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		name, typ, _ := strings.Cut(line, "\t")
+		have[name] = strings.ReplaceAll(typ, `\'`, `'`)
+	}
+	var missing []string
+	for _, c := range columns {
+		if typ, ok := have[c.name]; !ok || typ != c.typ {
+			missing = append(missing, c.name+" "+c.typ)
+		}
+	}
+	if len(missing) > 0 {
+		return &serverError{Status: 400, Msg: fmt.Sprintf("table %s.%s exists but lacks the columns %s", s.cfg.Database, table, strings.Join(missing, ", "))}
+	}
+	return nil
+}
+
+// retentionLoop drops expired partitions now and every
+// retentionInterval until ctx is done.
+func (s *Store) retentionLoop(ctx context.Context) {
+	defer s.wg.Done()
+	if s.cfg.RetentionDays < 0 {
+		return
+	}
+	t := time.NewTicker(retentionInterval)
+	defer t.Stop()
+	for {
+		if err := s.dropExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("clickhouse: retention", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// partitionIDRE matches the partition IDs of toYYYYMMDD(time).
+var partitionIDRE = regexp.MustCompile(`^[0-9]{8}$`)
+
+// dropExpired drops, on every address that is up, the day partitions of
+// the MergeTree table that lie wholly before now minus RetentionDays
+// (UTC days): a record is kept at least RetentionDays days and at most a
+// day longer.
+func (s *Store) dropExpired(ctx context.Context, now time.Time) error {
+	if s.cfg.RetentionDays < 0 {
+		return nil
+	}
+	y, m, d := now.UTC().Date()
+	cutoff := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -s.cfg.RetentionDays).Format("20060102")
+	local := s.localName
+	var errs []error
+	for _, ep := range *s.eps.Load() {
+		if ep.downUntil.Load() > time.Now().UnixNano() {
+			continue
+		}
+		out, err := s.exec(ctx, ep, "SELECT DISTINCT partition_id FROM system.parts WHERE database = "+
+			quoteString(s.cfg.Database)+" AND table = "+quoteString(local)+" AND active AND partition_id < "+
+			quoteString(cutoff)+" ORDER BY partition_id FORMAT TabSeparated")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ep.url, err))
+			continue
+		}
+		for _, id := range strings.Fields(string(out)) {
+			if !partitionIDRE.MatchString(id) {
+				continue
+			}
+			if _, err := s.exec(ctx, ep, "ALTER TABLE "+s.db+"."+quoteIdent(local)+" DROP PARTITION ID "+quoteString(id)); err != nil {
+				errs = append(errs, fmt.Errorf("%s: drop partition %s: %w", ep.url, id, err))
+				continue
+			}
+			s.log.Info("clickhouse: dropped expired partition", "addr", ep.url, "partition", id, "retention_days", s.cfg.RetentionDays)
+		}
+	}
+	if len(errs) > 0 {
+		return &portico.Error{Code: portico.EInternal, Message: "dropping expired analytics partitions failed", Err: errors.Join(errs...)}
+	}
+	return nil
+}
