@@ -456,6 +456,18 @@ func (r *Recorder) write(b []portico.Record, t turn) {
 	if r.runCtx.Err() == nil {
 		r.failures.Add(1)
 	}
+	if rejected(err) {
+		// The store refused the batch itself: writing it again would fail
+		// again and hold up every batch behind it.
+		<-t.prev
+		r.log.Error("analytics: the store rejected a batch; dropped", "records", len(b), "err", err)
+		r.dropped.Add(int64(len(b)))
+		r.release(len(b))
+		close(t.done)
+		<-r.sem
+		r.recycle(b)
+		return
+	}
 	<-t.prev
 	r.spool(b, err, true)
 	close(t.done)
@@ -637,6 +649,12 @@ func (r *Recorder) replay(ctx context.Context) bool {
 				r.failures.Add(1)
 				r.log.Debug("analytics: sink still down", "err", err)
 			}
+			if rejected(err) {
+				r.log.Error("analytics: the store rejected a spooled batch; dropped", "records", fr.count, "err", err)
+				r.dropped.Add(int64(fr.count))
+				r.finish(fr, true)
+				continue
+			}
 			return false
 		}
 		n := int64(len(fr.records))
@@ -649,6 +667,10 @@ func (r *Recorder) replay(ctx context.Context) bool {
 	}
 	return false
 }
+
+// rejected reports whether a sink's error says the batch itself is bad
+// (EInvalid), as opposed to the store being unreachable.
+func rejected(err error) bool { return portico.ErrorCodeOf(err) == portico.EInvalid }
 
 // finish marks fr replayed (or skipped) and moves replay past it.
 func (r *Recorder) finish(fr frame, pending bool) {

@@ -569,3 +569,37 @@ func TestNowStampsSpool(t *testing.T) {
 		t.Errorf("frame stamped %v, want %v", got, at)
 	}
 }
+
+// poisonSink rejects batches holding a record with RequestID "poison".
+type poisonSink struct{ fakeSink }
+
+func (s *poisonSink) Write(ctx context.Context, b []portico.Record) error {
+	for _, r := range b {
+		if r.RequestID == "poison" {
+			return portico.Errorf(portico.EInvalid, "bad record")
+		}
+	}
+	return s.fakeSink.Write(ctx, b)
+}
+
+// TestRejectedBatchDropped: a batch the store refuses (EInvalid) is
+// dropped and counted, and does not hold up the batches behind it.
+func TestRejectedBatchDropped(t *testing.T) {
+	sink := &poisonSink{}
+	r := newRecorder(t, analytics.Config{Sink: sink, BatchSize: 5, FlushInterval: hour, MaxConcurrentBatches: 1})
+	for i := range 5 {
+		x := rec(0, i)
+		if i == 2 {
+			x.RequestID = "poison"
+		}
+		r.Record(x)
+	}
+	for i := 5; i < 15; i++ {
+		r.Record(rec(0, i))
+	}
+	waitFor(t, "the good batches", func() bool { return sink.count() == 10 })
+	st := r.Stats()
+	if st.Dropped != 5 || st.Spooled != 0 || st.Recorded != 10 {
+		t.Errorf("stats %+v, want 5 dropped, 10 recorded, none spooled", st)
+	}
+}

@@ -326,6 +326,11 @@ func (s *Store) try(ctx context.Context, write bool, fn func(*endpoint) error) e
 		errs = append(errs, fmt.Errorf("%s: %w", ep.url, err))
 		switch classify(err, write) {
 		case kindFatal:
+			if write {
+				// The server refused the batch itself (4xx): no address will
+				// take it, and the recorder must not retry it forever.
+				return &portico.Error{Code: portico.EInvalid, Message: "ClickHouse rejected the batch", Err: fmt.Errorf("%s: %w", ep.url, err)}
+			}
 			return fmt.Errorf("clickhouse %s: %w", ep.url, err)
 		case kindAddress:
 			s.markDown(ep, err)
