@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,14 +154,23 @@ func TestAnalyticsClickHouseOutage(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	ch.Stop()
 	outageStart := served.Load()
-	time.Sleep(10 * time.Second) // an outage of ten seconds under load
+	// An outage of ten seconds under load; PORTICO_TEST_OUTAGE=60s makes it
+	// the minute.
+	outage := 10 * time.Second
+	if v := os.Getenv("PORTICO_TEST_OUTAGE"); v != "" {
+		var err error
+		if outage, err = time.ParseDuration(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(outage)
 	duringOutage := served.Load() - outageStart
 	ch.Start()
 	time.Sleep(2 * time.Second)
 	close(stop)
 	wg.Wait()
 	want := served.Load()
-	t.Logf("served %d responses, %d of them while ClickHouse was down", want, duringOutage)
+	t.Logf("served %d responses, %d of them during the %v ClickHouse outage", want, duringOutage, outage)
 	if duringOutage == 0 {
 		t.Fatal("no traffic during the outage")
 	}
@@ -174,5 +184,78 @@ func TestAnalyticsClickHouseOutage(t *testing.T) {
 	out := strings.TrimSpace(ch.Query(t, "SELECT count(), uniqExact(request_id) FROM portico.requests"))
 	if out != fmt.Sprintf("%d\t%d", want, want) {
 		t.Fatalf("ClickHouse holds (count, distinct ids) %q, want %d of each", out, want)
+	}
+	t.Logf("ClickHouse holds %d records with %d distinct request ids", want, want)
+}
+
+// TestAnalyticsSettingsAtRunTime adds a ClickHouse address at run time
+// (PUT /api/v1/settings/analytics): later records go there, and the
+// setting survives a restart.
+func TestAnalyticsSettingsAtRunTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts clickhouse-server")
+	}
+	ch := clickhousetest.Start(t)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer backend.Close()
+	dir := t.TempDir()
+	m := startNode(t, dir)
+	admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
+	publishOpen(t, admin, "/open", backend.URL)
+	if got := admin.call("GET", "/settings/analytics", nil, 200); len(got["addresses"].([]any)) != 0 {
+		t.Fatalf("initial settings %v", got)
+	}
+	admin.call("PUT", "/settings/analytics", map[string]any{"addresses": []string{"bad address"}}, 400)
+	got := admin.call("PUT", "/settings/analytics", map[string]any{"addresses": []string{ch.Addr()}}, 200)
+	if a := got["addresses"].([]any); len(a) != 1 {
+		t.Fatalf("settings after PUT %v", got)
+	}
+	for i := 0; i < 20; i++ {
+		gatewayGet(t, "http://"+m.GatewayAddr+"/open/x", "")
+	}
+	waitFor(t, "20 records in ClickHouse", 20*time.Second, func() bool {
+		return strings.TrimSpace(ch.Query(t, "SELECT count() FROM portico.requests")) == "20"
+	})
+	waitFor(t, "the admin API answering from ClickHouse", 10*time.Second, func() bool { return totalRequests(t, admin, "") == 20 })
+	m.Close()
+	m2 := startNode(t, dir)
+	admin2 := client{t, "http://" + m2.AdminAddr + "/api/v1", "admin", adminPassword}
+	if got := admin2.call("GET", "/settings/analytics", nil, 200); len(got["addresses"].([]any)) != 1 {
+		t.Fatalf("settings after restart %v", got)
+	}
+}
+
+// TestWebhookNotification: a publisher with a webhook URL gets the
+// endpoint_down notification of its API POSTed to it.
+func TestWebhookNotification(t *testing.T) {
+	got := make(chan map[string]any, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n map[string]any
+		json.NewDecoder(r.Body).Decode(&n)
+		got <- n
+	}))
+	defer hook.Close()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer backend.Close()
+	m := startNode(t, t.TempDir())
+	admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
+	admin.call("POST", "/users", map[string]any{"username": "pat", "password": "publisher-pw", "roles": []string{"publisher"}, "webhook_url": hook.URL}, 201)
+	pat := client{t, admin.base, "pat", "publisher-pw"}
+	api := pat.call("POST", "/apis", map[string]any{"name": "lb", "version": "v1", "context": "/lb", "auth": "none",
+		"endpoint": map[string]any{"type": "load_balancer", "targets": []any{
+			map[string]any{"url": "http://" + freeAddr(t)}, map[string]any{"url": backend.URL}}}}, 201)
+	pat.call("POST", "/apis/"+api["id"].(string)+"/publish", nil, 200)
+	for i := 0; i < 4; i++ {
+		if code, _, _ := gatewayGet(t, "http://"+m.GatewayAddr+"/lb/x", ""); code != 200 {
+			t.Fatalf("request %d: %d", i, code)
+		}
+	}
+	select {
+	case n := <-got:
+		if n["kind"] != "endpoint_down" || n["api"] != api["id"] {
+			t.Fatalf("webhook got %v", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook delivery")
 	}
 }
