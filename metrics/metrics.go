@@ -174,7 +174,7 @@ var (
 	recQueued     = prometheus.NewDesc("portico_analytics_queue_depth", "Analytics records waiting in memory.", nil, nil)
 	recSpoolBytes = prometheus.NewDesc("portico_analytics_spool_bytes", "Bytes of analytics batches in the spool file.", nil, nil)
 	recRecords    = prometheus.NewDesc("portico_analytics_records_total",
-		"Analytics records by outcome: recorded (written to the store), spooled, replayed (from the spool), dropped.", []string{"outcome"}, nil)
+		"Analytics records by outcome: recorded (written to the store, replayed ones included), spooled, replayed (written from the spool), dropped. recorded + dropped + queued + in the spool = records offered.", []string{"outcome"}, nil)
 )
 
 func (c *recorderCollector) Describe(ch chan<- *prometheus.Desc) {

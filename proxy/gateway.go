@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -94,7 +95,8 @@ type Gateway struct {
 	mu        sync.Mutex // guards upstreams during Update
 	upstreams map[string]*upstream
 
-	reqSeq atomic.Uint64
+	reqSeq   atomic.Uint64
+	inflight sync.WaitGroup // recorded requests being served
 }
 
 // reqPrefix starts the request ids of this process; a counter follows.
@@ -154,16 +156,56 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serve(w, r, nil)
 		return
 	}
+	g.inflight.Add(1)
+	defer g.inflight.Done()
 	ex := exchanges.Get().(*exchange)
 	ex.ResponseWriter, ex.g, ex.start = w, g, g.now()
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-		ex.body.ReadCloser = r.Body
-		r.Body = &ex.body
+		// Per request, not pooled: the transport may still read the body
+		// after ServeHTTP returned.
+		ex.body = &countingBody{ReadCloser: r.Body}
+		r.Body = ex.body
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			// ReverseProxy aborts a response cut off mid-body (client or
+			// backend gone) with http.ErrAbortHandler: record it, then let
+			// the server handle the panic. ex is not reused: the server's
+			// goroutines may still hold it.
+			if ex.errCode == "" {
+				ex.errCode = "aborted"
+			}
+			g.record(ex, r)
+			panic(p)
+		}
+	}()
 	g.serve(ex, r, ex)
 	g.record(ex, r)
+	if ex.hijacked {
+		return // the connection lives on with ex in it
+	}
 	*ex = exchange{}
 	exchanges.Put(ex)
+}
+
+// Wait waits until the requests in flight (hijacked connections such as
+// WebSockets included) have finished or ctx is done, and reports whether
+// they finished. Call it after the server stopped accepting requests and
+// before closing the Recorder, so that every record reaches it.
+func (g *Gateway) Wait(ctx context.Context) bool {
+	done := make(chan struct{})
+	go func() { g.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // serve answers r; ex, when not nil, is w and collects what the analytics

@@ -1,10 +1,13 @@
 package proxy
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-gw/portico"
@@ -31,7 +34,8 @@ type exchange struct {
 	ke                    *keyEntry
 	se                    *subEntry
 	resource              string
-	body                  countingBody
+	body                  *countingBody
+	hijacked              bool
 	rec                   portico.Record
 }
 
@@ -58,6 +62,22 @@ func (e *exchange) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Hijack takes over the connection for an upgrade (WebSocket): the
+// backend's 101 is written on the raw connection, so it is noted here.
+func (e *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(e.ResponseWriter).Hijack()
+	if err == nil {
+		e.hijacked = true
+		if e.status == 0 {
+			e.status = http.StatusSwitchingProtocols
+			if !e.proxied.IsZero() {
+				e.began = e.g.now()
+			}
+		}
+	}
+	return conn, brw, err
+}
+
 // Unwrap lets http.ResponseController reach the server's writer (flush,
 // hijack for upgrades).
 func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
@@ -65,12 +85,12 @@ func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 // countingBody counts the bytes of a request body of unknown length.
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -87,8 +107,8 @@ func (g *Gateway) record(ex *exchange, r *http.Request) {
 	}
 	rec.ErrorCode = string(ex.errCode)
 	rec.RequestBytes = max(r.ContentLength, 0)
-	if ex.body.ReadCloser != nil {
-		rec.RequestBytes = ex.body.n
+	if ex.body != nil {
+		rec.RequestBytes = ex.body.n.Load()
 	}
 	rec.ResponseBytes = ex.bytes
 	rec.RequestType = r.Header.Get("Content-Type")

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -121,3 +122,71 @@ func BenchmarkServeHTTPRecorded(b *testing.B) {
 type discardRecorder struct{}
 
 func (discardRecorder) Record(*portico.Record) {}
+
+// TestRecordAbortedAndUpgraded: a response cut off mid-body and a
+// WebSocket upgrade are recorded too, once each.
+func TestRecordAbortedAndUpgraded(t *testing.T) {
+	w := newWorld(t)
+	rec := &recorded{}
+	w.gw.Recorder = rec
+	be := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "websocket" {
+			conn, brw, _ := http.NewResponseController(rw).Hijack()
+			brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			brw.Flush()
+			conn.Close()
+			return
+		}
+		// Promise 1000 bytes, send 10, then drop the connection.
+		rw.Header().Set("Content-Length", "1000")
+		rw.Write([]byte("0123456789"))
+		http.NewResponseController(rw).Flush()
+		conn, _, _ := http.NewResponseController(rw).Hijack()
+		conn.Close()
+	}))
+	defer be.Close()
+	w.api("api", "/api", portico.AuthNone, be.URL)
+
+	resp, err := http.Get(w.srv.URL + "/api/cut")
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	waitRecords(t, rec, 1)
+	if r := rec.last(t); r.Status != 200 || r.ErrorCode != "aborted" || r.ResponseBytes != 10 {
+		t.Errorf("cut-off response recorded as %+v", r)
+	}
+
+	req, _ := http.NewRequest("GET", w.srv.URL+"/api/ws", nil)
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	waitRecords(t, rec, 2)
+	if r := rec.last(t); r.Status != 101 {
+		t.Errorf("upgrade recorded as %+v", r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if !w.gw.Wait(ctx) {
+		t.Error("requests still in flight")
+	}
+}
+
+func waitRecords(t *testing.T, rec *recorded, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rec.mu.Lock()
+		got := len(rec.recs)
+		rec.mu.Unlock()
+		if got == n {
+			return
+		}
+		if got > n || time.Now().After(deadline) {
+			t.Fatalf("%d records, want %d", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -31,6 +31,9 @@ type Sender struct {
 	mu     sync.RWMutex
 	closed bool
 
+	base context.Context // cancelled by Close when its ctx ends
+	stop context.CancelFunc
+
 	Delivered, Failed, Dropped atomic.Int64
 }
 
@@ -57,6 +60,7 @@ type Config struct {
 // New starts a Sender.
 func New(c Config) *Sender {
 	s := &Sender{client: c.Client, users: c.Users, logger: c.Logger, backoff: c.Backoff, queue: make(chan delivery, 1024)}
+	s.base, s.stop = context.WithCancel(context.Background())
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -75,6 +79,10 @@ func New(c Config) *Sender {
 		go func() {
 			defer s.wg.Done()
 			for d := range s.queue {
+				if s.base.Err() != nil {
+					s.Dropped.Add(1)
+					continue
+				}
 				s.deliver(d)
 			}
 		}()
@@ -119,9 +127,12 @@ func (s *Sender) enqueue(d delivery) {
 
 func (s *Sender) deliver(d delivery) {
 	var err error
-	for try := 0; try < 3; try++ {
+	for try := 0; try < 3 && s.base.Err() == nil; try++ {
 		if try > 0 {
-			time.Sleep(s.backoff * time.Duration(try))
+			select {
+			case <-time.After(s.backoff * time.Duration(try)):
+			case <-s.base.Done():
+			}
 		}
 		if err = s.post(d); err == nil {
 			s.Delivered.Add(1)
@@ -133,7 +144,7 @@ func (s *Sender) deliver(d delivery) {
 }
 
 func (s *Sender) post(d delivery) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.base, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
 	if err != nil {
@@ -152,13 +163,22 @@ func (s *Sender) post(d delivery) error {
 	return nil
 }
 
-// Close stops taking notifications and waits for the queued deliveries.
-func (s *Sender) Close() {
+// Close stops taking notifications and waits for the queued deliveries
+// until ctx is done; then it cancels those in flight and drops the rest
+// (counted).
+func (s *Sender) Close(ctx context.Context) {
 	s.mu.Lock()
 	if !s.closed {
 		s.closed = true
 		close(s.queue)
 	}
 	s.mu.Unlock()
-	s.wg.Wait()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.stop()
+		<-done
+	}
 }

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -37,7 +38,7 @@ func TestSend(t *testing.T) {
 	s.Send(&portico.Notification{ID: "n1", Kind: portico.NotifyQuotaThreshold, Publisher: "pub", Subscriber: "sub"})
 	s.Send(&portico.Notification{ID: "n2", Kind: portico.NotifyEndpointDown, Publisher: "pub"})
 	s.Send(&portico.Notification{ID: "n3", Kind: portico.NotifyQuotaReached, Publisher: "none", Subscriber: "unknown"})
-	s.Close()
+	s.Close(context.Background())
 	s.Send(&portico.Notification{ID: "late", Publisher: "pub"}) // after Close: dropped, no panic
 	mu.Lock()
 	defer mu.Unlock()
@@ -46,5 +47,29 @@ func TestSend(t *testing.T) {
 	}
 	if s.Delivered.Load() != 3 || s.Failed.Load() != 0 || s.Dropped.Load() != 1 {
 		t.Errorf("delivered %d failed %d dropped %d", s.Delivered.Load(), s.Failed.Load(), s.Dropped.Load())
+	}
+}
+
+// TestCloseBounded: Close gives up on a webhook that never answers when
+// its context ends.
+func TestCloseBounded(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(hang)
+	s := New(Config{Users: func(string) *portico.User { return &portico.User{WebhookURL: srv.URL} }})
+	s.Send(&portico.Notification{ID: "n", Publisher: "p"})
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	s.Close(ctx)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Close took %v", d)
 	}
 }

@@ -117,7 +117,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.analytics, err = openAnalytics(ctx, c, m.logger); err != nil {
 		return err
 	}
-	if m.analytics != nil && m.analytics.embedded != nil {
+	if m.analytics != nil {
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); m.analytics.pruneLoop(bg) }()
 	}
@@ -317,22 +317,30 @@ func (m *Main) Close() error {
 	}
 	m.wg.Wait()
 	if m.analytics != nil {
-		// Everything the gateway accepted is written or spooled.
+		// Requests still running (handlers past the grace period, hijacked
+		// WebSockets) record when they end: wait for them within what is
+		// left of the grace period, then flush. Everything the gateway
+		// recorded is written or spooled.
+		if m.gateway != nil && !m.gateway.Wait(ctx) {
+			m.logger.Warn("requests still running at the end of the grace period; their analytics records are dropped")
+		}
 		actx, acancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := m.analytics.close(actx); err != nil {
 			errs = append(errs, fmt.Errorf("analytics: %w", err))
 		}
 		acancel()
 	}
+	if m.store != nil && m.limiter != nil {
+		if err := m.store.SaveCounters(context.Background(), m.limiter.Counters(time.Now())); err != nil {
+			errs = append(errs, fmt.Errorf("saving quota counters: %w", err))
+		}
+	}
 	if m.hooks != nil {
-		m.hooks.Close()
+		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		m.hooks.Close(hctx)
+		hcancel()
 	}
 	if m.store != nil {
-		if m.limiter != nil {
-			if err := m.store.SaveCounters(context.Background(), m.limiter.Counters(time.Now())); err != nil {
-				errs = append(errs, fmt.Errorf("saving quota counters: %w", err))
-			}
-		}
 		if err := m.store.Close(); err != nil {
 			errs = append(errs, err)
 		}
