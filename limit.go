@@ -13,6 +13,10 @@ type LimitSpec struct {
 	Window    Window // Fixed or Rolling; calendar quotas use Fixed
 	Soft      bool   // never reject; report crossing Threshold instead
 	Threshold int    // percent of Limit, for soft counters
+
+	// OnError says what a shared limiter does while its data store is
+	// unreachable; "" means DatastoreLocal. In-process limiters ignore it.
+	OnError DatastoreErrorPolicy
 }
 
 // Decision is a Limiter's answer for one request.
