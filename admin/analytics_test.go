@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -66,5 +67,28 @@ func TestAnalyticsSettings(t *testing.T) {
 	got := e.admin().do("GET", "/api/v1/settings/analytics", nil).want(http.StatusOK)
 	if string(got.body) != `{"addresses":["127.0.0.1:8123"]}`+"\n" && string(got.body) != `{"addresses":["127.0.0.1:8123"]}` {
 		t.Errorf("settings %s", got.body)
+	}
+}
+
+type fakeDatastore struct{ running, next string }
+
+func (f *fakeDatastore) Datastore() (string, string) { return f.running, f.next }
+func (f *fakeDatastore) SetDatastore(_ context.Context, addr string) error {
+	f.next = addr
+	return nil
+}
+
+func TestDatastoreSetting(t *testing.T) {
+	e := newEnv(t)
+	fd := &fakeDatastore{running: "embedded", next: "embedded"}
+	e.srv.DatastoreSettings = fd
+	sub, _ := e.addUser("sam", portico.RoleSubscriber)
+	sub.do("PUT", "/api/v1/settings/datastore", map[string]any{"datastore": "redis://h:6379/0"}).want(http.StatusForbidden)
+	for _, bad := range []string{"", "mysql://x", "redis://", "redis://h:6379/zero", "redis://h:6379/0?x=1"} {
+		e.admin().do("PUT", "/api/v1/settings/datastore", map[string]any{"datastore": bad}).wantErr(http.StatusBadRequest, "datastore")
+	}
+	res := e.admin().do("PUT", "/api/v1/settings/datastore", map[string]any{"datastore": "redis://10.0.0.7:6379/0"}).want(http.StatusOK)
+	if res.str("datastore") != "redis://10.0.0.7:6379/0" || res.str("running") != "embedded" || !strings.Contains(res.str("message"), "restart") {
+		t.Errorf("answer %s", res.body)
 	}
 }

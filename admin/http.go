@@ -95,6 +95,8 @@ func (s *Server) routes() *http.ServeMux {
 	h("GET /api/v1/analytics/requests", s.queryAnalytics)
 	h("GET /api/v1/settings/analytics", s.getAnalyticsSettings)
 	h("PUT /api/v1/settings/analytics", s.putAnalyticsSettings)
+	h("GET /api/v1/settings/datastore", s.getDatastoreSetting)
+	h("PUT /api/v1/settings/datastore", s.putDatastoreSetting)
 	return m
 }
 

@@ -59,6 +59,10 @@ type Server struct {
 	// (/api/v1/settings/…). If nil, those routes answer 404.
 	Settings SettingsController
 
+	// DatastoreSettings records the node's data store for its next start
+	// (/api/v1/settings/datastore). If nil, those routes answer 404.
+	DatastoreSettings DatastoreController
+
 	// Logger receives internal errors and data store failures. If nil,
 	// nothing is logged.
 	Logger *slog.Logger

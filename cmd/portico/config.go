@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -79,8 +80,14 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "grace period for in-flight requests on SIGTERM")
 }
 
+// NodeFile is the node config in the data dir: settings recorded at run
+// time (PUT /api/v1/settings/datastore) that take effect at the next start.
+// It ranks above the config file and below the environment and flags.
+const NodeFile = "node.yaml"
+
 // LoadConfig resolves the configuration from args, the environment (a
-// lookup function, os.LookupEnv in production) and the config file.
+// lookup function, os.LookupEnv in production), the config file and the
+// node file in the data dir.
 func LoadConfig(args []string, lookupEnv func(string) (string, bool)) (Config, error) {
 	cli := DefaultConfig()
 	fs := flag.NewFlagSet("portico serve", flag.ContinueOnError)
@@ -94,7 +101,21 @@ func LoadConfig(args []string, lookupEnv func(string) (string, bool)) (Config, e
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	c, err := resolve(fs, cli, lookupEnv, "")
+	if err != nil {
+		return Config{}, err
+	}
+	node := filepath.Join(c.DataDir, NodeFile)
+	if _, err := os.Stat(node); err == nil {
+		if c, err = resolve(fs, cli, lookupEnv, node); err != nil {
+			return Config{}, err
+		}
+	}
+	return c, c.validate()
+}
 
+// resolve layers defaults < config file < node file < environment < flags.
+func resolve(fs *flag.FlagSet, cli Config, lookupEnv func(string) (string, bool), nodeFile string) (Config, error) {
 	c := DefaultConfig()
 	final := flag.NewFlagSet("resolved", flag.ContinueOnError)
 	bind(final, &c)
@@ -105,26 +126,15 @@ func LoadConfig(args []string, lookupEnv func(string) (string, bool)) (Config, e
 	if path == "" {
 		path, _ = lookupEnv(envName("config"))
 	}
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return Config{}, fmt.Errorf("config file: %w", err)
+	for _, file := range []string{path, nodeFile} {
+		if file == "" {
+			continue
 		}
-		var m map[string]any
-		if err := yaml.Unmarshal(b, &m); err != nil {
-			return Config{}, fmt.Errorf("config file %s: %w", path, err)
+		if err := applyFile(final, file); err != nil {
+			return Config{}, err
 		}
-		for k, v := range m {
-			name := strings.ReplaceAll(k, "_", "-")
-			if name == "config" || final.Lookup(name) == nil {
-				return Config{}, fmt.Errorf("config file %s: unknown setting %q", path, k)
-			}
-			if err := final.Set(name, fmt.Sprint(v)); err != nil {
-				return Config{}, fmt.Errorf("config file %s: %s: %w", path, k, err)
-			}
-		}
-		c.ConfigFile = path
 	}
+	c.ConfigFile = path
 	var err error
 	final.VisitAll(func(f *flag.Flag) {
 		if v, ok := lookupEnv(envName(f.Name)); ok && err == nil && f.Name != "config" {
@@ -141,10 +151,29 @@ func LoadConfig(args []string, lookupEnv func(string) (string, bool)) (Config, e
 			err = e
 		}
 	})
+	return c, err
+}
+
+// applyFile sets the settings of a YAML file into fs.
+func applyFile(fs *flag.FlagSet, path string) error {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, err
+		return fmt.Errorf("config file: %w", err)
 	}
-	return c, c.validate()
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	for k, v := range m {
+		name := strings.ReplaceAll(k, "_", "-")
+		if name == "config" || fs.Lookup(name) == nil {
+			return fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		if err := fs.Set(name, fmt.Sprint(v)); err != nil {
+			return fmt.Errorf("config file %s: %s: %w", path, k, err)
+		}
+	}
+	return nil
 }
 
 func (c Config) validate() error {

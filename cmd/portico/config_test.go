@@ -49,3 +49,17 @@ func TestLoadConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeFile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, NodeFile), []byte("datastore: redis://127.0.0.1:7000/0\n"), 0o644)
+	none := func(string) (string, bool) { return "", false }
+	c, err := LoadConfig([]string{"--data-dir", dir}, none)
+	if err != nil || c.Datastore != "redis://127.0.0.1:7000/0" {
+		t.Fatalf("node file not applied: %q, %v", c.Datastore, err)
+	}
+	c, err = LoadConfig([]string{"--data-dir", dir, "--datastore", "embedded"}, none)
+	if err != nil || c.Datastore != "embedded" {
+		t.Fatalf("a flag must win over the node file: %q, %v", c.Datastore, err)
+	}
+}

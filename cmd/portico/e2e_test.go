@@ -311,3 +311,19 @@ func waitHTTP(t *testing.T, url string) {
 	}
 	t.Fatalf("%s did not come up", url)
 }
+
+// TestDatastoreSetting records a data store for the next start: the
+// answer says so, and the next LoadConfig picks it up.
+func TestDatastoreSetting(t *testing.T) {
+	dir := t.TempDir()
+	m := startNode(t, dir)
+	admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
+	res := admin.call("PUT", "/settings/datastore", map[string]any{"datastore": "redis://127.0.0.1:6390/0"}, 200)
+	if res["running"] != "embedded" || res["datastore"] != "redis://127.0.0.1:6390/0" || !strings.Contains(res["message"].(string), "restart") {
+		t.Fatalf("answer %v", res)
+	}
+	c, err := LoadConfig([]string{"--data-dir", dir}, func(string) (string, bool) { return "", false })
+	if err != nil || c.Datastore != "redis://127.0.0.1:6390/0" {
+		t.Fatalf("next start would use %q (%v)", c.Datastore, err)
+	}
+}

@@ -147,6 +147,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Membership:    m,
 		Logger:        m.logger.With("component", "admin"),
 	}
+	m.admin.DatastoreSettings = m
 	if m.analytics != nil {
 		m.gateway.Recorder = tee{m.metrics, m.analytics}
 		m.admin.Analytics = m.analytics

@@ -1,0 +1,82 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/portico-gw/portico"
+)
+
+// DatastoreSetting is the body of GET and PUT /api/v1/settings/datastore.
+type DatastoreSetting struct {
+	// Datastore is "embedded" or redis://[user:pass@]host:port/db (or rediss://).
+	Datastore string `json:"datastore"`
+	// Running is the data store the node runs on now (answers only).
+	Running string `json:"running,omitempty"`
+	// Message says when a change takes effect (answers only).
+	Message string `json:"message,omitempty"`
+}
+
+// DatastoreController records the data store a node uses from its next
+// start (the post-install path of joining a cluster).
+type DatastoreController interface {
+	// Datastore returns the running data store and the one recorded for
+	// the next start.
+	Datastore() (running, next string)
+	// SetDatastore records addr for the next start.
+	SetDatastore(ctx context.Context, addr string) error
+}
+
+func (s *Server) getDatastoreSetting(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !isAdmin(c.user) {
+		return forbidden("only admins read settings")
+	}
+	if s.DatastoreSettings == nil {
+		return portico.Errorf(portico.ENotFound, "this node has no data store settings")
+	}
+	running, next := s.DatastoreSettings.Datastore()
+	writeJSON(w, http.StatusOK, DatastoreSetting{Datastore: next, Running: running})
+	return nil
+}
+
+func (s *Server) putDatastoreSetting(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !isAdmin(c.user) {
+		return forbidden("only admins change settings")
+	}
+	if s.DatastoreSettings == nil {
+		return portico.Errorf(portico.ENotFound, "this node has no data store settings")
+	}
+	var in DatastoreSetting
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Running != "" || in.Message != "" {
+		return invalid("running", "only datastore can be set")
+	}
+	if err := validDatastore(in.Datastore); err != nil {
+		return err
+	}
+	if err := s.DatastoreSettings.SetDatastore(r.Context(), in.Datastore); err != nil {
+		return err
+	}
+	running, next := s.DatastoreSettings.Datastore()
+	writeJSON(w, http.StatusOK, DatastoreSetting{Datastore: next, Running: running,
+		Message: "recorded in the node config; takes effect when this node restarts"})
+	return nil
+}
+
+func validDatastore(v string) error {
+	if v == "embedded" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return invalid("datastore", "datastore must be embedded or redis://[user:pass@]host:port/db")
+	}
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" && strings.Trim(db, "0123456789") != "" {
+		return invalid("datastore", "the database in a redis:// URL is a number, as in redis://host:6379/0")
+	}
+	return nil
+}
