@@ -1,0 +1,326 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// Defaults and bounds of Sync and Heartbeat.
+const (
+	defaultCheckInterval = time.Second
+	minBackoff           = 100 * time.Millisecond
+	maxBackoff           = 2 * time.Second
+	callTimeout          = 5 * time.Second // bound of each data store call made while syncing
+)
+
+// Sync keeps a node's ConfigVar in step with a shared data store: it
+// applies the change sets announced on Feed to Config, one version after
+// the other, catches up with Feed.ChangesSince when it missed some, and
+// loads the whole Config from Store when the store's log no longer holds
+// what it missed. See the package documentation for the rules.
+//
+// Set the fields, then call Run once. Stats may be called at any time.
+type Sync struct {
+	// Store is read in full (Load) when catching up change by change is
+	// not possible. Required.
+	Store portico.Store
+
+	// Feed announces change sets and answers catch-up queries. Required.
+	Feed portico.ChangeFeed
+
+	// Config is the node's current Config. It should hold the Config
+	// loaded at start; if it holds nil, Run loads it in full once
+	// subscribed. Sync only ever calls Set on it with a newer version
+	// (except when the store's version went back, see the package doc),
+	// so the admin API may Set its own writes concurrently. Required.
+	Config *portico.ConfigVar
+
+	// CheckInterval is how often Run compares Feed.Version with the
+	// current version, to catch up on a change set that pub/sub lost. If
+	// zero or negative, 1s is used.
+	CheckInterval time.Duration
+
+	// Logger receives outages (once each), recoveries and full reloads.
+	// If nil, nothing is logged.
+	Logger *slog.Logger
+
+	mu   sync.Mutex // serializes applying; held across catch-up calls, never needed by the request path
+	log  *slog.Logger
+	down *outage
+	subs atomic.Int64 // subscriptions established
+
+	applied, ignored, gaps, behind, catchUps, fullReloads, rewinds, reconnects atomic.Int64
+}
+
+// SyncStats counts what a Sync did since Run began. The counters only grow.
+type SyncStats struct {
+	Applied     int64 // change sets applied one at a time (from the feed or a catch-up)
+	Ignored     int64 // change sets at or below the current version (already applied), skipped
+	Gaps        int64 // change sets that arrived ahead of the next version, starting a catch-up
+	Behind      int64 // periodic checks that found this node behind the store
+	CatchUps    int64 // ChangesSince calls
+	FullReloads int64 // Store.Load calls
+	Rewinds     int64 // full reloads forced because the store's version went back
+	Reconnects  int64 // subscriptions established after the first one
+}
+
+// Stats returns the counters; it is safe to call concurrently with Run.
+func (s *Sync) Stats() SyncStats {
+	return SyncStats{
+		Applied:     s.applied.Load(),
+		Ignored:     s.ignored.Load(),
+		Gaps:        s.gaps.Load(),
+		Behind:      s.behind.Load(),
+		CatchUps:    s.catchUps.Load(),
+		FullReloads: s.fullReloads.Load(),
+		Rewinds:     s.rewinds.Load(),
+		Reconnects:  s.reconnects.Load(),
+	}
+}
+
+// Run subscribes to Feed and applies change sets to Config until ctx
+// ends, then returns nil once every goroutine it started has stopped.
+// While the data store is unreachable it retries the subscription with
+// backoff (100 ms doubling to 2 s), logging once per outage, and Config
+// keeps the last Config it held. It returns an error at once only when a
+// required field is missing.
+func (s *Sync) Run(ctx context.Context) error {
+	if s.Store == nil || s.Feed == nil || s.Config == nil {
+		return errors.New("cluster: Sync needs Store, Feed and Config")
+	}
+	s.log = s.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.down = &outage{log: s.log, what: "config sync"}
+	interval := s.CheckInterval
+	if interval <= 0 {
+		interval = defaultCheckInterval
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	wg.Go(func() { s.checkLoop(ctx, interval) })
+	s.watchLoop(ctx)
+	return nil
+}
+
+// watchLoop runs Feed.Watch until ctx ends, subscribing again with
+// backoff whenever the subscription breaks.
+func (s *Sync) watchLoop(ctx context.Context) {
+	backoff := minBackoff
+	for {
+		var subscribed atomic.Bool
+		err := s.Feed.Watch(ctx,
+			func() {
+				subscribed.Store(true)
+				if s.subs.Add(1) > 1 {
+					s.reconnects.Add(1)
+				}
+				s.down.ok(time.Now())
+				s.catchUp(ctx)
+			},
+			func(cs portico.ChangeSet) { s.receive(ctx, cs) })
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("subscription ended")
+		}
+		if subscribed.Load() {
+			backoff = minBackoff
+		}
+		s.down.fail(time.Now(), fmt.Errorf("watching config changes: %w", err))
+		t := time.NewTimer(jitter(backoff))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// jitter returns d ± 20 %, so that the nodes of a cluster do not all
+// reconnect in the same instant.
+func jitter(d time.Duration) time.Duration {
+	return d*4/5 + rand.N(d*2/5+1)
+}
+
+// checkLoop compares the store's version with the current one every
+// interval until ctx ends.
+func (s *Sync) checkLoop(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.check(ctx)
+	}
+}
+
+// check catches up when the store's version differs from the current one.
+func (s *Sync) check(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	v, err := s.Feed.Version(cctx)
+	cancel()
+	if err != nil {
+		s.failed(ctx, fmt.Errorf("checking the config version: %w", err))
+		return
+	}
+	s.down.ok(time.Now())
+	cur := s.Config.Load()
+	if cur != nil && v == cur.Version {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur = s.Config.Load()
+	switch {
+	case cur == nil:
+		s.reloadLocked(ctx)
+	case v > cur.Version:
+		s.behind.Add(1)
+		s.catchUpLocked(ctx)
+	case v < cur.Version:
+		s.reloadLocked(ctx)
+	}
+}
+
+// receive handles one change set from the feed.
+func (s *Sync) receive(ctx context.Context, cs portico.ChangeSet) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.applyLocked(cs) != applyGap {
+		return
+	}
+	s.gaps.Add(1)
+	s.catchUpLocked(ctx)
+	if cur := s.Config.Load(); cur != nil && cur.Version < cs.Version {
+		// The log did not (yet) hold everything before cs; cs may now be
+		// next. If not, the periodic check will catch up.
+		s.applyLocked(cs)
+	}
+}
+
+// catchUp applies what the store holds beyond the current version.
+func (s *Sync) catchUp(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.catchUpLocked(ctx)
+}
+
+func (s *Sync) catchUpLocked(ctx context.Context) {
+	cur := s.Config.Load()
+	if cur == nil {
+		s.reloadLocked(ctx)
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	s.catchUps.Add(1)
+	sets, complete, err := s.Feed.ChangesSince(cctx, cur.Version)
+	if err != nil {
+		s.failed(ctx, fmt.Errorf("catching up on config changes: %w", err))
+		return
+	}
+	if !complete {
+		s.log.Info("config change log incomplete, reloading in full", "version", cur.Version)
+		s.reloadLocked(ctx)
+		return
+	}
+	for _, cs := range sets {
+		if s.applyLocked(cs) == applyGap {
+			s.log.Warn("config change log has a gap, reloading in full",
+				"version", s.Config.Load().Version, "next", cs.Version)
+			s.reloadLocked(ctx)
+			return
+		}
+	}
+}
+
+// reloadLocked loads the whole Config from the store and makes it current
+// if it is newer. If the store's version went back below the node's (the
+// store lost its data or was replaced), the store's Config is forced in.
+func (s *Sync) reloadLocked(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	c, err := s.Store.Load(cctx)
+	if err != nil {
+		s.failed(ctx, fmt.Errorf("loading the config: %w", err))
+		return
+	}
+	s.fullReloads.Add(1)
+	if s.Config.Set(c, false) {
+		return
+	}
+	cur := s.Config.Load()
+	if c.Version >= cur.Version {
+		return
+	}
+	// Older than ours: a concurrent admin write of this node, or a store
+	// that went back. Only the store's version tells them apart.
+	v, err := s.Feed.Version(cctx)
+	if err != nil {
+		s.failed(ctx, fmt.Errorf("checking the config version: %w", err))
+		return
+	}
+	if v < cur.Version {
+		s.log.Warn("the data store's config version went back (data lost or store replaced); taking the store's config",
+			"store_version", c.Version, "node_version", cur.Version)
+		s.rewinds.Add(1)
+		s.Config.Set(c, true)
+	}
+}
+
+type applyResult int
+
+const (
+	applyNext applyResult = iota
+	applyOld
+	applyGap
+)
+
+// applyLocked applies cs if it is the next version.
+func (s *Sync) applyLocked(cs portico.ChangeSet) applyResult {
+	cur := s.Config.Load()
+	switch {
+	case cur == nil:
+		return applyGap
+	case cs.Version <= cur.Version:
+		s.ignored.Add(1)
+		return applyOld
+	case cs.Version == cur.Version+1:
+		if s.Config.Set(cur.With(cs.Version, cs.Changes...), false) {
+			s.applied.Add(1)
+		} else {
+			s.ignored.Add(1) // the admin API set it meanwhile
+		}
+		return applyNext
+	}
+	return applyGap
+}
+
+// failed records a failed data store call, unless ctx ended (shutdown).
+func (s *Sync) failed(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	s.down.fail(time.Now(), err)
+}

@@ -1,0 +1,243 @@
+package cluster_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/cluster"
+)
+
+// startSync runs a Sync over f from an empty Config at version 0, or
+// from nil when empty is false, and waits for the first subscription.
+func startSync(t *testing.T, f *fakeStore, check time.Duration, empty bool) (*cluster.Sync, *portico.ConfigVar, *logBuffer, func() error) {
+	t.Helper()
+	cv := &portico.ConfigVar{}
+	if empty {
+		cv.Set(portico.NewConfig(), false)
+	}
+	log, lb := newLogger()
+	s := &cluster.Sync{Store: f, Feed: f, Config: cv, CheckInterval: check, Logger: log}
+	stop := run(t, s.Run)
+	eventually(t, "subscription", func() bool { return f.activeSubs() == 1 })
+	return s, cv, lb, stop
+}
+
+func waitVersion(t *testing.T, cv *portico.ConfigVar, v int64) {
+	t.Helper()
+	eventually(t, "version "+plans(&portico.Config{Version: v}), func() bool {
+		c := cv.Load()
+		return c != nil && c.Version == v
+	})
+}
+
+func TestSyncAppliesInOrder(t *testing.T) {
+	f := newFakeStore()
+	s, cv, _, _ := startSync(t, f, time.Hour, true)
+	f.publish("a")
+	f.publish("b", "c")
+	f.publish("d")
+	waitVersion(t, cv, 3)
+	if got, want := plans(cv.Load()), "v3 [a b c d]"; got != want {
+		t.Errorf("config = %s, want %s", got, want)
+	}
+	st := s.Stats()
+	if st.Applied != 3 || st.Gaps != 0 || st.FullReloads != 0 || st.Ignored != 0 {
+		t.Errorf("stats = %+v, want 3 applied and nothing else", st)
+	}
+}
+
+func TestSyncIgnoresAppliedVersions(t *testing.T) {
+	f := newFakeStore()
+	s, cv, _, _ := startSync(t, f, time.Hour, true)
+	v1 := f.publish("a")
+	v2 := f.publish("b")
+	waitVersion(t, cv, 2)
+
+	// This node's own admin write: stored, Set by the admin API, then
+	// announced to every node, this one included.
+	f.set(func(f *fakeStore) { f.drop = 1 })
+	v3 := f.publish("own")
+	cv.Set(cv.Load().With(v3.Version, v3.Changes...), false)
+	f.deliver(v3)
+	f.deliver(v1) // duplicates
+	f.deliver(v2)
+	f.publish("d")
+	waitVersion(t, cv, 4)
+
+	if got, want := plans(cv.Load()), "v4 [a b d own]"; got != want {
+		t.Errorf("config = %s, want %s", got, want)
+	}
+	st := s.Stats()
+	if st.Applied != 3 || st.Ignored != 3 || st.Gaps != 0 || st.FullReloads != 0 {
+		t.Errorf("stats = %+v, want 3 applied, 3 ignored", st)
+	}
+}
+
+func TestSyncGapCatchesUp(t *testing.T) {
+	f := newFakeStore()
+	s, cv, _, _ := startSync(t, f, time.Hour, true)
+	calls := f.get(func(f *fakeStore) int { return f.sinceCalls })
+	f.set(func(f *fakeStore) { f.drop = 2 })
+	f.publish("a")
+	f.publish("b")
+	f.publish("c") // version 3 while the node is at 0
+	waitVersion(t, cv, 3)
+	if got, want := plans(cv.Load()), "v3 [a b c]"; got != want {
+		t.Errorf("config = %s, want %s", got, want)
+	}
+	if got := f.get(func(f *fakeStore) int { return f.sinceCalls }); got != calls+1 {
+		t.Errorf("ChangesSince calls = %d, want %d", got, calls+1)
+	}
+	st := s.Stats()
+	if st.Gaps != 1 || st.Applied != 3 || st.FullReloads != 0 {
+		t.Errorf("stats = %+v, want 1 gap, 3 applied, no full reload", st)
+	}
+}
+
+func TestSyncIncompleteLogLoadsInFull(t *testing.T) {
+	f := newFakeStore()
+	s, cv, _, _ := startSync(t, f, time.Hour, true)
+	f.set(func(f *fakeStore) { f.drop = 4; f.trimmed = 2 })
+	for _, p := range []string{"a", "b", "c", "d", "e"} {
+		f.publish(p)
+	}
+	waitVersion(t, cv, 5)
+	if got, want := plans(cv.Load()), "v5 [a b c d e]"; got != want {
+		t.Errorf("config = %s, want %s", got, want)
+	}
+	if st := s.Stats(); st.Gaps != 1 || st.FullReloads != 1 || st.Applied != 0 {
+		t.Errorf("stats = %+v, want 1 gap, 1 full reload", st)
+	}
+	if got := f.get(func(f *fakeStore) int { return f.loadCalls }); got != 1 {
+		t.Errorf("Load calls = %d, want 1", got)
+	}
+}
+
+func TestSyncReconnectCatchesUp(t *testing.T) {
+	f := newFakeStore()
+	s, cv, lb, _ := startSync(t, f, time.Hour, true)
+	f.set(func(f *fakeStore) { f.watchErrs = 3 })
+	f.breakSubs()
+	f.publish("missed") // nobody subscribed: not delivered
+	eventually(t, "resubscription", func() bool { return f.activeSubs() == 1 })
+	waitVersion(t, cv, 1)
+	if got, want := plans(cv.Load()), "v1 [missed]"; got != want {
+		t.Errorf("config = %s, want %s", got, want)
+	}
+	if st := s.Stats(); st.Reconnects != 1 || st.Applied != 1 {
+		t.Errorf("stats = %+v, want 1 reconnect, 1 applied", st)
+	}
+	// Four failures (the break and three refused subscriptions): one
+	// warning, then one line when it is back.
+	if n := lb.count("unreachable"); n != 1 {
+		t.Errorf("outage logged %d times, want once:\n%s", n, lb)
+	}
+	eventually(t, "recovery logged", func() bool { return lb.count("reachable again") == 1 })
+}
+
+func TestSyncPeriodicCheckCatchesLostPublish(t *testing.T) {
+	f := newFakeStore()
+	s, cv, _, _ := startSync(t, f, 10*time.Millisecond, true)
+	f.set(func(f *fakeStore) { f.drop = 1 })
+	f.publish("lost")
+	waitVersion(t, cv, 1)
+	if st := s.Stats(); st.Behind < 1 || st.Applied != 1 || st.FullReloads != 0 {
+		t.Errorf("stats = %+v, want the periodic check to apply it", st)
+	}
+}
+
+func TestSyncLoadsWhenConfigNil(t *testing.T) {
+	f := newFakeStore()
+	f.publish("a")
+	f.publish("b")
+	s, cv, _, _ := startSync(t, f, time.Hour, false)
+	waitVersion(t, cv, 2)
+	if got, want := plans(cv.Load()), "v2 [a b]"; got != want {
+		t.Errorf("config = %s, want %s", got, want)
+	}
+	if st := s.Stats(); st.FullReloads != 1 {
+		t.Errorf("stats = %+v, want 1 full reload", st)
+	}
+}
+
+func TestSyncStoreWentBack(t *testing.T) {
+	f := newFakeStore()
+	s, cv, lb, _ := startSync(t, f, 10*time.Millisecond, true)
+	for _, p := range []string{"a", "b", "c"} {
+		f.publish(p)
+	}
+	waitVersion(t, cv, 3)
+	// Redis restarted without its data; a node writes again from version 0.
+	f.set(func(f *fakeStore) { f.log = nil })
+	f.publish("fresh")
+	eventually(t, "the store's config", func() bool { return plans(cv.Load()) == "v1 [fresh]" })
+	if st := s.Stats(); st.Rewinds != 1 {
+		t.Errorf("stats = %+v, want 1 rewind", st)
+	}
+	if lb.count("went back") != 1 {
+		t.Errorf("rewind not logged:\n%s", lb)
+	}
+}
+
+func TestSyncConcurrentAdminWritesNeverGoBack(t *testing.T) {
+	// The admin API of this node writes while change sets stream in: the
+	// version only grows and the node ends with the store's config.
+	f := newFakeStore()
+	_, cv, _, _ := startSync(t, f, 5*time.Millisecond, true)
+	var last int64
+	cv.Watch(func(c *portico.Config) {
+		if c.Version < last {
+			t.Errorf("version went back from %d to %d", last, c.Version)
+		}
+		last = c.Version
+	})
+	ctx := context.Background()
+	for i := range 100 {
+		if i%3 == 0 {
+			cur := cv.Load()
+			ch := []portico.Change{portico.Put(&portico.Plan{ID: "own"})}
+			if v, err := f.Apply(ctx, cur.Version, ch); err == nil {
+				cv.Set(cur.With(v, ch...), false)
+			}
+			continue
+		}
+		f.publish("p")
+	}
+	want := int64(f.get(func(f *fakeStore) int { return len(f.log) }))
+	waitVersion(t, cv, want)
+}
+
+func TestSyncStopsPromptly(t *testing.T) {
+	t.Run("subscribed", func(t *testing.T) {
+		f := newFakeStore()
+		_, _, _, stop := startSync(t, f, time.Millisecond, true)
+		if err := stop(); err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+		if n := f.activeSubs(); n != 0 {
+			t.Errorf("%d subscriptions left after Run returned", n)
+		}
+	})
+	t.Run("store down", func(t *testing.T) {
+		f := newFakeStore()
+		cv := &portico.ConfigVar{}
+		s := &cluster.Sync{Store: f, Feed: f, Config: cv}
+		f.set(func(f *fakeStore) { f.down = true })
+		stop := run(t, s.Run)
+		eventually(t, "a few attempts", func() bool { return f.get(func(f *fakeStore) int { return f.watchCalls }) >= 2 })
+		if err := stop(); err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+		if cv.Load() != nil {
+			t.Errorf("config set while the store was down")
+		}
+	})
+}
+
+func TestSyncNeedsFields(t *testing.T) {
+	if err := (&cluster.Sync{}).Run(context.Background()); err == nil {
+		t.Error("Run of an empty Sync succeeded")
+	}
+}
