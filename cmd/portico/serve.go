@@ -37,8 +37,12 @@ type Main struct {
 	AdminAddr   string
 
 	logger     *slog.Logger
-	store      *sqlitestore.DB
-	limiter    *ratelimit.Memory
+	store      portico.Store             // embedded or Redis
+	notesStore portico.NotificationStore // the same store's notifications
+	closeStore func() error
+	db         *sqlitestore.DB   // the embedded store, when used
+	memLimiter *ratelimit.Memory // the in-process limiter (embedded store)
+	limiter    portico.Limiter
 	config     *portico.ConfigVar
 	gateway    *proxy.Gateway
 	admin      *admin.Server
@@ -85,19 +89,22 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("embedded data store: %w", err)
 		}
-		m.store = db
+		m.store, m.notesStore, m.closeStore, m.db = db, db, db.Close, db
 	case strings.HasPrefix(c.Datastore, "redis://"), strings.HasPrefix(c.Datastore, "rediss://"):
 		return fmt.Errorf("datastore %q: the Redis data store is not available in this build yet; use embedded", c.Datastore)
 	default:
 		return fmt.Errorf("datastore %q: want embedded or redis://host:port/db", c.Datastore)
 	}
 
-	m.limiter = &ratelimit.Memory{}
-	counters, err := m.store.LoadCounters(ctx)
-	if err != nil {
-		return fmt.Errorf("loading quota counters: %w", err)
+	if m.db != nil {
+		m.memLimiter = &ratelimit.Memory{}
+		counters, err := m.db.LoadCounters(ctx)
+		if err != nil {
+			return fmt.Errorf("loading quota counters: %w", err)
+		}
+		m.memLimiter.Restore(counters)
+		m.limiter = m.memLimiter
 	}
-	m.limiter.Restore(counters)
 
 	m.config = &portico.ConfigVar{}
 	m.hooks = webhook.New(webhook.Config{
@@ -109,11 +116,12 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 		Logger: m.logger.With("component", "webhook"),
 	})
-	notes := &notificationStore{NotificationStore: m.store, hooks: m.hooks}
+	notes := &notificationStore{NotificationStore: m.notesStore, hooks: m.hooks}
 	m.notes = newNotifier(notes, m.logger)
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); m.notes.run() }()
 
+	var err error
 	if m.analytics, err = openAnalytics(ctx, c, m.logger); err != nil {
 		return err
 	}
@@ -211,8 +219,10 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	m.wg.Add(1)
-	go func() { defer m.wg.Done(); m.counterLoop(bg) }()
+	if m.memLimiter != nil {
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); m.counterLoop(bg) }()
+	}
 
 	m.logger.Info("portico serving", "version", Version(), "node", m.Config.NodeName,
 		"gateway", m.GatewayAddr, "admin", m.AdminAddr, "data_dir", c.DataDir,
@@ -232,13 +242,13 @@ func (m *Main) counterLoop(ctx context.Context) {
 			return
 		case now := <-t.C:
 			m.saveCounters(ctx, now)
-			m.limiter.Sweep(now)
+			m.memLimiter.Sweep(now)
 		}
 	}
 }
 
 func (m *Main) saveCounters(ctx context.Context, now time.Time) {
-	if err := m.store.SaveCounters(ctx, m.limiter.Counters(now)); err != nil {
+	if err := m.db.SaveCounters(ctx, m.memLimiter.Counters(now)); err != nil {
 		m.logger.Error("saving quota counters", "err", err)
 	}
 }
@@ -331,8 +341,8 @@ func (m *Main) Close() error {
 		}
 		acancel()
 	}
-	if m.store != nil && m.limiter != nil {
-		if err := m.store.SaveCounters(context.Background(), m.limiter.Counters(time.Now())); err != nil {
+	if m.db != nil && m.memLimiter != nil {
+		if err := m.db.SaveCounters(context.Background(), m.memLimiter.Counters(time.Now())); err != nil {
 			errs = append(errs, fmt.Errorf("saving quota counters: %w", err))
 		}
 	}
@@ -341,8 +351,8 @@ func (m *Main) Close() error {
 		m.hooks.Close(hctx)
 		hcancel()
 	}
-	if m.store != nil {
-		if err := m.store.Close(); err != nil {
+	if m.closeStore != nil {
+		if err := m.closeStore(); err != nil {
 			errs = append(errs, err)
 		}
 	}
