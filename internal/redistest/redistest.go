@@ -1,0 +1,284 @@
+// Package redistest starts real redis-server processes for tests, the way
+// net/http/httptest starts HTTP servers: each server listens on a free
+// loopback port, keeps its files under t.TempDir(), and is stopped when the
+// test ends.
+//
+// A Server can be killed with Stop and started again with Start on the
+// same port, for tests of what happens while Redis is down. By default the
+// server persists nothing, so a restarted server is empty; a server started
+// with Options.AppendOnly keeps its data across Stop and Start.
+//
+// When redis-server is not installed, Start fails the test with the command
+// that installs it: the tests never skip.
+package redistest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// StartTimeout bounds how long Start waits for the server to answer PING.
+const StartTimeout = 10 * time.Second
+
+// portAttempts is how many times a first start is tried on a fresh port
+// when another process took the chosen one between choosing and binding.
+const portAttempts = 3
+
+// Options configure a server started by StartWith. The zero value is what
+// Start uses: no persistence at all.
+type Options struct {
+	// AppendOnly turns on the append-only file with an fsync after every
+	// write, so that the data survives Stop (even though Stop kills the
+	// process) and is there again after Start.
+	AppendOnly bool
+}
+
+// Server is one redis-server process on 127.0.0.1.
+//
+// Stop and Start may be called from the test's goroutine only (Start fails
+// the test when the server does not come up); Addr, URL and Client may be
+// used from any goroutine.
+type Server struct {
+	// Addr is the server's address, "127.0.0.1:<Port>".
+	Addr string
+	// Port is the loopback TCP port the server listens on.
+	Port int
+	// Dir is the server's working directory: its log and, with
+	// AppendOnly, its data.
+	Dir string
+
+	t    testing.TB
+	bin  string
+	opts Options
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// Start starts a redis-server on a free loopback port and returns it once
+// it answers PING. The server is stopped when t ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opts Options) *Server {
+	t.Helper()
+	bin := serverBinary(t)
+	var lastErr error
+	for attempt := 0; attempt < portAttempts; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("redistest: %v", err)
+		}
+		s := &Server{
+			Addr: fmt.Sprintf("127.0.0.1:%d", port),
+			Port: port,
+			Dir:  t.TempDir(),
+			t:    t,
+			bin:  bin,
+			opts: opts,
+		}
+		if lastErr = s.launch(); lastErr == nil {
+			if lastErr = s.waitReady(); lastErr == nil {
+				t.Cleanup(s.Stop)
+				return s
+			}
+		}
+		s.Stop()
+		if !errors.Is(lastErr, errPortTaken) {
+			break
+		}
+	}
+	t.Fatalf("redistest: %v", lastErr)
+	return nil
+}
+
+// URL returns the server's URL for database 0, "redis://127.0.0.1:<Port>/0",
+// the form of Portico's --datastore flag.
+func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+
+// Client returns a go-redis client of database 0 for assertions. It is
+// closed when t ends.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Start starts the server again after Stop, on the same port (and, with
+// AppendOnly, the same data), and waits until it answers PING. It fails
+// the test if the server does not come up. Start on a running server does
+// nothing.
+func (s *Server) Start() {
+	s.t.Helper()
+	if s.running() {
+		return
+	}
+	// The port was ours a moment ago; a client reconnecting in a tight
+	// loop does not hold it, but retry briefly in case the kernel does.
+	var err error
+	for i := 0; i < 20; i++ {
+		if err = s.launch(); err == nil {
+			if err = s.waitReady(); err == nil {
+				return
+			}
+		}
+		s.Stop()
+		if !errors.Is(err, errPortTaken) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("redistest: %v", err)
+}
+
+// Stop kills the server (SIGKILL: an outage, not a clean shutdown) and
+// waits for it to exit. Connected clients see their connections break.
+// Stop on a stopped server does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.cmd, s.done = nil, nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-done
+}
+
+func (s *Server) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
+}
+
+// launch starts the server process.
+func (s *Server) launch() error {
+	log, err := os.OpenFile(s.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	args := []string{
+		"--port", strconv.Itoa(s.Port),
+		"--bind", "127.0.0.1",
+		"--daemonize", "no",
+		"--save", "",
+		"--dir", s.Dir,
+		"--logfile", "",
+	}
+	if s.opts.AppendOnly {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
+	cmd := exec.Command(s.bin, args...)
+	cmd.Dir = s.Dir
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.bin, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	return nil
+}
+
+// errPortTaken marks a start that failed because the port was taken.
+var errPortTaken = errors.New("port already in use")
+
+// waitReady waits until the server answers PING, fails fast when the
+// process exits, and reports the log tail on failure.
+func (s *Server) waitReady() error {
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second, PoolSize: 1})
+	defer c.Close()
+	deadline := time.Now().Add(StartTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			tail := s.logTail()
+			err := fmt.Errorf("redis-server on port %d exited during start-up; log tail:\n%s", s.Port, tail)
+			if strings.Contains(tail, "Address already in use") {
+				err = fmt.Errorf("%w: %w", errPortTaken, err)
+			}
+			return err
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("redis-server on port %d did not answer PING within %v; log tail:\n%s", s.Port, StartTimeout, s.logTail())
+}
+
+func (s *Server) logPath() string { return filepath.Join(s.Dir, "redis.log") }
+
+// logTail returns the last lines of the server's log.
+func (s *Server) logTail() string {
+	data, err := os.ReadFile(s.logPath())
+	if err != nil || len(strings.TrimSpace(string(data))) == 0 {
+		return "(no log output)"
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > 30 {
+		lines = lines[len(lines)-30:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// serverBinary finds redis-server and fails the test with the install
+// command when there is none.
+func serverBinary(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("redis-server"); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"} {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	t.Fatal("redistest: redis-server is not installed; install it with: apt-get install -y redis-server")
+	return ""
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,84 @@
+// Package redislimit is Portico's cluster-wide portico.Limiter: its
+// counters live in Redis, shared by every node, with the same windows as
+// the in-process ratelimit package.
+//
+// # Decisions in Redis
+//
+// A decision that goes to Redis is one EVALSHA of one Lua script that
+// reads Redis's clock (TIME) once and handles every counter of the request
+// all or nothing: it checks every hard counter first and counts the
+// request in all of them only if each admits it, so a request rejected by
+// its rate limit uses none of its quota. The nodes' clocks never decide
+// which window a request falls in.
+//
+// Fixed windows are [start, end) aligned to the Unix epoch for second,
+// minute and hour, and calendar periods in UTC for day, week (from Monday
+// 00:00) and month (from the 1st): the script computes month boundaries
+// from Redis's Unix time with Howard Hinnant's days-from-civil algorithms
+// (tested against ratelimit.WindowStart's rules from 1900 to 2400). A
+// fixed counter is a hash {s: window start, n: count} that expires a
+// second after its window ends, so a fixed window is never over-admitted:
+// Redis counts every unit before any node admits a request with it.
+//
+// A rolling window of period P is the in-process limiter's conservative
+// bucketed window: B buckets (Limiter.Buckets, default 60) of width
+// w = ceil(P/B) microseconds, aligned to the epoch, kept as the fields of a
+// hash that expires after P+w; a request is admitted while the buckets
+// overlapping (t-P, t] — the oldest one whole — hold fewer than the
+// limit. Bound: no interval of length P (in Redis time) ever holds more
+// than Limit admissions, across the cluster; under sustained over-limit
+// load the window admits about Limit·B/(B+1) per P (1.6% short with 60
+// buckets), and one aligned period may fall short by up to one bucket's
+// count. Every request on a rolling window is one Redis call: a lease
+// would have to be counted from its grant until P after its last possible
+// use, which at the request rates where leases matter costs more than the
+// 2% under-admission budget.
+//
+// # Leases
+//
+// At high rates most requests on fixed windows and quotas need no round
+// trip. When a request finds no leased unit, its script call also
+// reserves a lease: the counter is incremented by
+// g = min(wanted, max(1, remaining / (2·live nodes))) units of the
+// current window, of which the request uses one and the node hands out
+// the rest locally, until they are spent or the window ends (Redis's
+// window end, turned into a deadline on the caller's clock measured from
+// before the call, so a lease is never used after its window). Units
+// still leased when the window ends are lost — leases can only
+// under-admit, never over-admit. The wanted size covers LeaseFor
+// (default 50 ms) of this node's recent request rate on the counter and is
+// 1 below 1/LeaseFor requests per second, so low-rate limits are decided
+// exactly, request by request; the cap by remaining budget and live nodes
+// keeps one node from starving the others near the end of a window.
+// Once Redis reports a hard counter used up, the node rejects it locally
+// until the window ends (a fixed count never goes down). A request with
+// several counters takes a leased unit from every counter or goes to
+// Redis for all of them; requests waiting for a grant in flight on the
+// same counter wait for it instead of calling Redis too.
+//
+// Crossed and Reached are reported by the request that takes the
+// threshold's (or the limit's) unit of the window — each unit is numbered
+// by the Redis count it was granted at, so each is reported once per
+// period across the cluster (or not at all if that unit is leased and
+// lost, in which case the counter never really reached it).
+//
+// # Outages
+//
+// When a Redis call fails (refused, timed out), Take does not return an
+// error (the gateway would answer 503): it applies each spec's OnError
+// policy — local (the default: an in-process fixed window with
+// Limit / LiveNodes, at least 1, per node), open (admit) or closed
+// (reject, RetryAfter ClosedRetryAfter) — and leaves Redis alone for
+// Limiter.Backoff before trying again. Leases already held stay valid.
+// A request that has a closed spec is rejected; one with only open specs
+// is admitted. The go-redis client should fail fast for this to be quick:
+// MaxRetries -1, DialerRetries 1 and dial, read and write timeouts of a few
+// hundred milliseconds. A call whose reply is lost may have been counted:
+// that under-admits.
+//
+// # Time and clocks
+//
+// The caller's now is used only for lease deadlines, rate estimates, the
+// backoff and the outage fallback; windows are Redis's. RoundTrips counts
+// the Redis calls made, for tests, benchmarks and metrics.
+package redislimit

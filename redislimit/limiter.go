@@ -1,0 +1,499 @@
+package redislimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-gw/portico"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of the Limiter's zero-valued fields.
+const (
+	// DefaultBuckets is the number of buckets a rolling window is split
+	// into when Limiter.Buckets is 0, as in the in-process limiter.
+	DefaultBuckets = 60
+	// DefaultThreshold is the percentage of a soft counter's limit at
+	// which a crossing is reported when LimitSpec.Threshold is 0.
+	DefaultThreshold = 80
+	// DefaultLeaseFor is the traffic a lease is sized for when
+	// Limiter.LeaseFor is 0.
+	DefaultLeaseFor = 50 * time.Millisecond
+	// DefaultBackoff is how long a Limiter leaves Redis alone after a
+	// failed call when Limiter.Backoff is 0.
+	DefaultBackoff = 500 * time.Millisecond
+	// ClosedRetryAfter is the RetryAfter of a request rejected by the
+	// closed outage policy.
+	ClosedRetryAfter = time.Second
+)
+
+// maxLease bounds the units one grant may lease, whatever the rate.
+const maxLease = 10000
+
+// maxWaits bounds how often a request waits for another request's grant
+// of the same counter before it goes to Redis itself.
+const maxWaits = 3
+
+var _ portico.Limiter = (*Limiter)(nil)
+
+// Limiter is a portico.Limiter whose counters live in Redis, shared by
+// every node of a cluster. Create it with New; set the exported fields
+// before the first Take. It is safe for concurrent use. See the package
+// documentation for its guarantees.
+type Limiter struct {
+	// LiveNodes returns the number of live nodes in the cluster, as last
+	// known. It sizes leases (a grant takes at most the remaining budget
+	// divided by twice the live nodes) and the local outage policy (each
+	// node enforces limit / live nodes). Nil, or a result below 1, means 1.
+	LiveNodes func() int
+
+	// Buckets is the number of buckets B a rolling window is split into;
+	// 0 or less means DefaultBuckets. All nodes of a cluster must use the
+	// same value.
+	Buckets int
+
+	// LeaseFor is how much of this node's recent traffic on a fixed
+	// counter one lease should cover; 0 means DefaultLeaseFor, a negative
+	// value turns leases off (every request is one Redis call).
+	LeaseFor time.Duration
+
+	// Backoff is how long after a failed Redis call the Limiter applies
+	// the outage policy without trying Redis again; 0 means
+	// DefaultBackoff.
+	Backoff time.Duration
+
+	rdb       redis.Scripter
+	prefix    string
+	trips     atomic.Int64
+	downUntil atomic.Int64 // Unix ns (the callers' clock)
+
+	mu     sync.Mutex
+	leases map[string]*lease
+	local  fallback
+}
+
+// New returns a Limiter on rdb that keeps each counter under prefix +
+// LimitSpec.Key, e.g. with prefix "portico:{default}:lim:". rdb is usually
+// a *redis.Client; a *redis.ClusterClient works when the prefix holds a
+// hash tag, so that all counters of a request share a slot.
+func New(rdb redis.Scripter, prefix string) *Limiter {
+	return &Limiter{rdb: rdb, prefix: prefix, leases: make(map[string]*lease)}
+}
+
+// RoundTrips returns the number of Redis calls the Limiter has made.
+func (l *Limiter) RoundTrips() int64 { return l.trips.Load() }
+
+func (l *Limiter) nodes() int {
+	if l.LiveNodes == nil {
+		return 1
+	}
+	return max(l.LiveNodes(), 1)
+}
+
+func (l *Limiter) buckets() int {
+	if l.Buckets <= 0 {
+		return DefaultBuckets
+	}
+	return l.Buckets
+}
+
+func (l *Limiter) leaseFor() time.Duration {
+	if l.LeaseFor == 0 {
+		return DefaultLeaseFor
+	}
+	return l.LeaseFor
+}
+
+func (l *Limiter) backoff() time.Duration {
+	if l.Backoff <= 0 {
+		return DefaultBackoff
+	}
+	return l.Backoff
+}
+
+// Take admits one request at time now against every counter in specs,
+// all or nothing (see portico.Limiter). Keys within one call must be
+// distinct. A spec with a Limit of 0 or less, an unknown Per or Window, or
+// a rolling window over a month makes Take return an EInvalid error and
+// count nothing.
+//
+// A request whose specs are all fixed windows is decided from this node's
+// leases when each of its counters holds a leased unit (or rejected when
+// one of its hard counters is known to be used up for the rest of its
+// window); otherwise Take makes one Redis call that decides it and refills
+// the leases. While Redis is unreachable, Take applies each spec's OnError
+// policy and returns no error; it returns an error only for invalid specs
+// and for a ctx that ends during the call.
+func (l *Limiter) Take(ctx context.Context, now time.Time, specs []portico.LimitSpec) (portico.Decision, error) {
+	if len(specs) == 0 {
+		return portico.Decision{Allowed: true}, nil
+	}
+	for i := range specs {
+		if err := validate(&specs[i]); err != nil {
+			return portico.Decision{}, err
+		}
+	}
+	t := now.UnixNano()
+
+	var lbuf [4]*lease
+	var wbuf [4]int64
+	ls, wants := lbuf[:0], wbuf[:0]
+	if len(specs) > len(lbuf) {
+		ls, wants = make([]*lease, 0, len(specs)), make([]int64, 0, len(specs))
+	}
+	for range specs {
+		wants = append(wants, 1)
+	}
+	leasable := l.leaseFor() > 0
+	for i := range specs {
+		if specs[i].Window == portico.Rolling {
+			leasable = false
+		}
+	}
+
+	var fetch chan struct{}
+	if leasable {
+		for attempt := 0; ; attempt++ {
+			l.mu.Lock()
+			ls = ls[:0]
+			for i := range specs {
+				ls = append(ls, l.lease(&specs[i], t, attempt == 0))
+			}
+			if d, ok := decideLocal(t, specs, ls); ok {
+				l.mu.Unlock()
+				return d, nil
+			}
+			var busy chan struct{}
+			for _, x := range ls {
+				if x.fetching != nil {
+					busy = x.fetching
+					break
+				}
+			}
+			if busy != nil && attempt < maxWaits {
+				l.mu.Unlock()
+				select {
+				case <-busy:
+					continue
+				case <-ctx.Done():
+					return portico.Decision{}, ctx.Err()
+				}
+			}
+			fetch = make(chan struct{})
+			for i, x := range ls {
+				// A counter that still holds units (another counter of
+				// the request ran out first) asks only for what tops it
+				// up, so its units do not pile up unspent.
+				wants[i] = x.want(t, l.leaseFor(), maxLease)
+				if x.usable(t) {
+					wants[i] = max64(1, wants[i]-x.left())
+				}
+				if x.fetching == nil {
+					x.fetching = fetch
+				}
+			}
+			l.mu.Unlock()
+			break
+		}
+	}
+
+	var res []int64
+	var err error
+	if t < l.downUntil.Load() {
+		err = errDown
+	} else {
+		res, err = l.eval(ctx, specs, wants)
+	}
+	if err != nil {
+		if fetch != nil {
+			l.mu.Lock()
+			l.release(ls, fetch)
+			l.mu.Unlock()
+		}
+		if ctx.Err() != nil {
+			return portico.Decision{}, ctx.Err()
+		}
+		if err != errDown {
+			l.downUntil.Store(t + int64(l.backoff()))
+		}
+		return l.outage(t, specs), nil
+	}
+	return l.apply(t, specs, ls, fetch, res), nil
+}
+
+// errDown stands for the last Redis error while the Limiter backs off.
+var errDown = errors.New("redislimit: data store down, backing off")
+
+// lease returns the lease of sp, creating it, or resetting it when the
+// spec's limit changed; observe counts the request for the rate estimate.
+// l.mu must be held.
+func (l *Limiter) lease(sp *portico.LimitSpec, t int64, observe bool) *lease {
+	x := l.leases[sp.Key]
+	if x == nil {
+		x = &lease{}
+		l.leases[sp.Key] = x
+	} else if x.limit != 0 && x.limit != sp.Limit {
+		*x = lease{fetching: x.fetching}
+	}
+	if observe {
+		x.observe(t)
+	}
+	return x
+}
+
+// release ends the fetch of ls. l.mu must be held.
+func (l *Limiter) release(ls []*lease, fetch chan struct{}) {
+	for _, x := range ls {
+		if x.fetching == fetch {
+			x.fetching = nil
+		}
+	}
+	close(fetch)
+}
+
+// decideLocal decides a request from leases alone, if it can: a
+// rejection when a hard counter is used up for the rest of its window,
+// an admission when every counter holds a leased unit. It takes a unit
+// from every lease or from none.
+func decideLocal(t int64, specs []portico.LimitSpec, ls []*lease) (portico.Decision, bool) {
+	rej := -1
+	for i, x := range ls {
+		if !specs[i].Soft && x.blocked(t) && (rej < 0 || x.deadline > ls[rej].deadline) {
+			rej = i
+		}
+	}
+	if rej >= 0 {
+		w := time.Duration(ls[rej].deadline - t)
+		return portico.Decision{Limit: specs[rej].Limit, Reset: w, RetryAfter: w, Rejected: specs[rej].Key}, true
+	}
+	for _, x := range ls {
+		if !x.usable(t) {
+			return portico.Decision{}, false
+		}
+	}
+	var d portico.Decision
+	d.Allowed = true
+	c := closest{}
+	for i, x := range ls {
+		sp := &specs[i]
+		k := x.take()
+		c.count(&d, sp, k, time.Duration(x.deadline-t))
+	}
+	c.fill(&d)
+	return d, true
+}
+
+// closest picks the counter a Decision describes: the hard counter with
+// the fewest remaining requests, or the soft one if there is no hard one.
+type closest struct {
+	set, hard bool
+	limit     int64
+	rem       int64
+	reset     time.Duration
+}
+
+// count records that the request took unit k (the k-th of its window or
+// rolling period) of sp, whose capacity frees after reset, and reports the
+// crossing or the using up that unit k is.
+func (c *closest) count(d *portico.Decision, sp *portico.LimitSpec, k int64, reset time.Duration) {
+	rem := max64(sp.Limit-k, 0)
+	if sp.Soft {
+		if k == threshold(sp) {
+			d.Crossed = append(d.Crossed, sp.Key)
+		}
+	} else if k == sp.Limit {
+		d.Reached = append(d.Reached, sp.Key)
+	}
+	better := !c.set || (!sp.Soft && !c.hard) || (sp.Soft == !c.hard && rem < c.rem)
+	if better {
+		*c = closest{set: true, hard: !sp.Soft, limit: sp.Limit, rem: rem, reset: reset}
+	}
+}
+
+func (c *closest) fill(d *portico.Decision) {
+	d.Limit, d.Remaining, d.Reset = c.limit, c.rem, c.reset
+}
+
+// apply turns the script's result into a Decision and its grants into
+// leases.
+func (l *Limiter) apply(t int64, specs []portico.LimitSpec, ls []*lease, fetch chan struct{}, res []int64) portico.Decision {
+	allowed := res[0] == 1
+	rnow := res[1]
+	if fetch != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.release(ls, fetch)
+	}
+	var d portico.Decision
+	if !allowed {
+		rej := -1
+		var wait int64
+		for i := range specs {
+			sp := &specs[i]
+			count, w, endrel := res[2+4*i], res[4+4*i], res[5+4*i]
+			if sp.Soft || count < sp.Limit {
+				continue
+			}
+			if fetch != nil {
+				ls[i].exhaust(rnow+endrel, t+endrel*1000)
+			}
+			if rej < 0 || w > wait {
+				rej, wait = i, w
+			}
+		}
+		w := time.Duration(wait) * time.Microsecond
+		return portico.Decision{Limit: specs[rej].Limit, Reset: w, RetryAfter: w, Rejected: specs[rej].Key}
+	}
+	d.Allowed = true
+	c := closest{}
+	for i := range specs {
+		sp := &specs[i]
+		count, g, w, endrel := res[2+4*i], res[3+4*i], res[4+4*i], res[5+4*i]
+		if fetch != nil {
+			full := !sp.Soft && count+g >= sp.Limit
+			ls[i].grant(rnow+endrel, t+endrel*1000, count, g, sp.Limit, full)
+		}
+		c.count(&d, sp, count+1, time.Duration(w)*time.Microsecond)
+	}
+	c.fill(&d)
+	return d
+}
+
+// periodCode is the script's name of a period.
+var periodCode = map[portico.Period]string{
+	portico.Second: "s", portico.Minute: "m", portico.Hour: "h",
+	portico.Day: "d", portico.Week: "w", portico.Month: "M",
+}
+
+// eval runs the decision script for specs, asking for wants[i] units of
+// each, and counts its round trips.
+func (l *Limiter) eval(ctx context.Context, specs []portico.LimitSpec, wants []int64) ([]int64, error) {
+	keys := make([]string, len(specs))
+	args := make([]any, 0, 1+6*len(specs))
+	args = append(args, 2*l.nodes())
+	for i := range specs {
+		sp := &specs[i]
+		keys[i] = l.prefix + sp.Key
+		roll, soft := "0", "0"
+		if sp.Window == portico.Rolling {
+			roll = "1"
+		}
+		if sp.Soft {
+			soft = "1"
+		}
+		args = append(args, periodCode[sp.Per], roll, sp.Limit, soft, wants[i], l.buckets())
+	}
+	l.trips.Add(1)
+	v, err := l.rdb.EvalSha(ctx, takeSHA, keys, args...).Result()
+	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		l.trips.Add(1)
+		v, err = l.rdb.Eval(ctx, takeLua, keys, args...).Result()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ints(v, 2+4*len(specs))
+}
+
+// ints converts the script's reply to n integers.
+func ints(v any, n int) ([]int64, error) {
+	a, ok := v.([]any)
+	if !ok || len(a) != n {
+		return nil, fmt.Errorf("redislimit: unexpected script reply %v", v)
+	}
+	out := make([]int64, n)
+	for i, x := range a {
+		switch x := x.(type) {
+		case int64:
+			out[i] = x
+		case string:
+			n, err := strconv.ParseInt(x, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("redislimit: unexpected script reply %v", v)
+			}
+			out[i] = n
+		default:
+			return nil, fmt.Errorf("redislimit: unexpected script reply %v", v)
+		}
+	}
+	return out, nil
+}
+
+// outage decides a request while Redis is unreachable, by the specs'
+// OnError policies: closed rejects the request if any spec has it; local
+// specs are decided in-process with their limits divided by the live
+// nodes; open specs admit.
+func (l *Limiter) outage(t int64, specs []portico.LimitSpec) portico.Decision {
+	var buf [4]*portico.LimitSpec
+	local := buf[:0]
+	for i := range specs {
+		sp := &specs[i]
+		switch sp.OnError {
+		case portico.DatastoreClosed:
+			return portico.Decision{Limit: sp.Limit, Reset: ClosedRetryAfter, RetryAfter: ClosedRetryAfter, Rejected: sp.Key}
+		case portico.DatastoreOpen:
+		default:
+			local = append(local, sp)
+		}
+	}
+	if len(local) == 0 {
+		return portico.Decision{Allowed: true}
+	}
+	return l.local.take(t, local, l.nodes())
+}
+
+// Sweep drops the node-local state that no longer decides anything at
+// now: leases and known used-up counters of windows that have ended, and
+// outage counters of ended windows. Redis's own counters expire by
+// themselves. The owner calls Sweep periodically, e.g. every minute.
+func (l *Limiter) Sweep(now time.Time) {
+	t := now.UnixNano()
+	l.mu.Lock()
+	for k, x := range l.leases {
+		if x.fetching == nil && t >= x.deadline && t-x.since > maxSample {
+			delete(l.leases, k)
+		}
+	}
+	l.mu.Unlock()
+	l.local.sweep(t)
+}
+
+// validate checks the parts of sp that Take relies on.
+func validate(sp *portico.LimitSpec) error {
+	if sp.Limit <= 0 {
+		return portico.Errorf(portico.EInvalid, "limit %q: limit must be positive, not %d", sp.Key, sp.Limit)
+	}
+	if _, ok := periodCode[sp.Per]; !ok {
+		return portico.Errorf(portico.EInvalid, "limit %q: unknown period %q", sp.Key, sp.Per)
+	}
+	switch sp.Window {
+	case "", portico.Fixed:
+	case portico.Rolling:
+		if sp.Per.Duration() == 0 {
+			return portico.Errorf(portico.EInvalid, "limit %q: a rolling window needs a fixed-length period, not %q", sp.Key, sp.Per)
+		}
+	default:
+		return portico.Errorf(portico.EInvalid, "limit %q: unknown window %q", sp.Key, sp.Window)
+	}
+	return nil
+}
+
+// threshold returns the count at which a soft counter's crossing is
+// reported: ceil(Limit·Threshold/100), with Threshold 0 or less taken as
+// DefaultThreshold and more than 100 as 100.
+func threshold(sp *portico.LimitSpec) int64 {
+	p := int64(sp.Threshold)
+	if p <= 0 {
+		p = DefaultThreshold
+	} else if p > 100 {
+		p = 100
+	}
+	q, r := sp.Limit/100, sp.Limit%100
+	return q*p + (r*p+99)/100
+}

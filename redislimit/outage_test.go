@@ -1,0 +1,96 @@
+package redislimit
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/internal/redistest"
+)
+
+// TestOutage stops redis-server: requests follow each spec's OnError
+// policy and Take never returns an error; when the server is back,
+// decisions go to Redis again.
+func TestOutage(t *testing.T) {
+	s := redistest.Start(t)
+	l := New(client(t, s), "test:{c}:lim:")
+	l.LiveNodes = func() int { return 2 }
+	l.Backoff = 100 * time.Millisecond
+	ctx := context.Background()
+	spec := func(key string, p portico.DatastoreErrorPolicy) []portico.LimitSpec {
+		return []portico.LimitSpec{{Key: key, Limit: 10, Per: portico.Minute, OnError: p}}
+	}
+	if d, err := l.Take(ctx, time.Now(), spec("warm", "")); err != nil || !d.Allowed {
+		t.Fatalf("before the outage: %+v %v", d, err)
+	}
+
+	s.Stop()
+	down := time.Now()
+	var served, failed int
+	// local (the default): 10 per minute over 2 live nodes is 5 here.
+	for _, p := range []portico.DatastoreErrorPolicy{"", portico.DatastoreLocal} {
+		key := "local-" + string(p)
+		admitted := 0
+		for i := 0; i < 8; i++ {
+			d, err := l.Take(ctx, time.Now(), spec(key, p))
+			if err != nil {
+				t.Fatalf("policy %q: error %v", p, err)
+			}
+			if d.Allowed {
+				admitted++
+				served++
+			} else {
+				failed++
+			}
+		}
+		if admitted != 5 && time.Now().Truncate(time.Minute).Equal(down.Truncate(time.Minute)) {
+			t.Errorf("policy %q: admitted %d of 8, want 5 (10/min over 2 nodes)", p, admitted)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		d, err := l.Take(ctx, time.Now(), spec("open", portico.DatastoreOpen))
+		if err != nil || !d.Allowed {
+			t.Fatalf("open: %+v %v", d, err)
+		}
+		served++
+	}
+	for i := 0; i < 3; i++ {
+		d, err := l.Take(ctx, time.Now(), spec("closed", portico.DatastoreClosed))
+		if err != nil || d.Allowed || d.RetryAfter != time.Second || d.Rejected != "closed" {
+			t.Fatalf("closed: %+v %v", d, err)
+		}
+		failed++
+	}
+	// A request with a closed spec is rejected even if its other specs are open.
+	mixed := append(spec("m-open", portico.DatastoreOpen), spec("m-closed", portico.DatastoreClosed)...)
+	if d, err := l.Take(ctx, time.Now(), mixed); err != nil || d.Allowed || d.Rejected != "m-closed" {
+		t.Fatalf("mixed: %+v %v", d, err)
+	}
+	t.Logf("outage: %d admitted, %d rejected by policy, %d round trips tried, %v", served, failed, l.RoundTrips(), time.Since(down))
+
+	s.Start()
+	back := time.Now()
+	before := l.RoundTrips()
+	deadline := back.Add(5 * time.Second)
+	for {
+		d, err := l.Take(ctx, time.Now(), spec("after", portico.DatastoreClosed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("decisions did not go back to Redis within 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n, err := client(t, s).HGet(ctx, "test:{c}:lim:after", "n").Int64()
+	// A call that timed out while the server came back may have been
+	// counted too: a lost reply under-admits, it never over-admits.
+	if err != nil || n < 1 {
+		t.Fatalf("after the outage Redis counted %d (%v), want at least 1", n, err)
+	}
+	t.Logf("back in Redis %v after restart (%d round trips)", time.Since(back), l.RoundTrips()-before)
+}

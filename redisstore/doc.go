@@ -1,0 +1,79 @@
+// Package redisstore is Portico's Redis data store, shared by the nodes of
+// a cluster: the configuration (portico.Store), the change feed that
+// propagates every configuration change to every node (portico.ChangeFeed),
+// the membership (portico.Registry) and the notifications
+// (portico.NotificationStore).
+//
+// # Keys
+//
+// Every key of a cluster starts with the prefix "portico:{<cluster>}:". The
+// braces are a Redis Cluster hash tag: all keys of one cluster hash to one
+// slot, so that the Lua scripts, which touch several keys, run on Redis
+// Cluster too. Two Portico clusters with different names share one Redis
+// without seeing each other's data.
+//
+//	portico:{c}:version            string  the config version, incremented by every Apply (absent = 0)
+//	portico:{c}:cfg:plan           hash    plan ID → JSON of the portico.Plan
+//	portico:{c}:cfg:api            hash    API ID → JSON of the portico.API
+//	portico:{c}:cfg:user           hash    user ID → JSON of the portico.User
+//	portico:{c}:cfg:application    hash    application ID → JSON of the portico.Application
+//	portico:{c}:cfg:key            hash    key ID → JSON of the portico.Key (hash of the key only)
+//	portico:{c}:cfg:subscription   hash    subscription ID → JSON of the portico.Subscription
+//	portico:{c}:changes            list    the last change sets (WithLogCap, default 10,000), oldest
+//	                                       first, each the JSON of a portico.ChangeSet:
+//	                                       {"version":N,"changes":[…]}
+//	portico:{c}:events             channel (pub/sub, not a key) every change set, as it is applied
+//	portico:{c}:nodes              hash    node name → JSON of the portico.Node (its last heartbeat)
+//	portico:{c}:alive              zset    node name scored by its last heartbeat, in ms of Redis's clock
+//	portico:{c}:notify:body        hash    notification ID → JSON of the portico.Notification
+//	portico:{c}:notify:time        zset    notification IDs scored by time in µs (the newest
+//	                                       WithNotificationCap, default 10,000, are kept)
+//	portico:{c}:notify:user:<id>   zset    the same, of the notifications of one user
+//	                                       (as publisher or subscriber), capped alike
+//
+// The entity JSON is the same as the embedded store's (sqlitestore), so a
+// migration copies it as is.
+//
+// # Writes and the change feed
+//
+// Apply is one Lua script (EVALSHA; go-redis loads it again after a
+// restart): it compares the version with the caller's base, writes each
+// change with HSET or HDEL, INCRs the version, appends the change set to
+// the log, trims the log, and PUBLISHes the change set on the events
+// channel. Redis runs a script atomically, so every node either sees all of
+// it or none, and the feed's order is the version order.
+//
+// A node watches the channel (Watch) and applies each change set to its
+// in-memory config. Pub/sub delivers nothing that was published while a
+// node was not subscribed, so Watch returns on any broken connection
+// instead of letting go-redis resubscribe silently; the caller subscribes
+// again and, once subscribed, asks ChangesSince for what it missed. When
+// the log no longer goes back far enough, or Redis lost its data (the
+// version went back), ChangesSince says so and the node reloads with Load.
+//
+// # Reads
+//
+// Load reads the version and every hash in one MULTI/EXEC, so the
+// version matches the entities. The transaction blocks Redis while it
+// builds the reply, in proportion to the size of the config: that is
+// acceptable because nodes load in full only at start and after they fell
+// behind, and change sets keep them current otherwise. (HSCAN would not
+// block, but could not give a consistent version without a retry loop.)
+//
+// # Membership
+//
+// Heartbeat stores a node's facts and scores it in the alive set with
+// Redis's TIME inside a script, so the nodes' clocks do not matter. Nodes
+// lists the nodes seen within the expiry (WithNodeExpiry, 3 s by default):
+// "up" within two thirds of it, "down" for the last third, then not at all;
+// records older than a minute are deleted. Leave deletes a node at once.
+//
+// # Errors
+//
+// When Redis cannot be reached (or cannot serve: loading, read-only,
+// cluster down) every method returns a *portico.Error with code
+// EUnavailable, "the data store is unreachable"; a write is never lost
+// silently. Open makes go-redis dial once per attempt, so an outage shows
+// within about 100 ms; go-redis reconnects within about a second once
+// Redis is back.
+package redisstore

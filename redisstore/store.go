@@ -1,0 +1,412 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portico-gw/portico"
+)
+
+var _ portico.Store = (*Store)(nil)
+
+// Defaults of the options.
+const (
+	// DefaultLogCap is how many change sets the log keeps.
+	DefaultLogCap = 10000
+	// DefaultNodeExpiry is how long after its last heartbeat a node
+	// leaves the member list.
+	DefaultNodeExpiry = 3 * time.Second
+	// DefaultNotificationCap is how many notifications are kept.
+	DefaultNotificationCap = 10000
+)
+
+// forgetAfter is how long after its last heartbeat a node's record is
+// deleted from Redis (it left the member list long before).
+const forgetAfter = 60 * time.Second
+
+// kinds lists the entity kinds in the order of the Apply script's KEYS
+// (after the version and the log keys).
+var kinds = []portico.Kind{
+	portico.KindPlan, portico.KindAPI, portico.KindUser,
+	portico.KindApplication, portico.KindKey, portico.KindSubscription,
+}
+
+// Store is the Redis data store of one cluster: the configuration, the
+// change log and feed, the membership and the notifications, all under the
+// key prefix "portico:{<cluster>}:" (see the package documentation). It is
+// safe for concurrent use. Create it with Open and release it with Close.
+type Store struct {
+	rdb     *redis.Client
+	cluster string
+	k       keys
+
+	logCap      int
+	nodeExpiry  time.Duration
+	notifyCap   int
+	pingEvery   time.Duration
+	pongTimeout time.Duration
+}
+
+// Option configures a Store opened by Open.
+type Option func(*Store)
+
+// WithLogCap sets how many change sets the change log keeps (default
+// DefaultLogCap). A node that falls further behind reloads in full. n < 1
+// means the default.
+func WithLogCap(n int) Option {
+	return func(s *Store) {
+		if n >= 1 {
+			s.logCap = n
+		}
+	}
+}
+
+// WithNodeExpiry sets how long after its last heartbeat a node leaves the
+// member list (default DefaultNodeExpiry); it is listed as down for the last
+// third of that time. d <= 0 means the default.
+func WithNodeExpiry(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.nodeExpiry = d
+		}
+	}
+}
+
+// WithNotificationCap sets how many notifications are kept, newest first
+// (default DefaultNotificationCap). n < 1 means the default.
+func WithNotificationCap(n int) Option {
+	return func(s *Store) {
+		if n >= 1 {
+			s.notifyCap = n
+		}
+	}
+}
+
+// keys are the names of a cluster's Redis keys; see doc.go.
+type keys struct {
+	prefix   string
+	version  string
+	changes  string
+	events   string // a pub/sub channel, not a key
+	cfg      []string
+	nodes    string
+	alive    string
+	notifyBy string // sorted set of all notification IDs by time
+	notify   string // hash of notification ID → JSON
+}
+
+func newKeys(cluster string) keys {
+	p := "portico:{" + cluster + "}:"
+	k := keys{
+		prefix:   p,
+		version:  p + "version",
+		changes:  p + "changes",
+		events:   p + "events",
+		nodes:    p + "nodes",
+		alive:    p + "alive",
+		notifyBy: p + "notify:time",
+		notify:   p + "notify:body",
+	}
+	for _, kind := range kinds {
+		k.cfg = append(k.cfg, p+"cfg:"+string(kind))
+	}
+	return k
+}
+
+// notifyUser is the sorted set of the notification IDs of one user.
+func (k keys) notifyUser(user string) string { return k.prefix + "notify:user:" + user }
+
+// Open connects to the Redis at url, "redis://[user:pass@]host:port/db" or
+// "rediss://…" for TLS (the forms of go-redis's ParseURL, including its
+// query options such as dial_timeout), checks that it answers, and returns
+// the Store of the cluster named cluster ("default" when empty). Two
+// clusters on one Redis never see each other's data. A Redis that does not
+// answer gives an EUnavailable error.
+func Open(ctx context.Context, url string, cluster string, opts ...Option) (*Store, error) {
+	if cluster == "" {
+		cluster = "default"
+	}
+	if strings.ContainsAny(cluster, "{}") {
+		return nil, portico.FieldErrorf(portico.EInvalid, "cluster_name", "a cluster name must not contain { or }")
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, portico.FieldErrorf(portico.EInvalid, "datastore", "bad Redis URL: %v", redactURL(err, url))
+	}
+	if o.DialerRetries == 0 {
+		// go-redis dials 5 times per attempt and retries a command 3
+		// times: 2 s before an outage shows. One dial per attempt makes a
+		// refused connection fail in about 100 ms.
+		o.DialerRetries = 1
+	}
+	s := &Store{
+		rdb:         redis.NewClient(o),
+		cluster:     cluster,
+		k:           newKeys(cluster),
+		logCap:      DefaultLogCap,
+		nodeExpiry:  DefaultNodeExpiry,
+		notifyCap:   DefaultNotificationCap,
+		pingEvery:   5 * time.Second,
+		pongTimeout: 5 * time.Second,
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		s.rdb.Close()
+		return nil, wrap("open", err)
+	}
+	return s, nil
+}
+
+// redactURL returns err's text without the password that url may carry.
+func redactURL(err error, url string) string {
+	msg := err.Error()
+	if i, j := strings.Index(url, "://"), strings.LastIndex(url, "@"); i >= 0 && j > i {
+		if c := strings.Index(url[i+3:j], ":"); c >= 0 {
+			if pw := url[i+3+c+1 : j]; pw != "" {
+				msg = strings.ReplaceAll(msg, pw, "xxxxx")
+			}
+		}
+	}
+	return msg
+}
+
+// Cluster returns the name of the Store's cluster.
+func (s *Store) Cluster() string { return s.cluster }
+
+// Close closes the connections to Redis. A Watch in progress returns.
+func (s *Store) Close() error { return s.rdb.Close() }
+
+// applyScript checks the version, writes the changes, bumps the version,
+// appends the change set to the capped log and publishes it: all in one
+// atomic step. Redis does not roll a script back, so everything that can
+// fail is checked before the script runs.
+//
+// KEYS: version, changes, then the hash of each kind in the order of kinds.
+// ARGV: base, log cap, channel, changes JSON array, then a triple per
+// change: kind index (1-based), id, entity JSON ("" for a delete).
+// Returns {1, new version} or {0, stored version} on a conflict.
+var applyScript = redis.NewScript(`
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v ~= tonumber(ARGV[1]) then return {0, v} end
+for i = 5, #ARGV, 3 do
+  local h = KEYS[2 + tonumber(ARGV[i])]
+  if ARGV[i+2] == '' then
+    redis.call('HDEL', h, ARGV[i+1])
+  else
+    redis.call('HSET', h, ARGV[i+1], ARGV[i+2])
+  end
+end
+v = redis.call('INCR', KEYS[1])
+local set = '{"version":' .. string.format('%d', v) .. ',"changes":' .. ARGV[4] .. '}'
+redis.call('RPUSH', KEYS[2], set)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('PUBLISH', ARGV[3], set)
+return {1, v}
+`)
+
+// Apply writes changes atomically, in order, if the stored version is
+// still base, and returns base+1; the change set is appended to the log and
+// published to every Watch in the same atomic step. When the stored version
+// differs it writes nothing and returns an EConflict error. A change of an
+// unknown kind, with an empty ID, or a put without an entity or whose
+// entity has another ID is a bug of the caller and fails the whole Apply
+// with an internal error, writing nothing.
+//
+// When Redis is unreachable Apply returns an EUnavailable error. If the
+// connection broke after Redis ran the script, the change may have been
+// applied: a retry with the same base then gets EConflict, and a reload
+// shows the change. Large imports should be split into several Applies:
+// every change set is published and logged whole.
+func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change) (int64, error) {
+	keys := make([]string, 0, 2+len(kinds))
+	keys = append(keys, s.k.version, s.k.changes)
+	keys = append(keys, s.k.cfg...)
+	args := make([]any, 0, 4+3*len(changes))
+	set := changes
+	if set == nil {
+		set = []portico.Change{}
+	}
+	setJSON, err := json.Marshal(set)
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: apply: encode changes: %w", err)
+	}
+	args = append(args, base, s.logCap, s.k.events, setJSON)
+	for i := range changes {
+		ch := &changes[i]
+		if ch.ID == "" {
+			return 0, fmt.Errorf("redisstore: apply: change %d of kind %q has no ID", i, ch.Kind)
+		}
+		idx := kindIndex(ch.Kind)
+		if idx == 0 {
+			return 0, fmt.Errorf("redisstore: apply: unknown entity kind %q", ch.Kind)
+		}
+		if ch.Delete {
+			args = append(args, idx, ch.ID, "")
+			continue
+		}
+		e, id, err := entity(ch)
+		if err != nil {
+			return 0, err
+		}
+		if id != ch.ID {
+			return 0, fmt.Errorf("redisstore: apply: put %s %q carries an entity with ID %q", ch.Kind, ch.ID, id)
+		}
+		body, err := json.Marshal(e)
+		if err != nil {
+			return 0, fmt.Errorf("redisstore: apply: encode %s %q: %w", ch.Kind, ch.ID, err)
+		}
+		args = append(args, idx, ch.ID, body)
+	}
+
+	res, err := applyScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return 0, wrap("apply", err)
+	}
+	if len(res) != 2 {
+		return 0, fmt.Errorf("redisstore: apply: unexpected script reply %v", res)
+	}
+	if res[0] == 0 {
+		return 0, portico.Errorf(portico.EConflict,
+			"the configuration changed meanwhile (version %d, expected %d); reload and retry", res[1], base)
+	}
+	return res[1], nil
+}
+
+// kindIndex returns the 1-based position of k in kinds, or 0.
+func kindIndex(k portico.Kind) int {
+	for i, x := range kinds {
+		if x == k {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// entity returns the entity that the put ch carries and its ID.
+func entity(ch *portico.Change) (any, string, error) {
+	switch ch.Kind {
+	case portico.KindPlan:
+		if v := ch.Plan; v != nil {
+			return v, v.ID, nil
+		}
+	case portico.KindAPI:
+		if v := ch.API; v != nil {
+			return v, v.ID, nil
+		}
+	case portico.KindUser:
+		if v := ch.User; v != nil {
+			return v, v.ID, nil
+		}
+	case portico.KindApplication:
+		if v := ch.Application; v != nil {
+			return v, v.ID, nil
+		}
+	case portico.KindKey:
+		if v := ch.Key; v != nil {
+			return v, v.ID, nil
+		}
+	case portico.KindSubscription:
+		if v := ch.Subscription; v != nil {
+			return v, v.ID, nil
+		}
+	}
+	return nil, "", fmt.Errorf("redisstore: apply: put %s %q carries no %s", ch.Kind, ch.ID, ch.Kind)
+}
+
+// Load reads the whole configuration and its version in one MULTI/EXEC
+// transaction (GET of the version and HGETALL of each kind's hash), so that
+// the version and the entities match. An empty Redis loads as an empty
+// Config at version 0.
+//
+// Redis builds the whole reply while it blocks other clients: about a
+// second for a million keys (see the package documentation for figures).
+func (s *Store) Load(ctx context.Context) (*portico.Config, error) {
+	var (
+		ver  *redis.StringCmd
+		hash = make([]*redis.MapStringStringCmd, len(kinds))
+	)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		ver = p.Get(ctx, s.k.version)
+		for i, key := range s.k.cfg {
+			hash[i] = p.HGetAll(ctx, key)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, wrap("load", err)
+	}
+	c := portico.NewConfig()
+	if c.Version, err = ver.Int64(); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, wrap("load version", err)
+	}
+	for _, err := range []error{
+		decodeKind(hash[0], kinds[0], c.Plans),
+		decodeKind(hash[1], kinds[1], c.APIs),
+		decodeKind(hash[2], kinds[2], c.Users),
+		decodeKind(hash[3], kinds[3], c.Applications),
+		decodeKind(hash[4], kinds[4], c.Keys),
+		decodeKind(hash[5], kinds[5], c.Subscriptions),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// decodeKind decodes the entities of kind k from cmd's reply into m, and
+// drops the reply's strings as it goes.
+func decodeKind[T any](cmd *redis.MapStringStringCmd, k portico.Kind, m map[string]*T) error {
+	h, err := cmd.Result()
+	if err != nil {
+		return wrap("load "+string(k), err)
+	}
+	for id, body := range h {
+		v := new(T)
+		if err := json.Unmarshal([]byte(body), v); err != nil {
+			return fmt.Errorf("redisstore: load %s %q: %w", k, id, err)
+		}
+		m[id] = v
+		delete(h, id)
+	}
+	return nil
+}
+
+// wrap returns err with the operation's name, as an EUnavailable error
+// when Redis could not be reached or cannot serve (loading, read-only
+// replica, cluster down), and as a plain (internal) error when Redis
+// rejected the command.
+func wrap(op string, err error) error {
+	err = fmt.Errorf("redisstore: %s: %w", op, err)
+	if unavailable(err) {
+		return &portico.Error{Code: portico.EUnavailable, Message: "the data store is unreachable", Err: err}
+	}
+	return err
+}
+
+// unavailable reports whether err means that Redis cannot serve now, as
+// opposed to a reply that rejects the command.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false // the caller gave up
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		msg := re.Error()
+		for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MISCONF"} {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // network errors, timeouts, a closed pool: no answer
+}

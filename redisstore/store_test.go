@@ -1,0 +1,206 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/internal/redistest"
+	"github.com/portico-gw/portico/internal/storetest"
+	"github.com/portico-gw/portico/redisstore"
+)
+
+// clusters numbers the cluster names of a test binary, so that every
+// store of a shared redis-server starts empty.
+var clusters atomic.Int64
+
+// open opens a store of cluster on srv, closed when t ends.
+func open(t testing.TB, srv *redistest.Server, cluster string, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.Open(context.Background(), srv.URL(), cluster, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// fresh opens a store of a new cluster on srv.
+func fresh(t testing.TB, srv *redistest.Server, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	return open(t, srv, fmt.Sprintf("test%d", clusters.Add(1)), opts...)
+}
+
+func TestContract(t *testing.T) {
+	srv := redistest.Start(t)
+	o := func(t *testing.T) portico.Store { return fresh(t, srv) }
+	storetest.Run(t, o)
+	storetest.RunReopen(t, o, func(t *testing.T, s portico.Store) portico.Store {
+		rs := s.(*redisstore.Store)
+		if err := rs.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return open(t, srv, rs.Cluster())
+	})
+}
+
+func TestKeysUnderPrefix(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	s := open(t, srv, "blue")
+	if _, err := s.Apply(ctx, 0, storetest.Entities()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Heartbeat(ctx, portico.Node{Name: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddNotification(ctx, &portico.Notification{ID: "x", Time: storetest.At(0), Publisher: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := srv.Client(t).Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) < 10 {
+		t.Errorf("keys = %v, want the version, the log, 6 kinds, membership, notifications", keys)
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "portico:{blue}:") {
+			t.Errorf("key %q is outside the cluster's prefix", k)
+		}
+	}
+}
+
+func TestClustersAreSeparate(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	x, y := open(t, srv, "x"), open(t, srv, "y")
+	if _, err := x.Apply(ctx, 0, storetest.Entities()); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Heartbeat(ctx, portico.Node{Name: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.AddNotification(ctx, &portico.Notification{ID: "x", Time: storetest.At(0)}); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Equal(t, storetest.Load(t, y), portico.NewConfig())
+	if nodes, err := y.Nodes(ctx); err != nil || len(nodes) != 0 {
+		t.Errorf("y.Nodes = %v, %v; want none", nodes, err)
+	}
+	if ns, err := y.Notifications(ctx, portico.NotificationFilter{}); err != nil || len(ns) != 0 {
+		t.Errorf("y.Notifications = %v, %v; want none", ns, err)
+	}
+	if v, err := y.Apply(ctx, 0, nil); err != nil || v != 1 {
+		t.Errorf("y.Apply(0) = %d, %v; want 1 (its own version)", v, err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	for _, tc := range []struct {
+		url, cluster string
+		code         portico.ErrorCode
+	}{
+		{"http://" + srv.Addr, "c", portico.EInvalid},
+		{srv.URL(), "a{b}", portico.EInvalid},
+		{"redis://127.0.0.1:1/0", "c", portico.EUnavailable},
+	} {
+		s, err := redisstore.Open(ctx, tc.url, tc.cluster)
+		if portico.ErrorCodeOf(err) != tc.code {
+			t.Errorf("Open(%q, %q) = %v, want %s", tc.url, tc.cluster, err, tc.code)
+		}
+		if s != nil {
+			s.Close()
+		}
+	}
+	_, err := redisstore.Open(ctx, "redis://ann:s3cret@127.0.0.1:1/notanumber", "c")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Open with a bad URL = %v; want an error without the password", err)
+	}
+	s, err := redisstore.Open(ctx, srv.URL(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Cluster() != "default" {
+		t.Errorf("Cluster() = %q, want default", s.Cluster())
+	}
+}
+
+// TestUnavailable checks that writes and reads fail with EUnavailable, not
+// silently, while Redis is down, and work again once it is back.
+func TestUnavailable(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	s := fresh(t, srv)
+	if _, err := s.Apply(ctx, 0, storetest.Entities()); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	for name, f := range map[string]func() error{
+		"Apply": func() error {
+			_, err := s.Apply(ctx, 1, []portico.Change{portico.Delete(portico.KindKey, "key1")})
+			return err
+		},
+		"Load":            func() error { _, err := s.Load(ctx); return err },
+		"Version":         func() error { _, err := s.Version(ctx); return err },
+		"ChangesSince":    func() error { _, _, err := s.ChangesSince(ctx, 0); return err },
+		"Heartbeat":       func() error { return s.Heartbeat(ctx, portico.Node{Name: "n"}) },
+		"Nodes":           func() error { _, err := s.Nodes(ctx); return err },
+		"Leave":           func() error { return s.Leave(ctx, "n") },
+		"AddNotification": func() error { return s.AddNotification(ctx, &portico.Notification{ID: "n", Time: time.Now()}) },
+		"Notifications":   func() error { _, err := s.Notifications(ctx, portico.NotificationFilter{}); return err },
+	} {
+		t0 := time.Now()
+		err := f()
+		t.Logf("%s failed in %v", name, time.Since(t0).Round(time.Millisecond))
+		if portico.ErrorCodeOf(err) != portico.EUnavailable || portico.ErrorMessageOf(err) != "the data store is unreachable" {
+			t.Errorf("%s while Redis is down = %v, want EUnavailable", name, err)
+		}
+	}
+
+	// Without persistence the restarted Redis is empty: the store starts
+	// over at version 0 (nodes detect this with ChangesSince and reload).
+	srv.Start()
+	start := time.Now()
+	for {
+		_, err := s.Version(ctx)
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("still failing 5 s after Redis came back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("reconnected %v after Redis came back", time.Since(start).Round(time.Millisecond))
+	if _, complete, err := s.ChangesSince(ctx, 1); err != nil || complete {
+		t.Errorf("ChangesSince(1) on an emptied Redis = %v, %v; want incomplete", complete, err)
+	}
+	if v, err := s.Apply(ctx, 0, storetest.Entities()); err != nil || v != 1 {
+		t.Fatalf("Apply after restart = %d, %v; want 1, nil", v, err)
+	}
+}
+
+// TestApplyScriptReloaded checks that Apply works after Redis forgot its
+// scripts (SCRIPT FLUSH, as after a restart).
+func TestApplyScriptReloaded(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	s := fresh(t, srv)
+	if _, err := s.Apply(ctx, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Client(t).ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Apply(ctx, 1, nil); err != nil || v != 2 {
+		t.Fatalf("Apply after SCRIPT FLUSH = %d, %v; want 2, nil", v, err)
+	}
+}

@@ -1,0 +1,44 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/internal/storetest"
+	"github.com/portico-gw/portico/sqlitestore"
+)
+
+// TestContract runs the data store contract on the embedded store.
+func TestContract(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		paths = map[portico.Store]string{}
+	)
+	openAt := func(t *testing.T, path string) *sqlitestore.DB {
+		db, err := sqlitestore.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		mu.Lock()
+		paths[db] = path
+		mu.Unlock()
+		return db
+	}
+	open := func(t *testing.T) portico.Store {
+		return openAt(t, filepath.Join(t.TempDir(), "portico.db"))
+	}
+	storetest.Run(t, open)
+	storetest.RunReopen(t, open, func(t *testing.T, s portico.Store) portico.Store {
+		if err := s.(*sqlitestore.DB).Close(); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		path := paths[s]
+		mu.Unlock()
+		return openAt(t, path)
+	})
+}
