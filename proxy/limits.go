@@ -35,17 +35,17 @@ func (ps *planSpecs) forSubscription(subID string) (specs []portico.LimitSpec, r
 		}
 		quota = []portico.LimitSpec{{
 			Key: subID + "/quota", Limit: q.Limit, Per: q.Per, Window: portico.Fixed,
-			Soft: q.Mode == portico.Soft, Threshold: threshold,
+			Soft: q.Mode == portico.Soft, Threshold: threshold, OnError: p.OnDatastoreError,
 		}}
 	}
 	withQuota := func(s portico.LimitSpec) []portico.LimitSpec {
 		return append([]portico.LimitSpec{s}, quota...)
 	}
 	if rl := p.RateLimit; rl != nil {
-		specs = withQuota(portico.LimitSpec{Key: subID + "/rate", Limit: rl.Limit, Per: rl.Per, Window: window(rl.Window)})
+		specs = withQuota(portico.LimitSpec{Key: subID + "/rate", Limit: rl.Limit, Per: rl.Per, Window: window(rl.Window), OnError: p.OnDatastoreError})
 		for i, r := range rl.Resources {
 			resSpecs = append(resSpecs, withQuota(portico.LimitSpec{
-				Key: subID + "/res" + itoa(i), Limit: r.Limit, Per: r.Per, Window: window(r.Window),
+				Key: subID + "/res" + itoa(i), Limit: r.Limit, Per: r.Per, Window: window(r.Window), OnError: p.OnDatastoreError,
 			}))
 		}
 	} else {

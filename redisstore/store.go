@@ -410,3 +410,7 @@ func unavailable(err error) bool {
 	}
 	return true // network errors, timeouts, a closed pool: no answer
 }
+
+// Client returns the store's Redis client, for parts that share the
+// connection pool (the cluster limiter). Do not close it.
+func (s *Store) Client() *redis.Client { return s.rdb }

@@ -18,9 +18,12 @@ import (
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/admin"
 	"github.com/portico-gw/portico/balance"
+	"github.com/portico-gw/portico/cluster"
 	"github.com/portico-gw/portico/metrics"
 	"github.com/portico-gw/portico/proxy"
 	"github.com/portico-gw/portico/ratelimit"
+	"github.com/portico-gw/portico/redislimit"
+	"github.com/portico-gw/portico/redisstore"
 	"github.com/portico-gw/portico/sqlitestore"
 	"github.com/portico-gw/portico/webhook"
 )
@@ -36,23 +39,28 @@ type Main struct {
 	GatewayAddr string
 	AdminAddr   string
 
-	logger     *slog.Logger
-	store      portico.Store             // embedded or Redis
-	notesStore portico.NotificationStore // the same store's notifications
-	closeStore func() error
-	db         *sqlitestore.DB   // the embedded store, when used
-	memLimiter *ratelimit.Memory // the in-process limiter (embedded store)
-	limiter    portico.Limiter
-	config     *portico.ConfigVar
-	gateway    *proxy.Gateway
-	admin      *admin.Server
-	notes      *notifier
-	hooks      *webhook.Sender
-	metrics    *metrics.Metrics
-	analytics  *analyticsNode
-	gatewaySrv *http.Server
-	adminSrv   *http.Server
-	startedAt  time.Time
+	logger       *slog.Logger
+	store        portico.Store             // embedded or Redis
+	notesStore   portico.NotificationStore // the same store's notifications
+	closeStore   func() error
+	db           *sqlitestore.DB   // the embedded store, when used
+	redis        *redisstore.Store // the Redis store, when used
+	redisLimiter *redislimit.Limiter
+	sync         *cluster.Sync
+	heartbeat    *cluster.Heartbeat
+	rate         cluster.RequestRate
+	memLimiter   *ratelimit.Memory // the in-process limiter (embedded store)
+	limiter      portico.Limiter
+	config       *portico.ConfigVar
+	gateway      *proxy.Gateway
+	admin        *admin.Server
+	notes        *notifier
+	hooks        *webhook.Sender
+	metrics      *metrics.Metrics
+	analytics    *analyticsNode
+	gatewaySrv   *http.Server
+	adminSrv     *http.Server
+	startedAt    time.Time
 
 	cancel context.CancelFunc // stops the background loops
 	wg     sync.WaitGroup
@@ -91,7 +99,11 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.store, m.notesStore, m.closeStore, m.db = db, db, db.Close, db
 	case strings.HasPrefix(c.Datastore, "redis://"), strings.HasPrefix(c.Datastore, "rediss://"):
-		return fmt.Errorf("datastore %q: the Redis data store is not available in this build yet; use embedded", c.Datastore)
+		rs, err := redisstore.Open(ctx, c.Datastore, c.ClusterName)
+		if err != nil {
+			return fmt.Errorf("redis data store %s: %w", redact(c.Datastore), err)
+		}
+		m.store, m.notesStore, m.closeStore, m.redis = rs, rs, rs.Close, rs
 	default:
 		return fmt.Errorf("datastore %q: want embedded or redis://host:port/db", c.Datastore)
 	}
@@ -104,6 +116,10 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.memLimiter.Restore(counters)
 		m.limiter = m.memLimiter
+	} else {
+		m.redisLimiter = redislimit.New(m.redis.Client(), "portico:{"+c.ClusterName+"}:lim:")
+		m.redisLimiter.LiveNodes = m.liveNodes
+		m.limiter = m.redisLimiter
 	}
 
 	m.config = &portico.ConfigVar{}
@@ -137,7 +153,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.metrics = metrics.New(metrics.Sources{
 		ConfigVersion: func() int64 { return m.gateway.Version() },
-		LiveNodes:     func() int { return 1 },
+		LiveNodes:     m.liveNodes,
 		Targets: func() []metrics.Target {
 			var out []metrics.Target
 			for _, t := range m.gateway.Targets() {
@@ -194,7 +210,10 @@ func (m *Main) Run(ctx context.Context) error {
 	adminMux.Handle("/", m.admin)
 	errLog := slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)
 	m.gatewaySrv = &http.Server{
-		Handler:           m.gateway,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.rate.Inc(time.Now())
+			m.gateway.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -222,6 +241,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.memLimiter != nil {
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); m.counterLoop(bg) }()
+	}
+	if m.redis != nil {
+		m.startCluster(bg)
 	}
 
 	m.logger.Info("portico serving", "version", Version(), "node", m.Config.NodeName,
@@ -285,13 +307,88 @@ func (s *notificationStore) AddNotification(ctx context.Context, n *portico.Noti
 	return nil
 }
 
-// Nodes implements portico.Membership for a single node.
-func (m *Main) Nodes(context.Context) ([]portico.Node, error) {
-	return []portico.Node{{
-		Name: m.Config.NodeName, GatewayAddr: m.GatewayAddr, AdminAddr: m.AdminAddr,
-		Version: Version(), StartedAt: m.startedAt.UTC(), LastSeen: time.Now().UTC(),
-		LBFactor: m.Config.LBFactor, Status: "up",
-	}}, nil
+// self describes this node for the membership.
+func (m *Main) self() portico.Node {
+	now := time.Now()
+	return portico.Node{
+		Name: m.Config.NodeName, GatewayAddr: advertised(m.GatewayAddr), AdminAddr: advertised(m.AdminAddr),
+		Version: Version(), StartedAt: m.startedAt.UTC(), LastSeen: now.UTC(),
+		LBFactor: m.Config.LBFactor, RequestRate: m.rate.Rate(now), Status: "up",
+	}
+}
+
+// advertised turns a listen address into one peers and front-ends can
+// reach: an unspecified host becomes the machine's host name.
+func advertised(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host, _ = os.Hostname()
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Nodes implements portico.Membership: the cluster's nodes from the data
+// store (the last known list while it is unreachable), or this node alone.
+func (m *Main) Nodes(ctx context.Context) ([]portico.Node, error) {
+	if m.redis == nil {
+		return []portico.Node{m.self()}, nil
+	}
+	nodes, err := m.redis.Nodes(ctx)
+	if err != nil {
+		if last := m.heartbeat.Nodes(); len(last) > 0 {
+			return last, nil
+		}
+		return nil, err
+	}
+	return nodes, nil
+}
+
+// liveNodes is the number of live nodes, as last known (at least 1).
+func (m *Main) liveNodes() int {
+	if m.heartbeat == nil {
+		return 1
+	}
+	n := 0
+	for _, x := range m.heartbeat.Nodes() {
+		if x.Status != cluster.StatusDown {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
+// startCluster starts the loops of a cluster node: config sync over the
+// store's change feed, heartbeats and cluster.xml, and the limiter sweep.
+func (m *Main) startCluster(ctx context.Context) {
+	m.sync = &cluster.Sync{Store: m.redis, Feed: m.redis, Config: m.config, Logger: m.logger.With("component", "sync")}
+	m.heartbeat = &cluster.Heartbeat{Registry: m.redis, Self: m.self, DataDir: m.Config.DataDir,
+		Cluster: m.Config.ClusterName, Logger: m.logger.With("component", "membership")}
+	for _, run := range []func(context.Context) error{m.sync.Run, m.heartbeat.Run} {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			if err := run(ctx); err != nil {
+				m.logger.Error("cluster loop stopped", "err", err)
+			}
+		}()
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				m.redisLimiter.Sweep(now)
+			}
+		}
+	}()
 }
 
 // Close stops the node in order: stop accepting, let in-flight requests
