@@ -147,3 +147,46 @@ func TestCluster(t *testing.T) {
 		t.Errorf("cluster.xml:\n%s", b2)
 	}
 }
+
+// TestMigrate copies a single node's embedded store into Redis: a cluster
+// node started on it serves the same API with the same key; a second copy
+// is refused without --force and is idempotent with it.
+func TestMigrate(t *testing.T) {
+	rs := redistest.Start(t)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer backend.Close()
+	dir := t.TempDir()
+	m := startNode(t, dir)
+	admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
+	plan := admin.call("POST", "/plans", map[string]any{"name": "p", "auto_approve": true,
+		"quota": map[string]any{"limit": 1000, "per": "day", "mode": "hard"}}, 201)
+	api := admin.call("POST", "/apis", map[string]any{"name": "a", "version": "v1", "context": "/a",
+		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend.URL}}},
+		"plans":    []any{plan["id"]}}, 201)
+	admin.call("POST", "/apis/"+api["id"].(string)+"/publish", nil, 200)
+	app := admin.call("POST", "/applications", map[string]any{"name": "app"}, 201)
+	key := admin.call("POST", "/applications/"+app["id"].(string)+"/keys", nil, 201)["key"].(string)
+	admin.call("POST", "/applications/"+app["id"].(string)+"/subscriptions", map[string]any{"api": api["id"], "plan": plan["id"]}, 201)
+	m.Close()
+
+	var out, errOut strings.Builder
+	args := []string{"datastore", "migrate", "--to", rs.URL(), "--data-dir", dir}
+	if code := run(args, &out, &errOut); code != 0 {
+		t.Fatalf("migrate: exit %d: %s", code, errOut.String())
+	}
+	t.Log(out.String())
+	if code := run(args, io.Discard, &errOut); code != 1 || !strings.Contains(errOut.String(), "--force") {
+		t.Fatalf("second migrate without --force: exit %d: %s", code, errOut.String())
+	}
+	if code := run(append(args, "--force"), io.Discard, io.Discard); code != 0 {
+		t.Fatalf("migrate --force: exit %d", code)
+	}
+	n := startClusterNode(t, rs.URL(), "node-1")
+	if code, _, body := gatewayGet(t, "http://"+n.GatewayAddr+"/a/x", key); code != 200 || body != "ok" {
+		t.Fatalf("migrated key on a cluster node: %d %s", code, body)
+	}
+	nc := client{t, "http://" + n.AdminAddr + "/api/v1", "admin", adminPassword}
+	if items := nc.call("GET", "/apis", nil, 200)["items"].([]any); len(items) != 1 {
+		t.Fatalf("APIs after two copies: %d", len(items))
+	}
+}

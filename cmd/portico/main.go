@@ -53,6 +53,8 @@ const usage = `Portico is an API manager: a gateway and an admin API.
 
 Usage:
   portico serve [flags]    run a node (portico serve -h lists the flags)
+  portico datastore migrate --to redis://host:port/db [--data-dir DIR] [--cluster-name NAME] [--force]
+                           copy the embedded store's config, users and keys into Redis
   portico version          print the version
 `
 
@@ -77,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "datastore":
+		return datastoreCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
