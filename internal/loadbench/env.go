@@ -28,6 +28,7 @@ type env struct {
 	loadAvg    string // at the start
 	backend    *proc
 	backendURL string // http://127.0.0.1:PORT
+	porticoBin string // built by the first Portico target that needs it
 
 	mu    sync.Mutex
 	procs []*proc
@@ -74,11 +75,20 @@ func (e *env) close() error {
 	return errors.Join(errs...)
 }
 
-// checkTools reports a missing wrk or nginx before anything starts.
-func checkTools() error {
+// checkTools reports a missing wrk or nginx, or a missing redis-server
+// when a target needs one, before anything starts.
+func checkTools(ts []*target) error {
 	for _, name := range []string{"wrk", "nginx"} {
 		if _, err := exec.LookPath(name); err != nil {
 			return fmt.Errorf("%s not found in PATH (Debian: apt-get install -y nginx wrk): %w", name, err)
+		}
+	}
+	for _, t := range ts {
+		if t.name != "portico-cluster" {
+			continue
+		}
+		if _, err := exec.LookPath("redis-server"); err != nil {
+			return fmt.Errorf("redis-server not found in PATH, needed by %s (Debian: apt-get install -y redis-server; or choose other -targets): %w", t.name, err)
 		}
 	}
 	return nil

@@ -4,17 +4,30 @@
 //
 //	go run ./internal/loadbench [-rounds 3] [-duration 10s] [-connections 50]
 //	        [-threads 1] [-portico bin/portico] [-json] [-keep]
-//	        [-targets direct,nginx,portico] [-portico-env GOGC=400] [-settle 30s]
+//	        [-targets direct,nginx,portico,portico-noanalytics,portico-cluster]
+//	        [-portico-env GOGC=400] [-settle 30s]
 //
 // One backend process (this program re-executed in a hidden mode) serves a
 // fixed 13-byte response. Every target proxies to that same backend, or is
 // that backend ("direct"), so the targets differ only in what sits between
 // wrk and the backend:
 //
-//	direct   wrk → backend
-//	nginx    wrk → nginx (keep-alive upstream pool) → backend
-//	portico  wrk → Portico (API key auth, rate limit and quota that never
-//	         trigger) → backend
+//	direct               wrk → backend
+//	nginx                wrk → nginx (keep-alive upstream pool) → backend
+//	portico              wrk → Portico (API key auth, rate limit and quota
+//	                     that never trigger, analytics) → backend
+//	portico-noanalytics  as portico, --analytics none
+//	portico-cluster      wrk → nginx (keep-alive, round robin) → two
+//	                     Portico nodes on one redis-server, --analytics
+//	                     none, the cluster-exact Redis limiter deciding
+//	                     every request → backend
+//
+// For portico-cluster the report also gives, from INFO read before and
+// after each run, over the requests wrk made: the Redis commands per
+// request (all of INFO commandstats, INFO's own calls left out, those Lua
+// scripts make counted in), and the round trips per request (read events
+// on client connections, total_reads_processed, the harness's own left
+// out). It needs redis-server in PATH.
 //
 // After a warm-up run of each target, every round drives each target once,
 // alternating, in an order rotated from round to round so that no target
@@ -162,9 +175,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 // A target is one HTTP server that wrk drives. setup starts what the target
 // needs and sets url and headers; teardown stops it. Processes started with
-// env.start are stopped at exit anyway, so teardown may be nil. Later
-// targets (a Portico cluster on Redis, Portico with analytics off) are more
-// entries in the list that targets returns.
+// env.start are stopped at exit anyway, so teardown may be nil.
 type target struct {
 	name     string
 	about    string   // what sits between wrk and the backend
@@ -177,6 +188,11 @@ type target struct {
 	// procs are the processes whose CPU time is charged to the target (the
 	// proxy); the backend's and wrk's are counted on their own.
 	procs func() []int
+
+	// redisStats, when set, reads the counters of the target's Redis; it
+	// is read around every run for the Redis commands and round trips per
+	// request.
+	redisStats func(ctx context.Context) (redisSample, error)
 }
 
 // fakeKey is sent as X-API-Key to the targets that do not check keys, so
@@ -191,6 +207,7 @@ func allTargets(o options) []*target {
 		nginxTarget(),
 		porticoTarget(o, "portico", "wrk → Portico (API key auth, rate limit + quota, analytics) → backend"),
 		porticoTarget(o, "portico-noanalytics", "wrk → Portico as above, analytics off (--analytics none) → backend", "--analytics", "none"),
+		clusterTarget(),
 	}
 }
 
@@ -255,11 +272,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (code int) {
 			code = 1
 		}
 	}()
-	if err := checkTools(); err != nil {
+	ts := targets(o)
+	if err := checkTools(ts); err != nil {
 		fmt.Fprintln(stderr, "loadbench:", err)
 		return 1
 	}
-	ts := targets(o)
 	defer func() {
 		// Teardown in reverse order, also after an error or a signal, on a
 		// context of its own: ctx may be done already.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +39,9 @@ http {
     keepalive_requests 1000000;
 
     upstream backend {
-        server {{.Backend}};
+{{- range .Servers}}
+        server {{.}};
+{{- end}}
         keepalive 64;
         keepalive_requests 1000000;
     }
@@ -60,43 +63,15 @@ func nginxTarget() *target {
 	t := &target{name: "nginx", about: "wrk → nginx (keep-alive reverse proxy) → backend"}
 	var p *proc
 	t.setup = func(ctx context.Context, e *env, t *target) error {
-		listen, err := freePort()
+		var err error
+		p, t.url, err = e.startNginx(ctx, "nginx", []string{strings.TrimPrefix(e.backendURL, "http://")}, "/hello", nil)
 		if err != nil {
 			return err
 		}
-		dir := filepath.Join(e.dir, "nginx")
-		if err := os.MkdirAll(filepath.Join(dir, "nginx-tmp"), 0o755); err != nil {
-			return err
-		}
-		conf := filepath.Join(dir, "nginx.conf")
-		var b strings.Builder
-		err = nginxConf.Execute(&b, map[string]string{
-			"Dir":     dir,
-			"Backend": strings.TrimPrefix(e.backendURL, "http://"),
-			"Listen":  listen,
-		})
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
-			return err
-		}
-		// -e: the error log before the config is read (nginx ≥ 1.19.5);
-		// otherwise nginx first opens the system's.
-		p, err = e.start("nginx", exec.Command("nginx",
-			"-c", conf, "-p", dir, "-e", filepath.Join(dir, "nginx-error.log"), "-g", "daemon off;"))
-		if err != nil {
-			return err
-		}
-		t.url = "http://" + listen + "/hello"
+		t.url += "/hello"
 		t.headers = []string{fakeKey}
 		t.procs = func() []int { return processTree(p.pid()) }
-		err = waitReady(ctx, p, t.url, nil, 10*time.Second, status200(backendBody))
-		if err != nil {
-			return fmt.Errorf("%w\nnginx error log:\n%s", err, tail(filepath.Join(dir, "nginx-error.log"), 20))
-		}
-		version := strings.TrimPrefix(firstLine(commandOutput("nginx", "-v")), "nginx version: ")
-		t.detail = fmt.Sprintf("%s, worker_processes auto = %d workers", version, nginxWorkers(p.pid()))
+		t.detail = nginxDetail(p)
 		return nil
 	}
 	t.teardown = func(ctx context.Context) error {
@@ -107,6 +82,54 @@ func nginxTarget() *target {
 		return p.stop(syscall.SIGTERM, 5*time.Second)
 	}
 	return t
+}
+
+// startNginx starts nginx, named name (its files are in dir/name), as a
+// keep-alive reverse proxy to the upstream servers (host:port each, taken
+// round robin), and waits until a GET of readyPath, sent with header,
+// answers 200 with backendBody. It returns the process and
+// http://host:port of its listener.
+func (e *env) startNginx(ctx context.Context, name string, servers []string, readyPath string, header http.Header) (*proc, string, error) {
+	listen, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	dir := filepath.Join(e.dir, name)
+	if err := os.MkdirAll(filepath.Join(dir, "nginx-tmp"), 0o755); err != nil {
+		return nil, "", err
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	var b strings.Builder
+	err = nginxConf.Execute(&b, map[string]any{
+		"Dir":     dir,
+		"Servers": servers,
+		"Listen":  listen,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
+		return nil, "", err
+	}
+	// -e: the error log before the config is read (nginx ≥ 1.19.5);
+	// otherwise nginx first opens the system's.
+	p, err := e.start(name, exec.Command("nginx",
+		"-c", conf, "-p", dir, "-e", filepath.Join(dir, "nginx-error.log"), "-g", "daemon off;"))
+	if err != nil {
+		return nil, "", err
+	}
+	base := "http://" + listen
+	err = waitReady(ctx, p, base+readyPath, header, 10*time.Second, status200(backendBody))
+	if err != nil {
+		return p, "", fmt.Errorf("%w\nnginx error log:\n%s", err, tail(filepath.Join(dir, "nginx-error.log"), 20))
+	}
+	return p, base, nil
+}
+
+// nginxDetail describes a running nginx for the report.
+func nginxDetail(p *proc) string {
+	version := strings.TrimPrefix(firstLine(commandOutput("nginx", "-v")), "nginx version: ")
+	return fmt.Sprintf("%s, worker_processes auto = %d workers", version, nginxWorkers(p.pid()))
 }
 
 // nginxWorkers returns the number of nginx worker processes under the

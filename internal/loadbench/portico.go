@@ -26,41 +26,22 @@ func porticoTarget(o options, name, about string, args ...string) *target {
 	t := &target{name: name, about: about}
 	var p *proc
 	t.setup = func(ctx context.Context, e *env, t *target) error {
-		bin := o.portico
-		if bin == "" {
-			var err error
-			if bin, err = buildPortico(ctx, e); err != nil {
-				return err
-			}
-		}
-		gw, err := freePort()
-		if err != nil {
-			return err
-		}
-		adm, err := freePort()
+		bin, err := e.porticoBinary(ctx)
 		if err != nil {
 			return err
 		}
 		t.detail = firstLine(commandOutput(bin, "version")) + ", embedded store, --log-level warn " + strings.Join(args, " ")
-		password := randomHex(16)
-		cmd := exec.Command(bin, append([]string{"serve",
-			"--data-dir", filepath.Join(e.dir, name+"-data"),
-			"--gateway-addr", gw,
-			"--admin-addr", adm,
-			"--log-level", "warn"}, args...)...)
-		cmd.Env = append(os.Environ(), "PORTICO_ADMIN_PASSWORD="+password)
-		cmd.Env = append(cmd.Env, o.porticoEnv...)
 		if len(o.porticoEnv) > 0 {
 			t.detail += ", environment " + strings.Join(o.porticoEnv, " ")
 		}
-		if p, err = e.start("portico", cmd); err != nil {
-			return err
-		}
-		t.procs = func() []int { return []int{p.pid()} }
-		err = waitReady(ctx, p, "http://"+adm+"/healthz", nil, 30*time.Second, status200(nil))
+		password := randomHex(16)
+		var gw, adm string
+		p, gw, adm, err = e.startPortico(ctx, name, bin, password,
+			append([]string{"--data-dir", filepath.Join(e.dir, name+"-data")}, args...))
 		if err != nil {
 			return err
 		}
+		t.procs = func() []int { return []int{p.pid()} }
 		a := &adminClient{base: "http://" + adm + "/api/v1", user: "admin", password: password, proc: p}
 		key, err := configurePortico(ctx, a, e.backendURL)
 		if err != nil {
@@ -68,10 +49,9 @@ func porticoTarget(o options, name, about string, args ...string) *target {
 		}
 		t.url = "http://" + gw + "/bench/hello"
 		t.headers = []string{"X-API-Key: " + key}
-		h := http.Header{"X-Api-Key": {key}}
 		// The gateway may apply the new config a moment after the admin
 		// API answered.
-		return waitReady(ctx, p, t.url, h, 10*time.Second, status200(backendBody))
+		return waitReady(ctx, p, t.url, keyHeader(key), 10*time.Second, status200(backendBody))
 	}
 	t.teardown = func(ctx context.Context) error {
 		if p == nil {
@@ -80,6 +60,58 @@ func porticoTarget(o options, name, about string, args ...string) *target {
 		return p.stop(syscall.SIGTERM, 15*time.Second)
 	}
 	return t
+}
+
+// keyHeader is the header that sends key as the API key.
+func keyHeader(key string) http.Header { return http.Header{"X-Api-Key": {key}} }
+
+// startPortico starts `bin serve` as a child named name on free loopback
+// gateway and admin ports, with --log-level warn, args (which must
+// include --data-dir), the admin password and -portico-env in its
+// environment, and waits until its admin API answers. It returns the
+// process and the gateway and admin addresses.
+func (e *env) startPortico(ctx context.Context, name, bin, password string, args []string) (p *proc, gw, adm string, err error) {
+	if gw, err = freePort(); err != nil {
+		return nil, "", "", err
+	}
+	if adm, err = freePort(); err != nil {
+		return nil, "", "", err
+	}
+	cmd := exec.Command(bin, append([]string{"serve",
+		"--gateway-addr", gw,
+		"--admin-addr", adm,
+		"--log-level", "warn"}, args...)...)
+	cmd.Env = append(os.Environ(), "PORTICO_ADMIN_PASSWORD="+password)
+	cmd.Env = append(cmd.Env, e.opts.porticoEnv...)
+	if p, err = e.start(name, cmd); err != nil {
+		return nil, "", "", err
+	}
+	if err = waitReady(ctx, p, "http://"+adm+"/healthz", nil, 30*time.Second, status200(nil)); err != nil {
+		return p, "", "", err
+	}
+	return p, gw, adm, nil
+}
+
+// porticoBinary returns -portico, or else a binary built once into the
+// temp dir for all the targets.
+func (e *env) porticoBinary(ctx context.Context) (string, error) {
+	if e.opts.portico != "" {
+		return e.opts.portico, nil
+	}
+	e.mu.Lock()
+	bin := e.porticoBin
+	e.mu.Unlock()
+	if bin != "" {
+		return bin, nil
+	}
+	bin, err := buildPortico(ctx, e)
+	if err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	e.porticoBin = bin
+	e.mu.Unlock()
+	return bin, nil
 }
 
 // buildPortico builds ./cmd/portico of this module into the temp dir.

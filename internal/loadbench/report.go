@@ -62,6 +62,19 @@ type summary struct {
 	CPU       cpuUse  `json:"cpu"`
 	// ProxyCPUus is the CPU time the proxy spent per request, in µs.
 	ProxyCPUus float64 `json:"proxy_cpu_us_per_request"`
+	// Redis is set for a target with a Redis: the median of the runs'
+	// commands per request, and the commands of all those runs together.
+	Redis *redisSummary `json:"redis,omitempty"`
+}
+
+type redisSummary struct {
+	PerRequest           float64          `json:"commands_per_request"`    // median of the runs
+	RoundTripsPerRequest float64          `json:"round_trips_per_request"` // median of the runs
+	Commands             int64            `json:"commands"`                // over the runs together
+	RoundTrips           int64            `json:"round_trips"`             // over the runs together
+	Connections          int64            `json:"connections"`             // over the runs together
+	Requests             int64            `json:"requests"`                // wrk's, over the runs together
+	ByCommand            map[string]int64 `json:"by_command"`              // over the runs together
 }
 
 // ratio is a target's throughput divided by a reference's.
@@ -158,7 +171,8 @@ func (r *results) summarize(ts []*target) {
 	byName := map[string]*summary{}
 	for _, t := range ts {
 		s := summary{Name: t.name, About: t.about}
-		var rps, p50, p99, wrk, backend, proxy, irq, other, idle, perReq []float64
+		var rps, p50, p99, wrk, backend, proxy, irq, other, idle, perReq, redisPerReq, tripsPerReq []float64
+		var rs *redisSummary
 		for _, run := range r.Runs {
 			if run.Target != t.name {
 				continue
@@ -178,6 +192,24 @@ func (r *results) summarize(ts []*target) {
 			other = append(other, run.CPU.Other)
 			idle = append(idle, run.CPU.Idle)
 			perReq = append(perReq, run.proxyCPUPerRequest())
+			if run.Redis != nil {
+				if rs == nil {
+					rs = &redisSummary{ByCommand: map[string]int64{}}
+				}
+				redisPerReq = append(redisPerReq, run.Redis.PerRequest)
+				tripsPerReq = append(tripsPerReq, run.Redis.RoundTripsPerRequest)
+				rs.Commands += run.Redis.Commands
+				rs.RoundTrips += run.Redis.RoundTrips
+				rs.Connections += run.Redis.Connections
+				rs.Requests += run.Requests
+				for name, n := range run.Redis.ByCommand {
+					rs.ByCommand[name] += n
+				}
+			}
+		}
+		if rs != nil {
+			rs.PerRequest, rs.RoundTripsPerRequest = median(redisPerReq), median(tripsPerReq)
+			s.Redis = rs
 		}
 		s.ReqPerSec, s.P50us, s.P99us = median(rps), median(p50), median(p99)
 		s.CPU = cpuUse{Wrk: median(wrk), Backend: median(backend), Proxy: median(proxy),
@@ -294,40 +326,60 @@ func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "wrk -t%d -c%d --latency, GET of a %d-byte text/plain response, keep-alive\n", o.Threads, o.Connections, len(backendBody))
 	fmt.Fprintf(w, "machine: %d CPUs (%s), Linux %s, load average at start %s\n", f.CPUs, f.CPUModel, f.Kernel, f.LoadAvg)
 	fmt.Fprintf(w, "%s; backend: Go net/http (%s), one process; GOMAXPROCS of backend and Portico %s\n", f.Wrk, f.Go, f.GOMAXPROCS)
+	width := 8
+	for _, s := range r.Targets {
+		width = max(width, len(s.Name))
+	}
 	for _, s := range r.Targets {
 		if d := f.Targets[s.Name]; d != "" {
-			fmt.Fprintf(w, "  %-8s %s; %s\n", s.Name, s.About, d)
+			fmt.Fprintf(w, "  %-*s %s; %s\n", width, s.Name, s.About, d)
 		} else {
-			fmt.Fprintf(w, "  %-8s %s\n", s.Name, s.About)
+			fmt.Fprintf(w, "  %-*s %s\n", width, s.Name, s.About)
 		}
 	}
 
 	fmt.Fprintf(w, "\nRuns (CPU in %% of one core: wrk + backend + proxy + other + idle = %d%%, the whole machine;\n"+
 		"softirq time is mostly also inside the process columns; proxy µs = the proxy's CPU time per request):\n", 100*f.CPUs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\torder\ttarget\treq/s\tp50\tp99\twrk\tbackend\tproxy\tother\tidle\t(softirq)\tproxy µs\t")
+	fmt.Fprintln(tw, "round\torder\ttarget\treq/s\tp50\tp99\twrk\tbackend\tproxy\tother\tidle\t(softirq)\tproxy µs\tredis cmd/req\tredis trips/req\t")
 	for _, x := range r.Runs {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Round, x.Order, x.Target,
+		redis, trips := "—", "—"
+		if x.Redis != nil {
+			redis, trips = fmtPerReq(x.Redis.PerRequest), fmtPerReq(x.Redis.RoundTripsPerRequest)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Round, x.Order, x.Target,
 			fmtRPS(x.ReqPerSec), fmtMs(x.P50us), fmtMs(x.P99us),
 			fmtPct(x.CPU.Wrk), fmtPct(x.CPU.Backend), fmtPct(x.CPU.Proxy), fmtPct(x.CPU.Other), fmtPct(x.CPU.Idle), fmtPct(x.CPU.IRQ),
-			fmtMicros(x.proxyCPUPerRequest()), failedMark(x.Failed))
+			fmtMicros(x.proxyCPUPerRequest()), redis, trips, failedMark(x.Failed))
 	}
 	tw.Flush()
 
 	fmt.Fprintf(w, "\nMedians over the rounds (failed runs left out):\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\truns\treq/s\tp50\tp99\twrk\tbackend\tproxy\tother\tidle\t(softirq)\tproxy µs\t")
+	fmt.Fprintln(tw, "target\truns\treq/s\tp50\tp99\twrk\tbackend\tproxy\tother\tidle\t(softirq)\tproxy µs\tredis cmd/req\tredis trips/req\t")
 	for _, s := range r.Targets {
 		if s.Runs == 0 {
-			fmt.Fprintf(tw, "%s\t%d/%d\t—\t\t\t\t\t\t\t\t\t\t\n", s.Name, s.Runs, s.Runs+s.Failed)
+			fmt.Fprintf(tw, "%s\t%d/%d\t—\t\t\t\t\t\t\t\t\t\t\t\t\n", s.Name, s.Runs, s.Runs+s.Failed)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name, s.Runs, s.Runs+s.Failed,
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name, s.Runs, s.Runs+s.Failed,
 			fmtRPS(s.ReqPerSec), fmtMs(s.P50us), fmtMs(s.P99us),
 			fmtPct(s.CPU.Wrk), fmtPct(s.CPU.Backend), fmtPct(s.CPU.Proxy), fmtPct(s.CPU.Other), fmtPct(s.CPU.Idle), fmtPct(s.CPU.IRQ),
-			fmtMicros(s.ProxyCPUus))
+			fmtMicros(s.ProxyCPUus), s.redisCell(), s.tripsCell())
 	}
 	tw.Flush()
+	for _, s := range r.Targets {
+		if s.Redis == nil {
+			continue
+		}
+		rs := s.Redis
+		fmt.Fprintf(w, "\nRedis of %s, from INFO before and after each run (medians of the runs):\n"+
+			"  %s round trips per request (total_reads_processed: requests or pipelines clients sent, and connections closed)\n"+
+			"  %s commands per request (INFO commandstats: those Lua scripts run included, INFO's left out)\n"+
+			"  over the runs together: %d requests, %d round trips, %d new connections, %d commands: %s\n",
+			s.Name, fmtPerReq(rs.RoundTripsPerRequest), fmtPerReq(rs.PerRequest),
+			rs.Requests, rs.RoundTrips, rs.Connections, rs.Commands, fmtCommands(rs.ByCommand, rs.Requests))
+	}
 
 	if len(r.Ratios) > 0 {
 		fmt.Fprintf(w, "\nThroughput ratios (req/s):\n")
@@ -381,6 +433,27 @@ func (r *results) print(w io.Writer) {
 	r.printMarkdown(w)
 }
 
+// fmtPerReq formats Redis commands per request.
+func fmtPerReq(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+
+// redisCell is the Redis commands per request for a table, "—" without a
+// Redis.
+func (s summary) redisCell() string {
+	if s.Redis == nil {
+		return "—"
+	}
+	return fmtPerReq(s.Redis.PerRequest)
+}
+
+// tripsCell is the Redis round trips per request for a table, "—"
+// without a Redis.
+func (s summary) tripsCell() string {
+	if s.Redis == nil {
+		return "—"
+	}
+	return fmtPerReq(s.Redis.RoundTripsPerRequest)
+}
+
 func failedMark(s string) string {
 	if s != "" {
 		return "FAILED"
@@ -395,6 +468,10 @@ func (r *results) printMarkdown(w io.Writer) {
 	for _, ref := range refs {
 		cols = append(cols, "× "+ref)
 	}
+	withRedis := slices.ContainsFunc(r.Targets, func(s summary) bool { return s.Redis != nil })
+	if withRedis {
+		cols = append(cols, "Redis round trips/req", "Redis cmd/req")
+	}
 	fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
 	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(cols)))
 	for _, s := range r.Targets {
@@ -408,6 +485,9 @@ func (r *results) printMarkdown(w io.Writer) {
 		}
 		for _, ref := range refs {
 			row = append(row, r.ratioCell(s.Name, ref))
+		}
+		if withRedis {
+			row = append(row, s.tripsCell(), s.redisCell())
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 	}

@@ -183,8 +183,11 @@ type runResult struct {
 	wrkResult
 	Seconds float64 `json:"seconds"` // wall time of the wrk process
 	CPU     cpuUse  `json:"cpu"`
-	Failed  string  `json:"failed,omitempty"`
-	Output  string  `json:"-"` // what wrk printed
+	// Redis is what the target's Redis did during the run; nil for the
+	// targets without one.
+	Redis  *redisUse `json:"redis,omitempty"`
+	Failed string    `json:"failed,omitempty"`
+	Output string    `json:"-"` // what wrk printed
 }
 
 // wrk drives t for d and returns the run. A run with socket errors or
@@ -212,6 +215,13 @@ func (e *env) wrk(ctx context.Context, t *target, d time.Duration) (runResult, e
 	if t.procs != nil {
 		proxy = t.procs()
 	}
+	var redisBefore redisSample
+	if t.redisStats != nil {
+		var err error
+		if redisBefore, err = t.redisStats(ctx); err != nil {
+			return r, err
+		}
+	}
 	before := e.sampleCPU(proxy)
 	start := time.Now()
 	out, err := cmd.Output()
@@ -228,6 +238,13 @@ func (e *env) wrk(ctx context.Context, t *target, d time.Duration) (runResult, e
 		return r, fmt.Errorf("wrk %s: %w\noutput:\n%s", strings.Join(args, " "), err, out)
 	}
 	r.CPU = cpuDelta(before, after, cmd.ProcessState, r.Seconds)
+	if t.redisStats != nil {
+		redisAfter, err := t.redisStats(ctx)
+		if err != nil {
+			return r, err
+		}
+		r.Redis = redisDelta(redisBefore, redisAfter, r.Requests)
+	}
 	r.Failed = r.problem()
 	return r, e.checkAlive()
 }
