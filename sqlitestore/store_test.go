@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,13 +85,6 @@ func load(t *testing.T, db *DB) *portico.Config {
 	return c
 }
 
-func equal(t *testing.T, got, want *portico.Config) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("config differs\n got %+v\nwant %+v", got, want)
-	}
-}
-
 func TestOpenSetsPragmas(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
@@ -135,34 +126,7 @@ func TestFilesPrivate(t *testing.T) {
 	}
 }
 
-func TestLoadEmpty(t *testing.T) {
-	db, _ := open(t)
-	equal(t, load(t, db), portico.NewConfig())
-}
 
-func TestRoundTrip(t *testing.T) {
-	db, _ := open(t)
-	changes := entities()
-	v, err := db.Apply(context.Background(), 0, changes)
-	if err != nil || v != 1 {
-		t.Fatalf("Apply = %d, %v; want 1, nil", v, err)
-	}
-	want := portico.NewConfig().With(1, changes...)
-	equal(t, load(t, db), want)
-	for _, m := range []int{len(want.Plans), len(want.APIs), len(want.Users), len(want.Applications), len(want.Keys), len(want.Subscriptions)} {
-		if m != 1 {
-			t.Fatalf("fixture does not cover every kind: %+v", want)
-		}
-	}
-
-	// A replaced entity loads as the new one.
-	p := *want.Plans["plan1"]
-	p.Name, p.RateLimit, p.UpdatedAt = "platinum", nil, at(20)
-	if _, err := db.Apply(context.Background(), 1, []portico.Change{portico.Put(&p)}); err != nil {
-		t.Fatal(err)
-	}
-	equal(t, load(t, db), want.With(2, portico.Put(&p)))
-}
 
 func TestTimesKeepTheirInstant(t *testing.T) {
 	db, _ := open(t)
@@ -181,115 +145,9 @@ func TestTimesKeepTheirInstant(t *testing.T) {
 	}
 }
 
-func TestConflictWritesNothing(t *testing.T) {
-	db, _ := open(t)
-	ctx := context.Background()
-	changes := entities()
-	if _, err := db.Apply(ctx, 0, changes); err != nil {
-		t.Fatal(err)
-	}
-	before := load(t, db)
-	for _, base := range []int64{0, 2, -1} {
-		v, err := db.Apply(ctx, base, []portico.Change{
-			portico.Put(&portico.Plan{ID: "plan2", Name: "silver"}),
-			portico.Delete(portico.KindAPI, "api1"),
-		})
-		if v != 0 || portico.ErrorCodeOf(err) != portico.EConflict {
-			t.Fatalf("Apply(base %d) = %d, %v; want EConflict", base, v, err)
-		}
-		if !strings.Contains(portico.ErrorMessageOf(err), "version 1") {
-			t.Errorf("message %q does not name the stored version", portico.ErrorMessageOf(err))
-		}
-	}
-	equal(t, load(t, db), before)
-}
 
-func TestBadChangesWriteNothing(t *testing.T) {
-	db, _ := open(t)
-	ctx := context.Background()
-	ok := portico.Put(&portico.Plan{ID: "ok"})
-	for name, ch := range map[string]portico.Change{
-		"unknown kind":         {Kind: "widget", ID: "w", Delete: true},
-		"unknown kind put":     {Kind: "widget", ID: "w"},
-		"no id":                portico.Delete(portico.KindPlan, ""),
-		"no entity":            {Kind: portico.KindAPI, ID: "api1"},
-		"entity of wrong kind": {Kind: portico.KindAPI, ID: "p", Plan: &portico.Plan{ID: "p"}},
-		"mismatched id":        {Kind: portico.KindPlan, ID: "p", Plan: &portico.Plan{ID: "q"}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := db.Apply(ctx, 0, []portico.Change{ok, ch})
-			if err == nil || portico.ErrorCodeOf(err) != portico.EInternal {
-				t.Fatalf("Apply = %v, want an internal error", err)
-			}
-			equal(t, load(t, db), portico.NewConfig())
-		})
-	}
-}
 
-func TestDelete(t *testing.T) {
-	db, _ := open(t)
-	ctx := context.Background()
-	changes := entities()
-	if _, err := db.Apply(ctx, 0, changes); err != nil {
-		t.Fatal(err)
-	}
-	want := portico.NewConfig().With(1, changes...)
 
-	// Deleting every entity, and one that does not exist, leaves nothing.
-	var dels []portico.Change
-	for _, ch := range changes {
-		dels = append(dels, portico.Delete(ch.Kind, ch.ID))
-	}
-	dels = append(dels, portico.Delete(portico.KindKey, "no-such-key"))
-	if _, err := db.Apply(ctx, 1, dels); err != nil {
-		t.Fatal(err)
-	}
-	want = want.With(2, dels...)
-	if len(want.Plans)+len(want.APIs)+len(want.Keys) != 0 {
-		t.Fatal("With kept deleted entities")
-	}
-	equal(t, load(t, db), want)
-
-	// Changes apply in order: put then delete removes, delete then put keeps.
-	p, q := &portico.Plan{ID: "p", CreatedAt: at(0)}, &portico.Plan{ID: "q", CreatedAt: at(0)}
-	seq := []portico.Change{
-		portico.Put(p), portico.Delete(portico.KindPlan, "p"),
-		portico.Delete(portico.KindPlan, "q"), portico.Put(q),
-	}
-	if _, err := db.Apply(ctx, 2, seq); err != nil {
-		t.Fatal(err)
-	}
-	got := load(t, db)
-	equal(t, got, want.With(3, seq...))
-	if _, ok := got.Plans["p"]; ok || got.Plans["q"] == nil {
-		t.Fatalf("plans = %v, want only q", got.Plans)
-	}
-}
-
-func TestSurvivesRestart(t *testing.T) {
-	db, path := open(t)
-	ctx := context.Background()
-	changes := entities()
-	if _, err := db.Apply(ctx, 0, changes); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	want := portico.NewConfig().With(1, changes...)
-	equal(t, load(t, db), want)
-	del := portico.Delete(portico.KindKey, "key1")
-	if v, err := db.Apply(ctx, 1, []portico.Change{del}); err != nil || v != 2 {
-		t.Fatalf("Apply after reopen = %d, %v; want 2, nil", v, err)
-	}
-	equal(t, load(t, db), want.With(2, del))
-}
 
 func TestNewerSchemaRefused(t *testing.T) {
 	db, path := open(t)
@@ -303,41 +161,6 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 }
 
-func TestConcurrentApply(t *testing.T) {
-	const writers, rounds = 6, 4
-	db, _ := open(t)
-	ctx := context.Background()
-	want := portico.NewConfig()
-	for base := int64(0); base < rounds; base++ {
-		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			winners []portico.Change
-		)
-		for w := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ch := portico.Put(&portico.Plan{ID: fmt.Sprintf("p%d-%d", base, w), CreatedAt: at(w)})
-				v, err := db.Apply(ctx, base, []portico.Change{ch})
-				switch {
-				case err == nil && v == base+1:
-					mu.Lock()
-					winners = append(winners, ch)
-					mu.Unlock()
-				case portico.ErrorCodeOf(err) != portico.EConflict:
-					t.Errorf("Apply(base %d) = %d, %v; want success or EConflict", base, v, err)
-				}
-			}()
-		}
-		wg.Wait()
-		if len(winners) != 1 {
-			t.Fatalf("base %d: %d winners, want exactly 1", base, len(winners))
-		}
-		want = want.With(base+1, winners...)
-	}
-	equal(t, load(t, db), want)
-}
 
 // BenchmarkApply measures one Apply of one change: a transaction with a
 // synced commit.
