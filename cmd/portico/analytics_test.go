@@ -74,7 +74,7 @@ func TestAnalyticsEmbedded(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		gatewayGet(t, gw+"/missing", "")
 	}
-	waitFor(t, "35 recorded requests", 10*time.Second, func() bool { return totalRequests(t, admin, "") == 35 })
+	waitFor(t, "35 recorded requests", 30*time.Second, func() bool { return totalRequests(t, admin, "") == 35 })
 	if n := totalRequests(t, admin, "&status=404"); n != 5 {
 		t.Errorf("404s recorded: %d, want 5", n)
 	}
@@ -213,10 +213,10 @@ func TestAnalyticsSettingsAtRunTime(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		gatewayGet(t, "http://"+m.GatewayAddr+"/open/x", "")
 	}
-	waitFor(t, "20 records in ClickHouse", 20*time.Second, func() bool {
+	waitFor(t, "20 records in ClickHouse", 30*time.Second, func() bool {
 		return strings.TrimSpace(ch.Query(t, "SELECT count() FROM portico.requests")) == "20"
 	})
-	waitFor(t, "the admin API answering from ClickHouse", 10*time.Second, func() bool { return totalRequests(t, admin, "") == 20 })
+	waitFor(t, "the admin API answering from ClickHouse", 30*time.Second, func() bool { return totalRequests(t, admin, "") == 20 })
 	m.Close()
 	m2 := startNode(t, dir)
 	admin2 := client{t, "http://" + m2.AdminAddr + "/api/v1", "admin", adminPassword}
@@ -255,7 +255,7 @@ func TestWebhookNotification(t *testing.T) {
 		if n["kind"] != "endpoint_down" || n["api"] != api["id"] {
 			t.Fatalf("webhook got %v", n)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("no webhook delivery")
 	}
 }
