@@ -125,8 +125,6 @@ func TestFilesPrivate(t *testing.T) {
 	}
 }
 
-
-
 func TestTimesKeepTheirInstant(t *testing.T) {
 	db, _ := open(t)
 	local := time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("CET", 3600))
@@ -144,10 +142,6 @@ func TestTimesKeepTheirInstant(t *testing.T) {
 	}
 }
 
-
-
-
-
 func TestNewerSchemaRefused(t *testing.T) {
 	db, path := open(t)
 	if _, err := db.w.Exec(`PRAGMA user_version = 99`); err != nil {
@@ -159,7 +153,6 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal("Open of a newer schema succeeded")
 	}
 }
-
 
 // BenchmarkApply measures one Apply of one change: a transaction with a
 // synced commit.
