@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,10 +60,45 @@ func TestCluster(t *testing.T) {
 	}
 	waitFor(t, "three members", 15*time.Second, func() bool { return slices.Equal(names(adminC), []string{"node-a", "node-b", "node-c"}) })
 
-	// Propagation: each new API created on A is timed until C routes it.
+	// Propagation: each new API created on A is timed until C routes it,
+	// while traffic on an unrelated API flows through C: none of it may fail.
 	plan := adminA.call("POST", "/plans", map[string]any{"name": "p", "auto_approve": true,
 		"rate_limit": map[string]any{"limit": 30, "per": "hour", "window": "fixed"}}, 201)
-	const changes = 100
+	publishOpen(t, adminA, "/steady", backend.URL)
+	waitFor(t, "/steady on node C", 15*time.Second, func() bool {
+		code, _, _ := gatewayGet(t, "http://"+c.GatewayAddr+"/steady/x", "")
+		return code == 200
+	})
+	stop := make(chan struct{})
+	var steadyOK, steadyFailed atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 1000000; i++ { // bounded; stopped long before
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			resp, err := http.Get("http://" + c.GatewayAddr + "/steady/x")
+			if err != nil {
+				steadyFailed.Add(1)
+				continue
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				steadyOK.Add(1)
+			} else {
+				steadyFailed.Add(1)
+			}
+		}
+	}()
+	changes := 1000
+	if testing.Short() {
+		changes = 100
+	}
 	var lat []time.Duration
 	for i := 0; i < changes; i++ {
 		ctx := fmt.Sprintf("/svc%d", i)
@@ -83,9 +120,15 @@ func TestCluster(t *testing.T) {
 		}
 		lat = append(lat, time.Since(start))
 	}
+	close(stop)
+	wg.Wait()
 	slices.Sort(lat)
 	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
 	t.Logf("admin write on A (create + publish) to routable on C, %d changes: p50 %v, p99 %v, max %v", changes, p50, p99, lat[len(lat)-1])
+	t.Logf("meanwhile on an unrelated API through C: %d requests served, %d failed", steadyOK.Load(), steadyFailed.Load())
+	if steadyFailed.Load() != 0 || steadyOK.Load() == 0 {
+		t.Errorf("unrelated API while changes streamed in: %d served, %d failed", steadyOK.Load(), steadyFailed.Load())
+	}
 
 	// A key-protected API, a subscription made on A, used on B and C.
 	api := adminA.call("POST", "/apis", map[string]any{"name": "k", "version": "v1", "context": "/k",
