@@ -30,6 +30,7 @@
 //	                                       WithNotificationCap, default 10,000, are kept)
 //	portico:{c}:notify:user:<id>   zset    the same, of the notifications of one user
 //	                                       (as publisher or subscriber), capped alike
+//	portico:{c}:setting:<name>     string  a cluster-wide run-time setting (analytics: its JSON), polled by every node
 //
 // The entity JSON is the same as the embedded store's (sqlitestore), so a
 // migration copies it as is.

@@ -38,6 +38,9 @@ type analyticsNode struct {
 	ch       *clickhouse.Store
 	querier  portico.AnalyticsQuerier
 	addrs    []string
+
+	shared     sharedSettings // cluster-wide settings; nil on a single node
+	lastShared string         // the cluster-wide settings last applied
 }
 
 // openAnalytics opens the analytics store that cfg (or the saved run-time
@@ -144,9 +147,58 @@ func (a *analyticsNode) AnalyticsSettings() admin.AnalyticsSettings {
 // embedded store when there are none. Records in flight are not lost: the
 // recorder writes its next batches to the new store. The settings are
 // saved in the data dir and used again after a restart.
+//
+// In a cluster the settings are also written to the data store, and every
+// node applies them within a second (pollShared).
 func (a *analyticsNode) SetAnalyticsSettings(ctx context.Context, s admin.AnalyticsSettings) (admin.AnalyticsSettings, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.shared != nil {
+		b, _ := json.Marshal(s)
+		if err := a.shared.SetSetting(ctx, "analytics", string(b)); err != nil {
+			return admin.AnalyticsSettings{}, err
+		}
+		a.lastShared = string(b)
+	}
+	return a.applyLocal(ctx, s)
+}
+
+// sharedSettings are cluster-wide run-time settings (the Redis store).
+type sharedSettings interface {
+	Setting(ctx context.Context, name string) (string, error)
+	SetSetting(ctx context.Context, name, value string) error
+}
+
+// pollShared applies the cluster-wide analytics settings when another
+// node changed them; it checks every second until ctx ends.
+func (a *analyticsNode) pollShared(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		v, err := a.shared.Setting(ctx, "analytics")
+		a.mu.Lock()
+		if err == nil && v != "" && v != a.lastShared {
+			var s admin.AnalyticsSettings
+			if err := json.Unmarshal([]byte(v), &s); err != nil {
+				a.logger.Error("analytics: bad cluster-wide settings", "err", err)
+			} else if _, err := a.applyLocal(ctx, s); err != nil {
+				a.logger.Error("analytics: applying the cluster-wide settings failed", "err", err)
+			} else {
+				a.logger.Info("analytics: applied the cluster-wide settings", "addresses", s.Addresses)
+			}
+			a.lastShared = v
+		}
+		a.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// applyLocal switches this node's store; a.mu is held.
+func (a *analyticsNode) applyLocal(ctx context.Context, s admin.AnalyticsSettings) (admin.AnalyticsSettings, error) {
 	target := "embedded"
 	if len(s.Addresses) > 0 {
 		target = "clickhouse://" + strings.Join(s.Addresses, ",")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portico-gw/portico/cluster"
+	"github.com/portico-gw/portico/internal/clickhousetest"
 	"github.com/portico-gw/portico/internal/redistest"
 )
 
@@ -309,4 +310,43 @@ func TestRedisOutage(t *testing.T) {
 		return len(adminB.call("GET", "/cluster/nodes", nil, 200)["items"].([]any)) == 2
 	})
 	t.Logf("after Redis came back: writes, resync and membership in %v", time.Since(back))
+}
+
+// TestClusterAnalyticsSettings: an analytics address added on node A at
+// run time reaches node B too, and B's records go there.
+func TestClusterAnalyticsSettings(t *testing.T) {
+	rs := redistest.Start(t)
+	ch := clickhousetest.Start(t)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer backend.Close()
+	start := func(name string) *Main {
+		t.Setenv("PORTICO_ADMIN_PASSWORD", adminPassword)
+		c := DefaultConfig()
+		c.DataDir, c.GatewayAddr, c.AdminAddr, c.LogLevel = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0", "warn"
+		c.Datastore, c.NodeName = rs.URL(), name
+		c.AnalyticsFlushInterval = 100 * time.Millisecond
+		m := &Main{Config: c, Stdout: io.Discard, Stderr: testWriter{t}}
+		if err := m.Run(context.Background()); err != nil {
+			m.Close()
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	a, b := start("node-a"), start("node-b")
+	adminA := client{t, "http://" + a.AdminAddr + "/api/v1", "admin", adminPassword}
+	adminB := client{t, "http://" + b.AdminAddr + "/api/v1", "admin", adminPassword}
+	publishOpen(t, adminA, "/open", backend.URL)
+	adminA.call("PUT", "/settings/analytics", map[string]any{"addresses": []string{ch.Addr()}}, 200)
+	waitFor(t, "node B to take the address", 10*time.Second, func() bool {
+		return len(adminB.call("GET", "/settings/analytics", nil, 200)["addresses"].([]any)) == 1
+	})
+	waitFor(t, "/open on node B", 10*time.Second, func() bool {
+		code, _, _ := gatewayGet(t, "http://"+b.GatewayAddr+"/open/x", "")
+		return code == 200
+	})
+	waitFor(t, "node B's records in ClickHouse", 30*time.Second, func() bool {
+		out := strings.TrimSpace(ch.Query(t, "SELECT count() FROM portico.requests WHERE node = 'node-b'"))
+		return out != "" && out != "0"
+	})
 }

@@ -141,6 +141,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.analytics, err = openAnalytics(ctx, c, m.logger); err != nil {
 		return err
 	}
+	if m.analytics != nil && m.redis != nil {
+		m.analytics.shared = m.redis // set before the admin API serves
+	}
 	if m.analytics != nil {
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); m.analytics.pruneLoop(bg) }()
@@ -244,6 +247,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.redis != nil {
 		m.startCluster(bg)
+		if m.analytics != nil {
+			m.wg.Add(1)
+			go func() { defer m.wg.Done(); m.analytics.pollShared(bg) }()
+		}
 	}
 
 	m.logger.Info("portico serving", "version", Version(), "node", m.Config.NodeName,
