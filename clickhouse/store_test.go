@@ -1,7 +1,6 @@
 package clickhouse_test
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -258,95 +257,6 @@ func fixture() []portico.Record {
 	return recs
 }
 
-// dimValue is the reference reading of a dimension of r.
-func dimValue(r *portico.Record, dim string) string {
-	switch dim {
-	case portico.DimAPI:
-		return r.API
-	case portico.DimVersion:
-		return r.APIVersion
-	case portico.DimApplication:
-		return r.Application
-	case portico.DimSubscriber:
-		return r.Subscriber
-	case portico.DimPublisher:
-		return r.Publisher
-	case portico.DimPlan:
-		return r.Plan
-	case portico.DimStatus:
-		return strconv.Itoa(r.Status)
-	case portico.DimMethod:
-		return r.Method
-	case portico.DimResource:
-		return r.Resource
-	case portico.DimNode:
-		return r.Node
-	}
-	panic(dim)
-}
-
-// reference answers q over recs the slow, obvious way: the semantics of
-// portico.AnalyticsQuery written out in Go.
-func reference(recs []portico.Record, q portico.AnalyticsQuery) []portico.AnalyticsRow {
-	type key struct {
-		b time.Time
-		g string
-	}
-	groups := map[key][]*portico.Record{}
-	for i := range recs {
-		r := &recs[i]
-		if r.Time.Before(q.From) || !r.Time.Before(q.To) {
-			continue
-		}
-		match := true
-		for d, v := range q.Filters {
-			match = match && dimValue(r, d) == v
-		}
-		if !match {
-			continue
-		}
-		var k key
-		switch q.Bucket {
-		case portico.Minute:
-			k.b = r.Time.UTC().Truncate(time.Minute)
-		case portico.Hour:
-			k.b = r.Time.UTC().Truncate(time.Hour)
-		case portico.Day:
-			y, m, d := r.Time.UTC().Date()
-			k.b = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-		}
-		if q.GroupBy != "" {
-			k.g = dimValue(r, q.GroupBy)
-		}
-		groups[k] = append(groups[k], r)
-	}
-	rows := []portico.AnalyticsRow{}
-	for k, rs := range groups {
-		row := portico.AnalyticsRow{Bucket: k.b, Group: k.g, Requests: int64(len(rs))}
-		lat := make([]int64, len(rs))
-		for i, r := range rs {
-			if r.IsError() {
-				row.Errors++
-			}
-			row.RequestBytes += r.RequestBytes
-			row.ResponseBytes += r.ResponseBytes
-			lat[i] = r.Latency.Microseconds()
-		}
-		slices.Sort(lat)
-		rank := func(p float64) float64 {
-			n := int(float64(len(lat))*p + 0.999999) // ceil for these p and n
-			return float64(lat[n-1]) / 1000
-		}
-		row.ErrorRate = float64(row.Errors) / float64(row.Requests)
-		row.LatencyP50, row.LatencyP95, row.LatencyP99 = rank(0.50), rank(0.95), rank(0.99)
-		rows = append(rows, row)
-	}
-	slices.SortFunc(rows, func(a, b portico.AnalyticsRow) int {
-		return cmp.Or(a.Bucket.Compare(b.Bucket), strings.Compare(a.Group, b.Group))
-	})
-	return rows
-}
-
 func TestQueryMatchesReference(t *testing.T) {
 	// A server in a half-hour time zone: buckets must still be UTC.
 	srv := clickhousetest.StartWith(t, clickhousetest.Options{Timezone: "Asia/Kolkata"})
@@ -391,7 +301,7 @@ func TestQueryMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		want := reference(recs, q)
+		want := analyticstest.Aggregate(recs, q)
 		if len(want) == 0 {
 			t.Fatalf("%s: the reference has no rows; the query tests nothing", name)
 		}
@@ -604,7 +514,7 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := reference(recs, q); !reflect.DeepEqual(rows, want) {
+	if want := analyticstest.Aggregate(recs, q); !reflect.DeepEqual(rows, want) {
 		t.Fatalf("cluster query %+v, want %+v", rows, want)
 	}
 

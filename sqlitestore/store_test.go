@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/internal/storetest"
 )
 
 // open opens a new database in a temporary directory and closes it when
@@ -23,65 +24,6 @@ func open(t testing.TB) (*DB, string) {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db, path
-}
-
-// at returns a UTC time with nanoseconds, which round-trips exactly.
-func at(sec int) time.Time {
-	return time.Date(2026, 3, 14, 15, 9, 26, 535897932, time.UTC).Add(time.Duration(sec) * time.Second)
-}
-
-// entities returns one fully populated entity of every kind, as puts.
-func entities() []portico.Change {
-	revoked := at(9)
-	return []portico.Change{
-		portico.Put(&portico.Plan{
-			ID: "plan1", Name: "gold", Description: "the gold plan",
-			RateLimit: &portico.RateLimit{Limit: 100, Per: portico.Second, Window: portico.Fixed,
-				Resources: []portico.ResourceLimit{{Pattern: "POST /orders", Limit: 5, Per: portico.Minute, Window: portico.Rolling}}},
-			Quota:            &portico.Quota{Limit: 100000, Per: portico.Month, Mode: portico.Soft, Threshold: 80},
-			AutoApprove:      true,
-			OnDatastoreError: portico.DatastoreClosed,
-			Owner:            "user1",
-			CreatedAt:        at(0), UpdatedAt: at(1),
-		}),
-		portico.Put(&portico.API{
-			ID: "api1", Name: "weather", Version: "v1", Context: "/weather/v1", Description: "forecasts",
-			Visibility: portico.Partner, State: portico.Published, Auth: portico.AuthAPIKey,
-			Endpoint: portico.Endpoint{Type: portico.LoadBalancer, Algorithm: portico.WeightedRoundRobin,
-				Targets: []portico.Target{{URL: "http://10.0.0.5:7001", Weight: 3}, {URL: "http://10.0.0.6:7001/base", Weight: 1}}},
-			Plans:     []string{"plan1"},
-			Timeouts:  portico.Timeouts{Connect: portico.Duration(1500 * time.Millisecond), Response: portico.Duration(time.Minute)},
-			Owner:     "user1",
-			CreatedAt: at(2), UpdatedAt: at(3),
-		}),
-		portico.Put(&portico.User{
-			ID: "user1", Username: "ann", Email: "ann@example.com",
-			Roles:      []portico.Role{portico.RolePublisher, portico.RoleSubscriber},
-			WebhookURL: "https://example.com/hook", PasswordHash: "$argon2id$v=19$...",
-			CreatedAt: at(4), UpdatedAt: at(5),
-		}),
-		portico.Put(&portico.Application{
-			ID: "app1", Name: "ann-app", Description: "ann's app", Owner: "user1",
-			CreatedAt: at(6), UpdatedAt: at(7),
-		}),
-		portico.Put(&portico.Key{
-			ID: "key1", ApplicationID: "app1", Prefix: "pk_1a2b", Hash: portico.HashKey("pk_1a2b-secret"),
-			CreatedAt: at(8), RevokedAt: &revoked,
-		}),
-		portico.Put(&portico.Subscription{
-			ID: "sub1", ApplicationID: "app1", APIID: "api1", PlanID: "plan1", Status: portico.Approved,
-			CreatedAt: at(10), UpdatedAt: at(11),
-		}),
-	}
-}
-
-func load(t *testing.T, db *DB) *portico.Config {
-	t.Helper()
-	c, err := db.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func TestOpenSetsPragmas(t *testing.T) {
@@ -111,7 +53,7 @@ func TestOpenSetsPragmas(t *testing.T) {
 
 func TestFilesPrivate(t *testing.T) {
 	db, path := open(t)
-	if _, err := db.Apply(context.Background(), 0, entities()); err != nil {
+	if _, err := db.Apply(context.Background(), 0, storetest.Entities()); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{path, path + "-wal"} {
@@ -133,7 +75,7 @@ func TestTimesKeepTheirInstant(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	a := load(t, db).Applications["a"]
+	a := storetest.Load(t, db).Applications["a"]
 	if !a.CreatedAt.Equal(local) {
 		t.Errorf("CreatedAt = %v, want %v", a.CreatedAt, local)
 	}
@@ -179,7 +121,7 @@ func BenchmarkLoad(b *testing.B) {
 		put  func(i int) portico.Change
 	}{
 		{"apis=10000", 10000, func(i int) portico.Change {
-			a := *entities()[1].API
+			a := *storetest.Entities()[1].API
 			a.ID, a.Context = fmt.Sprintf("api%d", i), fmt.Sprintf("/api%d/v1", i)
 			return portico.Put(&a)
 		}},
@@ -212,3 +154,6 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
+
+// at is storetest.At: a UTC time with nanoseconds, which round-trips exactly.
+func at(sec int) time.Time { return storetest.At(sec) }

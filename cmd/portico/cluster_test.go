@@ -132,13 +132,7 @@ func TestCluster(t *testing.T) {
 	}
 
 	// A key-protected API, a subscription made on A, used on B and C.
-	api := adminA.call("POST", "/apis", map[string]any{"name": "k", "version": "v1", "context": "/k",
-		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend.URL}}},
-		"plans":    []any{plan["id"]}}, 201)
-	adminA.call("POST", "/apis/"+api["id"].(string)+"/publish", nil, 200)
-	app := adminA.call("POST", "/applications", map[string]any{"name": "app"}, 201)
-	key := adminA.call("POST", "/applications/"+app["id"].(string)+"/keys", nil, 201)["key"].(string)
-	sub := adminA.call("POST", "/applications/"+app["id"].(string)+"/subscriptions", map[string]any{"api": api["id"], "plan": plan["id"]}, 201)
+	key, subID := keyedAPI(t, adminA, "k", backend.URL, plan["id"].(string))
 	nodes := []*Main{a, b, c}
 	hour := time.Now().UTC().Hour()
 	admitted := 0
@@ -166,7 +160,7 @@ func TestCluster(t *testing.T) {
 	}
 
 	start := time.Now()
-	adminA.call("POST", "/subscriptions/"+sub["id"].(string)+"/evict", nil, 200)
+	adminA.call("POST", "/subscriptions/"+subID+"/evict", nil, 200)
 	waitFor(t, "the eviction on node C", 15*time.Second, func() bool {
 		code, _, _ := gatewayGet(t, "http://"+c.GatewayAddr+"/k/x", key)
 		return code == 403
@@ -205,13 +199,7 @@ func TestMigrate(t *testing.T) {
 	admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
 	plan := admin.call("POST", "/plans", map[string]any{"name": "p", "auto_approve": true,
 		"quota": map[string]any{"limit": 1000, "per": "day", "mode": "hard"}}, 201)
-	api := admin.call("POST", "/apis", map[string]any{"name": "a", "version": "v1", "context": "/a",
-		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend.URL}}},
-		"plans":    []any{plan["id"]}}, 201)
-	admin.call("POST", "/apis/"+api["id"].(string)+"/publish", nil, 200)
-	app := admin.call("POST", "/applications", map[string]any{"name": "app"}, 201)
-	key := admin.call("POST", "/applications/"+app["id"].(string)+"/keys", nil, 201)["key"].(string)
-	admin.call("POST", "/applications/"+app["id"].(string)+"/subscriptions", map[string]any{"api": api["id"], "plan": plan["id"]}, 201)
+	key, _ := keyedAPI(t, admin, "a", backend.URL, plan["id"].(string))
 	m.Close()
 
 	var out, errOut strings.Builder
@@ -250,13 +238,7 @@ func TestRedisOutage(t *testing.T) {
 	adminB := client{t, "http://" + b.AdminAddr + "/api/v1", "admin", adminPassword}
 	plan := adminA.call("POST", "/plans", map[string]any{"name": "p", "auto_approve": true,
 		"rate_limit": map[string]any{"limit": 100000, "per": "minute", "window": "fixed"}}, 201)
-	api := adminA.call("POST", "/apis", map[string]any{"name": "k", "version": "v1", "context": "/k",
-		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend.URL}}},
-		"plans":    []any{plan["id"]}}, 201)
-	adminA.call("POST", "/apis/"+api["id"].(string)+"/publish", nil, 200)
-	app := adminA.call("POST", "/applications", map[string]any{"name": "app"}, 201)
-	key := adminA.call("POST", "/applications/"+app["id"].(string)+"/keys", nil, 201)["key"].(string)
-	adminA.call("POST", "/applications/"+app["id"].(string)+"/subscriptions", map[string]any{"api": api["id"], "plan": plan["id"]}, 201)
+	key, _ := keyedAPI(t, adminA, "k", backend.URL, plan["id"].(string))
 	nodes := []*Main{a, b}
 	waitFor(t, "the key on both nodes", 15*time.Second, func() bool {
 		for _, n := range nodes {

@@ -166,13 +166,7 @@ func TestRestart(t *testing.T) {
 	admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
 	plan := admin.call("POST", "/plans", map[string]any{"name": "p", "auto_approve": true,
 		"quota": map[string]any{"limit": 5, "per": "day", "mode": "hard"}}, 201)
-	api := admin.call("POST", "/apis", map[string]any{"name": "a", "version": "v1", "context": "/a",
-		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend.URL}}},
-		"plans":    []any{plan["id"]}}, 201)
-	admin.call("POST", "/apis/"+api["id"].(string)+"/publish", nil, 200)
-	app := admin.call("POST", "/applications", map[string]any{"name": "app"}, 201)
-	key := admin.call("POST", "/applications/"+app["id"].(string)+"/keys", nil, 201)["key"].(string)
-	admin.call("POST", "/applications/"+app["id"].(string)+"/subscriptions", map[string]any{"api": api["id"], "plan": plan["id"]}, 201)
+	key, _ := keyedAPI(t, admin, "a", backend.URL, plan["id"].(string))
 	for i := 0; i < 3; i++ {
 		if code, _, _ := gatewayGet(t, "http://"+m.GatewayAddr+"/a/x", key); code != 200 {
 			t.Fatalf("before restart: %d", code)
@@ -326,4 +320,19 @@ func TestDatastoreSetting(t *testing.T) {
 	if err != nil || c.Datastore != "redis://127.0.0.1:6390/0" {
 		t.Fatalf("next start would use %q (%v)", c.Datastore, err)
 	}
+}
+
+// keyedAPI publishes an api_key API named name at /name in front of
+// backend, offering planID, and gives a new application a key and a
+// subscription to it. It returns the key and the subscription's id.
+func keyedAPI(t *testing.T, admin client, name, backend, planID string) (key, subID string) {
+	t.Helper()
+	api := admin.call("POST", "/apis", map[string]any{"name": name, "version": "v1", "context": "/" + name,
+		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend}}},
+		"plans":    []any{planID}}, 201)
+	admin.call("POST", "/apis/"+api["id"].(string)+"/publish", nil, 200)
+	app := admin.call("POST", "/applications", map[string]any{"name": name + "-app"}, 201)
+	key = admin.call("POST", "/applications/"+app["id"].(string)+"/keys", nil, 201)["key"].(string)
+	sub := admin.call("POST", "/applications/"+app["id"].(string)+"/subscriptions", map[string]any{"api": api["id"], "plan": planID}, 201)
+	return key, sub["id"].(string)
 }
