@@ -1,7 +1,6 @@
 package portico
 
 import (
-	"maps"
 	"sort"
 	"strings"
 )
@@ -57,88 +56,62 @@ func Put(e any) Change {
 func Delete(k Kind, id string) Change { return Change{Kind: k, ID: id, Delete: true} }
 
 // Config is the whole configuration at one version. A Config is immutable
-// once published: never change its maps or the entities they point to;
-// With returns a changed copy instead.
+// once published: never change the entities its tables point to; With
+// returns a changed copy instead. Its tables are persistent maps, so a copy
+// with a few changes costs time and memory in proportion to the changes,
+// not to the size of the configuration.
 type Config struct {
 	Version       int64
-	Plans         map[string]*Plan
-	APIs          map[string]*API
-	Users         map[string]*User
-	Applications  map[string]*Application
-	Keys          map[string]*Key
-	Subscriptions map[string]*Subscription
+	Plans         Table[Plan]
+	APIs          Table[API]
+	Users         Table[User]
+	Applications  Table[Application]
+	Keys          Table[Key]
+	Subscriptions Table[Subscription]
 }
 
 // NewConfig returns an empty Config at version 0.
-func NewConfig() *Config {
-	return &Config{
-		Plans:         map[string]*Plan{},
-		APIs:          map[string]*API{},
-		Users:         map[string]*User{},
-		Applications:  map[string]*Application{},
-		Keys:          map[string]*Key{},
-		Subscriptions: map[string]*Subscription{},
-	}
-}
+func NewConfig() *Config { return &Config{} }
 
-// With returns a copy of c at version with changes applied. Only the maps of
-// the kinds that changed are copied; entities are shared.
+// With returns a copy of c at version with changes applied. Entities are
+// shared, and so is every part of the tables that did not change.
 func (c *Config) With(version int64, changes ...Change) *Config {
 	n := *c
 	n.Version = version
-	copied := map[Kind]bool{}
 	for _, ch := range changes {
-		if !copied[ch.Kind] {
-			copied[ch.Kind] = true
-			switch ch.Kind {
-			case KindPlan:
-				n.Plans = maps.Clone(n.Plans)
-			case KindAPI:
-				n.APIs = maps.Clone(n.APIs)
-			case KindUser:
-				n.Users = maps.Clone(n.Users)
-			case KindApplication:
-				n.Applications = maps.Clone(n.Applications)
-			case KindKey:
-				n.Keys = maps.Clone(n.Keys)
-			case KindSubscription:
-				n.Subscriptions = maps.Clone(n.Subscriptions)
-			}
+		switch ch.Kind {
+		case KindPlan:
+			n.Plans = put(n.Plans, ch.ID, ch.Plan, ch.Delete)
+		case KindAPI:
+			n.APIs = put(n.APIs, ch.ID, ch.API, ch.Delete)
+		case KindUser:
+			n.Users = put(n.Users, ch.ID, ch.User, ch.Delete)
+		case KindApplication:
+			n.Applications = put(n.Applications, ch.ID, ch.Application, ch.Delete)
+		case KindKey:
+			n.Keys = put(n.Keys, ch.ID, ch.Key, ch.Delete)
+		case KindSubscription:
+			n.Subscriptions = put(n.Subscriptions, ch.ID, ch.Subscription, ch.Delete)
 		}
-		n.apply(ch)
 	}
 	return &n
 }
 
-// apply applies ch to c's maps in place; c must own them.
-func (c *Config) apply(ch Change) {
-	switch ch.Kind {
-	case KindPlan:
-		setOrDelete(c.Plans, ch.ID, ch.Plan, ch.Delete)
-	case KindAPI:
-		setOrDelete(c.APIs, ch.ID, ch.API, ch.Delete)
-	case KindUser:
-		setOrDelete(c.Users, ch.ID, ch.User, ch.Delete)
-	case KindApplication:
-		setOrDelete(c.Applications, ch.ID, ch.Application, ch.Delete)
-	case KindKey:
-		setOrDelete(c.Keys, ch.ID, ch.Key, ch.Delete)
-	case KindSubscription:
-		setOrDelete(c.Subscriptions, ch.ID, ch.Subscription, ch.Delete)
+func put[T any](t Table[T], id string, v *T, del bool) Table[T] {
+	if del {
+		return t.Without(id)
 	}
+	return t.With(id, v)
 }
 
-func setOrDelete[T any](m map[string]*T, id string, v *T, del bool) {
-	if del || v == nil {
-		delete(m, id)
-		return
-	}
-	m[id] = v
+// Len returns the number of entities of all kinds.
+func (c *Config) Len() int {
+	return c.Plans.Len() + c.APIs.Len() + c.Users.Len() + c.Applications.Len() + c.Keys.Len() + c.Subscriptions.Len()
 }
 
 // UserByName returns the user with username name, or nil.
 func (c *Config) UserByName(name string) *User {
-	for _, u := range c.Users {
+	for u := range c.Users.Values() {
 		if strings.EqualFold(u.Username, name) {
 			return u
 		}
@@ -148,7 +121,7 @@ func (c *Config) UserByName(name string) *User {
 
 // APIByContext returns the API with context path ctx, or nil.
 func (c *Config) APIByContext(ctx string) *API {
-	for _, a := range c.APIs {
+	for a := range c.APIs.Values() {
 		if a.Context == ctx {
 			return a
 		}
@@ -156,11 +129,11 @@ func (c *Config) APIByContext(ctx string) *API {
 	return nil
 }
 
-// Sorted returns the values of m ordered by creation time, then ID: the
+// Sorted returns the values of t ordered by creation time, then ID: the
 // stable order of admin API lists.
-func Sorted[T any](m map[string]*T, created func(*T) (int64, string)) []*T {
-	out := make([]*T, 0, len(m))
-	for _, v := range m {
+func Sorted[T any](t Table[T], created func(*T) (int64, string)) []*T {
+	out := make([]*T, 0, t.Len())
+	for v := range t.Values() {
 		out = append(out, v)
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -42,9 +42,9 @@ func canSeeApp(cfg *portico.Config, u *portico.User, app *portico.Application) b
 	if !isPublisher(u) {
 		return false
 	}
-	for _, sub := range cfg.Subscriptions {
+	for sub := range cfg.Subscriptions.Values() {
 		if sub.ApplicationID == app.ID {
-			if a := cfg.APIs[sub.APIID]; a != nil && a.Owner == u.ID {
+			if a := cfg.APIs.Get(sub.APIID); a != nil && a.Owner == u.ID {
 				return true
 			}
 		}
@@ -59,8 +59,8 @@ func appsSeenBy(cfg *portico.Config, u *portico.User) map[string]bool {
 	if !isPublisher(u) {
 		return seen
 	}
-	for _, sub := range cfg.Subscriptions {
-		if a := cfg.APIs[sub.APIID]; a != nil && a.Owner == u.ID {
+	for sub := range cfg.Subscriptions.Values() {
+		if a := cfg.APIs.Get(sub.APIID); a != nil && a.Owner == u.ID {
 			seen[sub.ApplicationID] = true
 		}
 	}
@@ -73,7 +73,7 @@ func canModerateSub(cfg *portico.Config, u *portico.User, sub *portico.Subscript
 	if isAdmin(u) {
 		return true
 	}
-	a := cfg.APIs[sub.APIID]
+	a := cfg.APIs.Get(sub.APIID)
 	return a != nil && isPublisher(u) && a.Owner == u.ID
 }
 
@@ -83,7 +83,7 @@ func canSeeSub(cfg *portico.Config, u *portico.User, sub *portico.Subscription) 
 	if canModerateSub(cfg, u, sub) {
 		return true
 	}
-	app := cfg.Applications[sub.ApplicationID]
+	app := cfg.Applications.Get(sub.ApplicationID)
 	return app != nil && app.Owner == u.ID
 }
 
@@ -96,7 +96,7 @@ func ownerFor(t *tx, requested, current string, publisher bool) (string, error) 
 	if requested == "" || requested == current {
 		return current, nil
 	}
-	u := t.cfg.Users[requested]
+	u := t.cfg.Users.Get(requested)
 	if u == nil {
 		u = t.cfg.UserByName(requested)
 	}

@@ -70,7 +70,7 @@ func TestWalkthrough(t *testing.T) {
 	if !strings.HasPrefix(key.Key, "pk_") || len(key.Key) < 40 || key.Prefix != key.Key[:8] || key.Application != app.ID {
 		t.Fatalf("key = %+v", key)
 	}
-	stored := e.cv.Load().Keys[key.ID]
+	stored := e.cv.Load().Keys.Get(key.ID)
 	if stored == nil || stored.Hash != portico.HashKey(key.Key) || stored.Prefix != key.Prefix {
 		t.Fatalf("stored key = %+v", stored)
 	}
@@ -102,7 +102,7 @@ func TestWalkthrough(t *testing.T) {
 	if s.Status != portico.Approved {
 		t.Fatalf("status after approve = %s", s.Status)
 	}
-	if got := e.cv.Load().Subscriptions[s.ID].Status; got != portico.Approved {
+	if got := e.cv.Load().Subscriptions.Get(s.ID).Status; got != portico.Approved {
 		t.Fatalf("config says %s", got)
 	}
 
@@ -115,7 +115,7 @@ func TestWalkthrough(t *testing.T) {
 
 	// The store and the node's Config agree.
 	if got, want := e.store.snapshot(), e.cv.Load(); got.Version != want.Version ||
-		got.Subscriptions[s.ID].Status != portico.Evicted || len(got.Keys) != 1 {
+		got.Subscriptions.Get(s.ID).Status != portico.Evicted || got.Keys.Len() != 1 {
 		t.Fatalf("store version %d, config version %d", got.Version, want.Version)
 	}
 	// After eviction the application may subscribe again.
@@ -248,7 +248,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	for i, st := range steps {
 		adm.do("POST", "/api/v1/apis/"+id+"/"+st.action, nil).want(st.status)
-		if got := e.cv.Load().APIs[id].State; got != st.state {
+		if got := e.cv.Load().APIs.Get(id).State; got != st.state {
 			t.Fatalf("step %d (%s): state %s, want %s", i, st.action, got, st.state)
 		}
 	}
@@ -336,7 +336,7 @@ func TestConflictRetry(t *testing.T) {
 	})
 	id := adm.do("POST", "/api/v1/plans", goldPlan("ours")).want(http.StatusCreated).str("id")
 	cfg := e.cv.Load()
-	if cfg.Plans[id] == nil || cfg.Plans["foreign-plan"] == nil {
+	if cfg.Plans.Get(id) == nil || cfg.Plans.Get("foreign-plan") == nil {
 		t.Fatalf("config has plans %v", cfg.Plans)
 	}
 	if got := e.store.snapshot(); got.Version != cfg.Version {
@@ -349,7 +349,7 @@ func TestConflictRetry(t *testing.T) {
 		m.foreign = []portico.Change{portico.Put(foreignAPI)}
 	})
 	adm.do("POST", "/api/v1/apis", weatherAPI("/taken")).wantErr(http.StatusConflict, "context")
-	if e.cv.Load().APIs["foreign-api"] == nil {
+	if e.cv.Load().APIs.Get("foreign-api") == nil {
 		t.Fatal("the reloaded Config is not current")
 	}
 
@@ -366,7 +366,7 @@ func TestConflictRetry(t *testing.T) {
 		}
 		m.conflicts = 0
 	})
-	for _, p := range e.cv.Load().Plans {
+	for p := range e.cv.Load().Plans.Values() {
 		if p.Name == "never" {
 			t.Fatal("a failed write is in the Config")
 		}
@@ -526,8 +526,8 @@ func TestUsers(t *testing.T) {
 	sub.do("POST", "/api/v1/applications/"+app+"/keys", nil).want(http.StatusCreated)
 	e.as("root2", "root2-secret").do("DELETE", "/api/v1/users/"+subID, nil).want(http.StatusNoContent)
 	cfg := e.cv.Load()
-	if cfg.Users[subID] != nil || cfg.Applications[app] != nil || len(cfg.Keys) != 0 {
-		t.Errorf("after deleting the user: %d applications, %d keys", len(cfg.Applications), len(cfg.Keys))
+	if cfg.Users.Get(subID) != nil || cfg.Applications.Get(app) != nil || cfg.Keys.Len() != 0 {
+		t.Errorf("after deleting the user: %d applications, %d keys", cfg.Applications.Len(), cfg.Keys.Len())
 	}
 	sub.do("GET", "/api/v1/users/me", nil).want(http.StatusUnauthorized)
 }
@@ -572,7 +572,7 @@ func TestSubscriptions(t *testing.T) {
 	pub.do("DELETE", "/api/v1/apis/"+api, nil).want(http.StatusConflict)
 	sub.do("DELETE", "/api/v1/subscriptions/"+s["id"].(string), nil).want(http.StatusNoContent)
 	sub.do("DELETE", "/api/v1/subscriptions/"+s["id"].(string), nil).want(http.StatusNoContent)
-	if got := e.cv.Load().Subscriptions[s["id"].(string)].Status; got != portico.Evicted {
+	if got := e.cv.Load().Subscriptions.Get(s["id"].(string)).Status; got != portico.Evicted {
 		t.Fatalf("cancelled subscription is %s", got)
 	}
 	s = sub.do("POST", path, map[string]any{"api": api, "plan": manual}).want(http.StatusCreated).obj()
@@ -583,7 +583,7 @@ func TestSubscriptions(t *testing.T) {
 	pub.do("POST", "/api/v1/apis/"+api+"/retire", nil).want(http.StatusOK)
 	sub.do("POST", path, map[string]any{"api": api, "plan": autoID}).wantErr(http.StatusBadRequest, "api") // retired: no longer visible
 	pub.do("DELETE", "/api/v1/apis/"+api, nil).want(http.StatusNoContent)
-	if n := len(e.cv.Load().Subscriptions); n != 0 {
+	if n := e.cv.Load().Subscriptions.Len(); n != 0 {
 		t.Fatalf("%d subscriptions left after deleting their API", n)
 	}
 
@@ -593,13 +593,13 @@ func TestSubscriptions(t *testing.T) {
 	sub.do("POST", path, map[string]any{"api": api2, "plan": autoID}).want(http.StatusCreated)
 	key := sub.do("POST", "/api/v1/applications/"+app+"/keys", nil).want(http.StatusCreated).str("id")
 	sub.do("DELETE", "/api/v1/applications/"+app+"/keys/"+key, nil).want(http.StatusNoContent)
-	if e.cv.Load().Keys[key].RevokedAt == nil {
+	if e.cv.Load().Keys.Get(key).RevokedAt == nil {
 		t.Fatal("key not revoked")
 	}
 	sub.do("DELETE", "/api/v1/applications/"+app+"/keys/nope", nil).want(http.StatusNotFound)
 	sub.do("DELETE", "/api/v1/applications/"+app, nil).want(http.StatusNoContent)
-	if cfg := e.cv.Load(); len(cfg.Keys)+len(cfg.Subscriptions)+len(cfg.Applications) != 0 {
-		t.Fatalf("left: %d keys, %d subscriptions, %d applications", len(cfg.Keys), len(cfg.Subscriptions), len(cfg.Applications))
+	if cfg := e.cv.Load(); cfg.Keys.Len()+cfg.Subscriptions.Len()+cfg.Applications.Len() != 0 {
+		t.Fatalf("left: %d keys, %d subscriptions, %d applications", cfg.Keys.Len(), cfg.Subscriptions.Len(), cfg.Applications.Len())
 	}
 }
 
@@ -653,8 +653,8 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 	}
 	cfg := e.cv.Load()
-	if len(cfg.Plans) != workers*each || cfg.Version != e.store.snapshot().Version {
-		t.Fatalf("%d plans at version %d; store at %d", len(cfg.Plans), cfg.Version, e.store.snapshot().Version)
+	if cfg.Plans.Len() != workers*each || cfg.Version != e.store.snapshot().Version {
+		t.Fatalf("%d plans at version %d; store at %d", cfg.Plans.Len(), cfg.Version, e.store.snapshot().Version)
 	}
 }
 

@@ -119,7 +119,7 @@ func checkAPIRefs(cfg *portico.Config, me *portico.User, a *portico.API) error {
 		return portico.FieldErrorf(portico.EConflict, "context", "context %q is already used by API %q (%s)", a.Context, other.Name, other.ID)
 	}
 	for i, id := range a.Plans {
-		if cfg.Plans[id] == nil {
+		if cfg.Plans.Get(id) == nil {
 			f := fmt.Sprintf("plans[%d]", i)
 			return invalid(f, "no plan with id %q", id)
 		}
@@ -153,7 +153,7 @@ func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request, c *call) error
 
 func (s *Server) getAPI(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
-	a := c.cfg.APIs[id]
+	a := c.cfg.APIs.Get(id)
 	if a == nil || !canSeeAPI(c.user, a) {
 		return notFound("API", id)
 	}
@@ -222,7 +222,7 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	var out *portico.API
 	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
-		old := t.cfg.APIs[id]
+		old := t.cfg.APIs.Get(id)
 		if old == nil || !canSeeAPI(t.me, old) {
 			return notFound("API", id)
 		}
@@ -263,7 +263,7 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
 	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
-		a := t.cfg.APIs[id]
+		a := t.cfg.APIs.Get(id)
 		if a == nil || !canSeeAPI(t.me, a) {
 			return notFound("API", id)
 		}
@@ -304,7 +304,7 @@ func (s *Server) transition(verb string, to portico.Lifecycle, from ...portico.L
 		id := r.PathValue("id")
 		var out *portico.API
 		err := s.update(r.Context(), c.user.ID, func(t *tx) error {
-			a := t.cfg.APIs[id]
+			a := t.cfg.APIs.Get(id)
 			if a == nil || !canSeeAPI(t.me, a) {
 				return notFound("API", id)
 			}

@@ -43,7 +43,7 @@ func deleteApp(t *tx, id string) {
 
 // app returns the application id that u may see, or a not-found error.
 func app(cfg *portico.Config, u *portico.User, id string) (*portico.Application, error) {
-	a := cfg.Applications[id]
+	a := cfg.Applications.Get(id)
 	if a == nil || !canSeeApp(cfg, u, a) {
 		return nil, notFound("application", id)
 	}
@@ -207,7 +207,7 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	k := c.cfg.Keys[r.PathValue("key")]
+	k := c.cfg.Keys.Get(r.PathValue("key"))
 	if k == nil || k.ApplicationID != a.ID {
 		return notFound("key", r.PathValue("key"))
 	}
@@ -251,7 +251,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, c *call) erro
 		if _, err := managedApp(t.cfg, t.me, appID); err != nil {
 			return err
 		}
-		k := t.cfg.Keys[keyID]
+		k := t.cfg.Keys.Get(keyID)
 		if k == nil || k.ApplicationID != appID {
 			return notFound("key", keyID)
 		}

@@ -101,7 +101,7 @@ func (s *Server) bearer(tok string, cfg *portico.Config) (*call, error) {
 	if !ok {
 		return nil, unauthorized("invalid or expired token")
 	}
-	u := cfg.Users[t.userID]
+	u := cfg.Users.Get(t.userID)
 	if u == nil || subtle.ConstantTimeCompare([]byte(u.PasswordHash), []byte(t.hash)) != 1 {
 		return nil, unauthorized("invalid or expired token")
 	}

@@ -45,7 +45,7 @@ func ExampleServer() {
 	json.NewDecoder(resp.Body).Decode(&plan)
 
 	fmt.Println(created, resp.StatusCode, plan.Name, plan.RateLimit.Window)
-	fmt.Println(srv.Config.Load().Plans[plan.ID].Name)
+	fmt.Println(srv.Config.Load().Plans.Get(plan.ID).Name)
 	// Output:
 	// true 201 gold fixed
 	// gold

@@ -76,8 +76,8 @@ func FuzzDecode(f *testing.F) {
 			if got.ID == "" || (api && got.State != portico.Draft) {
 				t.Fatalf("created %q", out)
 			}
-			if len(cv.Load().Plans)+len(cv.Load().APIs) != 2 {
-				t.Fatalf("config after 201 has %d plans and %d APIs", len(cv.Load().Plans), len(cv.Load().APIs))
+			if cv.Load().Plans.Len()+cv.Load().APIs.Len() != 2 {
+				t.Fatalf("config after 201 has %d plans and %d APIs", cv.Load().Plans.Len(), cv.Load().APIs.Len())
 			}
 		case rec.Code >= 400 && rec.Code < 500:
 			var e struct {

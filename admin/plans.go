@@ -39,7 +39,7 @@ func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 func (s *Server) getPlan(w http.ResponseWriter, r *http.Request, c *call) error {
-	p := c.cfg.Plans[r.PathValue("id")]
+	p := c.cfg.Plans.Get(r.PathValue("id"))
 	if p == nil {
 		return notFound("plan", r.PathValue("id"))
 	}
@@ -98,7 +98,7 @@ func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	var out *portico.Plan
 	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
-		old := t.cfg.Plans[id]
+		old := t.cfg.Plans.Get(id)
 		if old == nil {
 			return notFound("plan", id)
 		}
@@ -127,7 +127,7 @@ func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request, c *call) err
 func (s *Server) deletePlan(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
 	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
-		p := t.cfg.Plans[id]
+		p := t.cfg.Plans.Get(id)
 		if p == nil {
 			return notFound("plan", id)
 		}
@@ -139,7 +139,7 @@ func (s *Server) deletePlan(w http.ResponseWriter, r *http.Request, c *call) err
 				return portico.Errorf(portico.EConflict, "plan %q is offered by API %q (%s); remove it from the API first", p.Name, a.Name, a.ID)
 			}
 		}
-		for _, sub := range t.cfg.Subscriptions {
+		for sub := range t.cfg.Subscriptions.Values() {
 			if sub.PlanID == id && sub.Status != portico.Evicted {
 				return portico.Errorf(portico.EConflict, "plan %q is used by subscription %s; evict it first", p.Name, sub.ID)
 			}

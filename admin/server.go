@@ -142,7 +142,7 @@ func (s *Server) Open(ctx context.Context) error {
 // show once; pw is empty when password was given or nothing was created.
 func (s *Server) EnsureAdmin(ctx context.Context, password string) (created bool, pw string, err error) {
 	s.init()
-	if cur, err := s.current(ctx); err != nil || len(cur.Users) > 0 {
+	if cur, err := s.current(ctx); err != nil || cur.Users.Len() > 0 {
 		return false, "", err
 	}
 	if password == "" {
@@ -157,7 +157,7 @@ func (s *Server) EnsureAdmin(ctx context.Context, password string) (created bool
 	}
 	err = s.update(ctx, "", func(t *tx) error {
 		created = false
-		if len(t.cfg.Users) > 0 {
+		if t.cfg.Users.Len() > 0 {
 			return nil
 		}
 		u := &portico.User{
@@ -210,38 +210,8 @@ func (s *Server) loadLocked(ctx context.Context) (*portico.Config, error) {
 	if err != nil {
 		return nil, s.storeError("loading the configuration", err)
 	}
-	s.cv.Set(complete(c), false)
+	s.cv.Set(c, false)
 	return s.cv.Load(), nil
-}
-
-// complete returns c, or a copy of it with empty maps where c has nil ones,
-// so that Config.With can always write to them.
-func complete(c *portico.Config) *portico.Config {
-	if c.Plans != nil && c.APIs != nil && c.Users != nil && c.Applications != nil &&
-		c.Keys != nil && c.Subscriptions != nil {
-		return c
-	}
-	n := *c
-	e := portico.NewConfig()
-	if n.Plans == nil {
-		n.Plans = e.Plans
-	}
-	if n.APIs == nil {
-		n.APIs = e.APIs
-	}
-	if n.Users == nil {
-		n.Users = e.Users
-	}
-	if n.Applications == nil {
-		n.Applications = e.Applications
-	}
-	if n.Keys == nil {
-		n.Keys = e.Keys
-	}
-	if n.Subscriptions == nil {
-		n.Subscriptions = e.Subscriptions
-	}
-	return &n
 }
 
 // storeError turns a failed store call into the EUnavailable error a client
@@ -301,7 +271,7 @@ func (s *Server) update(ctx context.Context, callerID string, fn func(*tx) error
 	for attempt := 0; ; attempt++ {
 		t := &tx{cfg: cur, now: s.now()}
 		if callerID != "" {
-			if t.me = cur.Users[callerID]; t.me == nil {
+			if t.me = cur.Users.Get(callerID); t.me == nil {
 				return portico.Errorf(portico.EUnauthorized, "the authenticated user no longer exists")
 			}
 		}
@@ -331,7 +301,6 @@ func (s *Server) update(ctx context.Context, callerID string, fn func(*tx) error
 		if err != nil {
 			return s.storeError("reloading the configuration", err)
 		}
-		fresh = complete(fresh)
 		s.cv.Set(fresh, true)
 		cur = fresh
 	}

@@ -19,7 +19,7 @@ func subCreated(s *portico.Subscription) (int64, string) { return s.CreatedAt.Un
 
 // sub returns the subscription id that u may see, or a not-found error.
 func sub(cfg *portico.Config, u *portico.User, id string) (*portico.Subscription, error) {
-	s := cfg.Subscriptions[id]
+	s := cfg.Subscriptions.Get(id)
 	if s == nil || !canSeeSub(cfg, u, s) {
 		return nil, notFound("subscription", id)
 	}
@@ -89,18 +89,18 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, c *c
 		if err != nil {
 			return err
 		}
-		a := t.cfg.APIs[req.API]
+		a := t.cfg.APIs.Get(req.API)
 		if a == nil || !canSeeAPI(t.me, a) {
 			return invalid("api", "no API with id %q", req.API)
 		}
 		if !a.State.Serves() {
 			return portico.FieldErrorf(portico.EConflict, "api", "API %q is %s; only published or deprecated APIs take subscriptions", a.Name, a.State)
 		}
-		p := t.cfg.Plans[req.Plan]
+		p := t.cfg.Plans.Get(req.Plan)
 		if p == nil || !a.OffersPlan(p.ID) {
 			return invalid("plan", "API %q does not offer plan %q", a.Name, req.Plan)
 		}
-		for _, old := range t.cfg.Subscriptions {
+		for old := range t.cfg.Subscriptions.Values() {
 			if old.ApplicationID == appID && old.APIID == a.ID && old.Status != portico.Evicted {
 				return portico.FieldErrorf(portico.EConflict, "api", "application %q already has a %s subscription to API %q (%s)", application.Name, old.Status, a.Name, old.ID)
 			}

@@ -82,7 +82,7 @@ func userCreated(u *portico.User) (int64, string) { return u.CreatedAt.UnixNano(
 
 func countAdmins(cfg *portico.Config) int {
 	n := 0
-	for _, u := range cfg.Users {
+	for u := range cfg.Users.Values() {
 		if isAdmin(u) {
 			n++
 		}
@@ -143,7 +143,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c *call) error 
 	if !isAdmin(c.user) && id != c.user.ID {
 		return forbidden("only admins see other users")
 	}
-	u := c.cfg.Users[id]
+	u := c.cfg.Users.Get(id)
 	if u == nil {
 		return notFound("user", id)
 	}
@@ -256,7 +256,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 	}
 	var out *portico.User
 	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
-		old := t.cfg.Users[id]
+		old := t.cfg.Users.Get(id)
 		if old == nil {
 			return notFound("user", id)
 		}
@@ -312,7 +312,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	id := r.PathValue("id")
 	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
-		u := t.cfg.Users[id]
+		u := t.cfg.Users.Get(id)
 		if u == nil {
 			return notFound("user", id)
 		}
@@ -323,12 +323,12 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) err
 			return portico.Errorf(portico.EConflict, "%q is the last admin and cannot be deleted", u.Username)
 		}
 		apis, plans := 0, 0
-		for _, a := range t.cfg.APIs {
+		for a := range t.cfg.APIs.Values() {
 			if a.Owner == id {
 				apis++
 			}
 		}
-		for _, p := range t.cfg.Plans {
+		for p := range t.cfg.Plans.Values() {
 			if p.Owner == id {
 				plans++
 			}

@@ -323,5 +323,5 @@ func plans(c *portico.Config) string {
 	if c == nil {
 		return "<nil>"
 	}
-	return fmt.Sprintf("v%d %v", c.Version, slices.Sorted(maps.Keys(c.Plans)))
+	return fmt.Sprintf("v%d %v", c.Version, slices.Sorted(maps.Keys(c.Plans.Map())))
 }

@@ -102,19 +102,21 @@ type Gateway struct {
 // reqPrefix starts the request ids of this process; a counter follows.
 var reqPrefix = portico.NewID()[:12] + "-"
 
-// Update builds the routing snapshot of cfg and swaps it in. Requests in
-// flight finish on the snapshot they started with.
+// Update derives the routing snapshot of cfg from the current one and swaps
+// it in; its cost follows the changes between the two Configs (see
+// portico.Table.Diff). Requests in flight finish on the snapshot they
+// started with.
 func (g *Gateway) Update(cfg *portico.Config) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	snap, ups := buildSnapshot(cfg, g.upstreams, g.newUpstream)
-	g.snap.Store(snap)
-	for id, old := range g.upstreams {
-		if ups[id] != old {
-			old.close()
-		}
+	if g.upstreams == nil {
+		g.upstreams = map[string]*upstream{}
 	}
-	g.upstreams = ups
+	snap, dropped := update(g.snap.Load(), cfg, g.upstreams, g.newUpstream)
+	g.snap.Store(snap)
+	for _, up := range dropped {
+		up.close()
+	}
 }
 
 // Version returns the config version the gateway routes by, or -1 before
@@ -246,15 +248,20 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 			writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "missing API key: send it in the X-API-Key header")
 			return
 		}
-		ke := snap.keys[sha256.Sum256([]byte(key))]
-		if ke == nil {
+		sum := sha256.Sum256([]byte(key))
+		k := snap.keys.Get(string(sum[:]))
+		var app *portico.Application
+		if k != nil {
+			app = snap.cfg.Applications.Get(k.ApplicationID)
+		}
+		if app == nil {
 			writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "invalid API key")
 			return
 		}
 		if ex != nil {
-			ex.ke = ke
+			ex.app = app
 		}
-		se := snap.subs[subKey{ke.app.ID, api.ID}]
+		se := snap.sub(app.ID, api.ID)
 		if se == nil {
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the application has no subscription to this API")
 			return
@@ -271,11 +278,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API is waiting for approval")
 			return
 		}
-		if se.plan == nil {
+		ps := snap.plans[se.sub.PlanID]
+		if ps == nil {
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the subscription's plan no longer exists")
 			return
 		}
-		if !g.limit(w, r, rt, ke, se, ex) {
+		if !g.limit(w, r, rt, app, se, ps, ex) {
 			return
 		}
 	}
@@ -288,13 +296,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 // limit takes the request against the subscription's limits, writes the
 // RateLimit headers and, when the request is over a limit, the 429. It
 // reports whether the request may go on.
-func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, ke *keyEntry, se *subEntry, ex *exchange) bool {
+func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, app *portico.Application, se *subEntry, ps *planSpecs, ex *exchange) bool {
 	if g.Limiter == nil {
 		return true
 	}
-	specs, res := se.limitSpecs(r.Method, strings.TrimPrefix(r.URL.Path, rt.api.Context))
+	specs, res := se.limitSpecs(ps, r.Method, strings.TrimPrefix(r.URL.Path, rt.api.Context))
 	if ex != nil && res >= 0 {
-		ex.resource = se.plan.RateLimit.Resources[res].Pattern
+		ex.resource = ps.plan.RateLimit.Resources[res].Pattern
 	}
 	if len(specs) == 0 {
 		return true
@@ -313,17 +321,17 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, ke *k
 		h["Ratelimit-Reset"] = []string{strconv.FormatInt(ceilSeconds(d.Reset), 10)}
 	}
 	for _, k := range d.Crossed {
-		g.notify(now, portico.NotifyQuotaThreshold, rt, ke, se, k,
+		g.notify(now, portico.NotifyQuotaThreshold, rt, app, se, k,
 			"subscription of application %q to API %s %s crossed %d%% of its %s quota",
-			ke.app.Name, rt.api.Name, rt.api.Version, thresholdOf(specs, k), perOf(specs, k))
+			app.Name, rt.api.Name, rt.api.Version, thresholdOf(specs, k), perOf(specs, k))
 	}
 	for _, k := range d.Reached {
 		if !strings.HasSuffix(k, "/quota") {
 			continue // a filled rate-limit window is routine, not news
 		}
-		g.notify(now, portico.NotifyQuotaReached, rt, ke, se, k,
+		g.notify(now, portico.NotifyQuotaReached, rt, app, se, k,
 			"subscription of application %q to API %s %s used up its %s limit",
-			ke.app.Name, rt.api.Name, rt.api.Version, perOf(specs, k))
+			app.Name, rt.api.Name, rt.api.Version, perOf(specs, k))
 	}
 	if d.Allowed {
 		return true
@@ -355,14 +363,14 @@ func perOf(specs []portico.LimitSpec, key string) string {
 	return "rate (per " + string(s.Per) + ")"
 }
 
-func (g *Gateway) notify(now time.Time, kind portico.NotificationKind, rt *route, ke *keyEntry, se *subEntry, key, format string, args ...any) {
+func (g *Gateway) notify(now time.Time, kind portico.NotificationKind, rt *route, app *portico.Application, se *subEntry, key, format string, args ...any) {
 	if g.Notify == nil {
 		return
 	}
 	g.Notify(&portico.Notification{
 		ID: portico.NewID(), Time: now.UTC(), Kind: kind, Message: fmt.Sprintf(format, args...),
-		APIID: rt.api.ID, ApplicationID: ke.app.ID, SubscriptionID: se.sub.ID,
-		Publisher: rt.owner, Subscriber: ke.app.Owner,
+		APIID: rt.api.ID, ApplicationID: app.ID, SubscriptionID: se.sub.ID,
+		Publisher: rt.owner, Subscriber: app.Owner,
 	})
 }
 

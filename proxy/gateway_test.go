@@ -120,7 +120,7 @@ func TestRouting(t *testing.T) {
 	w.api("a", "/a", portico.AuthNone, a.URL)
 	w.api("ab", "/a/b", portico.AuthNone, b.URL+"/base")
 	w.api("draft", "/draft", portico.AuthNone, a.URL)
-	d := w.cfg.APIs["draft"]
+	d := w.cfg.APIs.Get("draft")
 	dd := *d
 	dd.State = portico.Draft
 	w.apply(portico.Put(&dd))
@@ -173,7 +173,7 @@ func TestAuth(t *testing.T) {
 	pending := w.subscribe("app2", "api", portico.Pending)
 	evicted := w.subscribe("app3", "api", portico.Evicted)
 	revoked := w.subscribe("app4", "api", portico.Approved)
-	k := *w.cfg.Keys["k-"+revoked]
+	k := *w.cfg.Keys.Get("k-" + revoked)
 	now := time.Now()
 	k.RevokedAt = &now
 	w.apply(portico.Put(&k))
@@ -260,7 +260,7 @@ func TestLimits(t *testing.T) {
 	be := echo(t, "be")
 	w.api("api", "/api", portico.AuthAPIKey, be.URL)
 	key := w.subscribe("app", "api", portico.Approved)
-	plan := *w.cfg.Plans["plan"]
+	plan := *w.cfg.Plans.Get("plan")
 	plan.Quota = &portico.Quota{Limit: 1000, Per: portico.Month, Mode: portico.Soft, Threshold: 50}
 	plan.RateLimit = &portico.RateLimit{Limit: 5, Per: portico.Second, Window: portico.Fixed,
 		Resources: []portico.ResourceLimit{{Pattern: "POST /orders/*", Limit: 1, Per: portico.Minute, Window: portico.Rolling}}}

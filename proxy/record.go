@@ -31,7 +31,7 @@ type exchange struct {
 	bytes                 int64
 	errCode               portico.ErrorCode
 	rt                    *route
-	ke                    *keyEntry
+	app                   *portico.Application
 	se                    *subEntry
 	resource              string
 	body                  *countingBody
@@ -128,8 +128,8 @@ func (g *Gateway) record(ex *exchange, r *http.Request) {
 	if rt := ex.rt; rt != nil {
 		rec.API, rec.APIVersion, rec.APIID, rec.Publisher = rt.api.Name, rt.api.Version, rt.api.ID, rt.owner
 	}
-	if ke := ex.ke; ke != nil {
-		rec.Application, rec.Subscriber = ke.app.ID, ke.app.Owner
+	if app := ex.app; app != nil {
+		rec.Application, rec.Subscriber = app.ID, app.Owner
 	}
 	if se := ex.se; se != nil {
 		rec.Plan = se.sub.PlanID

@@ -50,7 +50,7 @@ func TestRecord(t *testing.T) {
 	defer be.Close()
 	w.api("api", "/api", portico.AuthAPIKey, be.URL)
 	key := w.subscribe("app", "api", portico.Approved)
-	plan := *w.cfg.Plans["plan"]
+	plan := *w.cfg.Plans.Get("plan")
 	plan.RateLimit = &portico.RateLimit{Limit: 5, Per: portico.Second, Resources: []portico.ResourceLimit{{Pattern: "POST /up/**", Limit: 9, Per: portico.Second}}}
 	w.apply(portico.Put(&plan))
 

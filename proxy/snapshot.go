@@ -2,18 +2,24 @@ package proxy
 
 import (
 	"encoding/hex"
+	"maps"
 	"strings"
+	"sync/atomic"
 
 	"github.com/portico-gw/portico"
 )
 
-// snapshot is the immutable routing view of one Config version.
+// snapshot is the immutable routing view of one Config version. Update
+// derives it from the previous snapshot by the changes between the two
+// Configs, so its cost follows the size of the change, not of the Config.
 type snapshot struct {
+	cfg     *portico.Config
 	version int64
-	routes  map[string]*route // by context path
-	maxSegs int               // the most path segments of any context path
-	keys    map[[32]byte]*keyEntry
-	subs    map[subKey]*subEntry
+	routes  map[string]*route          // by context path
+	maxSegs int                        // at least the most path segments of any context path
+	keys    portico.Table[portico.Key] // live keys by raw SHA-256 (32-byte string)
+	subs    portico.Table[appSubs]     // by application ID
+	plans   map[string]*planSpecs      // by plan ID
 }
 
 // route is one API that serves traffic.
@@ -23,98 +29,253 @@ type route struct {
 	owner string // publisher user ID
 }
 
-// keyEntry is one live API key.
-type keyEntry struct {
-	key *portico.Key
-	app *portico.Application
+// appSubs are the subscriptions of one application.
+type appSubs struct {
+	all   []*subEntry
+	byAPI map[string]*subEntry // the one that counts for each API
 }
 
-type subKey struct{ app, api string }
-
-// subEntry is one subscription with its limit specs precomputed: specs
-// for requests that match no resource override, and resSpecs[i] for those
-// matching the plan's i-th resource override.
+// subEntry is one subscription. Its limit specs are computed on first use
+// under each compiled plan and kept until the plan changes.
 type subEntry struct {
-	sub      *portico.Subscription
-	plan     *portico.Plan
+	sub    *portico.Subscription
+	limits atomic.Pointer[subLimits]
+}
+
+// subLimits are a subscription's limit specs under one compiled plan:
+// specs for requests that match no resource override, and resSpecs[i] for
+// those matching the plan's i-th resource override.
+type subLimits struct {
 	ps       *planSpecs
 	specs    []portico.LimitSpec
 	resSpecs [][]portico.LimitSpec
 }
 
-// limitSpecs returns the specs for a request with method and path (the
-// path inside the API) and the index of the plan's resource override that
-// matched, or -1.
-func (e *subEntry) limitSpecs(method, path string) ([]portico.LimitSpec, int) {
-	if e.ps != nil {
-		for i, rp := range e.ps.resources {
-			if rp.match(method, path) {
-				return e.resSpecs[i], i
-			}
+// limitSpecs returns the specs under ps for a request with method and path
+// (the path inside the API) and the index of the plan's resource override
+// that matched, or -1.
+func (e *subEntry) limitSpecs(ps *planSpecs, method, path string) ([]portico.LimitSpec, int) {
+	l := e.limits.Load()
+	if l == nil || l.ps != ps {
+		l = &subLimits{ps: ps}
+		l.specs, l.resSpecs = ps.forSubscription(e.sub.ID)
+		e.limits.Store(l)
+	}
+	for i, rp := range ps.resources {
+		if rp.match(method, path) {
+			return l.resSpecs[i], i
 		}
 	}
-	return e.specs, -1
+	return l.specs, -1
 }
 
-// buildSnapshot returns the snapshot of cfg, reusing upstreams from prev
-// whose API is unchanged; newUpstream makes the others.
-func buildSnapshot(cfg *portico.Config, prev map[string]*upstream, newUpstream func(*portico.API) *upstream) (*snapshot, map[string]*upstream) {
-	s := &snapshot{
-		version: cfg.Version,
-		routes:  make(map[string]*route),
-		keys:    make(map[[32]byte]*keyEntry, len(cfg.Keys)),
-		subs:    make(map[subKey]*subEntry),
+// sub returns the subscription of application app to API api, or nil.
+func (s *snapshot) sub(app, api string) *subEntry {
+	if as := s.subs.Get(app); as != nil {
+		return as.byAPI[api]
 	}
-	ups := make(map[string]*upstream)
-	for _, a := range cfg.APIs {
-		if !a.State.Serves() {
+	return nil
+}
+
+// fullRebuild is the number of changed keys and subscriptions above which
+// update builds the snapshot from scratch: bulk building is cheaper per
+// entry than patching.
+const fullRebuild = 20_000
+
+// update returns the snapshot of cfg derived from prev (nil for the first
+// one). newUpstream makes the upstream of an API that is new or changed;
+// ups holds the upstreams by API ID and is updated in place; the upstreams
+// it drops are returned, to be closed once the new snapshot is in use.
+func update(prev *snapshot, cfg *portico.Config, ups map[string]*upstream, newUpstream func(*portico.API) *upstream) (*snapshot, []*upstream) {
+	old := portico.NewConfig()
+	s := &snapshot{cfg: cfg, version: cfg.Version, routes: map[string]*route{}, plans: map[string]*planSpecs{}}
+	if prev != nil {
+		old = prev.cfg
+		*s = *prev
+		s.cfg, s.version = cfg, cfg.Version
+	}
+	dropped := s.updateRoutes(old.APIs, cfg.APIs, ups, newUpstream)
+	s.updatePlans(old.Plans, cfg.Plans)
+
+	var keys []keyChange
+	complete := cfg.Keys.Diff(old.Keys, func(_ string, o, c *portico.Key) bool {
+		keys = append(keys, keyChange{o, c})
+		return len(keys) <= fullRebuild
+	})
+	if !complete || prev == nil {
+		s.keys = buildKeys(cfg.Keys)
+	} else {
+		for _, ch := range keys {
+			if h, ok := keyHash(ch.old); ok && s.keys.Get(h) == ch.old {
+				s.keys = s.keys.Without(h)
+			}
+			if h, ok := keyHash(ch.cur); ok {
+				s.keys = s.keys.With(h, ch.cur)
+			}
+		}
+	}
+
+	apps := map[string]bool{}
+	changed := map[string]*portico.Subscription{} // by ID; nil when deleted
+	complete = cfg.Subscriptions.Diff(old.Subscriptions, func(id string, o, c *portico.Subscription) bool {
+		if o != nil {
+			apps[o.ApplicationID] = true
+		}
+		if c != nil {
+			apps[c.ApplicationID] = true
+		}
+		changed[id] = c
+		return len(changed) <= fullRebuild
+	})
+	if !complete || prev == nil {
+		s.subs = buildSubs(cfg.Subscriptions)
+	} else {
+		for app := range apps {
+			s.subs = s.subs.With(app, patchApp(s.subs.Get(app), app, changed))
+		}
+	}
+	return s, dropped
+}
+
+type keyChange struct{ old, cur *portico.Key }
+
+// keyHash returns the table key of k, and false when k does not admit
+// requests (nil, revoked, or a malformed hash).
+func keyHash(k *portico.Key) (string, bool) {
+	if k == nil || k.RevokedAt != nil || len(k.Hash) != 64 {
+		return "", false
+	}
+	var h [32]byte
+	if _, err := hex.Decode(h[:], []byte(k.Hash)); err != nil {
+		return "", false
+	}
+	return string(h[:]), true
+}
+
+func buildKeys(keys portico.Table[portico.Key]) portico.Table[portico.Key] {
+	m := make(map[string]*portico.Key, keys.Len())
+	for k := range keys.Values() {
+		if h, ok := keyHash(k); ok {
+			m[h] = k
+		}
+	}
+	return portico.TableOf(m)
+}
+
+func buildSubs(subs portico.Table[portico.Subscription]) portico.Table[appSubs] {
+	byApp := map[string]*appSubs{}
+	for sub := range subs.Values() {
+		as := byApp[sub.ApplicationID]
+		if as == nil {
+			as = &appSubs{}
+			byApp[sub.ApplicationID] = as
+		}
+		as.all = append(as.all, &subEntry{sub: sub})
+	}
+	for _, as := range byApp {
+		as.index()
+	}
+	return portico.TableOf(byApp)
+}
+
+// patchApp returns the subscriptions of application app after the changes
+// (new values by subscription ID, nil for deleted), keeping the entries
+// of unchanged subscriptions; nil when none are left.
+func patchApp(as *appSubs, app string, changed map[string]*portico.Subscription) *appSubs {
+	n := &appSubs{}
+	if as != nil {
+		for _, e := range as.all {
+			if _, ok := changed[e.sub.ID]; !ok {
+				n.all = append(n.all, e)
+			}
+		}
+	}
+	for _, sub := range changed {
+		if sub != nil && sub.ApplicationID == app {
+			n.all = append(n.all, &subEntry{sub: sub})
+		}
+	}
+	if len(n.all) == 0 {
+		return nil
+	}
+	n.index()
+	return n
+}
+
+// index picks, for each API, the subscription that counts: one that is
+// not evicted (an application may subscribe again after an eviction), and
+// among equals the newest.
+func (as *appSubs) index() {
+	as.byAPI = make(map[string]*subEntry, len(as.all))
+	for _, e := range as.all {
+		cur := as.byAPI[e.sub.APIID]
+		if cur == nil || better(e.sub, cur.sub) {
+			as.byAPI[e.sub.APIID] = e
+		}
+	}
+}
+
+func better(a, b *portico.Subscription) bool {
+	if ae, be := a.Status == portico.Evicted, b.Status == portico.Evicted; ae != be {
+		return be
+	}
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.After(b.CreatedAt)
+	}
+	return a.ID > b.ID
+}
+
+// updateRoutes patches s.routes (copied first) by the API changes from old
+// to cur and returns the upstreams no longer used.
+func (s *snapshot) updateRoutes(old, cur portico.Table[portico.API], ups map[string]*upstream, newUpstream func(*portico.API) *upstream) []*upstream {
+	var changes [][2]*portico.API
+	cur.Diff(old, func(_ string, o, c *portico.API) bool {
+		changes = append(changes, [2]*portico.API{o, c})
+		return true
+	})
+	if len(changes) == 0 {
+		return nil
+	}
+	s.routes = maps.Clone(s.routes)
+	var dropped []*upstream
+	for _, ch := range changes { // removals first: two APIs may swap paths
+		if o := ch[0]; o != nil {
+			if rt := s.routes[o.Context]; rt != nil && rt.api == o {
+				delete(s.routes, o.Context)
+			}
+			if up := ups[o.ID]; up != nil {
+				dropped = append(dropped, up)
+				delete(ups, o.ID)
+			}
+		}
+	}
+	for _, ch := range changes {
+		a := ch[1]
+		if a == nil || !a.State.Serves() {
 			continue
 		}
-		up := prev[a.ID]
-		if up == nil || up.api != a {
-			up = newUpstream(a)
-		}
+		up := newUpstream(a)
 		ups[a.ID] = up
 		s.routes[a.Context] = &route{api: a, up: up, owner: a.Owner}
-		if n := strings.Count(a.Context, "/"); n > s.maxSegs {
-			s.maxSegs = n
-		}
+		s.maxSegs = max(s.maxSegs, strings.Count(a.Context, "/"))
 	}
-	for _, k := range cfg.Keys {
-		if k.RevokedAt != nil {
-			continue
+	return dropped
+}
+
+// updatePlans recompiles the plans that changed from old to cur.
+func (s *snapshot) updatePlans(old, cur portico.Table[portico.Plan]) {
+	copied := false
+	cur.Diff(old, func(id string, _, c *portico.Plan) bool {
+		if !copied {
+			s.plans, copied = maps.Clone(s.plans), true
 		}
-		app := cfg.Applications[k.ApplicationID]
-		var h [32]byte
-		if app == nil || len(k.Hash) != 64 {
-			continue
+		if c == nil {
+			delete(s.plans, id)
+		} else {
+			s.plans[id] = compilePlan(c)
 		}
-		if _, err := hex.Decode(h[:], []byte(k.Hash)); err != nil {
-			continue
-		}
-		s.keys[h] = &keyEntry{key: k, app: app}
-	}
-	plans := map[string]*planSpecs{}
-	for _, sub := range cfg.Subscriptions {
-		k := subKey{sub.ApplicationID, sub.APIID}
-		if old := s.subs[k]; old != nil && sub.Status == portico.Evicted {
-			continue // an application may subscribe again after an eviction
-		}
-		e := &subEntry{sub: sub, plan: cfg.Plans[sub.PlanID]}
-		if e.plan != nil && sub.Status == portico.Approved {
-			ps := plans[e.plan.ID]
-			if ps == nil {
-				ps = compilePlan(e.plan)
-				plans[e.plan.ID] = ps
-			}
-			e.ps = ps
-			e.specs, e.resSpecs = ps.forSubscription(sub.ID)
-		}
-		if old := s.subs[k]; old == nil || old.sub.Status == portico.Evicted {
-			s.subs[k] = e
-		}
-	}
-	return s, ups
+		return true
+	})
 }
 
 // lookup returns the route whose context path is the longest prefix of

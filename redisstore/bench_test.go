@@ -89,8 +89,8 @@ func BenchmarkLoad(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if len(c.APIs)+len(c.Keys) != tc.n {
-					b.Fatalf("loaded %d entities, want %d", len(c.APIs)+len(c.Keys), tc.n)
+				if c.APIs.Len()+c.Keys.Len() != tc.n {
+					b.Fatalf("loaded %d entities, want %d", c.APIs.Len()+c.Keys.Len(), tc.n)
 				}
 			}
 			b.StopTimer()

@@ -348,12 +348,12 @@ func (s *Store) Load(ctx context.Context) (*portico.Config, error) {
 		return nil, wrap("load version", err)
 	}
 	for _, err := range []error{
-		decodeKind(hash[0], kinds[0], c.Plans),
-		decodeKind(hash[1], kinds[1], c.APIs),
-		decodeKind(hash[2], kinds[2], c.Users),
-		decodeKind(hash[3], kinds[3], c.Applications),
-		decodeKind(hash[4], kinds[4], c.Keys),
-		decodeKind(hash[5], kinds[5], c.Subscriptions),
+		decodeKind(hash[0], kinds[0], &c.Plans),
+		decodeKind(hash[1], kinds[1], &c.APIs),
+		decodeKind(hash[2], kinds[2], &c.Users),
+		decodeKind(hash[3], kinds[3], &c.Applications),
+		decodeKind(hash[4], kinds[4], &c.Keys),
+		decodeKind(hash[5], kinds[5], &c.Subscriptions),
 	} {
 		if err != nil {
 			return nil, err
@@ -362,13 +362,14 @@ func (s *Store) Load(ctx context.Context) (*portico.Config, error) {
 	return c, nil
 }
 
-// decodeKind decodes the entities of kind k from cmd's reply into m, and
+// decodeKind decodes the entities of kind k from cmd's reply into t, and
 // drops the reply's strings as it goes.
-func decodeKind[T any](cmd *redis.MapStringStringCmd, k portico.Kind, m map[string]*T) error {
+func decodeKind[T any](cmd *redis.MapStringStringCmd, k portico.Kind, t *portico.Table[T]) error {
 	h, err := cmd.Result()
 	if err != nil {
 		return wrap("load "+string(k), err)
 	}
+	m := make(map[string]*T, len(h))
 	for id, body := range h {
 		v := new(T)
 		if err := json.Unmarshal([]byte(body), v); err != nil {
@@ -377,6 +378,7 @@ func decodeKind[T any](cmd *redis.MapStringStringCmd, k portico.Kind, m map[stri
 		m[id] = v
 		delete(h, id)
 	}
+	*t = portico.TableOf(m)
 	return nil
 }
 

@@ -26,12 +26,12 @@ func (db *DB) Load(ctx context.Context) (*portico.Config, error) {
 		return nil, wrap("load version", err)
 	}
 	for _, err := range []error{
-		loadKind(ctx, tx, portico.KindPlan, c.Plans),
-		loadKind(ctx, tx, portico.KindAPI, c.APIs),
-		loadKind(ctx, tx, portico.KindUser, c.Users),
-		loadKind(ctx, tx, portico.KindApplication, c.Applications),
-		loadKind(ctx, tx, portico.KindKey, c.Keys),
-		loadKind(ctx, tx, portico.KindSubscription, c.Subscriptions),
+		loadKind(ctx, tx, portico.KindPlan, &c.Plans),
+		loadKind(ctx, tx, portico.KindAPI, &c.APIs),
+		loadKind(ctx, tx, portico.KindUser, &c.Users),
+		loadKind(ctx, tx, portico.KindApplication, &c.Applications),
+		loadKind(ctx, tx, portico.KindKey, &c.Keys),
+		loadKind(ctx, tx, portico.KindSubscription, &c.Subscriptions),
 	} {
 		if err != nil {
 			return nil, err
@@ -40,8 +40,9 @@ func (db *DB) Load(ctx context.Context) (*portico.Config, error) {
 	return c, nil
 }
 
-// loadKind streams the entities of kind k into m.
-func loadKind[T any](ctx context.Context, tx *sql.Tx, k portico.Kind, m map[string]*T) error {
+// loadKind streams the entities of kind k into t.
+func loadKind[T any](ctx context.Context, tx *sql.Tx, k portico.Kind, t *portico.Table[T]) error {
+	m := map[string]*T{}
 	rows, err := tx.QueryContext(ctx, `SELECT id, body FROM entities WHERE kind = ?`, string(k))
 	if err != nil {
 		return wrap("load "+string(k), err)
@@ -62,6 +63,7 @@ func loadKind[T any](ctx context.Context, tx *sql.Tx, k portico.Kind, m map[stri
 	if err := rows.Err(); err != nil {
 		return wrap("load "+string(k), err)
 	}
+	*t = portico.TableOf(m)
 	return nil
 }
 

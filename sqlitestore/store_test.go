@@ -75,7 +75,7 @@ func TestTimesKeepTheirInstant(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	a := storetest.Load(t, db).Applications["a"]
+	a := storetest.Load(t, db).Applications.Get("a")
 	if !a.CreatedAt.Equal(local) {
 		t.Errorf("CreatedAt = %v, want %v", a.CreatedAt, local)
 	}
@@ -147,8 +147,8 @@ func BenchmarkLoad(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if len(c.APIs)+len(c.Keys) != tc.n {
-					b.Fatalf("loaded %d entities, want %d", len(c.APIs)+len(c.Keys), tc.n)
+				if c.APIs.Len()+c.Keys.Len() != tc.n {
+					b.Fatalf("loaded %d entities, want %d", c.APIs.Len()+c.Keys.Len(), tc.n)
 				}
 			}
 		})

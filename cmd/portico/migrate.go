@@ -104,5 +104,5 @@ func migrate(ctx context.Context, dbPath, to, clusterName string, force bool, ou
 }
 
 func entities(c *portico.Config) int {
-	return len(c.Plans) + len(c.APIs) + len(c.Users) + len(c.Applications) + len(c.Keys) + len(c.Subscriptions)
+	return c.Plans.Len() + c.APIs.Len() + c.Users.Len() + c.Applications.Len() + c.Keys.Len() + c.Subscriptions.Len()
 }

@@ -126,7 +126,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.hooks = webhook.New(webhook.Config{
 		Users: func(id string) *portico.User {
 			if cfg := m.config.Load(); cfg != nil {
-				return cfg.Users[id]
+				return cfg.Users.Get(id)
 			}
 			return nil
 		},
