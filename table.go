@@ -1,6 +1,7 @@
 package portico
 
 import (
+	"encoding/json"
 	"hash/maphash"
 	"iter"
 	"math/bits"
@@ -175,6 +176,19 @@ func (t Table[V]) Map() map[string]*V {
 		m[k] = v
 	}
 	return m
+}
+
+// MarshalJSON encodes t as a JSON object, as a map would be.
+func (t Table[V]) MarshalJSON() ([]byte, error) { return json.Marshal(t.Map()) }
+
+// UnmarshalJSON decodes a JSON object into t, replacing its contents.
+func (t *Table[V]) UnmarshalJSON(b []byte) error {
+	var m map[string]*V
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*t = TableOf(m)
+	return nil
 }
 
 // TableOf returns a Table holding the entries of m; nil values are left

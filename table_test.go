@@ -1,6 +1,7 @@
 package portico
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -158,6 +159,14 @@ func TestTableAPI(t *testing.T) {
 	}
 	if n != 1000 {
 		t.Fatalf("All yielded %d entries", n)
+	}
+	b2, err := json.Marshal(built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Table[string]
+	if err := json.Unmarshal(b2, &back); err != nil || !maps.EqualFunc(back.Map(), built.Map(), func(x, y *string) bool { return *x == *y }) {
+		t.Fatalf("JSON round trip: %d entries, %v", back.Len(), err)
 	}
 	changed := built.With("5", &a).Without("6").With("new", &b)
 	var got []string

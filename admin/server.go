@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -19,6 +20,10 @@ const (
 	// writeRetries is how many times a write is re-validated and retried
 	// after the store reports that another node wrote first.
 	writeRetries = 2
+
+	// catchUpWait is how long a conflicting write waits for the node's
+	// cluster sync to bring a newer Config before loading it in full.
+	catchUpWait = 250 * time.Millisecond
 
 	// defaultTokenTTL is how long a bearer token lasts when Server.TokenTTL is 0.
 	defaultTokenTTL = 12 * time.Hour
@@ -297,11 +302,36 @@ func (s *Server) update(ctx context.Context, callerID string, fn func(*tx) error
 				Err:     err,
 			}
 		}
-		fresh, err := s.Store.Load(ctx)
-		if err != nil {
-			return s.storeError("reloading the configuration", err)
+		if cur, err = s.newer(ctx, cur); err != nil {
+			return err
 		}
-		s.cv.Set(fresh, true)
-		cur = fresh
 	}
+}
+
+// newer returns a Config newer than cur after a write conflicted. In a
+// cluster the node's sync applies the other node's change within
+// milliseconds, so it waits for that first; only then does it load the
+// whole configuration from the store. A store older than cur is not taken:
+// the cluster sync reconciles that case (see cluster.Sync).
+func (s *Server) newer(ctx context.Context, cur *portico.Config) (*portico.Config, error) {
+	deadline := time.Now().Add(catchUpWait)
+	for time.Now().Before(deadline) {
+		if c := s.cv.Load(); c.Version > cur.Version {
+			return c, nil
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	fresh, err := s.Store.Load(ctx)
+	if err != nil {
+		return nil, s.storeError("reloading the configuration", err)
+	}
+	if fresh.Version < cur.Version {
+		return nil, &portico.Error{
+			Code: portico.EUnavailable,
+			Message: fmt.Sprintf("the data store holds an older configuration (version %d) than this node (version %d); "+
+				"the cluster is reconciling them: the change was not saved; try again in a few seconds", fresh.Version, cur.Version),
+		}
+	}
+	s.cv.Set(fresh, false)
+	return s.cv.Load(), nil
 }

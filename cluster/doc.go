@@ -29,10 +29,17 @@
 //     held nil, it is loaded in full.
 //   - Every CheckInterval (default 1 s) Sync compares Feed.Version with
 //     the current version and catches up when behind, so that a change set
-//     lost by pub/sub lands within about a second. When the store's
-//     version is below the node's (the store lost its data or was
-//     replaced), Sync loads it in full and forces it in: the store is the
-//     truth.
+//     lost by pub/sub lands within about a second.
+//   - When the store's version is below the node's, Sync tells two cases
+//     apart. A store with no configuration at all lost its data (a Redis
+//     restarted without persistence): the nodes still hold every accepted
+//     change, so a Store that is a Restorer is given the node's Config
+//     back, atomically and only while it is still empty — one node wins,
+//     the others then find the store at their version. A store with an
+//     older, non-empty configuration was replaced or restored from a
+//     backup on purpose: Sync loads it in full and forces it in. (To
+//     start a cluster over from nothing, stop all nodes before emptying
+//     Redis.)
 //   - When the subscription breaks, Sync subscribes again with backoff
 //     (100 ms doubling to 2 s, ±20 % jitter) until ctx ends. An outage is
 //     logged once when it begins and once when it ends, never per attempt.

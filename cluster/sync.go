@@ -57,7 +57,7 @@ type Sync struct {
 	down *outage
 	subs atomic.Int64 // subscriptions established
 
-	applied, ignored, gaps, behind, catchUps, fullReloads, rewinds, reconnects atomic.Int64
+	applied, ignored, gaps, behind, catchUps, fullReloads, rewinds, restores, reconnects atomic.Int64
 }
 
 // SyncStats counts what a Sync did since Run began. The counters only grow.
@@ -69,6 +69,7 @@ type SyncStats struct {
 	CatchUps    int64 // ChangesSince calls
 	FullReloads int64 // Store.Load calls
 	Rewinds     int64 // full reloads forced because the store's version went back
+	Restores    int64 // empty stores this node wrote its Config back into
 	Reconnects  int64 // subscriptions established after the first one
 }
 
@@ -82,6 +83,7 @@ func (s *Sync) Stats() SyncStats {
 		CatchUps:    s.catchUps.Load(),
 		FullReloads: s.fullReloads.Load(),
 		Rewinds:     s.rewinds.Load(),
+		Restores:    s.restores.Load(),
 		Reconnects:  s.reconnects.Load(),
 	}
 }
@@ -256,8 +258,10 @@ func (s *Sync) catchUpLocked(ctx context.Context) {
 }
 
 // reloadLocked loads the whole Config from the store and makes it current
-// if it is newer. If the store's version went back below the node's (the
-// store lost its data or was replaced), the store's Config is forced in.
+// if it is newer. If the store's version went back below the node's, an
+// empty store is given this node's Config back (see Restorer) and a
+// non-empty one (replaced, or restored from an older backup) is taken as
+// the truth: its Config is forced in.
 func (s *Sync) reloadLocked(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
@@ -281,11 +285,42 @@ func (s *Sync) reloadLocked(ctx context.Context) {
 		s.failed(ctx, fmt.Errorf("checking the config version: %w", err))
 		return
 	}
-	if v < cur.Version {
-		s.log.Warn("the data store's config version went back (data lost or store replaced); taking the store's config",
-			"store_version", c.Version, "node_version", cur.Version)
-		s.rewinds.Add(1)
-		s.Config.Set(c, true)
+	if v >= cur.Version {
+		return
+	}
+	if r, ok := s.Store.(Restorer); ok && v == 0 && c.Version == 0 && c.Len() == 0 {
+		s.restoreLocked(cctx, r, cur)
+		return
+	}
+	s.log.Warn("the data store's config version went back (store replaced or restored from an older backup); taking the store's config",
+		"store_version", c.Version, "node_version", cur.Version)
+	s.rewinds.Add(1)
+	s.Config.Set(c, true)
+}
+
+// Restorer is a Store that can be given back a whole Config after it lost
+// its data (redisstore.Store is one).
+type Restorer interface {
+	// Restore writes cfg at its version into the store if the store holds
+	// no configuration at all, and reports whether it did.
+	Restore(ctx context.Context, cfg *portico.Config) (bool, error)
+}
+
+// restoreLocked writes cur back into a store that came back empty (a
+// Redis restarted without persistence): the nodes still hold every
+// accepted change, so the cluster loses nothing. Of several nodes doing
+// this at once one wins; the others then find the store at that version.
+func (s *Sync) restoreLocked(ctx context.Context, r Restorer, cur *portico.Config) {
+	s.log.Warn("the data store is empty but this node holds a config (Redis restarted without persistence?): restoring the store from this node",
+		"version", cur.Version)
+	ok, err := r.Restore(ctx, cur)
+	if err != nil {
+		s.failed(ctx, fmt.Errorf("restoring the config into the empty data store: %w", err))
+		return
+	}
+	if ok {
+		s.restores.Add(1)
+		s.log.Info("restored the data store's config from this node", "version", cur.Version, "entities", cur.Len())
 	}
 }
 

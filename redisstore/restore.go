@@ -1,0 +1,122 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portico-gw/portico"
+)
+
+// restoreChunk is how many entities one HSET of a restore carries.
+const restoreChunk = 1000
+
+// stagingTTL bounds how long the staging hashes of a restore that died
+// half way stay in Redis.
+const stagingTTL = 10 * time.Minute
+
+// Restore writes cfg, at its version, into a store that holds no
+// configuration at all — what a Redis restarted without persistence looks
+// like — and reports whether it did. A store that holds any configuration
+// is left alone (false, nil): only an empty store is taken to have lost
+// its data.
+//
+// The entities go first into staging hashes under this call's own names,
+// in chunks; then one script checks that the store is still empty and
+// renames them into place together with the version. Other nodes thus see
+// either the empty store or the whole configuration, never a part, and of
+// several nodes restoring at once exactly one wins.
+func (s *Store) Restore(ctx context.Context, cfg *portico.Config) (bool, error) {
+	tag := s.k.prefix + "restore:" + portico.NewID() + ":"
+	staging := make([]string, len(kinds))
+	for i, kind := range kinds {
+		staging[i] = tag + string(kind)
+	}
+	defer s.rdb.Del(context.WithoutCancel(ctx), staging...) // after a failure; a no-op after the renames
+
+	write := func(i int, all iter.Seq2[string, any]) error {
+		args := make([]any, 0, 2*restoreChunk)
+		flush := func() error {
+			if len(args) == 0 {
+				return nil
+			}
+			_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, staging[i], args...)
+				p.PExpire(ctx, staging[i], stagingTTL)
+				return nil
+			})
+			args = args[:0]
+			return err
+		}
+		for id, e := range all {
+			body, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("redisstore: restore: encode %s %q: %w", kinds[i], id, err)
+			}
+			args = append(args, id, body)
+			if len(args) == 2*restoreChunk {
+				if err := flush(); err != nil {
+					return wrap("restore", err)
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return wrap("restore", err)
+		}
+		return nil
+	}
+	for i, all := range []iter.Seq2[string, any]{
+		anyOf(cfg.Plans), anyOf(cfg.APIs), anyOf(cfg.Users),
+		anyOf(cfg.Applications), anyOf(cfg.Keys), anyOf(cfg.Subscriptions),
+	} {
+		if err := write(i, all); err != nil {
+			return false, err
+		}
+	}
+	keys := append([]string{s.k.version, s.k.changes}, s.k.cfg...)
+	keys = append(keys, staging...)
+	done, err := restoreScript.Run(ctx, s.rdb, keys, cfg.Version, len(kinds)).Int()
+	if err != nil {
+		return false, wrap("restore", err)
+	}
+	return done == 1, nil
+}
+
+// anyOf yields the entries of t with their values as any (in kinds order,
+// kinds[i] matches the i-th Table of Config).
+func anyOf[T any](t portico.Table[T]) iter.Seq2[string, any] {
+	return func(yield func(string, any) bool) {
+		for id, v := range t.All() {
+			if !yield(id, v) {
+				return
+			}
+		}
+	}
+}
+
+// restoreScript renames the staging hashes into place and sets the
+// version, if the store holds no version and no entities.
+//
+// KEYS: version, changes, the hash of each kind, then its staging hash.
+// ARGV: the version, the number of kinds.
+var restoreScript = redis.NewScript(`
+local n = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[2 + i]) == 1 then return 0 end
+end
+for i = 1, n do
+  local staged = KEYS[2 + n + i]
+  if redis.call('EXISTS', staged) == 1 then
+    redis.call('RENAME', staged, KEYS[2 + i])
+    redis.call('PERSIST', KEYS[2 + i])
+  end
+end
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`)
