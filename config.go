@@ -3,6 +3,7 @@ package portico
 import (
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Kind names a kind of configuration entity.
@@ -68,6 +69,10 @@ type Config struct {
 	Applications  Table[Application]
 	Keys          Table[Key]
 	Subscriptions Table[Subscription]
+
+	// ix holds lookups by reference (KeysOf, UserByName, …): built on
+	// first use, then derived change by change by With.
+	ix atomic.Pointer[index]
 }
 
 // NewConfig returns an empty Config at version 0.
@@ -76,8 +81,15 @@ func NewConfig() *Config { return &Config{} }
 // With returns a copy of c at version with changes applied. Entities are
 // shared, and so is every part of the tables that did not change.
 func (c *Config) With(version int64, changes ...Change) *Config {
-	n := *c
-	n.Version = version
+	n := &Config{
+		Version: version, Plans: c.Plans, APIs: c.APIs, Users: c.Users,
+		Applications: c.Applications, Keys: c.Keys, Subscriptions: c.Subscriptions,
+	}
+	ix := c.ix.Load()
+	if ix != nil {
+		cp := *ix
+		ix = &cp
+	}
 	for _, ch := range changes {
 		switch ch.Kind {
 		case KindPlan:
@@ -85,16 +97,27 @@ func (c *Config) With(version int64, changes ...Change) *Config {
 		case KindAPI:
 			n.APIs = put(n.APIs, ch.ID, ch.API, ch.Delete)
 		case KindUser:
+			old := n.Users.Get(ch.ID)
 			n.Users = put(n.Users, ch.ID, ch.User, ch.Delete)
+			ix.user(old, n.Users.Get(ch.ID))
 		case KindApplication:
+			old := n.Applications.Get(ch.ID)
 			n.Applications = put(n.Applications, ch.ID, ch.Application, ch.Delete)
+			ix.application(old, n.Applications.Get(ch.ID))
 		case KindKey:
+			old := n.Keys.Get(ch.ID)
 			n.Keys = put(n.Keys, ch.ID, ch.Key, ch.Delete)
+			ix.key(old, n.Keys.Get(ch.ID))
 		case KindSubscription:
+			old := n.Subscriptions.Get(ch.ID)
 			n.Subscriptions = put(n.Subscriptions, ch.ID, ch.Subscription, ch.Delete)
+			ix.subscription(old, n.Subscriptions.Get(ch.ID))
 		}
 	}
-	return &n
+	if ix != nil {
+		n.ix.Store(ix)
+	}
+	return n
 }
 
 func put[T any](t Table[T], id string, v *T, del bool) Table[T] {
@@ -109,14 +132,27 @@ func (c *Config) Len() int {
 	return c.Plans.Len() + c.APIs.Len() + c.Users.Len() + c.Applications.Len() + c.Keys.Len() + c.Subscriptions.Len()
 }
 
-// UserByName returns the user with username name, or nil.
+// UserByName returns the user with username name, in any case, or nil.
 func (c *Config) UserByName(name string) *User {
-	for u := range c.Users.Values() {
-		if strings.EqualFold(u.Username, name) {
-			return u
-		}
-	}
-	return nil
+	return c.index().usersByName.Get(strings.ToLower(name))
+}
+
+// KeysOf returns the keys of application app.
+func (c *Config) KeysOf(app string) Table[Key] { return inner(c.index().keysByApp, app) }
+
+// SubscriptionsOf returns the subscriptions of application app.
+func (c *Config) SubscriptionsOf(app string) Table[Subscription] {
+	return inner(c.index().subsByApp, app)
+}
+
+// SubscriptionsTo returns the subscriptions to API api.
+func (c *Config) SubscriptionsTo(api string) Table[Subscription] {
+	return inner(c.index().subsByAPI, api)
+}
+
+// ApplicationsOf returns the applications owned by user owner.
+func (c *Config) ApplicationsOf(owner string) Table[Application] {
+	return inner(c.index().appsByOwner, owner)
 }
 
 // APIByContext returns the API with context path ctx, or nil.

@@ -26,6 +26,10 @@ func (v *ConfigVar) Set(c *Config, force bool) bool {
 	if old := v.cur.Load(); old != nil && !force && c.Version <= old.Version {
 		return false
 	}
+	// A Config loaded in full gets its index here, before anyone uses it,
+	// so that the Configs derived from it by With keep it up to date
+	// instead of each building it again.
+	c.index()
 	v.cur.Store(c)
 	for _, w := range v.watchers {
 		w(c)

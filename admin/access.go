@@ -1,6 +1,10 @@
 package admin
 
-import "github.com/portico-gw/portico"
+import (
+	"maps"
+
+	"github.com/portico-gw/portico"
+)
 
 // Who may do what. The rule of thumb: what a caller may not see answers
 // 404, as if it did not exist; what it may see but not change answers 403.
@@ -42,11 +46,9 @@ func canSeeApp(cfg *portico.Config, u *portico.User, app *portico.Application) b
 	if !isPublisher(u) {
 		return false
 	}
-	for sub := range cfg.Subscriptions.Values() {
-		if sub.ApplicationID == app.ID {
-			if a := cfg.APIs.Get(sub.APIID); a != nil && a.Owner == u.ID {
-				return true
-			}
+	for sub := range cfg.SubscriptionsOf(app.ID).Values() {
+		if a := cfg.APIs.Get(sub.APIID); a != nil && a.Owner == u.ID {
+			return true
 		}
 	}
 	return false
@@ -59,12 +61,34 @@ func appsSeenBy(cfg *portico.Config, u *portico.User) map[string]bool {
 	if !isPublisher(u) {
 		return seen
 	}
-	for sub := range cfg.Subscriptions.Values() {
-		if a := cfg.APIs.Get(sub.APIID); a != nil && a.Owner == u.ID {
-			seen[sub.ApplicationID] = true
+	for a := range cfg.APIs.Values() {
+		if a.Owner == u.ID {
+			for sub := range cfg.SubscriptionsTo(a.ID).Values() {
+				seen[sub.ApplicationID] = true
+			}
 		}
 	}
 	return seen
+}
+
+// visibleSubs returns the subscriptions u may see: all for an admin, else
+// those of u's applications and those to u's APIs.
+func visibleSubs(cfg *portico.Config, u *portico.User) portico.Table[portico.Subscription] {
+	if isAdmin(u) {
+		return cfg.Subscriptions
+	}
+	subs := map[string]*portico.Subscription{}
+	for app := range cfg.ApplicationsOf(u.ID).Values() {
+		maps.Insert(subs, cfg.SubscriptionsOf(app.ID).All())
+	}
+	if isPublisher(u) {
+		for a := range cfg.APIs.Values() {
+			if a.Owner == u.ID {
+				maps.Insert(subs, cfg.SubscriptionsTo(a.ID).All())
+			}
+		}
+	}
+	return portico.TableOf(subs)
 }
 
 // canModerateSub: admins and the owner of the subscribed API may approve

@@ -241,8 +241,8 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		if err := checkAPIRefs(t.cfg, t.me, &n); err != nil {
 			return err
 		}
-		for _, sub := range portico.Sorted(t.cfg.Subscriptions, subCreated) {
-			if sub.APIID == id && sub.Status != portico.Evicted && !n.OffersPlan(sub.PlanID) {
+		for _, sub := range portico.Sorted(t.cfg.SubscriptionsTo(id), subCreated) {
+			if sub.Status != portico.Evicted && !n.OffersPlan(sub.PlanID) {
 				return portico.FieldErrorf(portico.EConflict, "plans",
 					"plan %s is used by subscription %s of this API; evict the subscription before removing the plan", sub.PlanID, sub.ID)
 			}
@@ -270,7 +270,7 @@ func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		if !canManageAPI(t.me, a) {
 			return forbidden("only the API's owner or an admin may delete it")
 		}
-		subs := portico.Sorted(t.cfg.Subscriptions, subCreated)
+		subs := portico.Sorted(t.cfg.SubscriptionsTo(id), subCreated)
 		if a.State != portico.Retired {
 			n := 0
 			for _, sub := range subs {

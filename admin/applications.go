@@ -28,15 +28,11 @@ func keyCreated(k *portico.Key) (int64, string)         { return k.CreatedAt.Uni
 // deleteApp adds the changes that delete an application with its keys and
 // subscriptions to t.
 func deleteApp(t *tx, id string) {
-	for _, k := range portico.Sorted(t.cfg.Keys, keyCreated) {
-		if k.ApplicationID == id {
-			t.del(portico.KindKey, k.ID)
-		}
+	for _, k := range portico.Sorted(t.cfg.KeysOf(id), keyCreated) {
+		t.del(portico.KindKey, k.ID)
 	}
-	for _, sub := range portico.Sorted(t.cfg.Subscriptions, subCreated) {
-		if sub.ApplicationID == id {
-			t.del(portico.KindSubscription, sub.ID)
-		}
+	for _, sub := range portico.Sorted(t.cfg.SubscriptionsOf(id), subCreated) {
+		t.del(portico.KindSubscription, sub.ID)
 	}
 	t.del(portico.KindApplication, id)
 }
@@ -63,9 +59,16 @@ func managedApp(cfg *portico.Config, u *portico.User, id string) (*portico.Appli
 }
 
 func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *call) error {
-	seen := appsSeenBy(c.cfg, c.user)
-	keep := func(a *portico.Application) bool { return canManageApp(c.user, a) || seen[a.ID] }
-	return readPage(w, r, portico.Sorted(c.cfg.Applications, appCreated), keep, same)
+	if isAdmin(c.user) {
+		return readPage(w, r, portico.Sorted(c.cfg.Applications, appCreated), nil, same)
+	}
+	apps := c.cfg.ApplicationsOf(c.user.ID).Map()
+	for id := range appsSeenBy(c.cfg, c.user) {
+		if a := c.cfg.Applications.Get(id); a != nil {
+			apps[id] = a
+		}
+	}
+	return readPage(w, r, portico.Sorted(portico.TableOf(apps), appCreated), nil, same)
 }
 
 func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -198,8 +201,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	keep := func(k *portico.Key) bool { return k.ApplicationID == a.ID }
-	return readPage(w, r, portico.Sorted(c.cfg.Keys, keyCreated), keep, viewKey)
+	return readPage(w, r, portico.Sorted(c.cfg.KeysOf(a.ID), keyCreated), nil, viewKey)
 }
 
 func (s *Server) getKey(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -41,7 +41,14 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 			(application == "" || sub.ApplicationID == application) &&
 			canSeeSub(c.cfg, c.user, sub)
 	}
-	return readPage(w, r, portico.Sorted(c.cfg.Subscriptions, subCreated), keep, same)
+	subs := visibleSubs(c.cfg, c.user)
+	switch {
+	case application != "":
+		subs = c.cfg.SubscriptionsOf(application)
+	case api != "":
+		subs = c.cfg.SubscriptionsTo(api)
+	}
+	return readPage(w, r, portico.Sorted(subs, subCreated), keep, same)
 }
 
 func (s *Server) listApplicationSubscriptions(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -49,10 +56,8 @@ func (s *Server) listApplicationSubscriptions(w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	keep := func(sub *portico.Subscription) bool {
-		return sub.ApplicationID == a.ID && canSeeSub(c.cfg, c.user, sub)
-	}
-	return readPage(w, r, portico.Sorted(c.cfg.Subscriptions, subCreated), keep, same)
+	keep := func(sub *portico.Subscription) bool { return canSeeSub(c.cfg, c.user, sub) }
+	return readPage(w, r, portico.Sorted(c.cfg.SubscriptionsOf(a.ID), subCreated), keep, same)
 }
 
 func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -100,8 +105,8 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, c *c
 		if p == nil || !a.OffersPlan(p.ID) {
 			return invalid("plan", "API %q does not offer plan %q", a.Name, req.Plan)
 		}
-		for old := range t.cfg.Subscriptions.Values() {
-			if old.ApplicationID == appID && old.APIID == a.ID && old.Status != portico.Evicted {
+		for old := range t.cfg.SubscriptionsOf(appID).Values() {
+			if old.APIID == a.ID && old.Status != portico.Evicted {
 				return portico.FieldErrorf(portico.EConflict, "api", "application %q already has a %s subscription to API %q (%s)", application.Name, old.Status, a.Name, old.ID)
 			}
 		}

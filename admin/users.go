@@ -336,10 +336,8 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) err
 		if apis+plans > 0 {
 			return portico.Errorf(portico.EConflict, "%q owns %d APIs and %d plans; delete them or give them another owner first", u.Username, apis, plans)
 		}
-		for _, app := range portico.Sorted(t.cfg.Applications, appCreated) {
-			if app.Owner == id {
-				deleteApp(t, app.ID)
-			}
+		for _, app := range portico.Sorted(t.cfg.ApplicationsOf(id), appCreated) {
+			deleteApp(t, app.ID)
 		}
 		t.del(portico.KindUser, id)
 		return nil
