@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -321,62 +322,88 @@ func entity(ch *portico.Change) (any, string, error) {
 	return nil, "", fmt.Errorf("redisstore: apply: put %s %q carries no %s", ch.Kind, ch.ID, ch.Kind)
 }
 
-// Load reads the whole configuration and its version in one MULTI/EXEC
-// transaction (GET of the version and HGETALL of each kind's hash), so that
-// the version and the entities match. An empty Redis loads as an empty
-// Config at version 0.
-//
-// Redis builds the whole reply while it blocks other clients: about a
-// second for a million keys (see the package documentation for figures).
+// Load reads the whole configuration and its version without blocking
+// Redis for longer than one small command: it reads the version v, scans
+// each kind's hash with HSCAN (kinds in parallel, 5,000 entries a call), then
+// replays the change sets after v from the log. Entities that changed
+// during the scan may have been read at any version after v; replaying
+// every change after v, in order, over them gives exactly the latest
+// version. If the log no longer reaches back to v (more than its capacity
+// of changes during the scan) or the store went back, it tries again. An
+// empty Redis loads as an empty Config at version 0.
 func (s *Store) Load(ctx context.Context) (*portico.Config, error) {
-	var (
-		ver  *redis.StringCmd
-		hash = make([]*redis.MapStringStringCmd, len(kinds))
-	)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		ver = p.Get(ctx, s.k.version)
-		for i, key := range s.k.cfg {
-			hash[i] = p.HGetAll(ctx, key)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, wrap("load", err)
-	}
-	c := portico.NewConfig()
-	if c.Version, err = ver.Int64(); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, wrap("load version", err)
-	}
-	for _, err := range []error{
-		decodeKind(hash[0], kinds[0], &c.Plans),
-		decodeKind(hash[1], kinds[1], &c.APIs),
-		decodeKind(hash[2], kinds[2], &c.Users),
-		decodeKind(hash[3], kinds[3], &c.Applications),
-		decodeKind(hash[4], kinds[4], &c.Keys),
-		decodeKind(hash[5], kinds[5], &c.Subscriptions),
-	} {
-		if err != nil {
+	var err error
+	for range loadAttempts {
+		var c *portico.Config
+		if c, err = s.scan(ctx); err != nil {
 			return nil, err
 		}
+		sets, complete, cerr := s.ChangesSince(ctx, c.Version)
+		if cerr != nil {
+			return nil, cerr
+		}
+		if !complete {
+			err = fmt.Errorf("redisstore: load: the change log does not reach back to version %d", c.Version)
+			continue
+		}
+		for _, cs := range sets {
+			c = c.With(cs.Version, cs.Changes...)
+		}
+		return c, nil
+	}
+	return nil, err
+}
+
+// loadAttempts bounds how often Load scans again when the config changed
+// too much while it scanned.
+const loadAttempts = 3
+
+// scanCount is the COUNT hint of Load's HSCAN calls.
+const scanCount = 5000
+
+// scan reads the version, then every entity with HSCAN.
+func (s *Store) scan(ctx context.Context) (*portico.Config, error) {
+	c := portico.NewConfig()
+	v, err := s.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.Version = v
+	errs := make([]error, len(kinds))
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[0] = scanKind(ctx, s, 0, &c.Plans) })
+	wg.Go(func() { errs[1] = scanKind(ctx, s, 1, &c.APIs) })
+	wg.Go(func() { errs[2] = scanKind(ctx, s, 2, &c.Users) })
+	wg.Go(func() { errs[3] = scanKind(ctx, s, 3, &c.Applications) })
+	wg.Go(func() { errs[4] = scanKind(ctx, s, 4, &c.Keys) })
+	wg.Go(func() { errs[5] = scanKind(ctx, s, 5, &c.Subscriptions) })
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-// decodeKind decodes the entities of kind k from cmd's reply into t, and
-// drops the reply's strings as it goes.
-func decodeKind[T any](cmd *redis.MapStringStringCmd, k portico.Kind, t *portico.Table[T]) error {
-	h, err := cmd.Result()
-	if err != nil {
-		return wrap("load "+string(k), err)
-	}
-	m := make(map[string]*T, len(h))
-	for id, body := range h {
-		v := new(T)
-		if err := json.Unmarshal([]byte(body), v); err != nil {
-			return fmt.Errorf("redisstore: load %s %q: %w", k, id, err)
+// scanKind reads the hash of kinds[i] into t.
+func scanKind[T any](ctx context.Context, s *Store, i int, t *portico.Table[T]) error {
+	k := kinds[i]
+	m := map[string]*T{}
+	var cursor uint64
+	for {
+		fields, next, err := s.rdb.HScan(ctx, s.k.cfg[i], cursor, "", scanCount).Result()
+		if err != nil {
+			return wrap("load "+string(k), err)
 		}
-		m[id] = v
-		delete(h, id)
+		for j := 0; j+1 < len(fields); j += 2 {
+			v := new(T)
+			if err := json.Unmarshal([]byte(fields[j+1]), v); err != nil {
+				return fmt.Errorf("redisstore: load %s %q: %w", k, fields[j], err)
+			}
+			m[fields[j]] = v
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
 	}
 	*t = portico.TableOf(m)
 	return nil

@@ -180,9 +180,12 @@ func (m *Main) Run(ctx context.Context) error {
 		m.admin.Analytics = m.analytics
 		m.admin.Settings = m.analytics
 	}
+	loading := time.Now()
 	if err := m.admin.Open(ctx); err != nil {
 		return fmt.Errorf("loading config: %w", err)
 	}
+	loaded := m.config.Load()
+	m.logger.Info("config loaded", "version", loaded.Version, "entities", loaded.Len(), "took", time.Since(loading).Round(time.Millisecond))
 	created, pw, err := m.admin.EnsureAdmin(ctx, os.Getenv("PORTICO_ADMIN_PASSWORD"))
 	if err != nil {
 		return fmt.Errorf("creating the admin user: %w", err)
@@ -190,7 +193,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if created && os.Getenv("PORTICO_ADMIN_PASSWORD") == "" {
 		fmt.Fprintf(m.Stdout, "Created user \"admin\" with password %s\n(shown only now; set PORTICO_ADMIN_PASSWORD on first start to choose it)\n", pw)
 	}
+	building := time.Now()
 	m.config.Watch(m.gateway.Update)
+	m.logger.Info("gateway routing table built", "took", time.Since(building).Round(time.Millisecond))
 
 	gl, err := net.Listen("tcp", c.GatewayAddr)
 	if err != nil {
