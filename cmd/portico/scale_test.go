@@ -85,7 +85,9 @@ func TestClusterScale(t *testing.T) {
 	}
 	slices.Sort(writes)
 	slices.Sort(lags)
-	q := func(d []time.Duration, p float64) time.Duration { return d[int(p*float64(len(d)-1))].Round(10 * time.Microsecond) }
+	q := func(d []time.Duration, p float64) time.Duration {
+		return d[int(p*float64(len(d)-1))].Round(10 * time.Microsecond)
+	}
 	t.Logf("%d new keys with %d in the config: admin write on A p50 %v p99 %v; A's response → admitted on B's gateway p50 %v p99 %v max %v",
 		changes, n, q(writes, 0.5), q(writes, 0.99), q(lags, 0.5), q(lags, 0.99), lags[len(lags)-1].Round(10*time.Microsecond))
 	if p99 := q(lags, 0.99); p99 > 100*time.Millisecond {
