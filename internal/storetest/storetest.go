@@ -1,6 +1,7 @@
 // Package storetest is the contract that every portico.Store must pass:
 // the embedded store and the Redis store run the same suite, so that the
-// admin API and the nodes behave the same on both.
+// admin API and the nodes behave the same on both. RunTokens is the
+// contract of portico.TokenStore, the admin API's bearer tokens.
 //
 // Use it from a store's tests:
 //
