@@ -11,11 +11,12 @@ import (
 	"github.com/portico-gw/portico/sqlitestore"
 )
 
-// TestContract runs the data store contract on the embedded store.
+// TestContract runs the data store and token store contracts on the
+// embedded store.
 func TestContract(t *testing.T) {
 	var (
 		mu    sync.Mutex
-		paths = map[portico.Store]string{}
+		paths = map[*sqlitestore.DB]string{}
 	)
 	openAt := func(t *testing.T, path string) *sqlitestore.DB {
 		db, err := sqlitestore.Open(context.Background(), path)
@@ -32,13 +33,19 @@ func TestContract(t *testing.T) {
 		return openAt(t, filepath.Join(t.TempDir(), "portico.db"))
 	}
 	storetest.Run(t, open)
-	storetest.RunReopen(t, open, func(t *testing.T, s portico.Store) portico.Store {
-		if err := s.(*sqlitestore.DB).Close(); err != nil {
+	reopen := func(t *testing.T, db *sqlitestore.DB) *sqlitestore.DB {
+		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()
-		path := paths[s]
+		path := paths[db]
 		mu.Unlock()
 		return openAt(t, path)
+	}
+	storetest.RunReopen(t, open, func(t *testing.T, s portico.Store) portico.Store {
+		return reopen(t, s.(*sqlitestore.DB))
 	})
+	storetest.RunTokens(t,
+		func(t *testing.T) portico.TokenStore { return openAt(t, filepath.Join(t.TempDir(), "portico.db")) },
+		func(t *testing.T, s portico.TokenStore) portico.TokenStore { return reopen(t, s.(*sqlitestore.DB)) })
 }

@@ -136,6 +136,17 @@ CREATE TABLE counters (
 	count INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 2: bearer tokens of the admin API.
+	`
+CREATE TABLE tokens (
+	hash       TEXT PRIMARY KEY, -- hex SHA-256 of the token's text
+	user_id    TEXT NOT NULL,
+	password   TEXT NOT NULL,    -- portico.PasswordFingerprint of the user's hash
+	created_at INTEGER NOT NULL, -- Unix nanoseconds
+	expires    INTEGER NOT NULL  -- Unix nanoseconds
+) WITHOUT ROWID;
+CREATE INDEX tokens_expires ON tokens (expires);
+`,
 }
 
 // migrate brings the schema of db up to date in one transaction:

@@ -2,8 +2,9 @@
 // file in the data directory, through the pure-Go driver modernc.org/sqlite
 // (no cgo, no server). It is what `portico serve` uses on a single node.
 //
-// A DB implements portico.Store (the configuration), portico.NotificationStore
-// and portico.CounterStore (quota counters). Analytics, in a file of its own
+// A DB implements portico.Store (the configuration), portico.NotificationStore,
+// portico.CounterStore (quota counters) and portico.TokenStore (the admin
+// API's bearer tokens). Analytics, in a file of its own
 // (analytics.db), implements portico.AnalyticsStore. The moving parts:
 //
 //   - db.go opens the file, sets the pragmas and migrates the schema. The
@@ -14,6 +15,8 @@
 //     version in the table meta. Apply checks the version and writes its
 //     changes in one transaction.
 //   - notify.go and counters.go keep notifications and quota counters.
+//   - token.go keeps bearer tokens in the table tokens, by hash; issuing
+//     a token deletes those that had expired by then.
 //   - analytics.go keeps request records in the table requests of the
 //     analytics file, one column per field of portico.Record, indexed by
 //     time and by API and time. Write inserts a batch in one transaction
