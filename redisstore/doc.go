@@ -1,8 +1,9 @@
 // Package redisstore is Portico's Redis data store, shared by the nodes of
 // a cluster: the configuration (portico.Store), the change feed that
 // propagates every configuration change to every node (portico.ChangeFeed),
-// the membership (portico.Registry) and the notifications
-// (portico.NotificationStore).
+// the membership (portico.Registry), the notifications
+// (portico.NotificationStore) and the admin API's bearer tokens
+// (portico.TokenStore).
 //
 // # Keys
 //
@@ -31,6 +32,8 @@
 //	portico:{c}:notify:user:<id>   zset    the same, of the notifications of one user
 //	                                       (as publisher or subscriber), capped alike
 //	portico:{c}:setting:<name>     string  a cluster-wide run-time setting (analytics: its JSON), polled by every node
+//	portico:{c}:token:<hash>       string  JSON of a portico.Token, an admin API bearer token by the hex
+//	                                       SHA-256 of its text; Redis deletes it at its expiry (PEXPIREAT)
 //
 // The entity JSON is the same as the embedded store's (sqlitestore), so a
 // migration copies it as is.

@@ -47,6 +47,15 @@ func TestContract(t *testing.T) {
 		}
 		return open(t, srv, rs.Cluster())
 	})
+	storetest.RunTokens(t,
+		func(t *testing.T) portico.TokenStore { return fresh(t, srv) },
+		func(t *testing.T, s portico.TokenStore) portico.TokenStore {
+			rs := s.(*redisstore.Store)
+			if err := rs.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return open(t, srv, rs.Cluster())
+		})
 }
 
 func TestKeysUnderPrefix(t *testing.T) {
@@ -62,12 +71,13 @@ func TestKeysUnderPrefix(t *testing.T) {
 	if err := s.AddNotification(ctx, &portico.Notification{ID: "x", Time: storetest.At(0), Publisher: "u1"}); err != nil {
 		t.Fatal(err)
 	}
+	storetest.PutToken(t, s, storetest.NewToken("t", time.Now(), time.Hour))
 	keys, err := srv.Client(t).Keys(ctx, "*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(keys) < 10 {
-		t.Errorf("keys = %v, want the version, the log, 6 kinds, membership, notifications", keys)
+		t.Errorf("keys = %v, want the version, the log, 6 kinds, membership, notifications, a token", keys)
 	}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, "portico:{blue}:") {
@@ -157,6 +167,9 @@ func TestUnavailable(t *testing.T) {
 		"Leave":           func() error { return s.Leave(ctx, "n") },
 		"AddNotification": func() error { return s.AddNotification(ctx, &portico.Notification{ID: "n", Time: time.Now()}) },
 		"Notifications":   func() error { _, err := s.Notifications(ctx, portico.NotificationFilter{}); return err },
+		"PutToken":        func() error { return s.PutToken(ctx, storetest.NewToken("t", time.Now(), time.Hour)) },
+		"Token":           func() error { _, err := s.Token(ctx, portico.HashKey("ptk_t")); return err },
+		"DeleteToken":     func() error { return s.DeleteToken(ctx, portico.HashKey("ptk_t")) },
 	} {
 		t0 := time.Now()
 		err := f()
