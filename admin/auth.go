@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -19,11 +20,12 @@ import (
 const maxVerified = 1024
 
 // authState is a Server's in-memory authentication state: passwords that
-// bcrypt already verified, and bearer tokens. Both live in this node only.
+// bcrypt already verified, and the bearer tokens of a Server without a
+// TokenStore. Both live in this node only.
 type authState struct {
 	mu       sync.Mutex
 	verified map[[32]byte]verified // by sha256(username + ":" + password)
-	tokens   map[[32]byte]token    // by sha256(token)
+	tokens   memTokens
 
 	dummyOnce sync.Once
 	dummy     []byte // a hash to compare against for unknown users
@@ -36,11 +38,50 @@ type verified struct {
 	userID, hash string
 }
 
-// token is a bearer token. It is valid until expires and while its user
-// keeps the password hash it had when the token was issued.
-type token struct {
-	userID, hash string
-	expires      time.Time
+// memTokens is the portico.TokenStore of a Server whose Tokens is nil:
+// this node's memory. Issuing a token drops those that had expired.
+type memTokens struct {
+	mu sync.Mutex
+	m  map[string]portico.Token // by hash
+}
+
+func (m *memTokens) PutToken(ctx context.Context, t *portico.Token) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]portico.Token{}
+	}
+	for h, old := range m.m {
+		if !t.CreatedAt.Before(old.Expires) {
+			delete(m.m, h)
+		}
+	}
+	m.m[t.Hash] = *t
+	return nil
+}
+
+func (m *memTokens) Token(ctx context.Context, hash string) (*portico.Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.m[hash]; ok {
+		return &t, nil
+	}
+	return nil, nil
+}
+
+func (m *memTokens) DeleteToken(ctx context.Context, hash string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, hash)
+	return nil
+}
+
+// tokens returns where the Server keeps bearer tokens.
+func (s *Server) tokens() portico.TokenStore {
+	if s.Tokens != nil {
+		return s.Tokens
+	}
+	return &s.auth.tokens
 }
 
 func unauthorized(msg string) error { return portico.Errorf(portico.EUnauthorized, "%s", msg) }
@@ -53,7 +94,7 @@ func (s *Server) authenticate(r *http.Request, cfg *portico.Config) (*call, erro
 		return nil, unauthorized("authentication required: use HTTP Basic or a bearer token from POST /api/v1/tokens")
 	}
 	if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
-		return s.bearer(strings.TrimSpace(tok), cfg)
+		return s.bearer(r.Context(), strings.TrimSpace(tok), cfg)
 	}
 	name, pass, ok := r.BasicAuth()
 	if !ok {
@@ -88,24 +129,24 @@ func (s *Server) authenticate(r *http.Request, cfg *portico.Config) (*call, erro
 	return &call{user: u, cfg: cfg, basic: true}, nil
 }
 
-func (s *Server) bearer(tok string, cfg *portico.Config) (*call, error) {
-	key := sha256.Sum256([]byte(tok))
-	a := &s.auth
-	a.mu.Lock()
-	t, ok := a.tokens[key]
-	if ok && !s.now().Before(t.expires) {
-		delete(a.tokens, key)
-		ok = false
+// bearer authenticates a bearer token: one read of the token store per
+// request, no cache, so that a token revoked on any node fails at once on
+// every node. A store that cannot answer gives EUnavailable (503), not
+// 401: the token may well be valid.
+func (s *Server) bearer(ctx context.Context, tok string, cfg *portico.Config) (*call, error) {
+	hash := portico.HashKey(tok)
+	t, err := s.tokens().Token(ctx, hash)
+	if err != nil {
+		return nil, s.storeError("checking the bearer token", err)
 	}
-	a.mu.Unlock()
-	if !ok {
+	if t == nil || !s.now().Before(t.Expires) {
 		return nil, unauthorized("invalid or expired token")
 	}
-	u := cfg.Users.Get(t.userID)
-	if u == nil || subtle.ConstantTimeCompare([]byte(u.PasswordHash), []byte(t.hash)) != 1 {
+	u := cfg.Users.Get(t.UserID)
+	if u == nil || subtle.ConstantTimeCompare([]byte(portico.PasswordFingerprint(u.PasswordHash)), []byte(t.PasswordFingerprint)) != 1 {
 		return nil, unauthorized("invalid or expired token")
 	}
-	return &call{user: u, cfg: cfg, token: key}, nil
+	return &call{user: u, cfg: cfg, token: hash}, nil
 }
 
 func (s *Server) dummyHash() []byte {
@@ -132,27 +173,24 @@ type tokenResponse struct {
 }
 
 // createToken issues a bearer token for the caller, who must have
-// authenticated with HTTP Basic.
+// authenticated with HTTP Basic. Only the token's hash is stored.
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !c.basic {
 		return unauthorized("a token can only be obtained with HTTP Basic credentials")
 	}
 	tok := "ptk_" + randomBase62(43)
 	now := s.now()
-	t := token{userID: c.user.ID, hash: c.user.PasswordHash, expires: now.Add(s.tokenTTL())}
-	a := &s.auth
-	a.mu.Lock()
-	if a.tokens == nil {
-		a.tokens = map[[32]byte]token{}
+	t := &portico.Token{
+		Hash:                portico.HashKey(tok),
+		UserID:              c.user.ID,
+		PasswordFingerprint: portico.PasswordFingerprint(c.user.PasswordHash),
+		CreatedAt:           now,
+		Expires:             now.Add(s.tokenTTL()),
 	}
-	for k, old := range a.tokens {
-		if !now.Before(old.expires) {
-			delete(a.tokens, k)
-		}
+	if err := s.tokens().PutToken(r.Context(), t); err != nil {
+		return s.storeError("storing the token", err)
 	}
-	a.tokens[sha256.Sum256([]byte(tok))] = t
-	a.mu.Unlock()
-	writeJSON(w, http.StatusCreated, tokenResponse{Token: tok, ExpiresAt: t.expires})
+	writeJSON(w, http.StatusCreated, tokenResponse{Token: tok, ExpiresAt: t.Expires})
 	return nil
 }
 
@@ -161,10 +199,9 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, c *call) er
 	if c.basic {
 		return portico.Errorf(portico.EInvalid, "authenticate with the bearer token to revoke it")
 	}
-	a := &s.auth
-	a.mu.Lock()
-	delete(a.tokens, c.token)
-	a.mu.Unlock()
+	if err := s.tokens().DeleteToken(r.Context(), c.token); err != nil {
+		return s.storeError("revoking the token", err)
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

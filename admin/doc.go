@@ -21,10 +21,13 @@
 // hashes; a verified password is remembered in memory, keyed by a SHA-256
 // of the credentials and by the user's current hash, so that only the
 // first request pays for bcrypt and a password change forgets it) or with
-// a bearer token from POST /api/v1/tokens. Tokens live in the memory of
-// the node that issued them, for 12 hours (Server.TokenTTL) or until their
-// user's password changes; in a cluster, use a token with the node that
-// issued it. GET /healthz needs no authentication.
+// a bearer token from POST /api/v1/tokens. A token is valid for 12 hours
+// (Server.TokenTTL) or until its user's password changes or it is revoked
+// with DELETE /api/v1/tokens. Tokens are kept, by hash only, in
+// Server.Tokens, the data store: every node of a cluster takes a token
+// issued by any other, a revocation holds everywhere at once, and tokens
+// survive a restart; without a Server.Tokens they live in the issuing
+// node's memory. GET /healthz needs no authentication.
 //
 // # Roles
 //

@@ -32,8 +32,8 @@ type handler func(w http.ResponseWriter, r *http.Request, c *call) error
 type call struct {
 	user  *portico.User
 	cfg   *portico.Config
-	basic bool     // authenticated with HTTP Basic
-	token [32]byte // sha256 of the bearer token, when not basic
+	basic bool   // authenticated with HTTP Basic
+	token string // portico.HashKey of the bearer token, when not basic
 }
 
 func (s *Server) routes() *http.ServeMux {

@@ -83,6 +83,14 @@ type Server struct {
 	// valid. If zero, 12 hours.
 	TokenTTL time.Duration
 
+	// Tokens keeps bearer tokens: with the data store's TokenStore, a
+	// token issued by one node works on every node sharing the store, a
+	// revocation on any node holds on all of them at once, and tokens
+	// survive a restart. Every bearer-authenticated request reads it once;
+	// while it cannot answer, those requests get 503. If nil, tokens live
+	// in this Server's memory only.
+	Tokens portico.TokenStore
+
 	once sync.Once
 	cv   *portico.ConfigVar
 	log  *slog.Logger
