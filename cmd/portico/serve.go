@@ -42,6 +42,7 @@ type Main struct {
 	logger       *slog.Logger
 	store        portico.Store             // embedded or Redis
 	notesStore   portico.NotificationStore // the same store's notifications
+	tokens       portico.TokenStore        // the same store's admin bearer tokens
 	closeStore   func() error
 	db           *sqlitestore.DB   // the embedded store, when used
 	redis        *redisstore.Store // the Redis store, when used
@@ -97,13 +98,13 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("embedded data store: %w", err)
 		}
-		m.store, m.notesStore, m.closeStore, m.db = db, db, db.Close, db
+		m.store, m.notesStore, m.tokens, m.closeStore, m.db = db, db, db, db.Close, db
 	case strings.HasPrefix(c.Datastore, "redis://"), strings.HasPrefix(c.Datastore, "rediss://"):
 		rs, err := redisstore.Open(ctx, c.Datastore, c.ClusterName)
 		if err != nil {
 			return fmt.Errorf("redis data store %s: %w", redact(c.Datastore), err)
 		}
-		m.store, m.notesStore, m.closeStore, m.redis = rs, rs, rs.Close, rs
+		m.store, m.notesStore, m.tokens, m.closeStore, m.redis = rs, rs, rs, rs.Close, rs
 	default:
 		return fmt.Errorf("datastore %q: want embedded or redis://host:port/db", c.Datastore)
 	}
@@ -172,6 +173,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Notifications: notes,
 		Config:        m.config,
 		Membership:    m,
+		Tokens:        m.tokens,
 		Logger:        m.logger.With("component", "admin"),
 	}
 	m.admin.DatastoreSettings = m
