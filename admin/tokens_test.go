@@ -144,7 +144,7 @@ func TestTokenStoreShared(t *testing.T) {
 			t.Fatalf("%d tokens put, want 1", len(m.puts))
 		}
 		p := m.puts[0]
-		u := a.store.snapshot().Users[tiaID]
+		u := a.store.snapshot().Users.Get(tiaID)
 		switch {
 		case p.Hash != portico.HashKey(tok):
 			t.Errorf("stored hash %q, want HashKey of the token", p.Hash)
