@@ -224,30 +224,39 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
-// TestRedisOutage kills redis-server under load and starts it again: the
-// nodes keep serving from their snapshots (limits follow the plan's
-// local policy), admin writes fail with 503, and after Redis is back the
-// nodes resync and re-register within 5 s.
-func TestRedisOutage(t *testing.T) {
-	rs := redistest.StartWith(t, redistest.Options{AppendOnly: true})
+// keyedPair starts two nodes on rs and an API at /k on a backend of the
+// test's, with a plan of rate limit rateLimit, and returns the nodes and a
+// key that both of their gateways admit.
+func keyedPair(t *testing.T, rs *redistest.Server, rateLimit map[string]any) (a, b *Main, key string) {
+	t.Helper()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	defer backend.Close()
-	a := startClusterNode(t, rs.URL(), "node-a")
-	b := startClusterNode(t, rs.URL(), "node-b")
+	t.Cleanup(backend.Close)
+	a = startClusterNode(t, rs.URL(), "node-a")
+	b = startClusterNode(t, rs.URL(), "node-b")
 	adminA := client{t, "http://" + a.AdminAddr + "/api/v1", "admin", adminPassword}
-	adminB := client{t, "http://" + b.AdminAddr + "/api/v1", "admin", adminPassword}
-	plan := adminA.call("POST", "/plans", map[string]any{"name": "p", "auto_approve": true,
-		"rate_limit": map[string]any{"limit": 100000, "per": "minute", "window": "fixed"}}, 201)
-	key, _ := keyedAPI(t, adminA, "k", backend.URL, plan["id"].(string))
-	nodes := []*Main{a, b}
+	plan := adminA.call("POST", "/plans", map[string]any{"name": "p", "auto_approve": true, "rate_limit": rateLimit}, 201)
+	key, _ = keyedAPI(t, adminA, "k", backend.URL, plan["id"].(string))
 	waitFor(t, "the key on both nodes", 15*time.Second, func() bool {
-		for _, n := range nodes {
+		for _, n := range []*Main{a, b} {
 			if code, _, _ := gatewayGet(t, "http://"+n.GatewayAddr+"/k/x", key); code != 200 {
 				return false
 			}
 		}
 		return true
 	})
+	return a, b, key
+}
+
+// TestRedisOutage kills redis-server under load and starts it again: the
+// nodes keep serving from their snapshots (limits follow the plan's
+// local policy), admin writes fail with 503, and after Redis is back the
+// nodes resync and re-register within 5 s.
+func TestRedisOutage(t *testing.T) {
+	rs := redistest.StartWith(t, redistest.Options{AppendOnly: true})
+	a, b, key := keyedPair(t, rs, map[string]any{"limit": 100000, "per": "minute", "window": "fixed"})
+	adminA := client{t, "http://" + a.AdminAddr + "/api/v1", "admin", adminPassword}
+	adminB := client{t, "http://" + b.AdminAddr + "/api/v1", "admin", adminPassword}
+	nodes := []*Main{a, b}
 
 	rs.Stop()
 	served, failed := 0, 0
@@ -339,23 +348,9 @@ func TestClusterAnalyticsSettings(t *testing.T) {
 // nothing that was accepted is lost.
 func TestRedisRestartsEmpty(t *testing.T) {
 	rs := redistest.Start(t) // no persistence
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	defer backend.Close()
-	a := startClusterNode(t, rs.URL(), "node-a")
-	b := startClusterNode(t, rs.URL(), "node-b")
-	adminA := client{t, "http://" + a.AdminAddr + "/api/v1", "admin", adminPassword}
+	a, b, key := keyedPair(t, rs, map[string]any{"limit": 1000000, "per": "minute", "window": "fixed"})
 	adminB := client{t, "http://" + b.AdminAddr + "/api/v1", "admin", adminPassword}
-	plan := adminA.call("POST", "/plans", map[string]any{"name": "p", "auto_approve": true, "quota": map[string]any{"limit": 1000000, "per": "day"}}, 201)
-	key, _ := keyedAPI(t, adminA, "k", backend.URL, plan["id"].(string))
 	nodes := []*Main{a, b}
-	waitFor(t, "the key on both nodes", 15*time.Second, func() bool {
-		for _, n := range nodes {
-			if code, _, _ := gatewayGet(t, "http://"+n.GatewayAddr+"/k/x", key); code != 200 {
-				return false
-			}
-		}
-		return true
-	})
 	version := a.config.Load().Version
 
 	rs.Stop()
