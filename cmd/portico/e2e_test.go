@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,26 +54,39 @@ type client struct {
 
 func (c client) call(method, path string, body any, wantStatus int) map[string]any {
 	c.t.Helper()
+	code, m, raw, err := c.do(method, path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if code != wantStatus {
+		c.t.Fatalf("%s %s as %s: status %d, want %d: %s", method, path, c.user, code, wantStatus, raw)
+	}
+	return m
+}
+
+// do is call for answers that may vary: it returns the status, the decoded
+// JSON object (nil if the body is not one) and the raw body, and fails
+// nothing, so it may be used from any goroutine.
+func (c client) do(method, path string, body any) (code int, m map[string]any, raw []byte, err error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, c.base+path, rd)
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
 	req.SetBasicAuth(c.user, c.pass)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatal(err)
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != wantStatus {
-		c.t.Fatalf("%s %s as %s: status %d, want %d: %s", method, path, c.user, resp.StatusCode, wantStatus, b)
-	}
-	var m map[string]any
-	json.Unmarshal(b, &m)
-	return m
+	raw, err = io.ReadAll(resp.Body)
+	json.Unmarshal(raw, &m)
+	return resp.StatusCode, m, raw, err
 }
 
 func gatewayGet(t *testing.T, url, key string) (int, http.Header, string) {
@@ -197,13 +209,7 @@ func TestRestart(t *testing.T) {
 // TestSIGTERM runs the built binary, keeps a slow request in flight, sends
 // SIGTERM and checks the request completes and the process exits 0.
 func TestSIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "portico")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildPortico(t)
 	release, arrived := make(chan struct{}), make(chan struct{}, 1)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
