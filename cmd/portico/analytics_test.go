@@ -46,14 +46,27 @@ func timeRange() string {
 	return "from=" + now.Add(-time.Hour).Format(time.RFC3339) + "&to=" + now.Add(time.Hour).Format(time.RFC3339)
 }
 
+// waitFor polls cond every 100 ms until it holds, and fails the test
+// when it does not within limit.
 func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
+	if _, ok := within(limit, 100*time.Millisecond, cond); !ok {
+		t.Fatalf("timed out after %v waiting for %s", limit, what)
+	}
+}
+
+// within polls cond every interval until it holds or limit has passed,
+// and returns how long it took and whether it held.
+func within(limit, interval time.Duration, cond func() bool) (time.Duration, bool) {
+	start := time.Now()
+	for {
+		if cond() {
+			return time.Since(start), true
 		}
-		time.Sleep(100 * time.Millisecond)
+		if d := time.Since(start); d > limit {
+			return d, false
+		}
+		time.Sleep(interval)
 	}
 }
 

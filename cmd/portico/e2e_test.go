@@ -45,6 +45,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// adminHTTP is the HTTP client of admin calls: a call that hangs fails
+// the test instead of blocking it until the go test timeout.
+var adminHTTP = &http.Client{Timeout: 30 * time.Second}
+
 // client calls the admin API as one user.
 type client struct {
 	t          *testing.T
@@ -79,7 +83,7 @@ func (c client) do(method, path string, body any) (code int, m map[string]any, r
 	}
 	req.SetBasicAuth(c.user, c.pass)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := adminHTTP.Do(req)
 	if err != nil {
 		return 0, nil, nil, err
 	}

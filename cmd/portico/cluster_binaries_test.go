@@ -1,0 +1,435 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico/internal/redistest"
+	"github.com/portico-gw/portico/redislimit"
+)
+
+// The tests in this file run three built portico processes on one real
+// redis-server, all on loopback, and drive them through their gateways
+// and admin APIs as a front-end and an operator would. Their backend is
+// node a's GET /healthz on the admin listener (a static answer), so that
+// the test process only sends traffic.
+
+// healthz returns the URL of n's health check, the tests' backend.
+func (n *binNode) healthz() string { return "http://" + n.admin + "/healthz" }
+
+// status sends GET url with key (none when empty) and returns the answer's
+// status, 0 when there was none.
+func status(hc *http.Client, url, key string) int {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return 0
+	}
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// untilStatus polls url with key tightly until it answers want, and
+// returns how long that took from the call. It fails the test after 5 s.
+func untilStatus(t *testing.T, hc *http.Client, url, key string, want int) time.Duration {
+	t.Helper()
+	code := 0
+	d, ok := within(5*time.Second, 200*time.Microsecond, func() bool {
+		code = status(hc, url, key)
+		return code == want
+	})
+	if !ok {
+		t.Fatalf("%s still answers %d after %v, want %d", url, code, d, want)
+	}
+	return d
+}
+
+// TestClusterBinariesPropagation makes 1,000 changes on node a's admin API
+// and times each until node c's gateway enforces it: alternately a new API
+// (create + publish; timed from the publish's answer until c routes it
+// with 200) and the eviction of a subscription whose key works on c
+// (timed from the eviction's answer until c answers 403). The p99 must be
+// at most 100 ms. Meanwhile a steady load on an existing keyed API through
+// c must see no failed request.
+func TestClusterBinariesPropagation(t *testing.T) {
+	bin := buildPortico(t)
+	rs := redistest.Start(t)
+	nodes := startBinCluster(t, bin, rs, "a", "b", "c")
+	a, c := nodes[0], nodes[2]
+	admin := a.client(t)
+	hc := loadClient(t)
+
+	plan := admin.call("POST", "/plans", map[string]any{"name": "roomy", "auto_approve": true,
+		"rate_limit": map[string]any{"limit": 1000000, "per": "second"}}, 201)["id"].(string)
+	steadyKey, _ := keyedAPI(t, admin, "steady", a.healthz(), plan)
+	untilStatus(t, hc, c.gateway()+"/steady", steadyKey, 200)
+	// The evictions: one application with one key, subscribed to /evicted
+	// again before each eviction.
+	key, sub := keyedAPI(t, admin, "evicted", a.healthz(), plan)
+	first := admin.call("GET", "/subscriptions/"+sub, nil, 200)
+	app, evictedAPI := first["application"].(string), first["api"].(string)
+
+	steady := startLoad(t, hc, load{gateways: []string{c.gateway()}, path: "/steady", key: steadyKey, rate: 300, workers: 3},
+		time.Now().Add(5*time.Minute))
+	const changes = 1000
+	var created, evicted, resubscribed []time.Duration
+	start := time.Now()
+	for i := range changes / 2 {
+		if i == 0 {
+			untilStatus(t, hc, c.gateway()+"/evicted", key, 200)
+		} else {
+			sub = admin.call("POST", "/applications/"+app+"/subscriptions", map[string]any{"api": evictedAPI, "plan": plan}, 201)["id"].(string)
+			resubscribed = append(resubscribed, untilStatus(t, hc, c.gateway()+"/evicted", key, 200))
+		}
+		ctx := fmt.Sprintf("/svc%d", i)
+		api := admin.call("POST", "/apis", map[string]any{"name": ctx[1:], "version": "v1", "context": ctx, "auth": "none",
+			"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": a.healthz()}}}}, 201)
+		admin.call("POST", "/apis/"+api["id"].(string)+"/publish", nil, 200)
+		created = append(created, untilStatus(t, hc, c.gateway()+ctx, "", 200))
+
+		admin.call("POST", "/subscriptions/"+sub+"/evict", nil, 200)
+		evicted = append(evicted, untilStatus(t, hc, c.gateway()+"/evicted", key, 403))
+	}
+	took := time.Since(start)
+	ss := steady.stop()
+	steadyCount := count(ss, func(sample) bool { return true })
+
+	all := append(slices.Clone(created), evicted...)
+	p50, p99, top := quantiles(all)
+	cp50, cp99, ctop := quantiles(created)
+	ep50, ep99, etop := quantiles(evicted)
+	sp50, sp99, stop := quantiles(resubscribed)
+	t.Logf("%d changes on a enforced on c's gateway: p50 %v, p99 %v, max %v (new API, create+publish → 200: p50 %v, p99 %v, max %v; eviction → 403: p50 %v, p99 %v, max %v); %v in all",
+		len(all), p50, p99, top, cp50, cp99, ctop, ep50, ep99, etop, took.Round(time.Millisecond))
+	t.Logf("not counted: %d new subscriptions → 200 on c: p50 %v, p99 %v, max %v", len(resubscribed), sp50, sp99, stop)
+	t.Logf("meanwhile on an existing keyed API through c: %s", steadyCount)
+	if p99 > 100*time.Millisecond {
+		t.Errorf("p99 of change to enforcement on another node is %v, want at most 100ms", p99)
+	}
+	if steadyCount.failed != 0 || steadyCount.limited != 0 || steadyCount.served == 0 {
+		t.Errorf("existing API while changes streamed in: %s; want all served", steadyCount)
+	}
+}
+
+// limitCase is one plan of TestClusterBinariesLimits.
+type limitCase struct {
+	name    string
+	limit   int
+	per     time.Duration
+	window  string // fixed or rolling
+	key     string
+	samples []sample
+}
+
+func (lc *limitCase) perName() string {
+	if lc.per == time.Minute {
+		return "minute"
+	}
+	return "second"
+}
+
+// TestClusterBinariesLimits loads three plans at three times their limits,
+// round robin over three nodes' gateways, for long enough to see a whole
+// minute window. Each request's send and receive times place it in a
+// window: one inside a window was admitted in it (definite), one across a
+// window's edge may belong to either side (a straddler). For each
+// complete window of the fixed plans the definite admissions must not
+// exceed the limit and, with the straddlers, reach 98 % of it. For the
+// rolling plan no interval of a second may hold more than the limit (the
+// bound redislimit documents), and the intervals of a second inside the
+// load must hold 98 % of it in the mean (redislimit documents about
+// Limit·B/(B+1), 98.4 % with B = 60). It reports Redis's commands and round
+// trips per request.
+func TestClusterBinariesLimits(t *testing.T) {
+	bin := buildPortico(t)
+	rs := redistest.Start(t)
+	nodes := startBinCluster(t, bin, rs, "a", "b", "c")
+	admin := nodes[0].client(t)
+	hc := loadClient(t)
+	var gateways []string
+	for _, n := range nodes {
+		gateways = append(gateways, n.gateway())
+	}
+
+	cases := []*limitCase{
+		{name: "fixed-second", limit: 100, per: time.Second, window: "fixed"},
+		{name: "fixed-minute", limit: 6000, per: time.Minute, window: "fixed"},
+		{name: "rolling-second", limit: 100, per: time.Second, window: "rolling"},
+	}
+	for _, lc := range cases {
+		plan := admin.call("POST", "/plans", map[string]any{"name": lc.name, "auto_approve": true,
+			"rate_limit": map[string]any{"limit": lc.limit, "per": lc.perName(), "window": lc.window}}, 201)
+		lc.key, _ = keyedAPI(t, admin, lc.name, nodes[0].healthz(), plan["id"].(string))
+		for _, gw := range gateways {
+			untilStatus(t, hc, gw+"/"+lc.name, lc.key, 200)
+		}
+	}
+
+	// Run until a whole minute window has passed, and a second more.
+	start := time.Now()
+	until := start.Truncate(time.Minute).Add(2 * time.Minute).Add(time.Second)
+	t.Logf("load from %s to %s", start.Format("15:04:05.000"), until.Format("15:04:05.000"))
+	rdb := rs.Client(t)
+	before := readRedisCounters(t, rdb)
+	var runs []*runningLoad
+	for _, lc := range cases {
+		rate := 3 * float64(lc.limit) / lc.per.Seconds()
+		runs = append(runs, startLoad(t, hc, load{gateways: gateways, path: "/" + lc.name, key: lc.key, rate: rate, workers: 6}, until))
+	}
+	requests := 0
+	for i, lc := range cases {
+		lc.samples = runs[i].wait()
+		requests += len(lc.samples)
+	}
+	after := readRedisCounters(t, rdb)
+	from, to := start.UnixNano(), until.UnixNano()
+
+	for _, lc := range cases {
+		all := count(lc.samples, func(sample) bool { return true })
+		t.Logf("%s (%d/%s %s): %d requests: %s", lc.name, lc.limit, lc.perName(), lc.window, len(lc.samples), all)
+		if all.failed != 0 {
+			t.Errorf("%s: %d requests failed, want none", lc.name, all.failed)
+		}
+		ws := fixedWindows(lc.samples, lc.per, from, to)
+		t.Logf("%s: %s", lc.name, windowSummary(ws))
+		floor := int(math.Ceil(0.98 * float64(lc.limit)))
+		if len(ws) == 0 {
+			t.Errorf("%s: no complete window", lc.name)
+			continue
+		}
+		if lc.window == "fixed" {
+			for _, w := range ws {
+				if w.definite > lc.limit {
+					t.Errorf("%s: window %s admitted at least %d, over the limit of %d", lc.name, at(w.start), w.definite, lc.limit)
+				}
+				if w.definite+w.straddlers < floor {
+					t.Errorf("%s: window %s admitted at most %d (%d definite, %d straddlers), want at least 98 %% of %d",
+						lc.name, at(w.start), w.definite+w.straddlers, w.definite, w.straddlers, lc.limit)
+				}
+			}
+			continue
+		}
+		// Rolling. Its admissions come in bursts, one period of about
+		// P·(B+1)/B apart (the oldest bucket counts whole), so an aligned
+		// second may miss an edge bucket's burst: the lower bound is judged
+		// on the mean over every whole interval of P inside the load.
+		most, mostAt := busiestInterval(lc.samples, lc.per)
+		mean := meanPerInterval(lc.samples, lc.per, from, to)
+		aligned := admittedTouching(lc.samples, ws[0].start, ws[len(ws)-1].start+int64(lc.per))
+		const buckets = redislimit.DefaultBuckets
+		t.Logf("%s: busiest %v holds %d admitted (bound %d); mean over every %v inside the load %.2f, %.1f %% of the limit (documented: about %.1f %%); the %d aligned seconds together %d, %.1f %%",
+			lc.name, lc.per, most, lc.limit, lc.per, mean, 100*mean/float64(lc.limit), 100.0*buckets/(buckets+1),
+			len(ws), aligned, 100*float64(aligned)/float64(len(ws)*lc.limit))
+		if most > lc.limit {
+			t.Errorf("%s: %d admitted within %v from %s, over the limit of %d", lc.name, most, lc.per, at(mostAt), lc.limit)
+		}
+		if mean < 0.98*float64(lc.limit) {
+			t.Errorf("%s: %.2f admitted in the mean %v, want at least 98 %% of %d", lc.name, mean, lc.per, lc.limit)
+		}
+	}
+
+	commands, reads, byCommand := after.since(before)
+	var names []string
+	for name := range byCommand {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool { return byCommand[names[i]] > byCommand[names[j]] })
+	var top []string
+	for _, name := range names[:min(len(names), 6)] {
+		top = append(top, fmt.Sprintf("%s %d", name, byCommand[name]))
+	}
+	rolling := len(cases[2].samples)
+	fixed := requests - rolling
+	t.Logf("Redis over %d requests: %.3f commands per request (%d: %s), %.3f round trips per request (%d reads), heartbeats and config checks included",
+		requests, float64(commands)/float64(requests), commands, strings.Join(top, ", "), float64(reads)/float64(requests), reads)
+	t.Logf("Redis script calls: %d = one per rolling-window request (%d) + %d for %d fixed-window requests (%.3f each)",
+		byCommand["evalsha"]+byCommand["eval"], rolling, byCommand["evalsha"]+byCommand["eval"]-int64(rolling), fixed,
+		float64(byCommand["evalsha"]+byCommand["eval"]-int64(rolling))/float64(fixed))
+}
+
+// at formats Unix ns as a time of day.
+func at(ns int64) string { return time.Unix(0, ns).Format("15:04:05.000") }
+
+// TestClusterBinariesRedisOutage kills redis-server for about 5 s under
+// steady load on three plans of 50 a second (fixed), one for each
+// on_datastore_error policy, and starts it again. While Redis is down:
+// local admits at most its share (limit ÷ live nodes) on each node in
+// each second, and not nothing; open limits nothing; closed admits
+// nothing and answers 429 with Retry-After (redislimit rejects with
+// ClosedRetryAfter; the gateway turns a rejection into 429); no request
+// fails; an admin write answers 503 with a JSON message. Within 5 s of
+// Redis's return an admin write on a succeeds and is routed by c, and
+// every node lists all three up; the limits are cluster-exact again.
+func TestClusterBinariesRedisOutage(t *testing.T) {
+	bin := buildPortico(t)
+	rs := redistest.StartWith(t, redistest.Options{AppendOnly: true})
+	nodes := startBinCluster(t, bin, rs, "a", "b", "c")
+	a, c := nodes[0], nodes[2]
+	admin := a.client(t)
+	hc := loadClient(t)
+	var gateways []string
+	for _, n := range nodes {
+		gateways = append(gateways, n.gateway())
+	}
+
+	const limit = 50
+	policies := []string{"local", "open", "closed"}
+	keys := map[string]string{}
+	for _, p := range policies {
+		plan := admin.call("POST", "/plans", map[string]any{"name": p, "auto_approve": true, "on_datastore_error": p,
+			"rate_limit": map[string]any{"limit": limit, "per": "second", "window": "fixed"}}, 201)
+		keys[p], _ = keyedAPI(t, admin, p, a.healthz(), plan["id"].(string))
+		for _, gw := range gateways {
+			untilStatus(t, hc, gw+"/"+p, keys[p], 200)
+		}
+	}
+
+	start := time.Now()
+	runs := map[string]*runningLoad{}
+	for _, p := range policies {
+		runs[p] = startLoad(t, hc, load{gateways: gateways, path: "/" + p, key: keys[p], rate: 3 * limit, workers: 3}, start.Add(time.Minute))
+	}
+	time.Sleep(3 * time.Second) // traffic with Redis up
+
+	kill := time.Now()
+	rs.Stop()
+	down := time.Now()
+	code, res, raw, err := admin.do("POST", "/plans", map[string]any{"name": "during-outage", "quota": map[string]any{"limit": 1, "per": "day"}})
+	msg := ""
+	if e, ok := res["error"].(map[string]any); ok {
+		msg, _ = e["message"].(string)
+	}
+	t.Logf("admin write during the outage: %d %s", code, strings.TrimSpace(string(raw)))
+	if err != nil || code != 503 || msg == "" {
+		t.Errorf("admin write during the outage: %d %s (%v), want 503 with a JSON error message", code, raw, err)
+	}
+	time.Sleep(time.Until(down.Add(5 * time.Second)))
+
+	restart := time.Now()
+	rs.Start()
+	back := time.Now()
+	var after string
+	write, wrote := within(10*time.Second, 20*time.Millisecond, func() bool {
+		code, res, _, _ := admin.do("POST", "/apis", map[string]any{"name": "after", "version": "v1", "context": "/after", "auth": "none",
+			"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": a.healthz()}}}})
+		if code == 201 {
+			after = res["id"].(string)
+		}
+		return code == 201
+	})
+	visible, seen := write, false
+	if wrote {
+		admin.call("POST", "/apis/"+after+"/publish", nil, 200)
+		var d time.Duration
+		d, seen = within(10*time.Second, 20*time.Millisecond, func() bool { return status(hc, c.gateway()+"/after", "") == 200 })
+		visible += d
+	}
+	members, listed := within(10*time.Second, 20*time.Millisecond, func() bool {
+		for _, n := range nodes {
+			if !slices.Equal(memberNames(n.client(t), false), []string{"a", "b", "c"}) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("Redis down %v; after it was back: admin write on a after %v, routed by c after %v, every node lists a, b, c up after %v",
+		restart.Sub(down).Round(time.Millisecond), write.Round(time.Millisecond), visible.Round(time.Millisecond), (visible + members).Round(time.Millisecond))
+	if !wrote || !seen || !listed || visible+members > 5*time.Second {
+		t.Errorf("after Redis came back: write %v (ok %v), routed on c %v (ok %v), members up %v (ok %v); want all within 5 s",
+			write, wrote, visible, seen, visible+members, listed)
+	}
+	time.Sleep(time.Until(back.Add(6 * time.Second))) // traffic with Redis up again
+
+	// The outage proper: from the first whole second after the kill (a
+	// lease taken before it stays valid to the end of its window) until
+	// Redis was started again.
+	steadyFrom := (down.UnixNano()/int64(time.Second) + 1) * int64(time.Second)
+	steadyTo := restart.UnixNano()
+	share := limit / len(nodes)
+	for _, p := range policies {
+		ss := runs[p].stop()
+		phase := func(from, to time.Time) tally {
+			return count(ss, func(s sample) bool { return s.sent >= from.UnixNano() && s.sent < to.UnixNano() })
+		}
+		beforeT, duringT, afterT := phase(start, kill), phase(kill, back), phase(back, back.Add(time.Hour))
+		t.Logf("%s: before the outage %s; during %s; after %s", p, beforeT, duringT, afterT)
+		for _, x := range []tally{beforeT, duringT, afterT} {
+			if x.failed != 0 {
+				t.Errorf("%s: %d requests failed, want none (before, during, after: %s; %s; %s)", p, x.failed, beforeT, duringT, afterT)
+				break
+			}
+		}
+		inOutage := func(s sample) bool { return s.sent >= steadyFrom && s.recv < steadyTo }
+		out := count(ss, inOutage)
+		switch p {
+		case "local":
+			var lo, hi []int
+			for node := range nodes {
+				var mine []sample
+				for _, s := range ss {
+					if s.node == node && inOutage(s) {
+						mine = append(mine, s)
+					}
+				}
+				ws := fixedWindows(mine, time.Second, steadyFrom, steadyTo)
+				if len(ws) == 0 {
+					t.Errorf("local: no whole second of outage to judge")
+				}
+				l, h := math.MaxInt, 0
+				for _, w := range ws {
+					l, h = min(l, w.definite+w.straddlers), max(h, w.definite)
+					if w.definite > share {
+						t.Errorf("local: node %s admitted at least %d in second %s of the outage, over its share %d of %d",
+							nodes[node].name, w.definite, at(w.start), share, limit)
+					}
+					if w.definite+w.straddlers == 0 {
+						t.Errorf("local: node %s admitted nothing in second %s of the outage", nodes[node].name, at(w.start))
+					}
+				}
+				lo, hi = append(lo, l), append(hi, h)
+			}
+			t.Logf("local: per node and whole second of the outage, admitted at least %v and at most %v definite (share %d = %d ÷ %d nodes)",
+				lo, hi, share, limit, len(nodes))
+		case "open":
+			if out.limited != 0 || out.served == 0 {
+				t.Errorf("open: during the outage %s; want nothing limited", out)
+			}
+		case "closed":
+			noRetry := 0
+			for _, s := range ss {
+				if inOutage(s) && s.code == http.StatusTooManyRequests && s.retryAfter == "" {
+					noRetry++
+				}
+			}
+			if out.served != 0 || out.limited == 0 || noRetry != 0 {
+				t.Errorf("closed: during the outage %s, %d 429s without Retry-After; want every request answered 429 with Retry-After", out, noRetry)
+			}
+		}
+		// With Redis up, a fixed window is never over-admitted across the
+		// cluster: before the kill, and from a second after Redis is back
+		// (the limiters leave Redis alone for 500 ms after a failure).
+		for _, span := range [][2]int64{{start.UnixNano(), kill.UnixNano()}, {back.Add(time.Second).UnixNano(), back.Add(6 * time.Second).UnixNano()}} {
+			ws := fixedWindows(ss, time.Second, span[0], span[1])
+			for _, w := range ws {
+				if w.definite > limit {
+					t.Errorf("%s: second %s admitted at least %d across the cluster with Redis up, over the limit of %d", p, at(w.start), w.definite, limit)
+				}
+			}
+			t.Logf("%s with Redis up (%s to %s): %s", p, at(span[0]), at(span[1]), windowSummary(ws))
+		}
+	}
+}
