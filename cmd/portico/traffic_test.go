@@ -216,40 +216,28 @@ func fixedWindows(ss []sample, per time.Duration, from, to int64) []windowCount 
 	return ws
 }
 
-// admittedTouching returns how many admitted samples may have been
-// admitted in [from, to) (Unix ns): those sent before to and answered at
-// or after from.
-func admittedTouching(ss []sample, from, to int64) int {
+// admittedIn returns how many admitted samples were answered in the middle
+// of their request within [from, to) (Unix ns): each admission counts in
+// one interval only, off by at most half its request's time.
+func admittedIn(ss []sample, from, to int64) int {
 	n := 0
 	for _, s := range ss {
-		if s.admitted() && s.sent < to && s.recv >= from {
+		if t := s.sent + (s.recv-s.sent)/2; s.admitted() && t >= from && t < to {
 			n++
 		}
 	}
 	return n
 }
 
-// meanPerInterval returns the mean number of admitted samples in the
-// intervals [x, x+per) that lie within [from, to) (Unix ns), over every
-// such x: each admission (taken at the middle of its request) counts with
-// the share of those intervals that hold it. It is 0 when to − from is
-// not longer than per.
-func meanPerInterval(ss []sample, per time.Duration, from, to int64) float64 {
-	p, last := int64(per), to-int64(per) // x runs over [from, last]
-	if last <= from {
-		return 0
+// longestGap returns the longest time between two consecutive sends of
+// ss, sorted by send time: how long the load left the limiter without
+// demand at worst.
+func longestGap(ss []sample) time.Duration {
+	var gap int64
+	for i := 1; i < len(ss); i++ {
+		gap = max(gap, ss[i].sent-ss[i-1].sent)
 	}
-	var sum int64
-	for _, s := range ss {
-		if !s.admitted() {
-			continue
-		}
-		t := s.sent + (s.recv-s.sent)/2
-		if in := min(t, last) - max(t-p, from); in > 0 {
-			sum += in
-		}
-	}
-	return float64(sum) / float64(last-from)
+	return time.Duration(gap)
 }
 
 // windowSummary describes windows in one line: how many, the least and
@@ -409,27 +397,17 @@ func TestBusiestInterval(t *testing.T) {
 	}
 }
 
-func TestMeanPerInterval(t *testing.T) {
-	s := int64(time.Second)
-	var ss []sample
-	for i := range int64(100) { // one admission every 10 ms from 10.005 s to 10.995 s, and one rejection
-		ss = append(ss, sample{sent: 10*s + 5*s/1000 + i*s/100 - 1, recv: 10*s + 5*s/1000 + i*s/100 + 1, code: 200})
+func TestAdmittedIn(t *testing.T) {
+	ss := []sample{
+		{sent: 10, recv: 20, code: 200}, // middle 15
+		{sent: 10, recv: 40, code: 200}, // middle 25: out
+		{sent: 12, recv: 14, code: 429}, // not admitted
+		{sent: 0, recv: 12, code: 200},  // middle 6: out
+		{sent: 16, recv: 22, code: 200}, // middle 19
+		{sent: 20, recv: 20, code: 200}, // middle 20: out
 	}
-	ss = append(ss, sample{sent: 10*s + 5, recv: 10*s + 6, code: 429})
-	for _, tc := range []struct {
-		name     string
-		from, to int64
-		want     float64
-	}{
-		{"the intervals of a second in two seconds", 10 * s, 12 * s, 50}, // the admission at 10 s + d is in [x, x+1 s) for x in [10 s, 10 s + d]
-		{"one interval", 10 * s, 11 * s, 0},
-		{"all inside", 10 * s, 11*s + 1, 100},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := meanPerInterval(ss, time.Second, tc.from, tc.to); got < tc.want-0.01 || got > tc.want+0.01 {
-				t.Errorf("meanPerInterval = %.3f, want %.3f", got, tc.want)
-			}
-		})
+	if got := admittedIn(ss, 10, 20); got != 2 {
+		t.Errorf("admittedIn = %d, want 2", got)
 	}
 }
 
