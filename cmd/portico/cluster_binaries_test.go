@@ -325,6 +325,10 @@ func TestClusterBinariesRedisOutage(t *testing.T) {
 	if err != nil || code != 503 || msg == "" {
 		t.Errorf("admin write during the outage: %d %s (%v), want 503 with a JSON error message", code, raw, err)
 	}
+	// The answer to a request on the closed plan, once its leases have ended.
+	time.Sleep(time.Until(time.Unix(0, (down.UnixNano()/int64(time.Second)+1)*int64(time.Second))))
+	code, hdr, body := gatewayGet(t, c.gateway()+"/closed", keys["closed"])
+	t.Logf("closed plan during the outage: %d, Retry-After %q, %s", code, hdr.Get("Retry-After"), strings.TrimSpace(body))
 	time.Sleep(time.Until(down.Add(5 * time.Second)))
 
 	restart := time.Now()
