@@ -227,20 +227,20 @@ func TestClusterBinariesLimits(t *testing.T) {
 		// Rolling. Under sustained over-limit load its admissions come in
 		// bursts, B+1 buckets of w = ceil(P/B) apart (the oldest bucket
 		// counts whole): a periodic pattern, so the admitted rate is
-		// measured over a whole number of those periods, from a second
-		// after the start of the load on. An aligned second may miss part
-		// of a burst at its edges.
+		// measured over whole periods, averaged over where in a period the
+		// measurement starts (from a second after the start of the load
+		// on). An aligned second may miss part of a burst at its edges.
 		most, mostAt := busiestInterval(lc.samples, lc.per)
 		const buckets = redislimit.DefaultBuckets
-		w := (int64(lc.per)/int64(time.Microsecond) + buckets - 1) / buckets * int64(time.Microsecond)
-		cycle := (buckets + 1) * w
+		w := (lc.per.Microseconds() + buckets - 1) / buckets * int64(time.Microsecond)
+		cycle := time.Duration((buckets + 1) * w)
 		spanFrom := from + int64(time.Second)
-		cycles := (to - spanFrom) / cycle
-		admitted := admittedIn(lc.samples, spanFrom, spanFrom+cycles*cycle)
-		perP := float64(admitted) * float64(lc.per) / float64(cycles*cycle)
+		cycles := time.Duration(to-spanFrom)/cycle - 1
+		admitted := meanIn(lc.samples, cycles*cycle, cycle, spanFrom)
+		perP := admitted * float64(lc.per) / float64(cycles*cycle)
 		aligned := admittedIn(lc.samples, ws[0].start, ws[len(ws)-1].start+int64(lc.per))
-		t.Logf("%s: busiest %v holds %d admitted (bound %d); %d admitted over %d periods of %v, %.2f per %v, %.2f %% of the limit (documented: about %.2f %%); the %d aligned seconds %d, %.2f %%",
-			lc.name, lc.per, most, lc.limit, admitted, cycles, time.Duration(cycle), perP, lc.per, 100*perP/float64(lc.limit),
+		t.Logf("%s: busiest %v holds %d admitted (bound %d); %.1f admitted over %d periods of %v, %.2f per %v, %.2f %% of the limit (documented: about %.2f %%); the %d aligned seconds %d, %.2f %%",
+			lc.name, lc.per, most, lc.limit, admitted, cycles, cycle, perP, lc.per, 100*perP/float64(lc.limit),
 			100.0*buckets/(buckets+1), len(ws), aligned, 100*float64(aligned)/float64(len(ws)*lc.limit))
 		if most > lc.limit {
 			t.Errorf("%s: %d admitted within %v from %s, over the limit of %d", lc.name, most, lc.per, at(mostAt), lc.limit)

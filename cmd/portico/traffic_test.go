@@ -229,6 +229,23 @@ func admittedIn(ss []sample, from, to int64) int {
 	return n
 }
 
+// meanIn returns the mean number of admitted samples, each taken at the
+// middle of its request, in the intervals [x, x+length) for x over
+// [from, from+spread) (Unix ns): each admission counts with the share of
+// those intervals that hold it. Over a pattern of admissions that repeats
+// every spread, it is the count of a whole number of repetitions however
+// the admissions fall near the intervals' ends.
+func meanIn(ss []sample, length, spread time.Duration, from int64) float64 {
+	var sum int64
+	for _, s := range ss {
+		t := s.sent + (s.recv-s.sent)/2
+		if in := min(t+1, from+int64(spread)) - max(t+1-int64(length), from); s.admitted() && in > 0 {
+			sum += in
+		}
+	}
+	return float64(sum) / float64(spread)
+}
+
 // longestGap returns the longest time between two consecutive sends of
 // ss, sorted by send time: how long the load left the limiter without
 // demand at worst.
@@ -408,6 +425,33 @@ func TestAdmittedIn(t *testing.T) {
 	}
 	if got := admittedIn(ss, 10, 20); got != 2 {
 		t.Errorf("admittedIn = %d, want 2", got)
+	}
+}
+
+func TestMeanIn(t *testing.T) {
+	ms := int64(time.Millisecond)
+	at := func(t int64) sample { return sample{sent: t, recv: t, code: 200} }
+	// Three admissions every 100 ms, at 0, 10 and 20 ms into each.
+	var ss []sample
+	for i := range int64(10) {
+		ss = append(ss, at(i*100*ms), at(i*100*ms+10*ms), at(i*100*ms+20*ms), sample{sent: i*100*ms + 30*ms, code: 429})
+	}
+	for _, tc := range []struct {
+		name           string
+		length, spread time.Duration
+		from           int64
+		want           float64
+	}{
+		{"aligned", 500 * time.Millisecond, 100 * time.Millisecond, 0, 15},
+		{"shifted", 500 * time.Millisecond, 100 * time.Millisecond, 5 * ms, 15},
+		{"within a burst", 300 * time.Millisecond, 100 * time.Millisecond, 15 * ms, 9},
+		{"a point", 100 * time.Millisecond, time.Nanosecond, 10 * ms, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := meanIn(ss, tc.length, tc.spread, tc.from); got < tc.want-1e-9 || got > tc.want+1e-9 {
+				t.Errorf("meanIn = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 
