@@ -37,6 +37,11 @@ type Decision struct {
 	// Rejected is the key of the counter that rejected the request.
 	Rejected string
 
+	// Unavailable is set with Allowed false when the request was rejected
+	// because its limit could not be checked (the data store is down and
+	// the plan's on_datastore_error is closed), not because it was over.
+	Unavailable bool
+
 	// Crossed lists the keys of soft counters whose threshold this request
 	// crossed; Reached those of hard counters this request used up. Each
 	// crossing is reported once per period.

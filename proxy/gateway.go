@@ -337,6 +337,14 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, app *
 		return true
 	}
 	h["Retry-After"] = []string{strconv.FormatInt(max(ceilSeconds(d.RetryAfter), 1), 10)}
+	if d.Unavailable {
+		delete(h, "Ratelimit-Limit")
+		delete(h, "Ratelimit-Remaining")
+		delete(h, "Ratelimit-Reset")
+		writeError(w, http.StatusServiceUnavailable, portico.EUnavailable,
+			"the plan's limits cannot be checked while the data store is unreachable (on_datastore_error: closed); retry later")
+		return false
+	}
 	if strings.HasSuffix(d.Rejected, "/quota") {
 		writeError(w, http.StatusTooManyRequests, portico.EQuotaExceeded, "quota exceeded")
 	} else {

@@ -436,7 +436,7 @@ func (l *Limiter) outage(t int64, specs []portico.LimitSpec) portico.Decision {
 		sp := &specs[i]
 		switch sp.OnError {
 		case portico.DatastoreClosed:
-			return portico.Decision{Limit: sp.Limit, Reset: ClosedRetryAfter, RetryAfter: ClosedRetryAfter, Rejected: sp.Key}
+			return portico.Decision{Limit: sp.Limit, Reset: ClosedRetryAfter, RetryAfter: ClosedRetryAfter, Rejected: sp.Key, Unavailable: true}
 		case portico.DatastoreOpen:
 		default:
 			local = append(local, sp)

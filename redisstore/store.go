@@ -44,6 +44,7 @@ var kinds = []portico.Kind{
 // safe for concurrent use. Create it with Open and release it with Close.
 type Store struct {
 	rdb     *redis.Client
+	fast    *redis.Client // fails fast: for the request path
 	cluster string
 	k       keys
 
@@ -146,8 +147,16 @@ func Open(ctx context.Context, url string, cluster string, opts ...Option) (*Sto
 		// refused connection fail in about 100 ms.
 		o.DialerRetries = 1
 	}
+	f := *o
+	f.MaxRetries = -1
+	for _, d := range []*time.Duration{&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout} {
+		if *d == 0 {
+			*d = fastTimeout
+		}
+	}
 	s := &Store{
 		rdb:         redis.NewClient(o),
+		fast:        redis.NewClient(&f),
 		cluster:     cluster,
 		k:           newKeys(cluster),
 		logCap:      DefaultLogCap,
@@ -160,7 +169,7 @@ func Open(ctx context.Context, url string, cluster string, opts ...Option) (*Sto
 		opt(s)
 	}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		s.rdb.Close()
+		s.Close()
 		return nil, wrap("open", err)
 	}
 	return s, nil
@@ -183,7 +192,7 @@ func redactURL(err error, url string) string {
 func (s *Store) Cluster() string { return s.cluster }
 
 // Close closes the connections to Redis. A Watch in progress returns.
-func (s *Store) Close() error { return s.rdb.Close() }
+func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.fast.Close()) }
 
 // applyScript checks the version, writes the changes, bumps the version,
 // appends the change set to the capped log and publishes it: all in one
@@ -441,5 +450,15 @@ func unavailable(err error) bool {
 }
 
 // Client returns the store's Redis client, for parts that share the
-// connection pool (the cluster limiter). Do not close it.
+// connection pool. Do not close it.
 func (s *Store) Client() *redis.Client { return s.rdb }
+
+// FastClient returns a client of the same Redis that fails fast — no
+// retries, dial, read and write timeouts of 250 ms unless the URL sets
+// them — for calls on a request's path (the cluster limiter), where a
+// Redis outage must cost a request a fraction of a second at most. Do not
+// close it.
+func (s *Store) FastClient() *redis.Client { return s.fast }
+
+// fastTimeout is FastClient's dial, read and write timeout.
+const fastTimeout = 250 * time.Millisecond

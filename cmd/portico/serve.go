@@ -118,7 +118,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.memLimiter.Restore(counters)
 		m.limiter = m.memLimiter
 	} else {
-		m.redisLimiter = redislimit.New(m.redis.Client(), "portico:{"+c.ClusterName+"}:lim:")
+		m.redisLimiter = redislimit.New(m.redis.FastClient(), "portico:{"+c.ClusterName+"}:lim:")
 		m.redisLimiter.LiveNodes = m.liveNodes
 		m.limiter = m.redisLimiter
 	}

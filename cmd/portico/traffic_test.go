@@ -148,6 +148,7 @@ func (l load) send(hc *http.Client, node int) sample {
 type tally struct {
 	served  int           // 2xx
 	limited int           // 429
+	refused int           // 503 with Retry-After: limits not checkable, turned away on purpose
 	failed  int           // anything else, no answer included
 	slowest time.Duration // the longest time from send to answer
 }
@@ -165,6 +166,8 @@ func count(ss []sample, keep func(sample) bool) tally {
 			c.served++
 		case s.code == http.StatusTooManyRequests:
 			c.limited++
+		case s.code == http.StatusServiceUnavailable && s.retryAfter != "":
+			c.refused++
 		default:
 			c.failed++
 		}
@@ -173,7 +176,7 @@ func count(ss []sample, keep func(sample) bool) tally {
 }
 
 func (c tally) String() string {
-	return fmt.Sprintf("%d served, %d limited, %d failed (slowest %v)", c.served, c.limited, c.failed, c.slowest.Round(100*time.Microsecond))
+	return fmt.Sprintf("%d served, %d limited, %d refused, %d failed (slowest %v)", c.served, c.limited, c.refused, c.failed, c.slowest.Round(100*time.Microsecond))
 }
 
 // windowCount is what a load saw of one limit window [start, start+per).
