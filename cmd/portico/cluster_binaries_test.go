@@ -250,7 +250,8 @@ func TestClusterBinariesLimits(t *testing.T) {
 		}
 	}
 
-	commands, reads, byCommand := after.since(before)
+	byCommand, commands := after.Since(before)
+	reads := after.Reads - before.Reads
 	var names []string
 	for name := range byCommand {
 		names = append(names, name)

@@ -7,13 +7,13 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portico-gw/portico/internal/redisinfo"
 )
 
 // This file holds what the binary cluster tests use to drive traffic
@@ -320,57 +320,19 @@ func quantiles(ds []time.Duration) (p50, p99, top time.Duration) {
 	return rank(0.50), rank(0.99), ds[len(ds)-1]
 }
 
-// redisCounters is one reading of a redis-server's counters since it
-// started: the calls of each command (INFO commandstats, with the
-// commands Lua scripts call counted in and INFO's own calls left out) and
-// the read events on client connections (INFO stats
-// total_reads_processed): one per request or pipeline a client sends.
-type redisCounters struct {
-	calls map[string]int64
-	reads int64
-}
-
-// readRedisCounters reads rdb's server's counters.
-func readRedisCounters(t *testing.T, rdb *redis.Client) redisCounters {
+// readRedisCounters reads rdb's server's counters (INFO stats
+// commandstats).
+func readRedisCounters(t *testing.T, rdb *redis.Client) redisinfo.Sample {
 	t.Helper()
 	info, err := rdb.Info(context.Background(), "stats", "commandstats").Result()
 	if err != nil {
 		t.Fatalf("INFO stats commandstats: %v", err)
 	}
-	c := redisCounters{calls: map[string]int64{}, reads: -1}
-	for _, line := range strings.Split(info, "\n") {
-		name, fields, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok {
-			continue
-		}
-		if name == "total_reads_processed" {
-			c.reads, err = strconv.ParseInt(fields, 10, 64)
-		} else if cmd, ok := strings.CutPrefix(name, "cmdstat_"); ok {
-			calls, _, _ := strings.Cut(strings.TrimPrefix(fields, "calls="), ",")
-			c.calls[cmd], err = strconv.ParseInt(calls, 10, 64)
-		}
-		if err != nil {
-			t.Fatalf("INFO: bad line %q", line)
-		}
+	c, err := redisinfo.Parse(info)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if c.reads < 0 || len(c.calls) == 0 {
-		t.Fatalf("INFO stats commandstats: unexpected reply %q", info)
-	}
-	delete(c.calls, "info")
 	return c
-}
-
-// since returns the commands called and the reads between b and c, and
-// the calls of each command that was called.
-func (c redisCounters) since(b redisCounters) (commands, reads int64, byCommand map[string]int64) {
-	byCommand = map[string]int64{}
-	for name, n := range c.calls {
-		if d := n - b.calls[name]; d > 0 {
-			byCommand[name] = d
-			commands += d
-		}
-	}
-	return commands, c.reads - b.reads, byCommand
 }
 
 func TestFixedWindows(t *testing.T) {

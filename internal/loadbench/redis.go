@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portico-gw/portico/internal/redisinfo"
 )
 
 // startRedis starts a redis-server named name on a free loopback port,
@@ -125,13 +127,8 @@ func readRESP(r *bufio.Reader) (string, error) {
 	}
 }
 
-// redisSample is one reading of a Redis server's counters since it
-// started.
-type redisSample struct {
-	Calls map[string]int64 // calls of each command, INFO's left out (INFO commandstats)
-	Reads int64            // read events on client connections (total_reads_processed)
-	Conns int64            // connections accepted (total_connections_received)
-}
+// redisSample is one reading of a Redis server's counters.
+type redisSample = redisinfo.Sample
 
 // Each reading is one INFO on a connection of its own, which adds to the
 // counters between two readings one connection and two reads: its INFO
@@ -145,55 +142,7 @@ func readRedis(ctx context.Context, addr string) (redisSample, error) {
 	if err != nil {
 		return redisSample{}, fmt.Errorf("INFO stats commandstats from %s: %w", addr, err)
 	}
-	return parseRedisInfo(info)
-}
-
-// parseRedisInfo reads a redisSample from the text of INFO stats
-// commandstats. The calls of each command come from the commandstats
-// lines ("cmdstat_evalsha:calls=12,usec=…"); subcommands keep Redis's
-// names ("client|setinfo"). Commands that Lua scripts call are counted
-// there too: a script that calls TIME and HSET is three commands.
-func parseRedisInfo(info string) (redisSample, error) {
-	s := redisSample{Calls: map[string]int64{}, Reads: -1, Conns: -1}
-	for _, line := range strings.Split(info, "\n") {
-		line = strings.TrimSpace(line)
-		name, fields, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		switch {
-		case name == "total_reads_processed" || name == "total_connections_received":
-			n, err := strconv.ParseInt(fields, 10, 64)
-			if err != nil || n < 0 {
-				return s, fmt.Errorf("INFO: bad line %q", line)
-			}
-			if name == "total_reads_processed" {
-				s.Reads = n
-			} else {
-				s.Conns = n
-			}
-		case strings.HasPrefix(name, "cmdstat_"):
-			name = strings.TrimPrefix(name, "cmdstat_")
-			found := false
-			for _, f := range strings.Split(fields, ",") {
-				if v, ok := strings.CutPrefix(f, "calls="); ok {
-					n, err := strconv.ParseInt(v, 10, 64)
-					if err != nil || n < 0 {
-						return s, fmt.Errorf("INFO commandstats: bad line %q", line)
-					}
-					s.Calls[name], found = n, true
-				}
-			}
-			if !found {
-				return s, fmt.Errorf("INFO commandstats: no calls= in %q", line)
-			}
-		}
-	}
-	if !strings.Contains(info, "# Commandstats") || s.Reads < 0 || s.Conns < 0 {
-		return s, fmt.Errorf("INFO stats commandstats: unexpected reply %q", clip([]byte(info), 200))
-	}
-	delete(s.Calls, "info")
-	return s, nil
+	return redisinfo.Parse(info)
 }
 
 // redisUse is what a target's Redis did during one run.
@@ -218,12 +167,7 @@ func redisDelta(before, after redisSample, requests int64) *redisUse {
 		RoundTrips:  max(0, after.Reads-before.Reads-harnessReads),
 		Connections: max(0, after.Conns-before.Conns-harnessConns),
 	}
-	for name, n := range after.Calls {
-		if d := n - before.Calls[name]; d > 0 {
-			u.ByCommand[name] = d
-			u.Commands += d
-		}
-	}
+	u.ByCommand, u.Commands = after.Since(before)
 	if requests > 0 {
 		u.PerRequest = float64(u.Commands) / float64(requests)
 		u.RoundTripsPerRequest = float64(u.RoundTrips) / float64(requests)
