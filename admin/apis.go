@@ -148,7 +148,7 @@ func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request, c *call) error
 		return canSeeAPI(c.user, a) && (state == "" || a.State == state) && (vis == "" || a.Visibility == vis)
 	}
 	view := func(a *portico.API) any { return viewAPI(c.user, a) }
-	return readPage(w, r, portico.Sorted(c.cfg.APIs, apiCreated), keep, view)
+	return readPage(w, r, c.cfg.APIs, apiCreated, keep, view)
 }
 
 func (s *Server) getAPI(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -60,7 +60,7 @@ func managedApp(cfg *portico.Config, u *portico.User, id string) (*portico.Appli
 
 func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *call) error {
 	if isAdmin(c.user) {
-		return readPage(w, r, portico.Sorted(c.cfg.Applications, appCreated), nil, same)
+		return readPage(w, r, c.cfg.Applications, appCreated, nil, same)
 	}
 	apps := c.cfg.ApplicationsOf(c.user.ID).Map()
 	for id := range appsSeenBy(c.cfg, c.user) {
@@ -68,7 +68,7 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *cal
 			apps[id] = a
 		}
 	}
-	return readPage(w, r, portico.Sorted(portico.TableOf(apps), appCreated), nil, same)
+	return readPage(w, r, portico.TableOf(apps), appCreated, nil, same)
 }
 
 func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -201,7 +201,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	return readPage(w, r, portico.Sorted(c.cfg.KeysOf(a.ID), keyCreated), nil, viewKey)
+	return readPage(w, r, c.cfg.KeysOf(a.ID), keyCreated, nil, viewKey)
 }
 
 func (s *Server) getKey(w http.ResponseWriter, r *http.Request, c *call) error {

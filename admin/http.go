@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -352,32 +353,96 @@ type list[T any] struct {
 	Offset int `json:"offset"`
 }
 
-// writePage writes the window p of items with 200 OK.
-func writePage[T any](w http.ResponseWriter, p page, items []T) error {
-	lo := min(p.offset, len(items))
-	hi := min(lo+p.limit, len(items))
-	out := list[T]{Items: items[lo:hi], Total: len(items), Limit: p.limit, Offset: p.offset}
-	if out.Items == nil {
-		out.Items = []T{}
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
 // readPage reads the page parameters and writes the window of the items
-// that keep selects from all, mapped through view.
-func readPage[T, V any](w http.ResponseWriter, r *http.Request, all []*T, keep func(*T) bool, view func(*T) V) error {
+// of all that keep selects, in creation order (see portico.Sorted), mapped
+// through view. It orders only what the window needs — the first
+// offset+limit items, by a bounded heap — so a page of a table of a
+// million entries costs one pass over it, not a sort of all of them.
+func readPage[T, V any](w http.ResponseWriter, r *http.Request, all portico.Table[T], created func(*T) (int64, string), keep func(*T) bool, view func(*T) V) error {
 	p, err := pageOf(r)
 	if err != nil {
 		return err
 	}
-	items := make([]V, 0, len(all))
-	for _, x := range all {
+	first := firstN[T]{n: p.offset + p.limit, created: created}
+	total := 0
+	for x := range all.Values() {
 		if keep == nil || keep(x) {
-			items = append(items, view(x))
+			total++
+			first.offer(x)
 		}
 	}
-	return writePage(w, p, items)
+	window := first.sorted()
+	window = window[min(p.offset, len(window)):]
+	items := make([]V, len(window))
+	for i, x := range window {
+		items[i] = view(x)
+	}
+	writeJSON(w, http.StatusOK, list[V]{Items: items, Total: total, Limit: p.limit, Offset: p.offset})
+	return nil
+}
+
+// firstN keeps the n earliest items offered, in creation order then ID:
+// a max-heap whose root is the latest of those kept.
+type firstN[T any] struct {
+	n       int
+	created func(*T) (int64, string)
+	heap    []*T
+}
+
+func (f *firstN[T]) before(a, b *T) bool {
+	ta, ia := f.created(a)
+	tb, ib := f.created(b)
+	if ta != tb {
+		return ta < tb
+	}
+	return ia < ib
+}
+
+func (f *firstN[T]) offer(x *T) {
+	h := f.heap
+	switch {
+	case len(h) < f.n:
+		h = append(h, x)
+		for i := len(h) - 1; i > 0; { // sift up
+			parent := (i - 1) / 2
+			if !f.before(h[parent], h[i]) {
+				break
+			}
+			h[parent], h[i] = h[i], h[parent]
+			i = parent
+		}
+		f.heap = h
+	case len(h) > 0 && f.before(x, h[0]):
+		h[0] = x
+		for i := 0; ; { // sift down
+			big, l, r := i, 2*i+1, 2*i+2
+			if l < len(h) && f.before(h[big], h[l]) {
+				big = l
+			}
+			if r < len(h) && f.before(h[big], h[r]) {
+				big = r
+			}
+			if big == i {
+				break
+			}
+			h[i], h[big] = h[big], h[i]
+			i = big
+		}
+	}
+}
+
+// sorted returns the items kept, earliest first.
+func (f *firstN[T]) sorted() []*T {
+	slices.SortFunc(f.heap, func(a, b *T) int {
+		if f.before(a, b) {
+			return -1
+		}
+		if f.before(b, a) {
+			return 1
+		}
+		return 0
+	})
+	return f.heap
 }
 
 // same is the identity view.

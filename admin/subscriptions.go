@@ -48,7 +48,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 	case api != "":
 		subs = c.cfg.SubscriptionsTo(api)
 	}
-	return readPage(w, r, portico.Sorted(subs, subCreated), keep, same)
+	return readPage(w, r, subs, subCreated, keep, same)
 }
 
 func (s *Server) listApplicationSubscriptions(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -57,7 +57,7 @@ func (s *Server) listApplicationSubscriptions(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	keep := func(sub *portico.Subscription) bool { return canSeeSub(c.cfg, c.user, sub) }
-	return readPage(w, r, portico.Sorted(c.cfg.SubscriptionsOf(a.ID), subCreated), keep, same)
+	return readPage(w, r, c.cfg.SubscriptionsOf(a.ID), subCreated, keep, same)
 }
 
 func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -115,7 +115,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) erro
 	if !isAdmin(c.user) {
 		return forbidden("only admins list users")
 	}
-	return readPage(w, r, portico.Sorted(c.cfg.Users, userCreated), nil, viewUser)
+	return readPage(w, r, c.cfg.Users, userCreated, nil, viewUser)
 }
 
 func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -130,7 +130,7 @@ func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, c *call
 		}
 		return v
 	}
-	return readPage(w, r, portico.Sorted(c.cfg.Users, userCreated), keep, view)
+	return readPage(w, r, c.cfg.Users, userCreated, keep, view)
 }
 
 func (s *Server) getMe(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -90,6 +90,11 @@ func TestClusterScale(t *testing.T) {
 	}
 	t.Logf("%d new keys with %d in the config: admin write on A p50 %v p99 %v; A's response → admitted on B's gateway p50 %v p99 %v max %v",
 		changes, n, q(writes, 0.5), q(writes, 0.99), q(lags, 0.5), q(lags, 0.99), lags[len(lags)-1].Round(10*time.Microsecond))
+	for _, path := range []string{"/subscriptions?limit=100", "/applications?limit=100&offset=1000", "/applications/" + app + "/keys"} {
+		start := time.Now()
+		adminA.call("GET", path, nil, 200)
+		t.Logf("GET %s as admin with %d in the config: %v", path, n, time.Since(start).Round(100*time.Microsecond))
+	}
 	if p99 := q(lags, 0.99); p99 > 100*time.Millisecond {
 		t.Errorf("propagation p99 %v with %d keys, want ≤ 100 ms", p99, n)
 	}
