@@ -16,6 +16,11 @@ type Node struct {
 	LBFactor    int       `json:"lb_factor"`
 	RequestRate float64   `json:"request_rate"` // requests per second, recent
 	Status      string    `json:"status"`       // "up" or "down"
+
+	// ConfigVersion is the config version the node routes by; after a
+	// Redis that lost its data comes back, the node with the highest one
+	// gives the config back (see cluster.Sync).
+	ConfigVersion int64 `json:"config_version"`
 }
 
 // Membership lists the nodes of the cluster this node belongs to.

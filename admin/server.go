@@ -19,7 +19,7 @@ const (
 
 	// writeRetries is how many times a write is re-validated and retried
 	// after the store reports that another node wrote first.
-	writeRetries = 2
+	writeRetries = 5
 
 	// catchUpWait is how long a conflicting write waits for the node's
 	// cluster sync to bring a newer Config before loading it in full.

@@ -33,13 +33,20 @@
 //   - When the store's version is below the node's, Sync tells two cases
 //     apart. A store with no configuration at all lost its data (a Redis
 //     restarted without persistence): the nodes still hold every accepted
-//     change, so a Store that is a Restorer is given the node's Config
-//     back, atomically and only while it is still empty — one node wins,
-//     the others then find the store at their version. A store with an
-//     older, non-empty configuration was replaced or restored from a
-//     backup on purpose: Sync loads it in full and forces it in. (To
-//     start a cluster over from nothing, stop all nodes before emptying
-//     Redis.)
+//     change, so a Store that is a Restorer is given a Config back,
+//     atomically and only while it is still empty. To keep a node that
+//     lagged behind from restoring an older Config, Sync waits
+//     RestoreGrace (3 s) after it first saw the store empty — time for
+//     every node to register again with its config version — and then
+//     only the node with the highest version among those up (the lowest
+//     name among equals) restores; the others load what it restored. A
+//     node that starts meanwhile waits for the restore instead of
+//     bootstrapping a new config (cmd/portico). A store with an older,
+//     non-empty configuration was replaced or restored from a backup on
+//     purpose: Sync loads it in full and forces it in. (To start a
+//     cluster over from nothing, stop all nodes before emptying Redis.)
+//   - Full loads and restores, which grow with the config, get 10
+//     minutes; every other data store call 5 s.
 //   - When the subscription breaks, Sync subscribes again with backoff
 //     (100 ms doubling to 2 s, ±20 % jitter) until ctx ends. An outage is
 //     logged once when it begins and once when it ends, never per attempt.

@@ -18,7 +18,9 @@ const (
 	defaultCheckInterval = time.Second
 	minBackoff           = 100 * time.Millisecond
 	maxBackoff           = 2 * time.Second
-	callTimeout          = 5 * time.Second // bound of each data store call made while syncing
+	callTimeout          = 5 * time.Second  // bound of each small data store call made while syncing
+	loadTimeout          = 10 * time.Minute // bound of a full Load or Restore, which grow with the config
+	defaultRestoreGrace  = 3 * time.Second  // see Sync.RestoreGrace
 )
 
 // Sync keeps a node's ConfigVar in step with a shared data store: it
@@ -52,10 +54,25 @@ type Sync struct {
 	// If nil, nothing is logged.
 	Logger *slog.Logger
 
-	mu   sync.Mutex // serializes applying; held across catch-up calls, never needed by the request path
-	log  *slog.Logger
-	down *outage
-	subs atomic.Int64 // subscriptions established
+	// Node is this node's name and Members lists the cluster's nodes with
+	// the config version each routes by. When the store comes back empty,
+	// only the node with the highest version (then the lowest name) among
+	// those up gives it the config back, so that a node that lagged
+	// behind cannot restore an older config. Without Members, every node
+	// tries (the first wins).
+	Node    string
+	Members portico.Membership
+
+	// RestoreGrace is how long the store must have been seen empty before
+	// this node restores it: time for the other nodes to register again
+	// with their config versions. If zero or negative, 3s is used.
+	RestoreGrace time.Duration
+
+	mu         sync.Mutex // serializes applying; held across catch-up calls, never needed by the request path
+	emptySince time.Time  // when the store was first seen empty while this node holds a config; guarded by mu
+	log        *slog.Logger
+	down       *outage
+	subs       atomic.Int64 // subscriptions established
 
 	applied, ignored, gaps, behind, catchUps, fullReloads, rewinds, restores, reconnects atomic.Int64
 }
@@ -263,14 +280,18 @@ func (s *Sync) catchUpLocked(ctx context.Context) {
 // non-empty one (replaced, or restored from an older backup) is taken as
 // the truth: its Config is forced in.
 func (s *Sync) reloadLocked(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	lctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
-	c, err := s.Store.Load(cctx)
+	c, err := s.Store.Load(lctx)
 	if err != nil {
 		s.failed(ctx, fmt.Errorf("loading the config: %w", err))
 		return
 	}
 	s.fullReloads.Add(1)
+	empty := c.Version == 0 && c.Len() == 0
+	if !empty {
+		s.emptySince = time.Time{}
+	}
 	if s.Config.Set(c, false) {
 		return
 	}
@@ -280,7 +301,9 @@ func (s *Sync) reloadLocked(ctx context.Context) {
 	}
 	// Older than ours: a concurrent admin write of this node, or a store
 	// that went back. Only the store's version tells them apart.
-	v, err := s.Feed.Version(cctx)
+	vctx, vcancel := context.WithTimeout(ctx, callTimeout)
+	v, err := s.Feed.Version(vctx)
+	vcancel()
 	if err != nil {
 		s.failed(ctx, fmt.Errorf("checking the config version: %w", err))
 		return
@@ -288,8 +311,8 @@ func (s *Sync) reloadLocked(ctx context.Context) {
 	if v >= cur.Version {
 		return
 	}
-	if r, ok := s.Store.(Restorer); ok && v == 0 && c.Version == 0 && c.Len() == 0 {
-		s.restoreLocked(cctx, r, cur)
+	if r, ok := s.Store.(Restorer); ok && v == 0 && empty {
+		s.restoreLocked(lctx, r, cur)
 		return
 	}
 	s.log.Warn("the data store's config version went back (store replaced or restored from an older backup); taking the store's config",
@@ -308,11 +331,41 @@ type Restorer interface {
 
 // restoreLocked writes cur back into a store that came back empty (a
 // Redis restarted without persistence): the nodes still hold every
-// accepted change, so the cluster loses nothing. Of several nodes doing
-// this at once one wins; the others then find the store at that version.
+// accepted change, so the cluster loses nothing. It waits RestoreGrace
+// after it first saw the store empty, then leaves the restore to any node
+// up with a newer config (or the same version and a lower name); the
+// periodic check calls it again every second until the store holds a
+// config.
 func (s *Sync) restoreLocked(ctx context.Context, r Restorer, cur *portico.Config) {
-	s.log.Warn("the data store is empty but this node holds a config (Redis restarted without persistence?): restoring the store from this node",
-		"version", cur.Version)
+	now := time.Now()
+	if s.emptySince.IsZero() {
+		s.emptySince = now
+		s.log.Warn("the data store is empty but this node holds a config (Redis restarted without persistence?); the node with the newest config will restore it",
+			"version", cur.Version)
+	}
+	grace := s.RestoreGrace
+	if grace <= 0 {
+		grace = defaultRestoreGrace
+	}
+	if now.Sub(s.emptySince) < grace {
+		return
+	}
+	if s.Members != nil {
+		mctx, cancel := context.WithTimeout(ctx, callTimeout)
+		nodes, err := s.Members.Nodes(mctx)
+		cancel()
+		if err != nil {
+			s.failed(ctx, fmt.Errorf("listing the nodes before restoring: %w", err))
+			return
+		}
+		for _, n := range nodes {
+			if n.Name != s.Node && n.Status == "up" &&
+				(n.ConfigVersion > cur.Version || n.ConfigVersion == cur.Version && n.Name < s.Node) {
+				return // that node restores
+			}
+		}
+	}
+	s.log.Warn("restoring the empty data store from this node", "version", cur.Version, "entities", cur.Len())
 	ok, err := r.Restore(ctx, cur)
 	if err != nil {
 		s.failed(ctx, fmt.Errorf("restoring the config into the empty data store: %w", err))
@@ -320,6 +373,7 @@ func (s *Sync) restoreLocked(ctx context.Context, r Restorer, cur *portico.Confi
 	}
 	if ok {
 		s.restores.Add(1)
+		s.emptySince = time.Time{}
 		s.log.Info("restored the data store's config from this node", "version", cur.Version, "entities", cur.Len())
 	}
 }

@@ -2,6 +2,8 @@ package cluster_test
 
 import (
 	"context"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,5 +241,96 @@ func TestSyncStopsPromptly(t *testing.T) {
 func TestSyncNeedsFields(t *testing.T) {
 	if err := (&cluster.Sync{}).Run(context.Background()); err == nil {
 		t.Error("Run of an empty Sync succeeded")
+	}
+}
+
+// restoringStore is a fakeStore that is also a cluster.Restorer: Restore
+// puts a whole Config back into the empty log, at its version.
+type restoringStore struct {
+	*fakeStore
+	restores []int64 // versions restored
+}
+
+func (r *restoringStore) Restore(ctx context.Context, c *portico.Config) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.log) != 0 {
+		return false, nil
+	}
+	var puts []portico.Change
+	for p := range c.Plans.Values() {
+		puts = append(puts, portico.Put(p))
+	}
+	r.log = make([]portico.ChangeSet, c.Version)
+	for i := range r.log {
+		r.log[i] = portico.ChangeSet{Version: int64(i + 1)}
+	}
+	r.log[len(r.log)-1].Changes = puts
+	r.trimmed = c.Version // the log holds nothing before the restore
+	r.restores = append(r.restores, c.Version)
+	return true, nil
+}
+
+func (r *restoringStore) restored() []int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.restores)
+}
+
+// members is a fixed member list.
+type members []portico.Node
+
+func (m members) Nodes(context.Context) ([]portico.Node, error) { return m, nil }
+
+// TestSyncRestoresFromNewestNode: the store comes back empty while node a
+// holds version 3 and node b lags at version 1. b must neither take the
+// empty config nor restore its older one; a restores version 3 after the
+// grace, and b then loads it.
+func TestSyncRestoresFromNewestNode(t *testing.T) {
+	f := &restoringStore{fakeStore: newFakeStore()}
+	config := func(v int64, names ...string) *portico.ConfigVar {
+		c := portico.NewConfig()
+		for _, n := range names {
+			c = c.With(c.Version, portico.Put(&portico.Plan{ID: n, Name: n}))
+		}
+		cv := &portico.ConfigVar{}
+		cv.Set(c.With(v), false)
+		return cv
+	}
+	nodes := members{{Name: "a", Status: "up", ConfigVersion: 3}, {Name: "b", Status: "up", ConfigVersion: 1}}
+	b := config(1, "p1")
+	var wentBack atomic.Bool
+	b.Watch(func(c *portico.Config) {
+		if c.Version < 1 {
+			wentBack.Store(true)
+		}
+	})
+	logB, _ := newLogger()
+	syncB := &cluster.Sync{Store: f, Feed: f, Config: b, CheckInterval: 10 * time.Millisecond, Logger: logB,
+		Node: "b", Members: nodes, RestoreGrace: 30 * time.Millisecond}
+	run(t, syncB.Run)
+	time.Sleep(300 * time.Millisecond) // ten times b's grace, thirty checks
+	if got := f.restored(); len(got) != 0 {
+		t.Fatalf("node b (version 1) restored %v while node a holds version 3", got)
+	}
+	if c := b.Load(); c.Version != 1 || wentBack.Load() {
+		t.Fatalf("node b at version %d (went back: %v), want it to keep version 1", c.Version, wentBack.Load())
+	}
+
+	a := config(3, "p1", "p2", "p3")
+	logA, _ := newLogger()
+	syncA := &cluster.Sync{Store: f, Feed: f, Config: a, CheckInterval: 10 * time.Millisecond, Logger: logA,
+		Node: "a", Members: nodes, RestoreGrace: 30 * time.Millisecond}
+	run(t, syncA.Run)
+	eventually(t, "node a's restore", func() bool { return len(f.restored()) == 1 })
+	if got := f.restored(); got[0] != 3 {
+		t.Fatalf("restored version %d, want 3", got[0])
+	}
+	waitVersion(t, b, 3)
+	if got := plans(b.Load()); got != "v3 [p1 p2 p3]" || wentBack.Load() {
+		t.Fatalf("node b has %s after the restore (went back: %v), want v3 [p1 p2 p3]", got, wentBack.Load())
+	}
+	if st := syncA.Stats(); st.Restores != 1 {
+		t.Errorf("node a's stats = %+v, want 1 restore", st)
 	}
 }

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"time"
@@ -25,13 +26,25 @@ const stagingTTL = 10 * time.Minute
 // is left alone (false, nil): only an empty store is taken to have lost
 // its data.
 //
-// The entities go first into staging hashes under this call's own names,
-// in chunks; then one script checks that the store is still empty and
-// renames them into place together with the version. Other nodes thus see
-// either the empty store or the whole configuration, never a part, and of
-// several nodes restoring at once exactly one wins.
+// One restore runs at a time (a lock key, refreshed as it goes; another
+// caller meanwhile gets false, nil). The entities go first into staging
+// hashes under this call's own names, in chunks; then one script checks
+// that the store is still empty and that every staging hash is complete,
+// and renames them into place together with the version and a new epoch.
+// Other nodes thus see either the empty store or the whole configuration,
+// never a part, and of several nodes restoring at once at most one wins.
 func (s *Store) Restore(ctx context.Context, cfg *portico.Config) (bool, error) {
-	tag := s.k.prefix + "restore:" + portico.NewID() + ":"
+	id := portico.NewID()
+	lock := s.k.prefix + "restore:lock"
+	got, err := s.rdb.SetNX(ctx, lock, id, restoreLockTTL).Result()
+	if err != nil {
+		return false, wrap("restore", err)
+	}
+	if !got {
+		return false, nil // another node is restoring
+	}
+	defer unlockScript.Run(context.WithoutCancel(ctx), s.rdb, []string{lock}, id)
+	tag := s.k.prefix + "restore:" + id + ":"
 	staging := make([]string, len(kinds))
 	for i, kind := range kinds {
 		staging[i] = tag + string(kind)
@@ -47,6 +60,7 @@ func (s *Store) Restore(ctx context.Context, cfg *portico.Config) (bool, error) 
 			_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 				p.HSet(ctx, staging[i], args...)
 				p.PExpire(ctx, staging[i], stagingTTL)
+				p.PExpire(ctx, lock, restoreLockTTL)
 				return nil
 			})
 			args = args[:0]
@@ -79,12 +93,28 @@ func (s *Store) Restore(ctx context.Context, cfg *portico.Config) (bool, error) 
 	}
 	keys := append([]string{s.k.version, s.k.changes}, s.k.cfg...)
 	keys = append(keys, staging...)
-	done, err := restoreScript.Run(ctx, s.rdb, keys, cfg.Version, len(kinds)).Int()
+	keys = append(keys, s.k.epoch)
+	args := []any{cfg.Version, len(kinds), cfg.Plans.Len(), cfg.APIs.Len(), cfg.Users.Len(),
+		cfg.Applications.Len(), cfg.Keys.Len(), cfg.Subscriptions.Len()}
+	done, err := restoreScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return false, wrap("restore", err)
 	}
+	if done == -1 {
+		return false, errors.New("redisstore: restore: a staging hash is incomplete (expired while writing?); nothing was restored")
+	}
 	return done == 1, nil
 }
+
+// restoreLockTTL is how long the restore lock outlives its last refresh:
+// a node that dies while restoring blocks others that long at most.
+const restoreLockTTL = 30 * time.Second
+
+// unlockScript deletes the lock KEYS[1] if it still holds ARGV[1].
+var unlockScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`)
 
 // anyOf yields the entries of t with their values as any (in kinds order,
 // kinds[i] matches the i-th Table of Config).
@@ -99,15 +129,19 @@ func anyOf[T any](t portico.Table[T]) iter.Seq2[string, any] {
 }
 
 // restoreScript renames the staging hashes into place and sets the
-// version, if the store holds no version and no entities.
+// version and a new epoch, if the store holds no version and no entities
+// and every staging hash holds its expected count (else -1).
 //
-// KEYS: version, changes, the hash of each kind, then its staging hash.
-// ARGV: the version, the number of kinds.
+// KEYS: version, changes, the hash of each kind, then its staging hash,
+// epoch. ARGV: the version, the number of kinds, then each kind's count.
 var restoreScript = redis.NewScript(`
 local n = tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 for i = 1, n do
   if redis.call('EXISTS', KEYS[2 + i]) == 1 then return 0 end
+end
+for i = 1, n do
+  if redis.call('HLEN', KEYS[2 + n + i]) ~= tonumber(ARGV[2 + i]) then return -1 end
 end
 for i = 1, n do
   local staged = KEYS[2 + n + i]
@@ -118,5 +152,7 @@ for i = 1, n do
 end
 redis.call('DEL', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1])
+local t = redis.call('TIME')
+redis.call('SET', KEYS[3 + 2 * n], t[1] .. '.' .. t[2])
 return 1
 `)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,6 +95,7 @@ func WithNotificationCap(n int) Option {
 type keys struct {
 	prefix   string
 	version  string
+	epoch    string // changes when the store starts over: a Restore, or the first write into an empty store
 	changes  string
 	events   string // a pub/sub channel, not a key
 	cfg      []string
@@ -108,6 +110,7 @@ func newKeys(cluster string) keys {
 	k := keys{
 		prefix:   p,
 		version:  p + "version",
+		epoch:    p + "epoch",
 		changes:  p + "changes",
 		events:   p + "events",
 		nodes:    p + "nodes",
@@ -199,13 +202,19 @@ func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.fast.Close()
 // atomic step. Redis does not roll a script back, so everything that can
 // fail is checked before the script runs.
 //
-// KEYS: version, changes, then the hash of each kind in the order of kinds.
-// ARGV: base, log cap, channel, changes JSON array, then a triple per
-// change: kind index (1-based), id, entity JSON ("" for a delete).
+// The first write into an empty store also starts a new epoch (see Load).
+//
+// KEYS: version, changes, the hash of each kind in the order of kinds,
+// epoch. ARGV: base, log cap, channel, changes JSON array, then a triple
+// per change: kind index (1-based), id, entity JSON ("" for a delete).
 // Returns {1, new version} or {0, stored version} on a conflict.
 var applyScript = redis.NewScript(`
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 if v ~= tonumber(ARGV[1]) then return {0, v} end
+if v == 0 and redis.call('EXISTS', KEYS[1]) == 0 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[9], t[1] .. '.' .. t[2])
+end
 for i = 5, #ARGV, 3 do
   local h = KEYS[2 + tonumber(ARGV[i])]
   if ARGV[i+2] == '' then
@@ -236,9 +245,10 @@ return {1, v}
 // shows the change. Large imports should be split into several Applies:
 // every change set is published and logged whole.
 func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change) (int64, error) {
-	keys := make([]string, 0, 2+len(kinds))
+	keys := make([]string, 0, 3+len(kinds))
 	keys = append(keys, s.k.version, s.k.changes)
 	keys = append(keys, s.k.cfg...)
+	keys = append(keys, s.k.epoch)
 	args := make([]any, 0, 4+3*len(changes))
 	set := changes
 	if set == nil {
@@ -339,12 +349,15 @@ func entity(ch *portico.Change) (any, string, error) {
 // every change after v, in order, over them gives exactly the latest
 // version. If the log no longer reaches back to v (more than its capacity
 // of changes during the scan) or the store went back, it tries again. An
-// empty Redis loads as an empty Config at version 0.
+// empty Redis loads as an empty Config at version 0. A store that started
+// over during the scan (its epoch changed: restored, or emptied and written
+// again, where HSCAN's cursor means nothing) is scanned again too.
 func (s *Store) Load(ctx context.Context) (*portico.Config, error) {
 	var err error
 	for range loadAttempts {
 		var c *portico.Config
-		if c, err = s.scan(ctx); err != nil {
+		var epoch string
+		if c, epoch, err = s.scan(ctx); err != nil {
 			return nil, err
 		}
 		sets, complete, cerr := s.ChangesSince(ctx, c.Version)
@@ -353,6 +366,22 @@ func (s *Store) Load(ctx context.Context) (*portico.Config, error) {
 		}
 		if !complete {
 			err = fmt.Errorf("redisstore: load: the change log does not reach back to version %d", c.Version)
+			continue
+		}
+		after, eerr := s.epoch(ctx)
+		if eerr != nil {
+			return nil, eerr
+		}
+		if after != epoch || epoch == "" && (c.Version > 0 || c.Len() > 0) {
+			// The store started over during the scan (restored, or
+			// emptied and written again), or it predates epochs: give it
+			// one (a no-op if it has one by now) and scan again.
+			if epoch == "" {
+				if err := s.rdb.SetNX(ctx, s.k.epoch, "v"+strconv.FormatInt(c.Version, 10)+"-"+portico.NewID(), 0).Err(); err != nil {
+					return nil, wrap("load epoch", err)
+				}
+			}
+			err = errors.New("redisstore: load: the store started over (restored or emptied) during the scan")
 			continue
 		}
 		for _, cs := range sets {
@@ -370,14 +399,19 @@ const loadAttempts = 3
 // scanCount is the COUNT hint of Load's HSCAN calls.
 const scanCount = 5000
 
-// scan reads the version, then every entity with HSCAN.
-func (s *Store) scan(ctx context.Context) (*portico.Config, error) {
+// scan reads the version and the epoch, then every entity with HSCAN.
+func (s *Store) scan(ctx context.Context) (*portico.Config, string, error) {
 	c := portico.NewConfig()
-	v, err := s.Version(ctx)
+	vals, err := s.rdb.MGet(ctx, s.k.version, s.k.epoch).Result()
 	if err != nil {
-		return nil, err
+		return nil, "", wrap("load version", err)
 	}
-	c.Version = v
+	if v, ok := vals[0].(string); ok {
+		if c.Version, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, "", fmt.Errorf("redisstore: load: bad version %q", v)
+		}
+	}
+	epoch, _ := vals[1].(string)
 	errs := make([]error, len(kinds))
 	var wg sync.WaitGroup
 	wg.Go(func() { errs[0] = scanKind(ctx, s, 0, &c.Plans) })
@@ -388,9 +422,21 @@ func (s *Store) scan(ctx context.Context) (*portico.Config, error) {
 	wg.Go(func() { errs[5] = scanKind(ctx, s, 5, &c.Subscriptions) })
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return c, nil
+	return c, epoch, nil
+}
+
+// epoch returns the store's epoch, "" when it has none.
+func (s *Store) epoch(ctx context.Context) (string, error) {
+	e, err := s.rdb.Get(ctx, s.k.epoch).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", wrap("load epoch", err)
+	}
+	return e, nil
 }
 
 // scanKind reads the hash of kinds[i] into t.

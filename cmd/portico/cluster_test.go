@@ -356,6 +356,10 @@ func TestRedisRestartsEmpty(t *testing.T) {
 	rs.Stop()
 	rs.Start()
 	restarted := time.Now()
+	// A node that starts now finds the store empty: it must wait for the
+	// restore, not bootstrap a config of its own over the cluster's.
+	started := make(chan *Main, 1)
+	go func() { started <- startClusterNode(t, rs.URL(), "node-c") }()
 	ctx := context.Background()
 	rdb := rs.Client(t)
 	served, failed := 0, 0
@@ -380,10 +384,19 @@ func TestRedisRestartsEmpty(t *testing.T) {
 	if failed != 0 {
 		t.Errorf("%d requests failed while Redis was empty", failed)
 	}
-	for _, n := range nodes {
+	var c *Main
+	select {
+	case c = <-started:
+	case <-time.After(90 * time.Second): // startClusterNode fails the test from its goroutine
+		t.Fatal("node C did not start within 90 s")
+	}
+	for _, n := range append(nodes, c) {
 		if v := n.config.Load().Version; v != version {
-			t.Errorf("node at version %d after the restore, want %d", v, version)
+			t.Errorf("node %s at version %d after the restore, want %d", n.Config.NodeName, v, version)
 		}
+	}
+	if code, _, _ := gatewayGet(t, "http://"+c.GatewayAddr+"/k/x", key); code != 200 {
+		t.Errorf("the key on the node started while Redis was empty: %d", code)
 	}
 	// The cluster goes on from there: a write on B reaches A.
 	adminB.call("POST", "/plans", map[string]any{"name": "after", "quota": map[string]any{"limit": 1, "per": "day"}}, 201)

@@ -188,6 +188,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	loaded := m.config.Load()
 	m.logger.Info("config loaded", "version", loaded.Version, "entities", loaded.Len(), "took", time.Since(loading).Round(time.Millisecond))
+	if err := m.awaitRestore(ctx); err != nil {
+		return err
+	}
 	created, pw, err := m.admin.EnsureAdmin(ctx, os.Getenv("PORTICO_ADMIN_PASSWORD"))
 	if err != nil {
 		return fmt.Errorf("creating the admin user: %w", err)
@@ -322,12 +325,84 @@ func (s *notificationStore) AddNotification(ctx context.Context, n *portico.Noti
 }
 
 // self describes this node for the membership.
+// restoreWait bounds how long a node starting on an empty Redis waits for
+// running nodes to restore the config; registerWait is how long it looks
+// for such nodes first (two heartbeats: nodes register again within one
+// after Redis comes back).
+const (
+	restoreWait  = time.Minute
+	registerWait = 2 * time.Second
+)
+
+// awaitRestore keeps a node that starts on an empty Redis from bootstrapping
+// a new config (the admin user) while other nodes of the cluster are up
+// with one: Redis lost its data and they are about to restore it (see
+// cluster.Sync). It looks for such nodes for registerWait, then waits for
+// the restore and loads it; after restoreWait it gives up with an error
+// rather than write over the cluster's config. On a Redis no cluster ever
+// used, it costs registerWait once.
+func (m *Main) awaitRestore(ctx context.Context) error {
+	if m.redis == nil || m.config.Load().Len() > 0 {
+		return nil
+	}
+	var holders []string
+	for start := time.Now(); len(holders) == 0 && time.Since(start) < registerWait; {
+		nodes, err := m.redis.Nodes(ctx)
+		if err != nil {
+			return fmt.Errorf("listing the cluster's nodes: %w", err)
+		}
+		for _, n := range nodes {
+			if n.Status == "up" && n.ConfigVersion > 0 && n.Name != m.Config.NodeName {
+				holders = append(holders, n.Name)
+			}
+		}
+		if len(holders) == 0 {
+			if err := sleep(ctx, 200*time.Millisecond); err != nil {
+				return err
+			}
+		}
+	}
+	if len(holders) == 0 {
+		return nil
+	}
+	m.logger.Warn("the data store is empty but other nodes are up with a config: waiting for them to restore it",
+		"nodes", holders, "wait", restoreWait)
+	for start := time.Now(); time.Since(start) < restoreWait; {
+		if v, err := m.redis.Version(ctx); err == nil && v > 0 {
+			c, err := m.redis.Load(ctx)
+			if err != nil {
+				return fmt.Errorf("loading the restored config: %w", err)
+			}
+			m.config.Set(c, false)
+			m.logger.Info("the config was restored", "version", c.Version)
+			return nil
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("the data store is empty and nodes %v, which hold the cluster's config, did not restore it within %v; not starting a new config over theirs", holders, restoreWait)
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 func (m *Main) self() portico.Node {
 	now := time.Now()
 	return portico.Node{
 		Name: m.Config.NodeName, GatewayAddr: advertised(m.GatewayAddr), AdminAddr: advertised(m.AdminAddr),
 		Version: Version(), StartedAt: m.startedAt.UTC(), LastSeen: now.UTC(),
 		LBFactor: m.Config.LBFactor, RequestRate: m.rate.Rate(now), Status: "up",
+		ConfigVersion: m.config.Load().Version,
 	}
 }
 
@@ -377,7 +452,8 @@ func (m *Main) liveNodes() int {
 // startCluster starts the loops of a cluster node: config sync over the
 // store's change feed, heartbeats and cluster.xml, and the limiter sweep.
 func (m *Main) startCluster(ctx context.Context) {
-	m.sync = &cluster.Sync{Store: m.redis, Feed: m.redis, Config: m.config, Logger: m.logger.With("component", "sync")}
+	m.sync = &cluster.Sync{Store: m.redis, Feed: m.redis, Config: m.config, Logger: m.logger.With("component", "sync"),
+		Node: m.Config.NodeName, Members: m.redis}
 	m.heartbeat = &cluster.Heartbeat{Registry: m.redis, Self: m.self, DataDir: m.Config.DataDir,
 		Cluster: m.Config.ClusterName, Logger: m.logger.With("component", "membership")}
 	for _, run := range []func(context.Context) error{m.sync.Run, m.heartbeat.Run} {
