@@ -92,7 +92,7 @@ func groupBy[T any](t Table[T], outer func(*T) string) Table[Table[T]] {
 			leaves = append(leaves, tnode[T]{entries: g})
 			root = &leaves[len(leaves)-1]
 		} else {
-			root = build(g, 0)
+			root, _ = build(g, 0)
 		}
 		if len(tables) == cap(tables) {
 			tables = make([]Table[T], 0, 4096)
@@ -104,7 +104,7 @@ func groupBy[T any](t Table[T], outer func(*T) string) Table[Table[T]] {
 	if len(entries) == 0 {
 		return Table[Table[T]]{}
 	}
-	return Table[Table[T]]{root: build(entries, 0), n: len(entries)}
+	return tableOf(entries)
 }
 
 // inner returns the Table under key in t, or an empty one.

@@ -84,7 +84,8 @@ func (n *tnode[V]) with(shift uint, h uint64, key string, v *V) (*tnode[V], bool
 		if len(entries) <= leafMax || shift >= maxShift {
 			return &tnode[V]{entries: entries}, true
 		}
-		return build(entries, shift), true
+		split, _ := build(entries, shift)
+		return split, true
 	}
 	d := digit(h, shift)
 	bit := uint32(1) << d
@@ -200,19 +201,50 @@ func TableOf[V any](m map[string]*V) Table[V] {
 			entries = append(entries, tentry[V]{hashKey(k), k, v})
 		}
 	}
+	return tableOf(entries)
+}
+
+// TableFrom returns a Table mapping ids[i] to vals[i] (nil values left
+// out); where an ID repeats, the last value wins. It saves building a map
+// first, as TableOf needs, when the entries come as a list.
+func TableFrom[V any](ids []string, vals []*V) Table[V] {
+	entries := make([]tentry[V], 0, len(ids))
+	for i, k := range ids {
+		if vals[i] != nil {
+			entries = append(entries, tentry[V]{hashKey(k), k, vals[i]})
+		}
+	}
+	return tableOf(entries)
+}
+
+func tableOf[V any](entries []tentry[V]) Table[V] {
 	if len(entries) == 0 {
 		return Table[V]{}
 	}
-	return Table[V]{root: build(entries, 0), n: len(entries)}
+	root, n := build(entries, 0)
+	return Table[V]{root: root, n: n}
 }
 
-// build returns the subtree at shift holding entries, which have distinct
-// keys. It may reorder entries and keeps no reference to the slice.
-func build[V any](entries []tentry[V], shift uint) *tnode[V] {
+// build returns the subtree at shift holding entries and the number of
+// distinct keys in it; where a key repeats, the later entry wins. It may
+// reorder entries (keeping the order of equal keys) and keeps no
+// reference to the slice.
+func build[V any](entries []tentry[V], shift uint) (*tnode[V], int) {
 	if len(entries) <= leafMax || shift >= maxShift {
-		return &tnode[V]{entries: append([]tentry[V](nil), entries...)}
+		leaf := make([]tentry[V], 0, len(entries))
+	next:
+		for _, e := range entries {
+			for i := range leaf {
+				if leaf[i].hash == e.hash && leaf[i].key == e.key {
+					leaf[i] = e
+					continue next
+				}
+			}
+			leaf = append(leaf, e)
+		}
+		return &tnode[V]{entries: leaf}, len(leaf)
 	}
-	// Counting sort by this level's digit, then one child per digit.
+	// Counting sort by this level's digit (stable), then one child per digit.
 	var count [1 << digitBits]int
 	for i := range entries {
 		count[digit(entries[i].hash, shift)]++
@@ -233,12 +265,15 @@ func build[V any](entries []tentry[V], shift uint) *tnode[V] {
 		next[d]++
 	}
 	n.kids = make([]*tnode[V], 0, bits.OnesCount32(n.bitmap))
+	total := 0
 	for d, c := range count {
 		if c > 0 {
-			n.kids = append(n.kids, build(sorted[start[d]:start[d+1]], shift+digitBits))
+			kid, k := build(sorted[start[d]:start[d+1]], shift+digitBits)
+			n.kids = append(n.kids, kid)
+			total += k
 		}
 	}
-	return n
+	return n, total
 }
 
 // Diff calls fn for every key whose value differs between old and t (by

@@ -211,3 +211,29 @@ func BenchmarkTable(b *testing.B) {
 		}
 	})
 }
+
+// TestTableFrom: a list with repeated IDs and nil values builds the same
+// Table as assigning the entries to a map in order.
+func TestTableFrom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for round := range 50 {
+		n := rng.IntN(5000)
+		ids := make([]string, n)
+		vals := make([]*int, n)
+		want := map[string]*int{}
+		for i := range n {
+			ids[i] = fmt.Sprint("k", rng.IntN(n/2+1))
+			if rng.IntN(10) > 0 {
+				v := i
+				vals[i] = &v
+			}
+			if vals[i] != nil {
+				want[ids[i]] = vals[i]
+			}
+		}
+		got := TableFrom(ids, vals)
+		if !maps.Equal(got.Map(), want) || got.Len() != len(want) {
+			t.Fatalf("round %d: %d entries (Len %d), want %d", round, len(got.Map()), got.Len(), len(want))
+		}
+	}
+}

@@ -3,7 +3,9 @@ package proxy
 import (
 	"encoding/hex"
 	"maps"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/portico-gw/portico"
@@ -29,10 +31,12 @@ type route struct {
 	owner string // publisher user ID
 }
 
-// appSubs are the subscriptions of one application.
+// appSubs are the subscriptions of one application, ordered by API ID and,
+// for each API, the one that counts first (see index). No map: most
+// applications have a few subscriptions, and a million of them would each
+// cost a map.
 type appSubs struct {
-	all   []*subEntry
-	byAPI map[string]*subEntry // the one that counts for each API
+	all []*subEntry
 }
 
 // subEntry is one subscription. Its limit specs are computed on first use
@@ -71,10 +75,15 @@ func (e *subEntry) limitSpecs(ps *planSpecs, method, path string) ([]portico.Lim
 
 // sub returns the subscription of application app to API api, or nil.
 func (s *snapshot) sub(app, api string) *subEntry {
-	if as := s.subs.Get(app); as != nil {
-		return as.byAPI[api]
+	as := s.subs.Get(app)
+	if as == nil {
+		return nil
 	}
-	return nil
+	i, ok := slices.BinarySearchFunc(as.all, api, func(e *subEntry, api string) int { return strings.Compare(e.sub.APIID, api) })
+	if !ok {
+		return nil
+	}
+	return as.all[i]
 }
 
 // fullRebuild is the number of changed keys and subscriptions above which
@@ -97,27 +106,46 @@ func update(prev *snapshot, cfg *portico.Config, ups map[string]*upstream, newUp
 	dropped := s.updateRoutes(old.APIs, cfg.APIs, ups, newUpstream)
 	s.updatePlans(old.Plans, cfg.Plans)
 
+	if prev == nil { // the first snapshot: build both tables at once
+		var wg sync.WaitGroup
+		wg.Go(func() { s.keys = buildKeys(cfg.Keys) })
+		wg.Go(func() { s.subs = buildSubs(cfg.Subscriptions) })
+		wg.Wait()
+		return s, dropped
+	}
+	s.updateKeys(old.Keys, cfg.Keys)
+	s.updateSubs(old.Subscriptions, cfg.Subscriptions)
+	return s, dropped
+}
+
+// updateKeys patches s.keys by the key changes from old to cur, or
+// rebuilds it when there are more than fullRebuild.
+func (s *snapshot) updateKeys(old, cur portico.Table[portico.Key]) {
 	var keys []keyChange
-	complete := cfg.Keys.Diff(old.Keys, func(_ string, o, c *portico.Key) bool {
+	complete := cur.Diff(old, func(_ string, o, c *portico.Key) bool {
 		keys = append(keys, keyChange{o, c})
 		return len(keys) <= fullRebuild
 	})
-	if !complete || prev == nil {
-		s.keys = buildKeys(cfg.Keys)
-	} else {
-		for _, ch := range keys {
-			if h, ok := keyHash(ch.old); ok && s.keys.Get(h) == ch.old {
-				s.keys = s.keys.Without(h)
-			}
-			if h, ok := keyHash(ch.cur); ok {
-				s.keys = s.keys.With(h, ch.cur)
-			}
+	if !complete {
+		s.keys = buildKeys(cur)
+		return
+	}
+	for _, ch := range keys {
+		if h, ok := keyHash(ch.old); ok && s.keys.Get(h) == ch.old {
+			s.keys = s.keys.Without(h)
+		}
+		if h, ok := keyHash(ch.cur); ok {
+			s.keys = s.keys.With(h, ch.cur)
 		}
 	}
+}
 
+// updateSubs patches s.subs by the subscription changes from old to cur,
+// or rebuilds it when there are more than fullRebuild.
+func (s *snapshot) updateSubs(old, cur portico.Table[portico.Subscription]) {
 	apps := map[string]bool{}
 	changed := map[string]*portico.Subscription{} // by ID; nil when deleted
-	complete = cfg.Subscriptions.Diff(old.Subscriptions, func(id string, o, c *portico.Subscription) bool {
+	complete := cur.Diff(old, func(id string, o, c *portico.Subscription) bool {
 		if o != nil {
 			apps[o.ApplicationID] = true
 		}
@@ -127,14 +155,13 @@ func update(prev *snapshot, cfg *portico.Config, ups map[string]*upstream, newUp
 		changed[id] = c
 		return len(changed) <= fullRebuild
 	})
-	if !complete || prev == nil {
-		s.subs = buildSubs(cfg.Subscriptions)
-	} else {
-		for app := range apps {
-			s.subs = s.subs.With(app, patchApp(s.subs.Get(app), app, changed))
-		}
+	if !complete {
+		s.subs = buildSubs(cur)
+		return
 	}
-	return s, dropped
+	for app := range apps {
+		s.subs = s.subs.With(app, patchApp(s.subs.Get(app), app, changed))
+	}
 }
 
 type keyChange struct{ old, cur *portico.Key }
@@ -153,13 +180,14 @@ func keyHash(k *portico.Key) (string, bool) {
 }
 
 func buildKeys(keys portico.Table[portico.Key]) portico.Table[portico.Key] {
-	m := make(map[string]*portico.Key, keys.Len())
+	hashes := make([]string, 0, keys.Len())
+	live := make([]*portico.Key, 0, keys.Len())
 	for k := range keys.Values() {
 		if h, ok := keyHash(k); ok {
-			m[h] = k
+			hashes, live = append(hashes, h), append(live, k)
 		}
 	}
-	return portico.TableOf(m)
+	return portico.TableFrom(hashes, live)
 }
 
 func buildSubs(subs portico.Table[portico.Subscription]) portico.Table[appSubs] {
@@ -202,17 +230,22 @@ func patchApp(as *appSubs, app string, changed map[string]*portico.Subscription)
 	return n
 }
 
-// index picks, for each API, the subscription that counts: one that is
-// not evicted (an application may subscribe again after an eviction), and
-// among equals the newest.
+// index orders the subscriptions by API ID and puts first, for each API,
+// the one that counts: one that is not evicted (an application may
+// subscribe again after an eviction), and among equals the newest.
 func (as *appSubs) index() {
-	as.byAPI = make(map[string]*subEntry, len(as.all))
-	for _, e := range as.all {
-		cur := as.byAPI[e.sub.APIID]
-		if cur == nil || better(e.sub, cur.sub) {
-			as.byAPI[e.sub.APIID] = e
+	slices.SortFunc(as.all, func(a, b *subEntry) int {
+		if c := strings.Compare(a.sub.APIID, b.sub.APIID); c != 0 {
+			return c
 		}
-	}
+		if better(a.sub, b.sub) {
+			return -1
+		}
+		if better(b.sub, a.sub) {
+			return 1
+		}
+		return 0
+	})
 }
 
 func better(a, b *portico.Subscription) bool {

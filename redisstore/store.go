@@ -442,7 +442,8 @@ func (s *Store) epoch(ctx context.Context) (string, error) {
 // scanKind reads the hash of kinds[i] into t.
 func scanKind[T any](ctx context.Context, s *Store, i int, t *portico.Table[T]) error {
 	k := kinds[i]
-	m := map[string]*T{}
+	var ids []string
+	var vals []*T
 	var cursor uint64
 	for {
 		fields, next, err := s.rdb.HScan(ctx, s.k.cfg[i], cursor, "", scanCount).Result()
@@ -454,13 +455,13 @@ func scanKind[T any](ctx context.Context, s *Store, i int, t *portico.Table[T]) 
 			if err := json.Unmarshal([]byte(fields[j+1]), v); err != nil {
 				return fmt.Errorf("redisstore: load %s %q: %w", k, fields[j], err)
 			}
-			m[fields[j]] = v
+			ids, vals = append(ids, fields[j]), append(vals, v)
 		}
 		if cursor = next; cursor == 0 {
 			break
 		}
 	}
-	*t = portico.TableOf(m)
+	*t = portico.TableFrom(ids, vals) // HSCAN may return an entry twice: either value will do, the log's replay follows
 	return nil
 }
 
