@@ -68,8 +68,8 @@ type Sync struct {
 	// with their config versions. If zero or negative, 3s is used.
 	RestoreGrace time.Duration
 
-	mu         sync.Mutex // serializes applying; held across catch-up calls, never needed by the request path
-	emptySince time.Time  // when the store was first seen empty while this node holds a config; guarded by mu
+	mu         sync.Mutex   // serializes applying; held across catch-up calls, never needed by the request path
+	emptySince atomic.Int64 // Unix ns when the store was first seen empty while this node holds a config; 0 once it holds one
 	log        *slog.Logger
 	down       *outage
 	subs       atomic.Int64 // subscriptions established
@@ -204,6 +204,9 @@ func (s *Sync) check(ctx context.Context) {
 		return
 	}
 	s.down.ok(time.Now())
+	if v > 0 {
+		s.emptySince.Store(0) // a later emptying starts a new grace
+	}
 	cur := s.Config.Load()
 	if cur != nil && v == cur.Version {
 		return
@@ -290,7 +293,7 @@ func (s *Sync) reloadLocked(ctx context.Context) {
 	s.fullReloads.Add(1)
 	empty := c.Version == 0 && c.Len() == 0
 	if !empty {
-		s.emptySince = time.Time{}
+		s.emptySince.Store(0)
 	}
 	if s.Config.Set(c, false) {
 		return
@@ -333,13 +336,17 @@ type Restorer interface {
 // Redis restarted without persistence): the nodes still hold every
 // accepted change, so the cluster loses nothing. It waits RestoreGrace
 // after it first saw the store empty, then leaves the restore to any node
-// up with a newer config (or the same version and a lower name); the
-// periodic check calls it again every second until the store holds a
-// config.
+// listed (up or down: a node that missed a heartbeat still counts) with a
+// newer config, or the same version and a lower name. If the store is
+// still empty after ten graces, that node failed to restore and this one
+// does. The periodic check calls it again every second until the store
+// holds a config.
 func (s *Sync) restoreLocked(ctx context.Context, r Restorer, cur *portico.Config) {
 	now := time.Now()
-	if s.emptySince.IsZero() {
-		s.emptySince = now
+	since := s.emptySince.Load()
+	if since == 0 {
+		since = now.UnixNano()
+		s.emptySince.Store(since)
 		s.log.Warn("the data store is empty but this node holds a config (Redis restarted without persistence?); the node with the newest config will restore it",
 			"version", cur.Version)
 	}
@@ -347,10 +354,11 @@ func (s *Sync) restoreLocked(ctx context.Context, r Restorer, cur *portico.Confi
 	if grace <= 0 {
 		grace = defaultRestoreGrace
 	}
-	if now.Sub(s.emptySince) < grace {
+	waited := time.Duration(now.UnixNano() - since)
+	if waited < grace {
 		return
 	}
-	if s.Members != nil {
+	if s.Members != nil && waited < 10*grace {
 		mctx, cancel := context.WithTimeout(ctx, callTimeout)
 		nodes, err := s.Members.Nodes(mctx)
 		cancel()
@@ -359,8 +367,7 @@ func (s *Sync) restoreLocked(ctx context.Context, r Restorer, cur *portico.Confi
 			return
 		}
 		for _, n := range nodes {
-			if n.Name != s.Node && n.Status == "up" &&
-				(n.ConfigVersion > cur.Version || n.ConfigVersion == cur.Version && n.Name < s.Node) {
+			if n.Name != s.Node && (n.ConfigVersion > cur.Version || n.ConfigVersion == cur.Version && n.Name < s.Node) {
 				return // that node restores
 			}
 		}
@@ -373,7 +380,7 @@ func (s *Sync) restoreLocked(ctx context.Context, r Restorer, cur *portico.Confi
 	}
 	if ok {
 		s.restores.Add(1)
-		s.emptySince = time.Time{}
+		s.emptySince.Store(0)
 		s.log.Info("restored the data store's config from this node", "version", cur.Version, "entities", cur.Len())
 	}
 }

@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -277,15 +278,30 @@ func (r *restoringStore) restored() []int64 {
 	return slices.Clone(r.restores)
 }
 
-// members is a fixed member list.
-type members []portico.Node
+// members is a member list the test can change.
+type members struct {
+	mu    sync.Mutex
+	nodes []portico.Node
+}
 
-func (m members) Nodes(context.Context) ([]portico.Node, error) { return m, nil }
+func (m *members) Nodes(context.Context) ([]portico.Node, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.nodes), nil
+}
+
+func (m *members) set(nodes ...portico.Node) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nodes = nodes
+}
 
 // TestSyncRestoresFromNewestNode: the store comes back empty while node a
 // holds version 3 and node b lags at version 1. b must neither take the
 // empty config nor restore its older one; a restores version 3 after the
-// grace, and b then loads it.
+// grace, and b then loads it. Each time the store empties again later,
+// the grace starts over: nobody restores before it, not even while the
+// member list is still empty (nodes not yet registered again).
 func TestSyncRestoresFromNewestNode(t *testing.T) {
 	f := &restoringStore{fakeStore: newFakeStore()}
 	config := func(v int64, names ...string) *portico.ConfigVar {
@@ -297,7 +313,8 @@ func TestSyncRestoresFromNewestNode(t *testing.T) {
 		cv.Set(c.With(v), false)
 		return cv
 	}
-	nodes := members{{Name: "a", Status: "up", ConfigVersion: 3}, {Name: "b", Status: "up", ConfigVersion: 1}}
+	nodes := &members{}
+	nodes.set(portico.Node{Name: "a", Status: "up", ConfigVersion: 3}, portico.Node{Name: "b", Status: "up", ConfigVersion: 1})
 	b := config(1, "p1")
 	var wentBack atomic.Bool
 	b.Watch(func(c *portico.Config) {
@@ -307,9 +324,9 @@ func TestSyncRestoresFromNewestNode(t *testing.T) {
 	})
 	logB, _ := newLogger()
 	syncB := &cluster.Sync{Store: f, Feed: f, Config: b, CheckInterval: 10 * time.Millisecond, Logger: logB,
-		Node: "b", Members: nodes, RestoreGrace: 30 * time.Millisecond}
+		Node: "b", Members: nodes, RestoreGrace: 100 * time.Millisecond}
 	run(t, syncB.Run)
-	time.Sleep(300 * time.Millisecond) // ten times b's grace, thirty checks
+	time.Sleep(300 * time.Millisecond) // three graces (ten would let b take over from a silent a), thirty checks
 	if got := f.restored(); len(got) != 0 {
 		t.Fatalf("node b (version 1) restored %v while node a holds version 3", got)
 	}
@@ -320,7 +337,7 @@ func TestSyncRestoresFromNewestNode(t *testing.T) {
 	a := config(3, "p1", "p2", "p3")
 	logA, _ := newLogger()
 	syncA := &cluster.Sync{Store: f, Feed: f, Config: a, CheckInterval: 10 * time.Millisecond, Logger: logA,
-		Node: "a", Members: nodes, RestoreGrace: 30 * time.Millisecond}
+		Node: "a", Members: nodes, RestoreGrace: 100 * time.Millisecond}
 	run(t, syncA.Run)
 	eventually(t, "node a's restore", func() bool { return len(f.restored()) == 1 })
 	if got := f.restored(); got[0] != 3 {
@@ -332,5 +349,29 @@ func TestSyncRestoresFromNewestNode(t *testing.T) {
 	}
 	if st := syncA.Stats(); st.Restores != 1 {
 		t.Errorf("node a's stats = %+v, want 1 restore", st)
+	}
+
+	// Both at version 3 now; the store loses its data again, twice, and
+	// the second time the member list is empty for a while, as right after
+	// a Redis restart.
+	nodes.set(portico.Node{Name: "a", Status: "up", ConfigVersion: 3}, portico.Node{Name: "b", Status: "up", ConfigVersion: 3})
+	for round := 2; round <= 3; round++ {
+		time.Sleep(50 * time.Millisecond) // several checks that see the store holding a config
+		if round == 3 {
+			nodes.set()
+		}
+		f.set(func(f *fakeStore) { f.log, f.trimmed = nil, 0 })
+		emptied := time.Now()
+		if round == 3 {
+			time.Sleep(70 * time.Millisecond)
+			nodes.set(portico.Node{Name: "a", Status: "up", ConfigVersion: 3}, portico.Node{Name: "b", Status: "up", ConfigVersion: 3})
+		}
+		eventually(t, "the next restore", func() bool { return len(f.restored()) == round })
+		if took := time.Since(emptied); took < 100*time.Millisecond {
+			t.Errorf("restore %d came %v after the store emptied, before the grace of 100 ms", round, took)
+		}
+		if got := f.restored(); got[round-1] != 3 {
+			t.Errorf("restore %d of version %d, want 3", round, got[round-1])
+		}
 	}
 }

@@ -94,10 +94,16 @@ func TestLoadAcrossRestores(t *testing.T) {
 	if ok, err := s.Restore(ctx, configs[0]); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	done := make(chan struct{})
+	done, stop := make(chan struct{}), make(chan struct{})
+	defer func() { close(stop); <-done }()
 	go func() {
 		defer close(done)
 		for i := range 30 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
 			if err := rdb.FlushDB(ctx).Err(); err != nil {
 				t.Error(err)
 				return
@@ -130,6 +136,9 @@ func TestLoadAcrossRestores(t *testing.T) {
 		}
 	}
 	t.Logf("%d loads across 30 restores, %d gave up after three tries", loads, failed)
+	if loads == 0 {
+		t.Fatal("no Load succeeded")
+	}
 }
 
 func contentsEqual(a, b *portico.Config) bool {
@@ -142,4 +151,25 @@ func contentsEqual(a, b *portico.Config) bool {
 		}
 	}
 	return true
+}
+
+// TestLoadGivesOldStoresAnEpoch: a store written before epochs existed
+// loads as before and gets an epoch on the way.
+func TestLoadGivesOldStoresAnEpoch(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	s := fresh(t, srv)
+	if _, err := s.Apply(ctx, 0, storetest.Entities()); err != nil {
+		t.Fatal(err)
+	}
+	rdb := srv.Client(t)
+	keys := rdb.Keys(ctx, "*:epoch").Val()
+	if len(keys) != 1 {
+		t.Fatalf("epoch keys after the first write: %v, want one", keys)
+	}
+	rdb.Del(ctx, keys[0])
+	storetest.Equal(t, storetest.Load(t, s), portico.NewConfig().With(1, storetest.Entities()...))
+	if n := rdb.Exists(ctx, keys[0]).Val(); n != 1 {
+		t.Fatal("Load did not give the store an epoch")
+	}
 }

@@ -372,24 +372,34 @@ func (s *Store) Load(ctx context.Context) (*portico.Config, error) {
 		if eerr != nil {
 			return nil, eerr
 		}
-		if after != epoch || epoch == "" && (c.Version > 0 || c.Len() > 0) {
-			// The store started over during the scan (restored, or
-			// emptied and written again), or it predates epochs: give it
-			// one (a no-op if it has one by now) and scan again.
-			if epoch == "" {
-				if err := s.rdb.SetNX(ctx, s.k.epoch, "v"+strconv.FormatInt(c.Version, 10)+"-"+portico.NewID(), 0).Err(); err != nil {
-					return nil, wrap("load epoch", err)
-				}
+		if after == "" && epoch == "" && c.Version > 0 {
+			// A store from before epochs: give it one (a no-op if it has
+			// one by now) and scan again. One that refuses writes keeps
+			// this scan, as before epochs.
+			if s.rdb.SetNX(ctx, s.k.epoch, "v"+strconv.FormatInt(c.Version, 10)+"-"+portico.NewID(), 0).Err() != nil {
+				return replay(c, sets), nil
 			}
+			err = errors.New("redisstore: load: the store had no epoch")
+			continue
+		}
+		if after != epoch || epoch == "" && c.Len() > 0 {
+			// The store started over during the scan: restored, or
+			// emptied and written again, where HSCAN's cursor means
+			// nothing.
 			err = errors.New("redisstore: load: the store started over (restored or emptied) during the scan")
 			continue
 		}
-		for _, cs := range sets {
-			c = c.With(cs.Version, cs.Changes...)
-		}
-		return c, nil
+		return replay(c, sets), nil
 	}
 	return nil, err
+}
+
+// replay applies the change sets in order to c.
+func replay(c *portico.Config, sets []portico.ChangeSet) *portico.Config {
+	for _, cs := range sets {
+		c = c.With(cs.Version, cs.Changes...)
+	}
+	return c
 }
 
 // loadAttempts bounds how often Load scans again when the config changed

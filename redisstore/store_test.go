@@ -266,9 +266,15 @@ func TestLoadWhileChanging(t *testing.T) {
 		default:
 		}
 		got := storetest.Load(t, s)
-		mu.Lock()
-		want := byVersion[got.Version]
-		mu.Unlock()
+		var want *portico.Config
+		for wait := 0; want == nil && wait < 100; wait++ { // the writer records a version just after Apply returns
+			mu.Lock()
+			want = byVersion[got.Version]
+			mu.Unlock()
+			if want == nil {
+				time.Sleep(time.Millisecond)
+			}
+		}
 		if want == nil {
 			t.Fatalf("Load returned version %d, which the writer never reached", got.Version)
 		}

@@ -25,14 +25,21 @@ import (
 func startClusterNode(t *testing.T, url, name string) *Main {
 	t.Helper()
 	t.Setenv("PORTICO_ADMIN_PASSWORD", adminPassword)
+	m := clusterNode(t, url, name)
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// clusterNode returns a node on the Redis at url, not yet running, closed
+// when t ends. Its Run may be called from any goroutine; the caller sets
+// PORTICO_ADMIN_PASSWORD.
+func clusterNode(t *testing.T, url, name string) *Main {
 	c := DefaultConfig()
 	c.DataDir, c.GatewayAddr, c.AdminAddr, c.LogLevel = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0", "warn"
 	c.Datastore, c.NodeName, c.Analytics = url, name, "none"
 	m := &Main{Config: c, Stdout: io.Discard, Stderr: testWriter{t}}
-	if err := m.Run(context.Background()); err != nil {
-		m.Close()
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { m.Close() })
 	return m
 }
@@ -358,8 +365,9 @@ func TestRedisRestartsEmpty(t *testing.T) {
 	restarted := time.Now()
 	// A node that starts now finds the store empty: it must wait for the
 	// restore, not bootstrap a config of its own over the cluster's.
-	started := make(chan *Main, 1)
-	go func() { started <- startClusterNode(t, rs.URL(), "node-c") }()
+	c := clusterNode(t, rs.URL(), "node-c")
+	started := make(chan error, 1)
+	go func() { started <- c.Run(context.Background()) }()
 	ctx := context.Background()
 	rdb := rs.Client(t)
 	served, failed := 0, 0
@@ -384,11 +392,8 @@ func TestRedisRestartsEmpty(t *testing.T) {
 	if failed != 0 {
 		t.Errorf("%d requests failed while Redis was empty", failed)
 	}
-	var c *Main
-	select {
-	case c = <-started:
-	case <-time.After(90 * time.Second): // startClusterNode fails the test from its goroutine
-		t.Fatal("node C did not start within 90 s")
+	if err := <-started; err != nil {
+		t.Fatalf("node C, started while Redis was empty: %v", err)
 	}
 	for _, n := range append(nodes, c) {
 		if v := n.config.Load().Version; v != version {

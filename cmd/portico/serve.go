@@ -324,13 +324,12 @@ func (s *notificationStore) AddNotification(ctx context.Context, n *portico.Noti
 	return nil
 }
 
-// self describes this node for the membership.
 // restoreWait bounds how long a node starting on an empty Redis waits for
-// running nodes to restore the config; registerWait is how long it looks
-// for such nodes first (two heartbeats: nodes register again within one
-// after Redis comes back).
+// running nodes to restore the config (as long as Sync gives a restore);
+// registerWait is how long it looks for such nodes first (two heartbeats:
+// nodes register again within one after Redis comes back).
 const (
-	restoreWait  = time.Minute
+	restoreWait  = 10 * time.Minute
 	registerWait = 2 * time.Second
 )
 
@@ -338,35 +337,47 @@ const (
 // a new config (the admin user) while other nodes of the cluster are up
 // with one: Redis lost its data and they are about to restore it (see
 // cluster.Sync). It looks for such nodes for registerWait, then waits for
-// the restore and loads it; after restoreWait it gives up with an error
-// rather than write over the cluster's config. On a Redis no cluster ever
-// used, it costs registerWait once.
+// the restore and loads it. If those nodes all leave the member list
+// without restoring, their config is gone and it goes on (bootstrapping);
+// after restoreWait it gives up with an error rather than write over the
+// cluster's config. On a Redis no cluster ever used, it costs registerWait
+// once.
 func (m *Main) awaitRestore(ctx context.Context) error {
 	if m.redis == nil || m.config.Load().Len() > 0 {
 		return nil
 	}
-	var holders []string
-	for start := time.Now(); len(holders) == 0 && time.Since(start) < registerWait; {
-		nodes, err := m.redis.Nodes(ctx)
+	holders := func() ([]string, error) {
+		nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		nodes, err := m.redis.Nodes(nctx)
 		if err != nil {
-			return fmt.Errorf("listing the cluster's nodes: %w", err)
+			return nil, fmt.Errorf("listing the cluster's nodes: %w", err)
 		}
+		var names []string
 		for _, n := range nodes {
-			if n.Status == "up" && n.ConfigVersion > 0 && n.Name != m.Config.NodeName {
-				holders = append(holders, n.Name)
+			if n.ConfigVersion > 0 && n.Name != m.Config.NodeName {
+				names = append(names, n.Name)
 			}
 		}
-		if len(holders) == 0 {
+		return names, nil
+	}
+	var names []string
+	for start := time.Now(); len(names) == 0 && time.Since(start) < registerWait; {
+		var err error
+		if names, err = holders(); err != nil {
+			return err
+		}
+		if len(names) == 0 {
 			if err := sleep(ctx, 200*time.Millisecond); err != nil {
 				return err
 			}
 		}
 	}
-	if len(holders) == 0 {
+	if len(names) == 0 {
 		return nil
 	}
 	m.logger.Warn("the data store is empty but other nodes are up with a config: waiting for them to restore it",
-		"nodes", holders, "wait", restoreWait)
+		"nodes", names, "wait", restoreWait)
 	for start := time.Now(); time.Since(start) < restoreWait; {
 		if v, err := m.redis.Version(ctx); err == nil && v > 0 {
 			c, err := m.redis.Load(ctx)
@@ -377,11 +388,15 @@ func (m *Main) awaitRestore(ctx context.Context) error {
 			m.logger.Info("the config was restored", "version", c.Version)
 			return nil
 		}
+		if left, err := holders(); err == nil && len(left) == 0 {
+			m.logger.Warn("the nodes that held the config left without restoring it; starting a new config", "nodes", names)
+			return nil
+		}
 		if err := sleep(ctx, 200*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	return fmt.Errorf("the data store is empty and nodes %v, which hold the cluster's config, did not restore it within %v; not starting a new config over theirs", holders, restoreWait)
+	return fmt.Errorf("the data store is empty and nodes %v, which hold the cluster's config, did not restore it within %v; not starting a new config over theirs", names, restoreWait)
 }
 
 // sleep waits d or until ctx is done.
@@ -396,6 +411,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// self describes this node for the membership.
 func (m *Main) self() portico.Node {
 	now := time.Now()
 	return portico.Node{
