@@ -38,8 +38,9 @@
 //     lagged behind from restoring an older Config, Sync waits
 //     RestoreGrace (3 s) after it first saw the store empty — time for
 //     every node to register again with its config version — and then
-//     only the node with the highest version among those up (the lowest
-//     name among equals) restores; the others load what it restored. A
+//     only the node with the highest version among those listed (the
+//     lowest name among equals) restores; the others load what it
+//     restored, and take over if it has not after ten graces. A
 //     node that starts meanwhile waits for the restore instead of
 //     bootstrapping a new config (cmd/portico). A store with an older,
 //     non-empty configuration was replaced or restored from a backup on
