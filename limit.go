@@ -19,6 +19,46 @@ type LimitSpec struct {
 	OnError DatastoreErrorPolicy
 }
 
+// DefaultThreshold is the percentage of a soft counter's limit at which a
+// crossing is reported when LimitSpec.Threshold is 0.
+const DefaultThreshold = 80
+
+// Validate checks the parts of sp that limiters rely on.
+func (sp *LimitSpec) Validate() error {
+	if sp.Limit <= 0 {
+		return Errorf(EInvalid, "limit %q: limit must be positive, not %d", sp.Key, sp.Limit)
+	}
+	switch sp.Per {
+	case Second, Minute, Hour, Day, Week, Month:
+	default:
+		return Errorf(EInvalid, "limit %q: unknown period %q", sp.Key, sp.Per)
+	}
+	switch sp.Window {
+	case "", Fixed:
+	case Rolling:
+		if sp.Per.Duration() == 0 {
+			return Errorf(EInvalid, "limit %q: a rolling window needs a fixed-length period, not %q", sp.Key, sp.Per)
+		}
+	default:
+		return Errorf(EInvalid, "limit %q: unknown window %q", sp.Key, sp.Window)
+	}
+	return nil
+}
+
+// ThresholdCount returns the count at which a soft counter's crossing is
+// reported: ceil(Limit·Threshold/100), with Threshold 0 or less taken as
+// DefaultThreshold and more than 100 as 100.
+func (sp *LimitSpec) ThresholdCount() int64 {
+	p := int64(sp.Threshold)
+	if p <= 0 {
+		p = DefaultThreshold
+	} else if p > 100 {
+		p = 100
+	}
+	q, r := sp.Limit/100, sp.Limit%100 // no overflow for any Limit
+	return q*p + (r*p+99)/100
+}
+
 // Decision is a Limiter's answer for one request.
 type Decision struct {
 	Allowed bool

@@ -31,7 +31,7 @@ func (ps *planSpecs) forSubscription(subID string) (specs []portico.LimitSpec, r
 	if q := p.Quota; q != nil {
 		threshold := q.Threshold
 		if q.Mode == portico.Soft && threshold == 0 {
-			threshold = 80
+			threshold = portico.DefaultThreshold
 		}
 		quota = []portico.LimitSpec{{
 			Key: subID + "/quota", Limit: q.Limit, Per: q.Per, Window: portico.Fixed,

@@ -16,10 +16,6 @@ import (
 // when Memory.Buckets is 0.
 const DefaultBuckets = 60
 
-// DefaultThreshold is the percentage of a soft counter's limit at which a
-// crossing is reported when LimitSpec.Threshold is 0.
-const DefaultThreshold = 80
-
 // shards is the number of independently locked parts of a Memory. It is
 // 64 so that the set of shards one Take locks fits in a uint64.
 const shards = 64
@@ -88,7 +84,7 @@ func (m *Memory) Take(_ context.Context, now time.Time, specs []portico.LimitSpe
 		return portico.Decision{Allowed: true}, nil
 	}
 	for i := range specs {
-		if err := validate(&specs[i]); err != nil {
+		if err := specs[i].Validate(); err != nil {
 			return portico.Decision{}, err
 		}
 	}
@@ -139,7 +135,7 @@ func (m *Memory) Take(_ context.Context, now time.Time, specs []portico.LimitSpe
 		x.n++
 		rem := x.spec.Limit - x.n
 		if x.spec.Soft {
-			if th := threshold(x.spec); x.n-1 < th && x.n >= th {
+			if th := x.spec.ThresholdCount(); x.n-1 < th && x.n >= th {
 				d.Crossed = append(d.Crossed, x.spec.Key)
 			}
 			if soft < 0 || rem < ts[soft].spec.Limit-ts[soft].n {
@@ -206,42 +202,6 @@ func (s *shard) counter(sp *portico.LimitSpec, buckets int, t int64) *counter {
 	}
 	s.m[sp.Key] = nc
 	return nc
-}
-
-// validate checks the parts of sp that Take relies on.
-func validate(sp *portico.LimitSpec) error {
-	if sp.Limit <= 0 {
-		return portico.Errorf(portico.EInvalid, "limit %q: limit must be positive, not %d", sp.Key, sp.Limit)
-	}
-	switch sp.Per {
-	case portico.Second, portico.Minute, portico.Hour, portico.Day, portico.Week, portico.Month:
-	default:
-		return portico.Errorf(portico.EInvalid, "limit %q: unknown period %q", sp.Key, sp.Per)
-	}
-	switch sp.Window {
-	case "", portico.Fixed:
-	case portico.Rolling:
-		if sp.Per.Duration() == 0 {
-			return portico.Errorf(portico.EInvalid, "limit %q: a rolling window needs a fixed-length period, not %q", sp.Key, sp.Per)
-		}
-	default:
-		return portico.Errorf(portico.EInvalid, "limit %q: unknown window %q", sp.Key, sp.Window)
-	}
-	return nil
-}
-
-// threshold returns the count at which a soft counter's crossing is
-// reported: ceil(Limit·Threshold/100), with Threshold 0 or less taken as
-// DefaultThreshold and more than 100 as 100.
-func threshold(sp *portico.LimitSpec) int64 {
-	p := int64(sp.Threshold)
-	if p <= 0 {
-		p = DefaultThreshold
-	} else if p > 100 {
-		p = 100
-	}
-	q, r := sp.Limit/100, sp.Limit%100 // no overflow for any Limit
-	return q*p + (r*p+99)/100
 }
 
 // Sweep drops the counters that count nothing at now and later: fixed

@@ -301,7 +301,7 @@ func TestThreshold(t *testing.T) {
 	}
 	for _, tt := range tests {
 		sp := soft("s", tt.limit, portico.Day, tt.threshold)
-		if got := threshold(&sp); got != tt.want {
+		if got := sp.ThresholdCount(); got != tt.want {
 			t.Errorf("threshold(limit %d, %d%%) = %d, want %d", tt.limit, tt.threshold, got, tt.want)
 		}
 	}

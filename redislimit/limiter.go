@@ -19,9 +19,6 @@ const (
 	// DefaultBuckets is the number of buckets a rolling window is split
 	// into when Limiter.Buckets is 0, as in the in-process limiter.
 	DefaultBuckets = 60
-	// DefaultThreshold is the percentage of a soft counter's limit at
-	// which a crossing is reported when LimitSpec.Threshold is 0.
-	DefaultThreshold = 80
 	// DefaultLeaseFor is the traffic a lease is sized for when
 	// Limiter.LeaseFor is 0.
 	DefaultLeaseFor = 50 * time.Millisecond
@@ -135,7 +132,7 @@ func (l *Limiter) Take(ctx context.Context, now time.Time, specs []portico.Limit
 		return portico.Decision{Allowed: true}, nil
 	}
 	for i := range specs {
-		if err := validate(&specs[i]); err != nil {
+		if err := specs[i].Validate(); err != nil {
 			return portico.Decision{}, err
 		}
 	}
@@ -304,7 +301,7 @@ type closest struct {
 func (c *closest) count(d *portico.Decision, sp *portico.LimitSpec, k int64, reset time.Duration) {
 	rem := max64(sp.Limit-k, 0)
 	if sp.Soft {
-		if k == threshold(sp) {
+		if k == sp.ThresholdCount() {
 			d.Crossed = append(d.Crossed, sp.Key)
 		}
 	} else if k == sp.Limit {
@@ -462,38 +459,4 @@ func (l *Limiter) Sweep(now time.Time) {
 	}
 	l.mu.Unlock()
 	l.local.sweep(t)
-}
-
-// validate checks the parts of sp that Take relies on.
-func validate(sp *portico.LimitSpec) error {
-	if sp.Limit <= 0 {
-		return portico.Errorf(portico.EInvalid, "limit %q: limit must be positive, not %d", sp.Key, sp.Limit)
-	}
-	if _, ok := periodCode[sp.Per]; !ok {
-		return portico.Errorf(portico.EInvalid, "limit %q: unknown period %q", sp.Key, sp.Per)
-	}
-	switch sp.Window {
-	case "", portico.Fixed:
-	case portico.Rolling:
-		if sp.Per.Duration() == 0 {
-			return portico.Errorf(portico.EInvalid, "limit %q: a rolling window needs a fixed-length period, not %q", sp.Key, sp.Per)
-		}
-	default:
-		return portico.Errorf(portico.EInvalid, "limit %q: unknown window %q", sp.Key, sp.Window)
-	}
-	return nil
-}
-
-// threshold returns the count at which a soft counter's crossing is
-// reported: ceil(Limit·Threshold/100), with Threshold 0 or less taken as
-// DefaultThreshold and more than 100 as 100.
-func threshold(sp *portico.LimitSpec) int64 {
-	p := int64(sp.Threshold)
-	if p <= 0 {
-		p = DefaultThreshold
-	} else if p > 100 {
-		p = 100
-	}
-	q, r := sp.Limit/100, sp.Limit%100
-	return q*p + (r*p+99)/100
 }
