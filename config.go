@@ -103,15 +103,15 @@ func (c *Config) With(version int64, changes ...Change) *Config {
 		case KindApplication:
 			old := n.Applications.Get(ch.ID)
 			n.Applications = put(n.Applications, ch.ID, ch.Application, ch.Delete)
-			ix.application(old, n.Applications.Get(ch.ID))
+			ix.application(ch.ID, old, n.Applications.Get(ch.ID))
 		case KindKey:
 			old := n.Keys.Get(ch.ID)
 			n.Keys = put(n.Keys, ch.ID, ch.Key, ch.Delete)
-			ix.key(old, n.Keys.Get(ch.ID))
+			ix.key(ch.ID, old, n.Keys.Get(ch.ID))
 		case KindSubscription:
 			old := n.Subscriptions.Get(ch.ID)
 			n.Subscriptions = put(n.Subscriptions, ch.ID, ch.Subscription, ch.Delete)
-			ix.subscription(old, n.Subscriptions.Get(ch.ID))
+			ix.subscription(ch.ID, old, n.Subscriptions.Get(ch.ID))
 		}
 	}
 	if ix != nil {

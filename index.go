@@ -30,7 +30,7 @@ func (c *Config) index() *index {
 	wg.Go(func() {
 		users := make(map[string]*User, c.Users.Len())
 		for u := range c.Users.Values() {
-			users[strings.ToLower(u.Username)] = u
+			users[lowerName(u)] = u
 		}
 		ix.usersByName = TableOf(users)
 	})
@@ -115,10 +115,11 @@ func inner[T any](t Table[Table[T]], key string) Table[T] {
 	return Table[T]{}
 }
 
-// move removes old's entry (id under outer key from) from t and adds cur's
-// (under key to); nil stands for none.
-func move[T any](t Table[Table[T]], id string, from string, old *T, to string, cur *T) Table[Table[T]] {
+// regroup moves entry id from old's group in t to cur's group (group
+// names them); nil stands for none.
+func regroup[T any](t Table[Table[T]], id string, old, cur *T, group func(*T) string) Table[Table[T]] {
 	if old != nil {
+		from := group(old)
 		in := inner(t, from).Without(id)
 		if in.Len() == 0 {
 			t = t.Without(from)
@@ -127,69 +128,50 @@ func move[T any](t Table[Table[T]], id string, from string, old *T, to string, c
 		}
 	}
 	if cur != nil {
+		to := group(cur)
 		in := inner(t, to).With(id, cur)
 		t = t.With(to, &in)
 	}
 	return t
 }
 
+// The groups of the index.
+func appOfKey(k *Key) string           { return k.ApplicationID }
+func appOfSub(s *Subscription) string  { return s.ApplicationID }
+func apiOfSub(s *Subscription) string  { return s.APIID }
+func ownerOfApp(a *Application) string { return a.Owner }
+func lowerName(u *User) string         { return strings.ToLower(u.Username) }
+
 // The methods below update ix (owned by the caller; nil does nothing) for
-// one entity that changed from old to cur, either of which may be nil.
+// entity id, which changed from old to cur, either of which may be nil.
 
 func (ix *index) user(old, cur *User) {
 	if ix == nil {
 		return
 	}
-	if old != nil {
-		name := strings.ToLower(old.Username)
-		if ix.usersByName.Get(name) == old {
-			ix.usersByName = ix.usersByName.Without(name)
-		}
+	if old != nil && ix.usersByName.Get(lowerName(old)) == old {
+		ix.usersByName = ix.usersByName.Without(lowerName(old))
 	}
 	if cur != nil {
-		ix.usersByName = ix.usersByName.With(strings.ToLower(cur.Username), cur)
+		ix.usersByName = ix.usersByName.With(lowerName(cur), cur)
 	}
 }
 
-func (ix *index) key(old, cur *Key) {
-	if ix == nil {
-		return
+func (ix *index) key(id string, old, cur *Key) {
+	if ix != nil {
+		ix.keysByApp = regroup(ix.keysByApp, id, old, cur, appOfKey)
 	}
-	var id, from, to string
-	if old != nil {
-		id, from = old.ID, old.ApplicationID
-	}
-	if cur != nil {
-		id, to = cur.ID, cur.ApplicationID
-	}
-	ix.keysByApp = move(ix.keysByApp, id, from, old, to, cur)
 }
 
-func (ix *index) subscription(old, cur *Subscription) {
-	if ix == nil {
-		return
+func (ix *index) subscription(id string, old, cur *Subscription) {
+	if ix != nil {
+		ix.subsByApp = regroup(ix.subsByApp, id, old, cur, appOfSub)
+		ix.subsByAPI = regroup(ix.subsByAPI, id, old, cur, apiOfSub)
 	}
-	var id, fromApp, toApp, fromAPI, toAPI string
-	if old != nil {
-		id, fromApp, fromAPI = old.ID, old.ApplicationID, old.APIID
-	}
-	if cur != nil {
-		id, toApp, toAPI = cur.ID, cur.ApplicationID, cur.APIID
-	}
-	ix.subsByApp = move(ix.subsByApp, id, fromApp, old, toApp, cur)
-	ix.subsByAPI = move(ix.subsByAPI, id, fromAPI, old, toAPI, cur)
 }
 
-func (ix *index) application(old, cur *Application) {
-	if ix == nil {
-		return
+func (ix *index) application(id string, old, cur *Application) {
+	if ix != nil {
+		ix.appsByOwner = regroup(ix.appsByOwner, id, old, cur, ownerOfApp)
 	}
-	var id, from, to string
-	if old != nil {
-		id, from = old.ID, old.Owner
-	}
-	if cur != nil {
-		id, to = cur.ID, cur.Owner
-	}
-	ix.appsByOwner = move(ix.appsByOwner, id, from, old, to, cur)
 }
