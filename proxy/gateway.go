@@ -123,7 +123,7 @@ func (g *Gateway) Update(cfg *portico.Config) {
 // the first Update.
 func (g *Gateway) Version() int64 {
 	if s := g.snap.Load(); s != nil {
-		return s.version
+		return s.cfg.Version
 	}
 	return -1
 }

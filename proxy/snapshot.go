@@ -16,7 +16,6 @@ import (
 // Configs, so its cost follows the size of the change, not of the Config.
 type snapshot struct {
 	cfg     *portico.Config
-	version int64
 	routes  map[string]*route          // by context path
 	maxSegs int                        // at least the most path segments of any context path
 	keys    portico.Table[portico.Key] // live keys by raw SHA-256 (32-byte string)
@@ -97,11 +96,11 @@ const fullRebuild = 20_000
 // it drops are returned, to be closed once the new snapshot is in use.
 func update(prev *snapshot, cfg *portico.Config, ups map[string]*upstream, newUpstream func(*portico.API) *upstream) (*snapshot, []*upstream) {
 	old := portico.NewConfig()
-	s := &snapshot{cfg: cfg, version: cfg.Version, routes: map[string]*route{}, plans: map[string]*planSpecs{}}
+	s := &snapshot{cfg: cfg, routes: map[string]*route{}, plans: map[string]*planSpecs{}}
 	if prev != nil {
 		old = prev.cfg
 		*s = *prev
-		s.cfg, s.version = cfg, cfg.Version
+		s.cfg = cfg
 	}
 	dropped := s.updateRoutes(old.APIs, cfg.APIs, ups, newUpstream)
 	s.updatePlans(old.Plans, cfg.Plans)
