@@ -26,6 +26,7 @@ import (
 	"github.com/portico-gw/portico/redisstore"
 	"github.com/portico-gw/portico/sqlitestore"
 	"github.com/portico-gw/portico/webhook"
+	"github.com/redis/go-redis/v9"
 )
 
 // Main is one running node. Run starts it and returns; Close stops it.
@@ -100,6 +101,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.store, m.notesStore, m.tokens, m.closeStore, m.db = db, db, db, db.Close, db
 	case strings.HasPrefix(c.Datastore, "redis://"), strings.HasPrefix(c.Datastore, "rediss://"):
+		redis.SetLogger(redisLog{m.logger})
 		rs, err := redisstore.Open(ctx, c.Datastore, c.ClusterName)
 		if err != nil {
 			return fmt.Errorf("redis data store %s: %w", redact(c.Datastore), err)
@@ -563,6 +565,16 @@ func (m *Main) Close() error {
 		m.logger.Info("portico stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// redisLog is go-redis's logger: its pool writes a line for every failed
+// dial, which during a Redis outage is one a request. Those lines go to
+// the node's log at debug level; the node's own loops log an outage once
+// as a warning, and its end with the number of failed attempts.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, args ...any) {
+	r.l.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, args...))
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
