@@ -106,3 +106,58 @@ func benchConfig(n int) *portico.Config {
 		Subscriptions: portico.TableOf(subs),
 	}
 }
+
+// TestUpdateCost checks that a change costs a node the same whatever the
+// size of its config: the allocations (count and bytes) of Config.With
+// plus Gateway.Update for a new key and for an evicted subscription, with
+// 1,000 and with 64,000 keys. Allocations, unlike time, do not depend on
+// the machine's load; a change that rebuilt the snapshot or an index would
+// allocate in proportion to the keys, 64 times as much.
+func TestUpdateCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a config of 64,000 keys")
+	}
+	type cost struct{ allocs, bytes float64 }
+	measure := func(keys int) map[string]cost {
+		cfg := benchConfig(keys)
+		gw := &Gateway{}
+		gw.Update(cfg)
+		changes := map[string]func(i int) portico.Change{
+			"key": func(i int) portico.Change {
+				return portico.Put(&portico.Key{ID: "new" + strconv.Itoa(i), ApplicationID: "app0", Hash: portico.HashKey(strconv.Itoa(i))})
+			},
+			"subscription": func(i int) portico.Change {
+				s := *cfg.Subscriptions.Get("sub" + strconv.Itoa(i%keys))
+				s.Status = portico.Evicted
+				return portico.Put(&s)
+			},
+		}
+		costs := map[string]cost{}
+		for name, change := range changes {
+			cur, i := cfg, 0
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			const runs = 200
+			allocs := testing.AllocsPerRun(runs, func() {
+				cur = cur.With(cur.Version+1, change(i))
+				gw.Update(cur)
+				i++
+			})
+			runtime.ReadMemStats(&m1)
+			costs[name] = cost{allocs, float64(m1.TotalAlloc-m0.TotalAlloc) / (runs + 1)}
+			gw.Update(cfg)
+		}
+		return costs
+	}
+	small, large := measure(1_000), measure(64_000)
+	for name, s := range small {
+		l := large[name]
+		t.Logf("%s change: %.0f allocations, %.0f bytes with 1,000 keys; %.0f, %.0f with 64,000", name, s.allocs, s.bytes, l.allocs, l.bytes)
+		// The tables are tries: 64 times the keys adds a level or two to
+		// the paths a change copies, not 64 times the work.
+		if l.allocs > 1.5*s.allocs+10 || l.bytes > 2*s.bytes+4096 {
+			t.Errorf("%s change: %.0f allocations, %.0f bytes with 64,000 keys against %.0f, %.0f with 1,000: the cost grows with the config",
+				name, l.allocs, l.bytes, s.allocs, s.bytes)
+		}
+	}
+}

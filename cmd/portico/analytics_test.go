@@ -48,7 +48,7 @@ func timeRange() string {
 
 // waitFor polls cond every 100 ms until it holds, and fails the test
 // when it does not within limit.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
 	if _, ok := within(limit, 100*time.Millisecond, cond); !ok {
 		t.Fatalf("timed out after %v waiting for %s", limit, what)

@@ -17,7 +17,7 @@ import (
 // buildPortico builds this command into a temporary directory and returns
 // the binary's path. The binary is built without the race detector, even
 // when the tests run with it. In -short mode the test is skipped instead.
-func buildPortico(t *testing.T) string {
+func buildPortico(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -43,7 +43,7 @@ type binNode struct {
 // returns once its admin listener answers. The process is killed with
 // SIGKILL when the test ends; if the test failed, the end of its log is
 // logged first.
-func startBinNode(t *testing.T, bin, datastore, name string) *binNode {
+func startBinNode(t testing.TB, bin, datastore, name string) *binNode {
 	t.Helper()
 	n := &binNode{name: name, gw: freeAddr(t), admin: freeAddr(t), dir: t.TempDir(), logs: &tailBuffer{}}
 	n.cmd = exec.Command(bin, "serve", "--datastore", datastore, "--node-name", name, "--analytics", "none",
@@ -65,7 +65,7 @@ func startBinNode(t *testing.T, bin, datastore, name string) *binNode {
 
 // startBinCluster starts a node of bin for each name on the Redis rs and
 // returns once every node lists all of them up.
-func startBinCluster(t *testing.T, bin string, rs *redistest.Server, names ...string) []*binNode {
+func startBinCluster(t testing.TB, bin string, rs *redistest.Server, names ...string) []*binNode {
 	t.Helper()
 	var nodes []*binNode
 	for _, name := range names {
@@ -81,7 +81,7 @@ func startBinCluster(t *testing.T, bin string, rs *redistest.Server, names ...st
 }
 
 // client returns an admin API client of n for the admin user.
-func (n *binNode) client(t *testing.T) client {
+func (n *binNode) client(t testing.TB) client {
 	return client{t, "http://" + n.admin + "/api/v1", "admin", adminPassword}
 }
 

@@ -45,7 +45,7 @@ func status(hc *http.Client, url, key string) int {
 
 // untilStatus polls url with key tightly until it answers want, and
 // returns how long that took from the call. It fails the test after 5 s.
-func untilStatus(t *testing.T, hc *http.Client, url, key string, want int) time.Duration {
+func untilStatus(t testing.TB, hc *http.Client, url, key string, want int) time.Duration {
 	t.Helper()
 	code := 0
 	d, ok := within(5*time.Second, 200*time.Microsecond, func() bool {
@@ -58,71 +58,100 @@ func untilStatus(t *testing.T, hc *http.Client, url, key string, want int) time.
 	return d
 }
 
-// TestClusterBinariesPropagation makes 1,000 changes on node a's admin API
-// and times each until node c's gateway enforces it: alternately a new API
-// (create + publish; timed from the publish's answer until c routes it
-// with 200) and the eviction of a subscription whose key works on c
-// (timed from the eviction's answer until c answers 403). The p99 must be
-// at most 100 ms. Meanwhile a steady load on an existing keyed API through
-// c must see no failed request.
-func TestClusterBinariesPropagation(t *testing.T) {
-	bin := buildPortico(t)
-	rs := redistest.Start(t)
-	nodes := startBinCluster(t, bin, rs, "a", "b", "c")
+// propagationRun is what runPropagation measured.
+type propagationRun struct {
+	created, evicted, resubscribed []time.Duration // from a's answer to c's enforcement
+	took                           time.Duration
+	steady                         tally // the unrelated API through c meanwhile
+}
+
+// all returns the timed changes: the new APIs and the evictions.
+func (r propagationRun) all() []time.Duration { return append(slices.Clone(r.created), r.evicted...) }
+
+// runPropagation starts three built nodes a, b and c on one Redis and
+// makes changes (rounded up to even) on a's admin API, timing each until
+// c's gateway enforces it: alternately a new API (create + publish; timed
+// from the publish's answer until c routes it with 200) and the eviction
+// of a subscription whose key works on c (timed from the eviction's answer
+// until c answers 403). Meanwhile a steady 300 req/s load runs on an
+// existing keyed API through c. A change c has not enforced 5 s after its
+// answer fails tb.
+func runPropagation(tb testing.TB, changes int) propagationRun {
+	bin := buildPortico(tb)
+	rs := redistest.Start(tb)
+	nodes := startBinCluster(tb, bin, rs, "a", "b", "c")
 	a, c := nodes[0], nodes[2]
-	admin := a.client(t)
-	hc := loadClient(t)
+	admin := a.client(tb)
+	hc := loadClient(tb)
 
 	plan := admin.call("POST", "/plans", map[string]any{"name": "roomy", "auto_approve": true,
 		"rate_limit": map[string]any{"limit": 1000000, "per": "second"}}, 201)["id"].(string)
-	steadyKey, _ := keyedAPI(t, admin, "steady", a.healthz(), plan)
-	untilStatus(t, hc, c.gateway()+"/steady", steadyKey, 200)
+	steadyKey, _ := keyedAPI(tb, admin, "steady", a.healthz(), plan)
+	untilStatus(tb, hc, c.gateway()+"/steady", steadyKey, 200)
 	// The evictions: one application with one key, subscribed to /evicted
 	// again before each eviction.
-	key, sub := keyedAPI(t, admin, "evicted", a.healthz(), plan)
+	key, sub := keyedAPI(tb, admin, "evicted", a.healthz(), plan)
 	first := admin.call("GET", "/subscriptions/"+sub, nil, 200)
 	app, evictedAPI := first["application"].(string), first["api"].(string)
 
-	steady := startLoad(t, hc, load{gateways: []string{c.gateway()}, path: "/steady", key: steadyKey, rate: 300, workers: 3},
-		time.Now().Add(5*time.Minute))
-	const changes = 1000
-	var created, evicted, resubscribed []time.Duration
+	steady := startLoad(tb, hc, load{gateways: []string{c.gateway()}, path: "/steady", key: steadyKey, rate: 300, workers: 3},
+		time.Now().Add(30*time.Minute))
+	var r propagationRun
 	start := time.Now()
-	for i := range changes / 2 {
+	for i := range (changes + 1) / 2 {
 		if i == 0 {
-			untilStatus(t, hc, c.gateway()+"/evicted", key, 200)
+			untilStatus(tb, hc, c.gateway()+"/evicted", key, 200)
 		} else {
 			sub = admin.call("POST", "/applications/"+app+"/subscriptions", map[string]any{"api": evictedAPI, "plan": plan}, 201)["id"].(string)
-			resubscribed = append(resubscribed, untilStatus(t, hc, c.gateway()+"/evicted", key, 200))
+			r.resubscribed = append(r.resubscribed, untilStatus(tb, hc, c.gateway()+"/evicted", key, 200))
 		}
 		ctx := fmt.Sprintf("/svc%d", i)
 		api := admin.call("POST", "/apis", map[string]any{"name": ctx[1:], "version": "v1", "context": ctx, "auth": "none",
 			"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": a.healthz()}}}}, 201)
 		admin.call("POST", "/apis/"+api["id"].(string)+"/publish", nil, 200)
-		created = append(created, untilStatus(t, hc, c.gateway()+ctx, "", 200))
+		r.created = append(r.created, untilStatus(tb, hc, c.gateway()+ctx, "", 200))
 
 		admin.call("POST", "/subscriptions/"+sub+"/evict", nil, 200)
-		evicted = append(evicted, untilStatus(t, hc, c.gateway()+"/evicted", key, 403))
+		r.evicted = append(r.evicted, untilStatus(tb, hc, c.gateway()+"/evicted", key, 403))
 	}
-	took := time.Since(start)
-	ss := steady.stop()
-	steadyCount := count(ss, func(sample) bool { return true })
+	r.took = time.Since(start)
+	r.steady = count(steady.stop(), func(sample) bool { return true })
+	return r
+}
 
-	all := append(slices.Clone(created), evicted...)
-	p50, p99, top := quantiles(all)
-	cp50, cp99, ctop := quantiles(created)
-	ep50, ep99, etop := quantiles(evicted)
-	sp50, sp99, stop := quantiles(resubscribed)
+// TestClusterBinariesPropagation makes 1,000 changes on node a and checks
+// that node c enforces each (within 5 s; the goal of 100 ms at
+// p99 is BenchmarkClusterPropagation's, as timings are not asserted in
+// tests) while an unrelated API through c answers every request. It logs
+// the timings.
+func TestClusterBinariesPropagation(t *testing.T) {
+	r := runPropagation(t, 1000)
+	p50, p99, top := quantiles(r.all())
+	cp50, cp99, ctop := quantiles(r.created)
+	ep50, ep99, etop := quantiles(r.evicted)
+	sp50, sp99, stop := quantiles(r.resubscribed)
 	t.Logf("%d changes on a enforced on c's gateway: p50 %v, p99 %v, max %v (new API, create+publish → 200: p50 %v, p99 %v, max %v; eviction → 403: p50 %v, p99 %v, max %v); %v in all",
-		len(all), p50, p99, top, cp50, cp99, ctop, ep50, ep99, etop, took.Round(time.Millisecond))
-	t.Logf("not counted: %d new subscriptions → 200 on c: p50 %v, p99 %v, max %v", len(resubscribed), sp50, sp99, stop)
-	t.Logf("meanwhile on an existing keyed API through c: %s", steadyCount)
-	if p99 > 100*time.Millisecond {
-		t.Errorf("p99 of change to enforcement on another node is %v, want at most 100ms", p99)
+		len(r.all()), p50, p99, top, cp50, cp99, ctop, ep50, ep99, etop, r.took.Round(time.Millisecond))
+	t.Logf("not counted: %d new subscriptions → 200 on c: p50 %v, p99 %v, max %v", len(r.resubscribed), sp50, sp99, stop)
+	t.Logf("meanwhile on an existing keyed API through c: %s", r.steady)
+	if r.steady.failed != 0 || r.steady.limited != 0 || r.steady.served == 0 {
+		t.Errorf("existing API while changes streamed in: %s; want all served", r.steady)
 	}
-	if steadyCount.failed != 0 || steadyCount.limited != 0 || steadyCount.served == 0 {
-		t.Errorf("existing API while changes streamed in: %s; want all served", steadyCount)
-	}
+}
+
+// BenchmarkClusterPropagation measures the cluster issue's propagation
+// goal: b.N changes on node a (e.g. -benchtime 1000x), reported as the
+// p50, p99 and largest time until node c enforces a change, and the
+// requests that failed on an unrelated API meanwhile. The goal is a p99
+// of at most 100 ms with no failed request.
+func BenchmarkClusterPropagation(b *testing.B) {
+	r := runPropagation(b, b.N)
+	p50, p99, top := quantiles(r.all())
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(p50)/1e6, "p50-ms")
+	b.ReportMetric(float64(p99)/1e6, "p99-ms")
+	b.ReportMetric(float64(top)/1e6, "max-ms")
+	b.ReportMetric(float64(r.steady.failed+r.steady.limited), "failed-requests")
 }
 
 // limitCase is one plan of TestClusterBinariesLimits.

@@ -51,7 +51,7 @@ var adminHTTP = &http.Client{Timeout: 30 * time.Second}
 
 // client calls the admin API as one user.
 type client struct {
-	t          *testing.T
+	t          testing.TB
 	base       string
 	user, pass string
 }
@@ -291,7 +291,7 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
@@ -301,7 +301,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func waitHTTP(t *testing.T, url string) {
+func waitHTTP(t testing.TB, url string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -335,7 +335,7 @@ func TestDatastoreSetting(t *testing.T) {
 // keyedAPI publishes an api_key API named name at /name in front of
 // backend, offering planID, and gives a new application a key and a
 // subscription to it. It returns the key and the subscription's id.
-func keyedAPI(t *testing.T, admin client, name, backend, planID string) (key, subID string) {
+func keyedAPI(t testing.TB, admin client, name, backend, planID string) (key, subID string) {
 	t.Helper()
 	api := admin.call("POST", "/apis", map[string]any{"name": name, "version": "v1", "context": "/" + name,
 		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend}}},

@@ -24,7 +24,7 @@ import (
 // loadClient returns an HTTP client for loads: enough keep-alive
 // connections per gateway for many workers, and a 10 s bound on each
 // request. Its idle connections are closed when the test ends.
-func loadClient(t *testing.T) *http.Client {
+func loadClient(t testing.TB) *http.Client {
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -80,7 +80,7 @@ func (r *runningLoad) stop() []sample {
 // that falls behind sends at once rather than skipping. Each worker sends
 // at most rate/workers × (until − now) + 1 requests. The load is stopped
 // when the test ends.
-func startLoad(t *testing.T, hc *http.Client, l load, until time.Time) *runningLoad {
+func startLoad(t testing.TB, hc *http.Client, l load, until time.Time) *runningLoad {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &runningLoad{cancel: cancel, done: make(chan struct{})}
 	t.Cleanup(func() { r.stop() })
