@@ -76,6 +76,18 @@
 // hundred milliseconds. A call whose reply is lost may have been counted:
 // that under-admits.
 //
+// # Lost counters
+//
+// A Redis restarted without persistence, or a replica promoted before it
+// caught up, has lost counts. Each Limiter remembers, per fixed counter,
+// the highest count Redis reported to it in the counter's current window,
+// and every script call passes it along: a counter of that window that
+// counts less is raised to it first. Counts in a window only grow, so the
+// floor never counts a request that was not admitted; what the cluster
+// admitted after the freshest node's last call is lost (over-admission up
+// to that difference, not a whole window's budget). Rolling windows are
+// not restored: they start over, at most one period's worth.
+//
 // # Time and clocks
 //
 // The caller's now is used only for lease deadlines, rate estimates, the

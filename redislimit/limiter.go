@@ -72,15 +72,25 @@ type Limiter struct {
 
 	mu     sync.Mutex
 	leases map[string]*lease
+	floors map[string]floor
 	local  fallback
 }
+
+// floor is the highest count this node saw Redis report for a fixed
+// counter, in the window that ends at end (Redis's clock, µs). Every call
+// passes it to the script, which raises a counter of that window that
+// counts less back to it: Redis lost the count (restarted without
+// persistence, or failed over to a replica that lagged), and the cluster
+// admitted at least that many in the window. deadline is the window's end
+// on the caller's clock, for Sweep.
+type floor struct{ end, count, deadline int64 }
 
 // New returns a Limiter on rdb that keeps each counter under prefix +
 // LimitSpec.Key, e.g. with prefix "portico:{default}:lim:". rdb is usually
 // a *redis.Client; a *redis.ClusterClient works when the prefix holds a
 // hash tag, so that all counters of a request share a slot.
 func New(rdb redis.Scripter, prefix string) *Limiter {
-	return &Limiter{rdb: rdb, prefix: prefix, leases: make(map[string]*lease)}
+	return &Limiter{rdb: rdb, prefix: prefix, leases: make(map[string]*lease), floors: make(map[string]floor)}
 }
 
 // RoundTrips returns the number of Redis calls the Limiter has made.
@@ -322,10 +332,16 @@ func (c *closest) fill(d *portico.Decision) {
 func (l *Limiter) apply(t int64, specs []portico.LimitSpec, ls []*lease, fetch chan struct{}, res []int64) portico.Decision {
 	allowed := res[0] == 1
 	rnow := res[1]
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if fetch != nil {
-		l.mu.Lock()
-		defer l.mu.Unlock()
 		l.release(ls, fetch)
+	}
+	for i := range specs {
+		if specs[i].Window != portico.Rolling {
+			count, g, endrel := res[2+4*i], res[3+4*i], res[5+4*i]
+			l.raiseFloor(specs[i].Key, rnow+endrel, count+g, t+endrel*1000)
+		}
 	}
 	var d portico.Decision
 	if !allowed {
@@ -362,6 +378,16 @@ func (l *Limiter) apply(t int64, specs []portico.LimitSpec, ls []*lease, fetch c
 	return d
 }
 
+// raiseFloor records that Redis counted count in key's window ending at
+// end (Redis µs), which ends at deadline on the caller's clock. l.mu must
+// be held.
+func (l *Limiter) raiseFloor(key string, end, count, deadline int64) {
+	f, ok := l.floors[key]
+	if !ok || end > f.end || (end == f.end && count > f.count) {
+		l.floors[key] = floor{end: end, count: count, deadline: deadline}
+	}
+}
+
 // periodCode is the script's name of a period.
 var periodCode = map[portico.Period]string{
 	portico.Second: "s", portico.Minute: "m", portico.Hour: "h",
@@ -372,8 +398,15 @@ var periodCode = map[portico.Period]string{
 // each, and counts its round trips.
 func (l *Limiter) eval(ctx context.Context, specs []portico.LimitSpec, wants []int64) ([]int64, error) {
 	keys := make([]string, len(specs))
-	args := make([]any, 0, 1+6*len(specs))
+	args := make([]any, 0, 1+8*len(specs))
 	args = append(args, 2*l.nodes())
+	var fbuf [4]floor
+	fs := fbuf[:0]
+	l.mu.Lock()
+	for i := range specs {
+		fs = append(fs, l.floors[specs[i].Key])
+	}
+	l.mu.Unlock()
 	for i := range specs {
 		sp := &specs[i]
 		keys[i] = l.prefix + sp.Key
@@ -384,7 +417,7 @@ func (l *Limiter) eval(ctx context.Context, specs []portico.LimitSpec, wants []i
 		if sp.Soft {
 			soft = "1"
 		}
-		args = append(args, periodCode[sp.Per], roll, sp.Limit, soft, wants[i], l.buckets())
+		args = append(args, periodCode[sp.Per], roll, sp.Limit, soft, wants[i], l.buckets(), fs[i].end, fs[i].count)
 	}
 	l.trips.Add(1)
 	v, err := l.rdb.EvalSha(ctx, takeSHA, keys, args...).Result()
@@ -455,6 +488,11 @@ func (l *Limiter) Sweep(now time.Time) {
 	for k, x := range l.leases {
 		if x.fetching == nil && t >= x.deadline && t-x.since > maxSample {
 			delete(l.leases, k)
+		}
+	}
+	for k, f := range l.floors {
+		if t >= f.deadline {
+			delete(l.floors, k)
 		}
 	}
 	l.mu.Unlock()

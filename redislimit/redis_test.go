@@ -272,3 +272,63 @@ func errCode(err error) portico.ErrorCode {
 	}
 	return ""
 }
+
+// TestCountersSurviveDataLoss: when Redis loses its counters (restarted
+// without persistence), a fixed counter goes on from the highest count a
+// node saw in the window instead of from zero, so an hour's quota is not
+// granted twice. Two nodes count 10 and then 5 in the window, Redis is
+// flushed, and the node that saw the count last calls first: the cluster
+// admits exactly the limit over the whole window. The requests also carry
+// a rolling counter, which starts again from zero (documented).
+func TestCountersSurviveDataLoss(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	a, b := exact(t, rdb), exact(t, rdb)
+	ctx := context.Background()
+	const limit = 20
+	specs := []portico.LimitSpec{
+		{Key: "quota", Limit: limit, Per: portico.Hour},
+		{Key: "rate", Limit: 1000, Per: portico.Minute, Window: portico.Rolling},
+	}
+	// Stay clear of the end of the hour: the test must run in one window.
+	if left := time.Until(time.Now().Truncate(time.Hour).Add(time.Hour)); left < 10*time.Second {
+		time.Sleep(left + 10*time.Millisecond)
+	}
+	hour := time.Now().Truncate(time.Hour)
+	admitted := 0
+	take := func(l *Limiter) bool {
+		d, err := l.Take(ctx, time.Now(), specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed {
+			admitted++
+		}
+		return d.Allowed
+	}
+	for range 10 {
+		take(a)
+	}
+	for range 5 {
+		take(b)
+	}
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2*limit; i++ {
+		l := b
+		if i%2 == 1 {
+			l = a
+		}
+		take(l)
+	}
+	if !time.Now().Truncate(time.Hour).Equal(hour) {
+		t.Fatal("the hour ended during the test")
+	}
+	if admitted != limit {
+		t.Errorf("admitted %d in the hour across the flush, want the limit %d", admitted, limit)
+	}
+	n, err := rdb.HGet(ctx, "test:{c}:lim:quota", "n").Int64()
+	if err != nil || n != limit {
+		t.Errorf("counter after the flush: %d %v, want %d", n, err, limit)
+	}
+}

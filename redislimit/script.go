@@ -61,8 +61,12 @@ end
 `
 
 // takeLua is the decision script. KEYS are the counters of one request;
-// ARGV[1] is the lease divisor, then six values per key: period code,
-// rolling (1/0), limit, soft (1/0), units wanted, rolling buckets.
+// ARGV[1] is the lease divisor, then eight values per key: period code,
+// rolling (1/0), limit, soft (1/0), units wanted, rolling buckets, and a
+// floor for a fixed counter: the end of a window in µs and a count this
+// node saw Redis report in it (0 0 for none). A fixed counter that counts
+// less than its floor in the floor's window is raised to the floor: Redis
+// lost it (restarted empty, failed over to a replica that lagged).
 //
 // It reads Redis's clock once, checks every hard counter, and only if all
 // admit, counts in every counter: a hard fixed counter grants
@@ -94,9 +98,10 @@ local function roll_wait(r, need)
 end
 
 for i = 1, n do
-  local b = 1 + (i - 1) * 6
+  local b = 1 + (i - 1) * 8
   local s = {per = ARGV[b + 1], roll = ARGV[b + 2] == '1', limit = tonumber(ARGV[b + 3]),
     soft = ARGV[b + 4] == '1', want = tonumber(ARGV[b + 5]), nb = tonumber(ARGV[b + 6]), wait = 0, endrel = 0}
+  local fend, fcount = tonumber(ARGV[b + 7]), tonumber(ARGV[b + 8])
   if s.roll then
     local P = ({s = 1, m = 60, h = 3600, d = 86400, w = 604800})[s.per] * 1000000
     local w = floor((P + s.nb - 1) / s.nb)
@@ -127,6 +132,7 @@ for i = 1, n do
     local v = redis.call('HMGET', KEYS[i], 's', 'n')
     local count = 0
     if tonumber(v[1]) == ws then count = tonumber(v[2]) or 0 end
+    if fend == we * 1000000 and fcount > count then count = fcount end
     s.ws, s.count, s.endrel = ws, count, we * 1000000 - now
     if not s.soft and count >= s.limit then
       rejected = true
