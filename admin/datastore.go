@@ -11,7 +11,8 @@ import (
 
 // DatastoreSetting is the body of GET and PUT /api/v1/settings/datastore.
 type DatastoreSetting struct {
-	// Datastore is "embedded" or redis://[user:pass@]host:port/db (or rediss://).
+	// Datastore is "embedded", redis://[user:pass@]host:port/db (or rediss://)
+	// or redis-sentinel://[user:pass@]host:port[,host:port…]/master/db.
 	Datastore string `json:"datastore"`
 	// Running is the data store the node runs on now (answers only).
 	Running string `json:"running,omitempty"`
@@ -71,9 +72,19 @@ func validDatastore(v string) error {
 	if v == "embedded" {
 		return nil
 	}
+	if scheme, rest, _ := strings.Cut(v, "://"); scheme == "redis-sentinel" || scheme == "rediss-sentinel" {
+		rest, _, _ = strings.Cut(rest, "?")
+		rest = rest[strings.LastIndex(rest, "@")+1:]
+		hosts, path, _ := strings.Cut(rest, "/")
+		master, db, _ := strings.Cut(path, "/")
+		if hosts == "" || strings.Contains(","+hosts+",", ",,") || master == "" || strings.Trim(db, "0123456789") != "" {
+			return invalid("datastore", "a data store behind Redis Sentinel is redis-sentinel://[user:pass@]host:port[,host:port…]/master/db")
+		}
+		return nil
+	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return invalid("datastore", "datastore must be embedded or redis://[user:pass@]host:port/db")
+		return invalid("datastore", "datastore must be embedded, redis://[user:pass@]host:port/db or redis-sentinel://[user:pass@]host:port[,host:port…]/master/db")
 	}
 	if db := strings.TrimPrefix(u.Path, "/"); db != "" && strings.Trim(db, "0123456789") != "" {
 		return invalid("datastore", "the database in a redis:// URL is a number, as in redis://host:6379/0")

@@ -80,4 +80,13 @@
 // silently. Open makes go-redis dial once per attempt, so an outage shows
 // within about 100 ms; go-redis reconnects within about a second once
 // Redis is back.
+//
+// # Sentinel
+//
+// Open also takes redis-sentinel://[user:pass@]host:port[,…]/master[/db]
+// (sentinel.go): go-redis's failover client asks the Sentinels for the
+// master and follows a failover; until the promotion, calls fail with
+// EUnavailable as in an outage. Apply then runs its script and a WAIT for
+// one replica on one connection, so an acknowledged config change is on a
+// replica too (or, after replicaWait, logged as not replicated).
 package redisstore

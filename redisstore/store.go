@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,11 @@ type Store struct {
 	notifyCap   int
 	pingEvery   time.Duration
 	pongTimeout time.Duration
+
+	// sentinel: Redis is reached through Sentinel, and a config change
+	// waits for a replica (see awaitReplica) before Apply returns.
+	sentinel bool
+	log      *slog.Logger
 }
 
 // Option configures a Store opened by Open.
@@ -79,6 +85,13 @@ func WithNodeExpiry(d time.Duration) Option {
 			s.nodeExpiry = d
 		}
 	}
+}
+
+// WithLogger sets the logger of the store's rare warnings (a config
+// change that no replica acknowledged in time). Nil, the default, logs
+// nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) { s.log = l }
 }
 
 // WithNotificationCap sets how many notifications are kept, newest first
@@ -129,7 +142,9 @@ func (k keys) notifyUser(user string) string { return k.prefix + "notify:user:" 
 
 // Open connects to the Redis at url, "redis://[user:pass@]host:port/db" or
 // "rediss://…" for TLS (the forms of go-redis's ParseURL, including its
-// query options such as dial_timeout), checks that it answers, and returns
+// query options such as dial_timeout), or through Sentinel with
+// "redis-sentinel://[user:pass@]host:port[,host:port…]/master[/db]" (see
+// sentinel.go), checks that it answers, and returns
 // the Store of the cluster named cluster ("default" when empty). Two
 // clusters on one Redis never see each other's data. A Redis that does not
 // answer gives an EUnavailable error.
@@ -140,26 +155,33 @@ func Open(ctx context.Context, url string, cluster string, opts ...Option) (*Sto
 	if strings.ContainsAny(cluster, "{}") {
 		return nil, portico.FieldErrorf(portico.EInvalid, "cluster_name", "a cluster name must not contain { or }")
 	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, portico.FieldErrorf(portico.EInvalid, "datastore", "bad Redis URL: %v", redactURL(err, url))
-	}
-	if o.DialerRetries == 0 {
-		// go-redis dials 5 times per attempt and retries a command 3
-		// times: 2 s before an outage shows. One dial per attempt makes a
-		// refused connection fail in about 100 ms.
-		o.DialerRetries = 1
-	}
-	f := *o
-	f.MaxRetries = -1
-	for _, d := range []*time.Duration{&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout} {
-		if *d == 0 {
-			*d = fastTimeout
+	var rdb, fast *redis.Client
+	sentinel := IsSentinelURL(url)
+	if sentinel {
+		var err error
+		if rdb, fast, err = failoverClients(url); err != nil {
+			return nil, portico.FieldErrorf(portico.EInvalid, "datastore", "%v", redactURL(err, url))
 		}
+	} else {
+		o, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, portico.FieldErrorf(portico.EInvalid, "datastore", "bad Redis URL: %v", redactURL(err, url))
+		}
+		if o.DialerRetries == 0 {
+			// go-redis dials 5 times per attempt and retries a command 3
+			// times: 2 s before an outage shows. One dial per attempt
+			// makes a refused connection fail in about 100 ms.
+			o.DialerRetries = 1
+		}
+		f := *o
+		f.MaxRetries = -1
+		fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout)
+		rdb, fast = redis.NewClient(o), redis.NewClient(&f)
 	}
 	s := &Store{
-		rdb:         redis.NewClient(o),
-		fast:        redis.NewClient(&f),
+		rdb:         rdb,
+		fast:        fast,
+		sentinel:    sentinel,
 		cluster:     cluster,
 		k:           newKeys(cluster),
 		logCap:      DefaultLogCap,
@@ -286,7 +308,16 @@ func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change)
 		args = append(args, idx, ch.ID, body)
 	}
 
-	res, err := applyScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	var sc redis.Scripter = s.rdb
+	var conn *redis.Conn
+	if s.sentinel {
+		// One connection for the script and the WAIT after it: WAIT
+		// counts its own connection's writes.
+		conn = s.rdb.Conn()
+		defer conn.Close()
+		sc = conn
+	}
+	res, err := applyScript.Run(ctx, sc, keys, args...).Int64Slice()
 	if err != nil {
 		return 0, wrap("apply", err)
 	}
@@ -296,6 +327,9 @@ func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change)
 	if res[0] == 0 {
 		return 0, portico.Errorf(portico.EConflict,
 			"the configuration changed meanwhile (version %d, expected %d); reload and retry", res[1], base)
+	}
+	if conn != nil {
+		s.awaitReplica(ctx, conn, res[1])
 	}
 	return res[1], nil
 }

@@ -231,15 +231,15 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
-// keyedPair starts two nodes on rs and an API at /k on a backend of the
+// keyedPair starts two nodes on datastore and an API at /k on a backend of the
 // test's, with a plan of rate limit rateLimit, and returns the nodes and a
 // key that both of their gateways admit.
-func keyedPair(t *testing.T, rs *redistest.Server, rateLimit map[string]any) (a, b *Main, key string) {
+func keyedPair(t *testing.T, datastore string, rateLimit map[string]any) (a, b *Main, key string) {
 	t.Helper()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	t.Cleanup(backend.Close)
-	a = startClusterNode(t, rs.URL(), "node-a")
-	b = startClusterNode(t, rs.URL(), "node-b")
+	a = startClusterNode(t, datastore, "node-a")
+	b = startClusterNode(t, datastore, "node-b")
 	adminA := client{t, "http://" + a.AdminAddr + "/api/v1", "admin", adminPassword}
 	plan := adminA.call("POST", "/plans", map[string]any{"name": "p", "auto_approve": true, "rate_limit": rateLimit}, 201)
 	key, _ = keyedAPI(t, adminA, "k", backend.URL, plan["id"].(string))
@@ -260,7 +260,7 @@ func keyedPair(t *testing.T, rs *redistest.Server, rateLimit map[string]any) (a,
 // nodes resync and re-register within 5 s.
 func TestRedisOutage(t *testing.T) {
 	rs := redistest.StartWith(t, redistest.Options{AppendOnly: true})
-	a, b, key := keyedPair(t, rs, map[string]any{"limit": 100000, "per": "minute", "window": "fixed"})
+	a, b, key := keyedPair(t, rs.URL(), map[string]any{"limit": 100000, "per": "minute", "window": "fixed"})
 	adminA := client{t, "http://" + a.AdminAddr + "/api/v1", "admin", adminPassword}
 	adminB := client{t, "http://" + b.AdminAddr + "/api/v1", "admin", adminPassword}
 	nodes := []*Main{a, b}
@@ -310,6 +310,84 @@ func TestRedisOutage(t *testing.T) {
 	t.Logf("after Redis came back: writes, resync and membership in %v", time.Since(back))
 }
 
+// TestClusterSentinelFailover runs two nodes on a Redis behind Sentinel —
+// a master, a replica and a Sentinel, real redis-server processes — and
+// kills the master under load: the gateways keep serving, admin writes
+// answer 503 until the Sentinel has promoted the replica, then a write on
+// node A reaches node B, both nodes are listed again, and what was
+// written before the failover is all there.
+func TestClusterSentinelFailover(t *testing.T) {
+	master := redistest.Start(t)
+	replica := redistest.StartWith(t, redistest.Options{ReplicaOf: master})
+	sentinel := redistest.StartSentinel(t, "portico", master)
+	a, b, key := keyedPair(t, sentinel.SentinelURL("portico"), map[string]any{"limit": 100000, "per": "minute", "window": "fixed"})
+	adminA := client{t, "http://" + a.AdminAddr + "/api/v1", "admin", adminPassword}
+	adminB := client{t, "http://" + b.AdminAddr + "/api/v1", "admin", adminPassword}
+	before := len(adminB.call("GET", "/apis", nil, 200)["items"].([]any))
+	nodes := []*Main{a, b}
+
+	post := func(name string) int {
+		req, _ := http.NewRequest("POST", adminA.base+"/plans", strings.NewReader(`{"name":"`+name+`","quota":{"limit":1,"per":"day"}}`))
+		req.SetBasicAuth("admin", adminPassword)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	master.Stop()
+	killed := time.Now()
+	served, failed, refused := 0, 0, 0
+	var wrote time.Duration
+	for i := 0; wrote == 0; i++ {
+		if code, _, _ := gatewayGet(t, "http://"+nodes[i%2].GatewayAddr+"/k/x", key); code == 200 {
+			served++
+		} else {
+			failed++
+		}
+		if i%20 == 0 {
+			switch code := post("after-failover"); code {
+			case 201:
+				wrote = time.Since(killed)
+			case 503:
+				refused++
+			default:
+				t.Fatalf("admin write during the failover answered %d, want 503 or 201", code)
+			}
+		}
+		if time.Since(killed) > 30*time.Second || i > 1_000_000 {
+			t.Fatalf("no admin write succeeded 30 s after the master was killed; Sentinel log:\n%s", sentinel.LogTail())
+		}
+	}
+	t.Logf("master killed: first admin write on the promoted replica after %v (%d writes answered 503 before); gateways meanwhile: %d served, %d failed",
+		wrote.Round(time.Millisecond), refused, served, failed)
+	if failed != 0 || served == 0 {
+		t.Errorf("during the failover %d requests served, %d failed; want all served", served, failed)
+	}
+	if role := replica.Role(context.Background()); role != "master" {
+		t.Errorf("replica's role after the failover: %q, want master", role)
+	}
+	waitFor(t, "node B to see the plan written after the failover", 10*time.Second, func() bool {
+		for _, p := range adminB.call("GET", "/plans", nil, 200)["items"].([]any) {
+			if p.(map[string]any)["name"] == "after-failover" {
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, "both nodes registered on the new master", 10*time.Second, func() bool {
+		return len(adminB.call("GET", "/cluster/nodes", nil, 200)["items"].([]any)) == 2
+	})
+	if after := len(adminB.call("GET", "/apis", nil, 200)["items"].([]any)); after != before {
+		t.Errorf("APIs after the failover: %d, before: %d", after, before)
+	}
+	if code, _, _ := gatewayGet(t, "http://"+b.GatewayAddr+"/k/x", key); code != 200 {
+		t.Errorf("the key after the failover: %d", code)
+	}
+}
+
 // TestClusterAnalyticsSettings: an analytics address added on node A at
 // run time reaches node B too, and B's records go there.
 func TestClusterAnalyticsSettings(t *testing.T) {
@@ -355,7 +433,7 @@ func TestClusterAnalyticsSettings(t *testing.T) {
 // nothing that was accepted is lost.
 func TestRedisRestartsEmpty(t *testing.T) {
 	rs := redistest.Start(t) // no persistence
-	a, b, key := keyedPair(t, rs, map[string]any{"limit": 1000000, "per": "minute", "window": "fixed"})
+	a, b, key := keyedPair(t, rs.URL(), map[string]any{"limit": 1000000, "per": "minute", "window": "fixed"})
 	adminB := client{t, "http://" + b.AdminAddr + "/api/v1", "admin", adminPassword}
 	nodes := []*Main{a, b}
 	version := a.config.Load().Version

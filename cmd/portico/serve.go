@@ -100,15 +100,15 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("embedded data store: %w", err)
 		}
 		m.store, m.notesStore, m.tokens, m.closeStore, m.db = db, db, db, db.Close, db
-	case strings.HasPrefix(c.Datastore, "redis://"), strings.HasPrefix(c.Datastore, "rediss://"):
+	case strings.HasPrefix(c.Datastore, "redis://"), strings.HasPrefix(c.Datastore, "rediss://"), redisstore.IsSentinelURL(c.Datastore):
 		redis.SetLogger(redisLog{m.logger})
-		rs, err := redisstore.Open(ctx, c.Datastore, c.ClusterName)
+		rs, err := redisstore.Open(ctx, c.Datastore, c.ClusterName, redisstore.WithLogger(m.logger))
 		if err != nil {
 			return fmt.Errorf("redis data store %s: %w", redact(c.Datastore), err)
 		}
 		m.store, m.notesStore, m.tokens, m.closeStore, m.redis = rs, rs, rs, rs.Close, rs
 	default:
-		return fmt.Errorf("datastore %q: want embedded or redis://host:port/db", c.Datastore)
+		return fmt.Errorf("datastore %q: want embedded, redis://host:port/db or redis-sentinel://host:port[,host:port…]/master/db", c.Datastore)
 	}
 
 	if m.db != nil {

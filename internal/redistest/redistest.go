@@ -44,6 +44,19 @@ type Options struct {
 	// write, so that the data survives Stop (even though Stop kills the
 	// process) and is there again after Start.
 	AppendOnly bool
+
+	// ReplicaOf makes the server a replica of that one; StartWith waits
+	// until it has synchronised with it.
+	ReplicaOf *Server
+
+	// sentinel, set by StartSentinel: the server is a Sentinel monitoring
+	// the master sentinel.master under sentinel.name.
+	sentinel *sentinelOptions
+}
+
+type sentinelOptions struct {
+	name   string
+	master *Server
 }
 
 // Server is one redis-server process on 127.0.0.1.
@@ -97,6 +110,9 @@ func StartWith(t testing.TB, opts Options) *Server {
 		if lastErr = s.launch(); lastErr == nil {
 			if lastErr = s.waitReady(); lastErr == nil {
 				t.Cleanup(s.Stop)
+				if opts.ReplicaOf != nil {
+					s.waitInSync(t)
+				}
 				return s
 			}
 		}
@@ -107,6 +123,94 @@ func StartWith(t testing.TB, opts Options) *Server {
 	}
 	t.Fatalf("redistest: %v", lastErr)
 	return nil
+}
+
+// StartSentinel starts a Redis Sentinel (redis-server --sentinel) on a free
+// loopback port that monitors master under name, with a quorum of 1: it
+// declares the master down 500 ms after it stops answering and promotes
+// one of its replicas. It is stopped when t ends.
+// StartSentinel returns once the Sentinel knows every replica connected
+// to master, so that a failover has somewhere to go.
+func StartSentinel(t testing.TB, name string, master *Server) *Server {
+	t.Helper()
+	s := StartWith(t, Options{sentinel: &sentinelOptions{name: name, master: master}})
+	ctx := context.Background()
+	mc := redis.NewClient(&redis.Options{Addr: master.Addr, MaxRetries: -1, PoolSize: 1})
+	defer mc.Close()
+	info, err := mc.Info(ctx, "replication").Result()
+	if err != nil {
+		t.Fatalf("redistest: master of the Sentinel: %v", err)
+	}
+	want := 0
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
+			want, _ = strconv.Atoi(v)
+		}
+	}
+	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, PoolSize: 1})
+	defer sc.Close()
+	deadline := time.Now().Add(StartTimeout)
+	for {
+		replicas, err := sc.Replicas(ctx, name).Result()
+		if err == nil && len(replicas) >= want {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: Sentinel on port %d knows %d of %d replicas of %s after %v (%v); log tail:\n%s",
+				s.Port, len(replicas), want, name, StartTimeout, err, s.LogTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// SentinelURL returns the URL of Portico's --datastore flag for the
+// master that the Sentinel s monitors as name, database 0.
+func (s *Server) SentinelURL(name string) string {
+	return "redis-sentinel://" + s.Addr + "/" + name + "/0"
+}
+
+// Pause stops the server's process (SIGSTOP) without closing its
+// connections, as a server that hangs; Resume continues it.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a server stopped by Pause.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		_ = syscall.Kill(-s.cmd.Process.Pid, sig)
+	}
+}
+
+// Role returns the server's replication role, "master" or "slave", or
+// "" when it does not answer.
+func (s *Server) Role(ctx context.Context) string {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, PoolSize: 1})
+	defer c.Close()
+	v, err := c.Do(ctx, "ROLE").Slice()
+	if err != nil || len(v) == 0 {
+		return ""
+	}
+	role, _ := v[0].(string)
+	return role
+}
+
+// waitInSync waits until the replica s has loaded its master's data.
+func (s *Server) waitInSync(t testing.TB) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, PoolSize: 1})
+	defer c.Close()
+	deadline := time.Now().Add(StartTimeout)
+	for time.Now().Before(deadline) {
+		info, _ := c.Info(context.Background(), "replication").Result()
+		if strings.Contains(info, "master_link_status:up") {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("redistest: replica on port %d not in sync with its master within %v; log tail:\n%s", s.Port, StartTimeout, s.LogTail())
 }
 
 // URL returns the server's URL for database 0, "redis://127.0.0.1:<Port>/0",
@@ -177,6 +281,9 @@ func (s *Server) launch() error {
 		return err
 	}
 	defer log.Close()
+	if s.opts.sentinel != nil {
+		return s.launchSentinel(log)
+	}
 	args := []string{
 		"--port", strconv.Itoa(s.Port),
 		"--bind", "127.0.0.1",
@@ -184,6 +291,9 @@ func (s *Server) launch() error {
 		"--save", "",
 		"--dir", s.Dir,
 		"--logfile", "",
+	}
+	if m := s.opts.ReplicaOf; m != nil {
+		args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(m.Port))
 	}
 	if s.opts.AppendOnly {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
@@ -194,6 +304,11 @@ func (s *Server) launch() error {
 	cmd.Dir = s.Dir
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = sysProcAttr()
+	return s.started(cmd)
+}
+
+// started starts cmd as the server's process.
+func (s *Server) started(cmd *exec.Cmd) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
@@ -206,6 +321,34 @@ func (s *Server) launch() error {
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
 	return nil
+}
+
+// launchSentinel starts the server as a Sentinel. Its configuration file
+// is written once: Sentinel rewrites it with what it learns (replicas,
+// the current master), which a restart keeps.
+func (s *Server) launchSentinel(log *os.File) error {
+	conf := filepath.Join(s.Dir, "sentinel.conf")
+	if _, err := os.Stat(conf); err != nil {
+		o := s.opts.sentinel
+		text := fmt.Sprintf(`port %d
+bind 127.0.0.1
+daemonize no
+logfile ""
+dir %s
+sentinel monitor %s 127.0.0.1 %d 1
+sentinel down-after-milliseconds %[3]s 500
+sentinel failover-timeout %[3]s 5000
+sentinel parallel-syncs %[3]s 1
+`, s.Port, s.Dir, o.name, o.master.Port)
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	cmd := exec.Command(s.bin, conf, "--sentinel")
+	cmd.Dir = s.Dir
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = sysProcAttr()
+	return s.started(cmd)
 }
 
 // errPortTaken marks a start that failed because the port was taken.
@@ -223,7 +366,7 @@ func (s *Server) waitReady() error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
-			tail := s.logTail()
+			tail := s.LogTail()
 			err := fmt.Errorf("redis-server on port %d exited during start-up; log tail:\n%s", s.Port, tail)
 			if strings.Contains(tail, "Address already in use") {
 				err = fmt.Errorf("%w: %w", errPortTaken, err)
@@ -239,13 +382,13 @@ func (s *Server) waitReady() error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("redis-server on port %d did not answer PING within %v; log tail:\n%s", s.Port, StartTimeout, s.logTail())
+	return fmt.Errorf("redis-server on port %d did not answer PING within %v; log tail:\n%s", s.Port, StartTimeout, s.LogTail())
 }
 
 func (s *Server) logPath() string { return filepath.Join(s.Dir, "redis.log") }
 
-// logTail returns the last lines of the server's log.
-func (s *Server) logTail() string {
+// LogTail returns the last lines of the server's log.
+func (s *Server) LogTail() string {
 	data, err := os.ReadFile(s.logPath())
 	if err != nil || len(strings.TrimSpace(string(data))) == 0 {
 		return "(no log output)"
