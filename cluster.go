@@ -5,7 +5,10 @@ import "context"
 // ChangeSet is what one Store.Apply wrote: the version it produced and its
 // changes, in order.
 type ChangeSet struct {
-	Version int64    `json:"version"`
+	Version int64 `json:"version"`
+	// ID tells this change set from another that got the same version
+	// (after the store went back); "" when the store gives none.
+	ID      string   `json:"id,omitempty"`
 	Changes []Change `json:"changes"`
 }
 

@@ -29,7 +29,11 @@
 //     held nil, it is loaded in full.
 //   - Every CheckInterval (default 1 s) Sync compares Feed.Version with
 //     the current version and catches up when behind, so that a change set
-//     lost by pub/sub lands within about a second.
+//     lost by pub/sub lands within about a second. A Feed that is a Header
+//     also names the change set that made its version; when that is not
+//     the change set this node applied at the same version (the store went
+//     back and another node wrote it up to this version again), Sync
+//     reloads in full and forces the store's Config in.
 //   - When the store's version is below the node's, Sync tells two cases
 //     apart. A store with no configuration at all lost its data (a Redis
 //     restarted without persistence): the nodes still hold every accepted
@@ -50,7 +54,9 @@
 //     minutes; every other data store call 5 s.
 //   - When the subscription breaks, Sync subscribes again with backoff
 //     (100 ms doubling to 2 s, ±20 % jitter) until ctx ends. An outage is
-//     logged once when it begins and once when it ends, never per attempt.
+//     logged once when it begins and once when it ends, never per attempt
+//     (the subscription's outages apart from the other calls', which may
+//     work while subscribing fails).
 //     Config keeps the last Config meanwhile, so the gateway keeps serving.
 //
 // Applying is serialized by a mutex of the Sync that the request path

@@ -31,6 +31,7 @@ type fakeStore struct {
 	watchErrs int  // Watch calls to fail at once
 	down      bool // every call fails
 
+	ids                                             int // change set IDs given
 	watchCalls, sinceCalls, loadCalls, versionCalls int
 }
 
@@ -105,6 +106,20 @@ func (f *fakeStore) Version(ctx context.Context) (int64, error) {
 	return int64(len(f.log)), nil
 }
 
+// Head implements cluster.Header.
+func (f *fakeStore) Head(ctx context.Context) (int64, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.versionCalls++
+	if f.down {
+		return 0, "", errDown
+	}
+	if len(f.log) == 0 {
+		return 0, "", nil
+	}
+	return int64(len(f.log)), f.log[len(f.log)-1].ID, nil
+}
+
 func (f *fakeStore) Load(ctx context.Context) (*portico.Config, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -145,7 +160,8 @@ func (f *fakeStore) publish(plans ...string) portico.ChangeSet {
 }
 
 func (f *fakeStore) publishLocked(changes []portico.Change) portico.ChangeSet {
-	cs := portico.ChangeSet{Version: int64(len(f.log)) + 1, Changes: changes}
+	f.ids++
+	cs := portico.ChangeSet{Version: int64(len(f.log)) + 1, ID: fmt.Sprint("cs", f.ids), Changes: changes}
 	f.log = append(f.log, cs)
 	if f.drop > 0 {
 		f.drop--

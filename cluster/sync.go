@@ -71,8 +71,14 @@ type Sync struct {
 	mu         sync.Mutex   // serializes applying; held across catch-up calls, never needed by the request path
 	emptySince atomic.Int64 // Unix ns when the store was first seen empty while this node holds a config; 0 once it holds one
 	log        *slog.Logger
-	down       *outage
+	watchDown  *outage      // the subscription's outages
+	down       *outage      // the other calls' outages: version checks, catch-ups, loads
 	subs       atomic.Int64 // subscriptions established
+
+	// The last change set applied or seen at the node's version, guarded
+	// by mu: what the periodic check compares with the store's head.
+	headVersion int64
+	headID      string
 
 	applied, ignored, gaps, behind, catchUps, fullReloads, rewinds, restores, reconnects atomic.Int64
 }
@@ -85,7 +91,7 @@ type SyncStats struct {
 	Behind      int64 // periodic checks that found this node behind the store
 	CatchUps    int64 // ChangesSince calls
 	FullReloads int64 // Store.Load calls
-	Rewinds     int64 // full reloads forced because the store's version went back
+	Rewinds     int64 // full reloads forced because the store's version went back, or its head is another change set at the node's version
 	Restores    int64 // empty stores this node wrote its Config back into
 	Reconnects  int64 // subscriptions established after the first one
 }
@@ -119,6 +125,7 @@ func (s *Sync) Run(ctx context.Context) error {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.watchDown = &outage{log: s.log, what: "config feed"}
 	s.down = &outage{log: s.log, what: "config sync"}
 	interval := s.CheckInterval
 	if interval <= 0 {
@@ -148,7 +155,7 @@ func (s *Sync) watchLoop(ctx context.Context) {
 				if s.subs.Add(1) > 1 {
 					s.reconnects.Add(1)
 				}
-				s.down.ok(time.Now())
+				s.watchDown.ok(time.Now())
 				s.catchUp(ctx)
 			},
 			func(cs portico.ChangeSet) { s.receive(ctx, cs) })
@@ -161,7 +168,7 @@ func (s *Sync) watchLoop(ctx context.Context) {
 		if subscribed.Load() {
 			backoff = minBackoff
 		}
-		s.down.fail(time.Now(), fmt.Errorf("watching config changes: %w", err))
+		s.watchDown.fail(time.Now(), fmt.Errorf("watching config changes: %w", err))
 		t := time.NewTimer(jitter(backoff))
 		select {
 		case <-ctx.Done():
@@ -194,11 +201,31 @@ func (s *Sync) checkLoop(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// check catches up when the store's version differs from the current one.
-func (s *Sync) check(ctx context.Context) {
+// Header is a ChangeFeed that can also tell which change set made the
+// store's version (redisstore.Store is one). With it, the periodic check
+// notices a store that went back and was written again up to the node's
+// version with other changes: same version, another head.
+type Header interface {
+	// Head returns the store's version and the ID of the change set that
+	// made it, read together; "" when the store does not know it.
+	Head(ctx context.Context) (int64, string, error)
+}
+
+// head returns the store's version, and its head ID when Feed is a Header.
+func (s *Sync) head(ctx context.Context) (int64, string, error) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if h, ok := s.Feed.(Header); ok {
+		return h.Head(cctx)
+	}
 	v, err := s.Feed.Version(cctx)
-	cancel()
+	return v, "", err
+}
+
+// check catches up when the store's version differs from the current one,
+// and reloads when the store holds another change set at the same version.
+func (s *Sync) check(ctx context.Context) {
+	v, id, err := s.head(ctx)
 	if err != nil {
 		s.failed(ctx, fmt.Errorf("checking the config version: %w", err))
 		return
@@ -208,7 +235,7 @@ func (s *Sync) check(ctx context.Context) {
 		s.emptySince.Store(0) // a later emptying starts a new grace
 	}
 	cur := s.Config.Load()
-	if cur != nil && v == cur.Version {
+	if cur != nil && v == cur.Version && !s.diverged(v, id) {
 		return
 	}
 	s.mu.Lock()
@@ -216,13 +243,31 @@ func (s *Sync) check(ctx context.Context) {
 	cur = s.Config.Load()
 	switch {
 	case cur == nil:
-		s.reloadLocked(ctx)
+		s.reloadLocked(ctx, false)
 	case v > cur.Version:
 		s.behind.Add(1)
 		s.catchUpLocked(ctx)
 	case v < cur.Version:
-		s.reloadLocked(ctx)
+		// Change sets may have arrived since v was read: only a store
+		// still behind after the lock went back.
+		if v, _, err = s.head(ctx); err != nil {
+			s.failed(ctx, fmt.Errorf("checking the config version: %w", err))
+		} else if v < cur.Version {
+			s.reloadLocked(ctx, false)
+		}
+	case s.headVersion == v && id != "" && s.headID != "" && s.headID != id:
+		s.log.Warn("the data store holds other changes at this node's config version (it went back and was written again); reloading in full",
+			"version", v)
+		s.reloadLocked(ctx, true)
 	}
+}
+
+// diverged reports whether the store's head at version v is another
+// change set than the one this node applied at v.
+func (s *Sync) diverged(v int64, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.headVersion == v && id != "" && s.headID != "" && s.headID != id
 }
 
 // receive handles one change set from the feed.
@@ -251,7 +296,7 @@ func (s *Sync) catchUp(ctx context.Context) {
 func (s *Sync) catchUpLocked(ctx context.Context) {
 	cur := s.Config.Load()
 	if cur == nil {
-		s.reloadLocked(ctx)
+		s.reloadLocked(ctx, false)
 		return
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -264,25 +309,26 @@ func (s *Sync) catchUpLocked(ctx context.Context) {
 	}
 	if !complete {
 		s.log.Info("config change log incomplete, reloading in full", "version", cur.Version)
-		s.reloadLocked(ctx)
+		s.reloadLocked(ctx, false)
 		return
 	}
 	for _, cs := range sets {
 		if s.applyLocked(cs) == applyGap {
 			s.log.Warn("config change log has a gap, reloading in full",
 				"version", s.Config.Load().Version, "next", cs.Version)
-			s.reloadLocked(ctx)
+			s.reloadLocked(ctx, false)
 			return
 		}
 	}
 }
 
 // reloadLocked loads the whole Config from the store and makes it current
-// if it is newer. If the store's version went back below the node's, an
-// empty store is given this node's Config back (see Restorer) and a
-// non-empty one (replaced, or restored from an older backup) is taken as
-// the truth: its Config is forced in.
-func (s *Sync) reloadLocked(ctx context.Context) {
+// if it is newer, or, when diverged (the store holds other changes at the
+// node's version), if it is at least as new. If the store's version went
+// back below the node's, an empty store is given this node's Config back
+// (see Restorer) and a non-empty one (replaced, or restored from an older
+// backup) is taken as the truth: its Config is forced in.
+func (s *Sync) reloadLocked(ctx context.Context, diverged bool) {
 	lctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
 	c, err := s.Store.Load(lctx)
@@ -296,9 +342,16 @@ func (s *Sync) reloadLocked(ctx context.Context) {
 		s.emptySince.Store(0)
 	}
 	if s.Config.Set(c, false) {
+		s.headVersion, s.headID = 0, "" // not known for a loaded Config
 		return
 	}
 	cur := s.Config.Load()
+	if diverged && c.Version == cur.Version {
+		s.rewinds.Add(1)
+		s.Config.Set(c, true)
+		s.headVersion, s.headID = 0, ""
+		return
+	}
 	if c.Version >= cur.Version {
 		return
 	}
@@ -322,6 +375,7 @@ func (s *Sync) reloadLocked(ctx context.Context) {
 		"store_version", c.Version, "node_version", cur.Version)
 	s.rewinds.Add(1)
 	s.Config.Set(c, true)
+	s.headVersion, s.headID = 0, ""
 }
 
 // Restorer is a Store that can be given back a whole Config after it lost
@@ -393,7 +447,9 @@ const (
 	applyGap
 )
 
-// applyLocked applies cs if it is the next version.
+// applyLocked applies cs if it is the next version, and remembers its ID
+// if it is the node's version (now or already: the node's own admin write
+// is Set by the admin API before its change set arrives).
 func (s *Sync) applyLocked(cs portico.ChangeSet) applyResult {
 	cur := s.Config.Load()
 	switch {
@@ -401,6 +457,9 @@ func (s *Sync) applyLocked(cs portico.ChangeSet) applyResult {
 		return applyGap
 	case cs.Version <= cur.Version:
 		s.ignored.Add(1)
+		if cs.Version == cur.Version && s.headVersion != cs.Version {
+			s.headVersion, s.headID = cs.Version, cs.ID
+		}
 		return applyOld
 	case cs.Version == cur.Version+1:
 		if s.Config.Set(cur.With(cs.Version, cs.Changes...), false) {
@@ -408,6 +467,7 @@ func (s *Sync) applyLocked(cs portico.ChangeSet) applyResult {
 		} else {
 			s.ignored.Add(1) // the admin API set it meanwhile
 		}
+		s.headVersion, s.headID = cs.Version, cs.ID
 		return applyNext
 	}
 	return applyGap

@@ -375,3 +375,102 @@ func TestSyncRestoresFromNewestNode(t *testing.T) {
 		}
 	}
 }
+
+// racyFeed is a fakeStore whose Head, once armed, has two more change
+// sets published and applied before it returns the version it read: writes
+// that land between the periodic check's read and its lock.
+type racyFeed struct {
+	*fakeStore
+	mu    sync.Mutex
+	armed bool
+	cv    *portico.ConfigVar
+}
+
+func (r *racyFeed) Head(ctx context.Context) (int64, string, error) {
+	v, id, err := r.fakeStore.Head(ctx)
+	r.mu.Lock()
+	armed := r.armed
+	r.armed = false
+	r.mu.Unlock()
+	if armed {
+		r.fakeStore.publish("late1")
+		r.fakeStore.publish("late2")
+		for r.cv.Load().Version < v+2 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return v, id, err
+}
+
+// TestSyncCheckSeesNewerChangesAsNewer: change sets applied between the
+// periodic check's read of the store's version and its lock make the node
+// look ahead of the store; that must not cost a full reload (seconds at a
+// million keys), only a fresh look at the version.
+func TestSyncCheckSeesNewerChangesAsNewer(t *testing.T) {
+	f := newFakeStore()
+	cv := &portico.ConfigVar{}
+	cv.Set(portico.NewConfig(), false)
+	rf := &racyFeed{fakeStore: f, cv: cv}
+	s := &cluster.Sync{Store: f, Feed: rf, Config: cv, CheckInterval: 20 * time.Millisecond}
+	run(t, s.Run)
+	eventually(t, "subscription", func() bool { return f.activeSubs() == 1 })
+	f.publish("a")
+	waitVersion(t, cv, 1)
+	time.Sleep(50 * time.Millisecond)
+	before := s.Stats().FullReloads
+	rf.mu.Lock()
+	rf.armed = true
+	rf.mu.Unlock()
+	waitVersion(t, cv, 3)
+	time.Sleep(100 * time.Millisecond)
+	if st := s.Stats(); st.FullReloads != before {
+		t.Errorf("stats = %+v: %d full reload(s) although the node was never ahead of the store", st, st.FullReloads-before)
+	}
+}
+
+// TestSyncReloadsWhenStoreDiverges: the store goes back to version 3 and,
+// within one check interval, another node writes versions 4 and 5 again
+// with other changes. This node, at 5 with its own 4 and 5, sees the
+// store's head at 5 is another change set and reloads; without head IDs
+// it kept its config forever and applied 6 on top of it.
+func TestSyncReloadsWhenStoreDiverges(t *testing.T) {
+	f := newFakeStore()
+	s, cv, _, _ := startSync(t, f, 20*time.Millisecond, true)
+	for _, p := range []string{"a", "b", "c", "d", "e"} {
+		f.publish(p)
+	}
+	waitVersion(t, cv, 5)
+	f.set(func(f *fakeStore) { f.log = f.log[:3] }) // the store went back
+	f.publish("x")                                  // writes of a node that took the store's version 3
+	f.publish("y")
+	eventually(t, "the node to take the store's config", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return plans(cv.Load()) == plans(f.configLocked())
+	})
+	f.publish("z")
+	waitVersion(t, cv, 6)
+	if got := plans(cv.Load()); got != "v6 [a b c x y z]" {
+		t.Errorf("node config %s, want v6 [a b c x y z]", got)
+	}
+	if st := s.Stats(); st.Rewinds != 1 {
+		t.Errorf("stats %+v, want 1 rewind", st)
+	}
+}
+
+// TestSyncLogsOneFeedOutage: while subscribing keeps failing but the
+// version checks succeed, the feed's outage is logged once, not again
+// after every successful check.
+func TestSyncLogsOneFeedOutage(t *testing.T) {
+	f := newFakeStore()
+	f.set(func(f *fakeStore) { f.watchErrs = 1 << 30 })
+	cv := &portico.ConfigVar{}
+	cv.Set(portico.NewConfig(), false)
+	log, lb := newLogger()
+	s := &cluster.Sync{Store: f, Feed: f, Config: cv, CheckInterval: 50 * time.Millisecond, Logger: log}
+	run(t, s.Run)
+	eventually(t, "several subscription attempts", func() bool { return f.get(func(f *fakeStore) int { return f.watchCalls }) >= 4 })
+	if n := lb.count("unreachable"); n != 1 {
+		t.Errorf("one feed outage logged %d times", n)
+	}
+}

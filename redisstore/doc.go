@@ -14,6 +14,8 @@
 // without seeing each other's data.
 //
 //	portico:{c}:version            string  the config version, incremented by every Apply (absent = 0)
+//	portico:{c}:head               string  the random ID of the change set that made the version (absent after a Restore)
+//	portico:{c}:epoch              string  Redis time when the store last started over (first write, Restore)
 //	portico:{c}:cfg:plan           hash    plan ID → JSON of the portico.Plan
 //	portico:{c}:cfg:api            hash    API ID → JSON of the portico.API
 //	portico:{c}:cfg:user           hash    user ID → JSON of the portico.User
@@ -22,7 +24,7 @@
 //	portico:{c}:cfg:subscription   hash    subscription ID → JSON of the portico.Subscription
 //	portico:{c}:changes            list    the last change sets (WithLogCap, default 10,000), oldest
 //	                                       first, each the JSON of a portico.ChangeSet:
-//	                                       {"version":N,"changes":[…]}
+//	                                       {"version":N,"id":"…","changes":[…]}
 //	portico:{c}:events             channel (pub/sub, not a key) every change set, as it is applied
 //	portico:{c}:nodes              hash    node name → JSON of the portico.Node (its last heartbeat)
 //	portico:{c}:alive              zset    node name scored by its last heartbeat, in ms of Redis's clock

@@ -93,7 +93,7 @@ func (s *Store) Restore(ctx context.Context, cfg *portico.Config) (bool, error) 
 	}
 	keys := append([]string{s.k.version, s.k.changes}, s.k.cfg...)
 	keys = append(keys, staging...)
-	keys = append(keys, s.k.epoch)
+	keys = append(keys, s.k.epoch, s.k.head)
 	args := []any{cfg.Version, len(kinds), cfg.Plans.Len(), cfg.APIs.Len(), cfg.Users.Len(),
 		cfg.Applications.Len(), cfg.Keys.Len(), cfg.Subscriptions.Len()}
 	done, err := restoreScript.Run(ctx, s.rdb, keys, args...).Int()
@@ -132,8 +132,11 @@ func anyOf[T any](t portico.Table[T]) iter.Seq2[string, any] {
 // version and a new epoch, if the store holds no version and no entities
 // and every staging hash holds its expected count (else -1).
 //
+// The restored version's change set ID is not known: the head is
+// cleared.
+//
 // KEYS: version, changes, the hash of each kind, then its staging hash,
-// epoch. ARGV: the version, the number of kinds, then each kind's count.
+// epoch, head. ARGV: the version, the number of kinds, then each kind's count.
 var restoreScript = redis.NewScript(`
 local n = tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -154,5 +157,6 @@ redis.call('DEL', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1])
 local t = redis.call('TIME')
 redis.call('SET', KEYS[3 + 2 * n], t[1] .. '.' .. t[2])
+redis.call('DEL', KEYS[4 + 2 * n])
 return 1
 `)

@@ -2,6 +2,8 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,6 +111,7 @@ type keys struct {
 	prefix   string
 	version  string
 	epoch    string // changes when the store starts over: a Restore, or the first write into an empty store
+	head     string // the ID of the change set that made the current version
 	changes  string
 	events   string // a pub/sub channel, not a key
 	cfg      []string
@@ -124,6 +127,7 @@ func newKeys(cluster string) keys {
 		prefix:   p,
 		version:  p + "version",
 		epoch:    p + "epoch",
+		head:     p + "head",
 		changes:  p + "changes",
 		events:   p + "events",
 		nodes:    p + "nodes",
@@ -226,18 +230,36 @@ func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.fast.Close()
 //
 // The first write into an empty store also starts a new epoch (see Load).
 //
+// Every change set carries a random ID, kept as the store's head: a
+// retry of a script that ran (go-redis resends a command whose reply was
+// lost) finds the version one past its base and its own ID there, and
+// answers as the first run did instead of reporting a conflict; and a
+// node can tell another change set at its own version (the store went
+// back and was written again) from its own (see Head). PUBLISH comes
+// first: it is the one call a Redis ACL may refuse (channels are
+// permitted apart from keys), and it must refuse before anything is
+// written.
+//
 // KEYS: version, changes, the hash of each kind in the order of kinds,
-// epoch. ARGV: base, log cap, channel, changes JSON array, then a triple
-// per change: kind index (1-based), id, entity JSON ("" for a delete).
-// Returns {1, new version} or {0, stored version} on a conflict.
+// epoch, head. ARGV: base, log cap, channel, changes JSON array, change
+// set ID, then a triple per change: kind index (1-based), id, entity JSON
+// ("" for a delete). Returns {1, new version} or {0, stored version} on a
+// conflict.
 var applyScript = redis.NewScript(`
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
-if v ~= tonumber(ARGV[1]) then return {0, v} end
-if v == 0 and redis.call('EXISTS', KEYS[1]) == 0 then
+local base = tonumber(ARGV[1])
+if v ~= base then
+  if v == base + 1 and redis.call('GET', KEYS[10]) == ARGV[5] then return {1, v} end
+  return {0, v}
+end
+v = v + 1
+local set = '{"version":' .. string.format('%d', v) .. ',"id":"' .. ARGV[5] .. '","changes":' .. ARGV[4] .. '}'
+redis.call('PUBLISH', ARGV[3], set)
+if base == 0 and redis.call('EXISTS', KEYS[1]) == 0 then
   local t = redis.call('TIME')
   redis.call('SET', KEYS[9], t[1] .. '.' .. t[2])
 end
-for i = 5, #ARGV, 3 do
+for i = 6, #ARGV, 3 do
   local h = KEYS[2 + tonumber(ARGV[i])]
   if ARGV[i+2] == '' then
     redis.call('HDEL', h, ARGV[i+1])
@@ -245,11 +267,10 @@ for i = 5, #ARGV, 3 do
     redis.call('HSET', h, ARGV[i+1], ARGV[i+2])
   end
 end
-v = redis.call('INCR', KEYS[1])
-local set = '{"version":' .. string.format('%d', v) .. ',"changes":' .. ARGV[4] .. '}'
+redis.call('SET', KEYS[1], v)
+redis.call('SET', KEYS[10], ARGV[5])
 redis.call('RPUSH', KEYS[2], set)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-redis.call('PUBLISH', ARGV[3], set)
 return {1, v}
 `)
 
@@ -262,16 +283,18 @@ return {1, v}
 // with an internal error, writing nothing.
 //
 // When Redis is unreachable Apply returns an EUnavailable error. If the
-// connection broke after Redis ran the script, the change may have been
-// applied: a retry with the same base then gets EConflict, and a reload
-// shows the change. Large imports should be split into several Applies:
+// connection broke after Redis ran the script, go-redis runs it again and
+// the second run recognises the change set's ID (see applyScript): Apply
+// answers success once, never a conflict for its own change. If every
+// attempt failed the change may still have been applied: a reload shows
+// it. Large imports should be split into several Applies:
 // every change set is published and logged whole.
 func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change) (int64, error) {
-	keys := make([]string, 0, 3+len(kinds))
+	keys := make([]string, 0, 4+len(kinds))
 	keys = append(keys, s.k.version, s.k.changes)
 	keys = append(keys, s.k.cfg...)
-	keys = append(keys, s.k.epoch)
-	args := make([]any, 0, 4+3*len(changes))
+	keys = append(keys, s.k.epoch, s.k.head)
+	args := make([]any, 0, 5+3*len(changes))
 	set := changes
 	if set == nil {
 		set = []portico.Change{}
@@ -280,7 +303,7 @@ func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change)
 	if err != nil {
 		return 0, fmt.Errorf("redisstore: apply: encode changes: %w", err)
 	}
-	args = append(args, base, s.logCap, s.k.events, setJSON)
+	args = append(args, base, s.logCap, s.k.events, setJSON, newChangeSetID())
 	for i := range changes {
 		ch := &changes[i]
 		if ch.ID == "" {
@@ -332,6 +355,31 @@ func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change)
 		s.awaitReplica(ctx, conn, res[1])
 	}
 	return res[1], nil
+}
+
+// newChangeSetID returns a random change set ID: 16 hex digits.
+func newChangeSetID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Head returns the store's version and the ID of the change set that made
+// it ("" when unknown: an empty or restored store, or one written by a
+// Portico without IDs), read together.
+func (s *Store) Head(ctx context.Context) (int64, string, error) {
+	vals, err := s.rdb.MGet(ctx, s.k.version, s.k.head).Result()
+	if err != nil {
+		return 0, "", wrap("head", err)
+	}
+	var v int64
+	if str, ok := vals[0].(string); ok {
+		if v, err = strconv.ParseInt(str, 10, 64); err != nil {
+			return 0, "", fmt.Errorf("redisstore: head: version %q: %w", str, err)
+		}
+	}
+	id, _ := vals[1].(string)
+	return v, id, nil
 }
 
 // kindIndex returns the 1-based position of k in kinds, or 0.

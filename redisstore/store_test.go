@@ -1,8 +1,10 @@
 package redisstore_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -281,4 +283,202 @@ func TestLoadWhileChanging(t *testing.T) {
 		storetest.Equal(t, got, want)
 	}
 	t.Logf("%d consistent loads while 2,000 changes were applied", loads)
+}
+
+// cutProxy forwards TCP connections to a Redis; when armed, it forwards
+// the next EVALSHA to Redis (which runs the script) and then cuts that
+// connection before the reply reaches the client: a reply lost in the
+// network.
+type cutProxy struct {
+	l     net.Listener
+	to    string
+	armed atomic.Bool
+	cuts  atomic.Int64
+}
+
+func startCutProxy(t *testing.T, to string) *cutProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	p := &cutProxy{l: l, to: to}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go p.handle(c)
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) handle(c net.Conn) {
+	defer c.Close()
+	r, err := net.Dial("tcp", p.to)
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	var cut atomic.Bool
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 && !cut.Load() {
+				c.Write(buf[:n])
+			}
+			if err != nil {
+				c.Close()
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if bytes.Contains(bytes.ToLower(buf[:n]), []byte("evalsha")) && p.armed.CompareAndSwap(true, false) {
+				cut.Store(true)
+				r.Write(buf[:n])
+				time.Sleep(100 * time.Millisecond) // Redis runs the script
+				p.cuts.Add(1)
+				return
+			}
+			r.Write(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// TestApplyReplyLost: the connection breaks after Redis ran Apply's
+// script; go-redis sends it again on a new connection. The second run
+// recognises its change set and Apply succeeds once — no conflict for its
+// own change, which made the admin API create an entity twice.
+func TestApplyReplyLost(t *testing.T) {
+	srv := redistest.Start(t)
+	p := startCutProxy(t, srv.Addr)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, "redis://"+p.l.Addr().String()+"/0", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	v, err := s.Apply(ctx, 0, []portico.Change{portico.Put(&portico.Plan{ID: "first", Name: "first"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.armed.Store(true)
+	v2, err := s.Apply(ctx, v, []portico.Change{portico.Put(&portico.Plan{ID: "mine", Name: "mine"})})
+	if p.cuts.Load() != 1 {
+		t.Fatalf("the proxy cut %d connections, want 1", p.cuts.Load())
+	}
+	if err != nil || v2 != v+1 {
+		t.Fatalf("Apply whose first reply was lost = %d, %v; want %d, nil", v2, err, v+1)
+	}
+	c, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != v+1 || c.Plans.Get("mine") == nil || c.Plans.Len() != 2 {
+		t.Errorf("store after the retried Apply: version %d, %d plans", c.Version, c.Plans.Len())
+	}
+	if _, err := s.Apply(ctx, v, []portico.Change{portico.Put(&portico.Plan{ID: "other", Name: "other"})}); portico.ErrorCodeOf(err) != portico.EConflict {
+		t.Errorf("another change set at the same base: %v, want a conflict", err)
+	}
+}
+
+// TestApplyPublishRefused: a Redis 7 ACL user may write the cluster's keys
+// but not publish on its channel. Apply fails and writes nothing: the
+// refused PUBLISH comes before any write.
+func TestApplyPublishRefused(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	if err := srv.Client(t).Do(ctx, "ACL", "SETUSER", "portico", "on", ">pw", "~portico:*", "resetchannels", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := redisstore.Open(ctx, fmt.Sprintf("redis://portico:pw@%s/0", srv.Addr), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, aerr := s.Apply(ctx, 0, []portico.Change{portico.Put(&portico.Plan{ID: "p", Name: "p"})})
+	if aerr == nil || !strings.Contains(aerr.Error(), "publish") {
+		t.Errorf("Apply without channel permission: %v, want an error about publishing", aerr)
+	}
+	c, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != 0 || c.Len() != 0 {
+		t.Errorf("the refused Apply wrote version %d with %d entities", c.Version, c.Len())
+	}
+}
+
+// TestHead: Head reads the version with the ID of the change set that made
+// it, as published; a restored store has no head.
+func TestHead(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s := fresh(t, srv)
+	if v, id, err := s.Head(ctx); v != 0 || id != "" || err != nil {
+		t.Errorf("empty store: Head = %d %q %v", v, id, err)
+	}
+	var got []portico.ChangeSet
+	var mu sync.Mutex
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	subscribed := make(chan struct{})
+	go s.Watch(wctx, func() { close(subscribed) }, func(cs portico.ChangeSet) {
+		mu.Lock()
+		got = append(got, cs)
+		mu.Unlock()
+	})
+	<-subscribed
+	for i := range 2 {
+		if _, err := s.Apply(ctx, int64(i), []portico.Change{portico.Put(&portico.Plan{ID: fmt.Sprint("p", i), Name: "p"})}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, id, err := s.Head(ctx)
+	if v != 2 || len(id) != 16 || err != nil {
+		t.Fatalf("Head = %d %q %v", v, id, err)
+	}
+	sets, _, err := s.ChangesSince(ctx, 0)
+	if err != nil || len(sets) != 2 || sets[1].ID != id || sets[0].ID == id || sets[0].ID == "" {
+		t.Errorf("change log %+v %v; head %q", sets, err, id)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	if len(got) != 2 || got[1].ID != id {
+		t.Errorf("published %+v; head %q", got, id)
+	}
+	mu.Unlock()
+
+	cfg, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Client(t).FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Restore(ctx, cfg); !ok || err != nil {
+		t.Fatalf("Restore = %v %v", ok, err)
+	}
+	if v, id, err := s.Head(ctx); v != 2 || id != "" || err != nil {
+		t.Errorf("restored store: Head = %d %q %v, want 2 and no ID", v, id, err)
+	}
 }

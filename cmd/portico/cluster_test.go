@@ -490,3 +490,35 @@ func TestRedisRestartsEmpty(t *testing.T) {
 		t.Errorf("key after the restore: %d", code)
 	}
 }
+
+// TestAdminWhileClusterStarts polls /metrics (which reads the member list
+// through liveNodes) from the moment the admin listener serves, while the
+// node starts its cluster loops; the race detector reported the node's
+// heartbeat field written after the listeners served.
+func TestAdminWhileClusterStarts(t *testing.T) {
+	rs := redistest.Start(t)
+	addr := freeAddr(t)
+	t.Setenv("PORTICO_ADMIN_PASSWORD", adminPassword)
+	m := clusterNode(t, rs.URL(), "node-a")
+	m.Config.AdminAddr = addr
+	var stop atomic.Bool
+	var answered atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cl := &http.Client{Timeout: time.Second}
+		for i := 0; !stop.Load() && i < 100_000; i++ {
+			if resp, err := cl.Get("http://" + addr + "/metrics"); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				answered.Add(1)
+			}
+		}
+	}()
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "/metrics answers", 5*time.Second, func() bool { return answered.Load() > 0 })
+	stop.Store(true)
+	<-done
+}

@@ -241,6 +241,9 @@ func (m *Main) Run(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          errLog,
 	}
+	if m.redis != nil {
+		m.newCluster() // before the listeners serve: /metrics and the limiter read them
+	}
 	for _, s := range []struct {
 		srv *http.Server
 		l   net.Listener
@@ -467,13 +470,18 @@ func (m *Main) liveNodes() int {
 	return max(n, 1)
 }
 
-// startCluster starts the loops of a cluster node: config sync over the
-// store's change feed, heartbeats and cluster.xml, and the limiter sweep.
-func (m *Main) startCluster(ctx context.Context) {
+// newCluster makes the config sync and the heartbeat of a cluster node.
+func (m *Main) newCluster() {
 	m.sync = &cluster.Sync{Store: m.redis, Feed: m.redis, Config: m.config, Logger: m.logger.With("component", "sync"),
 		Node: m.Config.NodeName, Members: m.redis}
 	m.heartbeat = &cluster.Heartbeat{Registry: m.redis, Self: m.self, DataDir: m.Config.DataDir,
 		Cluster: m.Config.ClusterName, Logger: m.logger.With("component", "membership")}
+}
+
+// startCluster starts the loops of a cluster node made by newCluster:
+// config sync over the store's change feed, heartbeats and cluster.xml,
+// and the limiter sweep.
+func (m *Main) startCluster(ctx context.Context) {
 	for _, run := range []func(context.Context) error{m.sync.Run, m.heartbeat.Run} {
 		m.wg.Add(1)
 		go func() {
