@@ -119,7 +119,7 @@ func failoverClients(url string) (rdb, fast *redis.Client, err error) {
 	}
 	f := *o
 	f.MaxRetries = -1
-	fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout)
+	fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout, &f.PoolTimeout)
 	return redis.NewFailoverClient(o), redis.NewFailoverClient(&f), nil
 }
 

@@ -179,7 +179,7 @@ func Open(ctx context.Context, url string, cluster string, opts ...Option) (*Sto
 		}
 		f := *o
 		f.MaxRetries = -1
-		fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout)
+		fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout, &f.PoolTimeout)
 		rdb, fast = redis.NewClient(o), redis.NewClient(&f)
 	}
 	s := &Store{
@@ -593,11 +593,12 @@ func unavailable(err error) bool {
 func (s *Store) Client() *redis.Client { return s.rdb }
 
 // FastClient returns a client of the same Redis that fails fast — no
-// retries, dial, read and write timeouts of 250 ms unless the URL sets
-// them — for calls on a request's path (the cluster limiter), where a
+// retries, dial, read, write and pool timeouts of 250 ms unless the URL
+// sets them — for calls on a request's path (the cluster limiter), where a
 // Redis outage must cost a request a fraction of a second at most. Do not
 // close it.
 func (s *Store) FastClient() *redis.Client { return s.fast }
 
-// fastTimeout is FastClient's dial, read and write timeout.
+// fastTimeout is FastClient's dial, read, write and pool timeout (the
+// wait for a free connection, by default the read timeout + 1 s).
 const fastTimeout = 250 * time.Millisecond
