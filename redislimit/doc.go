@@ -9,7 +9,9 @@
 // all or nothing: it checks every hard counter first and counts the
 // request in all of them only if each admits it, so a request rejected by
 // its rate limit uses none of its quota. The nodes' clocks never decide
-// which window a request falls in.
+// which window a request falls in. A counter is named by its key, its
+// period and its window (fixed or rolling): a plan edited to another
+// period or window starts a new counter, in Redis and on the nodes.
 //
 // Fixed windows are [start, end) aligned to the Unix epoch for second,
 // minute and hour, and calendar periods in UTC for day, week (from Monday
@@ -70,6 +72,9 @@
 // Limit / LiveNodes, at least 1, per node), open (admit) or closed
 // (reject, RetryAfter ClosedRetryAfter) — and leaves Redis alone for
 // Limiter.Backoff before trying again. Leases already held stay valid.
+// An error reply that does not say Redis cannot serve (LOADING, READONLY,
+// MASTERDOWN and the like) concerns that call alone: the request gets its
+// specs' OnError policies, and the next request goes to Redis again.
 // A request that has a closed spec is rejected; one with only open specs
 // is admitted. The go-redis client should fail fast for this to be quick:
 // MaxRetries -1, DialerRetries 1 and dial, read and write timeouts of a few

@@ -71,9 +71,34 @@ type Limiter struct {
 	downUntil atomic.Int64 // Unix ns (the callers' clock)
 
 	mu     sync.Mutex
-	leases map[string]*lease
-	floors map[string]floor
+	leases map[counter]*lease
+	floors map[counter]floor
 	local  fallback
+}
+
+// counter identifies one counter: a LimitSpec's key, period and window.
+// A plan edited to another period or window starts a separate counter —
+// in Redis, in the leases and in the floors — instead of reading the old
+// one's count under other rules.
+type counter struct {
+	key  string
+	per  portico.Period
+	roll bool
+}
+
+func counterOf(sp *portico.LimitSpec) counter {
+	return counter{key: sp.Key, per: sp.Per, roll: sp.Window == portico.Rolling}
+}
+
+// redisKey returns the Redis key of sp's counter: prefix + Key + "|" +
+// the period's code + "|f" (fixed) or "|r" (rolling), e.g.
+// "portico:{default}:lim:s-1/rate|m|f".
+func (l *Limiter) redisKey(sp *portico.LimitSpec) string {
+	w := "|f"
+	if sp.Window == portico.Rolling {
+		w = "|r"
+	}
+	return l.prefix + sp.Key + "|" + periodCode[sp.Per] + w
 }
 
 // floor is the highest count this node saw Redis report for a fixed
@@ -86,11 +111,12 @@ type Limiter struct {
 type floor struct{ end, count, deadline int64 }
 
 // New returns a Limiter on rdb that keeps each counter under prefix +
-// LimitSpec.Key, e.g. with prefix "portico:{default}:lim:". rdb is usually
+// LimitSpec.Key + its period and window (see redisKey), e.g. with prefix
+// "portico:{default}:lim:". rdb is usually
 // a *redis.Client; a *redis.ClusterClient works when the prefix holds a
 // hash tag, so that all counters of a request share a slot.
 func New(rdb redis.Scripter, prefix string) *Limiter {
-	return &Limiter{rdb: rdb, prefix: prefix, leases: make(map[string]*lease), floors: make(map[string]floor)}
+	return &Limiter{rdb: rdb, prefix: prefix, leases: make(map[counter]*lease), floors: make(map[counter]floor)}
 }
 
 // RoundTrips returns the number of Redis calls the Limiter has made.
@@ -136,7 +162,8 @@ func (l *Limiter) backoff() time.Duration {
 // window); otherwise Take makes one Redis call that decides it and refills
 // the leases. While Redis is unreachable, Take applies each spec's OnError
 // policy and returns no error; it returns an error only for invalid specs
-// and for a ctx that ends during the call.
+// and for a ctx that ends during the call. Any other failed call (an
+// error reply) applies the OnError policies to that request alone.
 func (l *Limiter) Take(ctx context.Context, now time.Time, specs []portico.LimitSpec) (portico.Decision, error) {
 	if len(specs) == 0 {
 		return portico.Decision{Allowed: true}, nil
@@ -226,7 +253,7 @@ func (l *Limiter) Take(ctx context.Context, now time.Time, specs []portico.Limit
 		if ctx.Err() != nil {
 			return portico.Decision{}, ctx.Err()
 		}
-		if err != errDown {
+		if err != errDown && unreachable(err) {
 			l.downUntil.Store(t + int64(l.backoff()))
 		}
 		return l.outage(t, specs), nil
@@ -237,14 +264,44 @@ func (l *Limiter) Take(ctx context.Context, now time.Time, specs []portico.Limit
 // errDown stands for the last Redis error while the Limiter backs off.
 var errDown = errors.New("redislimit: data store down, backing off")
 
+// errReply reports a script reply of the wrong shape.
+var errReply = errors.New("redislimit: unexpected script reply")
+
+// unreachable reports whether err means that Redis did not answer — a
+// network error, a timeout, a closed client — or answered that it cannot
+// serve now (loading its data, a read-only replica, a master or cluster
+// down, busy with a script, out of disk): the errors that start the
+// backoff. Any other error reply is Redis's answer about this call alone.
+func unreachable(err error) bool {
+	if errors.Is(err, errReply) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		msg := re.Error()
+		for _, p := range unavailableReplies {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// unavailableReplies are the prefixes of error replies by which Redis
+// says it cannot serve now, as redisstore classifies them.
+var unavailableReplies = [...]string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MISCONF"}
+
 // lease returns the lease of sp, creating it, or resetting it when the
 // spec's limit changed; observe counts the request for the rate estimate.
 // l.mu must be held.
 func (l *Limiter) lease(sp *portico.LimitSpec, t int64, observe bool) *lease {
-	x := l.leases[sp.Key]
+	c := counterOf(sp)
+	x := l.leases[c]
 	if x == nil {
 		x = &lease{}
-		l.leases[sp.Key] = x
+		l.leases[c] = x
 	} else if x.limit != 0 && x.limit != sp.Limit {
 		*x = lease{fetching: x.fetching}
 	}
@@ -340,7 +397,7 @@ func (l *Limiter) apply(t int64, specs []portico.LimitSpec, ls []*lease, fetch c
 	for i := range specs {
 		if specs[i].Window != portico.Rolling {
 			count, g, endrel := res[2+4*i], res[3+4*i], res[5+4*i]
-			l.raiseFloor(specs[i].Key, rnow+endrel, count+g, t+endrel*1000)
+			l.raiseFloor(counterOf(&specs[i]), rnow+endrel, count+g, t+endrel*1000)
 		}
 	}
 	var d portico.Decision
@@ -378,13 +435,13 @@ func (l *Limiter) apply(t int64, specs []portico.LimitSpec, ls []*lease, fetch c
 	return d
 }
 
-// raiseFloor records that Redis counted count in key's window ending at
-// end (Redis µs), which ends at deadline on the caller's clock. l.mu must
-// be held.
-func (l *Limiter) raiseFloor(key string, end, count, deadline int64) {
-	f, ok := l.floors[key]
+// raiseFloor records that Redis counted count in c's window ending at end
+// (Redis µs), which ends at deadline on the caller's clock. l.mu must be
+// held.
+func (l *Limiter) raiseFloor(c counter, end, count, deadline int64) {
+	f, ok := l.floors[c]
 	if !ok || end > f.end || (end == f.end && count > f.count) {
-		l.floors[key] = floor{end: end, count: count, deadline: deadline}
+		l.floors[c] = floor{end: end, count: count, deadline: deadline}
 	}
 }
 
@@ -404,12 +461,12 @@ func (l *Limiter) eval(ctx context.Context, specs []portico.LimitSpec, wants []i
 	fs := fbuf[:0]
 	l.mu.Lock()
 	for i := range specs {
-		fs = append(fs, l.floors[specs[i].Key])
+		fs = append(fs, l.floors[counterOf(&specs[i])])
 	}
 	l.mu.Unlock()
 	for i := range specs {
 		sp := &specs[i]
-		keys[i] = l.prefix + sp.Key
+		keys[i] = l.redisKey(sp)
 		roll, soft := "0", "0"
 		if sp.Window == portico.Rolling {
 			roll = "1"
@@ -435,7 +492,7 @@ func (l *Limiter) eval(ctx context.Context, specs []portico.LimitSpec, wants []i
 func ints(v any, n int) ([]int64, error) {
 	a, ok := v.([]any)
 	if !ok || len(a) != n {
-		return nil, fmt.Errorf("redislimit: unexpected script reply %v", v)
+		return nil, fmt.Errorf("%w %v", errReply, v)
 	}
 	out := make([]int64, n)
 	for i, x := range a {
@@ -445,11 +502,11 @@ func ints(v any, n int) ([]int64, error) {
 		case string:
 			n, err := strconv.ParseInt(x, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("redislimit: unexpected script reply %v", v)
+				return nil, fmt.Errorf("%w %v", errReply, v)
 			}
 			out[i] = n
 		default:
-			return nil, fmt.Errorf("redislimit: unexpected script reply %v", v)
+			return nil, fmt.Errorf("%w %v", errReply, v)
 		}
 	}
 	return out, nil

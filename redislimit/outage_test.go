@@ -2,11 +2,17 @@ package redislimit
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/internal/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestOutage stops redis-server: requests follow each spec's OnError
@@ -86,11 +92,70 @@ func TestOutage(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	n, err := client(t, s).HGet(ctx, "test:{c}:lim:after", "n").Int64()
+	n, err := client(t, s).HGet(ctx, l.redisKey(&spec("after", portico.DatastoreClosed)[0]), "n").Int64()
 	// A call that timed out while the server came back may have been
 	// counted too: a lost reply under-admits, it never over-admits.
 	if err != nil || n < 1 {
 		t.Fatalf("after the outage Redis counted %d (%v), want at least 1", n, err)
 	}
 	t.Logf("back in Redis %v after restart (%d round trips)", time.Since(back), l.RoundTrips()-before)
+}
+
+// TestErrorReplyIsNotOutage: an error reply about one call (here a
+// counter's key holds a value of another type) applies the OnError
+// policy to that request only; the Limiter does not back off, and other
+// counters are still decided in Redis.
+func TestErrorReplyIsNotOutage(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	l := New(rdb, "test:{c}:lim:")
+	ctx := context.Background()
+	bad := []portico.LimitSpec{{Key: "bad", Limit: 10, Per: portico.Minute, OnError: portico.DatastoreClosed}}
+	good := []portico.LimitSpec{{Key: "good", Limit: 10, Per: portico.Minute, OnError: portico.DatastoreClosed}}
+	if err := rdb.Set(ctx, l.redisKey(&bad[0]), "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := l.Take(ctx, time.Now(), bad)
+	if err != nil || d.Allowed || !d.Unavailable {
+		t.Fatalf("counter whose key Redis cannot use: %+v %v, want the closed policy", d, err)
+	}
+	before := l.RoundTrips()
+	d, err = l.Take(ctx, time.Now(), good)
+	if err != nil || !d.Allowed || d.Unavailable {
+		t.Fatalf("another counter after an error reply: %+v %v, want decided in Redis", d, err)
+	}
+	if l.RoundTrips() == before {
+		t.Fatal("the other counter was not decided in Redis")
+	}
+}
+
+// replyErr is an error reply from Redis.
+type replyErr string
+
+func (e replyErr) Error() string { return string(e) }
+func (replyErr) RedisError()     {}
+
+// TestUnreachable checks which errors start the backoff: no answer, or an
+// answer that Redis cannot serve now; not an error reply about the call.
+func TestUnreachable(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{os.ErrDeadlineExceeded, true},
+		{io.EOF, true},
+		{redis.ErrClosed, true},
+		{replyErr("LOADING Redis is loading the dataset in memory"), true},
+		{replyErr("READONLY You can't write against a read only replica."), true},
+		{replyErr("MASTERDOWN Link with MASTER is down"), true},
+		{replyErr("BUSY Redis is busy running a script."), true},
+		{replyErr("ERR user_script:85: attempt to compare nil with number"), false},
+		{replyErr("WRONGTYPE Operation against a key holding the wrong kind of value"), false},
+		{fmt.Errorf("%w [1 2]", errReply), false},
+		{context.Canceled, false},
+	} {
+		if got := unreachable(tt.err); got != tt.want {
+			t.Errorf("unreachable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
 }

@@ -208,15 +208,15 @@ func TestAllOrNothing(t *testing.T) {
 	if crossed != 1 {
 		t.Fatalf("crossed %d times", crossed)
 	}
-	n, err := rdb.HGet(ctx, "test:{c}:lim:quota", "n").Int64()
+	n, err := rdb.HGet(ctx, l.redisKey(&specs[1]), "n").Int64()
 	if err != nil || n != 3 {
 		t.Fatalf("quota counted %d (%v), want 3", n, err)
 	}
-	ttl, _ := rdb.PTTL(ctx, "test:{c}:lim:rate").Result()
+	ttl, _ := rdb.PTTL(ctx, l.redisKey(&specs[0])).Result()
 	if ttl <= 0 || ttl > 62*time.Second {
 		t.Fatalf("rolling key TTL %v", ttl)
 	}
-	ttl, _ = rdb.PTTL(ctx, "test:{c}:lim:quota").Result()
+	ttl, _ = rdb.PTTL(ctx, l.redisKey(&specs[1])).Result()
 	if ttl <= 0 || ttl > 32*24*time.Hour {
 		t.Fatalf("quota key TTL %v", ttl)
 	}
@@ -327,7 +327,7 @@ func TestCountersSurviveDataLoss(t *testing.T) {
 	if admitted != limit {
 		t.Errorf("admitted %d in the hour across the flush, want the limit %d", admitted, limit)
 	}
-	n, err := rdb.HGet(ctx, "test:{c}:lim:quota", "n").Int64()
+	n, err := rdb.HGet(ctx, a.redisKey(&specs[0]), "n").Int64()
 	if err != nil || n != limit {
 		t.Errorf("counter after the flush: %d %v, want %d", n, err, limit)
 	}
