@@ -43,3 +43,37 @@ func TestWindowChangeStartsNewCounter(t *testing.T) {
 		t.Errorf("fixed counter %d (%v), want 2", n, err)
 	}
 }
+
+// TestSoftToHardStartsOver: a soft quota edited to hard with the same
+// limit, after Redis counted past the limit: the node drops the lease it
+// took for the soft quota (whose units are numbered past the limit) and
+// admits nothing more in the window.
+func TestSoftToHardStartsOver(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	l := New(rdb, "test:{c}:lim:")
+	ctx := context.Background()
+	clearOf(time.Hour, 10*time.Second)
+	soft := []portico.LimitSpec{{Key: "sub/quota", Limit: 100, Per: portico.Hour, Soft: true}}
+	hard := []portico.LimitSpec{{Key: "sub/quota", Limit: 100, Per: portico.Hour}}
+	now := time.Now()
+	for i := 0; i < 110; i++ {
+		now = now.Add(time.Millisecond)
+		if _, err := l.Take(ctx, now, soft); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, _ := rdb.HGet(ctx, l.redisKey(&soft[0]), "n").Int64()
+	if n < 110 {
+		t.Fatalf("Redis counted %d, want at least 110", n)
+	}
+	for i := 0; i < 100; i++ {
+		now = now.Add(time.Millisecond)
+		d, err := l.Take(ctx, now, hard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed {
+			t.Fatalf("request %d admitted by the hard quota of 100 with %d counted", i, n)
+		}
+	}
+}

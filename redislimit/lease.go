@@ -1,6 +1,10 @@
 package redislimit
 
-import "time"
+import (
+	"time"
+
+	"github.com/portico-gw/portico"
+)
 
 // lease is one node's share of a fixed window's budget: units already
 // counted in Redis that this node hands out without a round trip. All
@@ -16,7 +20,7 @@ type lease struct {
 	deadline int64  // units are usable while now < deadline
 	spans    []span // leased unit numbers not handed out yet, oldest first
 	full     bool   // a hard counter's budget was used up by the last grant
-	limit    int64  // the limit the lease was taken for
+	terms    terms  // what the lease was taken for
 
 	// Rate estimate: seen requests since since, and the smoothed rate.
 	since int64
@@ -25,6 +29,16 @@ type lease struct {
 
 	fetching chan struct{} // closed when an in-flight grant is applied
 }
+
+// terms are what a lease was taken for. A lease taken for other terms is
+// another budget: its units are not handed out for these (period and
+// window are part of the counter's identity, see counter).
+type terms struct {
+	limit int64
+	soft  bool
+}
+
+func termsOf(sp *portico.LimitSpec) terms { return terms{limit: sp.Limit, soft: sp.Soft} }
 
 // span is a run of unit numbers [next, last]: unit k is the k-th request
 // counted in the window across the cluster.
@@ -42,6 +56,10 @@ func (l *lease) usable(now int64) bool {
 func (l *lease) blocked(now int64) bool {
 	return l.full && now < l.deadline && len(l.spans) == 0
 }
+
+// next returns the number of the unit take would hand out; usable must be
+// true.
+func (l *lease) next() int64 { return l.spans[0].next }
 
 // take hands out the oldest leased unit and returns its number; usable
 // must be true.
@@ -113,13 +131,15 @@ func max64(a, b int64) int64 {
 // grant applies a grant of g units numbered from+1 … from+g, of which the
 // first is used by the request that asked (so from+2 … from+g are
 // leased), in the window ending at end (Redis µs) and usable until the
-// local deadline. full says that the grant used up a hard counter. A grant
-// of a later window replaces the lease; a late grant of an earlier window
-// than the lease's is dropped (its units are lost).
-func (l *lease) grant(end, deadline, from, g, limit int64, full bool) {
+// local deadline, for a spec with terms tm. full says that the grant used
+// up a hard counter. A grant of a later window, or of the same window for
+// other terms (the spec changed while the call was in flight), replaces
+// the lease; a late grant of an earlier window than the lease's is
+// dropped (its units are lost).
+func (l *lease) grant(end, deadline, from, g int64, tm terms, full bool) {
 	switch {
-	case end > l.end:
-		l.end, l.deadline, l.spans, l.full, l.limit = end, deadline, l.spans[:0], full, limit
+	case end > l.end || (end == l.end && tm != l.terms):
+		l.end, l.deadline, l.spans, l.full, l.terms = end, deadline, l.spans[:0], full, tm
 	case end < l.end:
 		return
 	default:
@@ -135,7 +155,7 @@ func (l *lease) grant(end, deadline, from, g, limit int64, full bool) {
 // end, usable as a local rejection until deadline.
 func (l *lease) exhaust(end, deadline int64) {
 	if end > l.end {
-		l.end, l.deadline, l.spans, l.limit = end, deadline, l.spans[:0], 0
+		l.end, l.deadline, l.spans, l.terms = end, deadline, l.spans[:0], terms{}
 	}
 	if end == l.end {
 		l.full = true

@@ -24,23 +24,26 @@ func TestLeaseSteps(t *testing.T) {
 	steps := []step{
 		{name: "empty", do: func() {}, t: 0, usable: false, blocked: false, left: 0},
 		// Window ends at Redis 2_000_000 µs; deadline local 1000 ms; units 11…15 granted, 11 used by the asker.
-		{name: "grant 5 from 10", do: func() { l.grant(2_000_000, 1000*ms, 10, 5, 100, false) }, t: 500 * ms, usable: true, left: 4},
+		{name: "grant 5 from 10", do: func() { l.grant(2_000_000, 1000*ms, 10, 5, terms{limit: 100}, false) }, t: 500 * ms, usable: true, left: 4},
 		{name: "take 12", do: func() { mustTake(t, &l, 12) }, t: 500 * ms, usable: true, left: 3},
-		{name: "same-window grant appends", do: func() { l.grant(2_000_000, 990*ms, 40, 3, 100, false) }, t: 600 * ms, usable: true, left: 5},
+		{name: "same-window grant appends", do: func() { l.grant(2_000_000, 990*ms, 40, 3, terms{limit: 100}, false) }, t: 600 * ms, usable: true, left: 5},
 		{name: "take 13", do: func() { mustTake(t, &l, 13) }, t: 600 * ms, usable: true, left: 4},
 		{name: "take 14", do: func() { mustTake(t, &l, 14) }, t: 600 * ms, usable: true, left: 3},
 		{name: "take 15", do: func() { mustTake(t, &l, 15) }, t: 600 * ms, usable: true, left: 2},
 		{name: "take 42 (second span)", do: func() { mustTake(t, &l, 42) }, t: 600 * ms, usable: true, left: 1},
 		{name: "deadline is the earlier one", do: func() {}, t: 990 * ms, usable: false, left: 1},
-		{name: "late grant of an older window is dropped", do: func() { l.grant(1_000_000, 900*ms, 7, 9, 100, false) }, t: 700 * ms, usable: true, left: 1},
-		{name: "grant using up the budget", do: func() { l.grant(3_000_000, 1990*ms, 97, 3, 100, true) }, t: 1000 * ms, usable: true, left: 2},
+		{name: "late grant of an older window is dropped", do: func() { l.grant(1_000_000, 900*ms, 7, 9, terms{limit: 100}, false) }, t: 700 * ms, usable: true, left: 1},
+		{name: "grant using up the budget", do: func() { l.grant(3_000_000, 1990*ms, 97, 3, terms{limit: 100}, true) }, t: 1000 * ms, usable: true, left: 2},
 		{name: "take 99", do: func() { mustTake(t, &l, 99) }, t: 1100 * ms, usable: true, left: 1},
 		{name: "take 100", do: func() { mustTake(t, &l, 100) }, t: 1100 * ms, usable: false, blocked: true, left: 0},
 		{name: "blocked until the deadline", do: func() {}, t: 1989 * ms, blocked: true},
 		{name: "free at the deadline", do: func() {}, t: 1990 * ms},
 		{name: "exhaust in a new window", do: func() { l.exhaust(4_000_000, 2990*ms) }, t: 2000 * ms, blocked: true},
 		{name: "exhaust of an old window ignored", do: func() { l.exhaust(3_000_000, 1990*ms) }, t: 2000 * ms, blocked: true},
-		{name: "next window", do: func() { l.grant(5_000_000, 3990*ms, 0, 1, 100, false) }, t: 3000 * ms},
+		{name: "next window", do: func() { l.grant(5_000_000, 3990*ms, 0, 1, terms{limit: 100}, false) }, t: 3000 * ms},
+		{name: "grant 10 from 1", do: func() { l.grant(5_000_000, 3990*ms, 1, 10, terms{limit: 100}, false) }, t: 3000 * ms, usable: true, left: 9},
+		// A call made for other terms (the spec changed while it was in flight) replaces the lease.
+		{name: "same-window grant of other terms replaces", do: func() { l.grant(5_000_000, 3990*ms, 20, 3, terms{limit: 200}, false) }, t: 3000 * ms, usable: true, left: 2},
 	}
 	for _, s := range steps {
 		s.do()
@@ -110,7 +113,7 @@ func TestDecideLocalAllOrNothing(t *testing.T) {
 		{Key: "quota", Limit: 1000, Per: portico.Day},
 	}
 	rate, quota := &lease{}, &lease{}
-	rate.grant(2_000_000, 1000*ms, 0, 3, 100, false) // units 2, 3 leased
+	rate.grant(2_000_000, 1000*ms, 0, 3, terms{limit: 100}, false) // units 2, 3 leased
 	ls := []*lease{rate, quota}
 
 	if _, ok := decideLocal(10*ms, specs, ls); ok {
@@ -120,7 +123,7 @@ func TestDecideLocalAllOrNothing(t *testing.T) {
 		t.Fatalf("rate lease lost units: %d left", rate.left())
 	}
 
-	quota.grant(86_400_000_000, 1000*ms, 500, 2, 1000, false) // unit 502 leased
+	quota.grant(86_400_000_000, 1000*ms, 500, 2, terms{limit: 1000}, false) // unit 502 leased
 	d, ok := decideLocal(10*ms, specs, ls)
 	if !ok || !d.Allowed {
 		t.Fatalf("decideLocal = %+v, %v; want allowed", d, ok)
@@ -143,6 +146,25 @@ func TestDecideLocalAllOrNothing(t *testing.T) {
 	}
 }
 
+// TestDecideLocalHardWithinLimit: a lease whose units are numbered past
+// a hard spec's limit (taken while the spec was soft) hands out none of
+// them: the request goes to Redis.
+func TestDecideLocalHardWithinLimit(t *testing.T) {
+	specs := []portico.LimitSpec{{Key: "quota", Limit: 100, Per: portico.Hour}}
+	x := &lease{}
+	x.grant(2_000_000, 1000*ms, 98, 5, terms{limit: 100, soft: true}, false) // units 100…103 leased
+	ls := []*lease{x}
+	if d, ok := decideLocal(0, specs, ls); !ok || !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("unit 100 of 100: %+v %v, want admitted", d, ok)
+	}
+	if d, ok := decideLocal(0, specs, ls); ok {
+		t.Fatalf("unit 101 of 100: decided locally: %+v", d)
+	}
+	if x.left() != 3 {
+		t.Fatalf("left %d, want 3", x.left())
+	}
+}
+
 // TestLocalReportsUnits checks Crossed and Reached from leased units:
 // each is reported by the request that takes the threshold's (or the
 // limit's) unit, once per window across the cluster.
@@ -152,8 +174,8 @@ func TestLocalReportsUnits(t *testing.T) {
 		{Key: "soft", Limit: 10, Per: portico.Day, Soft: true, Threshold: 50},
 	}
 	hard, soft := &lease{}, &lease{}
-	hard.grant(1, 1000*ms, 0, 5, 5, true)    // units 2…5 leased
-	soft.grant(1, 1000*ms, 2, 10, 10, false) // units 4…12 leased
+	hard.grant(1, 1000*ms, 0, 5, terms{limit: 5}, true)                // units 2…5 leased
+	soft.grant(1, 1000*ms, 2, 10, terms{limit: 10, soft: true}, false) // units 4…12 leased
 	ls := []*lease{hard, soft}
 	var reached, crossed []int
 	for i := 0; i < 4; i++ {

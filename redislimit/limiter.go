@@ -293,16 +293,16 @@ func unreachable(err error) bool {
 // says it cannot serve now, as redisstore classifies them.
 var unavailableReplies = [...]string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MISCONF"}
 
-// lease returns the lease of sp, creating it, or resetting it when the
-// spec's limit changed; observe counts the request for the rate estimate.
-// l.mu must be held.
+// lease returns the lease of sp, creating it, or resetting it when it
+// was taken for other terms (the spec's limit or softness changed);
+// observe counts the request for the rate estimate. l.mu must be held.
 func (l *Limiter) lease(sp *portico.LimitSpec, t int64, observe bool) *lease {
 	c := counterOf(sp)
 	x := l.leases[c]
 	if x == nil {
 		x = &lease{}
 		l.leases[c] = x
-	} else if x.limit != 0 && x.limit != sp.Limit {
+	} else if x.terms != (terms{}) && x.terms != termsOf(sp) {
 		*x = lease{fetching: x.fetching}
 	}
 	if observe {
@@ -323,8 +323,9 @@ func (l *Limiter) release(ls []*lease, fetch chan struct{}) {
 
 // decideLocal decides a request from leases alone, if it can: a
 // rejection when a hard counter is used up for the rest of its window,
-// an admission when every counter holds a leased unit. It takes a unit
-// from every lease or from none.
+// an admission when every counter holds a leased unit — for a hard
+// counter, one numbered within its limit. It takes a unit from every
+// lease or from none.
 func decideLocal(t int64, specs []portico.LimitSpec, ls []*lease) (portico.Decision, bool) {
 	rej := -1
 	for i, x := range ls {
@@ -336,8 +337,8 @@ func decideLocal(t int64, specs []portico.LimitSpec, ls []*lease) (portico.Decis
 		w := time.Duration(ls[rej].deadline - t)
 		return portico.Decision{Limit: specs[rej].Limit, Reset: w, RetryAfter: w, Rejected: specs[rej].Key}, true
 	}
-	for _, x := range ls {
-		if !x.usable(t) {
+	for i, x := range ls {
+		if !x.usable(t) || (!specs[i].Soft && x.next() > specs[i].Limit) {
 			return portico.Decision{}, false
 		}
 	}
@@ -427,7 +428,7 @@ func (l *Limiter) apply(t int64, specs []portico.LimitSpec, ls []*lease, fetch c
 		count, g, w, endrel := res[2+4*i], res[3+4*i], res[4+4*i], res[5+4*i]
 		if fetch != nil {
 			full := !sp.Soft && count+g >= sp.Limit
-			ls[i].grant(rnow+endrel, t+endrel*1000, count, g, sp.Limit, full)
+			ls[i].grant(rnow+endrel, t+endrel*1000, count, g, termsOf(sp), full)
 		}
 		c.count(&d, sp, count+1, time.Duration(w)*time.Microsecond)
 	}
