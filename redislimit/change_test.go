@@ -77,3 +77,48 @@ func TestSoftToHardStartsOver(t *testing.T) {
 		}
 	}
 }
+
+// TestPeriodChangeStartsOver: a rate limit edited from 100/hour to
+// 100/minute keeps key and limit. The node's lease of the hour window
+// (units counted only in the hour's counter) is not spent in the minute
+// window: one minute window admits at most 100 across two nodes.
+func TestPeriodChangeStartsOver(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	a := New(rdb, "test:{c}:lim:")
+	a.LeaseFor = time.Second
+	b := exact(t, rdb)
+	ctx := context.Background()
+	clearOf(time.Hour, 70*time.Second)
+	if time.Now().Minute() == 0 {
+		atWindowStart(time.Minute) // the hour's and the minute's windows start together
+	}
+	clearOf(time.Minute, 10*time.Second)
+	hour := []portico.LimitSpec{{Key: "sub/rate", Limit: 100, Per: portico.Hour}}
+	minute := []portico.LimitSpec{{Key: "sub/rate", Limit: 100, Per: portico.Minute}}
+	now := time.Now()
+	for i := 0; i < 5; i++ { // a's lease grows with its rate
+		now = now.Add(time.Millisecond)
+		if _, err := a.Take(ctx, now, hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := time.Now().Truncate(time.Minute)
+	admitted := 0
+	for i := 0; i < 150; i++ {
+		if d, _ := b.Take(ctx, time.Now(), minute); d.Allowed {
+			admitted++
+		}
+	}
+	for i := 0; i < 150; i++ {
+		now = now.Add(time.Millisecond)
+		if d, _ := a.Take(ctx, now, minute); d.Allowed {
+			admitted++
+		}
+	}
+	if !time.Now().Truncate(time.Minute).Equal(m) {
+		t.Fatal("the minute ended during the test")
+	}
+	if admitted != 100 {
+		t.Errorf("admitted %d in one minute window, want the limit of 100", admitted)
+	}
+}
