@@ -122,3 +122,33 @@ func TestPeriodChangeStartsOver(t *testing.T) {
 		t.Errorf("admitted %d in one minute window, want the limit of 100", admitted)
 	}
 }
+
+// TestRaisedLimitUnblocks: a node whose first reply on a counter in this
+// window was Redis's rejection knows it used up until the window ends;
+// when the plan's limit is raised, it asks Redis again instead of
+// rejecting locally for the rest of the window.
+func TestRaisedLimitUnblocks(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	a, b := New(rdb, "test:{c}:lim:"), New(rdb, "test:{c}:lim:")
+	ctx := context.Background()
+	clearOf(time.Hour, 10*time.Second)
+	five := []portico.LimitSpec{{Key: "sub/quota", Limit: 5, Per: portico.Hour}}
+	ten := []portico.LimitSpec{{Key: "sub/quota", Limit: 10, Per: portico.Hour}}
+	for i := 0; i < 5; i++ {
+		if d, err := a.Take(ctx, time.Now(), five); err != nil || !d.Allowed {
+			t.Fatalf("request %d: %+v %v", i, d, err)
+		}
+	}
+	if d, _ := b.Take(ctx, time.Now(), five); d.Allowed {
+		t.Fatal("6th of 5 admitted")
+	}
+	trips := b.RoundTrips()
+	if d, _ := b.Take(ctx, time.Now(), five); d.Allowed || b.RoundTrips() != trips {
+		t.Fatalf("7th of 5: %+v, %d round trips; want rejected locally", d, b.RoundTrips()-trips)
+	}
+	for _, l := range []*Limiter{a, b} {
+		if d, err := l.Take(ctx, time.Now(), ten); err != nil || !d.Allowed {
+			t.Fatalf("limit raised from 5 to 10 with 5 counted: %+v %v, want admitted", d, err)
+		}
+	}
+}

@@ -151,11 +151,12 @@ func (l *lease) grant(end, deadline, from, g int64, tm terms, full bool) {
 	}
 }
 
-// exhaust records that Redis rejected the counter in the window ending at
-// end, usable as a local rejection until deadline.
-func (l *lease) exhaust(end, deadline int64) {
-	if end > l.end {
-		l.end, l.deadline, l.spans, l.terms = end, deadline, l.spans[:0], terms{}
+// exhaust records that Redis rejected the counter, for a spec with terms
+// tm, in the window ending at end, usable as a local rejection until
+// deadline. Like a grant, a rejection for other terms replaces the lease.
+func (l *lease) exhaust(end, deadline int64, tm terms) {
+	if end > l.end || (end == l.end && tm != l.terms) {
+		l.end, l.deadline, l.spans, l.full, l.terms = end, deadline, l.spans[:0], false, tm
 	}
 	if end == l.end {
 		l.full = true

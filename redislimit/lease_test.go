@@ -38,8 +38,8 @@ func TestLeaseSteps(t *testing.T) {
 		{name: "take 100", do: func() { mustTake(t, &l, 100) }, t: 1100 * ms, usable: false, blocked: true, left: 0},
 		{name: "blocked until the deadline", do: func() {}, t: 1989 * ms, blocked: true},
 		{name: "free at the deadline", do: func() {}, t: 1990 * ms},
-		{name: "exhaust in a new window", do: func() { l.exhaust(4_000_000, 2990*ms) }, t: 2000 * ms, blocked: true},
-		{name: "exhaust of an old window ignored", do: func() { l.exhaust(3_000_000, 1990*ms) }, t: 2000 * ms, blocked: true},
+		{name: "exhaust in a new window", do: func() { l.exhaust(4_000_000, 2990*ms, terms{limit: 100}) }, t: 2000 * ms, blocked: true},
+		{name: "exhaust of an old window ignored", do: func() { l.exhaust(3_000_000, 1990*ms, terms{limit: 100}) }, t: 2000 * ms, blocked: true},
 		{name: "next window", do: func() { l.grant(5_000_000, 3990*ms, 0, 1, terms{limit: 100}, false) }, t: 3000 * ms},
 		{name: "grant 10 from 1", do: func() { l.grant(5_000_000, 3990*ms, 1, 10, terms{limit: 100}, false) }, t: 3000 * ms, usable: true, left: 9},
 		// A call made for other terms (the spec changed while it was in flight) replaces the lease.
@@ -136,7 +136,7 @@ func TestDecideLocalAllOrNothing(t *testing.T) {
 	}
 
 	// A used-up hard counter rejects locally and nothing is taken.
-	quota.exhaust(86_400_000_000, 1000*ms)
+	quota.exhaust(86_400_000_000, 1000*ms, terms{limit: 1000})
 	d, ok = decideLocal(20*ms, specs, ls)
 	if !ok || d.Allowed || d.Rejected != "quota" || d.RetryAfter != 980*time.Millisecond {
 		t.Fatalf("decideLocal = %+v, %v; want rejected by quota after 980ms", d, ok)

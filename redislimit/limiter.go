@@ -302,7 +302,7 @@ func (l *Limiter) lease(sp *portico.LimitSpec, t int64, observe bool) *lease {
 	if x == nil {
 		x = &lease{}
 		l.leases[c] = x
-	} else if x.terms != (terms{}) && x.terms != termsOf(sp) {
+	} else if x.end != 0 && x.terms != termsOf(sp) {
 		*x = lease{fetching: x.fetching}
 	}
 	if observe {
@@ -412,7 +412,7 @@ func (l *Limiter) apply(t int64, specs []portico.LimitSpec, ls []*lease, fetch c
 				continue
 			}
 			if fetch != nil {
-				ls[i].exhaust(rnow+endrel, t+endrel*1000)
+				ls[i].exhaust(rnow+endrel, t+endrel*1000, termsOf(sp))
 			}
 			if rej < 0 || w > wait {
 				rej, wait = i, w
