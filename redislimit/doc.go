@@ -87,11 +87,18 @@
 // caught up, has lost counts. Each Limiter remembers, per fixed counter,
 // the highest count Redis reported to it in the counter's current window,
 // and every script call passes it along: a counter of that window that
-// counts less is raised to it first. Counts in a window only grow, so the
-// floor never counts a request that was not admitted; what the cluster
-// admitted after the freshest node's last call is lost (over-admission up
-// to that difference, not a whole window's budget). Rolling windows are
-// not restored: they start over, at most one period's worth.
+// counts less is raised to it first (the script takes the higher of the
+// stored count and the floor on every call). Counts in a window only
+// grow, so a floor never counts a request that was not admitted. But a
+// counter is only raised as far as the floors of the nodes that call:
+// until a node that saw the newest count calls again, the others grant
+// from what they saw. After Redis lost a count C, the window admits at
+// most C − F beyond its limit, F the floor of the first node to call
+// after the loss: what the cluster admitted after that node's last call,
+// little when it called recently, up to a whole budget (F = 0) when it
+// had not called in the window — never more than twice the limit in
+// all. Rolling windows are not restored: they start over, at most one
+// period's worth.
 //
 // # Time and clocks
 //

@@ -332,3 +332,68 @@ func TestCountersSurviveDataLoss(t *testing.T) {
 		t.Errorf("counter after the flush: %d %v, want %d", n, err, limit)
 	}
 }
+
+// TestStaleFloorBound: after Redis lost a counter, the first node to call
+// raises it only to its own floor, and the counter goes on from there
+// until the node that saw the newest count calls. Nodes a and b count 10
+// and 5 of a limit of 20 (floors 10 and 15, the true count 15); Redis is
+// flushed; then the first caller — b (saw the newest count), a (floor 10,
+// 3 requests) or c (never called: no floor) — is followed by a and b.
+// The window admits at most lost + limit − first caller's floor, and
+// exactly the limit once b has called.
+func TestStaleFloorBound(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	ctx := context.Background()
+	const limit, lost = 20, 15
+	for _, tt := range []struct {
+		first    string
+		n, floor int // the first caller's requests and floor
+		want     int // admitted in the window
+	}{
+		{first: "b", n: 20, floor: 15, want: 20},
+		{first: "a", n: 3, floor: 10, want: 23}, // a re-grants 11…13
+		{first: "c", n: 20, floor: 0, want: 35}, // c grants 1…20 again
+	} {
+		t.Run(tt.first, func(t *testing.T) {
+			nodes := map[string]*Limiter{"a": exact(t, rdb), "b": exact(t, rdb), "c": exact(t, rdb)}
+			specs := []portico.LimitSpec{{Key: "stale-" + tt.first, Limit: limit, Per: portico.Hour}}
+			clearOf(time.Hour, 10*time.Second)
+			hour := time.Now().Truncate(time.Hour)
+			admitted := 0
+			take := func(name string) {
+				d, err := nodes[name].Take(ctx, time.Now(), specs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.Allowed {
+					admitted++
+				}
+			}
+			for range 10 {
+				take("a")
+			}
+			for range 5 {
+				take("b")
+			}
+			if err := rdb.FlushAll(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			for range tt.n {
+				take(tt.first)
+			}
+			for range limit {
+				take("b")
+				take("a")
+			}
+			if !time.Now().Truncate(time.Hour).Equal(hour) {
+				t.Fatal("the hour ended during the test")
+			}
+			if bound := lost + limit - tt.floor; admitted != tt.want || admitted > bound {
+				t.Errorf("admitted %d, want %d (bound %d)", admitted, tt.want, bound)
+			}
+			if n, err := rdb.HGet(ctx, nodes["b"].redisKey(&specs[0]), "n").Int64(); err != nil || n != limit {
+				t.Errorf("counter %d (%v), want the limit %d", n, err, limit)
+			}
+		})
+	}
+}
