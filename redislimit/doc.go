@@ -58,11 +58,15 @@
 // Redis for all of them; requests waiting for a grant in flight on the
 // same counter wait for it instead of calling Redis too.
 //
-// Crossed and Reached are reported by the request that takes the
-// threshold's (or the limit's) unit of the window — each unit is numbered
-// by the Redis count it was granted at, so each is reported once per
-// period across the cluster (or not at all if that unit is leased and
-// lost, in which case the counter never really reached it).
+// Crossed and Reached are reported by the request whose script call is
+// granted the threshold's (or the limit's) unit of the window — each unit
+// is numbered by the Redis count it was granted at, so each is reported
+// once per period across the cluster as long as Redis keeps the count,
+// even if the unit is leased and the lease lost (a node stopped). A
+// threshold unit that is leased is reported a little before a request
+// takes it; the limit's unit is always granted alone (a hard grant takes
+// at most the remaining budget / (2 · live nodes), at least 1), so
+// Reached comes with the request that uses the limit up.
 //
 // # Outages
 //

@@ -165,37 +165,53 @@ func TestDecideLocalHardWithinLimit(t *testing.T) {
 	}
 }
 
-// TestLocalReportsUnits checks Crossed and Reached from leased units:
-// each is reported by the request that takes the threshold's (or the
-// limit's) unit, once per window across the cluster.
-func TestLocalReportsUnits(t *testing.T) {
+// TestReportAtGrant checks Crossed and Reached: each is reported by the
+// request whose script call is granted the threshold's (or the limit's)
+// unit, whether it uses the unit or leases it, and never by a request
+// decided from a lease.
+func TestReportAtGrant(t *testing.T) {
 	specs := []portico.LimitSpec{
 		{Key: "hard", Limit: 5, Per: portico.Second},
-		{Key: "soft", Limit: 10, Per: portico.Day, Soft: true, Threshold: 50},
+		{Key: "soft", Limit: 10, Per: portico.Day, Soft: true, Threshold: 50}, // threshold unit 5
 	}
+	l := New(nil, "x:")
 	hard, soft := &lease{}, &lease{}
-	hard.grant(1, 1000*ms, 0, 5, terms{limit: 5}, true)                // units 2…5 leased
-	soft.grant(1, 1000*ms, 2, 10, terms{limit: 10, soft: true}, false) // units 4…12 leased
 	ls := []*lease{hard, soft}
-	var reached, crossed []int
-	for i := 0; i < 4; i++ {
-		d, ok := decideLocal(0, specs, ls)
-		if !ok || !d.Allowed {
-			t.Fatalf("request %d: %+v %v", i, d, ok)
+	// Each step is one script reply: per counter the count before and the units granted.
+	for _, tt := range []struct {
+		hardFrom, hardG, softFrom, softG int64
+		reached, crossed                 bool
+	}{
+		{hardFrom: 0, hardG: 2, softFrom: 0, softG: 2},                // units 1…2 of both
+		{hardFrom: 2, hardG: 1, softFrom: 2, softG: 8, crossed: true}, // soft 3…10 holds 5
+		{hardFrom: 3, hardG: 1, softFrom: 10, softG: 1},
+		{hardFrom: 4, hardG: 1, softFrom: 11, softG: 1, reached: true}, // hard unit 5
+		{hardFrom: 5, hardG: 0, softFrom: 12, softG: 0},                // a rejection
+	} {
+		fetch := make(chan struct{})
+		hard.fetching, soft.fetching = fetch, fetch
+		allowed := int64(1)
+		if tt.hardG == 0 {
+			allowed = 0
 		}
-		if len(d.Reached) > 0 {
-			reached = append(reached, i)
+		res := []int64{allowed, 1, tt.hardFrom, tt.hardG, 1_000_000, 1_000_000, tt.softFrom, tt.softG, 1_000_000, 1_000_000}
+		d := l.apply(0, specs, ls, fetch, res)
+		if got := len(d.Reached) == 1 && d.Reached[0] == "hard"; got != tt.reached || len(d.Reached) > 1 {
+			t.Errorf("grant of hard %d+%d: reached %v", tt.hardFrom, tt.hardG, d.Reached)
 		}
-		if len(d.Crossed) > 0 {
-			crossed = append(crossed, i)
+		if got := len(d.Crossed) == 1 && d.Crossed[0] == "soft"; got != tt.crossed || len(d.Crossed) > 1 {
+			t.Errorf("grant of soft %d+%d: crossed %v", tt.softFrom, tt.softG, d.Crossed)
 		}
-	}
-	// Soft unit 5 (threshold 50% of 10) is the second request's; hard unit 5 the fourth's.
-	if len(crossed) != 1 || crossed[0] != 1 || len(reached) != 1 || reached[0] != 3 {
-		t.Fatalf("crossed at %v, reached at %v; want [1] and [3]", crossed, reached)
-	}
-	if d, ok := decideLocal(0, specs, ls); !ok || d.Allowed || d.Rejected != "hard" {
-		t.Fatalf("after the budget: %+v %v, want a local rejection", d, ok)
+		// Requests decided from leased units report nothing.
+		for {
+			d, ok := decideLocal(0, specs, ls)
+			if !ok || !d.Allowed {
+				break
+			}
+			if len(d.Crossed)+len(d.Reached) > 0 {
+				t.Fatalf("decided from a lease: %+v", d)
+			}
+		}
 	}
 }
 

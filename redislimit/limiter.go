@@ -348,7 +348,7 @@ func decideLocal(t int64, specs []portico.LimitSpec, ls []*lease) (portico.Decis
 	for i, x := range ls {
 		sp := &specs[i]
 		k := x.take()
-		c.count(&d, sp, k, time.Duration(x.deadline-t))
+		c.count(sp, k, time.Duration(x.deadline-t))
 	}
 	c.fill(&d)
 	return d, true
@@ -364,17 +364,9 @@ type closest struct {
 }
 
 // count records that the request took unit k (the k-th of its window or
-// rolling period) of sp, whose capacity frees after reset, and reports the
-// crossing or the using up that unit k is.
-func (c *closest) count(d *portico.Decision, sp *portico.LimitSpec, k int64, reset time.Duration) {
+// rolling period) of sp, whose capacity frees after reset.
+func (c *closest) count(sp *portico.LimitSpec, k int64, reset time.Duration) {
 	rem := max64(sp.Limit-k, 0)
-	if sp.Soft {
-		if k == sp.ThresholdCount() {
-			d.Crossed = append(d.Crossed, sp.Key)
-		}
-	} else if k == sp.Limit {
-		d.Reached = append(d.Reached, sp.Key)
-	}
 	better := !c.set || (!sp.Soft && !c.hard) || (sp.Soft == !c.hard && rem < c.rem)
 	if better {
 		*c = closest{set: true, hard: !sp.Soft, limit: sp.Limit, rem: rem, reset: reset}
@@ -383,6 +375,22 @@ func (c *closest) count(d *portico.Decision, sp *portico.LimitSpec, k int64, res
 
 func (c *closest) fill(d *portico.Decision) {
 	d.Limit, d.Remaining, d.Reset = c.limit, c.rem, c.reset
+}
+
+// report adds sp to d's Crossed (soft) or Reached (hard) when Redis
+// granted the units numbered from+1 … from+g of its window and the
+// threshold's (the limit's) unit is one of them. The request that receives
+// a grant reports it, whether it uses that unit or leases it, so a
+// crossing is reported once per window across the cluster even if the
+// lease holding its unit is lost.
+func report(d *portico.Decision, sp *portico.LimitSpec, from, g int64) {
+	if sp.Soft {
+		if k := sp.ThresholdCount(); from < k && k <= from+g {
+			d.Crossed = append(d.Crossed, sp.Key)
+		}
+	} else if from < sp.Limit && sp.Limit <= from+g {
+		d.Reached = append(d.Reached, sp.Key)
+	}
 }
 
 // apply turns the script's result into a Decision and its grants into
@@ -430,7 +438,8 @@ func (l *Limiter) apply(t int64, specs []portico.LimitSpec, ls []*lease, fetch c
 			full := !sp.Soft && count+g >= sp.Limit
 			ls[i].grant(rnow+endrel, t+endrel*1000, count, g, termsOf(sp), full)
 		}
-		c.count(&d, sp, count+1, time.Duration(w)*time.Microsecond)
+		report(&d, sp, count, g)
+		c.count(sp, count+1, time.Duration(w)*time.Microsecond)
 	}
 	c.fill(&d)
 	return d

@@ -397,3 +397,39 @@ func TestStaleFloorBound(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossedSurvivesLostLease: a node stops (rolling deploy) while its
+// lease holds a soft quota's threshold unit, and the other nodes count on
+// past the threshold: the crossing is still reported exactly once, by the
+// request that was granted that unit.
+func TestCrossedSurvivesLostLease(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	a := New(rdb, "test:{c}:lim:")
+	a.LeaseFor = time.Second
+	b := exact(t, rdb)
+	ctx := context.Background()
+	clearOf(time.Hour, 10*time.Second)
+	specs := []portico.LimitSpec{{Key: "sub/quota", Limit: 100, Per: portico.Hour, Soft: true, Threshold: 50}}
+	crossed := 0
+	now := time.Now()
+	for i := 0; i < 5; i++ { // a's lease grows with its rate, past unit 50
+		now = now.Add(time.Millisecond)
+		d, err := a.Take(ctx, now, specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crossed += len(d.Crossed)
+	}
+	// a stops here, its lease unspent.
+	for i := 0; i < 200; i++ {
+		d, err := b.Take(ctx, time.Now(), specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crossed += len(d.Crossed)
+	}
+	n, _ := rdb.HGet(ctx, b.redisKey(&specs[0]), "n").Int64()
+	if n < 250 || crossed != 1 {
+		t.Errorf("Redis counted %d against a soft limit of 100 (threshold 50), Crossed reported %d times, want once", n, crossed)
+	}
+}
