@@ -293,7 +293,7 @@ func TestLimits(t *testing.T) {
 	req, _ := http.NewRequest("POST", w.srv.URL+"/api/orders/17", strings.NewReader("x"))
 	req.Header.Set("X-API-Key", key)
 	http.DefaultClient.Do(req)
-	if s := lim.specs[len(lim.specs)-1]; s[0].Key != "s-appapi/res0" || s[0].Window != portico.Rolling {
+	if s := lim.specs[len(lim.specs)-1]; s[0].Key != "s-appapi/res-"+compilePattern("POST /orders/*").id || s[0].Window != portico.Rolling {
 		t.Errorf("resource override not applied: %+v", s)
 	}
 	mu.Lock()

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 
 	"github.com/portico-gw/portico"
@@ -24,7 +26,8 @@ func compilePlan(p *portico.Plan) *planSpecs {
 
 // forSubscription returns the limit specs of one subscription under the
 // plan: the plan-wide specs and one set per resource override. Counter keys
-// are "<subscription id>/rate", "/res<i>" and "/quota".
+// are "<subscription id>/rate", "/res-<pattern id>" (see
+// resourcePattern.id) and "/quota".
 func (ps *planSpecs) forSubscription(subID string) (specs []portico.LimitSpec, resSpecs [][]portico.LimitSpec) {
 	p := ps.plan
 	var quota []portico.LimitSpec
@@ -45,7 +48,7 @@ func (ps *planSpecs) forSubscription(subID string) (specs []portico.LimitSpec, r
 		specs = withQuota(portico.LimitSpec{Key: subID + "/rate", Limit: rl.Limit, Per: rl.Per, Window: window(rl.Window), OnError: p.OnDatastoreError})
 		for i, r := range rl.Resources {
 			resSpecs = append(resSpecs, withQuota(portico.LimitSpec{
-				Key: subID + "/res" + itoa(i), Limit: r.Limit, Per: r.Per, Window: window(r.Window), OnError: p.OnDatastoreError,
+				Key: subID + "/res-" + ps.resources[i].id, Limit: r.Limit, Per: r.Per, Window: window(r.Window), OnError: p.OnDatastoreError,
 			}))
 		}
 	} else {
@@ -61,19 +64,28 @@ func window(w portico.Window) portico.Window {
 	return w
 }
 
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
-}
-
 // resourcePattern matches requests inside an API: an optional method and a
 // path pattern where "*" matches one segment and a trailing "/**" any rest.
 type resourcePattern struct {
 	method string   // "" matches any method
 	segs   []string // pattern segments after the leading "/"
 	rest   bool     // pattern ended in "/**"
+	id     string   // names the override's counter, see patternID
+}
+
+// patternID returns a stable name for a resource override's counter: 16
+// hex digits of the SHA-256 of its method and normalized path pattern.
+// An override keeps its counter when the plan's overrides are reordered,
+// added or removed; the hash keeps keys short and free of the pattern's
+// characters (a pattern ending in "/quota" must not look like the quota's
+// key).
+func patternID(rp *resourcePattern) string {
+	s := rp.method + " /" + strings.Join(rp.segs, "/")
+	if rp.rest {
+		s += "/**"
+	}
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:8])
 }
 
 func compilePattern(s string) *resourcePattern {
@@ -91,6 +103,7 @@ func compilePattern(s string) *resourcePattern {
 	if s != "" {
 		rp.segs = strings.Split(s, "/")
 	}
+	rp.id = patternID(rp)
 	return rp
 }
 
