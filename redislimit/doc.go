@@ -75,7 +75,8 @@
 // policy — local (the default: an in-process fixed window with
 // Limit / LiveNodes, at least 1, per node), open (admit) or closed
 // (reject, RetryAfter ClosedRetryAfter) — and leaves Redis alone for
-// Limiter.Backoff before trying again. Leases already held stay valid.
+// Limiter.Backoff; then one request tries Redis while the others keep
+// applying the policy until it answers. Leases already held stay valid.
 // An error reply that does not say Redis cannot serve (LOADING, READONLY,
 // MASTERDOWN and the like) concerns that call alone: the request gets its
 // specs' OnError policies, and the next request goes to Redis again.

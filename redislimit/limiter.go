@@ -61,14 +61,16 @@ type Limiter struct {
 	LeaseFor time.Duration
 
 	// Backoff is how long after a failed Redis call the Limiter applies
-	// the outage policy without trying Redis again; 0 means
-	// DefaultBackoff.
+	// the outage policy without trying Redis again (then one request
+	// tries it while the others keep the policy until it answers); 0
+	// means DefaultBackoff.
 	Backoff time.Duration
 
 	rdb       redis.Scripter
 	prefix    string
 	trips     atomic.Int64
-	downUntil atomic.Int64 // Unix ns (the callers' clock)
+	downUntil atomic.Int64 // Unix ns (the callers' clock); 0 while Redis answers
+	probing   atomic.Bool  // a request is probing Redis after a backoff
 
 	mu     sync.Mutex
 	leases map[counter]*lease
@@ -237,13 +239,7 @@ func (l *Limiter) Take(ctx context.Context, now time.Time, specs []portico.Limit
 		}
 	}
 
-	var res []int64
-	var err error
-	if t < l.downUntil.Load() {
-		err = errDown
-	} else {
-		res, err = l.eval(ctx, specs, wants)
-	}
+	res, err := l.call(ctx, t, specs, wants)
 	if err != nil {
 		if fetch != nil {
 			l.mu.Lock()
@@ -253,12 +249,37 @@ func (l *Limiter) Take(ctx context.Context, now time.Time, specs []portico.Limit
 		if ctx.Err() != nil {
 			return portico.Decision{}, ctx.Err()
 		}
-		if err != errDown && unreachable(err) {
-			l.downUntil.Store(t + int64(l.backoff()))
-		}
 		return l.outage(t, specs), nil
 	}
 	return l.apply(t, specs, ls, fetch, res), nil
+}
+
+// call makes a request's Redis call at t, or returns errDown while the
+// Limiter backs off. A call that finds Redis unreachable starts a backoff;
+// when it ends, one request probes Redis while the others keep getting
+// errDown until the probe answers, so that a node's waiting requests do
+// not all dial a Redis that may still be away.
+func (l *Limiter) call(ctx context.Context, t int64, specs []portico.LimitSpec, wants []int64) ([]int64, error) {
+	probe := false
+	if until := l.downUntil.Load(); until != 0 {
+		if t < until || !l.probing.CompareAndSwap(false, true) {
+			return nil, errDown
+		}
+		probe = true
+	}
+	res, err := l.eval(ctx, specs, wants)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// The caller gave up: no news of Redis; the next request probes.
+	case err != nil && unreachable(err):
+		l.downUntil.Store(t + int64(l.backoff()))
+	case probe:
+		l.downUntil.Store(0) // Redis answered
+	}
+	if probe {
+		l.probing.Store(false)
+	}
+	return res, err
 }
 
 // errDown stands for the last Redis error while the Limiter backs off.

@@ -6,6 +6,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -157,5 +160,84 @@ func TestUnreachable(t *testing.T) {
 		if got := unreachable(tt.err); got != tt.want {
 			t.Errorf("unreachable(%v) = %v, want %v", tt.err, got, tt.want)
 		}
+	}
+}
+
+// blackhole returns the address of a TCP server that accepts connections
+// and never answers: a Redis that is away without refusing connections.
+func blackhole(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestOneProbeAfterBackoff: when the backoff after a failed call ends,
+// one request tries Redis; the requests on other counters that come while
+// it waits for an answer get the outage policy at once instead of each
+// waiting for its own timeout.
+func TestOneProbeAfterBackoff(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{
+		Addr: blackhole(t), MaxRetries: -1, DialerRetries: 1, PoolSize: 64,
+		DialTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond,
+	})
+	t.Cleanup(func() { rdb.Close() })
+	l := New(rdb, "test:{c}:lim:")
+	l.Backoff = 50 * time.Millisecond
+	ctx := context.Background()
+	specs := []portico.LimitSpec{{Key: "k", Limit: 10, Per: portico.Minute, OnError: portico.DatastoreClosed}}
+	start := time.Now()
+	if d, err := l.Take(ctx, start, specs); err != nil || !d.Unavailable {
+		t.Fatalf("Redis away: %+v %v, want the closed policy", d, err)
+	}
+	after := start.Add(l.Backoff + time.Millisecond)
+	const n = 20
+	var wg sync.WaitGroup
+	var unavailable atomic.Int64
+	release := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Counters of their own: requests on one counter would wait
+			// for its grant in flight anyway.
+			specs := []portico.LimitSpec{{Key: "k" + strconv.Itoa(i), Limit: 10, Per: portico.Minute, OnError: portico.DatastoreClosed}}
+			<-release
+			d, err := l.Take(ctx, after, specs)
+			if err != nil {
+				t.Error(err)
+			}
+			if d.Unavailable {
+				unavailable.Add(1)
+			}
+		}()
+	}
+	before := l.RoundTrips()
+	close(release)
+	wg.Wait()
+	if got := l.RoundTrips() - before; got != 1 || unavailable.Load() != n {
+		t.Errorf("%d requests after the backoff: %d Redis calls, %d got the closed policy; want 1 probe and %d", n, got, unavailable.Load(), n)
 	}
 }
