@@ -31,14 +31,18 @@ type lease struct {
 }
 
 // terms are what a lease was taken for. A lease taken for other terms is
-// another budget: its units are not handed out for these (period and
-// window are part of the counter's identity, see counter).
+// another budget — another counter for another period or window: its
+// units are not handed out for these.
 type terms struct {
 	limit int64
+	per   portico.Period
+	roll  bool
 	soft  bool
 }
 
-func termsOf(sp *portico.LimitSpec) terms { return terms{limit: sp.Limit, soft: sp.Soft} }
+func termsOf(sp *portico.LimitSpec) terms {
+	return terms{limit: sp.Limit, per: sp.Per, roll: sp.Window == portico.Rolling, soft: sp.Soft}
+}
 
 // span is a run of unit numbers [next, last]: unit k is the k-th request
 // counted in the window across the cluster.

@@ -73,15 +73,16 @@ type Limiter struct {
 	probing   atomic.Bool  // a request is probing Redis after a backoff
 
 	mu     sync.Mutex
-	leases map[counter]*lease
+	leases map[string]*lease // by LimitSpec.Key; a lease of other terms is reset
 	floors map[counter]floor
 	local  fallback
 }
 
 // counter identifies one counter: a LimitSpec's key, period and window.
 // A plan edited to another period or window starts a separate counter —
-// in Redis, in the leases and in the floors — instead of reading the old
-// one's count under other rules.
+// in Redis and in the floors; a lease taken for another period or window
+// is reset (see terms) — instead of reading the old one's count under
+// other rules.
 type counter struct {
 	key  string
 	per  portico.Period
@@ -118,7 +119,7 @@ type floor struct{ end, count, deadline int64 }
 // a *redis.Client; a *redis.ClusterClient works when the prefix holds a
 // hash tag, so that all counters of a request share a slot.
 func New(rdb redis.Scripter, prefix string) *Limiter {
-	return &Limiter{rdb: rdb, prefix: prefix, leases: make(map[counter]*lease), floors: make(map[counter]floor)}
+	return &Limiter{rdb: rdb, prefix: prefix, leases: make(map[string]*lease), floors: make(map[counter]floor)}
 }
 
 // RoundTrips returns the number of Redis calls the Limiter has made.
@@ -315,14 +316,14 @@ func unreachable(err error) bool {
 var unavailableReplies = [...]string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MISCONF"}
 
 // lease returns the lease of sp, creating it, or resetting it when it
-// was taken for other terms (the spec's limit or softness changed);
+// was taken for other terms (the spec's limit, period, window or softness
+// changed);
 // observe counts the request for the rate estimate. l.mu must be held.
 func (l *Limiter) lease(sp *portico.LimitSpec, t int64, observe bool) *lease {
-	c := counterOf(sp)
-	x := l.leases[c]
+	x := l.leases[sp.Key]
 	if x == nil {
 		x = &lease{}
-		l.leases[c] = x
+		l.leases[sp.Key] = x
 	} else if x.end != 0 && x.terms != termsOf(sp) {
 		*x = lease{fetching: x.fetching}
 	}
