@@ -12,7 +12,8 @@ import (
 // DatastoreSetting is the body of GET and PUT /api/v1/settings/datastore.
 type DatastoreSetting struct {
 	// Datastore is "embedded", redis://[user:pass@]host:port/db (or rediss://)
-	// or redis-sentinel://[user:pass@]host:port[,host:port…]/master/db.
+	// or redis-sentinel://[user:pass@]host:port[,host:port…]/master/db
+	// or redis-cluster://[user:pass@]host:port[,host:port…].
 	Datastore string `json:"datastore"`
 	// Running is the data store the node runs on now (answers only).
 	Running string `json:"running,omitempty"`
@@ -79,6 +80,15 @@ func validDatastore(v string) error {
 		master, db, _ := strings.Cut(path, "/")
 		if hosts == "" || strings.Contains(","+hosts+",", ",,") || master == "" || strings.Trim(db, "0123456789") != "" {
 			return invalid("datastore", "a data store behind Redis Sentinel is redis-sentinel://[user:pass@]host:port[,host:port…]/master/db")
+		}
+		return nil
+	}
+	if scheme, rest, _ := strings.Cut(v, "://"); scheme == "redis-cluster" || scheme == "rediss-cluster" {
+		rest, _, _ = strings.Cut(rest, "?")
+		rest = rest[strings.LastIndex(rest, "@")+1:]
+		hosts, db, _ := strings.Cut(rest, "/")
+		if hosts == "" || strings.Contains(","+hosts+",", ",,") || (db != "" && db != "0") {
+			return invalid("datastore", "a Redis Cluster data store is redis-cluster://[user:pass@]host:port[,host:port…] (database 0 only)")
 		}
 		return nil
 	}

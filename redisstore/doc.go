@@ -91,4 +91,11 @@
 // EUnavailable as in an outage. Apply then runs its script and a WAIT for
 // one replica on one connection, so an acknowledged config change is on a
 // replica too (or, after replicaWait, logged as not replicated).
+//
+// # Redis Cluster
+//
+// Open takes redis-cluster://[user:pass@]host:port[,…] (rediscluster.go)
+// and uses go-redis's cluster client. Every key carries the hash tag
+// {<cluster>}, so all of them hash to one slot: scripts, MGET and
+// transactions work as on one Redis, and PUBLISH reaches every node.
 package redisstore

@@ -38,6 +38,63 @@ func IsSentinelURL(u string) bool {
 	return strings.HasPrefix(u, sentinelScheme+"://") || strings.HasPrefix(u, sentinelTLSScheme+"://")
 }
 
+// multiHostURL is a redis-sentinel:// or redis-cluster:// URL taken
+// apart: its hosts (with defaultPort where none is given), its path, its
+// query, Redis's credentials, and whether it asks for TLS.
+type multiHostURL struct {
+	hosts      []string
+	path       string
+	query      url.Values
+	user, pass string
+	tls        bool
+}
+
+// splitMultiHostURL takes raw apart; bad formats its errors.
+func splitMultiHostURL(raw, defaultPort string, bad func(string, ...any) error) (*multiHostURL, error) {
+	scheme, rest, _ := strings.Cut(raw, "://")
+	rest, rawQuery, _ := strings.Cut(rest, "?")
+	m := &multiHostURL{tls: strings.HasPrefix(scheme, "rediss-")}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		var userinfo string
+		userinfo, rest = rest[:i], rest[i+1:]
+		user, pass, _ := strings.Cut(userinfo, ":")
+		var err error
+		if m.user, err = url.PathUnescape(user); err != nil {
+			return nil, bad("user: %v", err)
+		}
+		if m.pass, err = url.PathUnescape(pass); err != nil {
+			return nil, bad("password: %v", err)
+		}
+	}
+	hostList, path, _ := strings.Cut(rest, "/")
+	m.path = path
+	for _, h := range strings.Split(hostList, ",") {
+		if h == "" {
+			return nil, bad("empty address in %q", hostList)
+		}
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			h = net.JoinHostPort(strings.Trim(h, "[]"), defaultPort)
+		}
+		m.hosts = append(m.hosts, h)
+	}
+	var err error
+	if m.query, err = url.ParseQuery(rawQuery); err != nil {
+		return nil, bad("%v", err)
+	}
+	return m, nil
+}
+
+// goRedisURL returns the go-redis URL of m's first host, with the others
+// as addr options, the scheme redis or rediss, and path.
+func (m *multiHostURL) goRedisURL(path string) url.URL {
+	u := url.URL{Scheme: "redis", Host: m.hosts[0], Path: path}
+	if m.tls {
+		u.Scheme = "rediss"
+	}
+	m.query["addr"] = m.hosts[1:]
+	return u
+}
+
 // parseSentinelURL returns the go-redis failover options of a
 // redis-sentinel:// URL.
 func parseSentinelURL(raw string) (*redis.FailoverOptions, error) {
@@ -45,60 +102,33 @@ func parseSentinelURL(raw string) (*redis.FailoverOptions, error) {
 		return portico.FieldErrorf(portico.EInvalid, "datastore", "bad Redis Sentinel URL: "+format+
 			" (want redis-sentinel://[user:pass@]host:port[,host:port…]/master[/db])", args...)
 	}
-	scheme, rest, _ := strings.Cut(raw, "://")
-	rest, rawQuery, _ := strings.Cut(rest, "?")
-	var userinfo string
-	if i := strings.LastIndex(rest, "@"); i >= 0 {
-		userinfo, rest = rest[:i], rest[i+1:]
+	m, err := splitMultiHostURL(raw, "26379", bad)
+	if err != nil {
+		return nil, err
 	}
-	hostList, path, _ := strings.Cut(rest, "/")
-	var hosts []string
-	for _, h := range strings.Split(hostList, ",") {
-		if h == "" {
-			return nil, bad("empty Sentinel address in %q", hostList)
-		}
-		if _, _, err := net.SplitHostPort(h); err != nil {
-			h = net.JoinHostPort(strings.Trim(h, "[]"), "26379")
-		}
-		hosts = append(hosts, h)
-	}
-	master, db, _ := strings.Cut(path, "/")
+	master, db, _ := strings.Cut(m.path, "/")
 	if master == "" {
 		return nil, bad("no master name")
 	}
 	if db != "" && strings.Trim(db, "0123456789") != "" {
 		return nil, bad("the database %q is not a number", db)
 	}
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return nil, bad("%v", err)
-	}
-	u := url.URL{Scheme: "redis", Host: hosts[0], Path: "/" + db}
-	if scheme == sentinelTLSScheme {
-		u.Scheme = "rediss"
-	}
+	q := m.query
+	u := m.goRedisURL("/" + db)
+	// go-redis takes the Sentinels' credentials from the URL's user
+	// info, Redis's from options.
 	if su, sp := q.Get("sentinel_username"), q.Get("sentinel_password"); su != "" || sp != "" {
 		u.User = url.UserPassword(su, sp)
 	}
 	q.Del("sentinel_username")
 	q.Del("sentinel_password")
-	if userinfo != "" {
-		user, pass, _ := strings.Cut(userinfo, ":")
-		if user, err = url.PathUnescape(user); err != nil {
-			return nil, bad("user: %v", err)
-		}
-		if pass, err = url.PathUnescape(pass); err != nil {
-			return nil, bad("password: %v", err)
-		}
-		if user != "" {
-			q.Set("username", user)
-		}
-		if pass != "" {
-			q.Set("password", pass)
-		}
+	if m.user != "" {
+		q.Set("username", m.user)
+	}
+	if m.pass != "" {
+		q.Set("password", m.pass)
 	}
 	q.Set("master_name", master)
-	q["addr"] = hosts[1:]
 	u.RawQuery = q.Encode()
 	o, err := redis.ParseFailoverURL(u.String())
 	if err != nil {
@@ -109,7 +139,7 @@ func parseSentinelURL(raw string) (*redis.FailoverOptions, error) {
 
 // failoverClients returns the store's two clients of the Redis behind
 // Sentinel at url: one with url's settings, one that fails fast.
-func failoverClients(url string) (rdb, fast *redis.Client, err error) {
+func failoverClients(url string) (rdb, fast redis.UniversalClient, err error) {
 	o, err := parseSentinelURL(url)
 	if err != nil {
 		return nil, nil, err

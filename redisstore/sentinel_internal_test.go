@@ -42,3 +42,35 @@ func TestParseSentinelURL(t *testing.T) {
 		t.Error("IsSentinelURL")
 	}
 }
+
+func TestParseClusterURL(t *testing.T) {
+	o, err := parseClusterURL("redis-cluster://ann:p%40ss@10.0.0.1:7000,10.0.0.2?dial_timeout=2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Username != "ann" || o.Password != "p@ss" || o.DialTimeout != 2*time.Second || o.TLSConfig != nil {
+		t.Errorf("options %+v", o)
+	}
+	if want := []string{"10.0.0.1:7000", "10.0.0.2:6379"}; !slices.Equal(o.Addrs, want) {
+		t.Errorf("nodes %v, want %v", o.Addrs, want)
+	}
+	if o, err := parseClusterURL("rediss-cluster://n1:7000/0"); err != nil || o.TLSConfig == nil {
+		t.Errorf("TLS URL: %+v %v", o, err)
+	}
+	for _, bad := range []string{
+		"redis-cluster://n1:7000/3",            // only database 0
+		"redis-cluster://n1:7000,,n2",          // empty address
+		"redis-cluster://n1:7000?bogus=1",      // unknown option
+		"redis-cluster://:s3cret@n1:7000/nope", // the password stays out of the message
+	} {
+		_, err := parseClusterURL(bad)
+		if err == nil {
+			t.Errorf("%s: no error", bad)
+		} else if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "redis-cluster://") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	if !IsClusterURL("redis-cluster://x") || !IsClusterURL("rediss-cluster://x") || IsClusterURL("redis://x/0") {
+		t.Error("IsClusterURL")
+	}
+}

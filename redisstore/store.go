@@ -47,8 +47,8 @@ var kinds = []portico.Kind{
 // key prefix "portico:{<cluster>}:" (see the package documentation). It is
 // safe for concurrent use. Create it with Open and release it with Close.
 type Store struct {
-	rdb     *redis.Client
-	fast    *redis.Client // fails fast: for the request path
+	rdb     redis.UniversalClient // a *redis.Client, or a *redis.ClusterClient for a Redis Cluster
+	fast    redis.UniversalClient // fails fast: for the request path
 	cluster string
 	k       keys
 
@@ -148,7 +148,9 @@ func (k keys) notifyUser(user string) string { return k.prefix + "notify:user:" 
 // "rediss://…" for TLS (the forms of go-redis's ParseURL, including its
 // query options such as dial_timeout), or through Sentinel with
 // "redis-sentinel://[user:pass@]host:port[,host:port…]/master[/db]" (see
-// sentinel.go), checks that it answers, and returns
+// sentinel.go), or a Redis Cluster with
+// "redis-cluster://[user:pass@]host:port[,host:port…]" (see
+// rediscluster.go), checks that it answers, and returns
 // the Store of the cluster named cluster ("default" when empty). Two
 // clusters on one Redis never see each other's data. A Redis that does not
 // answer gives an EUnavailable error.
@@ -159,14 +161,20 @@ func Open(ctx context.Context, url string, cluster string, opts ...Option) (*Sto
 	if strings.ContainsAny(cluster, "{}") {
 		return nil, portico.FieldErrorf(portico.EInvalid, "cluster_name", "a cluster name must not contain { or }")
 	}
-	var rdb, fast *redis.Client
+	var rdb, fast redis.UniversalClient
 	sentinel := IsSentinelURL(url)
-	if sentinel {
+	switch {
+	case sentinel:
 		var err error
 		if rdb, fast, err = failoverClients(url); err != nil {
 			return nil, portico.FieldErrorf(portico.EInvalid, "datastore", "%v", redactURL(err, url))
 		}
-	} else {
+	case IsClusterURL(url):
+		var err error
+		if rdb, fast, err = clusterClients(url); err != nil {
+			return nil, portico.FieldErrorf(portico.EInvalid, "datastore", "%v", redactURL(err, url))
+		}
+	default:
 		o, err := redis.ParseURL(url)
 		if err != nil {
 			return nil, portico.FieldErrorf(portico.EInvalid, "datastore", "bad Redis URL: %v", redactURL(err, url))
@@ -336,7 +344,7 @@ func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change)
 	if s.sentinel {
 		// One connection for the script and the WAIT after it: WAIT
 		// counts its own connection's writes.
-		conn = s.rdb.Conn()
+		conn = s.rdb.(*redis.Client).Conn()
 		defer conn.Close()
 		sc = conn
 	}
@@ -590,14 +598,14 @@ func unavailable(err error) bool {
 
 // Client returns the store's Redis client, for parts that share the
 // connection pool. Do not close it.
-func (s *Store) Client() *redis.Client { return s.rdb }
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
 // FastClient returns a client of the same Redis that fails fast — no
 // retries, dial, read, write and pool timeouts of 250 ms unless the URL
 // sets them — for calls on a request's path (the cluster limiter), where a
 // Redis outage must cost a request a fraction of a second at most. Do not
 // close it.
-func (s *Store) FastClient() *redis.Client { return s.fast }
+func (s *Store) FastClient() redis.UniversalClient { return s.fast }
 
 // fastTimeout is FastClient's dial, read, write and pool timeout (the
 // wait for a free connection, by default the read timeout + 1 s).

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -386,6 +387,55 @@ func TestClusterSentinelFailover(t *testing.T) {
 	if code, _, _ := gatewayGet(t, "http://"+b.GatewayAddr+"/k/x", key); code != 200 {
 		t.Errorf("the key after the failover: %d", code)
 	}
+}
+
+// TestClusterOnRedisCluster runs two nodes on a Redis Cluster of three
+// masters (real redis-server processes in cluster mode): an API and key
+// made on node A work on node B, a plan change on A reaches B, and a
+// fixed-window limit holds across both nodes — the requests after the
+// first one are admitted exactly as many times as its RateLimit-Remaining
+// said, the others answered 429.
+func TestClusterOnRedisCluster(t *testing.T) {
+	url := redistest.ClusterURL(redistest.StartCluster(t, 3))
+	a, b, key := keyedPair(t, url, map[string]any{"limit": 30, "per": "hour", "window": "fixed"})
+	adminA := client{t, "http://" + a.AdminAddr + "/api/v1", "admin", adminPassword}
+	adminB := client{t, "http://" + b.AdminAddr + "/api/v1", "admin", adminPassword}
+
+	code, h, _ := gatewayGet(t, "http://"+a.GatewayAddr+"/k/x", key)
+	if code != 200 {
+		t.Fatalf("first request: %d", code)
+	}
+	remaining, err := strconv.Atoi(h.Get("RateLimit-Remaining"))
+	if err != nil || remaining <= 0 {
+		t.Fatalf("RateLimit-Remaining %q after the first request", h.Get("RateLimit-Remaining"))
+	}
+	served, limited := 0, 0
+	for i := range 60 {
+		switch code, _, _ := gatewayGet(t, "http://"+[]*Main{a, b}[i%2].GatewayAddr+"/k/x", key); code {
+		case 200:
+			served++
+		case 429:
+			limited++
+		default:
+			t.Fatalf("request %d: %d", i, code)
+		}
+	}
+	if served != remaining || limited != 60-remaining {
+		t.Errorf("after RateLimit-Remaining %d: %d served and %d limited of 60 across both nodes", remaining, served, limited)
+	}
+
+	adminA.call("POST", "/plans", map[string]any{"name": "on-redis-cluster", "quota": map[string]any{"limit": 1, "per": "day"}}, 201)
+	waitFor(t, "node B to see the plan", 10*time.Second, func() bool {
+		for _, p := range adminB.call("GET", "/plans", nil, 200)["items"].([]any) {
+			if p.(map[string]any)["name"] == "on-redis-cluster" {
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, "both nodes listed", 10*time.Second, func() bool {
+		return len(adminB.call("GET", "/cluster/nodes", nil, 200)["items"].([]any)) == 2
+	})
 }
 
 // TestClusterAnalyticsSettings: an analytics address added on node A at

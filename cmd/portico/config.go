@@ -66,7 +66,7 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.GatewayAddr, "gateway-addr", c.GatewayAddr, "gateway listener address")
 	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "admin API and console listener address")
 	fs.StringVar(&c.NodeName, "node-name", c.NodeName, "node name (default: hostname and gateway port)")
-	fs.StringVar(&c.Datastore, "datastore", c.Datastore, "data store: embedded, redis://[user:pass@]host:port/db, or Redis behind Sentinel: redis-sentinel://[user:pass@]host:port[,host:port…]/master/db")
+	fs.StringVar(&c.Datastore, "datastore", c.Datastore, "data store: embedded, redis://[user:pass@]host:port/db, Redis behind Sentinel: redis-sentinel://[user:pass@]host:port[,host:port…]/master/db, or a Redis Cluster: redis-cluster://[user:pass@]host:port[,host:port…]")
 	fs.StringVar(&c.ClusterName, "cluster-name", c.ClusterName, "cluster name: the key prefix in a shared data store")
 	fs.IntVar(&c.LBFactor, "lb-factor", c.LBFactor, "load-balancing factor of this node for the front-end web server")
 	fs.StringVar(&c.Analytics, "analytics", c.Analytics, "analytics store: embedded, clickhouse://host:8123[,host2:8123], or none")

@@ -29,7 +29,7 @@ func datastoreCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("portico datastore migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	to := fs.String("to", "", "target data store: redis://[user:pass@]host:port/db or redis-sentinel://host:port[,host:port…]/master/db")
+	to := fs.String("to", "", "target data store: redis://[user:pass@]host:port/db, redis-sentinel://host:port[,host:port…]/master/db or redis-cluster://host:port[,host:port…]")
 	dataDir := fs.String("data-dir", DefaultConfig().DataDir, "data dir of the embedded store to copy")
 	clusterName := fs.String("cluster-name", DefaultConfig().ClusterName, "cluster name (key prefix) in the target")
 	force := fs.Bool("force", false, "copy even if the target already holds a configuration")

@@ -100,7 +100,8 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("embedded data store: %w", err)
 		}
 		m.store, m.notesStore, m.tokens, m.closeStore, m.db = db, db, db, db.Close, db
-	case strings.HasPrefix(c.Datastore, "redis://"), strings.HasPrefix(c.Datastore, "rediss://"), redisstore.IsSentinelURL(c.Datastore):
+	case strings.HasPrefix(c.Datastore, "redis://"), strings.HasPrefix(c.Datastore, "rediss://"),
+		redisstore.IsSentinelURL(c.Datastore), redisstore.IsClusterURL(c.Datastore):
 		redis.SetLogger(redisLog{m.logger})
 		rs, err := redisstore.Open(ctx, c.Datastore, c.ClusterName, redisstore.WithLogger(m.logger))
 		if err != nil {
@@ -108,7 +109,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.store, m.notesStore, m.tokens, m.closeStore, m.redis = rs, rs, rs, rs.Close, rs
 	default:
-		return fmt.Errorf("datastore %q: want embedded, redis://host:port/db or redis-sentinel://host:port[,host:port…]/master/db", c.Datastore)
+		return fmt.Errorf("datastore %q: want embedded, redis://host:port/db, redis-sentinel://host:port[,host:port…]/master/db or redis-cluster://host:port[,host:port…]", c.Datastore)
 	}
 
 	if m.db != nil {

@@ -49,6 +49,10 @@ type Options struct {
 	// until it has synchronised with it.
 	ReplicaOf *Server
 
+	// ClusterEnabled starts the server in Redis Cluster mode, with no
+	// slots yet (StartCluster assigns them).
+	ClusterEnabled bool
+
 	// sentinel, set by StartSentinel: the server is a Sentinel monitoring
 	// the master sentinel.master under sentinel.name.
 	sentinel *sentinelOptions
@@ -161,6 +165,61 @@ func StartSentinel(t testing.TB, name string, master *Server) *Server {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// StartCluster starts n redis-servers (n ≥ 1) in Redis Cluster mode and
+// joins them into one cluster, the 16,384 slots split evenly among them as
+// masters, and returns once every node reports the cluster ok. They are
+// stopped when t ends.
+func StartCluster(t testing.TB, n int) []*Server {
+	t.Helper()
+	ctx := context.Background()
+	var nodes []*Server
+	for range n {
+		nodes = append(nodes, StartWith(t, Options{ClusterEnabled: true}))
+	}
+	for i, s := range nodes {
+		c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, PoolSize: 1})
+		from, to := i*16384/n, (i+1)*16384/n-1
+		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", from, to).Err(); err != nil {
+			c.Close()
+			t.Fatalf("redistest: slots %d-%d on port %d: %v", from, to, s.Port, err)
+		}
+		if i > 0 {
+			if err := c.Do(ctx, "CLUSTER", "MEET", "127.0.0.1", nodes[0].Port).Err(); err != nil {
+				c.Close()
+				t.Fatalf("redistest: CLUSTER MEET from port %d: %v", s.Port, err)
+			}
+		}
+		c.Close()
+	}
+	deadline := time.Now().Add(2 * StartTimeout)
+	for _, s := range nodes {
+		c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, PoolSize: 1})
+		for {
+			info, err := c.ClusterInfo(ctx).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d", n)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				c.Close()
+				t.Fatalf("redistest: Redis Cluster node on port %d not ok after %v: %v\n%s", s.Port, 2*StartTimeout, err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		c.Close()
+	}
+	return nodes
+}
+
+// ClusterURL returns the URL of Portico's --datastore flag for a Redis
+// Cluster made of nodes: redis-cluster://host:port,host:port,…
+func ClusterURL(nodes []*Server) string {
+	addrs := make([]string, len(nodes))
+	for i, s := range nodes {
+		addrs[i] = s.Addr
+	}
+	return "redis-cluster://" + strings.Join(addrs, ",")
 }
 
 // SentinelURL returns the URL of Portico's --datastore flag for the
@@ -291,6 +350,9 @@ func (s *Server) launch() error {
 		"--save", "",
 		"--dir", s.Dir,
 		"--logfile", "",
+	}
+	if s.opts.ClusterEnabled {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
 	}
 	if m := s.opts.ReplicaOf; m != nil {
 		args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(m.Port))

@@ -1,0 +1,74 @@
+package redisstore
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/portico-gw/portico"
+	"github.com/redis/go-redis/v9"
+)
+
+// A Redis Cluster is named by
+//
+//	redis-cluster://[user:pass@]host:port[,host:port…][?options]
+//
+// (rediss-cluster:// for TLS): the hosts are some of its nodes (port 6379
+// when left out), from which the client learns the rest, and the options
+// are go-redis's cluster URL options. All of a Portico cluster's keys
+// carry the hash tag {<cluster>}, so they live in one slot: the Lua
+// scripts run unchanged, and pub/sub reaches every node. Redis Cluster
+// gives Portico failover (a replica takes over its master's slots), not
+// more capacity.
+
+// Redis Cluster URL schemes.
+const (
+	clusterScheme    = "redis-cluster"
+	clusterTLSScheme = "rediss-cluster"
+)
+
+// IsClusterURL reports whether u names a Redis Cluster.
+func IsClusterURL(u string) bool {
+	return strings.HasPrefix(u, clusterScheme+"://") || strings.HasPrefix(u, clusterTLSScheme+"://")
+}
+
+// parseClusterURL returns the go-redis cluster options of a
+// redis-cluster:// URL.
+func parseClusterURL(raw string) (*redis.ClusterOptions, error) {
+	bad := func(format string, args ...any) error {
+		return portico.FieldErrorf(portico.EInvalid, "datastore", "bad Redis Cluster URL: "+format+
+			" (want redis-cluster://[user:pass@]host:port[,host:port…])", args...)
+	}
+	m, err := splitMultiHostURL(raw, "6379", bad)
+	if err != nil {
+		return nil, err
+	}
+	if m.path != "" && m.path != "0" {
+		return nil, bad("Redis Cluster has only database 0, not %q", m.path)
+	}
+	u := m.goRedisURL("")
+	if m.user != "" || m.pass != "" {
+		u.User = url.UserPassword(m.user, m.pass)
+	}
+	u.RawQuery = m.query.Encode()
+	o, err := redis.ParseClusterURL(u.String())
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	return o, nil
+}
+
+// clusterClients returns the store's two clients of the Redis Cluster at
+// url: one with url's settings, one that fails fast.
+func clusterClients(url string) (rdb, fast redis.UniversalClient, err error) {
+	o, err := parseClusterURL(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.DialerRetries == 0 {
+		o.DialerRetries = 1 // as in Open
+	}
+	f := *o
+	f.MaxRetries = -1
+	fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout, &f.PoolTimeout)
+	return redis.NewClusterClient(o), redis.NewClusterClient(&f), nil
+}
