@@ -8,7 +8,10 @@ type ChangeSet struct {
 	Version int64 `json:"version"`
 	// ID tells this change set from another that got the same version
 	// (after the store went back); "" when the store gives none.
-	ID      string   `json:"id,omitempty"`
+	ID string `json:"id,omitempty"`
+	// Prev is the ID of the change set this one was applied on (its
+	// version − 1); "" when the store gives none.
+	Prev    string   `json:"prev,omitempty"`
 	Changes []Change `json:"changes"`
 }
 

@@ -86,14 +86,15 @@ func TestDatastoreSetting(t *testing.T) {
 	sub.do("PUT", "/api/v1/settings/datastore", map[string]any{"datastore": "redis://h:6379/0"}).want(http.StatusForbidden)
 	for _, bad := range []string{"", "mysql://x", "redis://", "redis://h:6379/zero", "redis://h:6379/0?x=1",
 		"redis-sentinel://", "redis-sentinel://s1:26379", "redis-sentinel://s1:26379/", "redis-sentinel://s1,,s2/m/0", "redis-sentinel://s1/m/zero",
-		"redis-cluster://", "redis-cluster://n1,,n2", "redis-cluster://n1:7000/2"} {
+		"redis-cluster://", "redis-cluster://n1,,n2", "redis-cluster://n1:7000/2", "redis-cluster://n1:7000?x=1",
+		"redis-sentinel://s1/m/0?bogus=1", "redis-sentinel://s1/m/0?dial_timeout=soon"} {
 		e.admin().do("PUT", "/api/v1/settings/datastore", map[string]any{"datastore": bad}).wantErr(http.StatusBadRequest, "datastore")
 	}
 	res := e.admin().do("PUT", "/api/v1/settings/datastore", map[string]any{"datastore": "redis://10.0.0.7:6379/0"}).want(http.StatusOK)
 	if res.str("datastore") != "redis://10.0.0.7:6379/0" || res.str("running") != "embedded" || !strings.Contains(res.str("message"), "restart") {
 		t.Errorf("answer %s", res.body)
 	}
-	for _, good := range []string{"redis-sentinel://:pw@10.0.0.7:26379,10.0.0.8:26379/mymaster/0", "redis-cluster://10.0.0.7:7000,10.0.0.8:7000"} {
+	for _, good := range []string{"redis-sentinel://:pw@10.0.0.7:26379,10.0.0.8:26379/mymaster/0?sentinel_password=sp", "redis-cluster://10.0.0.7:7000,10.0.0.8:7000"} {
 		res = e.admin().do("PUT", "/api/v1/settings/datastore", map[string]any{"datastore": good}).want(http.StatusOK)
 		if res.str("datastore") != good {
 			t.Errorf("answer %s", res.body)

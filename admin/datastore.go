@@ -73,21 +73,22 @@ func validDatastore(v string) error {
 	if v == "embedded" {
 		return nil
 	}
+	// Options in the query are only for the Sentinels' credentials: what
+	// is recorded here must open at the next start.
 	if scheme, rest, _ := strings.Cut(v, "://"); scheme == "redis-sentinel" || scheme == "rediss-sentinel" {
-		rest, _, _ = strings.Cut(rest, "?")
+		rest, query, _ := strings.Cut(rest, "?")
 		rest = rest[strings.LastIndex(rest, "@")+1:]
 		hosts, path, _ := strings.Cut(rest, "/")
 		master, db, _ := strings.Cut(path, "/")
-		if hosts == "" || strings.Contains(","+hosts+",", ",,") || master == "" || strings.Trim(db, "0123456789") != "" {
-			return invalid("datastore", "a data store behind Redis Sentinel is redis-sentinel://[user:pass@]host:port[,host:port…]/master/db")
+		if hosts == "" || strings.Contains(","+hosts+",", ",,") || master == "" || strings.Trim(db, "0123456789") != "" || !sentinelQuery(query) {
+			return invalid("datastore", "a data store behind Redis Sentinel is redis-sentinel://[user:pass@]host:port[,host:port…]/master/db[?sentinel_username=…&sentinel_password=…]")
 		}
 		return nil
 	}
 	if scheme, rest, _ := strings.Cut(v, "://"); scheme == "redis-cluster" || scheme == "rediss-cluster" {
-		rest, _, _ = strings.Cut(rest, "?")
 		rest = rest[strings.LastIndex(rest, "@")+1:]
 		hosts, db, _ := strings.Cut(rest, "/")
-		if hosts == "" || strings.Contains(","+hosts+",", ",,") || (db != "" && db != "0") {
+		if hosts == "" || strings.ContainsAny(hosts, "?#") || strings.Contains(","+hosts+",", ",,") || (db != "" && db != "0") {
 			return invalid("datastore", "a Redis Cluster data store is redis-cluster://[user:pass@]host:port[,host:port…] (database 0 only)")
 		}
 		return nil
@@ -100,4 +101,18 @@ func validDatastore(v string) error {
 		return invalid("datastore", "the database in a redis:// URL is a number, as in redis://host:6379/0")
 	}
 	return nil
+}
+
+// sentinelQuery reports whether query holds only Sentinel credentials.
+func sentinelQuery(query string) bool {
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return false
+	}
+	for k := range q {
+		if k != "sentinel_username" && k != "sentinel_password" {
+			return false
+		}
+	}
+	return true
 }

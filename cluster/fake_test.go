@@ -162,6 +162,9 @@ func (f *fakeStore) publish(plans ...string) portico.ChangeSet {
 func (f *fakeStore) publishLocked(changes []portico.Change) portico.ChangeSet {
 	f.ids++
 	cs := portico.ChangeSet{Version: int64(len(f.log)) + 1, ID: fmt.Sprint("cs", f.ids), Changes: changes}
+	if len(f.log) > 0 {
+		cs.Prev = f.log[len(f.log)-1].ID
+	}
 	f.log = append(f.log, cs)
 	if f.drop > 0 {
 		f.drop--

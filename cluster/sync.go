@@ -256,10 +256,17 @@ func (s *Sync) check(ctx context.Context) {
 			s.reloadLocked(ctx, false)
 		}
 	case s.headVersion == v && id != "" && s.headID != "" && s.headID != id:
-		s.log.Warn("the data store holds other changes at this node's config version (it went back and was written again); reloading in full",
-			"version", v)
-		s.reloadLocked(ctx, true)
+		s.divergedLocked(ctx, portico.ChangeSet{Version: v, ID: id})
 	}
+}
+
+// divergedLocked reloads in full after cs showed that the store holds
+// other changes than this node up to its version: the store went back
+// and was written again.
+func (s *Sync) divergedLocked(ctx context.Context, cs portico.ChangeSet) {
+	s.log.Warn("the data store holds other changes than this node at its config version (it went back and was written again); reloading in full",
+		"version", s.Config.Load().Version, "change_set", cs.Version)
+	s.reloadLocked(ctx, true)
 }
 
 // diverged reports whether the store's head at version v is another
@@ -274,7 +281,12 @@ func (s *Sync) diverged(v int64, id string) bool {
 func (s *Sync) receive(ctx context.Context, cs portico.ChangeSet) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.applyLocked(cs) != applyGap {
+	switch s.applyLocked(cs) {
+	case applyGap:
+	case applyDiverged:
+		s.divergedLocked(ctx, cs)
+		return
+	default:
 		return
 	}
 	s.gaps.Add(1)
@@ -313,10 +325,14 @@ func (s *Sync) catchUpLocked(ctx context.Context) {
 		return
 	}
 	for _, cs := range sets {
-		if s.applyLocked(cs) == applyGap {
+		switch s.applyLocked(cs) {
+		case applyGap:
 			s.log.Warn("config change log has a gap, reloading in full",
 				"version", s.Config.Load().Version, "next", cs.Version)
 			s.reloadLocked(ctx, false)
+			return
+		case applyDiverged:
+			s.divergedLocked(ctx, cs)
 			return
 		}
 	}
@@ -342,14 +358,14 @@ func (s *Sync) reloadLocked(ctx context.Context, diverged bool) {
 		s.emptySince.Store(0)
 	}
 	if s.Config.Set(c, false) {
-		s.headVersion, s.headID = 0, "" // not known for a loaded Config
+		s.learnHeadLocked(ctx, c.Version)
 		return
 	}
 	cur := s.Config.Load()
 	if diverged && c.Version == cur.Version {
 		s.rewinds.Add(1)
 		s.Config.Set(c, true)
-		s.headVersion, s.headID = 0, ""
+		s.learnHeadLocked(ctx, c.Version)
 		return
 	}
 	if c.Version >= cur.Version {
@@ -375,7 +391,17 @@ func (s *Sync) reloadLocked(ctx context.Context, diverged bool) {
 		"store_version", c.Version, "node_version", cur.Version)
 	s.rewinds.Add(1)
 	s.Config.Set(c, true)
+	s.learnHeadLocked(ctx, c.Version)
+}
+
+// learnHeadLocked records the store's head after a full load at version
+// v, if the store is still at v (else it is left unknown until the next
+// change set).
+func (s *Sync) learnHeadLocked(ctx context.Context, v int64) {
 	s.headVersion, s.headID = 0, ""
+	if hv, id, err := s.head(ctx); err == nil && hv == v {
+		s.headVersion, s.headID = v, id
+	}
 }
 
 // Restorer is a Store that can be given back a whole Config after it lost
@@ -442,25 +468,35 @@ func (s *Sync) restoreLocked(ctx context.Context, r Restorer, cur *portico.Confi
 type applyResult int
 
 const (
-	applyNext applyResult = iota
-	applyOld
-	applyGap
+	applyNext     applyResult = iota
+	applyOld                  // at or below the current version: skipped
+	applyGap                  // above the next version: catch up first
+	applyDiverged             // does not follow the change set this node holds at its version
 )
 
 // applyLocked applies cs if it is the next version, and remembers its ID
 // if it is the node's version (now or already: the node's own admin write
-// is Set by the admin API before its change set arrives).
+// is Set by the admin API before its change set arrives). A change set
+// that shows the store holds other changes than the node — another ID at
+// the node's version, or a next version applied on another head — is not
+// applied (applyDiverged).
 func (s *Sync) applyLocked(cs portico.ChangeSet) applyResult {
 	cur := s.Config.Load()
-	switch {
-	case cur == nil:
+	if cur == nil {
 		return applyGap
+	}
+	known := s.headVersion == cur.Version && s.headID != ""
+	switch {
+	case cs.Version == cur.Version && known && cs.ID != "" && cs.ID != s.headID:
+		return applyDiverged
 	case cs.Version <= cur.Version:
 		s.ignored.Add(1)
 		if cs.Version == cur.Version && s.headVersion != cs.Version {
 			s.headVersion, s.headID = cs.Version, cs.ID
 		}
 		return applyOld
+	case cs.Version == cur.Version+1 && known && cs.Prev != "" && cs.Prev != s.headID:
+		return applyDiverged
 	case cs.Version == cur.Version+1:
 		if s.Config.Set(cur.With(cs.Version, cs.Changes...), false) {
 			s.applied.Add(1)

@@ -24,6 +24,11 @@ func startSync(t *testing.T, f *fakeStore, check time.Duration, empty bool) (*cl
 	s := &cluster.Sync{Store: f, Feed: f, Config: cv, CheckInterval: check, Logger: log}
 	stop := run(t, s.Run)
 	eventually(t, "subscription", func() bool { return f.activeSubs() == 1 })
+	// The catch-up that follows the subscription has read the store (a
+	// change set published from now on is not in its answer).
+	eventually(t, "the first catch-up", func() bool {
+		return f.get(func(f *fakeStore) int { return f.sinceCalls + f.loadCalls }) >= 1
+	})
 	return s, cv, lb, stop
 }
 
@@ -473,4 +478,50 @@ func TestSyncLogsOneFeedOutage(t *testing.T) {
 	if n := lb.count("unreachable"); n != 1 {
 		t.Errorf("one feed outage logged %d times", n)
 	}
+}
+
+// TestSyncDivergedPastNodeVersion: the store goes back to version 3 and
+// another node writes 4, 5 and 6 before this node's check sees the store
+// at its own version 5. The rewritten 5 carries another ID than the
+// node's, and 6 names that other change set as its base: the node reloads
+// instead of applying 6 on top of changes the store no longer has.
+func TestSyncDivergedPastNodeVersion(t *testing.T) {
+	f := newFakeStore()
+	_, cv, _, _ := startSync(t, f, time.Hour, true) // no periodic check: the feed alone must tell
+	for _, p := range []string{"a", "b", "c", "d", "e"} {
+		f.publish(p)
+	}
+	waitVersion(t, cv, 5)
+	f.set(func(f *fakeStore) {
+		f.log = f.log[:3]
+		for _, p := range []string{"x", "y", "z"} {
+			f.publishLocked([]portico.Change{portico.Put(&portico.Plan{ID: p, Name: p})})
+		}
+	})
+	eventually(t, "the node to take the store's config", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return plans(cv.Load()) == plans(f.configLocked())
+	})
+}
+
+// TestSyncDivergedAfterFullLoad: a node that loaded its config in full
+// (every node at start) learns the store's head with it, so a store that
+// goes back one version and is rewritten to the node's version with other
+// changes is noticed by the periodic check.
+func TestSyncDivergedAfterFullLoad(t *testing.T) {
+	f := newFakeStore()
+	for _, p := range []string{"a", "b", "c"} {
+		f.publish(p)
+	}
+	_, cv, _, _ := startSync(t, f, 20*time.Millisecond, false) // nil Config: loaded in full
+	waitVersion(t, cv, 3)
+	f.set(func(f *fakeStore) {
+		f.log = f.log[:2]
+		f.log = append(f.log, portico.ChangeSet{Version: 3, ID: "rewritten", Prev: f.log[1].ID,
+			Changes: []portico.Change{portico.Put(&portico.Plan{ID: "x", Name: "x"})}})
+	})
+	eventually(t, "the node to take the store's config", func() bool {
+		return plans(cv.Load()) == "v3 [a b x]"
+	})
 }

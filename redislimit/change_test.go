@@ -152,3 +152,26 @@ func TestRaisedLimitUnblocks(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsOfEarlierReleasesHold: a node of an earlier release counted a
+// hard monthly quota as HSET prefix+Key s <window start> n <count>, with
+// no period. The counter keeps that name and honours that count, so an
+// upgrade does not grant a used-up quota again (and old and new nodes of
+// a rolling upgrade count in one place).
+func TestCountsOfEarlierReleasesHold(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	ctx := context.Background()
+	now := time.Now()
+	const prefix = "portico:{default}:lim:"
+	if err := rdb.HSet(ctx, prefix+"sub1/quota", "s", refStart(portico.Month, now).Unix(), "n", 10).Err(); err != nil {
+		t.Fatal(err)
+	}
+	l := New(rdb, prefix)
+	l.LeaseFor = -1
+	sp := []portico.LimitSpec{{Key: "sub1/quota", Limit: 10, Per: portico.Month, Window: portico.Fixed}}
+	for i := range 5 {
+		if d, err := l.Take(ctx, now, sp); err != nil || d.Allowed {
+			t.Fatalf("request %d after the upgrade: %+v %v; the month's quota of 10 was used up before it", i, d, err)
+		}
+	}
+}

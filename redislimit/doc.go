@@ -18,9 +18,12 @@
 // 00:00) and month (from the 1st): the script computes month boundaries
 // from Redis's Unix time with Howard Hinnant's days-from-civil algorithms
 // (tested against ratelimit.WindowStart's rules from 1900 to 2400). A
-// fixed counter is a hash {s: window start, n: count} that expires a
-// second after its window ends, so a fixed window is never over-admitted:
-// Redis counts every unit before any node admits a request with it.
+// fixed counter is a hash {s: window start, n: count, p: period} under
+// prefix + LimitSpec.Key that expires a second after its window ends, so a
+// fixed window is never over-admitted: Redis counts every unit before any
+// node admits a request with it. A count recorded for another period (the
+// plan was edited) does not count in this one's window. A rolling counter
+// lives under prefix + Key + "|r", apart from the fixed one.
 //
 // A rolling window of period P is the in-process limiter's conservative
 // bucketed window: B buckets (Limiter.Buckets, default 60) of width

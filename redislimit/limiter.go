@@ -93,15 +93,17 @@ func counterOf(sp *portico.LimitSpec) counter {
 	return counter{key: sp.Key, per: sp.Per, roll: sp.Window == portico.Rolling}
 }
 
-// redisKey returns the Redis key of sp's counter: prefix + Key + "|" +
-// the period's code + "|f" (fixed) or "|r" (rolling), e.g.
-// "portico:{default}:lim:s-1/rate|m|f".
+// redisKey returns the Redis key of sp's counter: prefix + Key for a
+// fixed window — the name counters have always had, so that an upgrade
+// keeps the quotas used; the hash also records its period, and a count of
+// another period is not taken (see takeLua) — and prefix + Key + "|r" for
+// a rolling one, whose hash of buckets a fixed counter of the same key
+// must not read, e.g. "portico:{default}:lim:s-1/rate|r".
 func (l *Limiter) redisKey(sp *portico.LimitSpec) string {
-	w := "|f"
 	if sp.Window == portico.Rolling {
-		w = "|r"
+		return l.prefix + sp.Key + "|r"
 	}
-	return l.prefix + sp.Key + "|" + periodCode[sp.Per] + w
+	return l.prefix + sp.Key
 }
 
 // floor is the highest count this node saw Redis report for a fixed
@@ -292,7 +294,8 @@ var errReply = errors.New("redislimit: unexpected script reply")
 // unreachable reports whether err means that Redis did not answer — a
 // network error, a timeout, a closed client — or answered that it cannot
 // serve now (loading its data, a read-only replica, a master or cluster
-// down, busy with a script, out of disk): the errors that start the
+// down, busy with a script, out of disk or memory, refusing the
+// credentials or more clients): the errors that start the
 // backoff. Any other error reply is Redis's answer about this call alone.
 func unreachable(err error) bool {
 	if errors.Is(err, errReply) || errors.Is(err, context.Canceled) {
@@ -313,7 +316,7 @@ func unreachable(err error) bool {
 
 // unavailableReplies are the prefixes of error replies by which Redis
 // says it cannot serve now, as redisstore classifies them.
-var unavailableReplies = [...]string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MISCONF"}
+var unavailableReplies = [...]string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MISCONF", "OOM", "NOAUTH", "WRONGPASS", "ERR max number of clients"}
 
 // lease returns the lease of sp, creating it, or resetting it when it
 // was taken for other terms (the spec's limit, period, window or softness

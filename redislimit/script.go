@@ -129,9 +129,11 @@ for i = 1, n do
     end
   else
     local ws, we = window(s.per, sec)
-    local v = redis.call('HMGET', KEYS[i], 's', 'n')
+    local v = redis.call('HMGET', KEYS[i], 's', 'n', 'p')
     local count = 0
-    if tonumber(v[1]) == ws then count = tonumber(v[2]) or 0 end
+    -- A count of another period (the plan was edited) is not this one's;
+    -- one without a period was written before periods were recorded.
+    if tonumber(v[1]) == ws and (not v[3] or v[3] == s.per) then count = tonumber(v[2]) or 0 end
     if fend == we * 1000000 and fcount > count then count = fcount end
     s.ws, s.count, s.endrel = ws, count, we * 1000000 - now
     if not s.soft and count >= s.limit then
@@ -175,7 +177,7 @@ for i = 1, n do
       if cap < 1 then cap = 1 end
       if g > cap then g = cap end
     end
-    redis.call('HSET', KEYS[i], 's', s.ws, 'n', s.count + g)
+    redis.call('HSET', KEYS[i], 's', s.ws, 'n', s.count + g, 'p', s.per)
     redis.call('PEXPIRE', KEYS[i], floor(s.endrel / 1000) + 1000)
     s.wait = s.endrel
   end

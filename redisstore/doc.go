@@ -24,7 +24,7 @@
 //	portico:{c}:cfg:subscription   hash    subscription ID → JSON of the portico.Subscription
 //	portico:{c}:changes            list    the last change sets (WithLogCap, default 10,000), oldest
 //	                                       first, each the JSON of a portico.ChangeSet:
-//	                                       {"version":N,"id":"…","changes":[…]}
+//	                                       {"version":N,"id":"…","prev":"…","changes":[…]}
 //	portico:{c}:events             channel (pub/sub, not a key) every change set, as it is applied
 //	portico:{c}:nodes              hash    node name → JSON of the portico.Node (its last heartbeat)
 //	portico:{c}:alive              zset    node name scored by its last heartbeat, in ms of Redis's clock

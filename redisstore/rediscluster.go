@@ -52,7 +52,9 @@ func parseClusterURL(raw string) (*redis.ClusterOptions, error) {
 	u.RawQuery = m.query.Encode()
 	o, err := redis.ParseClusterURL(u.String())
 	if err != nil {
-		return nil, bad("%v", err)
+		// go-redis may quote the URL rebuilt here, secrets escaped
+		// otherwise than in raw.
+		return nil, bad("%s", strings.ReplaceAll(err.Error(), u.String(), "the URL"))
 	}
 	return o, nil
 }

@@ -132,7 +132,9 @@ func parseSentinelURL(raw string) (*redis.FailoverOptions, error) {
 	u.RawQuery = q.Encode()
 	o, err := redis.ParseFailoverURL(u.String())
 	if err != nil {
-		return nil, bad("%v", err)
+		// go-redis may quote the URL rebuilt here, secrets escaped
+		// otherwise than in raw.
+		return nil, bad("%s", strings.ReplaceAll(err.Error(), u.String(), "the URL"))
 	}
 	return o, nil
 }

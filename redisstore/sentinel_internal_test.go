@@ -74,3 +74,32 @@ func TestParseClusterURL(t *testing.T) {
 		t.Error("IsClusterURL")
 	}
 }
+
+// TestRedact: the secrets of every form of data store URL stay out of
+// RedactURL's result and of Open's error messages, however go-redis
+// quotes the URL it was given.
+func TestRedact(t *testing.T) {
+	for _, u := range []string{
+		"redis://ann:s3cret@h:6379/0",
+		"redis-sentinel://s1:26379,s2:26379/mymaster/0?sentinel_password=s3cret",
+		"redis-sentinel://u:s3cret@[::1]:26379,[::1]:26380/mymaster/0",
+		"redis-sentinel://u:s3cret%21x@s1/m/0",
+		"redis-cluster://u:s3cret@n1:7000,n2:7000?dial_timeout=x",
+		"redis-sentinel://u:s3cret!x@s1/m/0?bogus=1",
+		"redis-sentinel://s1/m/0?sentinel_password=s3cret!x&bogus=1",
+		"redis-sentinel://u:s3cret@h1:abc/m/0?sentinel_password=s3cret",
+		"redis-cluster://u:s3cret@h1:abc",
+	} {
+		if r := RedactURL(u); strings.Contains(r, "s3cret") {
+			t.Errorf("RedactURL(%q) = %q", u, r)
+		}
+		for _, parse := range []func(string) error{
+			func(u string) error { _, err := parseSentinelURL(u); return err },
+			func(u string) error { _, err := parseClusterURL(u); return err },
+		} {
+			if err := parse(u); err != nil && strings.Contains(redactURL(err, u), "s3cret") {
+				t.Errorf("%s: %s", u, redactURL(err, u))
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -212,17 +213,54 @@ func Open(ctx context.Context, url string, cluster string, opts ...Option) (*Sto
 	return s, nil
 }
 
-// redactURL returns err's text without the password that url may carry.
+// redactURL returns err's text without the secrets that url carries.
 func redactURL(err error, url string) string {
 	msg := err.Error()
-	if i, j := strings.Index(url, "://"), strings.LastIndex(url, "@"); i >= 0 && j > i {
-		if c := strings.Index(url[i+3:j], ":"); c >= 0 {
-			if pw := url[i+3+c+1 : j]; pw != "" {
-				msg = strings.ReplaceAll(msg, pw, "xxxxx")
-			}
+	for _, secret := range urlSecrets(url) {
+		for _, form := range []string{secret, neturl.QueryEscape(secret), neturl.PathEscape(secret)} {
+			msg = strings.ReplaceAll(msg, form, "xxxxx")
 		}
 	}
 	return msg
+}
+
+// RedactURL returns a data store URL with its secrets — the password of
+// its user info and the values of query options whose name holds
+// "password" (sentinel_password, …) — replaced by xxxxx, for logs and
+// messages. It takes any form Open takes, host lists included.
+func RedactURL(url string) string {
+	for _, secret := range urlSecrets(url) {
+		url = strings.ReplaceAll(url, secret, "xxxxx")
+	}
+	return url
+}
+
+// urlSecrets returns the secrets of a data store URL as they appear in it
+// (escaped as typed).
+func urlSecrets(url string) []string {
+	var secrets []string
+	i := strings.Index(url, "://")
+	if i < 0 {
+		return nil
+	}
+	rest, query, _ := strings.Cut(url[i+3:], "?")
+	if j := strings.LastIndex(rest, "@"); j >= 0 {
+		if _, pw, ok := strings.Cut(rest[:j], ":"); ok && pw != "" {
+			secrets = append(secrets, pw)
+			if u, err := neturl.PathUnescape(pw); err == nil && u != pw {
+				secrets = append(secrets, u)
+			}
+		}
+	}
+	for _, kv := range strings.Split(query, "&") {
+		if k, v, ok := strings.Cut(kv, "="); ok && v != "" && strings.Contains(strings.ToLower(k), "password") {
+			secrets = append(secrets, v)
+			if u, err := neturl.QueryUnescape(v); err == nil && u != v {
+				secrets = append(secrets, u)
+			}
+		}
+	}
+	return secrets
 }
 
 // Cluster returns the name of the Store's cluster.
@@ -243,7 +281,9 @@ func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.fast.Close()
 // lost) finds the version one past its base and its own ID there, and
 // answers as the first run did instead of reporting a conflict; and a
 // node can tell another change set at its own version (the store went
-// back and was written again) from its own (see Head). PUBLISH comes
+// back and was written again) from its own (see Head); each change set
+// also names the head it was applied on ("prev"), so that a node applying
+// it sees whether it follows what the node holds. PUBLISH comes
 // first: it is the one call a Redis ACL may refuse (channels are
 // permitted apart from keys), and it must refuse before anything is
 // written.
@@ -256,12 +296,16 @@ func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.fast.Close()
 var applyScript = redis.NewScript(`
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 local base = tonumber(ARGV[1])
+local prev = redis.call('GET', KEYS[10]) or ''
 if v ~= base then
-  if v == base + 1 and redis.call('GET', KEYS[10]) == ARGV[5] then return {1, v} end
+  if v == base + 1 and prev == ARGV[5] then
+    redis.call('SET', KEYS[10], ARGV[5]) -- a write for a WAIT on this connection to cover
+    return {1, v}
+  end
   return {0, v}
 end
 v = v + 1
-local set = '{"version":' .. string.format('%d', v) .. ',"id":"' .. ARGV[5] .. '","changes":' .. ARGV[4] .. '}'
+local set = '{"version":' .. string.format('%d', v) .. ',"id":"' .. ARGV[5] .. '","prev":"' .. prev .. '","changes":' .. ARGV[4] .. '}'
 redis.call('PUBLISH', ARGV[3], set)
 if base == 0 and redis.call('EXISTS', KEYS[1]) == 0 then
   local t = redis.call('TIME')
@@ -339,16 +383,12 @@ func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change)
 		args = append(args, idx, ch.ID, body)
 	}
 
-	var sc redis.Scripter = s.rdb
-	var conn *redis.Conn
+	var res []int64
 	if s.sentinel {
-		// One connection for the script and the WAIT after it: WAIT
-		// counts its own connection's writes.
-		conn = s.rdb.(*redis.Client).Conn()
-		defer conn.Close()
-		sc = conn
+		res, err = s.applyReplicated(ctx, keys, args)
+	} else {
+		res, err = applyScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	}
-	res, err := applyScript.Run(ctx, sc, keys, args...).Int64Slice()
 	if err != nil {
 		return 0, wrap("apply", err)
 	}
@@ -359,10 +399,44 @@ func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change)
 		return 0, portico.Errorf(portico.EConflict,
 			"the configuration changed meanwhile (version %d, expected %d); reload and retry", res[1], base)
 	}
-	if conn != nil {
-		s.awaitReplica(ctx, conn, res[1])
-	}
 	return res[1], nil
+}
+
+// applyAttempts bounds the runs of Apply's script through Sentinel, where
+// go-redis cannot retry on the pinned connection itself.
+const applyAttempts = 3
+
+// applyReplicated runs Apply's script and then WAITs for a replica on the
+// same connection (WAIT counts its own connection's writes; a run that
+// finds its change set already applied writes the head again, so the
+// WAIT covers it too). A run whose connection failed is tried again on a
+// new one, as go-redis does for unpinned calls, with the same change set
+// ID: the script recognises a change set that did get applied.
+func (s *Store) applyReplicated(ctx context.Context, keys []string, args []any) ([]int64, error) {
+	var err error
+	for attempt := 1; ; attempt++ {
+		conn := s.rdb.(*redis.Client).Conn()
+		var res []int64
+		res, err = applyScript.Run(ctx, conn, keys, args...).Int64Slice()
+		if err == nil {
+			if len(res) == 2 && res[0] == 1 {
+				s.awaitReplica(ctx, conn, res[1])
+			}
+			conn.Close()
+			return res, nil
+		}
+		conn.Close()
+		if attempt == applyAttempts || !unavailable(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		t := time.NewTimer(time.Duration(attempt) * 100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
 }
 
 // newChangeSetID returns a random change set ID: 16 hex digits.
@@ -586,7 +660,7 @@ func unavailable(err error) bool {
 	var re redis.Error
 	if errors.As(err, &re) {
 		msg := re.Error()
-		for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MISCONF"} {
+		for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MISCONF", "OOM", "NOAUTH", "WRONGPASS", "ERR max number of clients"} {
 			if strings.HasPrefix(msg, p) {
 				return true
 			}

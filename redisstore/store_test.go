@@ -392,6 +392,38 @@ func TestApplyReplyLost(t *testing.T) {
 	}
 }
 
+// TestApplyReplyLostPinned: through Sentinel, Apply runs its script and
+// its WAIT on one pinned connection, which go-redis cannot retry on; a
+// reply lost there is retried by Apply itself, on a new connection with
+// the same change set ID, and recognised.
+func TestApplyReplyLostPinned(t *testing.T) {
+	srv := redistest.Start(t)
+	p := startCutProxy(t, srv.Addr)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, "redis://"+p.l.Addr().String()+"/0", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	redisstore.SetSentinel(s)
+	v, err := s.Apply(ctx, 0, []portico.Change{portico.Put(&portico.Plan{ID: "first", Name: "first"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.armed.Store(true)
+	v2, err := s.Apply(ctx, v, []portico.Change{portico.Put(&portico.Plan{ID: "mine", Name: "mine"})})
+	if p.cuts.Load() != 1 {
+		t.Fatalf("the proxy cut %d connections, want 1", p.cuts.Load())
+	}
+	if err != nil || v2 != v+1 {
+		t.Fatalf("Apply whose first reply was lost = %d, %v; want %d, nil", v2, err, v+1)
+	}
+	c, err := s.Load(ctx)
+	if err != nil || c.Version != v+1 || c.Plans.Len() != 2 {
+		t.Errorf("store after the retried Apply: %v, %v", c, err)
+	}
+}
+
 // TestApplyPublishRefused: a Redis 7 ACL user may write the cluster's keys
 // but not publish on its channel. Apply fails and writes nothing: the
 // refused PUBLISH comes before any write.

@@ -330,6 +330,15 @@ func TestDatastoreSetting(t *testing.T) {
 	if err != nil || c.Datastore != "redis://127.0.0.1:6390/0" {
 		t.Fatalf("next start would use %q (%v)", c.Datastore, err)
 	}
+	// Passwords are recorded but never answered.
+	const secret = "redis-sentinel://u:s3cret@[::1]:26379,[::1]:26380/mymaster/0?sentinel_password=t0psecret"
+	res = admin.call("PUT", "/settings/datastore", map[string]any{"datastore": secret}, 200)
+	if d, _ := res["datastore"].(string); strings.Contains(d, "s3cret") || strings.Contains(d, "t0psecret") || !strings.Contains(d, "mymaster") {
+		t.Errorf("answer %v shows a password", res)
+	}
+	if c, err := LoadConfig([]string{"--data-dir", dir}, func(string) (string, bool) { return "", false }); err != nil || c.Datastore != secret {
+		t.Errorf("next start would use %q (%v)", c.Datastore, err)
+	}
 }
 
 // keyedAPI publishes an api_key API named name at /name in front of

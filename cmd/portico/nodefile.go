@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/redisstore"
 )
 
 // Datastore implements admin.DatastoreController: the data store this
-// node runs on, and the one its node file records for the next start.
+// node runs on, and the one its node file records for the next start,
+// their passwords hidden.
 func (m *Main) Datastore() (running, next string) {
 	next = m.Config.Datastore
 	if nf, err := readNodeFile(m.Config.DataDir); err == nil {
@@ -22,7 +23,7 @@ func (m *Main) Datastore() (running, next string) {
 			next = v
 		}
 	}
-	return m.Config.Datastore, next
+	return redact(m.Config.Datastore), redact(next)
 }
 
 // SetDatastore records addr as the data store of the next start in the
@@ -63,10 +64,5 @@ func readNodeFile(dataDir string) (map[string]any, error) {
 	return m, nil
 }
 
-// redact hides the password of a data store URL for logs.
-func redact(addr string) string {
-	if u, err := url.Parse(addr); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return addr
-}
+// redact hides the secrets of a data store URL for logs.
+func redact(addr string) string { return redisstore.RedactURL(addr) }

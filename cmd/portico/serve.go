@@ -109,7 +109,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.store, m.notesStore, m.tokens, m.closeStore, m.redis = rs, rs, rs, rs.Close, rs
 	default:
-		return fmt.Errorf("datastore %q: want embedded, redis://host:port/db, redis-sentinel://host:port[,host:port…]/master/db or redis-cluster://host:port[,host:port…]", c.Datastore)
+		return fmt.Errorf("datastore %q: want embedded, redis://host:port/db, redis-sentinel://host:port[,host:port…]/master/db or redis-cluster://host:port[,host:port…]", redact(c.Datastore))
 	}
 
 	if m.db != nil {
@@ -271,7 +271,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	m.logger.Info("portico serving", "version", Version(), "node", m.Config.NodeName,
 		"gateway", m.GatewayAddr, "admin", m.AdminAddr, "data_dir", c.DataDir,
-		"datastore", c.Datastore, "config_version", m.config.Load().Version)
+		"datastore", redact(c.Datastore), "config_version", m.config.Load().Version)
 	return nil
 }
 
