@@ -175,3 +175,32 @@ func TestCountsOfEarlierReleasesHold(t *testing.T) {
 		}
 	}
 }
+
+// TestRollingPeriodEditStartsOver: a rolling limit edited from per minute
+// to per hour counts in a counter of its own, whose buckets are an hour's
+// width; the minute's buckets, read as an hour's, lay far in the future
+// (Retry-After of a million hours) or never aged out.
+func TestRollingPeriodEditStartsOver(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	l := exact(t, rdb)
+	ctx := context.Background()
+	minute := portico.LimitSpec{Key: "sub/rate", Limit: 3, Per: portico.Minute, Window: portico.Rolling, OnError: portico.DatastoreClosed}
+	hour := minute
+	hour.Per = portico.Hour
+	for i := range 3 {
+		if d, err := l.Take(ctx, time.Now(), []portico.LimitSpec{minute}); err != nil || !d.Allowed {
+			t.Fatalf("take %d: %+v %v", i, d, err)
+		}
+	}
+	for i := range 3 {
+		if d, err := l.Take(ctx, time.Now(), []portico.LimitSpec{hour}); err != nil || !d.Allowed {
+			t.Fatalf("take %d per hour after the edit: %+v %v", i, d, err)
+		}
+	}
+	d, err := l.Take(ctx, time.Now(), []portico.LimitSpec{hour})
+	// The oldest bucket counts whole: it frees within a period and a
+	// bucket (an hour and a minute).
+	if err != nil || d.Allowed || d.RetryAfter <= 0 || d.RetryAfter > time.Hour+time.Minute {
+		t.Errorf("4th per hour: %+v %v; want rejected with Retry-After within the hour and a bucket", d, err)
+	}
+}

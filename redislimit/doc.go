@@ -22,8 +22,12 @@
 // prefix + LimitSpec.Key that expires a second after its window ends, so a
 // fixed window is never over-admitted: Redis counts every unit before any
 // node admits a request with it. A count recorded for another period (the
-// plan was edited) does not count in this one's window. A rolling counter
-// lives under prefix + Key + "|r", apart from the fixed one.
+// plan was edited) does not count in this one's window; editing a plan's
+// period and back within a window starts that window's count over (on
+// nodes that do not hold a floor for it, see Lost counters). A rolling
+// counter lives under prefix + Key + "|r|" + its period, apart from the
+// fixed one and from rolling counters of other periods (whose buckets
+// have another width).
 //
 // A rolling window of period P is the in-process limiter's conservative
 // bucketed window: B buckets (Limiter.Buckets, default 60) of width

@@ -96,12 +96,12 @@ func counterOf(sp *portico.LimitSpec) counter {
 // redisKey returns the Redis key of sp's counter: prefix + Key for a
 // fixed window — the name counters have always had, so that an upgrade
 // keeps the quotas used; the hash also records its period, and a count of
-// another period is not taken (see takeLua) — and prefix + Key + "|r" for
-// a rolling one, whose hash of buckets a fixed counter of the same key
-// must not read, e.g. "portico:{default}:lim:s-1/rate|r".
+// another period is not taken (see takeLua) — and prefix + Key + "|r|" +
+// the period's code for a rolling one, whose buckets are as wide as its
+// period makes them, e.g. "portico:{default}:lim:s-1/rate|r|m".
 func (l *Limiter) redisKey(sp *portico.LimitSpec) string {
 	if sp.Window == portico.Rolling {
-		return l.prefix + sp.Key + "|r"
+		return l.prefix + sp.Key + "|r|" + periodCode[sp.Per]
 	}
 	return l.prefix + sp.Key
 }

@@ -69,8 +69,10 @@ func clusterClients(url string) (rdb, fast redis.UniversalClient, err error) {
 	if o.DialerRetries == 0 {
 		o.DialerRetries = 1 // as in Open
 	}
+	o.MaintNotificationsConfig = noMaintNotifications()
 	f := *o
 	f.MaxRetries = -1
+	f.MaintNotificationsConfig = noMaintNotifications()
 	fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout, &f.PoolTimeout)
 	return redis.NewClusterClient(o), redis.NewClusterClient(&f), nil
 }

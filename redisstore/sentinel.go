@@ -28,8 +28,8 @@ const (
 	sentinelTLSScheme = "rediss-sentinel"
 )
 
-// replicaWait is how long an admin write through Sentinel waits for a
-// replica to acknowledge it (WAIT) before it answers anyway and logs that
+// replicaWait is how long an admin write through Sentinel or to a Redis
+// Cluster waits for a replica to acknowledge it (WAIT) before it answers anyway and logs that
 // a failover now could lose it.
 const replicaWait = 500 * time.Millisecond
 
@@ -176,4 +176,19 @@ func (s *Store) awaitReplica(ctx context.Context, conn *redis.Conn, version int6
 		s.log.Warn("config change not yet on a Redis replica: a failover now would lose it",
 			"version", version, "wait", replicaWait, "replicas", n, "err", err)
 	}
+}
+
+// noReplicaEvery spaces the warnings about a master without replicas.
+const noReplicaEvery = 10 * time.Minute
+
+// warnNoReplica logs, at most every noReplicaEvery, that config changes
+// are written to a master that has no replica to fail over to.
+func (s *Store) warnNoReplica(version int64) {
+	now := time.Now().UnixNano()
+	last := s.noReplica.Load()
+	if s.log == nil || (last != 0 && now-last < int64(noReplicaEvery)) || !s.noReplica.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Warn("config change not on a Redis replica: the master has none, so a failover now would lose it",
+		"version", version)
 }

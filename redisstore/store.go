@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/portico-gw/portico"
 )
@@ -59,10 +61,13 @@ type Store struct {
 	pingEvery   time.Duration
 	pongTimeout time.Duration
 
-	// sentinel: Redis is reached through Sentinel, and a config change
-	// waits for a replica (see awaitReplica) before Apply returns.
-	sentinel bool
-	log      *slog.Logger
+	// replicated: Redis is reached through Sentinel or is a Redis
+	// Cluster, whose masters have replicas to fail over to: a config
+	// change waits for a replica (see applyReplicated) before Apply
+	// returns.
+	replicated bool
+	noReplica  atomic.Int64 // Unix ns of the last "no replica" warning
+	log        *slog.Logger
 }
 
 // Option configures a Store opened by Open.
@@ -163,9 +168,9 @@ func Open(ctx context.Context, url string, cluster string, opts ...Option) (*Sto
 		return nil, portico.FieldErrorf(portico.EInvalid, "cluster_name", "a cluster name must not contain { or }")
 	}
 	var rdb, fast redis.UniversalClient
-	sentinel := IsSentinelURL(url)
+	replicated := IsSentinelURL(url) || IsClusterURL(url)
 	switch {
-	case sentinel:
+	case IsSentinelURL(url):
 		var err error
 		if rdb, fast, err = failoverClients(url); err != nil {
 			return nil, portico.FieldErrorf(portico.EInvalid, "datastore", "%v", redactURL(err, url))
@@ -186,15 +191,17 @@ func Open(ctx context.Context, url string, cluster string, opts ...Option) (*Sto
 			// makes a refused connection fail in about 100 ms.
 			o.DialerRetries = 1
 		}
+		o.MaintNotificationsConfig = noMaintNotifications()
 		f := *o
 		f.MaxRetries = -1
+		f.MaintNotificationsConfig = noMaintNotifications()
 		fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout, &f.PoolTimeout)
 		rdb, fast = redis.NewClient(o), redis.NewClient(&f)
 	}
 	s := &Store{
 		rdb:         rdb,
 		fast:        fast,
-		sentinel:    sentinel,
+		replicated:  replicated,
 		cluster:     cluster,
 		k:           newKeys(cluster),
 		logCap:      DefaultLogCap,
@@ -278,15 +285,16 @@ func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.fast.Close()
 //
 // Every change set carries a random ID, kept as the store's head: a
 // retry of a script that ran (go-redis resends a command whose reply was
-// lost) finds the version one past its base and its own ID there, and
-// answers as the first run did instead of reporting a conflict; and a
+// lost) finds its own ID in the log entry of version base+1, and answers
+// as the first run did instead of reporting a conflict; and a
 // node can tell another change set at its own version (the store went
 // back and was written again) from its own (see Head); each change set
 // also names the head it was applied on ("prev"), so that a node applying
-// it sees whether it follows what the node holds. PUBLISH comes
-// first: it is the one call a Redis ACL may refuse (channels are
-// permitted apart from keys), and it must refuse before anything is
-// written.
+// it sees whether it follows what the node holds. Redis does not roll a
+// script back, so what may refuse comes first: the first write (a store
+// out of memory refuses it) rewrites the head unchanged, then PUBLISH (a
+// Redis ACL may refuse the channel), then the writes that change the
+// store.
 //
 // KEYS: version, changes, the hash of each kind in the order of kinds,
 // epoch, head. ARGV: base, log cap, channel, changes JSON array, change
@@ -298,12 +306,20 @@ local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 local base = tonumber(ARGV[1])
 local prev = redis.call('GET', KEYS[10]) or ''
 if v ~= base then
-  if v == base + 1 and prev == ARGV[5] then
-    redis.call('SET', KEYS[10], ARGV[5]) -- a write for a WAIT on this connection to cover
-    return {1, v}
+  -- A run that found its own change set applied (a resent script) answers
+  -- as the first run did, even if other change sets followed it.
+  if v > base then
+    local entry = redis.call('LINDEX', KEYS[2], base - v)
+    if entry and string.find(entry, '"id":"' .. ARGV[5] .. '"', 1, true) then
+      redis.call('SET', KEYS[10], prev) -- changes nothing; a write for a WAIT on this connection to cover
+      return {1, base + 1}
+    end
   end
   return {0, v}
 end
+-- Changes nothing, but Redis checks memory at a script's first write: a
+-- store out of memory refuses the script here, before PUBLISH.
+redis.call('SET', KEYS[10], prev)
 v = v + 1
 local set = '{"version":' .. string.format('%d', v) .. ',"id":"' .. ARGV[5] .. '","prev":"' .. prev .. '","changes":' .. ARGV[4] .. '}'
 redis.call('PUBLISH', ARGV[3], set)
@@ -384,7 +400,7 @@ func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change)
 	}
 
 	var res []int64
-	if s.sentinel {
+	if s.replicated {
 		res, err = s.applyReplicated(ctx, keys, args)
 	} else {
 		res, err = applyScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
@@ -402,30 +418,24 @@ func (s *Store) Apply(ctx context.Context, base int64, changes []portico.Change)
 	return res[1], nil
 }
 
-// applyAttempts bounds the runs of Apply's script through Sentinel, where
-// go-redis cannot retry on the pinned connection itself.
+// applyAttempts bounds the runs of Apply's script on a pinned
+// connection, where go-redis cannot retry by itself.
 const applyAttempts = 3
 
-// applyReplicated runs Apply's script and then WAITs for a replica on the
-// same connection (WAIT counts its own connection's writes; a run that
-// finds its change set already applied writes the head again, so the
-// WAIT covers it too). A run whose connection failed is tried again on a
-// new one, as go-redis does for unpinned calls, with the same change set
-// ID: the script recognises a change set that did get applied.
+// applyReplicated runs Apply's script on the master behind Sentinel or of
+// the config's slot in a Redis Cluster, and then, if that master has
+// replicas (ROLE), WAITs for one on the same connection (WAIT counts its
+// own connection's writes; a run that finds its change set already
+// applied still writes, so the WAIT covers it). A run whose connection
+// failed is tried again on a new one with the same change set ID: the
+// script recognises a change set that did get applied.
 func (s *Store) applyReplicated(ctx context.Context, keys []string, args []any) ([]int64, error) {
 	var err error
 	for attempt := 1; ; attempt++ {
-		conn := s.rdb.(*redis.Client).Conn()
 		var res []int64
-		res, err = applyScript.Run(ctx, conn, keys, args...).Int64Slice()
-		if err == nil {
-			if len(res) == 2 && res[0] == 1 {
-				s.awaitReplica(ctx, conn, res[1])
-			}
-			conn.Close()
+		if res, err = s.applyOnMaster(ctx, keys, args); err == nil {
 			return res, nil
 		}
-		conn.Close()
 		if attempt == applyAttempts || !unavailable(err) || ctx.Err() != nil {
 			return nil, err
 		}
@@ -437,6 +447,38 @@ func (s *Store) applyReplicated(ctx context.Context, keys []string, args []any) 
 		case <-t.C:
 		}
 	}
+}
+
+// applyOnMaster is one run of applyReplicated.
+func (s *Store) applyOnMaster(ctx context.Context, keys []string, args []any) ([]int64, error) {
+	var master *redis.Client
+	switch c := s.rdb.(type) {
+	case *redis.ClusterClient:
+		var err error
+		if master, err = c.MasterForKey(ctx, s.k.version); err != nil {
+			return nil, err
+		}
+	case *redis.Client:
+		master = c
+	}
+	conn := master.Conn()
+	defer conn.Close()
+	replicas := -1 // not known: wait
+	if role, err := conn.Do(ctx, "ROLE").Slice(); err == nil && len(role) == 3 {
+		if list, ok := role[2].([]any); ok {
+			replicas = len(list)
+		}
+	}
+	res, err := applyScript.Run(ctx, conn, keys, args...).Int64Slice()
+	if err != nil || len(res) != 2 || res[0] != 1 {
+		return res, err
+	}
+	if replicas == 0 {
+		s.warnNoReplica(res[1])
+	} else {
+		s.awaitReplica(ctx, conn, res[1])
+	}
+	return res, nil
 }
 
 // newChangeSetID returns a random change set ID: 16 hex digits.
@@ -680,6 +722,14 @@ func (s *Store) Client() redis.UniversalClient { return s.rdb }
 // Redis outage must cost a request a fraction of a second at most. Do not
 // close it.
 func (s *Store) FastClient() redis.UniversalClient { return s.fast }
+
+// noMaintNotifications turns off go-redis's maintenance notifications (a
+// Redis Enterprise feature): in their default auto mode, a server that
+// refuses the handshake makes go-redis rewrite its options on the first
+// connections, a data race between a client and its pinned connections.
+func noMaintNotifications() *maintnotifications.Config {
+	return &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+}
 
 // fastTimeout is FastClient's dial, read, write and pool timeout (the
 // wait for a free connection, by default the read timeout + 1 s).

@@ -405,7 +405,7 @@ func TestApplyReplyLostPinned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	redisstore.SetSentinel(s)
+	redisstore.SetReplicated(s)
 	v, err := s.Apply(ctx, 0, []portico.Change{portico.Put(&portico.Plan{ID: "first", Name: "first"})})
 	if err != nil {
 		t.Fatal(err)
@@ -421,6 +421,91 @@ func TestApplyReplyLostPinned(t *testing.T) {
 	c, err := s.Load(ctx)
 	if err != nil || c.Version != v+1 || c.Plans.Len() != 2 {
 		t.Errorf("store after the retried Apply: %v, %v", c, err)
+	}
+}
+
+// TestApplyOwnChangeAfterOthers: Apply's reply is lost and another
+// writer applies the next version before the retry; the retry finds its
+// change set in the log behind the other one and answers success (with
+// its own version) instead of a conflict for a change it made.
+func TestApplyOwnChangeAfterOthers(t *testing.T) {
+	srv := redistest.Start(t)
+	p := startCutProxy(t, srv.Addr)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, "redis://"+p.l.Addr().String()+"/0", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	redisstore.SetReplicated(s) // Apply's own retry, 100 ms after the failure
+	other := open(t, srv, "c")
+	v, err := s.Apply(ctx, 0, []portico.Change{portico.Put(&portico.Plan{ID: "first", Name: "first"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		for i := 0; p.cuts.Load() == 0 && i < 5000; i++ {
+			time.Sleep(time.Millisecond)
+		}
+		_, err := other.Apply(ctx, v+1, []portico.Change{portico.Put(&portico.Plan{ID: "theirs", Name: "theirs"})})
+		wrote <- err
+	}()
+	p.armed.Store(true)
+	mine, err := s.Apply(ctx, v, []portico.Change{portico.Put(&portico.Plan{ID: "mine", Name: "mine"})})
+	if werr := <-wrote; werr != nil {
+		t.Fatalf("the other writer: %v", werr)
+	}
+	if err != nil || mine != v+1 {
+		t.Errorf("Apply whose reply was lost, then followed by another writer = %d, %v; want %d, nil", mine, err, v+1)
+	}
+	c, err := s.Load(ctx)
+	if err != nil || c.Version != v+2 || c.Plans.Len() != 3 {
+		t.Errorf("store: %v, %v; want version %d with 3 plans", c, err, v+2)
+	}
+}
+
+// TestApplyOutOfMemory: a Redis at maxmemory (noeviction) refuses Apply's
+// script at its first write, before PUBLISH: nothing is announced that
+// the store does not hold.
+func TestApplyOutOfMemory(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s := fresh(t, srv)
+	if _, err := s.Apply(ctx, 0, []portico.Change{portico.Put(&portico.Plan{ID: "p0", Name: "p"})}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan portico.ChangeSet, 10)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	subscribed := make(chan struct{})
+	go s.Watch(wctx, func() { close(subscribed) }, func(cs portico.ChangeSet) { got <- cs })
+	<-subscribed
+	rc := srv.Client(t)
+	if err := rc.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, aerr := s.Apply(ctx, 1, []portico.Change{portico.Put(&portico.Plan{ID: "p1", Name: "p"})})
+	if err := rc.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if aerr == nil {
+		t.Fatal("Apply succeeded at maxmemory")
+	}
+	// A change set published now would arrive before this one.
+	if _, err := s.Apply(ctx, 1, []portico.Change{portico.Put(&portico.Plan{ID: "p2", Name: "p"})}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case cs := <-got:
+		if cs.Version != 2 || cs.Changes[0].ID != "p2" {
+			t.Errorf("first change set published after the refused Apply: version %d, %s; want the next Apply's", cs.Version, cs.Changes[0].ID)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change set published within 5 s")
 	}
 }
 
