@@ -255,7 +255,7 @@ func (s *Sync) check(ctx context.Context) {
 		} else if v < cur.Version {
 			s.reloadLocked(ctx, false)
 		}
-	case s.headVersion == v && id != "" && s.headID != "" && s.headID != id:
+	case s.otherHeadLocked(v, id):
 		s.divergedLocked(ctx, portico.ChangeSet{Version: v, ID: id})
 	}
 }
@@ -274,6 +274,13 @@ func (s *Sync) divergedLocked(ctx context.Context, cs portico.ChangeSet) {
 func (s *Sync) diverged(v int64, id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.otherHeadLocked(v, id)
+}
+
+// otherHeadLocked reports whether change set id is known to differ from
+// the one this node applied at version v (both IDs known). s.mu must be
+// held.
+func (s *Sync) otherHeadLocked(v int64, id string) bool {
 	return s.headVersion == v && id != "" && s.headID != "" && s.headID != id
 }
 
@@ -485,9 +492,8 @@ func (s *Sync) applyLocked(cs portico.ChangeSet) applyResult {
 	if cur == nil {
 		return applyGap
 	}
-	known := s.headVersion == cur.Version && s.headID != ""
 	switch {
-	case cs.Version == cur.Version && known && cs.ID != "" && cs.ID != s.headID:
+	case s.otherHeadLocked(cur.Version, cs.ID) && cs.Version == cur.Version:
 		return applyDiverged
 	case cs.Version <= cur.Version:
 		s.ignored.Add(1)
@@ -495,7 +501,7 @@ func (s *Sync) applyLocked(cs portico.ChangeSet) applyResult {
 			s.headVersion, s.headID = cs.Version, cs.ID
 		}
 		return applyOld
-	case cs.Version == cur.Version+1 && known && cs.Prev != "" && cs.Prev != s.headID:
+	case s.otherHeadLocked(cur.Version, cs.Prev) && cs.Version == cur.Version+1:
 		return applyDiverged
 	case cs.Version == cur.Version+1:
 		if s.Config.Set(cur.With(cs.Version, cs.Changes...), false) {

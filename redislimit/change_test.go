@@ -83,10 +83,7 @@ func TestSoftToHardStartsOver(t *testing.T) {
 // (units counted only in the hour's counter) is not spent in the minute
 // window: one minute window admits at most 100 across two nodes.
 func TestPeriodChangeStartsOver(t *testing.T) {
-	rdb := client(t, redistest.Start(t))
-	a := New(rdb, "test:{c}:lim:")
-	a.LeaseFor = time.Second
-	b := exact(t, rdb)
+	_, a, b := leasedAndExact(t)
 	ctx := context.Background()
 	clearOf(time.Hour, 70*time.Second)
 	if time.Now().Minute() == 0 {

@@ -126,6 +126,15 @@ func exact(t testing.TB, rdb *redis.Client) *Limiter {
 	return l
 }
 
+// leasedAndExact returns two Limiters on one new Redis, as two nodes: a
+// leasing for a second of its traffic, b deciding every request in Redis.
+func leasedAndExact(t *testing.T) (*redis.Client, *Limiter, *Limiter) {
+	rdb := client(t, redistest.Start(t))
+	a := New(rdb, "test:{c}:lim:")
+	a.LeaseFor = time.Second
+	return rdb, a, exact(t, rdb)
+}
+
 // atWindowStart waits until just after the start of a fixed window of
 // per (at most per), so that a short test stays within one window.
 func atWindowStart(per time.Duration) {
@@ -403,10 +412,7 @@ func TestStaleFloorBound(t *testing.T) {
 // past the threshold: the crossing is still reported exactly once, by the
 // request that was granted that unit.
 func TestCrossedSurvivesLostLease(t *testing.T) {
-	rdb := client(t, redistest.Start(t))
-	a := New(rdb, "test:{c}:lim:")
-	a.LeaseFor = time.Second
-	b := exact(t, rdb)
+	rdb, a, b := leasedAndExact(t)
 	ctx := context.Background()
 	clearOf(time.Hour, 10*time.Second)
 	specs := []portico.LimitSpec{{Key: "sub/quota", Limit: 100, Per: portico.Hour, Soft: true, Threshold: 50}}

@@ -3,8 +3,8 @@ package redisstore
 import (
 	"net/url"
 	"strings"
+	"time"
 
-	"github.com/portico-gw/portico"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -34,10 +34,7 @@ func IsClusterURL(u string) bool {
 // parseClusterURL returns the go-redis cluster options of a
 // redis-cluster:// URL.
 func parseClusterURL(raw string) (*redis.ClusterOptions, error) {
-	bad := func(format string, args ...any) error {
-		return portico.FieldErrorf(portico.EInvalid, "datastore", "bad Redis Cluster URL: "+format+
-			" (want redis-cluster://[user:pass@]host:port[,host:port…])", args...)
-	}
+	bad := badURL("Redis Cluster", "redis-cluster://[user:pass@]host:port[,host:port…]")
 	m, err := splitMultiHostURL(raw, "6379", bad)
 	if err != nil {
 		return nil, err
@@ -66,13 +63,8 @@ func clusterClients(url string) (rdb, fast redis.UniversalClient, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if o.DialerRetries == 0 {
-		o.DialerRetries = 1 // as in Open
-	}
-	o.MaintNotificationsConfig = noMaintNotifications()
-	f := *o
-	f.MaxRetries = -1
-	f.MaintNotificationsConfig = noMaintNotifications()
-	fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout, &f.PoolTimeout)
-	return redis.NewClusterClient(o), redis.NewClusterClient(&f), nil
+	rdb, fast = clientPair(o, func(o *redis.ClusterOptions) knobs {
+		return knobs{&o.DialerRetries, &o.MaxRetries, &o.MaintNotificationsConfig, []*time.Duration{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout}}
+	}, func(o *redis.ClusterOptions) redis.UniversalClient { return redis.NewClusterClient(o) })
+	return rdb, fast, nil
 }

@@ -49,6 +49,14 @@ type multiHostURL struct {
 	tls        bool
 }
 
+// badURL returns the error maker of a parser of what's URLs of the form
+// want: an EInvalid error on the datastore field.
+func badURL(what, want string) func(format string, args ...any) error {
+	return func(format string, args ...any) error {
+		return portico.FieldErrorf(portico.EInvalid, "datastore", "bad "+what+" URL: "+format+" (want "+want+")", args...)
+	}
+}
+
 // splitMultiHostURL takes raw apart; bad formats its errors.
 func splitMultiHostURL(raw, defaultPort string, bad func(string, ...any) error) (*multiHostURL, error) {
 	scheme, rest, _ := strings.Cut(raw, "://")
@@ -98,10 +106,7 @@ func (m *multiHostURL) goRedisURL(path string) url.URL {
 // parseSentinelURL returns the go-redis failover options of a
 // redis-sentinel:// URL.
 func parseSentinelURL(raw string) (*redis.FailoverOptions, error) {
-	bad := func(format string, args ...any) error {
-		return portico.FieldErrorf(portico.EInvalid, "datastore", "bad Redis Sentinel URL: "+format+
-			" (want redis-sentinel://[user:pass@]host:port[,host:port…]/master[/db])", args...)
-	}
+	bad := badURL("Redis Sentinel", "redis-sentinel://[user:pass@]host:port[,host:port…]/master[/db]")
 	m, err := splitMultiHostURL(raw, "26379", bad)
 	if err != nil {
 		return nil, err
@@ -146,22 +151,11 @@ func failoverClients(url string) (rdb, fast redis.UniversalClient, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if o.DialerRetries == 0 {
-		o.DialerRetries = 1 // as in Open
-	}
-	f := *o
-	f.MaxRetries = -1
-	fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout, &f.PoolTimeout)
-	return redis.NewFailoverClient(o), redis.NewFailoverClient(&f), nil
-}
-
-// fastTimeouts sets the timeouts left at zero to fastTimeout.
-func fastTimeouts(ds ...*time.Duration) {
-	for _, d := range ds {
-		if *d == 0 {
-			*d = fastTimeout
-		}
-	}
+	// Failover clients never enable maintenance notifications.
+	rdb, fast = clientPair(o, func(o *redis.FailoverOptions) knobs {
+		return knobs{&o.DialerRetries, &o.MaxRetries, nil, []*time.Duration{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout}}
+	}, func(o *redis.FailoverOptions) redis.UniversalClient { return redis.NewFailoverClient(o) })
+	return rdb, fast, nil
 }
 
 // awaitReplica waits up to replicaWait for a replica to acknowledge the

@@ -185,18 +185,9 @@ func Open(ctx context.Context, url string, cluster string, opts ...Option) (*Sto
 		if err != nil {
 			return nil, portico.FieldErrorf(portico.EInvalid, "datastore", "bad Redis URL: %v", redactURL(err, url))
 		}
-		if o.DialerRetries == 0 {
-			// go-redis dials 5 times per attempt and retries a command 3
-			// times: 2 s before an outage shows. One dial per attempt
-			// makes a refused connection fail in about 100 ms.
-			o.DialerRetries = 1
-		}
-		o.MaintNotificationsConfig = noMaintNotifications()
-		f := *o
-		f.MaxRetries = -1
-		f.MaintNotificationsConfig = noMaintNotifications()
-		fastTimeouts(&f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout, &f.PoolTimeout)
-		rdb, fast = redis.NewClient(o), redis.NewClient(&f)
+		rdb, fast = clientPair(o, func(o *redis.Options) knobs {
+			return knobs{&o.DialerRetries, &o.MaxRetries, &o.MaintNotificationsConfig, []*time.Duration{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout}}
+		}, func(o *redis.Options) redis.UniversalClient { return redis.NewClient(o) })
 	}
 	s := &Store{
 		rdb:         rdb,
@@ -722,6 +713,44 @@ func (s *Store) Client() redis.UniversalClient { return s.rdb }
 // Redis outage must cost a request a fraction of a second at most. Do not
 // close it.
 func (s *Store) FastClient() redis.UniversalClient { return s.fast }
+
+// knobs points at the fields of a go-redis options struct (Options,
+// FailoverOptions, ClusterOptions) that clientPair sets; maint is nil for
+// a struct without maintenance notifications.
+type knobs struct {
+	dialerRetries, maxRetries *int
+	maint                     **maintnotifications.Config
+	timeouts                  []*time.Duration // dial, read, write, pool
+}
+
+// clientPair returns the store's two clients, made by newClient: one
+// from o, the URL's options, and one from a copy of o that fails fast (no
+// retries; timeouts the URL left at zero set to fastTimeout). Both dial
+// once per attempt unless the URL says otherwise — go-redis dials 5 times
+// per attempt and retries a command 3 times, 2 s before an outage shows;
+// one dial makes a refused connection fail in about 100 ms — and have
+// maintenance notifications off.
+func clientPair[O any](o *O, k func(*O) knobs, newClient func(*O) redis.UniversalClient) (rdb, fast redis.UniversalClient) {
+	ko := k(o)
+	if *ko.dialerRetries == 0 {
+		*ko.dialerRetries = 1
+	}
+	if ko.maint != nil {
+		*ko.maint = noMaintNotifications()
+	}
+	f := *o
+	kf := k(&f)
+	*kf.maxRetries = -1
+	if kf.maint != nil {
+		*kf.maint = noMaintNotifications() // its own: go-redis may write to it
+	}
+	for _, d := range kf.timeouts {
+		if *d == 0 {
+			*d = fastTimeout
+		}
+	}
+	return newClient(o), newClient(&f)
+}
 
 // noMaintNotifications turns off go-redis's maintenance notifications (a
 // Redis Enterprise feature): in their default auto mode, a server that

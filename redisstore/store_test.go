@@ -355,31 +355,58 @@ func (p *cutProxy) handle(c net.Conn) {
 	}
 }
 
-// TestApplyReplyLost: the connection breaks after Redis ran Apply's
-// script; go-redis sends it again on a new connection. The second run
-// recognises its change set and Apply succeeds once — no conflict for its
-// own change, which made the admin API create an entity twice.
-func TestApplyReplyLost(t *testing.T) {
+// openThroughCut opens a store of cluster "c" on a new Redis through a
+// cutProxy, in replicated mode (as through Sentinel) if asked.
+func openThroughCut(t *testing.T, replicated bool) (*redisstore.Store, *cutProxy, *redistest.Server) {
+	t.Helper()
 	srv := redistest.Start(t)
 	p := startCutProxy(t, srv.Addr)
-	ctx := context.Background()
-	s, err := redisstore.Open(ctx, "redis://"+p.l.Addr().String()+"/0", "c")
+	s, err := redisstore.Open(context.Background(), "redis://"+p.l.Addr().String()+"/0", "c")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	v, err := s.Apply(ctx, 0, []portico.Change{portico.Put(&portico.Plan{ID: "first", Name: "first"})})
+	t.Cleanup(func() { s.Close() })
+	if replicated {
+		redisstore.SetReplicated(s)
+	}
+	return s, p, srv
+}
+
+// applyFirst applies the plan "first" on an empty store and returns the
+// version.
+func applyFirst(t *testing.T, s *redisstore.Store) int64 {
+	t.Helper()
+	v, err := s.Apply(context.Background(), 0, []portico.Change{portico.Put(&portico.Plan{ID: "first", Name: "first"})})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return v
+}
+
+// applyReplyLost applies the plan "mine" on version v with the proxy armed
+// to cut the connection after the script ran, and fails the test unless
+// exactly one connection was cut and Apply answered v+1.
+func applyReplyLost(t *testing.T, s *redisstore.Store, p *cutProxy, v int64) {
+	t.Helper()
 	p.armed.Store(true)
-	v2, err := s.Apply(ctx, v, []portico.Change{portico.Put(&portico.Plan{ID: "mine", Name: "mine"})})
+	v2, err := s.Apply(context.Background(), v, []portico.Change{portico.Put(&portico.Plan{ID: "mine", Name: "mine"})})
 	if p.cuts.Load() != 1 {
 		t.Fatalf("the proxy cut %d connections, want 1", p.cuts.Load())
 	}
 	if err != nil || v2 != v+1 {
 		t.Fatalf("Apply whose first reply was lost = %d, %v; want %d, nil", v2, err, v+1)
 	}
+}
+
+// TestApplyReplyLost: the connection breaks after Redis ran Apply's
+// script; go-redis sends it again on a new connection. The second run
+// recognises its change set and Apply succeeds once — no conflict for its
+// own change, which made the admin API create an entity twice.
+func TestApplyReplyLost(t *testing.T) {
+	s, p, _ := openThroughCut(t, false)
+	ctx := context.Background()
+	v := applyFirst(t, s)
+	applyReplyLost(t, s, p, v)
 	c, err := s.Load(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -397,28 +424,10 @@ func TestApplyReplyLost(t *testing.T) {
 // reply lost there is retried by Apply itself, on a new connection with
 // the same change set ID, and recognised.
 func TestApplyReplyLostPinned(t *testing.T) {
-	srv := redistest.Start(t)
-	p := startCutProxy(t, srv.Addr)
-	ctx := context.Background()
-	s, err := redisstore.Open(ctx, "redis://"+p.l.Addr().String()+"/0", "c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	redisstore.SetReplicated(s)
-	v, err := s.Apply(ctx, 0, []portico.Change{portico.Put(&portico.Plan{ID: "first", Name: "first"})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.armed.Store(true)
-	v2, err := s.Apply(ctx, v, []portico.Change{portico.Put(&portico.Plan{ID: "mine", Name: "mine"})})
-	if p.cuts.Load() != 1 {
-		t.Fatalf("the proxy cut %d connections, want 1", p.cuts.Load())
-	}
-	if err != nil || v2 != v+1 {
-		t.Fatalf("Apply whose first reply was lost = %d, %v; want %d, nil", v2, err, v+1)
-	}
-	c, err := s.Load(ctx)
+	s, p, _ := openThroughCut(t, true)
+	v := applyFirst(t, s)
+	applyReplyLost(t, s, p, v)
+	c, err := s.Load(context.Background())
 	if err != nil || c.Version != v+1 || c.Plans.Len() != 2 {
 		t.Errorf("store after the retried Apply: %v, %v", c, err)
 	}
@@ -429,20 +438,10 @@ func TestApplyReplyLostPinned(t *testing.T) {
 // change set in the log behind the other one and answers success (with
 // its own version) instead of a conflict for a change it made.
 func TestApplyOwnChangeAfterOthers(t *testing.T) {
-	srv := redistest.Start(t)
-	p := startCutProxy(t, srv.Addr)
+	s, p, srv := openThroughCut(t, true) // Apply's own retry, 100 ms after the failure
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, "redis://"+p.l.Addr().String()+"/0", "c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	redisstore.SetReplicated(s) // Apply's own retry, 100 ms after the failure
 	other := open(t, srv, "c")
-	v, err := s.Apply(ctx, 0, []portico.Change{portico.Put(&portico.Plan{ID: "first", Name: "first"})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := applyFirst(t, s)
 	wrote := make(chan error, 1)
 	go func() {
 		for i := 0; p.cuts.Load() == 0 && i < 5000; i++ {

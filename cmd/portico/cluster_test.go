@@ -297,18 +297,21 @@ func TestRedisOutage(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == 201
 	})
-	waitFor(t, "node B to see the new plan", 10*time.Second, func() bool {
-		for _, p := range adminB.call("GET", "/plans", nil, 200)["items"].([]any) {
-			if p.(map[string]any)["name"] == "after" {
-				return true
-			}
-		}
-		return false
-	})
+	waitFor(t, "node B to see the new plan", 10*time.Second, func() bool { return hasPlan(adminB, "after") })
 	waitFor(t, "both nodes registered again", 10*time.Second, func() bool {
 		return len(adminB.call("GET", "/cluster/nodes", nil, 200)["items"].([]any)) == 2
 	})
 	t.Logf("after Redis came back: writes, resync and membership in %v", time.Since(back))
+}
+
+// hasPlan reports whether the admin API of c lists a plan named name.
+func hasPlan(c client, name string) bool {
+	for _, p := range c.call("GET", "/plans", nil, 200)["items"].([]any) {
+		if p.(map[string]any)["name"] == name {
+			return true
+		}
+	}
+	return false
 }
 
 // TestClusterSentinelFailover runs two nodes on a Redis behind Sentinel —
@@ -370,14 +373,7 @@ func TestClusterSentinelFailover(t *testing.T) {
 	if role := replica.Role(context.Background()); role != "master" {
 		t.Errorf("replica's role after the failover: %q, want master", role)
 	}
-	waitFor(t, "node B to see the plan written after the failover", 10*time.Second, func() bool {
-		for _, p := range adminB.call("GET", "/plans", nil, 200)["items"].([]any) {
-			if p.(map[string]any)["name"] == "after-failover" {
-				return true
-			}
-		}
-		return false
-	})
+	waitFor(t, "node B to see the plan written after the failover", 10*time.Second, func() bool { return hasPlan(adminB, "after-failover") })
 	waitFor(t, "both nodes registered on the new master", 10*time.Second, func() bool {
 		return len(adminB.call("GET", "/cluster/nodes", nil, 200)["items"].([]any)) == 2
 	})
@@ -425,14 +421,7 @@ func TestClusterOnRedisCluster(t *testing.T) {
 	}
 
 	adminA.call("POST", "/plans", map[string]any{"name": "on-redis-cluster", "quota": map[string]any{"limit": 1, "per": "day"}}, 201)
-	waitFor(t, "node B to see the plan", 10*time.Second, func() bool {
-		for _, p := range adminB.call("GET", "/plans", nil, 200)["items"].([]any) {
-			if p.(map[string]any)["name"] == "on-redis-cluster" {
-				return true
-			}
-		}
-		return false
-	})
+	waitFor(t, "node B to see the plan", 10*time.Second, func() bool { return hasPlan(adminB, "on-redis-cluster") })
 	waitFor(t, "both nodes listed", 10*time.Second, func() bool {
 		return len(adminB.call("GET", "/cluster/nodes", nil, 200)["items"].([]any)) == 2
 	})
