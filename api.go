@@ -72,9 +72,13 @@ type API struct {
 	Endpoint    Endpoint   `json:"endpoint"`
 	Plans       []string   `json:"plans"`
 	Timeouts    Timeouts   `json:"timeouts"`
-	Owner       string     `json:"owner"` // user ID of the publisher
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	// WebSocket lets clients upgrade requests to WebSocket connections.
+	// False strips every Upgrade header: a backend answering 101 cannot
+	// open a raw tunnel that bypasses the gateway's checks.
+	WebSocket bool      `json:"websocket,omitempty"`
+	Owner     string    `json:"owner"` // user ID of the publisher
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // OffersPlan reports whether planID is among the API's plans.

@@ -2,6 +2,7 @@ package portico
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -96,4 +97,38 @@ type Limiter interface {
 	// all or nothing: a request rejected by one counter is counted by none.
 	// A nil or empty specs admits the request.
 	Take(ctx context.Context, now time.Time, specs []LimitSpec) (Decision, error)
+}
+
+// CounterSubject names whose usage a subscription's counters count: the
+// application's use of the API. Counter keys start with it, so that usage
+// survives cancelling and subscribing again, a change of plan and edits
+// that keep the plan; only a new application starts from zero.
+func CounterSubject(appID, apiID string) string { return appID + "/" + apiID }
+
+// RekeyCounters returns cs with the keys of counters saved before
+// counters followed CounterSubject ("<subscription id>/…") renamed after
+// the subscription's application and API in cfg. Counters of one subject
+// merge: in the same period their counts add up, else the later period
+// wins. Keys that name no subscription of cfg are kept as they are.
+func RekeyCounters(cfg *Config, cs []CounterState) []CounterState {
+	out := make([]CounterState, 0, len(cs))
+	at := make(map[string]int, len(cs))
+	for _, c := range cs {
+		if id, rest, ok := strings.Cut(c.Key, "/"); ok {
+			if s := cfg.Subscriptions.Get(id); s != nil {
+				c.Key = CounterSubject(s.ApplicationID, s.APIID) + "/" + rest
+			}
+		}
+		i, seen := at[c.Key]
+		switch {
+		case !seen:
+			at[c.Key] = len(out)
+			out = append(out, c)
+		case c.Start.Equal(out[i].Start):
+			out[i].Count += c.Count
+		case c.Start.After(out[i].Start):
+			out[i] = c
+		}
+	}
+	return out
 }

@@ -266,7 +266,7 @@ func TestLimits(t *testing.T) {
 		Resources: []portico.ResourceLimit{{Pattern: "POST /orders/*", Limit: 1, Per: portico.Minute, Window: portico.Rolling}}}
 	w.apply(portico.Put(&plan))
 
-	lim.dec.Crossed = []string{"s-appapi/quota"}
+	lim.dec.Crossed = []string{"app/api/quota"}
 	for i, want := range []string{"1", "0"} {
 		resp, body := get(t, w.srv.URL+"/api/x", "X-API-Key", key)
 		if resp.StatusCode != 200 {
@@ -287,13 +287,13 @@ func TestLimits(t *testing.T) {
 		t.Errorf("Retry-After %q, want 2", resp.Header.Get("Retry-After"))
 	}
 	specs := lim.specs[0]
-	if len(specs) != 2 || specs[0].Key != "s-appapi/rate" || specs[0].Limit != 5 || specs[1].Key != "s-appapi/quota" || !specs[1].Soft || specs[1].Threshold != 50 {
+	if len(specs) != 2 || specs[0].Key != "app/api/rate" || specs[0].Limit != 5 || specs[1].Key != "app/api/quota" || !specs[1].Soft || specs[1].Threshold != 50 {
 		t.Errorf("specs %+v", specs)
 	}
 	req, _ := http.NewRequest("POST", w.srv.URL+"/api/orders/17", strings.NewReader("x"))
 	req.Header.Set("X-API-Key", key)
 	http.DefaultClient.Do(req)
-	if s := lim.specs[len(lim.specs)-1]; s[0].Key != "s-appapi/res-"+compilePattern("POST /orders/*").id || s[0].Window != portico.Rolling {
+	if s := lim.specs[len(lim.specs)-1]; s[0].Key != "app/api/res-"+compilePattern("POST /orders/*").id || s[0].Window != portico.Rolling {
 		t.Errorf("resource override not applied: %+v", s)
 	}
 	mu.Lock()

@@ -24,11 +24,15 @@ func compilePlan(p *portico.Plan) *planSpecs {
 	return ps
 }
 
-// forSubscription returns the limit specs of one subscription under the
-// plan: the plan-wide specs and one set per resource override. Counter keys
-// are "<subscription id>/rate", "/res-<pattern id>" (see
-// resourcePattern.id) and "/quota".
-func (ps *planSpecs) forSubscription(subID string) (specs []portico.LimitSpec, resSpecs [][]portico.LimitSpec) {
+// forSubscription returns the limit specs of a subscription of application
+// appID to API apiID under the plan: the plan-wide specs and one set per
+// resource override. Counter keys are "<application id>/<API id>/rate",
+// "/res-<pattern id>" (see resourcePattern.id) and "/quota" (see
+// portico.CounterSubject): usage follows the application and the API, not
+// the subscription, so that cancelling and subscribing again, or moving to
+// another plan, does not reset a rate window or a quota.
+func (ps *planSpecs) forSubscription(appID, apiID string) (specs []portico.LimitSpec, resSpecs [][]portico.LimitSpec) {
+	subID := portico.CounterSubject(appID, apiID)
 	p := ps.plan
 	var quota []portico.LimitSpec
 	if q := p.Quota; q != nil {

@@ -25,7 +25,7 @@ func TestResourceKeysFollowPatterns(t *testing.T) {
 		for _, pat := range patterns {
 			p.RateLimit.Resources = append(p.RateLimit.Resources, portico.ResourceLimit{Pattern: pat, Limit: 1, Per: portico.Second})
 		}
-		_, res := compilePlan(p).forSubscription("s-1")
+		_, res := compilePlan(p).forSubscription("app-1", "api-1")
 		m := make(map[string]string)
 		for i, specs := range res {
 			m[patterns[i]] = specs[0].Key
@@ -38,7 +38,7 @@ func TestResourceKeysFollowPatterns(t *testing.T) {
 		if after[pat] != k {
 			t.Errorf("%q: key %q, then %q after reordering", pat, k, after[pat])
 		}
-		if !strings.HasPrefix(k, "s-1/res-") || strings.HasSuffix(k, "/quota") {
+		if !strings.HasPrefix(k, "app-1/api-1/res-") || strings.HasSuffix(k, "/quota") {
 			t.Errorf("%q: key %q", pat, k)
 		}
 	}

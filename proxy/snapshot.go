@@ -61,7 +61,7 @@ func (e *subEntry) limitSpecs(ps *planSpecs, method, path string) ([]portico.Lim
 	l := e.limits.Load()
 	if l == nil || l.ps != ps {
 		l = &subLimits{ps: ps}
-		l.specs, l.resSpecs = ps.forSubscription(e.sub.ID)
+		l.specs, l.resSpecs = ps.forSubscription(e.sub.ApplicationID, e.sub.APIID)
 		e.limits.Store(l)
 	}
 	for i, rp := range ps.resources {

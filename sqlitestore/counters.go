@@ -64,3 +64,26 @@ func (db *DB) SaveCounters(ctx context.Context, cs []portico.CounterState) error
 	}
 	return nil
 }
+
+// ReplaceCounters makes cs the whole stored state of the quota counters,
+// in one transaction: counters not in cs are deleted.
+func (db *DB) ReplaceCounters(ctx context.Context, cs []portico.CounterState) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap("replace counters", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM counters`); err != nil {
+		return wrap("replace counters", err)
+	}
+	for _, c := range cs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO counters (key, start, count) VALUES (?, ?, ?)`,
+			c.Key, c.Start.UTC().Format(time.RFC3339Nano), c.Count); err != nil {
+			return wrap(fmt.Sprintf("replace counter %q", c.Key), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap("replace counters", err)
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,11 +115,6 @@ func (m *Main) Run(ctx context.Context) error {
 
 	if m.db != nil {
 		m.memLimiter = &ratelimit.Memory{}
-		counters, err := m.db.LoadCounters(ctx)
-		if err != nil {
-			return fmt.Errorf("loading quota counters: %w", err)
-		}
-		m.memLimiter.Restore(counters)
 		m.limiter = m.memLimiter
 	} else {
 		m.redisLimiter = redislimit.New(m.redis.FastClient(), "portico:{"+c.ClusterName+"}:lim:")
@@ -191,6 +187,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	loaded := m.config.Load()
 	m.logger.Info("config loaded", "version", loaded.Version, "entities", loaded.Len(), "took", time.Since(loading).Round(time.Millisecond))
+	if m.memLimiter != nil {
+		if err := m.restoreCounters(ctx, loaded); err != nil {
+			return err
+		}
+	}
 	if err := m.awaitRestore(ctx); err != nil {
 		return err
 	}
@@ -290,6 +291,26 @@ func (m *Main) counterLoop(ctx context.Context) {
 			m.memLimiter.Sweep(now)
 		}
 	}
+}
+
+// restoreCounters loads the saved quota counters into the in-process
+// limiter. Counters saved by a version that keyed them by subscription are
+// renamed after their application and API (portico.RekeyCounters) and
+// saved back under the new names.
+func (m *Main) restoreCounters(ctx context.Context, cfg *portico.Config) error {
+	counters, err := m.db.LoadCounters(ctx)
+	if err != nil {
+		return fmt.Errorf("loading quota counters: %w", err)
+	}
+	rekeyed := portico.RekeyCounters(cfg, counters)
+	if !slices.Equal(rekeyed, counters) {
+		if err := m.db.ReplaceCounters(ctx, rekeyed); err != nil {
+			return fmt.Errorf("renaming quota counters: %w", err)
+		}
+		m.logger.Info("quota counters renamed after their application and API", "counters", len(rekeyed))
+	}
+	m.memLimiter.Restore(rekeyed)
+	return nil
 }
 
 func (m *Main) saveCounters(ctx context.Context, now time.Time) {
