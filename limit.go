@@ -114,10 +114,8 @@ func RekeyCounters(cfg *Config, cs []CounterState) []CounterState {
 	out := make([]CounterState, 0, len(cs))
 	at := make(map[string]int, len(cs))
 	for _, c := range cs {
-		if id, rest, ok := strings.Cut(c.Key, "/"); ok {
-			if s := cfg.Subscriptions.Get(id); s != nil {
-				c.Key = CounterSubject(s.ApplicationID, s.APIID) + "/" + rest
-			}
+		if to, ok := RenameCounter(cfg, c.Key); ok {
+			c.Key = to
 		}
 		i, seen := at[c.Key]
 		switch {
@@ -131,4 +129,20 @@ func RekeyCounters(cfg *Config, cs []CounterState) []CounterState {
 		}
 	}
 	return out
+}
+
+// RenameCounter returns the name under CounterSubject of a counter key
+// saved by a release that keyed counters by subscription
+// ("<subscription id>/rate" becomes "<application id>/<API id>/rate"), or
+// false when key names no subscription of cfg.
+func RenameCounter(cfg *Config, key string) (string, bool) {
+	id, rest, ok := strings.Cut(key, "/")
+	if !ok {
+		return "", false
+	}
+	s := cfg.Subscriptions.Get(id)
+	if s == nil {
+		return "", false
+	}
+	return CounterSubject(s.ApplicationID, s.APIID) + "/" + rest, true
 }
