@@ -3,15 +3,30 @@
 // bounded queue feeds a few workers; each delivery is tried up to three
 // times with a growing pause; what the queue cannot take is dropped and
 // counted.
+//
+// Webhook URLs are set by users, so a Sender must not become a way into
+// the network it runs in: every connection is checked on the address
+// actually dialled, after name resolution (so DNS answers, rebinding
+// included, cannot dodge it), and refused when that address is loopback,
+// private, link-local, unique-local, CGNAT, multicast, or another
+// special-purpose range, in IPv4, IPv4-mapped IPv6 or NAT64 form, unless
+// the operator allows the range (Config.AllowCIDRs). Proxies from the
+// environment are not used and redirects are not followed (a 3xx answer
+// is a failed delivery). CheckURL runs the same check when a URL is set.
+// Logs show a webhook URL's scheme and host only, never its userinfo,
+// path or query, where credentials live.
 package webhook
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +37,7 @@ import (
 // Sender delivers notifications. Create it with New; Close stops it.
 type Sender struct {
 	client  *http.Client
+	guard   *guard
 	users   func(id string) *portico.User
 	logger  *slog.Logger
 	backoff time.Duration
@@ -38,6 +54,7 @@ type Sender struct {
 }
 
 type delivery struct {
+	user string // ID, for the log
 	url  string
 	body []byte
 }
@@ -46,8 +63,16 @@ type delivery struct {
 type Config struct {
 	// Users looks up a user by ID (from the node's current config). Required.
 	Users func(id string) *portico.User
-	// Client sends the POSTs. Nil means a client with a 10 s timeout.
-	Client *http.Client
+	// AllowCIDRs lists ranges that webhooks may reach although they are
+	// refused by default (loopback, private, link-local, unique-local,
+	// CGNAT, multicast and other special-purpose ranges; see the package
+	// doc). An address in an IPv4-mapped IPv6 or NAT64 form is matched as
+	// the IPv4 address it stands for. Nil allows none of the refused
+	// ranges.
+	AllowCIDRs []netip.Prefix
+	// Resolver resolves webhook host names, when dialling and in
+	// CheckURL. Nil means net.DefaultResolver.
+	Resolver *net.Resolver
 	// Logger logs failed deliveries. Nil discards.
 	Logger *slog.Logger
 	// Backoff is the pause before the second try; the third waits twice
@@ -59,10 +84,26 @@ type Config struct {
 
 // New starts a Sender.
 func New(c Config) *Sender {
-	s := &Sender{client: c.Client, users: c.Users, logger: c.Logger, backoff: c.Backoff, queue: make(chan delivery, 1024)}
+	s := &Sender{users: c.Users, logger: c.Logger, backoff: c.Backoff, queue: make(chan delivery, 1024)}
 	s.base, s.stop = context.WithCancel(context.Background())
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 10 * time.Second}
+	s.guard = newGuard(c.AllowCIDRs, c.Resolver)
+	dialer := &net.Dialer{
+		Timeout:   10 * time.Second,
+		KeepAlive: 30 * time.Second,
+		Resolver:  c.Resolver,
+		Control:   s.guard.control,
+	}
+	s.client = &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil, // never the environment's: a proxy would dial for us, unchecked
+			DialContext:         dialer.DialContext,
+			ForceAttemptHTTP2:   true,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConns:        16,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       10 * time.Second,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -107,7 +148,7 @@ func (s *Sender) Send(n *portico.Notification) {
 		if body == nil {
 			body, _ = json.Marshal(n)
 		}
-		s.enqueue(delivery{url: u.WebhookURL, body: body})
+		s.enqueue(delivery{user: id, url: u.WebhookURL, body: body})
 	}
 }
 
@@ -138,17 +179,22 @@ func (s *Sender) deliver(d delivery) {
 			s.Delivered.Add(1)
 			return
 		}
+		if errors.Is(err, ErrRefused) || errors.Is(err, errBadURL) {
+			break // would be refused again
+		}
 	}
 	s.Failed.Add(1)
-	s.logger.Warn("webhook delivery failed", "url", d.url, "err", err)
+	s.logger.Warn("webhook delivery failed", "user", d.user, "url", redact(d.url), "err", redactErr(err, d.url))
 }
+
+var errBadURL = errors.New("invalid webhook URL")
 
 func (s *Sender) post(d delivery) error {
 	ctx, cancel := context.WithTimeout(s.base, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
 	if err != nil {
-		return err
+		return errBadURL // the parse error would quote parts of the URL
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "portico-webhook")
@@ -157,10 +203,26 @@ func (s *Sender) post(d delivery) error {
 		return err
 	}
 	resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return fmt.Errorf("status %d (redirects are not followed)", resp.StatusCode)
+	}
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// CheckURL reports whether rawURL may be used as a webhook URL: an
+// absolute http or https URL whose host, an IP address or a name, and
+// every address the name resolves to (with Config.Resolver) are outside
+// the refused ranges (see Config.AllowCIDRs). It takes at most 5 s (DNS).
+// A refused address gives an error that matches ErrRefused (errors.Is); a
+// name that does not resolve, or a malformed URL, another error. The messages are meant
+// for the user who set the URL: they name the host and the kind of range,
+// never the credentials in the URL, a resolved address or the resolver.
+// Deliveries check each address dialled again, whatever CheckURL said.
+func (s *Sender) CheckURL(ctx context.Context, rawURL string) error {
+	return s.guard.checkURL(ctx, rawURL)
 }
 
 // Close stops taking notifications and waits for the queued deliveries
@@ -181,4 +243,5 @@ func (s *Sender) Close(ctx context.Context) {
 		s.stop()
 		<-done
 	}
+	s.client.CloseIdleConnections()
 }

@@ -34,7 +34,7 @@ func TestSend(t *testing.T) {
 		"sub":  {ID: "sub", WebhookURL: srv.URL + "/flaky"},
 		"none": {ID: "none"},
 	}
-	s := New(Config{Users: func(id string) *portico.User { return users[id] }, Backoff: time.Millisecond})
+	s := New(Config{Users: func(id string) *portico.User { return users[id] }, Backoff: time.Millisecond, AllowCIDRs: loopback})
 	s.Send(&portico.Notification{ID: "n1", Kind: portico.NotifyQuotaThreshold, Publisher: "pub", Subscriber: "sub"})
 	s.Send(&portico.Notification{ID: "n2", Kind: portico.NotifyEndpointDown, Publisher: "pub"})
 	s.Send(&portico.Notification{ID: "n3", Kind: portico.NotifyQuotaReached, Publisher: "none", Subscriber: "unknown"})
@@ -54,7 +54,12 @@ func TestSend(t *testing.T) {
 // its context ends.
 func TestCloseBounded(t *testing.T) {
 	hang := make(chan struct{})
+	arrived := make(chan struct{}, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
 		select {
 		case <-hang:
 		case <-r.Context().Done():
@@ -62,9 +67,13 @@ func TestCloseBounded(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(hang)
-	s := New(Config{Users: func(string) *portico.User { return &portico.User{WebhookURL: srv.URL} }})
+	s := New(Config{Users: func(string) *portico.User { return &portico.User{WebhookURL: srv.URL} }, AllowCIDRs: loopback})
 	s.Send(&portico.Notification{ID: "n", Publisher: "p"})
-	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the webhook got no request")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
