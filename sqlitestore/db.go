@@ -31,12 +31,34 @@ type DB struct {
 	r *sql.DB // read-only connections
 }
 
+// An Option changes what Open accepts.
+type Option func(*openOptions)
+
+type openOptions struct {
+	existing bool
+}
+
+// Existing makes Open refuse to create a store: a file that is missing,
+// empty (0 bytes) or a SQLite database without tables is refused with an
+// error wrapping ErrNoStore, and left as it is. Without it, Open creates
+// the store in such a file.
+func Existing() Option { return func(o *openOptions) { o.existing = true } }
+
 // Open opens the SQLite database at path, creating the file with mode 0600
 // if it does not exist (its directory must), and brings its schema up to
-// date. It fails if
-// the file was written by a newer Portico with a schema this one does not
+// date. Before it writes anything it checks the whole file with PRAGMA
+// quick_check, through a read-only connection: a damaged file is refused
+// with an error wrapping ErrCorrupt and left untouched. It fails too if the
+// file was written by a newer Portico with a schema this one does not
 // know.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := check(ctx, path, o.existing); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
 	u, err := createFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -56,7 +78,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// before any reader opens it.
 	if err := migrate(ctx, db.w, migrations); err != nil {
 		db.w.Close()
-		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, damaged(err))
 	}
 
 	db.r, err = sql.Open("sqlite", u+"?"+busy+"&_query_only=1")
@@ -84,12 +106,17 @@ func createFile(path string) (string, error) {
 		return "", err
 	}
 	f.Close()
+	return fileURL(abs), nil
+}
+
+// fileURL returns the file: URL of the absolute path abs for the driver.
+func fileURL(abs string) string {
 	p := filepath.ToSlash(abs)
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p // a Windows drive letter
 	}
 	u := url.URL{Scheme: "file", Path: p}
-	return u.String(), nil
+	return u.String()
 }
 
 // Close closes the database. Calls in flight may fail; the caller stops
@@ -160,6 +187,13 @@ func migrate(ctx context.Context, db *sql.DB, migrations []string) error {
 	var v int
 	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
 		return fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	var tables int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+		return fmt.Errorf("migrate: list tables: %w", err)
+	}
+	if tables == 0 {
+		v = 0 // a file without tables is new, whatever its header says
 	}
 	if v > len(migrations) {
 		return fmt.Errorf("migrate: the database has schema version %d, newer than this Portico knows (%d)", v, len(migrations))

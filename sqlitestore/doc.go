@@ -10,10 +10,18 @@
 //   - db.go opens the file, sets the pragmas and migrates the schema. The
 //     schema is a list of SQL migrations applied in order; PRAGMA
 //     user_version records how many have run.
+//   - check.go is what Open does first: PRAGMA quick_check over the file
+//     and its write-ahead log, through a read-only connection. A damaged
+//     file (ErrCorrupt) is refused before anything reads a row of it: a
+//     scan of a table with a damaged page can end early without an error,
+//     and a node would serve part of its configuration. With the option
+//     Existing, a file that holds no store (ErrNoStore) is refused too
+//     instead of being made a new one.
 //   - store.go keeps every configuration entity as one row of the table
 //     entities (kind, id, created_at, JSON body) and the configuration
 //     version in the table meta. Apply checks the version and writes its
-//     changes in one transaction.
+//     changes in one transaction. Load is strict: a row that does not
+//     decode, carries another ID or has an unknown kind fails it.
 //   - notify.go and counters.go keep notifications and quota counters.
 //   - token.go keeps bearer tokens in the table tokens, by hash; issuing
 //     a token deletes those that had expired by then.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,6 +15,10 @@ var _ portico.Store = (*DB)(nil)
 
 // Load reads the whole configuration and its version from one consistent
 // snapshot. A new database loads as an empty Config at version 0.
+//
+// Load is strict: a row it cannot decode, whose entity carries another ID
+// than the row, or of a kind this Portico does not know fails the whole
+// Load; it never returns a configuration with entities left out.
 func (db *DB) Load(ctx context.Context) (*portico.Config, error) {
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -26,22 +31,33 @@ func (db *DB) Load(ctx context.Context) (*portico.Config, error) {
 		return nil, wrap("load version", err)
 	}
 	for _, err := range []error{
-		loadKind(ctx, tx, portico.KindPlan, &c.Plans),
-		loadKind(ctx, tx, portico.KindAPI, &c.APIs),
-		loadKind(ctx, tx, portico.KindUser, &c.Users),
-		loadKind(ctx, tx, portico.KindApplication, &c.Applications),
-		loadKind(ctx, tx, portico.KindKey, &c.Keys),
-		loadKind(ctx, tx, portico.KindSubscription, &c.Subscriptions),
+		loadKind(ctx, tx, portico.KindPlan, &c.Plans, func(v *portico.Plan) string { return v.ID }),
+		loadKind(ctx, tx, portico.KindAPI, &c.APIs, func(v *portico.API) string { return v.ID }),
+		loadKind(ctx, tx, portico.KindUser, &c.Users, func(v *portico.User) string { return v.ID }),
+		loadKind(ctx, tx, portico.KindApplication, &c.Applications, func(v *portico.Application) string { return v.ID }),
+		loadKind(ctx, tx, portico.KindKey, &c.Keys, func(v *portico.Key) string { return v.ID }),
+		loadKind(ctx, tx, portico.KindSubscription, &c.Subscriptions, func(v *portico.Subscription) string { return v.ID }),
 	} {
 		if err != nil {
 			return nil, err
 		}
 	}
+	var kind, id string
+	err = tx.QueryRowContext(ctx, `SELECT kind, id FROM entities WHERE kind NOT IN (?, ?, ?, ?, ?, ?) LIMIT 1`,
+		portico.KindPlan, portico.KindAPI, portico.KindUser, portico.KindApplication, portico.KindKey, portico.KindSubscription).
+		Scan(&kind, &id)
+	switch {
+	case err == nil:
+		return nil, fmt.Errorf("sqlitestore: load: entity %q has kind %q, unknown to this Portico (written by a newer one?)", id, kind)
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, wrap("load", err)
+	}
 	return c, nil
 }
 
-// loadKind streams the entities of kind k into t.
-func loadKind[T any](ctx context.Context, tx *sql.Tx, k portico.Kind, t *portico.Table[T]) error {
+// loadKind streams the entities of kind k into t. Every entity must decode
+// and carry the ID of its row (idOf returns it).
+func loadKind[T any](ctx context.Context, tx *sql.Tx, k portico.Kind, t *portico.Table[T], idOf func(*T) string) error {
 	m := map[string]*T{}
 	rows, err := tx.QueryContext(ctx, `SELECT id, body FROM entities WHERE kind = ?`, string(k))
 	if err != nil {
@@ -57,6 +73,9 @@ func loadKind[T any](ctx context.Context, tx *sql.Tx, k portico.Kind, t *portico
 		v := new(T)
 		if err := json.Unmarshal(body, v); err != nil {
 			return fmt.Errorf("sqlitestore: load %s %q: %w", k, id, err)
+		}
+		if got := idOf(v); got != id {
+			return fmt.Errorf("sqlitestore: load %s %q: its stored entity has ID %q", k, id, got)
 		}
 		m[id] = v
 	}
