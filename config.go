@@ -95,7 +95,9 @@ func (c *Config) With(version int64, changes ...Change) *Config {
 		case KindPlan:
 			n.Plans = put(n.Plans, ch.ID, ch.Plan, ch.Delete)
 		case KindAPI:
+			old := n.APIs.Get(ch.ID)
 			n.APIs = put(n.APIs, ch.ID, ch.API, ch.Delete)
+			ix.api(ch.ID, old, n.APIs.Get(ch.ID))
 		case KindUser:
 			old := n.Users.Get(ch.ID)
 			n.Users = put(n.Users, ch.ID, ch.User, ch.Delete)
@@ -156,14 +158,11 @@ func (c *Config) ApplicationsOf(owner string) Table[Application] {
 }
 
 // APIByContext returns the API with context path ctx, or nil.
-func (c *Config) APIByContext(ctx string) *API {
-	for a := range c.APIs.Values() {
-		if a.Context == ctx {
-			return a
-		}
-	}
-	return nil
-}
+func (c *Config) APIByContext(ctx string) *API { return c.index().apiByCtx.Get(ctx) }
+
+// APIsUnder returns the APIs whose context lies under path ctx, segment by
+// segment: "/a/b" and "/a/b/c" lie under "/a", "/ab" does not.
+func (c *Config) APIsUnder(ctx string) Table[API] { return inner(c.index().apisUnder, ctx) }
 
 // Sorted returns the values of t ordered by creation time, then ID: the
 // stable order of admin API lists.

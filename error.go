@@ -17,6 +17,7 @@ const (
 	ENotFound       ErrorCode = "not_found"       // 404: no such resource or API
 	EConflict       ErrorCode = "conflict"        // 409: clashes with existing state
 	ETooLarge       ErrorCode = "too_large"       // 413: request body over the limit
+	EUnsupported    ErrorCode = "unsupported"     // 415: a request body in a format not taken
 	ERateLimited    ErrorCode = "rate_limited"    // 429: rate limit exceeded
 	EQuotaExceeded  ErrorCode = "quota_exceeded"  // 429: hard quota used up
 	EInternal       ErrorCode = "internal"        // 500: a bug or an unexpected failure

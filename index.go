@@ -18,6 +18,8 @@ type index struct {
 	subsByApp   Table[Table[Subscription]] // application ID → its subscriptions
 	subsByAPI   Table[Table[Subscription]] // API ID → subscriptions to it
 	appsByOwner Table[Table[Application]]  // user ID → applications
+	apiByCtx    Table[API]                 // by context path
+	apisUnder   Table[Table[API]]          // context path → APIs whose context lies under it
 }
 
 // index returns c's index, building it on first use.
@@ -40,6 +42,7 @@ func (c *Config) index() *index {
 	})
 	wg.Go(func() { ix.subsByAPI = groupBy(c.Subscriptions, func(s *Subscription) string { return s.APIID }) })
 	wg.Go(func() { ix.appsByOwner = groupBy(c.Applications, func(a *Application) string { return a.Owner }) })
+	wg.Go(func() { ix.apiByCtx, ix.apisUnder = contextIndex(c.APIs) })
 	wg.Wait()
 	if c.ix.CompareAndSwap(nil, ix) {
 		return ix
@@ -107,6 +110,45 @@ func groupBy[T any](t Table[T], outer func(*T) string) Table[Table[T]] {
 	return tableOf(entries)
 }
 
+// contextIndex returns the APIs of t by context and, for every context
+// path that has APIs below it, those APIs. An API whose context has k
+// segments is in k-1 groups of the second table: contexts have few
+// segments, so this costs a few entries per API and turns "which APIs lie
+// under this path" into one lookup.
+func contextIndex(t Table[API]) (byCtx Table[API], under Table[Table[API]]) {
+	ctxs := make(map[string]*API, t.Len())
+	groups := map[string]map[string]*API{}
+	for id, a := range t.All() {
+		if o := ctxs[a.Context]; o == nil || id < o.ID { // two APIs with one context: only in damaged data; pick one, always the same
+			ctxs[a.Context] = a
+		}
+		ancestors(a.Context, func(p string) {
+			g := groups[p]
+			if g == nil {
+				g = map[string]*API{}
+				groups[p] = g
+			}
+			g[id] = a
+		})
+	}
+	tables := make(map[string]*Table[API], len(groups))
+	for p, g := range groups {
+		in := TableOf(g)
+		tables[p] = &in
+	}
+	return TableOf(ctxs), TableOf(tables)
+}
+
+// ancestors calls fn with every context path that ctx lies under, shortest
+// first: "/a" and "/a/b" for "/a/b/c".
+func ancestors(ctx string, fn func(string)) {
+	for i := 1; i < len(ctx); i++ {
+		if ctx[i] == '/' {
+			fn(ctx[:i])
+		}
+	}
+}
+
 // inner returns the Table under key in t, or an empty one.
 func inner[T any](t Table[Table[T]], key string) Table[T] {
 	if in := t.Get(key); in != nil {
@@ -119,20 +161,27 @@ func inner[T any](t Table[Table[T]], key string) Table[T] {
 // names them); nil stands for none.
 func regroup[T any](t Table[Table[T]], id string, old, cur *T, group func(*T) string) Table[Table[T]] {
 	if old != nil {
-		from := group(old)
-		in := inner(t, from).Without(id)
-		if in.Len() == 0 {
-			t = t.Without(from)
-		} else {
-			t = t.With(from, &in)
-		}
+		t = leave(t, group(old), id)
 	}
 	if cur != nil {
-		to := group(cur)
-		in := inner(t, to).With(id, cur)
-		t = t.With(to, &in)
+		t = join(t, group(cur), id, cur)
 	}
 	return t
+}
+
+// leave removes entry id from group key of t, and the group once empty.
+func leave[T any](t Table[Table[T]], key, id string) Table[Table[T]] {
+	in := inner(t, key).Without(id)
+	if in.Len() == 0 {
+		return t.Without(key)
+	}
+	return t.With(key, &in)
+}
+
+// join puts entry id, v into group key of t.
+func join[T any](t Table[Table[T]], key, id string, v *T) Table[Table[T]] {
+	in := inner(t, key).With(id, v)
+	return t.With(key, &in)
 }
 
 // The groups of the index.
@@ -167,6 +216,22 @@ func (ix *index) subscription(id string, old, cur *Subscription) {
 	if ix != nil {
 		ix.subsByApp = regroup(ix.subsByApp, id, old, cur, appOfSub)
 		ix.subsByAPI = regroup(ix.subsByAPI, id, old, cur, apiOfSub)
+	}
+}
+
+func (ix *index) api(id string, old, cur *API) {
+	if ix == nil {
+		return
+	}
+	if old != nil {
+		if ix.apiByCtx.Get(old.Context) == old {
+			ix.apiByCtx = ix.apiByCtx.Without(old.Context)
+		}
+		ancestors(old.Context, func(p string) { ix.apisUnder = leave(ix.apisUnder, p, id) })
+	}
+	if cur != nil {
+		ix.apiByCtx = ix.apiByCtx.With(cur.Context, cur)
+		ancestors(cur.Context, func(p string) { ix.apisUnder = join(ix.apisUnder, p, id, cur) })
 	}
 }
 

@@ -20,7 +20,7 @@ func TestIndexDerived(t *testing.T) {
 	for step := range 2000 {
 		var changes []Change
 		for range 1 + rng.IntN(3) {
-			switch rng.IntN(5) {
+			switch rng.IntN(6) {
 			case 0:
 				id := pick("u", 20)
 				changes = append(changes, Put(&User{ID: id, Username: id + pick("-Name", 3)}))
@@ -30,9 +30,18 @@ func TestIndexDerived(t *testing.T) {
 				changes = append(changes, Put(&Key{ID: pick("key", 60), ApplicationID: pick("app", 30)}))
 			case 3:
 				changes = append(changes, Put(&Subscription{ID: pick("sub", 60), ApplicationID: pick("app", 30), APIID: pick("api", 10)}))
+			case 5:
+				// An API's context ends with its own id, under zero to two
+				// other APIs' ids: unique, and nested now and then.
+				id := pick("api", 10)
+				ctx := "/" + id
+				for range rng.IntN(3) {
+					ctx = "/" + pick("api", 10) + ctx
+				}
+				changes = append(changes, Put(&API{ID: id, Context: ctx, Owner: pick("u", 2)}))
 			case 4:
-				kinds := []Kind{KindUser, KindApplication, KindKey, KindSubscription}
-				prefixes := []string{"u", "app", "key", "sub"}
+				kinds := []Kind{KindUser, KindApplication, KindKey, KindSubscription, KindAPI}
+				prefixes := []string{"u", "app", "key", "sub", "api"}
 				i := rng.IntN(len(kinds))
 				changes = append(changes, Delete(kinds[i], pick(prefixes[i], 60)))
 			}
@@ -41,7 +50,22 @@ func TestIndexDerived(t *testing.T) {
 		if cfg.ix.Load() == nil {
 			t.Fatal("With dropped the index")
 		}
-		fresh := &Config{Users: cfg.Users, Applications: cfg.Applications, Keys: cfg.Keys, Subscriptions: cfg.Subscriptions}
+		fresh := &Config{Users: cfg.Users, Applications: cfg.Applications, Keys: cfg.Keys, Subscriptions: cfg.Subscriptions, APIs: cfg.APIs}
+		for a := range cfg.APIs.Values() {
+			if got := cfg.APIByContext(a.Context); got != a {
+				t.Fatalf("step %d: APIByContext(%s) = %v, want %s", step, a.Context, got, a.ID)
+			}
+			same(t, step, "APIsUnder "+a.Context, cfg.APIsUnder(a.Context), fresh.APIsUnder(a.Context))
+			ancestors(a.Context, func(p string) {
+				if cfg.APIsUnder(p).Get(a.ID) != a {
+					t.Fatalf("step %d: %s is not under %s", step, a.Context, p)
+				}
+				same(t, step, "APIsUnder "+p, cfg.APIsUnder(p), fresh.APIsUnder(p))
+			})
+		}
+		if got, want := cfg.index().apiByCtx.Len(), cfg.APIs.Len(); got != want {
+			t.Fatalf("step %d: %d contexts indexed for %d APIs", step, got, want)
+		}
 		for i := range 60 {
 			for _, id := range []string{fmt.Sprint("app", i), fmt.Sprint("api", i), fmt.Sprint("u", i)} {
 				same(t, step, "KeysOf "+id, cfg.KeysOf(id), fresh.KeysOf(id))

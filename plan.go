@@ -1,6 +1,9 @@
 package portico
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Period is the length of a rate-limit window or a quota period.
 type Period string
@@ -77,8 +80,19 @@ type Plan struct {
 	AutoApprove      bool                 `json:"auto_approve"`
 	OnDatastoreError DatastoreErrorPolicy `json:"on_datastore_error,omitempty"`
 	Owner            string               `json:"owner,omitempty"` // user ID of the creator
-	CreatedAt        time.Time            `json:"created_at"`
-	UpdatedAt        time.Time            `json:"updated_at"`
+
+	// Shared lets owners of other APIs offer the plan (see
+	// Config.CheckAPIPlans). Plans stored before the field existed read
+	// as not shared.
+	Shared    bool      `json:"shared"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// OfferableBy reports whether an API owned by user ID owner may offer p:
+// p is owner's own, or shared.
+func (p *Plan) OfferableBy(owner string) bool {
+	return p.Shared || (p.Owner != "" && p.Owner == owner)
 }
 
 // RateLimit allows Limit requests per Per. Resources override the limit for
@@ -111,4 +125,31 @@ type Quota struct {
 	Per       Period    `json:"per"`
 	Mode      QuotaMode `json:"mode"`
 	Threshold int       `json:"threshold,omitempty"`
+}
+
+// CheckAPIPlans checks the plans of new or changed API a against c: each
+// exists (else EInvalid, field "plans[i]"), and each that a did not offer
+// before is OfferableBy a's owner, unless byAdmin (else EForbidden, field
+// "plans[i]"): a plan's owner decides the limits of every API offering
+// it, so a publisher offers only its own plans and those their owners
+// shared. Plans an API already offers stay, even once their owner stops
+// sharing them or the API changes hands. An api_key API that serves traffic
+// needs a plan (EInvalid, field "plans").
+func (c *Config) CheckAPIPlans(a *API, byAdmin bool) error {
+	old := c.APIs.Get(a.ID)
+	for i, id := range a.Plans {
+		f := fmt.Sprintf("plans[%d]", i)
+		p := c.Plans.Get(id)
+		if p == nil {
+			return FieldErrorf(EInvalid, f, "no plan with id %q", id)
+		}
+		if !byAdmin && !p.OfferableBy(a.Owner) && (old == nil || !old.OffersPlan(id)) {
+			return FieldErrorf(EForbidden, f, "plan %q belongs to another user and is not shared; "+
+				"offer your own plans, or ask its owner to share it", p.Name)
+		}
+	}
+	if a.State.Serves() && a.Auth == AuthAPIKey && len(a.Plans) == 0 {
+		return FieldErrorf(EInvalid, "plans", "a %s api_key API must offer at least one plan", a.State)
+	}
+	return nil
 }

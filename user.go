@@ -62,13 +62,23 @@ type Key struct {
 // SubscriptionStatus is where a subscription stands.
 type SubscriptionStatus string
 
-// Subscription states. Only approved subscriptions grant access; evicted
-// is final.
+// Subscription states. Only approved subscriptions grant access. Cancelled
+// is the application owner's doing and lets the application subscribe
+// again; evicted is the doing of the API's owner or an admin and sticks:
+// the application cannot subscribe to the API again until one of them
+// lifts the eviction (see Config.Transition). Data stored before cancelled
+// existed says evicted for both, and is taken as evictions.
 const (
-	Pending  SubscriptionStatus = "pending"
-	Approved SubscriptionStatus = "approved"
-	Evicted  SubscriptionStatus = "evicted"
+	Pending   SubscriptionStatus = "pending"
+	Approved  SubscriptionStatus = "approved"
+	Cancelled SubscriptionStatus = "cancelled"
+	Evicted   SubscriptionStatus = "evicted"
 )
+
+// Live reports whether a subscription in state s holds or asks for access:
+// pending or approved. An application has at most one live subscription to
+// an API.
+func (s SubscriptionStatus) Live() bool { return s == Pending || s == Approved }
 
 // Subscription grants an application access to an API under a plan.
 type Subscription struct {
