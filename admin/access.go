@@ -71,6 +71,18 @@ func appsSeenBy(cfg *portico.Config, u *portico.User) map[string]bool {
 	return seen
 }
 
+// subscribersSeenBy returns the IDs of the users who own an application
+// that publisher u sees through subscriptions to its APIs.
+func subscribersSeenBy(cfg *portico.Config, u *portico.User) map[string]bool {
+	owners := map[string]bool{}
+	for id := range appsSeenBy(cfg, u) {
+		if app := cfg.Applications.Get(id); app != nil {
+			owners[app.Owner] = true
+		}
+	}
+	return owners
+}
+
 // visibleSubs returns the subscriptions u may see: all for an admin, else
 // those of u's applications and those to u's APIs.
 func visibleSubs(cfg *portico.Config, u *portico.User) portico.Table[portico.Subscription] {

@@ -23,7 +23,13 @@ type apiRequest struct {
 	Endpoint    portico.Endpoint   `json:"endpoint"`
 	Plans       []string           `json:"plans"`
 	Timeouts    timeoutsRequest    `json:"timeouts"`
+	WebSocket   bool               `json:"websocket"`
 	Owner       string             `json:"owner"`
+
+	// AllowNested lets the API's context lie under or over APIs of other
+	// owners. Only admins may set it; it is not stored (see
+	// portico.Config.ContextClash).
+	AllowNested bool `json:"allow_nested"`
 }
 
 // timeoutsRequest keeps the durations raw, so that a bad one is reported
@@ -45,6 +51,7 @@ func (q *apiRequest) api() (*portico.API, error) {
 		Auth:        q.Auth,
 		Endpoint:    q.Endpoint,
 		Plans:       q.Plans,
+		WebSocket:   q.WebSocket,
 	}
 	for _, d := range []struct {
 		field string
@@ -87,6 +94,7 @@ type apiListing struct {
 	State       portico.Lifecycle  `json:"state"`
 	Auth        portico.AuthType   `json:"auth"`
 	Plans       []string           `json:"plans"`
+	WebSocket   bool               `json:"websocket,omitempty"`
 	Owner       string             `json:"owner"`
 	CreatedAt   time.Time          `json:"created_at"`
 	UpdatedAt   time.Time          `json:"updated_at"`
@@ -104,30 +112,48 @@ func viewAPI(u *portico.User, a *portico.API) any {
 	}
 	return apiListing{
 		ID: a.ID, Name: a.Name, Version: a.Version, Context: a.Context, Description: a.Description,
-		Visibility: a.Visibility, State: a.State, Auth: a.Auth, Plans: plans, Owner: a.Owner,
+		Visibility: a.Visibility, State: a.State, Auth: a.Auth, Plans: plans, WebSocket: a.WebSocket, Owner: a.Owner,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
 
-// checkAPIRefs checks a against the rest of the Config: a unique context,
-// existing plans, and a plan for an api_key API that serves traffic.
-func checkAPIRefs(cfg *portico.Config, me *portico.User, a *portico.API) error {
-	if other := cfg.APIByContext(a.Context); other != nil && other.ID != a.ID {
-		if !canSeeAPI(me, other) {
-			return portico.FieldErrorf(portico.EConflict, "context", "context %q is already taken", a.Context)
+// checkAPIRefs checks a against the rest of the Config: its context clashes
+// with no other API's (portico.Config.ContextClash) and its plans may be
+// offered (portico.Config.CheckAPIPlans). Only admins may allow nesting
+// across owners.
+func checkAPIRefs(cfg *portico.Config, me *portico.User, a *portico.API, allowNested bool) error {
+	if allowNested && !isAdmin(me) {
+		return portico.FieldErrorf(portico.EForbidden, "allow_nested", "only an admin may nest an API with APIs of other owners")
+	}
+	if cl := cfg.ContextClash(a, allowNested); cl != nil {
+		return contextClashError(me, a, cl)
+	}
+	return cfg.CheckAPIPlans(a, isAdmin(me))
+}
+
+// contextClashError says what clashes, naming the other API only to who
+// may see it.
+func contextClashError(me *portico.User, a *portico.API, cl *portico.ContextClash) error {
+	const f = "context"
+	o := cl.API
+	other := "another owner's API"
+	if canSeeAPI(me, o) {
+		other = fmt.Sprintf("API %q (%s), of another owner,", o.Name, o.ID)
+	}
+	how := "; an API's context may not lie under or over an API of another owner, who would lose traffic to it — only an admin may allow that, with \"allow_nested\": true"
+	switch cl.Nesting {
+	case portico.Same:
+		if !canSeeAPI(me, o) {
+			return portico.FieldErrorf(portico.EConflict, f, "context %q is already taken", a.Context)
 		}
-		return portico.FieldErrorf(portico.EConflict, "context", "context %q is already used by API %q (%s)", a.Context, other.Name, other.ID)
+		return portico.FieldErrorf(portico.EConflict, f, "context %q is already used by API %q (%s)", a.Context, o.Name, o.ID)
+	case portico.Under:
+		return portico.FieldErrorf(portico.EConflict, f, "context %q lies under context %q of %s%s", a.Context, o.Context, other, how)
 	}
-	for i, id := range a.Plans {
-		if cfg.Plans.Get(id) == nil {
-			f := fmt.Sprintf("plans[%d]", i)
-			return invalid(f, "no plan with id %q", id)
-		}
+	if canSeeAPI(me, o) {
+		return portico.FieldErrorf(portico.EConflict, f, "context %q lies over context %q of %s%s", a.Context, o.Context, other, how)
 	}
-	if a.State.Serves() && a.Auth == portico.AuthAPIKey && len(a.Plans) == 0 {
-		return invalid("plans", "a %s api_key API must offer at least one plan", a.State)
-	}
-	return nil
+	return portico.FieldErrorf(portico.EConflict, f, "context %q lies over the context of %s%s", a.Context, other, how)
 }
 
 func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -187,7 +213,7 @@ func (s *Server) createAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 		n := *a
 		n.ID, n.State, n.Owner, n.CreatedAt, n.UpdatedAt = portico.NewID(), portico.Draft, owner, t.now, t.now
-		if err := checkAPIRefs(t.cfg, t.me, &n); err != nil {
+		if err := checkAPIRefs(t.cfg, t.me, &n, req.AllowNested); err != nil {
 			return err
 		}
 		t.put(&n)
@@ -238,11 +264,11 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 		n := *a
 		n.ID, n.State, n.Owner, n.CreatedAt, n.UpdatedAt = old.ID, old.State, owner, old.CreatedAt, t.now
-		if err := checkAPIRefs(t.cfg, t.me, &n); err != nil {
+		if err := checkAPIRefs(t.cfg, t.me, &n, req.AllowNested); err != nil {
 			return err
 		}
 		for _, sub := range portico.Sorted(t.cfg.SubscriptionsTo(id), subCreated) {
-			if sub.Status != portico.Evicted && !n.OffersPlan(sub.PlanID) {
+			if sub.Status.Live() && !n.OffersPlan(sub.PlanID) {
 				return portico.FieldErrorf(portico.EConflict, "plans",
 					"plan %s is used by subscription %s of this API; evict the subscription before removing the plan", sub.PlanID, sub.ID)
 			}

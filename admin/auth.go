@@ -87,39 +87,60 @@ func (s *Server) tokens() portico.TokenStore {
 func unauthorized(msg string) error { return portico.Errorf(portico.EUnauthorized, "%s", msg) }
 
 // authenticate finds the caller of r in cfg, from HTTP Basic credentials
-// or a bearer token.
+// or a bearer token. With a SignInLimiter, an attempt for a user name or
+// from an address that is used up is refused first (429), and a failure
+// is counted (see failed).
 func (s *Server) authenticate(r *http.Request, cfg *portico.Config) (*call, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return nil, unauthorized("authentication required: use HTTP Basic or a bearer token from POST /api/v1/tokens")
 	}
 	if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
-		return s.bearer(r.Context(), strings.TrimSpace(tok), cfg)
+		si := signInOf(r, "")
+		if err := s.refused(si); err != nil {
+			return nil, err
+		}
+		c, err := s.bearer(r.Context(), strings.TrimSpace(tok), cfg)
+		if portico.ErrorCodeOf(err) == portico.EUnauthorized {
+			if terr := s.failed(r.Context(), si); terr != nil {
+				return nil, terr
+			}
+		}
+		return c, err
 	}
 	name, pass, ok := r.BasicAuth()
 	if !ok {
 		return nil, unauthorized("unsupported Authorization header: use HTTP Basic or Bearer")
 	}
+	si := signInOf(r, name)
+	if err := s.refused(si); err != nil {
+		return nil, err
+	}
 	u := cfg.UserByName(name)
 	key := sha256.Sum256([]byte(name + ":" + pass))
-	a := &s.auth
-	if u != nil {
-		a.mu.Lock()
-		v, hit := a.verified[key]
-		a.mu.Unlock()
-		if hit && v.userID == u.ID && v.hash == u.PasswordHash {
-			return &call{user: u, cfg: cfg, basic: true}, nil
+	if s.knownGood(u, key) {
+		return &call{user: u, cfg: cfg, basic: true}, nil
+	}
+	release, err := s.enter(r.Context(), si)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	// While this request waited at the gates, the attempt before it may
+	// have used a counter up, or verified these very credentials.
+	if err := s.refused(si); err != nil {
+		return nil, err
+	}
+	if s.knownGood(u, key) {
+		return &call{user: u, cfg: cfg, basic: true}, nil
+	}
+	if !s.passwordMatches(u, pass) {
+		if err := s.failed(r.Context(), si); err != nil {
+			return nil, err
 		}
-	}
-	if u == nil || u.PasswordHash == "" {
-		// Spend the time a real check takes, so that response times do not
-		// tell which usernames exist.
-		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(pass))
 		return nil, unauthorized("invalid username or password")
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pass)) != nil {
-		return nil, unauthorized("invalid username or password")
-	}
+	a := &s.auth
 	a.mu.Lock()
 	if a.verified == nil || len(a.verified) >= maxVerified {
 		a.verified = map[[32]byte]verified{}
@@ -127,6 +148,56 @@ func (s *Server) authenticate(r *http.Request, cfg *portico.Config) (*call, erro
 	a.verified[key] = verified{userID: u.ID, hash: u.PasswordHash}
 	a.mu.Unlock()
 	return &call{user: u, cfg: cfg, basic: true}, nil
+}
+
+// knownGood reports whether bcrypt already verified the credentials whose
+// key is key for user u (nil for none) under u's current hash.
+func (s *Server) knownGood(u *portico.User, key [32]byte) bool {
+	if u == nil {
+		return false
+	}
+	a := &s.auth
+	a.mu.Lock()
+	v, hit := a.verified[key]
+	a.mu.Unlock()
+	return hit && v.userID == u.ID && v.hash == u.PasswordHash
+}
+
+// passwordMatches checks password against u's hash with bcrypt. For a nil
+// u, or one without a password, it spends the time a real check takes, so
+// that response times do not tell which usernames exist, and reports
+// false.
+func (s *Server) passwordMatches(u *portico.User, password string) bool {
+	if u == nil || u.PasswordHash == "" {
+		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
+		return false
+	}
+	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) == nil
+}
+
+// checkOwnPassword checks current, the password a user sends to change its
+// own, like a sign-in: refused while the user name or the address is used
+// up, counted when wrong. A wrong one answers 403 naming current_password.
+func (s *Server) checkOwnPassword(r *http.Request, u *portico.User, current string) error {
+	si := signInOf(r, u.Username)
+	if err := s.refused(si); err != nil {
+		return err
+	}
+	release, err := s.enter(r.Context(), si)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := s.refused(si); err != nil {
+		return err
+	}
+	if s.passwordMatches(u, current) {
+		return nil
+	}
+	if err := s.failed(r.Context(), si); err != nil {
+		return err
+	}
+	return portico.FieldErrorf(portico.EForbidden, "current_password", "current_password is not your current password")
 }
 
 // bearer authenticates a bearer token: one read of the token store per

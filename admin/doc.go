@@ -27,13 +27,60 @@
 // Server.Tokens, the data store: every node of a cluster takes a token
 // issued by any other, a revocation holds everywhere at once, and tokens
 // survive a restart; without a Server.Tokens they live in the issuing
-// node's memory. GET /healthz needs no authentication.
+// node's memory. GET /healthz needs no authentication. A 401 carries
+// WWW-Authenticate: Bearer, never a Basic challenge, which would make
+// browsers remember the password and send it along with requests other
+// sites make them send; HTTP Basic is still taken when a client sends it
+// unasked (curl -u, most HTTP libraries).
+//
+// # Sign-in throttling
+//
+// With a Server.SignInLimiter, failed sign-ins (a wrong Basic password, an
+// unknown user name, an invalid bearer token, a wrong current_password)
+// are counted per user name (any case) and per client address (the IP of
+// the connection, an IPv6 address by its /64; forwarded headers are not
+// trusted): 10 per user name and 100 per address in each clock hour.
+// Once a counter is used up, every attempt for that user name (Basic, a
+// password change) or from that address (Basic and bearer) answers 429
+// with Retry-After until the hour ends, the right password too. The counts
+// live in the limiter — shared by a cluster's nodes when it is — and each
+// node remembers which counters it found used up, so refusing costs no
+// call to it; a node checks one password per user name and per address at
+// a time and counts a failure before the next check. Across N nodes at
+// most 10 + N - 1 passwords of one user name are checked per hour (100 +
+// N - 1 per address); on one node exactly 10. An attacker can thus keep a
+// user from signing in with a password for an hour at a time; tokens the
+// user holds keep working.
+//
+// # Cross-site requests
+//
+// The admin API answers only its own origin. Before routing, a request
+// with Sec-Fetch-Site: cross-site, or with an Origin header other than the
+// listener's own (scheme and Host header) or one of Server.AllowedOrigins,
+// answers 403 (field "Origin" or "Sec-Fetch-Site"); a request that has a
+// body or a Content-Type must send application/json (charset=utf-8 is the
+// only parameter taken), else 415 (field "Content-Type"), so that no form
+// or text/plain body a page of another site can send without a CORS
+// preflight is ever read. A user changing its own password (PUT /users/me,
+// or PUT /users/{id} on itself) sends current_password too: 400 without
+// it, 403 when wrong (counted as a failed sign-in).
 //
 // # Roles
 //
 // An admin may do everything. A publisher creates APIs and plans and
 // changes only its own; it sees the applications and subscriptions that
-// use its APIs, and approves and evicts those subscriptions. A subscriber
+// use its APIs, and the subscribers who own those applications (GET
+// /subscribers lists no one else), and approves, evicts and lifts those
+// subscriptions. It offers on its APIs its own plans and plans whose owner
+// made them "shared" (others answer 403 naming plans[i]; plans stored
+// before sharing existed are not shared, and an API keeps the plans it
+// offers). Its APIs' contexts may not lie under or over another owner's
+// API, path segment by segment (409, field "context"): the gateway routes
+// by the longest matching context, so either would take the other's
+// traffic; it may nest its own APIs, and only an admin may nest across
+// owners, by sending "allow_nested": true (a publisher sending it gets
+// 403). The check applies when an API is created or its context or owner
+// changes. A subscriber
 // sees published and deprecated APIs and every plan, and manages its own
 // applications, keys and subscriptions. Any user may own applications.
 // Roles add up: a user may hold several. What a caller may not see answers
@@ -50,23 +97,23 @@
 //	DELETE /tokens                              any, with the bearer token to revoke → 204
 //
 //	GET    /users/me                            any: the caller
-//	PUT    /users/me                            any: own password, email, webhook_url
+//	PUT    /users/me                            any: own email, webhook_url, password (with current_password)
 //	GET    /users                               admin
 //	POST   /users                               admin: {"username","password","roles":[…],"email","webhook_url"} → 201
 //	GET    /users/{id}                          admin, or the user itself
 //	PUT    /users/{id}                          admin (a user itself: as PUT /users/me)
 //	DELETE /users/{id}                          admin; not the last admin, nor an owner of APIs or plans
-//	GET    /subscribers                         admin, publisher: users with the subscriber role
+//	GET    /subscribers                         admin, publisher: users with the subscriber role (a publisher: those subscribed to its APIs)
 //	POST   /subscribers                         admin: a user with the subscriber role → 201
 //
 //	GET    /plans                               any
-//	POST   /plans                               admin, publisher → 201
+//	POST   /plans                               admin, publisher → 201; "shared": true lets other owners' APIs offer it
 //	GET    /plans/{id}                          any
 //	PUT    /plans/{id}                          admin, owner
 //	DELETE /plans/{id}                          admin, owner; 409 while an API or a live subscription uses it
 //
 //	GET    /apis?state=&visibility=             any; sees what it may (see Roles)
-//	POST   /apis                                admin, publisher → 201, state "draft"
+//	POST   /apis                                admin, publisher → 201, state "draft"; admin may send "allow_nested": true
 //	GET    /apis/{id}                           who sees it
 //	PUT    /apis/{id}                           admin, owner
 //	DELETE /apis/{id}                           admin, owner; 409 with approved subscriptions unless retired
@@ -88,12 +135,32 @@
 //
 //	GET    /subscriptions?status=&api=&application=   admin all; publisher those to its APIs; owner its own
 //	GET    /subscriptions/{id}                  who sees it
-//	POST   /subscriptions/{id}/approve          admin, the API's owner: pending → approved
-//	POST   /subscriptions/{id}/evict            admin, the API's owner: pending or approved → evicted (final)
-//	DELETE /subscriptions/{id}                  who sees it (the application's owner cancels): → evicted, 204
+//	POST   /subscriptions/{id}/approve          admin, the API's owner: pending → approved; evicted → approved (lifts and reinstates)
+//	POST   /subscriptions/{id}/evict            admin, the API's owner: pending, approved or cancelled → evicted
+//	POST   /subscriptions/{id}/lift             admin, the API's owner: evicted → cancelled (may subscribe again)
+//	DELETE /subscriptions/{id}                  the application's owner: → cancelled, 204 (409 if evicted);
+//	                                            the API's owner or an admin: → evicted, as /evict, 204
 //
 //	GET    /notifications?limit=&before=        admin all; others those about them, newest first
 //	GET    /cluster/nodes                       admin → {"items":[…]}
+//
+// # Subscriptions
+//
+// A subscription is pending, approved, cancelled or evicted; only approved
+// ones let traffic through. An application has at most one live (pending
+// or approved) subscription to an API. Cancelling (the application's
+// owner) lets it subscribe again; an eviction (the API's owner or an
+// admin) sticks: new subscriptions of the application to that API answer
+// 409 (field "api") until the API's owner or an admin lifts the eviction,
+// with /lift (the application may then subscribe again, through approval
+// if its plan asks for it) or /approve (reinstated with its plan, if the
+// API still offers it and the application has no other live subscription
+// to it). Cancelling an evicted subscription answers 409 and changes
+// nothing. Data stored before cancelled existed says evicted for every
+// ended subscription; all of them are taken as evictions. Limit counters
+// follow the application and the API, not the subscription, so neither
+// cancelling nor re-subscribing resets them. The rules are
+// portico.Config.Transition and portico.Config.CheckSubscribe.
 //
 // # Requests and responses
 //
@@ -108,7 +175,8 @@
 //	{"error":{"code":"invalid","message":"…","field":"rate_limit.limit"}}
 //
 // with the status of the portico.ErrorCode (invalid 400, unauthorized 401,
-// forbidden 403, not_found 404, conflict 409, too_large 413, unavailable
-// 503, internal 500), or code "method_not_allowed" with 405 and an Allow
+// forbidden 403, not_found 404, conflict 409, too_large 413, unsupported
+// 415, rate_limited 429 with Retry-After, unavailable 503, internal 500),
+// or code "method_not_allowed" with 405 and an Allow
 // header. Internal errors are logged and shown only as "internal error".
 package admin

@@ -36,6 +36,7 @@ func ExampleServer() {
 	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/plans",
 		strings.NewReader(`{"name":"gold","rate_limit":{"limit":100,"per":"second"}}`))
 	req.SetBasicAuth("admin", "correct-horse")
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		log.Fatal(err)
@@ -59,6 +60,7 @@ func ExampleServer_validation() {
 	req := httptest.NewRequest("POST", "/api/v1/plans",
 		strings.NewReader(`{"name":"gold","rate_limit":{"limit":0,"per":"second"}}`))
 	req.SetBasicAuth("admin", "correct-horse")
+	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, req)
 	fmt.Print(rec.Code, " ", rec.Body)

@@ -59,6 +59,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		req := httptest.NewRequest("POST", path, bytes.NewReader(body))
 		req.SetBasicAuth("admin", adminPW)
+		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
 

@@ -52,10 +52,11 @@ type env struct {
 	url   string
 }
 
-// newEnv starts a Server on an empty store and bootstraps the admin.
-func newEnv(t *testing.T) *env {
+// newEnv starts a Server on an empty store, with each of setup run on it
+// first, and bootstraps the admin.
+func newEnv(t *testing.T, setup ...func(*admin.Server)) *env {
 	t.Helper()
-	e := startEnv(t, newMemStore())
+	e := startEnv(t, newMemStore(), setup...)
 	created, pw, err := e.srv.EnsureAdmin(context.Background(), adminPW)
 	if err != nil || !created || pw != "" {
 		t.Fatalf("EnsureAdmin = %v, %q, %v; want true, \"\", nil", created, pw, err)
@@ -63,8 +64,8 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// startEnv starts a Server on store.
-func startEnv(t *testing.T, store *memStore) *env {
+// startEnv starts a Server on store, with each of setup run on it first.
+func startEnv(t *testing.T, store *memStore, setup ...func(*admin.Server)) *env {
 	t.Helper()
 	e := &env{t: t, store: store, notes: &memNotes{}, cv: new(portico.ConfigVar), clock: newClock()}
 	e.srv = &admin.Server{
@@ -74,6 +75,9 @@ func startEnv(t *testing.T, store *memStore) *env {
 		Logger:        slog.New(slog.NewTextHandler(t.Output(), nil)),
 		Now:           e.clock.Now,
 		PasswordCost:  bcrypt.MinCost,
+	}
+	for _, fn := range setup {
+		fn(e.srv)
 	}
 	if err := e.srv.Open(context.Background()); err != nil {
 		t.Fatal(err)
@@ -146,6 +150,9 @@ func (c *client) do(method, path string, body any) *result {
 	req, err := http.NewRequest(method, c.e.url+path, rd)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	switch {
 	case c.token != "":

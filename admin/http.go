@@ -87,8 +87,9 @@ func (s *Server) routes() *http.ServeMux {
 	h("GET /api/v1/subscriptions", s.listSubscriptions)
 	h("GET /api/v1/subscriptions/{id}", s.getSubscription)
 	h("DELETE /api/v1/subscriptions/{id}", s.cancelSubscription)
-	h("POST /api/v1/subscriptions/{id}/approve", s.moderate("approve", portico.Approved, portico.Pending))
-	h("POST /api/v1/subscriptions/{id}/evict", s.moderate("evict", portico.Evicted, portico.Pending, portico.Approved))
+	h("POST /api/v1/subscriptions/{id}/approve", s.moderate(portico.ApproveSubscription))
+	h("POST /api/v1/subscriptions/{id}/evict", s.moderate(portico.EvictSubscription))
+	h("POST /api/v1/subscriptions/{id}/lift", s.moderate(portico.LiftEviction))
 
 	h("GET /api/v1/notifications", s.listNotifications)
 	h("GET /api/v1/cluster/nodes", s.listNodes)
@@ -185,6 +186,8 @@ func statusOf(code portico.ErrorCode) int {
 		return http.StatusConflict
 	case portico.ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case portico.EUnsupported:
+		return http.StatusUnsupportedMediaType
 	case portico.ERateLimited, portico.EQuotaExceeded:
 		return http.StatusTooManyRequests
 	case portico.EBadGateway:
@@ -208,7 +211,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch status {
 	case http.StatusUnauthorized:
-		w.Header().Set("WWW-Authenticate", `Basic realm="portico"`)
+		// Not Basic: a Basic challenge makes browsers ask for a password
+		// and then send it with every request to this origin, including
+		// those other sites make them send. HTTP Basic is still taken
+		// from clients that send it unasked (curl -u, most libraries).
+		w.Header().Set("WWW-Authenticate", `Bearer realm="portico"`)
+	case http.StatusTooManyRequests:
+		var t *throttled
+		if errors.As(err, &t) {
+			w.Header().Set("Retry-After", retryAfter(t.after))
+		}
 	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "5")
 	}

@@ -16,6 +16,7 @@ type planRequest struct {
 	AutoApprove      bool                         `json:"auto_approve"`
 	OnDatastoreError portico.DatastoreErrorPolicy `json:"on_datastore_error"`
 	Owner            string                       `json:"owner"`
+	Shared           bool                         `json:"shared"`
 }
 
 // plan returns the validated plan the request describes, without server
@@ -28,6 +29,7 @@ func (q *planRequest) plan() (*portico.Plan, error) {
 		Quota:            q.Quota,
 		AutoApprove:      q.AutoApprove,
 		OnDatastoreError: q.OnDatastoreError,
+		Shared:           q.Shared,
 	}
 	return p, validatePlan(p)
 }
@@ -123,7 +125,8 @@ func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 // deletePlan deletes a plan that no API offers and no pending or approved
-// subscription uses. Evicted subscriptions keep the deleted plan's ID.
+// subscription uses. Cancelled and evicted subscriptions keep the deleted
+// plan's ID.
 func (s *Server) deletePlan(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
 	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
@@ -140,7 +143,7 @@ func (s *Server) deletePlan(w http.ResponseWriter, r *http.Request, c *call) err
 			}
 		}
 		for sub := range t.cfg.Subscriptions.Values() {
-			if sub.PlanID == id && sub.Status != portico.Evicted {
+			if sub.PlanID == id && sub.Status.Live() {
 				return portico.Errorf(portico.EConflict, "plan %q is used by subscription %s; evict it first", p.Name, sub.ID)
 			}
 		}

@@ -137,7 +137,11 @@ func TestRoles(t *testing.T) {
 		{"sub2", "PUT", "/users/{sub}", `{"email":"s@example.com"}`, 403, 0},
 		{"sub", "PUT", "/users/me", `{"roles":["admin"]}`, 403, 0},
 		{"admin", "PUT", "/users/{sub}", `{"roles":["admin"]}`, 200, 0},
-		{"pub", "PUT", "/users/me", `{"password":"pub-new-secret"}`, 200, 0},
+		{"pub", "PUT", "/users/me", `{"password":"pub-new-secret","current_password":"pub-secret"}`, 200, 0},
+		{"pub", "PUT", "/users/me", `{"password":"pub-new-secret"}`, 400, 0},
+		{"pub", "PUT", "/users/me", `{"password":"pub-new-secret","current_password":"wrong-secret"}`, 403, 0},
+		{"admin", "PUT", "/users/{sub}", `{"password":"sub-new-secret"}`, 200, 0},
+		{"admin", "PUT", "/users/{admin}", `{"password":"admin-new-secret"}`, 400, 0},
 		{"admin", "DELETE", "/users/{sub2}", "", 204, 0},
 		{"pub", "DELETE", "/users/{sub2}", "", 403, 0},
 		{"sub", "DELETE", "/users/{sub}", "", 403, 0},
@@ -146,7 +150,8 @@ func TestRoles(t *testing.T) {
 
 		// subscribers
 		{"admin", "GET", "/subscribers", "", 200, 2},
-		{"pub", "GET", "/subscribers", "", 200, 2},
+		{"pub", "GET", "/subscribers", "", 200, 1},  // sub only: sub2's application uses pub2's API
+		{"pub2", "GET", "/subscribers", "", 200, 1}, // sub2 only
 		{"sub", "GET", "/subscribers", "", 403, 0},
 		{"admin", "POST", "/subscribers", sub, 201, 0},
 		{"pub", "POST", "/subscribers", sub, 403, 0},

@@ -91,13 +91,31 @@ type Server struct {
 	// in this Server's memory only.
 	Tokens portico.TokenStore
 
+	// SignInLimiter counts failed sign-ins (HTTP Basic, bearer tokens,
+	// the current password of a password change) per user name and per
+	// client address, and refuses further attempts with 429 and
+	// Retry-After once either is used up (see the package documentation).
+	// Give every node of a cluster the same shared limiter so that the
+	// counts add up. If nil, sign-ins are not throttled.
+	SignInLimiter portico.Limiter
+
+	// AllowedOrigins lists the origins ("https://console.example.com")
+	// besides the admin listener's own whose browser requests are
+	// served; a request with any other Origin header, or with
+	// Sec-Fetch-Site: cross-site, is refused with 403. The listener's own
+	// origin is the request's scheme and Host header: behind a proxy that
+	// terminates TLS, list the public https origin here. If nil, only the
+	// listener's own origin is served.
+	AllowedOrigins []string
+
 	once sync.Once
 	cv   *portico.ConfigVar
 	log  *slog.Logger
 	mux  *http.ServeMux
 
-	mu   sync.Mutex // serializes writes and the first load
-	auth authState
+	mu       sync.Mutex // serializes writes and the first load
+	auth     authState
+	throttle throttle
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -194,6 +212,14 @@ func (s *Server) EnsureAdmin(ctx context.Context, password string) (created bool
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.init()
+	if err := s.checkSite(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := checkContentType(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.notRouted(w, r)
 		return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/portico-gw/portico"
 )
@@ -30,7 +29,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 	q := r.URL.Query()
 	status := portico.SubscriptionStatus(q.Get("status"))
 	if q.Has("status") {
-		if err := oneOf("status", status, portico.Pending, portico.Approved, portico.Evicted); err != nil {
+		if err := oneOf("status", status, portico.Pending, portico.Approved, portico.Cancelled, portico.Evicted); err != nil {
 			return err
 		}
 	}
@@ -98,18 +97,10 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, c *c
 		if a == nil || !canSeeAPI(t.me, a) {
 			return invalid("api", "no API with id %q", req.API)
 		}
-		if !a.State.Serves() {
-			return portico.FieldErrorf(portico.EConflict, "api", "API %q is %s; only published or deprecated APIs take subscriptions", a.Name, a.State)
+		if err := t.cfg.CheckSubscribe(appID, a, req.Plan); err != nil {
+			return err
 		}
 		p := t.cfg.Plans.Get(req.Plan)
-		if p == nil || !a.OffersPlan(p.ID) {
-			return invalid("plan", "API %q does not offer plan %q", a.Name, req.Plan)
-		}
-		for old := range t.cfg.SubscriptionsOf(appID).Values() {
-			if old.APIID == a.ID && old.Status != portico.Evicted {
-				return portico.FieldErrorf(portico.EConflict, "api", "application %q already has a %s subscription to API %q (%s)", application.Name, old.Status, a.Name, old.ID)
-			}
-		}
 		out = &portico.Subscription{
 			ID:            portico.NewID(),
 			ApplicationID: appID,
@@ -158,10 +149,9 @@ func (s *Server) notify(ctx context.Context, n *portico.Notification) {
 	}
 }
 
-// moderate returns the handler of approve and evict: it moves a
-// subscription the caller may moderate from one of the states in from to
-// state to.
-func (s *Server) moderate(verb string, to portico.SubscriptionStatus, from ...portico.SubscriptionStatus) handler {
+// moderate returns the handler of approve, evict and lift: the API's
+// owner or an admin moves a subscription as portico.Config.Transition says.
+func (s *Server) moderate(act portico.SubscriptionAction) handler {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
 		id := r.PathValue("id")
 		var out *portico.Subscription
@@ -171,10 +161,11 @@ func (s *Server) moderate(verb string, to portico.SubscriptionStatus, from ...po
 				return err
 			}
 			if !canModerateSub(t.cfg, t.me, old) {
-				return forbidden("only the API's owner or an admin may %s a subscription", verb)
+				return forbidden("only the API's owner or an admin may %s a subscription", act)
 			}
-			if !slices.Contains(from, old.Status) {
-				return portico.Errorf(portico.EConflict, "cannot %s a subscription that is %s", verb, old.Status)
+			to, err := t.cfg.Transition(old, act)
+			if err != nil {
+				return err
 			}
 			n := *old
 			n.Status, n.UpdatedAt = to, t.now
@@ -190,21 +181,31 @@ func (s *Server) moderate(verb string, to portico.SubscriptionStatus, from ...po
 	}
 }
 
-// cancelSubscription evicts a subscription on behalf of its application's
-// owner (or whoever may evict it). Cancelling an evicted one changes
-// nothing.
+// cancelSubscription ends a subscription. Its application's owner cancels
+// it (cancelled: the application may subscribe again; an eviction stays
+// an eviction, 409). Anyone else who sees it may moderate it, and evicts it
+// (sticky), as POST /subscriptions/{id}/evict does. Ending an ended
+// subscription changes nothing.
 func (s *Server) cancelSubscription(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
 	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
-		old, err := sub(t.cfg, t.me, id) // whoever sees a subscription may cancel it
+		old, err := sub(t.cfg, t.me, id)
 		if err != nil {
 			return err
 		}
-		if old.Status == portico.Evicted {
-			return nil
+		act := portico.CancelSubscription
+		if app := t.cfg.Applications.Get(old.ApplicationID); app == nil || app.Owner != t.me.ID {
+			act = portico.EvictSubscription
+			if old.Status == portico.Evicted {
+				return nil
+			}
+		}
+		to, err := t.cfg.Transition(old, act)
+		if err != nil || to == old.Status {
+			return err
 		}
 		n := *old
-		n.Status, n.UpdatedAt = portico.Evicted, t.now
+		n.Status, n.UpdatedAt = to, t.now
 		t.put(&n)
 		return nil
 	})

@@ -77,7 +77,7 @@ func (m *sharedTokens) set(fn func(m *sharedTokens)) {
 // nodeEnv starts a Server like one node of a cluster: on store, with the
 // ConfigVar cv (shared between the nodes of a test, standing in for the
 // config sync), the clock clk and the token store tokens.
-func nodeEnv(t *testing.T, store *memStore, cv *portico.ConfigVar, clk *clock, tokens portico.TokenStore) *env {
+func nodeEnv(t *testing.T, store *memStore, cv *portico.ConfigVar, clk *clock, tokens portico.TokenStore, setup ...func(*admin.Server)) *env {
 	t.Helper()
 	e := &env{t: t, store: store, notes: &memNotes{}, cv: cv, clock: clk}
 	e.srv = &admin.Server{
@@ -88,6 +88,9 @@ func nodeEnv(t *testing.T, store *memStore, cv *portico.ConfigVar, clk *clock, t
 		Now:           clk.Now,
 		PasswordCost:  bcrypt.MinCost,
 		Tokens:        tokens,
+	}
+	for _, fn := range setup {
+		fn(e.srv)
 	}
 	if err := e.srv.Open(context.Background()); err != nil {
 		t.Fatal(err)
@@ -100,11 +103,11 @@ func nodeEnv(t *testing.T, store *memStore, cv *portico.ConfigVar, clk *clock, t
 
 // twoNodes starts two Servers on one store, one config and one token
 // store, with the admin bootstrapped.
-func twoNodes(t *testing.T, tokens portico.TokenStore) (a, b *env) {
+func twoNodes(t *testing.T, tokens portico.TokenStore, setup ...func(*admin.Server)) (a, b *env) {
 	t.Helper()
 	store, cv, clk := newMemStore(), new(portico.ConfigVar), newClock()
-	a = nodeEnv(t, store, cv, clk, tokens)
-	b = nodeEnv(t, store, cv, clk, tokens)
+	a = nodeEnv(t, store, cv, clk, tokens, setup...)
+	b = nodeEnv(t, store, cv, clk, tokens, setup...)
 	if created, _, err := a.srv.EnsureAdmin(context.Background(), adminPW); err != nil || !created {
 		t.Fatalf("EnsureAdmin = %v, %v", created, err)
 	}
@@ -185,7 +188,7 @@ func TestTokenStoreShared(t *testing.T) {
 	// A password change on A ends the token on B.
 	tok, _ = issue(t, subA)
 	b.bearer(tok).do("GET", "/api/v1/users/me", nil).want(http.StatusOK)
-	a.bearer(tok).do("PUT", "/api/v1/users/me", map[string]any{"password": "another-password"}).want(http.StatusOK)
+	a.bearer(tok).do("PUT", "/api/v1/users/me", map[string]any{"password": "another-password", "current_password": "tia-secret"}).want(http.StatusOK)
 	b.bearer(tok).do("GET", "/api/v1/users/me", nil).want(http.StatusUnauthorized)
 	a.bearer(tok).do("GET", "/api/v1/users/me", nil).want(http.StatusUnauthorized)
 

@@ -40,11 +40,14 @@ func viewUser(u *portico.User) userView {
 // /users/{id} and /users/me. In a PUT, fields left out keep their value.
 type userRequest struct {
 	serverFields
-	Username   *string         `json:"username"`
-	Password   *string         `json:"password"`
-	Email      *string         `json:"email"`
-	Roles      *[]portico.Role `json:"roles"`
-	WebhookURL *string         `json:"webhook_url"`
+	Username *string `json:"username"`
+	Password *string `json:"password"`
+	// CurrentPassword must come with a password change by the user
+	// itself, and only then.
+	CurrentPassword *string         `json:"current_password"`
+	Email           *string         `json:"email"`
+	Roles           *[]portico.Role `json:"roles"`
+	WebhookURL      *string         `json:"webhook_url"`
 }
 
 // check validates the fields present and returns the checked roles (nil
@@ -118,11 +121,21 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) erro
 	return readPage(w, r, c.cfg.Users, userCreated, nil, viewUser)
 }
 
+// listSubscribers lists users with the subscriber role: all of them for
+// admins; for publishers only those who own an application subscribed (in
+// any status) to one of their APIs, the users behind the applications and
+// subscriptions they see.
 func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !canPublish(c.user) {
 		return forbidden("only admins and publishers list subscribers")
 	}
-	keep := func(u *portico.User) bool { return u.HasRole(portico.RoleSubscriber) }
+	var seen map[string]bool
+	if !isAdmin(c.user) {
+		seen = subscribersSeenBy(c.cfg, c.user)
+	}
+	keep := func(u *portico.User) bool {
+		return u.HasRole(portico.RoleSubscriber) && (seen == nil || seen[u.ID])
+	}
 	view := func(u *portico.User) userView {
 		v := viewUser(u)
 		if !isAdmin(c.user) && u.ID != c.user.ID {
@@ -170,6 +183,9 @@ func (s *Server) newUser(w http.ResponseWriter, r *http.Request, c *call, subscr
 	}
 	if err := req.forCreate(); err != nil {
 		return err
+	}
+	if req.CurrentPassword != nil {
+		return invalid("current_password", "current_password is only for changing your own password")
 	}
 	if req.Username == nil {
 		return invalid("username", "username is required")
@@ -248,6 +264,20 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 	if err != nil {
 		return err
 	}
+	// Users changing their own password prove they know the current one:
+	// a stolen bearer token, or a browser left signed in, must not be
+	// enough to take the account over for good.
+	self := id == c.user.ID
+	switch {
+	case req.CurrentPassword != nil && (!self || req.Password == nil):
+		return invalid("current_password", "current_password goes only with a change of your own password")
+	case self && req.Password != nil && req.CurrentPassword == nil:
+		return invalid("current_password", "current_password is required to change your own password")
+	case self && req.Password != nil:
+		if err := s.checkOwnPassword(r, c.user, *req.CurrentPassword); err != nil {
+			return err
+		}
+	}
 	var hash string
 	if req.Password != nil {
 		if hash, err = s.hashPassword(*req.Password); err != nil {
@@ -290,6 +320,9 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 			n.WebhookURL = *req.WebhookURL
 		}
 		if hash != "" {
+			if self && old.PasswordHash != c.user.PasswordHash {
+				return portico.FieldErrorf(portico.EConflict, "current_password", "the password was changed meanwhile; sign in with the new one")
+			}
 			n.PasswordHash = hash
 		}
 		n.UpdatedAt = t.now

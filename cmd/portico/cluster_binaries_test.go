@@ -102,6 +102,7 @@ func runPropagation(tb testing.TB, changes int) propagationRun {
 		if i == 0 {
 			untilStatus(tb, hc, c.gateway()+"/evicted", key, 200)
 		} else {
+			admin.call("POST", "/subscriptions/"+sub+"/lift", nil, 200) // an eviction sticks until lifted
 			sub = admin.call("POST", "/applications/"+app+"/subscriptions", map[string]any{"api": evictedAPI, "plan": plan}, 201)["id"].(string)
 			r.resubscribed = append(r.resubscribed, untilStatus(tb, hc, c.gateway()+"/evicted", key, 200))
 		}

@@ -290,6 +290,7 @@ func TestRedisOutage(t *testing.T) {
 	waitFor(t, "an admin write after Redis is back", 10*time.Second, func() bool {
 		req, _ := http.NewRequest("POST", adminA.base+"/plans", strings.NewReader(`{"name":"after","quota":{"limit":1,"per":"day"}}`))
 		req.SetBasicAuth("admin", adminPassword)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return false
@@ -333,6 +334,7 @@ func TestClusterSentinelFailover(t *testing.T) {
 	post := func(name string) int {
 		req, _ := http.NewRequest("POST", adminA.base+"/plans", strings.NewReader(`{"name":"`+name+`","quota":{"limit":1,"per":"day"}}`))
 		req.SetBasicAuth("admin", adminPassword)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return 0
