@@ -99,13 +99,15 @@ type Server struct {
 	// counts add up. If nil, sign-ins are not throttled.
 	SignInLimiter portico.Limiter
 
-	// AllowedOrigins lists the origins ("https://console.example.com")
-	// besides the admin listener's own whose browser requests are
-	// served; a request with any other Origin header, or with
-	// Sec-Fetch-Site: cross-site, is refused with 403. The listener's own
-	// origin is the request's scheme and Host header: behind a proxy that
-	// terminates TLS, list the public https origin here. If nil, only the
-	// listener's own origin is served.
+	// AllowedOrigins lists origins ("https://admin.example.com") besides
+	// the admin listener's own whose browser requests are served; a
+	// request with any other Origin header, or with Sec-Fetch-Site:
+	// cross-site, is refused with 403. The listener's own origin is the
+	// request's scheme and Host header: behind a proxy that terminates
+	// TLS or rewrites Host, list the public origin here. No CORS headers
+	// are sent, so a page of a listed origin that is not the page's own
+	// still cannot read answers. If nil, only the listener's own origin
+	// is served.
 	AllowedOrigins []string
 
 	once sync.Once
