@@ -314,6 +314,78 @@ func TestOptionsStarServedByHandler(t *testing.T) {
 	}
 }
 
+// TestExpectContinue: the body follows the server's 100 Continue, and the
+// connection goes on after it.
+func TestExpectContinue(t *testing.T) {
+	var s served
+	addr := startServer(t, http.HandlerFunc(s.handler))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for _, te := range []string{"Content-Length: 5||hello", "Transfer-Encoding: chunked||5|hello|0||"} {
+		head, body, _ := strings.Cut(crlf("PUT /e HTTP/1.1|Host: a|Expect: 100-continue|"+te), "\r\n\r\n")
+		io.WriteString(c, head+"\r\n\r\n")
+		line, err := br.ReadString('\n')
+		if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+			t.Fatalf("%q, %v", line, err)
+		}
+		br.ReadString('\n')
+		io.WriteString(c, body)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		if res.StatusCode != 200 || res.Header.Get("X-Body") != "hello" || res.Close {
+			t.Fatalf("%d %q close %v", res.StatusCode, res.Header.Get("X-Body"), res.Close)
+		}
+	}
+}
+
+// TestUnreadBodies: net/http discards a body its handler did not read (up
+// to 256 KiB) and serves the next request; the sniffer skips the same
+// bytes. Past 256 KiB net/http closes the connection instead.
+func TestUnreadBodies(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string][]string{}
+	addr := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.RemoteAddr] = append(seen[r.RemoteAddr], r.RequestURI)
+		mu.Unlock()
+	}))
+	chunked := func(n int) string {
+		return "Transfer-Encoding: chunked||" + strings.Repeat("1000|"+strings.Repeat("c", 0x1000)+"|", n/0x1000) + "0||"
+	}
+	for _, tc := range []struct {
+		name, in string
+		want     string
+	}{
+		{"small", "POST /1 HTTP/1.1|Host: a|Content-Length: 1000||" + strings.Repeat("x", 1000) +
+			"POST /2 HTTP/1.1|Host: a|" + chunked(64<<10) + "GET /3 HTTP/1.1|Host: a||", "/1 /2 /3"},
+		{"over 256 KiB", "POST /1 HTTP/1.1|Host: a|" + chunked(300<<10) + "GET /2 HTTP/1.1|Host: a||", "/1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, local := exchange(t, addr, crlf(tc.in))
+			mu.Lock()
+			got := strings.Join(seen[local], " ")
+			delete(seen, local)
+			mu.Unlock()
+			if got != tc.want {
+				t.Errorf("served %q, want %q", got, tc.want)
+			}
+			for _, res := range responses(t, out) {
+				if res.StatusCode != 200 {
+					t.Errorf("status %d: %s", res.StatusCode, bodyOf(res))
+				}
+			}
+		})
+	}
+}
+
 // TestKeepAlive: many requests one after the other on one connection.
 func TestKeepAlive(t *testing.T) {
 	var s served
