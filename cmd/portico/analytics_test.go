@@ -77,7 +77,7 @@ func TestAnalyticsEmbedded(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer backend.Close()
 	dir := t.TempDir()
-	m := startNode(t, dir)
+	m := startNodeWith(t, dir, func(c *Config) { c.MetricsToken = testMetricsToken })
 	admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
 	publishOpen(t, admin, "/open", backend.URL)
 	gw := "http://" + m.GatewayAddr
@@ -96,7 +96,7 @@ func TestAnalyticsEmbedded(t *testing.T) {
 	if !strings.Contains(string(b), `"group":"open"`) || !strings.Contains(string(b), `"requests":30`) {
 		t.Errorf("grouped by api: %s", b)
 	}
-	resp, err := http.Get("http://" + m.AdminAddr + "/metrics")
+	resp, err := getMetrics("http://"+m.AdminAddr+"/metrics", testMetricsToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestWebhookNotification(t *testing.T) {
 	defer hook.Close()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer backend.Close()
-	m := startNode(t, t.TempDir())
+	m := startNodeWith(t, t.TempDir(), func(c *Config) { c.WebhookAllowCIDR = "127.0.0.1" }) // the hook's address
 	admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
 	admin.call("POST", "/users", map[string]any{"username": "pat", "password": "publisher-pw", "roles": []string{"publisher"}, "webhook_url": hook.URL}, 201)
 	pat := client{t, admin.base, "pat", "publisher-pw"}

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -34,6 +36,14 @@ type Config struct {
 	LogLevel               string
 	LogFormat              string
 	ShutdownTimeout        time.Duration
+	GatewayTLSCert         string
+	GatewayTLSKey          string
+	AdminTLSCert           string
+	AdminTLSKey            string
+	MetricsAddr            string
+	MetricsToken           string
+	ForceNewStore          bool
+	WebhookAllowCIDR       string // comma-separated; see webhookAllowCIDRs
 }
 
 // errHelp is returned by LoadConfig when -h was given and usage printed.
@@ -78,6 +88,50 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "grace period for in-flight requests on SIGTERM")
+	fs.StringVar(&c.GatewayTLSCert, "gateway-tls-cert", c.GatewayTLSCert, "gateway: serve HTTPS (and HTTP/2) with this PEM certificate chain; with --gateway-tls-key; reloaded on SIGHUP")
+	fs.StringVar(&c.GatewayTLSKey, "gateway-tls-key", c.GatewayTLSKey, "gateway: the PEM private key of --gateway-tls-cert")
+	fs.StringVar(&c.AdminTLSCert, "admin-tls-cert", c.AdminTLSCert, "admin listener: serve HTTPS (and HTTP/2) with this PEM certificate chain; with --admin-tls-key; reloaded on SIGHUP")
+	fs.StringVar(&c.AdminTLSKey, "admin-tls-key", c.AdminTLSKey, "admin listener: the PEM private key of --admin-tls-cert")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve GET /metrics, without authentication, on a listener of its own at this address (plain HTTP: bind it to a private network)")
+	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken, "serve GET /metrics on the admin listener to requests with \"Authorization: Bearer <token>\" (16 characters or more; prefer PORTICO_METRICS_TOKEN to the flag)")
+	fs.BoolVar(&c.ForceNewStore, "force-new-store", c.ForceNewStore, "start a new, empty embedded store although the data dir shows it held one (portico.db removed or emptied); use once")
+	fs.Var(&listFlag{p: &c.WebhookAllowCIDR, fresh: true}, "webhook-allow-cidr", "address ranges webhooks may reach although internal (loopback, private, link-local…): CIDRs or addresses, comma-separated or the flag repeated")
+}
+
+// listFlag is a flag of comma-separated values that may also be repeated:
+// --x a --x b,c is "a,b,c". Set again from another source (config file,
+// environment, command line: see setFlag), it starts over.
+type listFlag struct {
+	p     *string
+	fresh bool // the next Set replaces the value
+}
+
+func (l *listFlag) String() string {
+	if l == nil || l.p == nil {
+		return ""
+	}
+	return *l.p
+}
+
+func (l *listFlag) Set(v string) error {
+	if l.fresh || *l.p == "" {
+		*l.p = v
+	} else {
+		*l.p += "," + v
+	}
+	l.fresh = false
+	return nil
+}
+
+// setFlag sets the flag name of fs to value, which replaces what an
+// earlier source set, list flags included.
+func setFlag(fs *flag.FlagSet, name, value string) error {
+	if f := fs.Lookup(name); f != nil {
+		if l, ok := f.Value.(*listFlag); ok {
+			l.fresh = true
+		}
+	}
+	return fs.Set(name, value)
 }
 
 // NodeFile is the node config in the data dir: settings recorded at run
@@ -138,7 +192,7 @@ func resolve(fs *flag.FlagSet, cli Config, lookupEnv func(string) (string, bool)
 	var err error
 	final.VisitAll(func(f *flag.Flag) {
 		if v, ok := lookupEnv(envName(f.Name)); ok && err == nil && f.Name != "config" {
-			if e := final.Set(f.Name, v); e != nil {
+			if e := setFlag(final, f.Name, v); e != nil {
 				err = fmt.Errorf("%s: %w", envName(f.Name), e)
 			}
 		}
@@ -147,7 +201,7 @@ func resolve(fs *flag.FlagSet, cli Config, lookupEnv func(string) (string, bool)
 		return Config{}, err
 	}
 	fs.Visit(func(f *flag.Flag) {
-		if e := final.Set(f.Name, f.Value.String()); e != nil && err == nil {
+		if e := setFlag(final, f.Name, f.Value.String()); e != nil && err == nil {
 			err = e
 		}
 	})
@@ -169,7 +223,15 @@ func applyFile(fs *flag.FlagSet, path string) error {
 		if name == "config" || fs.Lookup(name) == nil {
 			return fmt.Errorf("config file %s: unknown setting %q", path, k)
 		}
-		if err := fs.Set(name, fmt.Sprint(v)); err != nil {
+		value := fmt.Sprint(v)
+		if list, ok := v.([]any); ok { // webhook_allow_cidr: [10.0.0.0/8, …]
+			items := make([]string, len(list))
+			for i, x := range list {
+				items[i] = fmt.Sprint(x)
+			}
+			value = strings.Join(items, ",")
+		}
+		if err := setFlag(fs, name, value); err != nil {
 			return fmt.Errorf("config file %s: %s: %w", path, k, err)
 		}
 	}
@@ -199,5 +261,48 @@ func (c Config) validate() error {
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("shutdown-timeout %v: must not be negative", c.ShutdownTimeout)
 	}
+	for _, p := range []struct{ name, cert, key string }{
+		{"gateway", c.GatewayTLSCert, c.GatewayTLSKey},
+		{"admin", c.AdminTLSCert, c.AdminTLSKey},
+	} {
+		if (p.cert == "") != (p.key == "") {
+			return fmt.Errorf("%s-tls-cert and %s-tls-key go together: give both (HTTPS) or neither (plain HTTP)", p.name, p.name)
+		}
+	}
+	if c.MetricsToken != "" && (len(c.MetricsToken) < minMetricsToken || strings.ContainsFunc(c.MetricsToken, unicode.IsSpace)) {
+		return fmt.Errorf("metrics-token: want %d characters or more, no spaces (e.g. openssl rand -hex 24)", minMetricsToken)
+	}
+	if _, err := c.webhookAllowCIDRs(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// minMetricsToken is the shortest metrics token accepted: long enough
+// that guessing it is out of reach, as nothing throttles the guesses.
+const minMetricsToken = 16
+
+// webhookAllowCIDRs parses WebhookAllowCIDR: CIDRs (10.0.0.0/8) or single
+// addresses (10.1.2.3, a /32 or /128), comma-separated. A CIDR with bits
+// set past its prefix length is refused, as it may not mean what it says.
+func (c Config) webhookAllowCIDRs() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.WebhookAllowCIDR, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("webhook-allow-cidr %q: want a CIDR such as 10.0.0.0/8 or an address", s)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("webhook-allow-cidr %q: bits set past /%d: did you mean %s?", s, p.Bits(), p.Masked())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -100,6 +100,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads the TLS certificates. Taken before Run, so that one
+	// sent while the node starts does not end it (the default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	m := &Main{Config: cfg, Stdout: stdout, Stderr: stderr}
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "portico serve:", err)
@@ -107,11 +112,18 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	code := 0
-	select {
-	case <-ctx.Done():
-	case err := <-m.Failed():
-		fmt.Fprintln(stderr, "portico serve:", err)
-		code = 1
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case err := <-m.Failed():
+			fmt.Fprintln(stderr, "portico serve:", err)
+			code = 1
+			break wait
+		case <-hup:
+			m.ReloadCertificates() // logs what it did
+		}
 	}
 	stop()
 	if err := m.Close(); err != nil {

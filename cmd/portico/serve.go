@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -37,9 +36,11 @@ type Main struct {
 	Stdout io.Writer // where the generated admin password is printed; nil: os.Stdout
 	Stderr io.Writer // where logs go; nil: os.Stderr
 
-	// Set by Run: the addresses the listeners bound (useful with ":0").
+	// Set by Run: the addresses the listeners bound (useful with ":0");
+	// MetricsAddr only with Config.MetricsAddr.
 	GatewayAddr string
 	AdminAddr   string
+	MetricsAddr string
 
 	logger       *slog.Logger
 	store        portico.Store             // embedded or Redis
@@ -63,6 +64,8 @@ type Main struct {
 	analytics    *analyticsNode
 	gatewaySrv   *http.Server
 	adminSrv     *http.Server
+	metricsSrv   *http.Server // with Config.MetricsAddr
+	certs        []*certificate
 	startedAt    time.Time
 
 	cancel context.CancelFunc // stops the background loops
@@ -87,16 +90,37 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.logger = newLogger(m.Stderr, c.LogLevel, c.LogFormat)
 	m.startedAt = time.Now()
-	m.failed = make(chan error, 2)
+	m.failed = make(chan error, 3) // one per listener
 	bg, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+
+	var gatewayCert, adminCert *certificate
+	for _, p := range []struct {
+		name, cert, key string
+		c               **certificate
+	}{{"gateway", c.GatewayTLSCert, c.GatewayTLSKey, &gatewayCert}, {"admin", c.AdminTLSCert, c.AdminTLSKey, &adminCert}} {
+		if p.cert == "" {
+			continue
+		}
+		cert, err := loadCertificate(p.name, p.cert, p.key)
+		if err != nil {
+			return err
+		}
+		cert.warnValidity(m.logger, time.Now())
+		*p.c = cert
+		m.certs = append(m.certs, cert)
+	}
+	webhookCIDRs, err := c.webhookAllowCIDRs()
+	if err != nil {
+		return err
+	}
 
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	switch {
 	case c.Datastore == "embedded":
-		db, err := sqlitestore.Open(ctx, filepath.Join(c.DataDir, "portico.db"))
+		db, err := openEmbedded(ctx, c.DataDir, c.ForceNewStore, m.logger)
 		if err != nil {
 			return fmt.Errorf("embedded data store: %w", err)
 		}
@@ -130,14 +154,14 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return nil
 		},
-		Logger: m.logger.With("component", "webhook"),
+		AllowCIDRs: webhookCIDRs,
+		Logger:     m.logger.With("component", "webhook"),
 	})
 	notes := &notificationStore{NotificationStore: m.notesStore, hooks: m.hooks}
 	m.notes = newNotifier(notes, m.logger)
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); m.notes.run() }()
 
-	var err error
 	if m.analytics, err = openAnalytics(ctx, c, m.logger); err != nil {
 		return err
 	}
@@ -206,14 +230,26 @@ func (m *Main) Run(ctx context.Context) error {
 	m.config.Watch(m.gateway.Update)
 	m.logger.Info("gateway routing table built", "took", time.Since(building).Round(time.Millisecond))
 
-	gl, err := net.Listen("tcp", c.GatewayAddr)
+	// Plain listeners are the ones to wrap in anything that reads the
+	// bytes of a connection before the server (see listen); none is yet.
+	// The AJP listener, when it comes, is built the same way.
+	gl, err := listen(c.GatewayAddr, gatewayCert)
 	if err != nil {
 		return fmt.Errorf("gateway listener: %w", err)
 	}
-	al, err := net.Listen("tcp", c.AdminAddr)
+	al, err := listen(c.AdminAddr, adminCert)
 	if err != nil {
 		gl.Close()
 		return fmt.Errorf("admin listener: %w", err)
+	}
+	var ml net.Listener
+	if c.MetricsAddr != "" {
+		if ml, err = listen(c.MetricsAddr, nil); err != nil {
+			gl.Close()
+			al.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		m.MetricsAddr = ml.Addr().String()
 	}
 	m.GatewayAddr, m.AdminAddr = gl.Addr().String(), al.Addr().String()
 	if m.Config.NodeName == "" {
@@ -223,7 +259,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.gateway.Node = m.Config.NodeName
 	adminMux := http.NewServeMux()
-	adminMux.Handle("GET /metrics", m.metrics.Handler())
+	adminMux.Handle("GET /metrics", m.adminMetrics())
 	adminMux.Handle("/", m.admin)
 	errLog := slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)
 	m.gatewaySrv = &http.Server{
@@ -243,13 +279,29 @@ func (m *Main) Run(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          errLog,
 	}
+	servers := []struct {
+		srv *http.Server
+		l   net.Listener
+	}{{m.gatewaySrv, gl}, {m.adminSrv, al}}
+	if ml != nil {
+		metricsMux := http.NewServeMux()
+		metricsMux.Handle("GET /metrics", m.metrics.Handler())
+		m.metricsSrv = &http.Server{
+			Handler:           metricsMux,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          errLog,
+		}
+		servers = append(servers, struct {
+			srv *http.Server
+			l   net.Listener
+		}{m.metricsSrv, ml})
+	}
 	if m.redis != nil {
 		m.newCluster() // before the listeners serve: /metrics and the limiter read them
 	}
-	for _, s := range []struct {
-		srv *http.Server
-		l   net.Listener
-	}{{m.gatewaySrv, gl}, {m.adminSrv, al}} {
+	for _, s := range servers {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
@@ -271,7 +323,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	m.logger.Info("portico serving", "version", Version(), "node", m.Config.NodeName,
-		"gateway", m.GatewayAddr, "admin", m.AdminAddr, "data_dir", c.DataDir,
+		"gateway", m.GatewayAddr, "gateway_tls", gatewayCert != nil, "admin", m.AdminAddr, "admin_tls", adminCert != nil,
+		"metrics", m.metricsWhere(), "data_dir", c.DataDir,
 		"datastore", redact(c.Datastore), "config_version", m.config.Load().Version)
 	return nil
 }
@@ -541,7 +594,7 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
 	var swg sync.WaitGroup
-	for _, s := range []*http.Server{m.gatewaySrv, m.adminSrv} {
+	for _, s := range []*http.Server{m.gatewaySrv, m.adminSrv, m.metricsSrv} {
 		if s == nil {
 			continue
 		}
