@@ -139,7 +139,7 @@ func TestTokensCluster(t *testing.T) {
 	tok = issueToken(t, opsB)
 	wantMe(t, baseA, tok, "ops", 200)
 	wantMe(t, baseB, tok, "ops", 200)
-	if code, body := bearerCall(t, "PUT", baseA, "/users/me", tok, map[string]any{"password": "ops-password-2"}); code != 200 {
+	if code, body := bearerCall(t, "PUT", baseA, "/users/me", tok, map[string]any{"password": "ops-password-2", "current_password": "ops-password-1"}); code != 200 {
 		t.Fatalf("password change on A with the token: %d %s", code, body)
 	}
 	wantMe(t, baseA, tok, "ops", 401)
