@@ -51,7 +51,7 @@ func datastoreCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func migrate(ctx context.Context, dbPath, to, clusterName string, force bool, out io.Writer) (int, error) {
-	src, err := sqlitestore.Open(ctx, dbPath)
+	src, err := sqlitestore.Open(ctx, dbPath, sqlitestore.Existing())
 	if err != nil {
 		return 0, fmt.Errorf("embedded store %s: %w", dbPath, err)
 	}

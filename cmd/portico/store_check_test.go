@@ -207,3 +207,29 @@ func TestForceNewStoreConfig(t *testing.T) {
 		t.Fatalf("PORTICO_FORCE_NEW_STORE=true: %v %v", c.ForceNewStore, err)
 	}
 }
+
+// TestMigrateNeedsAStore: `portico datastore migrate` from a data dir
+// without a store, or with a damaged one, fails before it reaches the
+// target (here an address where nothing listens) and creates nothing.
+// Before, it created an empty store and copied nothing.
+func TestMigrateNeedsAStore(t *testing.T) {
+	damaged := copyDir(t, usedDataDir(t))
+	path := filepath.Join(damaged, StoreFile)
+	b, _ := os.ReadFile(path)
+	copy(b[len(b)/2:], bytes.Repeat([]byte{0xff}, 4096))
+	os.WriteFile(path, b, 0o600)
+	empty := t.TempDir()
+	for _, tc := range []struct{ dir, want string }{
+		{empty, "no store"},
+		{damaged, "is damaged"},
+	} {
+		var stderr bytes.Buffer
+		code := run([]string{"datastore", "migrate", "--to", "redis://" + freeAddr(t) + "/0", "--data-dir", tc.dir}, io.Discard, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("migrate from %s: exit %d: %s", tc.dir, code, stderr.String())
+		}
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Errorf("migrate created %s in an empty data dir", entries[0].Name())
+	}
+}
