@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -464,5 +465,59 @@ func TestTLSConfigErrors(t *testing.T) {
 				t.Errorf("listeners opened: %q %q", m.GatewayAddr, m.AdminAddr)
 			}
 		})
+	}
+}
+
+// TestWebSocketOverTLS: a WebSocket client (HTTP/1.1 over TLS, as
+// clients use while the server does not offer RFC 8441 over HTTP/2)
+// reaches a backend through a TLS gateway and exchanges bytes both ways.
+func TestWebSocketOverTLS(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "want an upgrade", 400)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Forwarded-Proto-Seen: " +
+			r.Header.Get("X-Forwarded-Proto") + "\r\n\r\n")
+		brw.Flush()
+		io.Copy(conn, brw) // echo
+	}))
+	defer backend.Close()
+	cert := newTestCert(t, 40)
+	certFile, keyFile := cert.writeFiles(t, t.TempDir(), "gateway")
+	m := startNodeWith(t, t.TempDir(), func(c *Config) { c.GatewayTLSCert, c.GatewayTLSKey = certFile, keyFile })
+	admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
+	api := admin.call("POST", "/apis", map[string]any{"name": "ws", "version": "v1", "context": "/ws", "auth": "none", "websocket": true,
+		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend.URL}}}}, 201)
+	admin.call("POST", "/apis/"+api["id"].(string)+"/publish", nil, 200)
+
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.cert)
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", m.GatewayAddr,
+		&tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(conn, "GET /ws/chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 101 || resp.Header.Get("X-Forwarded-Proto-Seen") != "https" {
+		t.Fatalf("upgrade: %d %v", resp.StatusCode, resp.Header)
+	}
+	io.WriteString(conn, "ping over TLS")
+	got := make([]byte, len("ping over TLS"))
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != "ping over TLS" {
+		t.Fatalf("echo %q: %v", got, err)
 	}
 }
