@@ -26,6 +26,8 @@ type Listener struct {
 	MaxHeaderBytes int
 }
 
+var _ net.Listener = (*Listener)(nil)
+
 // Accept waits for the next connection and returns it wrapped. The
 // wrapper adds no goroutine and copies nothing: it looks at the bytes
 // each Read returns.
@@ -54,6 +56,11 @@ type conn struct {
 	mu sync.Mutex
 	s  sniffer
 }
+
+var (
+	_ net.Conn      = (*conn)(nil)
+	_ io.ReaderFrom = (*conn)(nil)
+)
 
 // Read reads from the connection and lets the sniffer see the bytes.
 // After a refusal it reports io.EOF, so that the server neither waits for
