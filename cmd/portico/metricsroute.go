@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"log"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/portico-gw/portico/metrics"
 )
@@ -29,6 +31,21 @@ func (m *Main) adminMetrics() http.Handler {
 		w.WriteHeader(http.StatusNotFound)
 		w.Write(append(body, '\n'))
 	})
+}
+
+// newMetricsServer returns the server of the metrics listener
+// (--metrics-addr): GET /metrics and nothing else, without
+// authentication.
+func (m *Main) newMetricsServer(errLog *log.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.metrics.Handler())
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          errLog,
+	}
 }
 
 // metricsWhere says where this node serves /metrics, for the log.

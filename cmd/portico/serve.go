@@ -94,21 +94,9 @@ func (m *Main) Run(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 
-	var gatewayCert, adminCert *certificate
-	for _, p := range []struct {
-		name, cert, key string
-		c               **certificate
-	}{{"gateway", c.GatewayTLSCert, c.GatewayTLSKey, &gatewayCert}, {"admin", c.AdminTLSCert, c.AdminTLSKey, &adminCert}} {
-		if p.cert == "" {
-			continue
-		}
-		cert, err := loadCertificate(p.name, p.cert, p.key)
-		if err != nil {
-			return err
-		}
-		cert.warnValidity(m.logger, time.Now())
-		*p.c = cert
-		m.certs = append(m.certs, cert)
+	gatewayCert, adminCert, err := m.loadCertificates()
+	if err != nil {
+		return err
 	}
 	webhookCIDRs, err := c.webhookAllowCIDRs()
 	if err != nil {
@@ -279,24 +267,14 @@ func (m *Main) Run(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          errLog,
 	}
-	servers := []struct {
+	type serving struct {
 		srv *http.Server
 		l   net.Listener
-	}{{m.gatewaySrv, gl}, {m.adminSrv, al}}
+	}
+	servers := []serving{{m.gatewaySrv, gl}, {m.adminSrv, al}}
 	if ml != nil {
-		metricsMux := http.NewServeMux()
-		metricsMux.Handle("GET /metrics", m.metrics.Handler())
-		m.metricsSrv = &http.Server{
-			Handler:           metricsMux,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			ErrorLog:          errLog,
-		}
-		servers = append(servers, struct {
-			srv *http.Server
-			l   net.Listener
-		}{m.metricsSrv, ml})
+		m.metricsSrv = m.newMetricsServer(errLog)
+		servers = append(servers, serving{m.metricsSrv, ml})
 	}
 	if m.redis != nil {
 		m.newCluster() // before the listeners serve: /metrics and the limiter read them

@@ -32,6 +32,28 @@ func loadCertificate(name, certFile, keyFile string) (*certificate, error) {
 	return c, nil
 }
 
+// loadCertificates loads the certificate pairs of the listeners that the
+// configuration puts on TLS; a listener without one is nil.
+func (m *Main) loadCertificates() (gateway, admin *certificate, err error) {
+	c := m.Config
+	for _, p := range []struct {
+		name, cert, key string
+		c               **certificate
+	}{{"gateway", c.GatewayTLSCert, c.GatewayTLSKey, &gateway}, {"admin", c.AdminTLSCert, c.AdminTLSKey, &admin}} {
+		if p.cert == "" {
+			continue
+		}
+		cert, err := loadCertificate(p.name, p.cert, p.key)
+		if err != nil {
+			return nil, nil, err
+		}
+		cert.warnValidity(m.logger, time.Now())
+		*p.c = cert
+		m.certs = append(m.certs, cert)
+	}
+	return gateway, admin, nil
+}
+
 // read reads and checks the pair: the key must match the first
 // certificate of the chain, which must parse.
 func (c *certificate) read() (*tls.Certificate, error) {
