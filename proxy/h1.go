@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -17,27 +18,69 @@ import (
 // request and reads the response on the caller's goroutine over pooled
 // keep-alive connections, where http.Transport hands each request to two
 // goroutines per connection; on loopback that hand-off costs more than the
-// rest of the request path. Everything else (bodies, upgrades, TLS) goes
-// through http.Transport. A request that fails on a reused connection
-// before any response byte arrived is retried once on a new connection,
-// which is safe because the request is idempotent and has no body.
+// rest of the request path (BenchmarkServeHTTP; BenchmarkH1RoundTrip
+// measures this client alone). Everything else (bodies, upgrades, TLS)
+// goes through http.Transport. A request that fails on a reused
+// connection before any response byte arrived is retried once on a new
+// connection, which is safe because the request is idempotent and has no
+// body.
+//
+// A connection is reused only when the response left no doubt where it
+// ended, so that no byte a backend sent is ever read as the answer to
+// another request (see reusable): on any framing doubt, bytes left over,
+// or bytes that arrived while the connection was idle, it is closed.
 type h1Transport struct {
 	dialer          net.Dialer
 	responseTimeout time.Duration // for the response header; 0 means none
 	idleTimeout     time.Duration // idle connections older than this are closed
 	maxIdle         int           // idle connections kept per host
+	maxHeader       int64         // bytes of response headers (1xx included); 0 means defaultMaxHeader
 
 	mu   sync.Mutex
 	idle map[string][]*h1Conn
 }
 
+// defaultMaxHeader bounds response headers when h1Transport.maxHeader is
+// zero; it is http.Transport's default too.
+const defaultMaxHeader = 10 << 20
+
+// max1xx bounds the informational responses before the final one.
+const max1xx = 5
+
 // h1Conn is one keep-alive connection.
 type h1Conn struct {
 	net.Conn
+	lr       limitedReader // what br reads from
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	host     string
 	lastUsed time.Time
+	peek     idlePeek // see quiet
+}
+
+// limitedReader reads from its connection at most left bytes while on is
+// set: it bounds response headers, which http.ReadResponse does not.
+type limitedReader struct {
+	c    net.Conn
+	left int64
+	on   bool
+}
+
+var errHeaderTooLarge = errors.New("response headers too large")
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if !l.on {
+		return l.c.Read(p)
+	}
+	if l.left <= 0 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.c.Read(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 // canUse reports whether h1Transport may carry req.
@@ -60,7 +103,7 @@ var errStaleConn = errors.New("reused connection closed by the backend")
 
 func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		c, reused, err := t.get(req.Context(), req.URL.Host)
+		c, reused, err := t.get(req.Context(), req.URL.Host, attempt > 0)
 		if err != nil {
 			return nil, err
 		}
@@ -100,24 +143,34 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request) (*http.Response, e
 	if t.responseTimeout > 0 {
 		c.SetReadDeadline(time.Now().Add(t.responseTimeout))
 	}
+	c.lr.on, c.lr.left = true, t.maxHeader
+	if c.lr.left <= 0 {
+		c.lr.left = defaultMaxHeader
+	}
 	var resp *http.Response
-	for first := true; ; first = false {
+	var framed bool
+	for n := 0; ; n++ {
 		if _, err := c.br.Peek(1); err != nil {
-			if first {
+			if n == 0 {
 				err = staleIf(err)
 			}
 			return fail(err)
 		}
+		framed = c.framingClear()
 		r, err := http.ReadResponse(c.br, req)
 		if err != nil {
 			return fail(err)
 		}
 		if r.StatusCode >= 100 && r.StatusCode < 200 && r.StatusCode != http.StatusSwitchingProtocols {
+			if n >= max1xx {
+				return fail(errors.New("too many 1xx responses"))
+			}
 			continue // 100 Continue, 103 Early Hints: wait for the final answer
 		}
 		resp = r
 		break
 	}
+	c.lr.on = false
 	if t.responseTimeout > 0 {
 		c.SetReadDeadline(time.Time{})
 		if ctx.Err() != nil {
@@ -125,13 +178,111 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request) (*http.Response, e
 			return fail(ctx.Err())
 		}
 	}
-	keep := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	keep := reusable(req, resp, framed)
 	if resp.Body == http.NoBody {
 		t.release(c, stop, keep)
 		return resp, nil
 	}
 	resp.Body = &h1Body{rc: resp.Body, c: c, t: t, stop: stop, keep: keep}
 	return resp, nil
+}
+
+// reusable reports whether the connection that carried req and resp may
+// carry another request once resp's body was read to its end. It must be
+// at least as strict as http.Transport (TestH1StricterThanTransport):
+//   - only HTTP/1.1 (an HTTP/1.0 answer may drop keep-alive or carry a
+//     Transfer-Encoding it ignores, RFC 9112 §6.1);
+//   - neither side asked to close, and the response is no 101;
+//   - the response's framing left no doubt (framed, see framingClear); a
+//     body without Content-Length or chunked coding runs to the close
+//     (http.ReadResponse sets resp.Close then).
+//
+// Bytes left over after the body, or that arrive while the connection is
+// idle, close it too (release, get).
+func reusable(req *http.Request, resp *http.Response, framed bool) bool {
+	return framed && resp.ProtoMajor == 1 && resp.ProtoMinor == 1 &&
+		!resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
+}
+
+// framingClear reads ahead (without consuming) the header block of the
+// next response and reports whether it frames the response without doubt:
+// the whole block fits the read buffer, and it has at most one
+// Content-Length field and not both Content-Length and Transfer-Encoding
+// (http.ReadResponse accepts repeated equal lengths and lets chunked
+// coding override a length; either may mean that the backend and the
+// gateway disagree on where the response ends, RFC 9112 §6.3). Go's
+// reader refuses the rest (differing or invalid lengths, codings other
+// than chunked) with an error, which closes the connection.
+func (c *h1Conn) framingClear() bool {
+	want, from := 1, 0
+	for {
+		if _, err := c.br.Peek(want); err != nil {
+			return false // the buffer is full, or the read failed (ReadResponse will say)
+		}
+		b, _ := c.br.Peek(c.br.Buffered())
+		if end := headerEnd(b, from); end >= 0 {
+			return framingFields(b[:end])
+		}
+		if len(b) >= c.br.Size() {
+			return false
+		}
+		from, want = max(len(b)-2, 0), len(b)+1
+	}
+}
+
+// headerEnd returns the length of the header block at the start of b (up
+// to and including the line feed that ends its last field line), or -1
+// when b holds no empty line from offset from on. Like http.ReadResponse
+// it accepts lines ending in a bare line feed.
+func headerEnd(b []byte, from int) int {
+	for i := from; i+1 < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		if b[i+1] == '\n' || (b[i+1] == '\r' && i+2 < len(b) && b[i+2] == '\n') {
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// framingFields reports whether the header block hdr (status line
+// included) has at most one Content-Length field line and not both a
+// Content-Length and a Transfer-Encoding.
+func framingFields(hdr []byte) bool {
+	var cl, te int
+	for len(hdr) > 0 {
+		i := bytes.IndexByte(hdr, '\n')
+		if i < 0 {
+			i = len(hdr)
+		}
+		line := hdr[:i]
+		hdr = hdr[min(i+1, len(hdr)):]
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			continue
+		}
+		switch name := line[:colon]; {
+		case len(name) == len("content-length") && asciiEqualFold(name, "content-length"):
+			cl++
+		case len(name) == len("transfer-encoding") && asciiEqualFold(name, "transfer-encoding"):
+			te++
+		}
+	}
+	return cl <= 1 && (cl == 0 || te == 0)
+}
+
+func asciiEqualFold(b []byte, lower string) bool {
+	for i := range len(b) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // staleIf turns the errors of a connection the backend closed while idle
@@ -175,10 +326,13 @@ func (b *h1Body) Close() error {
 	return nil
 }
 
-// release puts c back into the pool, or closes it.
+// release puts c back into the pool, or closes it: when keep is false,
+// when the request's context ended meanwhile (its deadline is spoiled), or
+// when the backend sent more than the response (bytes left in the read
+// buffer would be read as the next request's answer).
 func (t *h1Transport) release(c *h1Conn, stop func() bool, keep bool) {
-	if !stop() || !keep {
-		c.Close() // the request's context ended meanwhile: the deadline is spoiled
+	if !stop() || !keep || c.br.Buffered() > 0 {
+		c.Close()
 		return
 	}
 	c.lastUsed = time.Now()
@@ -196,17 +350,23 @@ func (t *h1Transport) release(c *h1Conn, stop func() bool, keep bool) {
 	}
 }
 
-// get returns an idle connection to host (most recently used first) or
-// dials a new one.
-func (t *h1Transport) get(ctx context.Context, host string) (*h1Conn, bool, error) {
+// get returns an idle connection to host (most recently used first) on
+// which nothing arrived while it was idle, or dials a new one; a new one
+// always when fresh is set.
+func (t *h1Transport) get(ctx context.Context, host string, fresh bool) (*h1Conn, bool, error) {
 	now := time.Now()
 	t.mu.Lock()
-	for cs := t.idle[host]; len(cs) > 0; cs = t.idle[host] {
+	for cs := t.idle[host]; len(cs) > 0 && !fresh; cs = t.idle[host] {
 		c := cs[len(cs)-1]
 		t.idle[host] = cs[:len(cs)-1]
 		if now.Sub(c.lastUsed) < t.idleTimeout {
 			t.mu.Unlock()
-			return c, true, nil
+			if c.quiet() {
+				return c, true, nil
+			}
+			c.Close() // unsolicited bytes, or closed by the backend
+			t.mu.Lock()
+			continue
 		}
 		c.Close()
 	}
@@ -215,11 +375,11 @@ func (t *h1Transport) get(ctx context.Context, host string) (*h1Conn, bool, erro
 	if err != nil {
 		return nil, false, err
 	}
-	return &h1Conn{
-		Conn: conn, host: host,
-		br: bufio.NewReaderSize(conn, 16<<10),
-		bw: bufio.NewWriterSize(conn, 8<<10),
-	}, false, nil
+	c := &h1Conn{Conn: conn, host: host, bw: bufio.NewWriterSize(conn, 8<<10)}
+	c.lr.c = conn
+	c.br = bufio.NewReaderSize(&c.lr, 16<<10)
+	c.peek.init(conn)
+	return c, false, nil
 }
 
 // closeIdle closes every idle connection.

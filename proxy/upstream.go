@@ -71,6 +71,7 @@ func (g *Gateway) newUpstream(a *portico.API) *upstream {
 		responseTimeout: response,
 		idleTimeout:     idleTimeout,
 		maxIdle:         512,
+		maxHeader:       tr.MaxResponseHeaderBytes,
 	}
 	up.proxy = &httputil.ReverseProxy{
 		Rewrite:        up.rewrite,
@@ -85,16 +86,21 @@ func (g *Gateway) newUpstream(a *portico.API) *upstream {
 
 func defaultTransport() *http.Transport {
 	return &http.Transport{
-		Proxy:                 nil,
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   512,
-		IdleConnTimeout:       idleTimeout,
-		DisableCompression:    true,
-		ExpectContinueTimeout: time.Second,
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
+		Proxy:                  nil,
+		MaxIdleConns:           0,
+		MaxIdleConnsPerHost:    512,
+		IdleConnTimeout:        idleTimeout,
+		DisableCompression:     true,
+		ExpectContinueTimeout:  time.Second,
+		WriteBufferSize:        32 << 10,
+		ReadBufferSize:         32 << 10,
+		MaxResponseHeaderBytes: maxResponseHeader,
 	}
 }
+
+// maxResponseHeader bounds a backend's response headers (informational
+// responses included) on both clients; a larger one is a 502.
+const maxResponseHeader = 1 << 20
 
 // idleTimeout closes keep-alive connections to backends that were idle this
 // long: shorter than the keep-alive timeouts of common servers (nginx 75s,

@@ -1,0 +1,74 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// cannedBackend is a raw TCP backend that answers every request it reads
+// on a connection with resp, as fast as it can: it measures the client,
+// not a server.
+func cannedBackend(tb testing.TB, resp string) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					for {
+						line, err := br.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(line) <= 2 {
+							break
+						}
+					}
+					if _, err := io.WriteString(c, resp); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// BenchmarkH1RoundTrip measures the lean client alone (write the request,
+// read the response, return the connection) over one keep-alive
+// connection to a backend that answers at once: the cost of its framing
+// and reuse checks.
+func BenchmarkH1RoundTrip(b *testing.B) {
+	addr := cannedBackend(b, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
+	t := &h1Transport{dialer: net.Dialer{Timeout: time.Second}, responseTimeout: 5 * time.Second, idleTimeout: time.Minute, maxIdle: 4}
+	defer t.closeIdle()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/x", nil)
+	buf := make([]byte, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := t.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := resp.Body.Read(buf); err != nil {
+				break
+			}
+		}
+		resp.Body.Close()
+	}
+}

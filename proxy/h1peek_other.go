@@ -1,0 +1,15 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package proxy
+
+import "net"
+
+// idlePeek is empty where the socket cannot be peeked at without
+// blocking.
+type idlePeek struct{}
+
+func (*idlePeek) init(net.Conn) {}
+
+// quiet reports true: on this system only bytes already in the read
+// buffer are detected (release), not those that arrived while idle.
+func (*h1Conn) quiet() bool { return true }
