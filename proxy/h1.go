@@ -44,6 +44,10 @@ type h1Transport struct {
 // zero; it is http.Transport's default too.
 const defaultMaxHeader = 10 << 20
 
+// errBadStatus refuses a status code outside 100-599 (RFC 9110 §15),
+// which http.ReadResponse accepts from 000 to 999.
+var errBadStatus = errors.New("malformed status code")
+
 // max1xx bounds the informational responses before the final one.
 const max1xx = 5
 
@@ -160,6 +164,9 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request) (*http.Response, e
 		r, err := http.ReadResponse(c.br, req)
 		if err != nil {
 			return fail(err)
+		}
+		if r.StatusCode < 100 || r.StatusCode > 599 {
+			return fail(errBadStatus)
 		}
 		if r.StatusCode >= 100 && r.StatusCode < 200 && r.StatusCode != http.StatusSwitchingProtocols {
 			if n >= max1xx {

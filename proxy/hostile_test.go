@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -519,4 +520,76 @@ func TestH1StricterThanTransport(t *testing.T) {
 			})
 		}
 	}
+}
+
+// FuzzUpstreamResponse answers a request through the gateway with
+// arbitrary bytes ("{T}" stands for the request's token), then sends a
+// second request: the gateway must not panic, must answer the first with
+// what the backend framed or a 502/504, and must give the second its own
+// answer, never bytes left over from the first.
+func FuzzUpstreamResponse(f *testing.F) {
+	var mu sync.Mutex
+	var current string
+	be := newRawBackend(f, func(c net.Conn, req *http.Request, _ int) bool {
+		tok := req.URL.Path[strings.LastIndexByte(req.URL.Path, '/')+1:]
+		if strings.HasPrefix(req.URL.Path, "/ok/") {
+			io.WriteString(c, answer(tok))
+			return true
+		}
+		mu.Lock()
+		b := strings.ReplaceAll(current, "{T}", tok)
+		mu.Unlock()
+		io.WriteString(c, b)
+		return false // a body framed to the close must end
+	})
+	w := &world{cfg: portico.NewConfig(), gw: &Gateway{}}
+	a := w.api("api", "/api", portico.AuthNone, "http://"+be.addr)
+	a2 := *a
+	a2.Timeouts.Response = portico.Duration(2 * time.Second)
+	w.apply(portico.Put(&a2))
+
+	for i := range hostiles {
+		f.Add(strings.Join(hostiles[i].parts("{T}", rand.New(rand.NewPCG(1, 2))), ""), i%3 == 0)
+	}
+	f.Add("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nX-Token: {T}\r\nContent-Length: 5\r\n\r\ntok:X", false)
+	f.Add("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", true)
+	f.Add("HTTP/1.1 200 OK\r\nTrailer: X\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nX: y\r\n\r\nextra", false)
+	var seq atomic.Uint64
+	f.Fuzz(func(t *testing.T, resp string, head bool) {
+		if len(resp) > 8<<10 {
+			return
+		}
+		mu.Lock()
+		current = resp
+		mu.Unlock()
+		n := seq.Add(1)
+		tokA, tokB := fmt.Sprintf("TA%015x", n), fmt.Sprintf("TB%015x", rand.Uint64()>>4)
+		method := "GET"
+		if head {
+			method = "HEAD"
+		}
+		rec := serveRecovered(t, w.gw, httptest.NewRequest(method, "/api/fuzz/"+tokA, nil))
+		switch {
+		case rec.Code == 502 || rec.Code == 504:
+		case rec.Code < 100 || rec.Code > 999:
+			t.Fatalf("status %d", rec.Code)
+		}
+		rec = serveRecovered(t, w.gw, httptest.NewRequest("GET", "/api/ok/"+tokB, nil))
+		if rec.Code != 200 || rec.Body.String() != "tok:"+tokB || rec.Header().Get("X-Token") != tokB {
+			t.Fatalf("second request: %d %q X-Token %q after %q", rec.Code, trunc(rec.Body.Bytes()), rec.Header().Get("X-Token"), resp)
+		}
+	})
+}
+
+// serveRecovered serves req on gw as an http.Server would: a response cut
+// off mid-body ends in http.ErrAbortHandler, which the server swallows.
+func serveRecovered(t *testing.T, gw *Gateway, req *http.Request) (rec *httptest.ResponseRecorder) {
+	rec = httptest.NewRecorder()
+	defer func() {
+		if p := recover(); p != nil && p != http.ErrAbortHandler {
+			t.Fatalf("panic: %v", p)
+		}
+	}()
+	gw.ServeHTTP(rec, req)
+	return rec
 }

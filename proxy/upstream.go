@@ -235,10 +235,13 @@ func isIdempotent(r *http.Request) bool {
 	return false
 }
 
-// modifyResponse drops the backend's own request id and, on APIs whose
+// modifyResponse refuses a malformed status code, drops the backend's own request id and, on APIs whose
 // limits the gateway enforces, its RateLimit headers, so that clients see
 // one of each: the gateway's.
 func (up *upstream) modifyResponse(resp *http.Response) error {
+	if resp.StatusCode < 100 || resp.StatusCode > 599 {
+		return errBadStatus // http.Transport passes 000-999; the server panics below 100
+	}
 	h := resp.Header
 	if _, ok := h[HeaderRequestID]; ok {
 		delete(h, HeaderRequestID)
