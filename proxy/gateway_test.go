@@ -52,6 +52,13 @@ func (w *world) api(id, ctx string, auth portico.AuthType, targets ...string) *p
 	return a
 }
 
+// websocket lets the clients of API a upgrade to WebSocket.
+func (w *world) websocket(a *portico.API) {
+	b := *a
+	b.WebSocket = true
+	w.apply(portico.Put(&b))
+}
+
 // subscribe gives app a key and a subscription to api with status and
 // returns the key.
 func (w *world) subscribe(app, api string, status portico.SubscriptionStatus) string {
@@ -490,7 +497,7 @@ func TestWebSocketUpgrade(t *testing.T) {
 		}
 	}))
 	defer be.Close()
-	w.api("ws", "/ws", portico.AuthNone, be.URL)
+	w.websocket(w.api("ws", "/ws", portico.AuthNone, be.URL))
 	conn, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)

@@ -145,7 +145,7 @@ func TestRecordAbortedAndUpgraded(t *testing.T) {
 		conn.Close()
 	}))
 	defer be.Close()
-	w.api("api", "/api", portico.AuthNone, be.URL)
+	w.websocket(w.api("api", "/api", portico.AuthNone, be.URL))
 
 	resp, err := http.Get(w.srv.URL + "/api/cut")
 	if err == nil {

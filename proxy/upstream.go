@@ -121,6 +121,12 @@ func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
 		out.Header["X-Forwarded-For"] = xff
 	}
 	pr.SetXForwarded()
+	if _, ok := out.Header["Upgrade"]; ok && !up.upgradeAllowed(in) {
+		// ReverseProxy kept the upgrade (it set exactly "Connection:
+		// Upgrade" and the Upgrade asked for): drop both.
+		delete(out.Header, "Upgrade")
+		delete(out.Header, "Connection")
+	}
 	ctx := up.api.Context
 	out.URL.Path = strings.TrimPrefix(in.URL.Path, ctx)
 	if in.URL.RawPath != "" {
@@ -128,6 +134,19 @@ func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
 	}
 	out.Host = ""
 }
+
+// upgradeAllowed reports whether r may switch protocols at the backend:
+// only to WebSocket (a GET with one Upgrade field, "websocket"), and only
+// on APIs that allow it. Any other upgrade (h2c, …) would let a backend
+// open a raw tunnel that the gateway neither limits nor records.
+func (up *upstream) upgradeAllowed(r *http.Request) bool {
+	u := r.Header["Upgrade"]
+	return up.api.WebSocket && r.Method == http.MethodGet && len(u) == 1 && strings.EqualFold(strings.TrimSpace(u[0]), "websocket")
+}
+
+// errUnaskedSwitch refuses a 101 answer to a request that asked for no
+// (allowed) upgrade.
+var errUnaskedSwitch = errors.New("the backend switched protocols unasked")
 
 // balancedTransport is an upstream seen as an http.RoundTripper: it picks
 // a target per attempt and retries on the next one when that is safe.
@@ -235,12 +254,19 @@ func isIdempotent(r *http.Request) bool {
 	return false
 }
 
-// modifyResponse refuses a malformed status code, drops the backend's own request id and, on APIs whose
-// limits the gateway enforces, its RateLimit headers, so that clients see
-// one of each: the gateway's.
+// modifyResponse refuses (502) a malformed status code and a 101 to a
+// request that asked for no allowed upgrade; it drops the backend's own
+// request id and, on APIs whose limits the gateway enforces, its
+// RateLimit headers, so that clients see one of each: the gateway's.
 func (up *upstream) modifyResponse(resp *http.Response) error {
 	if resp.StatusCode < 100 || resp.StatusCode > 599 {
 		return errBadStatus // http.Transport passes 000-999; the server panics below 100
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// rewrite left an Upgrade on the request only when it is allowed.
+		if resp.Request == nil || resp.Request.Header["Upgrade"] == nil {
+			return errUnaskedSwitch
+		}
 	}
 	h := resp.Header
 	if _, ok := h[HeaderRequestID]; ok {
