@@ -311,8 +311,6 @@ func BenchmarkOpen(b *testing.B) {
 	}
 	db.Close()
 	changes = nil
-	fi, _ := os.Stat(path)
-	b.ReportMetric(float64(fi.Size())/(1<<20), "MiB")
 	for b.Loop() {
 		db, err := Open(ctx, path)
 		if err != nil {
@@ -320,4 +318,6 @@ func BenchmarkOpen(b *testing.B) {
 		}
 		db.Close()
 	}
+	fi, _ := os.Stat(path)
+	b.ReportMetric(float64(fi.Size())/(1<<20), "MiB")
 }

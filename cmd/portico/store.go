@@ -35,6 +35,9 @@ func openEmbedded(ctx context.Context, dataDir string, force bool, logger *slog.
 	switch {
 	case err == nil:
 		logger.Info("embedded store checked", "file", path, "took", time.Since(checking).Round(time.Millisecond))
+		if force {
+			logger.Warn("--force-new-store is set but the store exists: unset it, or a lost store will go unnoticed at a later start")
+		}
 		return db, writeStoreMarker(dataDir)
 	case errors.Is(err, sqlitestore.ErrCorrupt):
 		return nil, fmt.Errorf("%w\n\nPortico does not start on a damaged store: it could load only part of the configuration. "+
