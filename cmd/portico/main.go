@@ -52,7 +52,7 @@ func Version() string {
 const usage = `Portico is an API manager: a gateway and an admin API.
 
 Usage:
-  portico serve [flags]    run a node (portico serve -h lists the flags)
+  portico serve [flags]    run a node (portico serve -h lists the flags; SIGHUP reloads its TLS certificates)
   portico datastore migrate --to redis://host:port/db [--data-dir DIR] [--cluster-name NAME] [--force]
                            copy the embedded store's config, users and keys into Redis
   portico version          print the version
