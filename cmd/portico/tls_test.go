@@ -207,7 +207,8 @@ func TestGatewayOverTLS(t *testing.T) {
 }
 
 // TestAdminOverTLS: the admin listener serves HTTPS and HTTP/2: reads,
-// writes with a JSON body, and /metrics with its token.
+// writes with a JSON body, /metrics with its token; its own origin is
+// the https one.
 func TestAdminOverTLS(t *testing.T) {
 	cert := newTestCert(t, 2)
 	certFile, keyFile := cert.writeFiles(t, t.TempDir(), "admin")
@@ -217,6 +218,7 @@ func TestAdminOverTLS(t *testing.T) {
 	})
 	hc := tlsClient(cert)
 	base := "https://" + m.AdminAddr
+	origin := ""
 	call := func(method, path, token string, body any) (*http.Response, string) {
 		t.Helper()
 		var rd io.Reader
@@ -231,6 +233,9 @@ func TestAdminOverTLS(t *testing.T) {
 			req.SetBasicAuth("admin", adminPassword)
 		}
 		req.Header.Set("Content-Type", "application/json")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
 		resp, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -250,6 +255,16 @@ func TestAdminOverTLS(t *testing.T) {
 	}
 	if resp, body := call("GET", "/metrics", testMetricsToken, nil); resp.StatusCode != 200 || !strings.Contains(body, "portico_config_version") {
 		t.Fatalf("GET /metrics: %d %.200s", resp.StatusCode, body)
+	}
+	// The listener's own origin is https: a page served by it may write;
+	// the same host over http is another origin.
+	origin = "https://" + m.AdminAddr
+	if resp, body := call("POST", "/api/v1/users", "", map[string]any{"username": "sam", "password": "subscriber-pw", "roles": []string{"subscriber"}}); resp.StatusCode != 201 {
+		t.Fatalf("POST /users from %s: %d %s", origin, resp.StatusCode, body)
+	}
+	origin = "http://" + m.AdminAddr
+	if resp, body := call("POST", "/api/v1/users", "", map[string]any{"username": "eve", "password": "subscriber-pw", "roles": []string{"subscriber"}}); resp.StatusCode != 403 {
+		t.Fatalf("POST /users from %s: %d %s", origin, resp.StatusCode, body)
 	}
 }
 
