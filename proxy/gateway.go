@@ -90,6 +90,12 @@ type Gateway struct {
 	// Node is this node's name, written into analytics records.
 	Node string
 
+	// ReadBodyTimeout bounds each read of a request body: a client that
+	// sends no byte of its body for this long gets a 408 and its
+	// connection closed (slow bodies that keep moving are not cut). Zero
+	// means no limit.
+	ReadBodyTimeout time.Duration
+
 	snap atomic.Pointer[snapshot]
 
 	mu        sync.Mutex // guards upstreams during Update
@@ -162,12 +168,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer g.inflight.Done()
 	ex := exchanges.Get().(*exchange)
 	ex.ResponseWriter, ex.g, ex.start = w, g, g.now()
-	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-		// Per request, not pooled: the transport may still read the body
-		// after ServeHTTP returned.
-		ex.body = &countingBody{ReadCloser: r.Body}
-		r.Body = ex.body
-	}
 	defer func() {
 		if p := recover(); p != nil {
 			// ReverseProxy aborts a response cut off mid-body (client or
@@ -214,12 +214,26 @@ func (g *Gateway) Wait(ctx context.Context) bool {
 // record needs.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	h := w.Header()
-	rid := r.Header.Get(HeaderRequestID)
-	if rid == "" || len(rid) > 128 {
+	var rid string
+	if ids := r.Header[HeaderRequestID]; len(ids) == 1 && validRequestID(ids[0]) {
+		rid = ids[0]
+	} else {
 		rid = reqPrefix + strconv.FormatUint(g.reqSeq.Add(1), 36)
 		r.Header[HeaderRequestID] = []string{rid}
 	}
 	h[HeaderRequestID] = []string{rid}
+	if r.Body != nil && r.Body != http.NoBody {
+		// Per request, not pooled: the transport may still read the body
+		// after ServeHTTP returned.
+		b := &requestBody{ReadCloser: r.Body}
+		if g.ReadBodyTimeout > 0 {
+			b.ctl, b.timeout = http.NewResponseController(w), g.ReadBodyTimeout
+		}
+		r.Body = b
+		if ex != nil {
+			ex.body = b
+		}
+	}
 	key := takeKey(r) // never forwarded, whatever the API's auth type
 
 	if !cleanPath(r.URL.Path) {
@@ -415,6 +429,30 @@ func takeKey(r *http.Request) string {
 	}
 	r.URL.RawQuery = kept.String()
 	return key
+}
+
+// validRequestID reports whether a client's request id may be kept: 1 to
+// 128 token characters (RFC 9110 §5.6.2), so that it is safe to log, to
+// forward and to echo.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := range len(id) {
+		if !isTokenChar(id[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isTokenChar reports whether c is an RFC 9110 tchar.
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // cleanPath reports whether p is absolute and has no empty, "." or ".."

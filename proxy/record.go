@@ -2,12 +2,10 @@ package proxy
 
 import (
 	"bufio"
-	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/portico-gw/portico"
@@ -34,7 +32,7 @@ type exchange struct {
 	app                   *portico.Application
 	se                    *subEntry
 	resource              string
-	body                  *countingBody
+	body                  *requestBody
 	hijacked              bool
 	rec                   portico.Record
 }
@@ -82,18 +80,6 @@ func (e *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // hijack for upgrades).
 func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
-// countingBody counts the bytes of a request body of unknown length.
-type countingBody struct {
-	io.ReadCloser
-	n atomic.Int64
-}
-
-func (c *countingBody) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
 // record hands the record of the finished exchange to the Recorder.
 func (g *Gateway) record(ex *exchange, r *http.Request) {
 	end := g.now()
@@ -107,7 +93,7 @@ func (g *Gateway) record(ex *exchange, r *http.Request) {
 	}
 	rec.ErrorCode = string(ex.errCode)
 	rec.RequestBytes = max(r.ContentLength, 0)
-	if ex.body != nil {
+	if ex.body != nil && r.ContentLength < 0 {
 		rec.RequestBytes = ex.body.n.Load()
 	}
 	rec.ResponseBytes = ex.bytes

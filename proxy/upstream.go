@@ -121,6 +121,9 @@ func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
 		out.Header["X-Forwarded-For"] = xff
 	}
 	pr.SetXForwarded()
+	if b, ok := in.Body.(*requestBody); ok && out.Body != nil {
+		out.Body = b // unwrapped, for errorHandler; its Close does nothing
+	}
 	if _, ok := out.Header["Upgrade"]; ok && !up.upgradeAllowed(in) {
 		// ReverseProxy kept the upgrade (it set exactly "Connection:
 		// Upgrade" and the Upgrade asked for): drop both.
@@ -157,7 +160,7 @@ func (bt *balancedTransport) RoundTrip(req *http.Request) (*http.Response, error
 	rest, restRaw := req.URL.Path, req.URL.RawPath
 	body := req.Body
 	retryable := len(up.targets) > 1
-	if retryable && body != nil && body != http.NoBody {
+	if _, ok := body.(*requestBody); !ok && retryable && body != nil && body != http.NoBody {
 		req.Body = noClose{body}
 	}
 	var tried uint64
@@ -280,8 +283,12 @@ func (up *upstream) modifyResponse(resp *http.Response) error {
 	return nil
 }
 
-// errorHandler maps a failed upstream call to 502 or 504.
+// errorHandler maps a failed upstream call to 502 or 504, or to 400 or
+// 408 when reading the client's body failed.
 func (up *upstream) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	if clientBodyError(w, r) {
+		return
+	}
 	if r.Context().Err() != nil && !errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 		// The client went away; nobody reads the answer.
 		w.WriteHeader(499)

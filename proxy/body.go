@@ -1,0 +1,92 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// requestBody is a client's request body on its way to the backend: it
+// counts the bytes read (for the analytics record), gives each read
+// Gateway.ReadBodyTimeout to make progress, and remembers a read error, so
+// that a body the client cut off, sent malformed or too slowly is
+// answered as the client's fault (400, 408), not the backend's (502).
+type requestBody struct {
+	io.ReadCloser
+	ctl     *http.ResponseController // nil without a timeout
+	timeout time.Duration
+	n       atomic.Int64
+
+	mu  sync.Mutex
+	err error // the first read error other than io.EOF
+}
+
+// Close does nothing: the server closes the client's body after the
+// handler, and the transport, which closes what it sends, may still be
+// reading it then (ReverseProxy wraps bodies likewise). Being the very
+// body sent upstream (see upstream.rewrite) is what lets the error
+// handler find it.
+func (b *requestBody) Close() error { return nil }
+
+func (b *requestBody) Read(p []byte) (int, error) {
+	if b.ctl != nil {
+		b.ctl.SetReadDeadline(time.Now().Add(b.timeout))
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	if err != nil {
+		if b.ctl != nil && err == io.EOF {
+			// Done with the body: the server's own reads that follow
+			// (watching for the client going away) have no deadline.
+			b.ctl.SetReadDeadline(time.Time{})
+		}
+		// After another error the deadline stays: the server's reads of
+		// what is left of the body end with it, and the connection closes.
+		if err != io.EOF {
+			b.mu.Lock()
+			if b.err == nil {
+				b.err = err
+			}
+			b.mu.Unlock()
+		}
+	}
+	return n, err
+}
+
+// readErr returns the body's first read error other than io.EOF, or nil.
+func (b *requestBody) readErr() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// clientBodyError answers a request whose body could not be read from the
+// client, and reports whether it did: 408 when the client was too slow,
+// 400 when the body was malformed or cut off; either way the connection
+// is closed, for the rest of the body cannot be told from the next
+// request.
+func clientBodyError(w http.ResponseWriter, r *http.Request) bool {
+	b, ok := r.Body.(*requestBody)
+	if !ok {
+		return false
+	}
+	err := b.readErr()
+	if err == nil {
+		return false
+	}
+	w.Header()["Connection"] = []string{"close"}
+	if isTimeout(err) {
+		writeError(w, http.StatusRequestTimeout, eRequestTimeout, "the request body did not arrive in time")
+	} else {
+		writeError(w, http.StatusBadRequest, portico.EInvalid, "the request body is malformed or cut off")
+	}
+	return true
+}
+
+// eRequestTimeout is the code of a 408. It belongs with the others in the
+// root package (portico.ERequestTimeout); until it is there, it is here.
+const eRequestTimeout portico.ErrorCode = "request_timeout"

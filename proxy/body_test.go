@@ -1,0 +1,164 @@
+package proxy
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// rawExchange sends raw on a new connection to the gateway and reads one
+// response; eof reports whether the gateway then closed the connection.
+func rawExchange(t *testing.T, w *world, raw string, pause time.Duration, more ...string) (resp *http.Response, body string, eof bool) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, raw)
+	for _, m := range more {
+		time.Sleep(pause) // a slow client, not a wait for sync
+		io.WriteString(conn, m)
+	}
+	br := bufio.NewReader(conn)
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_, err = br.ReadByte()
+	return resp, string(b), err == io.EOF
+}
+
+// TestClientBodyErrors: a malformed or cut-off chunked body is the
+// client's fault (400, connection closed), not a 502 blamed on the
+// backend.
+func TestClientBodyErrors(t *testing.T) {
+	w := newWorld(t)
+	be := echo(t, "be")
+	w.api("api", "/api", portico.AuthNone, be.URL)
+	for _, body := range []string{
+		"zz\r\nhello\r\n0\r\n\r\n",                 // not a chunk size
+		"5\r\nhelloXX0\r\n\r\n",                    // no line end after the data
+		"ffffffffffffffffff\r\nhello\r\n0\r\n\r\n", // a size that overflows
+	} {
+		resp, b, eof := rawExchange(t, w, "POST /api/x HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n"+body, 0)
+		if resp.StatusCode != 400 || errorCode(t, b) != "invalid" || !eof {
+			t.Errorf("%q: %d %s, closed %v", body, resp.StatusCode, b, eof)
+		}
+	}
+	// A well-formed chunked body still goes through.
+	resp, b, _ := rawExchange(t, w, "POST /api/x HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 0)
+	var e echoed
+	json.Unmarshal([]byte(b), &e)
+	if resp.StatusCode != 200 || e.Body != "hello" {
+		t.Errorf("chunked body: %d %q", resp.StatusCode, b)
+	}
+}
+
+// TestReadBodyTimeout: a client whose body stalls longer than
+// ReadBodyTimeout gets a 408 and its connection closed; a slow body that
+// keeps moving is not cut; the request after a body has no deadline
+// left over.
+func TestReadBodyTimeout(t *testing.T) {
+	w := newWorld(t)
+	w.gw.ReadBodyTimeout = 300 * time.Millisecond
+	release := make(chan struct{})
+	be := slowEcho(t, release)
+	w.api("api", "/api", portico.AuthNone, be)
+
+	start := time.Now()
+	resp, b, eof := rawExchange(t, w, "POST /api/x HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n0123456789", 0)
+	if resp.StatusCode != 408 || errorCode(t, b) != string(eRequestTimeout) || !eof {
+		t.Errorf("stalled body: %d %s, closed %v", resp.StatusCode, b, eof)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the stalled body was answered after %v", d)
+	}
+
+	pieces := make([]string, 6)
+	for i := range pieces {
+		pieces[i] = "x"
+	}
+	resp, b, _ = rawExchange(t, w, "POST /api/x HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nContent-Length: 6\r\n\r\n", 100*time.Millisecond, pieces...)
+	if resp.StatusCode != 200 || !strings.Contains(b, `"body":"xxxxxx"`) {
+		t.Errorf("slow but moving body: %d %s", resp.StatusCode, b)
+	}
+
+	// The backend answers after longer than the timeout: the body was read
+	// to its end, so no deadline cuts the client off meanwhile.
+	go func() {
+		time.Sleep(2 * w.gw.ReadBodyTimeout) // a slow backend, not a wait for sync
+		close(release)
+	}()
+	resp, b, _ = rawExchange(t, w, "POST /api/slow HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", 0)
+	if resp.StatusCode != 200 {
+		t.Errorf("slow backend after a complete body: %d %s", resp.StatusCode, b)
+	}
+}
+
+// slowEcho is an echo backend whose /slow waits for release.
+func slowEcho(t *testing.T, release chan struct{}) string {
+	be := echo(t, "be")
+	slow := newRawBackend(t, func(c net.Conn, req *http.Request, _ int) bool {
+		if strings.HasSuffix(req.URL.Path, "/slow") {
+			<-release
+		}
+		resp, err := http.Post(be.URL+req.URL.Path, "text/plain", req.Body)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		resp.Write(c)
+		return true
+	})
+	return "http://" + slow.addr
+}
+
+// TestRequestID: a client's X-Request-Id is kept only when it is one
+// field of 1 to 128 token characters; otherwise the gateway makes one.
+func TestRequestID(t *testing.T) {
+	w := newWorld(t)
+	be := echo(t, "be")
+	w.api("api", "/api", portico.AuthNone, be.URL)
+	long := strings.Repeat("a", 128)
+	for _, tt := range []struct {
+		ids  []string
+		keep bool
+	}{
+		{[]string{"abc-123_x.y~z"}, true},
+		{[]string{long}, true},
+		{[]string{long + "a"}, false},
+		{[]string{"a", "b"}, false},
+		{[]string{"a b"}, false},
+		{[]string{"a,b"}, false},
+		{[]string{`"quoted"`}, false},
+		{[]string{"caf\xc3\xa9"}, false},
+		{[]string{"a/b"}, false},
+	} {
+		raw := "GET /api/x HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n"
+		for _, id := range tt.ids {
+			raw += "X-Request-Id: " + id + "\r\n"
+		}
+		resp, body, _ := rawExchange(t, w, raw+"\r\n", 0)
+		var e echoed
+		json.Unmarshal([]byte(body), &e)
+		got := resp.Header.Values("X-Request-Id")
+		fwd := e.Header["X-Request-Id"]
+		if len(got) != 1 || len(fwd) != 1 || got[0] != fwd[0] {
+			t.Errorf("%q: answered %q, forwarded %q", tt.ids, got, fwd)
+			continue
+		}
+		if kept := got[0] == tt.ids[0]; kept != tt.keep {
+			t.Errorf("%q: kept %v, want %v (got %q)", tt.ids, kept, tt.keep, got[0])
+		}
+	}
+}
