@@ -44,6 +44,7 @@ type Config struct {
 	MetricsToken           string
 	ForceNewStore          bool
 	WebhookAllowCIDR       string // comma-separated; see webhookAllowCIDRs
+	ReadBodyTimeout        time.Duration
 }
 
 // errHelp is returned by LoadConfig when -h was given and usage printed.
@@ -66,6 +67,7 @@ func DefaultConfig() Config {
 		LogLevel:               "info",
 		LogFormat:              "text",
 		ShutdownTimeout:        30 * time.Second,
+		ReadBodyTimeout:        30 * time.Second,
 	}
 }
 
@@ -95,6 +97,7 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve GET /metrics, without authentication, on a listener of its own at this address (plain HTTP: bind it to a private network)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken, "serve GET /metrics on the admin listener to requests with \"Authorization: Bearer <token>\" (16 characters or more; prefer PORTICO_METRICS_TOKEN to the flag)")
 	fs.BoolVar(&c.ForceNewStore, "force-new-store", c.ForceNewStore, "start a new, empty embedded store although the data dir shows it held one (portico.db removed or emptied); use once")
+	fs.DurationVar(&c.ReadBodyTimeout, "read-body-timeout", c.ReadBodyTimeout, "gateway: a client that sends no byte of its request body for this long gets a 408 and its connection closed (0: no limit)")
 	fs.Var(&listFlag{p: &c.WebhookAllowCIDR, fresh: true}, "webhook-allow-cidr", "address ranges webhooks may reach although internal (loopback, private, link-local…): CIDRs or addresses, comma-separated or the flag repeated")
 }
 
@@ -260,6 +263,9 @@ func (c Config) validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("shutdown-timeout %v: must not be negative", c.ShutdownTimeout)
+	}
+	if c.ReadBodyTimeout < 0 {
+		return fmt.Errorf("read-body-timeout %v: must not be negative (0 is no limit)", c.ReadBodyTimeout)
 	}
 	for _, p := range []struct{ name, cert, key string }{
 		{"gateway", c.GatewayTLSCert, c.GatewayTLSKey},

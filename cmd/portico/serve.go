@@ -161,10 +161,11 @@ func (m *Main) Run(ctx context.Context) error {
 		go func() { defer m.wg.Done(); m.analytics.pruneLoop(bg) }()
 	}
 	m.gateway = &proxy.Gateway{
-		Limiter:     m.limiter,
-		NewBalancer: func(ep portico.Endpoint) proxy.Balancer { return balance.New(ep) },
-		Notify:      m.notes.Notify,
-		Logger:      m.logger.With("component", "gateway"),
+		Limiter:         m.limiter,
+		NewBalancer:     func(ep portico.Endpoint) proxy.Balancer { return balance.New(ep) },
+		Notify:          m.notes.Notify,
+		Logger:          m.logger.With("component", "gateway"),
+		ReadBodyTimeout: c.ReadBodyTimeout,
 	}
 	m.metrics = metrics.New(metrics.Sources{
 		ConfigVersion: func() int64 { return m.gateway.Version() },

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWebhookAllowCIDRFlag: --webhook-allow-cidr takes CIDRs and
@@ -60,5 +65,94 @@ func TestWebhookAllowCIDRFlag(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v", tc.value, err)
 		}
+	}
+}
+
+// TestReadBodyTimeout: a client that stops sending its request body gets
+// a 408 once --read-body-timeout has passed without a byte, over plain
+// HTTP/1.1 (and its connection closed) as over TLS with HTTP/2 (the
+// stream); one whose body keeps moving, though slower than the timeout
+// in total, is served.
+func TestReadBodyTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	backend := echoBackend(t)
+	cert := newTestCert(t, 50)
+	certFile, keyFile := cert.writeFiles(t, t.TempDir(), "gateway")
+	plain := startNodeWith(t, t.TempDir(), func(c *Config) { c.ReadBodyTimeout = timeout })
+	tlsNode := startNodeWith(t, t.TempDir(), func(c *Config) {
+		c.ReadBodyTimeout = timeout
+		c.GatewayTLSCert, c.GatewayTLSKey = certFile, keyFile
+	})
+	for _, m := range []*Main{plain, tlsNode} {
+		publishOpen(t, client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}, "/up", backend.URL)
+	}
+
+	t.Run("HTTP/1.1 stalled", func(t *testing.T) {
+		conn, err := net.DialTimeout("tcp", plain.GatewayAddr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		start := time.Now()
+		io.WriteString(conn, "POST /up/x HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n0123456789")
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		took := time.Since(start)
+		if resp.StatusCode != 408 || took < timeout {
+			t.Fatalf("status %d after %v", resp.StatusCode, took)
+		}
+		if _, err := br.ReadByte(); err == nil {
+			t.Fatal("the connection stays open after the 408")
+		}
+	})
+	t.Run("HTTP/2 stalled", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		go pw.Write([]byte("0123456789")) // then nothing, and no end
+		req, _ := http.NewRequest("POST", "https://"+tlsNode.GatewayAddr+"/up/x", pr)
+		start := time.Now()
+		resp, err := tlsClient(cert).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if took := time.Since(start); resp.StatusCode != 408 || resp.Proto != "HTTP/2.0" || took < timeout {
+			t.Fatalf("status %d over %s after %v", resp.StatusCode, resp.Proto, took)
+		}
+	})
+	t.Run("slow but moving", func(t *testing.T) {
+		for _, base := range []string{"http://" + plain.GatewayAddr, "https://" + tlsNode.GatewayAddr} {
+			pr, pw := io.Pipe()
+			go func() {
+				for range 8 { // 8 × 100 ms: longer than the timeout in all
+					pw.Write([]byte("0123456789"))
+					time.Sleep(timeout / 3)
+				}
+				pw.Close()
+			}()
+			req, _ := http.NewRequest("POST", base+"/up/x", pr)
+			resp, err := tlsClient(cert).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(b), `"len":80`) {
+				t.Fatalf("%s: %d %s", base, resp.StatusCode, b)
+			}
+		}
+	})
+	none := func(string) (string, bool) { return "", false }
+	if _, err := LoadConfig([]string{"--data-dir", t.TempDir(), "--read-body-timeout", "-1s"}, none); err == nil {
+		t.Error("a negative read-body-timeout was accepted")
+	}
+	if c, err := LoadConfig([]string{"--data-dir", t.TempDir()}, none); err != nil || c.ReadBodyTimeout != 30*time.Second {
+		t.Errorf("default read-body-timeout %v (%v)", c.ReadBodyTimeout, err)
 	}
 }
