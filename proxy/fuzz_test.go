@@ -35,6 +35,8 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("/api/v1/x/y", "api_key="+key, "")
 	f.Add("/api/v1/../../etc", "", key)
 	f.Add("/open/%2e%2e/x", "api_key=%zz&b", "k")
+	f.Add("/open/x", "API_KEY=a&api%5Fkey=b&api.key=c&api_key[]=d&z", "")
+	f.Add("/api/v1/orders;x=1/17", "a=1&Api_Key="+key, "")
 	f.Fuzz(func(t *testing.T, path, query, hdrKey string) {
 		// Only what a real server would take from a client reaches the gateway.
 		u := &url.URL{Path: path}
@@ -69,9 +71,20 @@ func FuzzServeHTTP(f *testing.F) {
 	})
 }
 
+// hasKeyParam reports whether a backend could read a parameter of query
+// as an API key: a name that decodes, in any case, to api_key, also with
+// "." or " " for "_" or a "[…]" suffix.
 func hasKeyParam(query string) bool {
-	for _, pair := range strings.Split(query, "&") {
-		if name, _, _ := strings.Cut(pair, "="); name == queryAPIKey {
+	for _, pair := range strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, _, _ := strings.Cut(pair, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		name = strings.ToLower(strings.TrimLeft(name, " "))
+		if i := strings.IndexByte(name, '['); i >= 0 && strings.Contains(name[i:], "]") {
+			name = name[:i]
+		}
+		if strings.NewReplacer(".", "_", " ", "_", "[", "_").Replace(name) == queryAPIKey {
 			return true
 		}
 	}

@@ -240,6 +240,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		writeError(w, http.StatusBadRequest, portico.EInvalid, "the path must not contain empty, \".\" or \"..\" segments")
 		return
 	}
+	if ambiguousPath(r.URL) {
+		writeError(w, http.StatusBadRequest, portico.EInvalid, "the path must not contain an encoded \"/\", a \"\\\", control characters or a doubly encoded \".\", \"/\" or \"\\\"")
+		return
+	}
 	snap := g.snap.Load()
 	if snap == nil {
 		writeError(w, http.StatusNotFound, portico.ENotFound, "no API matches this path")
@@ -397,8 +401,14 @@ func (g *Gateway) notify(now time.Time, kind portico.NotificationKind, rt *route
 }
 
 // takeKey returns the request's API key, from the X-API-Key header or
-// else the api_key query parameter, and removes both from the request so
-// that no key is forwarded. The rest of the query is left as it was sent.
+// else the api_key query parameter, and removes from the request every
+// field and parameter that a backend could take for a key, so that no key
+// is forwarded whatever the API's auth type: header fields named
+// X-API-Key in any case or with "_" for "-", and query parameters whose
+// name decodes, in any case, to api_key, also with PHP's mangling ("." or
+// " " for "_", a trailing "[…]"), separated by "&" or ";". Only an exact
+// api_key (after percent-decoding) is taken as the key. The rest of the
+// query is left exactly as it was sent.
 func takeKey(r *http.Request) string {
 	var key string
 	if v, ok := r.Header[HeaderAPIKey]; ok {
@@ -407,28 +417,98 @@ func takeKey(r *http.Request) string {
 		}
 		delete(r.Header, HeaderAPIKey)
 	}
+	for name := range r.Header {
+		if len(name) == len(HeaderAPIKey) && strings.IndexByte(name, '_') >= 0 &&
+			strings.EqualFold(strings.ReplaceAll(name, "_", "-"), HeaderAPIKey) {
+			delete(r.Header, name)
+		}
+	}
 	q := r.URL.RawQuery
-	if !strings.Contains(q, queryAPIKey+"=") {
+	if !mayHoldKey(q) {
 		return key
 	}
 	var kept strings.Builder
-	for q != "" {
-		var pair string
-		pair, q, _ = strings.Cut(q, "&")
-		name, value, _ := strings.Cut(pair, "=")
-		if name == queryAPIKey {
-			if key == "" {
-				key, _ = url.QueryUnescape(value)
-			}
+	removed, first := false, true
+	for start, i := 0, 0; i <= len(q); i++ {
+		if i < len(q) && q[i] != '&' && q[i] != ';' {
 			continue
 		}
-		if kept.Len() > 0 {
-			kept.WriteByte('&')
+		piece := q[start:i]
+		sep := start - 1 // the separator before piece, if any
+		start = i + 1
+		rawName, value, _ := strings.Cut(piece, "=")
+		name := rawName
+		if strings.ContainsAny(name, "%+") {
+			if n, err := url.QueryUnescape(name); err == nil {
+				name = n
+			}
 		}
-		kept.WriteString(pair)
+		if isKeyName(name) {
+			if key == "" && name == queryAPIKey {
+				key, _ = url.QueryUnescape(value)
+			}
+			removed = true
+			continue
+		}
+		if !first {
+			kept.WriteByte(q[sep])
+		}
+		kept.WriteString(piece)
+		first = false
 	}
-	r.URL.RawQuery = kept.String()
+	if removed {
+		r.URL.RawQuery = kept.String()
+	}
 	return key
+}
+
+// mayHoldKey reports whether query q may hold a key parameter: it has a
+// percent sign or "key" in any case. Most queries are let through by this
+// quick look.
+func mayHoldKey(q string) bool {
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case '%':
+			return true
+		case 'k', 'K':
+			if i+2 < len(q) && q[i+1]|0x20 == 'e' && q[i+2]|0x20 == 'y' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isKeyName reports whether a decoded query parameter name is, for some
+// backend, the api_key parameter: in any case, with leading spaces, with
+// "." or " " for "_" or an unmatched "[" for "_", or with a "[…]" suffix
+// (PHP reads all of these as api_key).
+func isKeyName(name string) bool {
+	name = strings.TrimLeft(name, " ")
+	if len(name) < len(queryAPIKey) {
+		return false
+	}
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		if strings.IndexByte(name[i:], ']') > 0 {
+			name = name[:i]
+		}
+	}
+	if len(name) != len(queryAPIKey) {
+		return false
+	}
+	for i := range len(name) {
+		c := name[i]
+		switch {
+		case c == '.' || c == ' ' || c == '[':
+			c = '_'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if c != queryAPIKey[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // validRequestID reports whether a client's request id may be kept: 1 to
@@ -456,9 +536,11 @@ func isTokenChar(c byte) bool {
 }
 
 // cleanPath reports whether p is absolute and has no empty, "." or ".."
-// segments (a trailing slash is fine). Such paths could reach outside an
-// API's context path or its target's base path at a backend that cleans
-// them, and could dodge per-resource limits.
+// segments (a trailing slash is fine), also when a segment's ";"
+// parameters are left out (servlet containers read "/..;x/" as "/../").
+// Such paths could reach outside an API's context path or its target's
+// base path at a backend that cleans them, and could dodge per-resource
+// limits.
 func cleanPath(p string) bool {
 	if p == "" || p[0] != '/' {
 		return false
@@ -470,12 +552,39 @@ func cleanPath(p string) bool {
 		}
 		seg := p[i : i+j]
 		last := i+j == len(p)
+		if k := strings.IndexByte(seg, ';'); k >= 0 {
+			seg = seg[:k]
+			last = false // "/a/;x" is an empty segment too
+		}
 		if (seg == "" && !last) || seg == "." || seg == ".." {
 			return false
 		}
 		i += j + 1
 	}
 	return true
+}
+
+// ambiguousPath reports whether backends could read u's path otherwise
+// than the gateway, which routes and limits by the decoded path: an
+// encoded "/" (one segment to the gateway, two to a backend that decodes
+// before routing), a "\" (a separator to some servers), control
+// characters (NUL ends a path in C), or a doubly encoded ".", "/" or "\"
+// (a backend that decodes twice sees dot segments or separators).
+func ambiguousPath(u *url.URL) bool {
+	p := u.Path
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c < 0x20 || c == 0x7f || c == '\\':
+			return true
+		case c == '%' && i+2 < len(p):
+			if h, l := p[i+1], p[i+2]|0x20; (h == '2' && (l == 'e' || l == 'f')) || (h == '5' && l == 'c') {
+				return true
+			}
+		}
+	}
+	// Path cannot hold an encoded "/": RawPath is set then.
+	raw := u.RawPath
+	return raw != "" && (strings.Contains(raw, "%2f") || strings.Contains(raw, "%2F"))
 }
 
 func ceilSeconds(d time.Duration) int64 {

@@ -672,6 +672,7 @@ func TestCleanPath(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/": true, "/a": true, "/a/": true, "/a/b.c/..d": true,
 		"": false, "a": false, "//": false, "/a//b": false, "/.": false, "/..": false, "/a/./b": false, "/a/../b": false, "/a/..": false,
+		"/a;x/b": true, "/a/b;v=1": true, "/a/..;x/b": false, "/a/.;/b": false, "/a/;x/b": false, "/a/;x": false, "/..;": false,
 	} {
 		if got := cleanPath(p); got != want {
 			t.Errorf("cleanPath(%q) = %v", p, got)

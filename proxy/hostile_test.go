@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -95,11 +96,13 @@ func answer(tok string) string {
 // answer must give the client a 502 (or a cut-off body), never bytes of
 // another answer.
 type hostile struct {
-	name   string
-	parts  func(tok string, rng *rand.Rand) []string
-	close  bool // close the connection after writing
-	bad    bool // the client must not get a 2xx/3xx…
-	headOK bool // …except to a HEAD request
+	name  string
+	parts func(tok string, rng *rand.Rand) []string
+	// headParts, when set, answers a HEAD request instead of parts.
+	headParts func(tok string, rng *rand.Rand) []string
+	close     bool // close the connection after writing
+	bad       bool // the client must not get a 2xx/3xx…
+	headOK    bool // …except to a HEAD request
 }
 
 func one(s string) []string { return []string{s} }
@@ -174,14 +177,24 @@ var hostiles = []hostile{
 		return one("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Token: " + tok + "\r\n\r\n" + answer(tok))
 	}},
 	{name: "trickle", parts: func(tok string, rng *rand.Rand) []string {
+		return trickle(answer(tok), len(answer(tok)), answer(tok), rng)
+	}, headParts: func(tok string, rng *rand.Rand) []string {
+		// To a HEAD the answer ends with its header: the body is junk.
 		a := answer(tok)
-		var parts []string
-		for len(a) > 1 && len(parts) < 5 {
-			i := 1 + rng.IntN(len(a)-1)
-			parts, a = append(parts, a[:i]), a[i:]
-		}
-		return append(parts, a+answer(tok)) // junk with the last framing byte
+		end := strings.Index(a, "\r\n\r\n") + 4
+		return trickle(a, end, answer(tok), rng)
 	}},
+}
+
+// trickle cuts a into up to 6 parts, all cuts before end (where a's
+// framing ends), and appends junk to the last part.
+func trickle(a string, end int, junk string, rng *rand.Rand) []string {
+	var parts []string
+	for end > 1 && len(parts) < 5 {
+		i := 1 + rng.IntN(end-1)
+		parts, a, end = append(parts, a[:i]), a[i:], end-i
+	}
+	return append(parts, a+junk)
 }
 
 func hostileByName(name string) *hostile {
@@ -203,8 +216,11 @@ func serveHostile(c net.Conn, req *http.Request, _ int) bool {
 	}
 	seed, _ := strconv.ParseUint(strings.TrimPrefix(tok, "T"), 16, 64)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	parts := h.parts(tok, rng)
-	for i, p := range parts {
+	parts := h.parts
+	if req.Method == "HEAD" && h.headParts != nil {
+		parts = h.headParts
+	}
+	for i, p := range parts(tok, rng) {
 		if i > 0 {
 			time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Microsecond) // a slow backend, not a wait for sync
 		}
@@ -249,6 +265,7 @@ func checkOwn(tok string, status int, xtoken, body string, readErr error) string
 func TestHostileBackend(t *testing.T) {
 	be := newRawBackend(t, serveHostile)
 	w := newWorld(t)
+	w.gw.Logger = slog.New(slog.NewTextHandler(tWriter{t}, nil))
 	a := w.api("api", "/api", portico.AuthNone, "http://"+be.addr)
 	a2 := *a
 	a2.Timeouts.Response = portico.Duration(5 * time.Second)
@@ -593,3 +610,7 @@ func serveRecovered(t *testing.T, gw *Gateway, req *http.Request) (rec *httptest
 	gw.ServeHTTP(rec, req)
 	return rec
 }
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }

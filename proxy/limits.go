@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"strings"
 
 	"github.com/portico-gw/portico"
@@ -112,9 +113,18 @@ func compilePattern(s string) *resourcePattern {
 }
 
 // match reports whether a request with method and path (inside the API,
-// starting with "/" or empty) matches the pattern.
+// starting with "/" or empty) matches the pattern, as the backend will
+// see the request: methods compare in any case and HEAD counts as GET
+// (Go's server passes "get" on as sent, and backends may serve it, or a
+// HEAD, as a GET; counting such requests under the GET pattern never lets
+// one escape its limit, and costs an extension method in lower case one
+// unit at most); literal segments compare in any case and without their
+// ";" parameters (servlet containers drop them, and some backends route
+// paths in any case). The path is the decoded one that is forwarded
+// (Gateway.ServeHTTP refuses encodings backends could read otherwise).
 func (rp *resourcePattern) match(method, path string) bool {
-	if rp.method != "" && rp.method != method {
+	if rp.method != "" && !strings.EqualFold(rp.method, method) &&
+		!(rp.method == http.MethodGet && strings.EqualFold(method, http.MethodHead)) {
 		return false
 	}
 	path = strings.TrimPrefix(path, "/")
@@ -128,7 +138,10 @@ func (rp *resourcePattern) match(method, path string) bool {
 		} else {
 			part, path = path, ""
 		}
-		if seg != "*" && seg != part {
+		if i := strings.IndexByte(part, ';'); i >= 0 {
+			part = part[:i]
+		}
+		if seg != "*" && !strings.EqualFold(seg, part) {
 			return false
 		}
 	}
