@@ -258,9 +258,11 @@ func isIdempotent(r *http.Request) bool {
 }
 
 // modifyResponse refuses (502) a malformed status code and a 101 to a
-// request that asked for no allowed upgrade; it drops the backend's own
-// request id and, on APIs whose limits the gateway enforces, its
-// RateLimit headers, so that clients see one of each: the gateway's.
+// request that asked for no allowed upgrade; it rewrites Location and
+// Content-Location to the API's public path (see publicLocation), drops
+// the backend's own request id and, on APIs whose limits the gateway
+// enforces, its RateLimit headers, so that clients see one of each: the
+// gateway's.
 func (up *upstream) modifyResponse(resp *http.Response) error {
 	if resp.StatusCode < 100 || resp.StatusCode > 599 {
 		return errBadStatus // http.Transport passes 000-999; the server panics below 100
@@ -274,6 +276,13 @@ func (up *upstream) modifyResponse(resp *http.Response) error {
 	h := resp.Header
 	if _, ok := h[HeaderRequestID]; ok {
 		delete(h, HeaderRequestID)
+	}
+	for _, name := range [...]string{"Location", "Content-Location"} {
+		if v := h[name]; len(v) == 1 {
+			if pub, ok := up.publicLocation(v[0], resp.Request); ok {
+				h[name] = []string{pub}
+			}
+		}
 	}
 	if _, ok := h["Ratelimit-Limit"]; ok && up.api.Auth != portico.AuthNone {
 		delete(h, "Ratelimit-Limit")
@@ -336,3 +345,92 @@ var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 
 func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
 func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
+// publicLocation maps loc, a Location or Content-Location of a backend's
+// answer to req, to the API's public path when it points at the API's
+// target: an absolute URL with the scheme and host (default port or not)
+// of one of the API's targets and a path under its base path, or an
+// absolute path under the base path of the target req went to. The
+// result is a path-absolute reference (context path, rest, query,
+// fragment): it needs no trust in the Host or X-Forwarded-* fields the
+// client sent, and holds behind any proxy in front. Other locations are
+// left as they are (ok false).
+func (up *upstream) publicLocation(loc string, req *http.Request) (string, bool) {
+	if loc == "" || (loc[0] != '/' && !strings.Contains(loc, "://")) {
+		return "", false // relative to the request: already public
+	}
+	u, err := url.Parse(loc)
+	if err != nil || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	p := u.EscapedPath()
+	var rest string
+	var ok bool
+	if u.Host == "" && u.Scheme == "" { // an absolute path
+		if req == nil || !strings.HasPrefix(p, "/") {
+			return "", false
+		}
+		for _, t := range up.targets {
+			if sameOrigin(t, req.URL.Scheme, req.URL.Host) {
+				rest, ok = underBase(p, t.EscapedPath())
+				break
+			}
+		}
+	} else {
+		for _, t := range up.targets {
+			if sameOrigin(t, u.Scheme, u.Host) {
+				if rest, ok = underBase(p, t.EscapedPath()); ok {
+					break
+				}
+			}
+		}
+	}
+	if !ok {
+		return "", false
+	}
+	pub := joinPath((&url.URL{Path: up.api.Context}).EscapedPath(), rest)
+	if strings.HasPrefix(pub, "//") {
+		return "", false // would name another host
+	}
+	if u.ForceQuery || u.RawQuery != "" {
+		pub += "?" + u.RawQuery
+	}
+	if u.Fragment != "" {
+		pub += "#" + u.EscapedFragment()
+	}
+	return pub, true
+}
+
+// sameOrigin reports whether scheme (empty: t's own) and host name t's
+// scheme and host, default ports aside.
+func sameOrigin(t *url.URL, scheme, host string) bool {
+	if scheme != "" && !strings.EqualFold(scheme, t.Scheme) {
+		return false
+	}
+	return strings.EqualFold(defaultPortless(t.Scheme, host), defaultPortless(t.Scheme, t.Host))
+}
+
+func defaultPortless(scheme, host string) string {
+	switch strings.ToLower(scheme) {
+	case "http":
+		return strings.TrimSuffix(host, ":80")
+	case "https":
+		return strings.TrimSuffix(host, ":443")
+	}
+	return host
+}
+
+// underBase returns the rest of the escaped path p after base and whether
+// p is base or lies under it.
+func underBase(p, base string) (string, bool) {
+	base = strings.TrimSuffix(base, "/")
+	switch {
+	case p == base:
+		return "", true
+	case strings.HasPrefix(p, base+"/"):
+		return p[len(base):], true
+	case p == "" && base == "":
+		return "", true
+	}
+	return "", false
+}
