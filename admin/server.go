@@ -110,6 +110,12 @@ type Server struct {
 	// is served.
 	AllowedOrigins []string
 
+	// CheckWebhookURL vets a webhook_url a user sets (for instance that it
+	// reaches no internal address); an error answers 400 naming the field,
+	// its message shown to the caller. If nil, only the URL's form is
+	// checked.
+	CheckWebhookURL func(ctx context.Context, rawURL string) error
+
 	once sync.Once
 	cv   *portico.ConfigVar
 	log  *slog.Logger

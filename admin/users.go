@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -200,6 +201,9 @@ func (s *Server) newUser(w http.ResponseWriter, r *http.Request, c *call, subscr
 	if err != nil {
 		return err
 	}
+	if err := s.checkWebhookURL(r.Context(), req.WebhookURL); err != nil {
+		return err
+	}
 	if subscriber {
 		if roles != nil && !sameRoles(roles, []portico.Role{portico.RoleSubscriber}) {
 			return invalid("roles", "a subscriber has only the subscriber role; create other users with POST /api/v1/users")
@@ -262,6 +266,9 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 	}
 	roles, err := req.check()
 	if err != nil {
+		return err
+	}
+	if err := s.checkWebhookURL(r.Context(), req.WebhookURL); err != nil {
 		return err
 	}
 	// Users changing their own password prove they know the current one:
@@ -379,5 +386,17 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// checkWebhookURL asks Server.CheckWebhookURL whether a webhook_url the
+// request sets may be used.
+func (s *Server) checkWebhookURL(ctx context.Context, u *string) error {
+	if s.CheckWebhookURL == nil || u == nil || *u == "" {
+		return nil
+	}
+	if err := s.CheckWebhookURL(ctx, *u); err != nil {
+		return invalid("webhook_url", "webhook_url refused: %v", err)
+	}
 	return nil
 }

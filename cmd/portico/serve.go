@@ -19,6 +19,7 @@ import (
 	"github.com/portico-gw/portico/admin"
 	"github.com/portico-gw/portico/balance"
 	"github.com/portico-gw/portico/cluster"
+	"github.com/portico-gw/portico/framing"
 	"github.com/portico-gw/portico/metrics"
 	"github.com/portico-gw/portico/proxy"
 	"github.com/portico-gw/portico/ratelimit"
@@ -129,7 +130,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.memLimiter = &ratelimit.Memory{}
 		m.limiter = m.memLimiter
 	} else {
-		m.redisLimiter = redislimit.New(m.redis.FastClient(), "portico:{"+c.ClusterName+"}:lim:")
+		m.redisLimiter = redislimit.New(m.redis.FastClient(), m.limiterPrefix())
 		m.redisLimiter.LiveNodes = m.liveNodes
 		m.limiter = m.redisLimiter
 	}
@@ -181,12 +182,14 @@ func (m *Main) Run(ctx context.Context) error {
 	})
 	m.gateway.Recorder = m.metrics
 	m.admin = &admin.Server{
-		Store:         m.store,
-		Notifications: notes,
-		Config:        m.config,
-		Membership:    m,
-		Tokens:        m.tokens,
-		Logger:        m.logger.With("component", "admin"),
+		Store:           m.store,
+		Notifications:   notes,
+		Config:          m.config,
+		Membership:      m,
+		Tokens:          m.tokens,
+		Logger:          m.logger.With("component", "admin"),
+		SignInLimiter:   m.limiter,
+		CheckWebhookURL: m.hooks.CheckURL,
 	}
 	m.admin.DatastoreSettings = m
 	if m.analytics != nil {
@@ -204,6 +207,8 @@ func (m *Main) Run(ctx context.Context) error {
 		if err := m.restoreCounters(ctx, loaded); err != nil {
 			return err
 		}
+	} else {
+		m.rekeyRedisCounters(ctx, loaded)
 	}
 	if err := m.awaitRestore(ctx); err != nil {
 		return err
@@ -219,21 +224,21 @@ func (m *Main) Run(ctx context.Context) error {
 	m.config.Watch(m.gateway.Update)
 	m.logger.Info("gateway routing table built", "took", time.Since(building).Round(time.Millisecond))
 
-	// Plain listeners are the ones to wrap in anything that reads the
-	// bytes of a connection before the server (see listen); none is yet.
-	// The AJP listener, when it comes, is built the same way.
-	gl, err := listen(c.GatewayAddr, gatewayCert)
+	// Plain listeners sniff each request's framing (see listen); every
+	// server's outermost handler is framing.Handler. The AJP listener,
+	// when it comes, is built the same way.
+	gl, err := listen(c.GatewayAddr, gatewayCert, gatewayMaxHeaderBytes)
 	if err != nil {
 		return fmt.Errorf("gateway listener: %w", err)
 	}
-	al, err := listen(c.AdminAddr, adminCert)
+	al, err := listen(c.AdminAddr, adminCert, 0)
 	if err != nil {
 		gl.Close()
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	var ml net.Listener
 	if c.MetricsAddr != "" {
-		if ml, err = listen(c.MetricsAddr, nil); err != nil {
+		if ml, err = listen(c.MetricsAddr, nil, 0); err != nil {
 			gl.Close()
 			al.Close()
 			return fmt.Errorf("metrics listener: %w", err)
@@ -258,7 +263,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    gatewayMaxHeaderBytes,
 		ErrorLog:          errLog,
 	}
 	m.adminSrv = &http.Server{
@@ -279,6 +284,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.redis != nil {
 		m.newCluster() // before the listeners serve: /metrics and the limiter read them
+	}
+	for _, s := range servers {
+		s.srv.Handler = framing.Handler(s.srv.Handler)
+		s.srv.ConnContext = framing.ConnContext
 	}
 	for _, s := range servers {
 		m.wg.Add(1)
@@ -344,6 +353,26 @@ func (m *Main) restoreCounters(ctx context.Context, cfg *portico.Config) error {
 	m.memLimiter.Restore(rekeyed)
 	return nil
 }
+
+// rekeyRedisCounters renames, once per cluster, the limit counters a
+// release that keyed them by subscription left in Redis (see
+// redislimit.Rekey). A failure is logged: the counters it could not
+// rename start over, which is no reason not to serve.
+func (m *Main) rekeyRedisCounters(ctx context.Context, cfg *portico.Config) {
+	n, err := redislimit.Rekey(ctx, m.redis.FastClient(), m.limiterPrefix(), func(k string) (string, bool) {
+		return portico.RenameCounter(cfg, k)
+	})
+	if err != nil {
+		m.logger.Error("limit counters kept by subscription were not renamed; they start over", "err", err)
+		return
+	}
+	if n > 0 {
+		m.logger.Info("limit counters renamed after their application and API", "counters", n)
+	}
+}
+
+// limiterPrefix is the Redis key prefix of the cluster's limit counters.
+func (m *Main) limiterPrefix() string { return "portico:{" + m.Config.ClusterName + "}:lim:" }
 
 func (m *Main) saveCounters(ctx context.Context, now time.Time) {
 	if err := m.db.SaveCounters(ctx, m.memLimiter.Counters(now)); err != nil {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/portico-gw/portico/framing"
 )
 
 // certificate is a listener's certificate, loaded from a PEM certificate
@@ -125,20 +127,27 @@ func serverTLS(c *certificate) *tls.Config {
 	}
 }
 
+// gatewayMaxHeaderBytes bounds a request head on the gateway listener
+// (http.Server.MaxHeaderBytes, and the framing sniffer's limit).
+const gatewayMaxHeaderBytes = 64 << 10
+
 // listen opens the listener of one of the node's HTTP servers at addr.
 // With a certificate it is a TLS listener: the server sees *tls.Conn
 // connections, which net/http needs to serve HTTP/2 to clients that
 // negotiated it. Without one it is the plain TCP listener: the one to
-// wrap in anything that reads the requests' bytes before the server does.
+// wrap in anything that reads the requests' bytes before the server does:
+// a framing.Listener, whose sniffer follows each request's framing.
 // Never wrap a TLS listener so: the server would not see *tls.Conn (no
 // HTTP/2), and under it the bytes are encrypted.
-func listen(addr string, cert *certificate) (net.Listener, error) {
+func listen(addr string, cert *certificate, maxHeaderBytes int) (net.Listener, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	if cert == nil {
-		return l, nil
+		// framing.Handler, on every server, refuses what the sniffer
+		// finds ambiguous.
+		return &framing.Listener{Listener: l, MaxHeaderBytes: maxHeaderBytes}, nil
 	}
 	return tls.NewListener(l, serverTLS(cert)), nil
 }
