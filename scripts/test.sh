@@ -31,6 +31,8 @@ go test -race -count=1 -timeout 20m ./...
 fuzztime=${FUZZTIME:-10s}
 go test -run '^$' -fuzz '^FuzzLookup$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzServeHTTP$' -fuzztime "$fuzztime" ./proxy
+go test -run '^$' -fuzz '^FuzzUpstreamResponse$' -fuzztime "$fuzztime" ./proxy
+go test -run '^$' -fuzz '^FuzzSniffer$' -fuzztime "$fuzztime" ./framing
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./admin
 go test -run '^$' -fuzz '^FuzzSpool$' -fuzztime "$fuzztime" ./analytics
 go test -run '^$' -fuzz '^FuzzParseURL$' -fuzztime "$fuzztime" ./clickhouse
