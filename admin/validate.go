@@ -237,9 +237,13 @@ func checkContext(c string) error {
 	case strings.ContainsFunc(c, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
 		return invalid(f, "context must not contain spaces or control characters")
 	}
-	for _, bad := range []string{"?", "#", "//", ".."} {
+	// The gateway routes by the decoded path: a context holding "%" could
+	// never match as written (and would read as another path to the
+	// nesting check), nor one holding ";" or "\\", which it refuses or
+	// reads as parameters.
+	for _, bad := range []string{"?", "#", "//", "..", "%", ";", "\\"} {
 		if strings.Contains(c, bad) {
-			return invalid(f, "context must not contain %q", bad)
+			return invalid(f, "context must not contain %q (write the path decoded, as the gateway matches it)", bad)
 		}
 	}
 	if path.Clean(c) != c {
