@@ -59,7 +59,7 @@ type h1Conn struct {
 	bw       *bufio.Writer
 	host     string
 	lastUsed time.Time
-	peek     idlePeek // see quiet
+	peek     idlePeek // see idlePeek.quiet
 }
 
 // limitedReader reads from its connection at most left bytes while on is
@@ -368,7 +368,7 @@ func (t *h1Transport) get(ctx context.Context, host string, fresh bool) (*h1Conn
 		t.idle[host] = cs[:len(cs)-1]
 		if now.Sub(c.lastUsed) < t.idleTimeout {
 			t.mu.Unlock()
-			if c.quiet() {
+			if c.peek.quiet() {
 				return c, true, nil
 			}
 			c.Close() // unsolicited bytes, or closed by the backend

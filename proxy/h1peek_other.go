@@ -11,5 +11,6 @@ type idlePeek struct{}
 func (*idlePeek) init(net.Conn) {}
 
 // quiet reports true: on this system only bytes already in the read
-// buffer are detected (release), not those that arrived while idle.
-func (*h1Conn) quiet() bool { return true }
+// buffer are detected (h1Transport.release), not those that arrived while
+// idle.
+func (*idlePeek) quiet() bool { return true }

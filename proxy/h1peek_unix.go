@@ -10,7 +10,7 @@ import (
 // idlePeek looks at an idle connection's socket without reading from it.
 type idlePeek struct {
 	raw  syscall.RawConn
-	fn   func(fd uintptr) bool // made once: a closure per call would allocate
+	fn   func(fd uintptr) // made once: a closure per call would allocate
 	err  error
 	byte [1]byte
 }
@@ -25,23 +25,23 @@ func (p *idlePeek) init(c net.Conn) {
 		return
 	}
 	p.raw = raw
-	p.fn = func(fd uintptr) bool {
+	p.fn = func(fd uintptr) {
 		_, _, p.err = syscall.Recvfrom(int(fd), p.byte[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true
 	}
 }
 
-// quiet reports whether nothing arrived on the idle connection c: no
-// byte and no end of stream. It asks the socket without blocking and
-// without consuming (one recvfrom with MSG_PEEK|MSG_DONTWAIT, about a
-// microsecond: BenchmarkH1RoundTrip), so that bytes a backend sent while
-// the connection was idle are never read as the next request's answer.
-func (c *h1Conn) quiet() bool {
-	p := &c.peek
+// quiet reports whether nothing arrived on the idle connection: no byte
+// and no end of stream. It asks the socket without blocking and without
+// consuming (one recvfrom with MSG_PEEK|MSG_DONTWAIT, about a microsecond:
+// BenchmarkH1RoundTrip), so that bytes a backend sent while the
+// connection was idle are never read as the next request's answer.
+func (p *idlePeek) quiet() bool {
 	if p.raw == nil {
 		return true
 	}
-	if err := p.raw.Read(p.fn); err != nil {
+	// Control, not Read: it does not wait for a Read in progress (the
+	// transport's reader, for guardedConn), and the call never blocks.
+	if err := p.raw.Control(p.fn); err != nil {
 		return false
 	}
 	return p.err == syscall.EAGAIN || p.err == syscall.EWOULDBLOCK

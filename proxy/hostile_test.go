@@ -208,6 +208,7 @@ func hostileByName(name string) *hostile {
 
 // serveHostile answers requests for "/<hostile name>/<token>".
 func serveHostile(c net.Conn, req *http.Request, _ int) bool {
+	io.Copy(io.Discard, req.Body)
 	name, tok, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
 	h := hostileByName(name)
 	if h == nil {
@@ -255,7 +256,8 @@ func checkOwn(tok string, status int, xtoken, body string, readErr error) string
 	return ""
 }
 
-// TestHostileBackend drives concurrent clients through the gateway to a
+// TestHostileBackend drives concurrent clients (GET and HEAD through the
+// lean client, POST through http.Transport) through the gateway to a
 // backend that answers with malformed and ambiguous responses (extra
 // bytes, wrong lengths, bodies after HEAD/204/304/1xx, repeated or
 // conflicting framing fields, HTTP/1.0, early closes, slow trickles,
@@ -263,6 +265,7 @@ func checkOwn(tok string, status int, xtoken, body string, readErr error) string
 // 502/504 or cut-off body where the backend's answer is bad, never bytes
 // of another request's answer.
 func TestHostileBackend(t *testing.T) {
+	defer quietStdLog()()
 	be := newRawBackend(t, serveHostile)
 	w := newWorld(t)
 	w.gw.Logger = slog.New(slog.NewTextHandler(tWriter{t}, nil))
@@ -285,26 +288,34 @@ func TestHostileBackend(t *testing.T) {
 			for range perWorker {
 				h := &hostiles[rng.IntN(len(hostiles))]
 				tok := fmt.Sprintf("T%016x", seq.Add(1)<<20|uint64(rng.IntN(1<<20)))
-				method := "GET"
-				if rng.IntN(4) == 0 {
+				method, body := "GET", io.Reader(nil)
+				switch rng.IntN(4) {
+				case 0:
 					method = "HEAD"
+				case 1:
+					method, body = "POST", strings.NewReader("through http.Transport")
 				}
-				req, _ := http.NewRequest(method, w.srv.URL+"/api/"+h.name+"/"+tok, nil)
+				req, _ := http.NewRequest(method, w.srv.URL+"/api/"+h.name+"/"+tok, body)
 				resp, err := client.Do(req)
 				bad := h.bad && !(method == "HEAD" && h.headOK)
+				// http.Transport carries POSTs: it passes any number of 1xx,
+				// and cannot retry a POST with a body on a new connection
+				// when a reused one turns out closed, so only the first
+				// check holds for them.
+				lax := method == "POST"
 				var why string
 				if err != nil {
-					if !bad {
+					if !bad && !lax {
 						why = fmt.Sprintf("request failed: %v", err)
 					}
 				} else {
 					body, readErr := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					why = checkOwn(tok, resp.StatusCode, resp.Header.Get("X-Token"), string(body), readErr)
-					if why == "" && !bad && (resp.StatusCode >= 500 || readErr != nil) {
+					if why == "" && !bad && !lax && (resp.StatusCode >= 500 || readErr != nil) {
 						why = fmt.Sprintf("a good answer became %d, %v", resp.StatusCode, readErr)
 					}
-					if why == "" && bad && resp.StatusCode < 400 && readErr == nil {
+					if why == "" && bad && !lax && resp.StatusCode < 400 && readErr == nil {
 						why = fmt.Sprintf("a bad answer passed as %d", resp.StatusCode)
 					}
 				}
@@ -459,8 +470,10 @@ func waitSent(c net.Conn) error {
 // client and through http.Transport, then a second request: the lean
 // client must accept no answer that http.Transport refuses (and read the
 // same body from those it accepts), reuse the connection only where
-// http.Transport does, and give the second request its own answer.
+// http.Transport does, and give the second request its own answer, as
+// must an API's http.Transport (guardedConn).
 func TestH1StricterThanTransport(t *testing.T) {
+	defer quietStdLog()()
 	type outcome struct {
 		status int
 		body   string
@@ -522,7 +535,13 @@ func TestH1StricterThanTransport(t *testing.T) {
 				lean := &h1Transport{dialer: net.Dialer{Timeout: time.Second}, responseTimeout: 5 * time.Second,
 					idleTimeout: time.Minute, maxIdle: 4, maxHeader: maxResponseHeader}
 				defer lean.closeIdle()
-				std, got := run(t, tr, h, method), run(t, lean, h, method)
+				up := (&Gateway{}).newUpstream(&portico.API{Endpoint: portico.Endpoint{Targets: []portico.Target{{URL: "http://127.0.0.1:1"}}}})
+				defer up.close()
+				api := roundTripFunc(func(r *http.Request) (*http.Response, error) { return up.transport.RoundTrip(guarded(r)) })
+				std, got, ours := run(t, tr, h, method), run(t, lean, h, method), run(t, api, h, method)
+				if ours.second != "" {
+					t.Errorf("the API's http.Transport, second request: %s", ours.second)
+				}
 				t.Logf("http.Transport: %d %q err=%v reused=%v second=%q", std.status, trunc([]byte(std.body)), std.err, std.reused, std.second)
 				t.Logf("h1Transport:    %d %q err=%v reused=%v second=%q", got.status, trunc([]byte(got.body)), got.err, got.reused, got.second)
 				if got.err == nil && (std.err != nil || std.status != got.status || std.body != got.body) {
@@ -614,3 +633,7 @@ func serveRecovered(t *testing.T, gw *Gateway, req *http.Request) (rec *httptest
 type tWriter struct{ t *testing.T }
 
 func (w tWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -63,7 +63,7 @@ func (g *Gateway) newUpstream(a *portico.API) *upstream {
 	} else {
 		tr = defaultTransport()
 	}
-	tr.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
+	tr.DialContext = guardedDial(&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second})
 	tr.ResponseHeaderTimeout = response
 	up.transport = tr
 	up.h1 = &h1Transport{
@@ -182,7 +182,7 @@ func (bt *balancedTransport) RoundTrip(req *http.Request) (*http.Response, error
 		if canUseH1(req) {
 			resp, err = up.h1.RoundTrip(req)
 		} else {
-			resp, err = up.transport.RoundTrip(req)
+			resp, err = up.transport.RoundTrip(guarded(req))
 		}
 		if err == nil {
 			up.balancer.MarkUp(i)
