@@ -90,26 +90,26 @@ func (g *guardedConn) awaitQuiet() {
 	}
 }
 
-// guardTrace makes a reused connection of http.Transport wait in
+// guardGotConn makes a reused connection of http.Transport wait in
 // awaitQuiet before it carries a request.
-var guardTrace = &httptrace.ClientTrace{
-	GotConn: func(info httptrace.GotConnInfo) {
-		if !info.Reused {
-			return
-		}
-		c := info.Conn
-		if tc, ok := c.(*tls.Conn); ok {
-			c = tc.NetConn()
-		}
-		if g, ok := c.(*guardedConn); ok {
-			g.awaitQuiet()
-		}
-	},
+func guardGotConn(info httptrace.GotConnInfo) {
+	if !info.Reused {
+		return
+	}
+	c := info.Conn
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if g, ok := c.(*guardedConn); ok {
+		g.awaitQuiet()
+	}
 }
 
-// guarded returns req with guardTrace in its context.
+// guarded returns req with guardGotConn in its trace. The trace is new
+// each time: httptrace.WithClientTrace writes the hooks it composes into
+// it.
 func guarded(req *http.Request) *http.Request {
-	return req.WithContext(httptrace.WithClientTrace(req.Context(), guardTrace))
+	return req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{GotConn: guardGotConn}))
 }
 
 // guardedDial wraps the connections d dials in guardedConn.
