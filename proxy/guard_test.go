@@ -6,7 +6,9 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,4 +69,44 @@ func quietStdLog() func() {
 	w := log.Writer()
 	log.SetOutput(io.Discard)
 	return func() { log.SetOutput(w) }
+}
+
+// TestTransportGuardKeepsReuse: the guard lets clean keep-alive
+// connections be reused, over TLS too (it looks through tls.Conn).
+func TestTransportGuardKeepsReuse(t *testing.T) {
+	for _, tlsBackend := range []bool{false, true} {
+		h := func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) }
+		be, conns := countingServer(t, h, 0)
+		gw := &Gateway{}
+		if tlsBackend {
+			be = httptest.NewUnstartedServer(http.HandlerFunc(h))
+			conns = countConns(be)
+			be.StartTLS()
+			t.Cleanup(be.Close)
+			gw.Transport = &http.Transport{TLSClientConfig: be.Client().Transport.(*http.Transport).TLSClientConfig}
+		}
+		w := &world{cfg: portico.NewConfig(), gw: gw}
+		w.api("api", "/api", portico.AuthNone, be.URL)
+		for i := range 20 {
+			body := "body " + itoa(i)
+			rec := httptest.NewRecorder()
+			gw.ServeHTTP(rec, httptest.NewRequest("POST", "/api/x", strings.NewReader(body)))
+			if rec.Code != 200 || rec.Body.String() != body {
+				t.Fatalf("tls %v, request %d: %d %q", tlsBackend, i, rec.Code, rec.Body.String())
+			}
+		}
+		if n := conns.Load(); n != 1 {
+			t.Errorf("tls %v: %d backend connections for 20 sequential requests, want 1", tlsBackend, n)
+		}
+	}
+}
+
+func countConns(s *httptest.Server) *atomic.Int64 {
+	var n atomic.Int64
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			n.Add(1)
+		}
+	}
+	return &n
 }
