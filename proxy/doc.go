@@ -20,4 +20,20 @@
 //     attempt and retries on the next target when that is safe (the
 //     connection was never made, or the method is idempotent and has no
 //     body), putting a refusing target in cool-down.
+//   - h1Transport: a lean HTTP/1.1 client for bodyless idempotent requests
+//     to plain-http targets; http.Transport carries the rest. Neither lets
+//     a backend's bytes reach another request: h1Transport reuses a
+//     connection only when the response's framing left no doubt, no byte
+//     followed it and none arrived while it was idle (reusable, release,
+//     idlePeek); an API's http.Transport dials guardedConns, which hold a
+//     reused connection until the transport's reader found nothing left
+//     over.
+//   - At the edge, before routing: the client's X-Request-Id (kept only
+//     when it is one field of token characters), API keys taken out of
+//     every header and query parameter a backend could read as one
+//     (takeKey), paths a backend could read otherwise refused (cleanPath,
+//     ambiguousPath), upgrades other than WebSocket on WebSocket APIs
+//     stripped (upstream.rewrite), and the request body wrapped
+//     (requestBody) to give each read Gateway.ReadBodyTimeout and to tell
+//     the client's body errors (400, 408) from the backend's (502).
 package proxy

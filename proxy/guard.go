@@ -98,6 +98,9 @@ func guardGotConn(info httptrace.GotConnInfo) {
 	}
 	c := info.Conn
 	if tc, ok := c.(*tls.Conn); ok {
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			return // frames may come at any time; HTTP/2 frames its own streams
+		}
 		c = tc.NetConn()
 	}
 	if g, ok := c.(*guardedConn); ok {

@@ -5,8 +5,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-gw/portico"
 )
 
 // cannedBackend is a raw TCP backend that answers every request it reads
@@ -70,5 +74,44 @@ func BenchmarkH1RoundTrip(b *testing.B) {
 			}
 		}
 		resp.Body.Close()
+	}
+}
+
+// BenchmarkIdlePeek measures the reuse check of an idle connection
+// (idlePeek.quiet: one non-blocking MSG_PEEK recvfrom).
+func BenchmarkIdlePeek(b *testing.B) {
+	addr := cannedBackend(b, "")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	var p idlePeek
+	p.init(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !p.quiet() {
+			b.Fatal("not quiet")
+		}
+	}
+}
+
+// BenchmarkServeHTTPPost measures the request path of a request with a
+// body, which goes through the API's http.Transport (guardedConn).
+func BenchmarkServeHTTPPost(b *testing.B) {
+	be := newRawBackend(b, func(c net.Conn, req *http.Request, _ int) bool {
+		io.Copy(io.Discard, req.Body)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return true
+	})
+	w := &world{cfg: portico.NewConfig(), gw: &Gateway{}}
+	w.api("api", "/api", portico.AuthNone, "http://"+be.addr)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		w.gw.ServeHTTP(rec, httptest.NewRequest("POST", "/api/x", strings.NewReader("body")))
+		if rec.Code != 200 {
+			b.Fatal(rec.Code)
+		}
 	}
 }
