@@ -637,3 +637,49 @@ func (w tWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestResponseHeaderLimit: a backend's response headers beyond
+// maxResponseHeader (informational responses included) are a 502 on both
+// clients, not memory the gateway keeps reading into.
+func TestResponseHeaderLimit(t *testing.T) {
+	big := strings.Repeat("X-Big: "+strings.Repeat("b", 1000)+"\r\n", maxResponseHeader/1000+10)
+	be := newRawBackend(t, func(c net.Conn, req *http.Request, _ int) bool {
+		io.Copy(io.Discard, req.Body)
+		switch {
+		case strings.HasSuffix(req.URL.Path, "/small"):
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Small: "+strings.Repeat("s", 100<<10)+"\r\nContent-Length: 2\r\n\r\nok")
+		case strings.HasSuffix(req.URL.Path, "/1xx"):
+			half := big[:len(big)/2]
+			io.WriteString(c, "HTTP/1.1 100 Continue\r\n"+half+"\r\nHTTP/1.1 200 OK\r\n"+half+"Content-Length: 2\r\n\r\nok")
+		default:
+			io.WriteString(c, "HTTP/1.1 200 OK\r\n"+big+"Content-Length: 2\r\n\r\nok")
+		}
+		return false
+	})
+	w := newWorld(t)
+	w.api("api", "/api", portico.AuthNone, "http://"+be.addr)
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/api/big", 502},
+		{"POST", "/api/big", 502},
+		{"GET", "/api/1xx", 502},
+		{"GET", "/api/small", 200},
+	} {
+		var body io.Reader
+		if tt.method == "POST" {
+			body = strings.NewReader("b")
+		}
+		req, _ := http.NewRequest(tt.method, w.srv.URL+tt.path, body)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s %s: %d, want %d", tt.method, tt.path, resp.StatusCode, tt.status)
+		}
+	}
+}
