@@ -70,7 +70,7 @@ func TestClientBodyErrors(t *testing.T) {
 // left over.
 func TestReadBodyTimeout(t *testing.T) {
 	w := newWorld(t)
-	w.gw.ReadBodyTimeout = 300 * time.Millisecond
+	w.gw.ReadBodyTimeout = 500 * time.Millisecond
 	release := make(chan struct{})
 	be := slowEcho(t, release)
 	w.api("api", "/api", portico.AuthNone, be)
@@ -88,7 +88,7 @@ func TestReadBodyTimeout(t *testing.T) {
 	for i := range pieces {
 		pieces[i] = "x"
 	}
-	resp, b, _ = rawExchange(t, w, "POST /api/x HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nContent-Length: 6\r\n\r\n", 100*time.Millisecond, pieces...)
+	resp, b, _ = rawExchange(t, w, "POST /api/x HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nContent-Length: 6\r\n\r\n", 50*time.Millisecond, pieces...)
 	if resp.StatusCode != 200 || !strings.Contains(b, `"body":"xxxxxx"`) {
 		t.Errorf("slow but moving body: %d %s", resp.StatusCode, b)
 	}
