@@ -24,6 +24,7 @@ const (
 	EBadGateway     ErrorCode = "bad_gateway"     // 502: the backend could not be reached
 	EUnavailable    ErrorCode = "unavailable"     // 503: a dependency (data store) is down
 	EGatewayTimeout ErrorCode = "gateway_timeout" // 504: the backend did not answer in time
+	ERequestTimeout ErrorCode = "request_timeout" // 408: the client sent its request body too slowly
 )
 
 // Error is Portico's domain error. Message is safe to show to a client;

@@ -80,13 +80,9 @@ func clientBodyError(w http.ResponseWriter, r *http.Request) bool {
 	}
 	w.Header()["Connection"] = []string{"close"}
 	if isTimeout(err) {
-		writeError(w, http.StatusRequestTimeout, eRequestTimeout, "the request body did not arrive in time")
+		writeError(w, http.StatusRequestTimeout, portico.ERequestTimeout, "the request body did not arrive in time")
 	} else {
 		writeError(w, http.StatusBadRequest, portico.EInvalid, "the request body is malformed or cut off")
 	}
 	return true
 }
-
-// eRequestTimeout is the code of a 408. It belongs with the others in the
-// root package (portico.ERequestTimeout); until it is there, it is here.
-const eRequestTimeout portico.ErrorCode = "request_timeout"

@@ -77,7 +77,7 @@ func TestReadBodyTimeout(t *testing.T) {
 
 	start := time.Now()
 	resp, b, eof := rawExchange(t, w, "POST /api/x HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n0123456789", 0)
-	if resp.StatusCode != 408 || errorCode(t, b) != string(eRequestTimeout) || !eof {
+	if resp.StatusCode != 408 || errorCode(t, b) != string(portico.ERequestTimeout) || !eof {
 		t.Errorf("stalled body: %d %s, closed %v", resp.StatusCode, b, eof)
 	}
 	if d := time.Since(start); d > 5*time.Second {

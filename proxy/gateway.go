@@ -292,6 +292,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		case portico.Evicted:
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API was evicted")
 			return
+		case portico.Cancelled:
+			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API was cancelled")
+			return
 		default:
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API is waiting for approval")
 			return

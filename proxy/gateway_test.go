@@ -679,3 +679,26 @@ func TestCleanPath(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscriptionThatCounts: of an application's subscriptions to one
+// API the approved one counts, also when a newer one was cancelled (an
+// older subscription reinstated by its publisher); a cancelled one alone
+// is refused as cancelled.
+func TestSubscriptionThatCounts(t *testing.T) {
+	w := newWorld(t)
+	be := echo(t, "be")
+	w.api("api", "/api", portico.AuthAPIKey, be.URL)
+	key := w.subscribe("app", "api", portico.Cancelled)
+	resp, body := get(t, w.srv.URL+"/api/x", "X-API-Key", key)
+	if resp.StatusCode != 403 || !strings.Contains(body, "cancelled") {
+		t.Fatalf("cancelled subscription: %d %s", resp.StatusCode, body)
+	}
+	now := time.Now()
+	w.apply(
+		portico.Put(&portico.Subscription{ID: "old", ApplicationID: "app", APIID: "api", PlanID: "plan", Status: portico.Approved, CreatedAt: now.Add(-time.Hour)}),
+		portico.Put(&portico.Subscription{ID: "s-appapi", ApplicationID: "app", APIID: "api", PlanID: "plan", Status: portico.Cancelled, CreatedAt: now}),
+	)
+	if resp, body := get(t, w.srv.URL+"/api/x", "X-API-Key", key); resp.StatusCode != 200 {
+		t.Fatalf("an approved and a newer cancelled subscription: %d %s", resp.StatusCode, body)
+	}
+}

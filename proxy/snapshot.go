@@ -230,8 +230,7 @@ func patchApp(as *appSubs, app string, changed map[string]*portico.Subscription)
 }
 
 // index orders the subscriptions by API ID and puts first, for each API,
-// the one that counts: one that is not evicted (an application may
-// subscribe again after an eviction), and among equals the newest.
+// the one that counts (see statusRank), and among equals the newest.
 func (as *appSubs) index() {
 	slices.SortFunc(as.all, func(a, b *subEntry) int {
 		if c := strings.Compare(a.sub.APIID, b.sub.APIID); c != 0 {
@@ -248,13 +247,30 @@ func (as *appSubs) index() {
 }
 
 func better(a, b *portico.Subscription) bool {
-	if ae, be := a.Status == portico.Evicted, b.Status == portico.Evicted; ae != be {
-		return be
+	if ra, rb := statusRank(a.Status), statusRank(b.Status); ra != rb {
+		return ra < rb
 	}
 	if !a.CreatedAt.Equal(b.CreatedAt) {
 		return a.CreatedAt.After(b.CreatedAt)
 	}
 	return a.ID > b.ID
+}
+
+// statusRank orders the states of an application's subscriptions to one
+// API, the one that counts first: an approved subscription wins over a
+// pending one, and both over one that ended (an older subscription
+// reinstated by its publisher wins over a newer one its subscriber
+// cancelled).
+func statusRank(s portico.SubscriptionStatus) int {
+	switch s {
+	case portico.Approved:
+		return 0
+	case portico.Pending:
+		return 1
+	case portico.Evicted:
+		return 2
+	}
+	return 3
 }
 
 // updateRoutes patches s.routes (copied first) by the API changes from old
