@@ -22,20 +22,7 @@ const adminPassword = "s3cret-admin-pw"
 // startNode runs a node on free loopback ports with dataDir.
 func startNode(t *testing.T, dataDir string) *Main {
 	t.Helper()
-	t.Setenv("PORTICO_ADMIN_PASSWORD", adminPassword)
-	c := DefaultConfig()
-	c.DataDir = dataDir
-	c.GatewayAddr = "127.0.0.1:0"
-	c.AdminAddr = "127.0.0.1:0"
-	c.LogLevel = "warn"
-	c.ShutdownTimeout = 5 * time.Second
-	m := &Main{Config: c, Stdout: io.Discard, Stderr: testWriter{t}}
-	if err := m.Run(context.Background()); err != nil {
-		m.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return startNodeWith(t, dataDir, nil)
 }
 
 type testWriter struct{ t *testing.T }
