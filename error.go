@@ -11,20 +11,22 @@ type ErrorCode string
 
 // Error codes used across Portico.
 const (
-	EInvalid        ErrorCode = "invalid"         // 400: the input is malformed or breaks a rule
-	EUnauthorized   ErrorCode = "unauthorized"    // 401: missing or bad credentials or API key
-	EForbidden      ErrorCode = "forbidden"       // 403: authenticated but not allowed
-	ENotFound       ErrorCode = "not_found"       // 404: no such resource or API
-	EConflict       ErrorCode = "conflict"        // 409: clashes with existing state
-	ETooLarge       ErrorCode = "too_large"       // 413: request body over the limit
-	EUnsupported    ErrorCode = "unsupported"     // 415: a request body in a format not taken
-	ERateLimited    ErrorCode = "rate_limited"    // 429: rate limit exceeded
-	EQuotaExceeded  ErrorCode = "quota_exceeded"  // 429: hard quota used up
-	EInternal       ErrorCode = "internal"        // 500: a bug or an unexpected failure
-	EBadGateway     ErrorCode = "bad_gateway"     // 502: the backend could not be reached
-	EUnavailable    ErrorCode = "unavailable"     // 503: a dependency (data store) is down
-	EGatewayTimeout ErrorCode = "gateway_timeout" // 504: the backend did not answer in time
-	ERequestTimeout ErrorCode = "request_timeout" // 408: the client sent its request body too slowly
+	EInvalid        ErrorCode = "invalid"            // 400: the input is malformed or breaks a rule
+	EUnauthorized   ErrorCode = "unauthorized"       // 401: missing or bad credentials or API key
+	EForbidden      ErrorCode = "forbidden"          // 403: authenticated but not allowed
+	ENotFound       ErrorCode = "not_found"          // 404: no such resource or API
+	EConflict       ErrorCode = "conflict"           // 409: clashes with existing state
+	ETooLarge       ErrorCode = "too_large"          // 413: request body over the limit
+	EUnsupported    ErrorCode = "unsupported"        // 415: a request body in a format not taken
+	ERateLimited    ErrorCode = "rate_limited"       // 429: rate limit exceeded
+	EQuotaExceeded  ErrorCode = "quota_exceeded"     // 429: hard quota used up
+	EInternal       ErrorCode = "internal"           // 500: a bug or an unexpected failure
+	EBadGateway     ErrorCode = "bad_gateway"        // 502: the backend could not be reached
+	EUnavailable    ErrorCode = "unavailable"        // 503: a dependency (data store) is down
+	EGatewayTimeout ErrorCode = "gateway_timeout"    // 504: the backend did not answer in time
+	ERequestTimeout ErrorCode = "request_timeout"    // 408: the client sent its request body too slowly
+	ENotAllowed     ErrorCode = "method_not_allowed" // 405: a method the gateway never forwards
+	ELoopDetected   ErrorCode = "loop_detected"      // 508: the request came back through its own backend
 )
 
 // Error is Portico's domain error. Message is safe to show to a client;

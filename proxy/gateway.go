@@ -108,6 +108,38 @@ type Gateway struct {
 // reqPrefix starts the request ids of this process; a counter follows.
 var reqPrefix = portico.NewID()[:12] + "-"
 
+// via is this process's entry in the Via header of the requests it
+// forwards (RFC 9110 §7.6.3): a pseudonym, so that a request that comes
+// back through an API whose target leads to the gateway is recognised.
+var via = "1.1 portico-" + portico.NewID()[:12]
+
+// maxVia is the number of Portico entries in a request's Via header above
+// which it is taken as a loop through several nodes (a target pointing at
+// the cluster's front door reaches another node first).
+const maxVia = 8
+
+// looped reports whether a request's Via header shows it passed this
+// process already, or more Portico gateways than maxVia.
+func looped(h http.Header) bool {
+	vs, ok := h["Via"]
+	if !ok {
+		return false
+	}
+	n := 0
+	for _, v := range vs {
+		for e := range strings.SplitSeq(v, ",") {
+			e = strings.TrimSpace(e)
+			if e == via {
+				return true
+			}
+			if strings.Contains(e, " portico-") {
+				n++
+			}
+		}
+	}
+	return n > maxVia
+}
+
 // Update derives the routing snapshot of cfg from the current one and swaps
 // it in; its cost follows the changes between the two Configs (see
 // portico.Table.Diff). Requests in flight finish on the snapshot they
@@ -236,6 +268,17 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	}
 	key := takeKey(r) // never forwarded, whatever the API's auth type
 
+	switch r.Method {
+	case http.MethodConnect, http.MethodTrace:
+		// CONNECT would ask a backend for a tunnel, TRACE would echo the
+		// request's headers (credentials included) back to a script.
+		writeError(w, http.StatusMethodNotAllowed, portico.ENotAllowed, "the gateway does not forward "+r.Method+" requests")
+		return
+	}
+	if looped(r.Header) {
+		writeError(w, http.StatusLoopDetected, portico.ELoopDetected, "the request came back to the gateway through an API's target: check the API's endpoint")
+		return
+	}
 	if !cleanPath(r.URL.Path) {
 		writeError(w, http.StatusBadRequest, portico.EInvalid, "the path must not contain empty, \".\" or \"..\" segments")
 		return

@@ -52,20 +52,22 @@ func TestUpgradeOnlyAsAsked(t *testing.T) {
 
 	tests := []struct {
 		name, method, path string
+		proto              string // "" is HTTP/1.1
 		headers            []string
 		status             int
 		upgradeSeen        bool // the backend saw an Upgrade field
 	}{
-		{"websocket allowed", "GET", "/ws/chat", []string{"Upgrade: websocket"}, 101, true},
-		{"websocket in another case", "GET", "/ws/chat", []string{"Upgrade: WebSocket"}, 101, true},
-		{"h2c stripped", "GET", "/ws/plain", []string{"Upgrade: h2c", "HTTP2-Settings: AAMAAABkAAQAAP__"}, 200, false},
-		{"a list stripped", "GET", "/ws/plain", []string{"Upgrade: websocket, h2c"}, 200, false},
-		{"two fields stripped", "GET", "/ws/plain", []string{"Upgrade: websocket", "Upgrade: h2c"}, 200, false},
-		{"websocket by POST stripped", "POST", "/ws/plain", []string{"Upgrade: websocket", "Content-Length: 0"}, 200, false},
-		{"websocket on an API without it", "GET", "/plain/plain", []string{"Upgrade: websocket"}, 200, false},
-		{"101 unasked", "GET", "/plain/x", nil, 502, false},
-		{"101 to a stripped h2c", "GET", "/ws/x", []string{"Upgrade: h2c"}, 502, false},
-		{"101 to websocket on an API without it", "GET", "/plain/x", []string{"Upgrade: websocket"}, 502, false},
+		{"websocket allowed", "GET", "/ws/chat", "", []string{"Upgrade: websocket"}, 101, true},
+		{"websocket in another case", "GET", "/ws/chat", "", []string{"Upgrade: WebSocket"}, 101, true},
+		{"h2c stripped", "GET", "/ws/plain", "", []string{"Upgrade: h2c", "HTTP2-Settings: AAMAAABkAAQAAP__"}, 200, false},
+		{"a list stripped", "GET", "/ws/plain", "", []string{"Upgrade: websocket, h2c"}, 200, false},
+		{"two fields stripped", "GET", "/ws/plain", "", []string{"Upgrade: websocket", "Upgrade: h2c"}, 200, false},
+		{"websocket by POST stripped", "POST", "/ws/plain", "", []string{"Upgrade: websocket", "Content-Length: 0"}, 200, false},
+		{"websocket on an API without it", "GET", "/plain/plain", "", []string{"Upgrade: websocket"}, 200, false},
+		{"101 unasked", "GET", "/plain/x", "", nil, 502, false},
+		{"101 to a stripped h2c", "GET", "/ws/x", "", []string{"Upgrade: h2c"}, 502, false},
+		{"101 to websocket on an API without it", "GET", "/plain/x", "", []string{"Upgrade: websocket"}, 502, false},
+		{"websocket in HTTP/1.0 stripped", "GET", "/ws/plain", "HTTP/1.0", []string{"Upgrade: websocket"}, 200, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +81,11 @@ func TestUpgradeOnlyAsAsked(t *testing.T) {
 			for _, h := range tt.headers {
 				hdr += h + "\r\n"
 			}
-			fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: gw\r\n%s\r\n", tt.method, tt.path, hdr)
+			proto := tt.proto
+			if proto == "" {
+				proto = "HTTP/1.1"
+			}
+			fmt.Fprintf(conn, "%s %s %s\r\nHost: gw\r\n%s\r\n", tt.method, tt.path, proto, hdr)
 			br := bufio.NewReader(conn)
 			resp, err := http.ReadResponse(br, nil)
 			if err != nil {

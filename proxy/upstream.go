@@ -121,6 +121,12 @@ func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
 		out.Header["X-Forwarded-For"] = xff
 	}
 	pr.SetXForwarded()
+	oh := out.Header
+	// Set after ReverseProxy removed the headers the client's Connection
+	// header named: a client must not keep these from the backend.
+	oh[HeaderRequestID] = in.Header[HeaderRequestID]
+	oh["Via"] = append(oh["Via"][:len(oh["Via"]):len(oh["Via"])], via)
+	delete(oh, "Proxy") // httpoxy: CGI backends read it as HTTP_PROXY
 	if b, ok := in.Body.(*requestBody); ok && out.Body != nil {
 		out.Body = b // unwrapped, for errorHandler; its Close does nothing
 	}
@@ -138,13 +144,14 @@ func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
 	out.Host = ""
 }
 
-// upgradeAllowed reports whether r may switch protocols at the backend:
+// upgradeAllowed reports whether r may switch protocols at the backend
+// (never in HTTP/1.0, which has no upgrades, RFC 9110 §7.8):
 // only to WebSocket (a GET with one Upgrade field, "websocket"), and only
 // on APIs that allow it. Any other upgrade (h2c, …) would let a backend
 // open a raw tunnel that the gateway neither limits nor records.
 func (up *upstream) upgradeAllowed(r *http.Request) bool {
 	u := r.Header["Upgrade"]
-	return up.api.WebSocket && r.Method == http.MethodGet && len(u) == 1 && strings.EqualFold(strings.TrimSpace(u[0]), "websocket")
+	return up.api.WebSocket && r.Method == http.MethodGet && r.ProtoAtLeast(1, 1) && len(u) == 1 && strings.EqualFold(strings.TrimSpace(u[0]), "websocket")
 }
 
 // errUnaskedSwitch refuses a 101 answer to a request that asked for no
