@@ -14,7 +14,9 @@ import (
 
 // ErrCorrupt is wrapped by the error of Open for a file that SQLite finds
 // damaged: PRAGMA quick_check reports problems, or the file is not a
-// database at all. Such a file is never loaded, not even in part.
+// database at all. Such a file is never loaded, not even in part. The
+// error of Load wraps it too, for a row whose stored entity does not
+// decode or carries another ID than its row.
 var ErrCorrupt = errors.New("the database file is damaged")
 
 // ErrNoStore is wrapped by the error of Open with Existing for a file that

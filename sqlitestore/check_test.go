@@ -264,14 +264,20 @@ func TestOpenReadsTheLog(t *testing.T) {
 
 // TestLoadStrict: a row that does not decode, whose entity has another ID
 // than its row, or of an unknown kind fails Load; no entity is skipped.
+// A row that does not decode or has another ID is damage (ErrCorrupt), as
+// Portico writes neither; an unknown kind is a newer Portico's.
 func TestLoadStrict(t *testing.T) {
 	ctx := context.Background()
-	for _, tc := range []struct{ name, kind, id, body, want string }{
-		{"bad JSON", "api", "api-x", `{"id":"api-x",`, `load api "api-x"`},
-		{"wrong type", "plan", "plan-x", `{"id":"plan-x","rate_limit":"lots"}`, `load plan "plan-x"`},
-		{"null", "user", "user-x", `null`, `load user "user-x": its stored entity has ID ""`},
-		{"other ID", "key", "key-x", `{"id":"key-y"}`, `load key "key-x": its stored entity has ID "key-y"`},
-		{"unknown kind", "gadget", "g1", `{"id":"g1"}`, `kind "gadget", unknown`},
+	for _, tc := range []struct {
+		name, kind, id, body, want string
+		corrupt                    bool
+	}{
+		{"bad JSON", "api", "api-x", `{"id":"api-x",`, `load api "api-x": the database file is damaged`, true},
+		{"overwritten", "application", "app-x", `{"id":"app-x","name":ZZZZZZZZ}`, `load application "app-x": the database file is damaged: invalid character`, true},
+		{"wrong type", "plan", "plan-x", `{"id":"plan-x","rate_limit":"lots"}`, `load plan "plan-x": the database file is damaged`, true},
+		{"null", "user", "user-x", `null`, `load user "user-x": the database file is damaged: its stored entity has ID ""`, true},
+		{"other ID", "key", "key-x", `{"id":"key-y"}`, `load key "key-x": the database file is damaged: its stored entity has ID "key-y"`, true},
+		{"unknown kind", "gadget", "g1", `{"id":"g1"}`, `kind "gadget", unknown`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, _ := open(t)
@@ -287,6 +293,12 @@ func TestLoadStrict(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Load: %v, want it to say %s", err, tc.want)
+			}
+			if got := errors.Is(err, ErrCorrupt); got != tc.corrupt {
+				t.Errorf("Load: %v: errors.Is(err, ErrCorrupt) = %v, want %v", err, got, tc.corrupt)
+			}
+			if portico.ErrorCodeOf(err) == portico.EUnavailable {
+				t.Errorf("Load: %v is EUnavailable, which asks to try again later", err)
 			}
 		})
 	}

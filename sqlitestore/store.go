@@ -18,7 +18,10 @@ var _ portico.Store = (*DB)(nil)
 //
 // Load is strict: a row it cannot decode, whose entity carries another ID
 // than the row, or of a kind this Portico does not know fails the whole
-// Load; it never returns a configuration with entities left out.
+// Load; it never returns a configuration with entities left out. The error
+// for a row that does not decode or carries another ID wraps ErrCorrupt:
+// Portico wrote neither, so the file was damaged where PRAGMA quick_check
+// does not look (the bytes of a record, not the pages that hold it).
 func (db *DB) Load(ctx context.Context) (*portico.Config, error) {
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -72,10 +75,10 @@ func loadKind[T any](ctx context.Context, tx *sql.Tx, k portico.Kind, t *portico
 		}
 		v := new(T)
 		if err := json.Unmarshal(body, v); err != nil {
-			return fmt.Errorf("sqlitestore: load %s %q: %w", k, id, err)
+			return fmt.Errorf("sqlitestore: load %s %q: %w: %w", k, id, ErrCorrupt, err)
 		}
 		if got := idOf(v); got != id {
-			return fmt.Errorf("sqlitestore: load %s %q: its stored entity has ID %q", k, id, got)
+			return fmt.Errorf("sqlitestore: load %s %q: %w: its stored entity has ID %q", k, id, ErrCorrupt, got)
 		}
 		m[id] = v
 	}

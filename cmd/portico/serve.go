@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -199,6 +200,15 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	loading := time.Now()
 	if err := m.admin.Open(ctx); err != nil {
+		if m.db != nil && errors.Is(err, sqlitestore.ErrCorrupt) {
+			// Not the admin's "unavailable, try again later": that is for a
+			// store that may come back, and this one will not.
+			var pe *portico.Error
+			if errors.As(err, &pe) && pe.Err != nil {
+				err = pe.Err
+			}
+			return fmt.Errorf("embedded data store: %w", damagedStore(err, filepath.Join(c.DataDir, StoreFile)))
+		}
 		return fmt.Errorf("loading config: %w", err)
 	}
 	loaded := m.config.Load()

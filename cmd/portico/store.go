@@ -40,10 +40,7 @@ func openEmbedded(ctx context.Context, dataDir string, force bool, logger *slog.
 		}
 		return db, writeStoreMarker(dataDir)
 	case errors.Is(err, sqlitestore.ErrCorrupt):
-		return nil, fmt.Errorf("%w\n\nPortico does not start on a damaged store: it could load only part of the configuration. "+
-			"Keep a copy of %s, then either restore it from a backup, or recover what SQLite can still read "+
-			"(sqlite3 %s .recover | sqlite3 recovered.db, then put recovered.db in its place), or move it away and "+
-			"start once with --force-new-store to begin with an empty configuration", err, path, path)
+		return nil, damagedStore(err, path)
 	case !errors.Is(err, sqlitestore.ErrNoStore):
 		return nil, err
 	}
@@ -65,6 +62,16 @@ func openEmbedded(ctx context.Context, dataDir string, force bool, logger *slog.
 		return nil, err
 	}
 	return db, writeStoreMarker(dataDir)
+}
+
+// damagedStore is the error of a start on the damaged embedded store at
+// path: err, found by PRAGMA quick_check at Open or by a row that did not
+// decode at Load (it wraps sqlitestore.ErrCorrupt), and the way out.
+func damagedStore(err error, path string) error {
+	return fmt.Errorf("%w\n\nPortico does not start on a damaged store: it could load only part of the configuration. "+
+		"Keep a copy of %s, then either restore it from a backup, or recover what SQLite can still read "+
+		"(sqlite3 %s .recover | sqlite3 recovered.db, then put recovered.db in its place), or move it away and "+
+		"start once with --force-new-store to begin with an empty configuration", err, path, path)
 }
 
 // storeTraces lists the files of dataDir that show it was used by a node:

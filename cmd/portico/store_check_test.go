@@ -147,6 +147,59 @@ func TestDamagedStoreRefused(t *testing.T) {
 	})
 }
 
+// TestDamagedRowRefused: a store whose pages are sound (PRAGMA
+// quick_check passes) but one of whose rows does not decode, here 8 bytes
+// of an application's JSON overwritten in portico.db, stops the node with
+// the message of a damaged store, not the admin API's "unavailable ... try
+// again later" of a store that may come back. Before, it printed
+// "loading config: unavailable: the data store is unavailable: loading
+// the configuration failed; try again later: sqlitestore: load
+// application ...".
+func TestDamagedRowRefused(t *testing.T) {
+	dir := t.TempDir()
+	m := startNode(t, dir)
+	admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
+	admin.call("POST", "/applications", map[string]any{"name": "row-to-damage"}, 201)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, StoreFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The row's JSON has the same length after, so its record, its page
+	// and quick_check are content.
+	at := bytes.Index(b, []byte(`"name":"row-to-damage"`))
+	if at < 0 || bytes.Count(b, []byte(`"name":"row-to-damage"`)) != 1 {
+		t.Fatal("the application is not once in the checkpointed store file")
+	}
+	copy(b[at:], "ZZZZZZZZ")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stderr := serveExit(t, dir)
+	t.Logf("exit %d\n%s", code, stderr)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{path, "is damaged", `load application "`, "invalid character 'Z'",
+		"Keep a copy", "backup", "sqlite3 " + path + " .recover | sqlite3 recovered.db", "move it away and start once with --force-new-store"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("the message lacks %q", want)
+		}
+	}
+	for _, not := range []string{"unavailable", "try again later", "portico serving"} {
+		if strings.Contains(stderr, not) {
+			t.Errorf("the message says %q", not)
+		}
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, b) {
+		t.Error("the refused start changed the damaged file")
+	}
+}
+
 // TestLostStoreRefused: a data dir that held a store refuses to start
 // when portico.db was emptied or removed, unless --force-new-store is
 // given; a new data dir starts and records its store.
