@@ -196,6 +196,8 @@ func statusOf(code portico.ErrorCode) int {
 		return http.StatusServiceUnavailable
 	case portico.EGatewayTimeout:
 		return http.StatusGatewayTimeout
+	case portico.ERequestTimeout:
+		return http.StatusRequestTimeout
 	}
 	return http.StatusInternalServerError
 }
@@ -256,32 +258,37 @@ func writeCreated(w http.ResponseWriter, location string, v any) {
 // decode reads the request body, at most maxBody bytes of exactly one JSON
 // value, into v, rejecting unknown fields. Its errors are client errors
 // that name the offending field where there is one.
+//
+// A body that could not be read (too slow, cut off, too large) is answered
+// by readError, without the reason of the failed read, and closes the
+// connection: what is left of the body cannot be told from the next
+// request.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body := http.MaxBytesReader(w, r.Body, maxBody)
+	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, maxBody)}
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err, v)
-	}
-	if err := dec.Decode(&json.RawMessage{}); err != io.EOF {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return decodeError(err, v)
+	err := dec.Decode(v)
+	if err == nil {
+		if err = dec.Decode(&json.RawMessage{}); err == io.EOF {
+			return nil
 		}
-		return portico.Errorf(portico.EInvalid, "request body must hold exactly one JSON object; found data after it")
+		if body.err == nil {
+			return portico.Errorf(portico.EInvalid, "request body must hold exactly one JSON object; found data after it")
+		}
 	}
-	return nil
+	if body.err != nil {
+		w.Header().Set("Connection", "close")
+		return readError(body.err)
+	}
+	return decodeError(err, v)
 }
 
 func decodeError(err error, v any) error {
 	var (
-		mb  *http.MaxBytesError
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &mb):
-		return portico.Errorf(portico.ETooLarge, "request body is larger than %d KiB", mb.Limit>>10)
 	case errors.Is(err, io.EOF):
 		return portico.Errorf(portico.EInvalid, "request body is empty; a JSON object is required")
 	case errors.Is(err, io.ErrUnexpectedEOF):

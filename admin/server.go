@@ -110,6 +110,12 @@ type Server struct {
 	// is served.
 	AllowedOrigins []string
 
+	// ReadBodyTimeout is how long a read of a request body may wait for
+	// the client's next byte; a body that stalls longer is answered 408
+	// and its connection closed. It replaces the http.Server's ReadTimeout
+	// while the body is read. If zero, the http.Server's deadlines apply.
+	ReadBodyTimeout time.Duration
+
 	// CheckWebhookURL vets a webhook_url a user sets (for instance that it
 	// reaches no internal address); an error answers 400 naming the field,
 	// its message shown to the caller. If nil, only the URL's form is
@@ -231,6 +237,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.notRouted(w, r)
 		return
+	}
+	if s.ReadBodyTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
+		r.Body = &idleBody{ReadCloser: r.Body, ctl: http.NewResponseController(w), timeout: s.ReadBodyTimeout}
 	}
 	s.mux.ServeHTTP(w, r)
 }

@@ -97,7 +97,7 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve GET /metrics, without authentication, on a listener of its own at this address (plain HTTP: bind it to a private network)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken, "serve GET /metrics on the admin listener to requests with \"Authorization: Bearer <token>\" (16 characters or more; prefer PORTICO_METRICS_TOKEN to the flag)")
 	fs.BoolVar(&c.ForceNewStore, "force-new-store", c.ForceNewStore, "start a new, empty embedded store although the data dir shows it held one (portico.db removed or emptied); use once")
-	fs.DurationVar(&c.ReadBodyTimeout, "read-body-timeout", c.ReadBodyTimeout, "gateway: a client that sends no byte of its request body for this long gets a 408 and its connection closed (0: no limit)")
+	fs.DurationVar(&c.ReadBodyTimeout, "read-body-timeout", c.ReadBodyTimeout, "gateway and admin API: a client that sends no byte of its request body for this long gets a 408 and its connection closed (0: no limit on the gateway; the admin API keeps its 30s limit on a whole request)")
 	fs.Var(&listFlag{p: &c.WebhookAllowCIDR, fresh: true}, "webhook-allow-cidr", "address ranges webhooks may reach although internal (loopback, private, link-local…): CIDRs or addresses, comma-separated or the flag repeated")
 }
 

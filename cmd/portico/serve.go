@@ -191,6 +191,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:          m.logger.With("component", "admin"),
 		SignInLimiter:   m.limiter,
 		CheckWebhookURL: m.hooks.CheckURL,
+		ReadBodyTimeout: c.ReadBodyTimeout,
 	}
 	m.admin.DatastoreSettings = m
 	if m.analytics != nil {
