@@ -107,7 +107,8 @@ type Server struct {
 	// TLS or rewrites Host, list the public origin here. No CORS headers
 	// are sent, so a page of a listed origin that is not the page's own
 	// still cannot read answers. If nil, only the listener's own origin
-	// is served.
+	// is served. The 403 refusing an origin names the option of portico
+	// serve that sets this list, --admin-allowed-origin.
 	AllowedOrigins []string
 
 	// ReadBodyTimeout is how long a read of a request body may wait for

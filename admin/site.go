@@ -41,7 +41,7 @@ func (s *Server) checkSite(r *http.Request) error {
 		n := normOrigin(o)
 		if n == "" || (n != own && !s.allowedOrigin(n)) {
 			return portico.FieldErrorf(portico.EForbidden, "Origin",
-				"requests from origin %.100q are refused: the admin API serves only its own origin (%s) and Server.AllowedOrigins", o, own)
+				"requests from origin %.100q are refused: the admin API serves only its own origin (%s) and those given to portico serve --admin-allowed-origin", o, own)
 		}
 	}
 	return nil

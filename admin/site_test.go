@@ -75,6 +75,24 @@ func TestContentType(t *testing.T) {
 	}
 }
 
+// TestCrossSiteMessage: the 403 for a foreign origin tells the operator
+// how to allow it, with the option of portico serve, not a Go field.
+func TestCrossSiteMessage(t *testing.T) {
+	e := newEnv(t)
+	req, _ := http.NewRequest("GET", e.url+"/api/v1/plans", nil)
+	req.SetBasicAuth("admin", adminPW)
+	req.Header.Set("Origin", "https://console.example.com")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "--admin-allowed-origin") || strings.Contains(string(b), "Server.AllowedOrigins") {
+		t.Errorf("%d %s: want a 403 that names --admin-allowed-origin", resp.StatusCode, b)
+	}
+}
+
 // TestCrossSite: a request with an Origin other than the listener's own
 // or Sec-Fetch-Site: cross-site is refused with 403 before anything else,
 // reads included; Server.AllowedOrigins adds origins.

@@ -6,6 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,5 +49,88 @@ func TestAdminReadBodyTimeout(t *testing.T) {
 	}
 	if _, err := br.ReadByte(); err == nil {
 		t.Fatal("the connection stays open after the 408")
+	}
+}
+
+// TestAdminAllowedOriginFlag: --admin-allowed-origin takes origins,
+// comma-separated or repeated, from the flags, PORTICO_ADMIN_ALLOWED_ORIGIN
+// or a YAML list, a higher source replacing a lower one's list; anything
+// but scheme://host[:port] is refused. The admin listener serves browser
+// requests of a listed origin and names the flag when it refuses one.
+func TestAdminAllowedOriginFlag(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "portico.yaml")
+	os.WriteFile(file, []byte("admin_allowed_origin: [https://a.example, 'http://10.0.0.5:9080']\n"), 0o600)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{"repeated and comma-separated", []string{"--admin-allowed-origin", "https://Console.Example.com", "--admin-allowed-origin", "http://b.example:8080, https://[::1]:9443"}, nil,
+			[]string{"https://console.example.com", "http://b.example:8080", "https://[::1]:9443"}},
+		{"file list", []string{"--config", file}, nil, []string{"https://a.example", "http://10.0.0.5:9080"}},
+		{"environment over file", []string{"--config", file}, map[string]string{"PORTICO_ADMIN_ALLOWED_ORIGIN": "https://env.example"},
+			[]string{"https://env.example"}},
+		{"flag over environment", []string{"--admin-allowed-origin", "https://flag.example"}, map[string]string{"PORTICO_ADMIN_ALLOWED_ORIGIN": "https://env.example"},
+			[]string{"https://flag.example"}},
+		{"none", nil, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadConfig(append(tc.args, "--data-dir", dir), func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.adminAllowedOrigins()
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	none := func(string) (string, bool) { return "", false }
+	for _, tc := range []struct{ value, want string }{
+		{"https://console.example.com/", "did you mean https://console.example.com?"},
+		{"https://console.example.com/admin", "did you mean https://console.example.com?"},
+		{"https://console.example.com?x=1", "did you mean https://console.example.com?"},
+		{"https://console.example.com#top", "did you mean https://console.example.com?"},
+		{"https://console.example.com:", "did you mean https://console.example.com?"},
+		{"https://user:secret@console.example.com", "with a user name"},
+		{"console.example.com", "want an origin"},
+		{"ftp://console.example.com", "want an origin"},
+		{"https://", "want an origin"},
+		{"null", "want an origin"},
+		{"https://console.example.com:99999", "want 1 to 65535"},
+	} {
+		_, err := LoadConfig([]string{"--data-dir", dir, "--admin-allowed-origin", tc.value}, none)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want it to say %q", tc.value, err, tc.want)
+		} else if strings.Contains(err.Error(), "secret") {
+			t.Errorf("%q: the error shows the password: %v", tc.value, err)
+		}
+	}
+
+	m := startNodeWith(t, t.TempDir(), func(c *Config) { c.AdminAllowedOrigin = "https://console.example.com" })
+	for _, tc := range []struct {
+		origin string
+		status int
+	}{
+		{"https://console.example.com", 200},
+		{"https://evil.example", 403},
+	} {
+		req, _ := http.NewRequest("GET", "http://"+m.AdminAddr+"/api/v1/users/me", nil)
+		req.SetBasicAuth("admin", adminPassword)
+		req.Header.Set("Origin", tc.origin)
+		resp, err := adminHTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("Origin %s: %d %s, want %d", tc.origin, resp.StatusCode, b, tc.status)
+		}
+		if tc.status == 403 && (!strings.Contains(string(b), "--admin-allowed-origin") || strings.Contains(string(b), "Server.AllowedOrigins")) {
+			t.Errorf("the 403 does not name the flag: %s", b)
+		}
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -44,6 +46,7 @@ type Config struct {
 	MetricsToken           string
 	ForceNewStore          bool
 	WebhookAllowCIDR       string // comma-separated; see webhookAllowCIDRs
+	AdminAllowedOrigin     string // comma-separated; see adminAllowedOrigins
 	ReadBodyTimeout        time.Duration
 }
 
@@ -98,6 +101,7 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken, "serve GET /metrics on the admin listener to requests with \"Authorization: Bearer <token>\" (16 characters or more; prefer PORTICO_METRICS_TOKEN to the flag)")
 	fs.BoolVar(&c.ForceNewStore, "force-new-store", c.ForceNewStore, "start a new, empty embedded store although the data dir shows it held one (portico.db removed or emptied); use once")
 	fs.DurationVar(&c.ReadBodyTimeout, "read-body-timeout", c.ReadBodyTimeout, "gateway and admin API: a client that sends no byte of its request body for this long gets a 408 and its connection closed (0: no limit on the gateway; the admin API keeps its 30s limit on a whole request)")
+	fs.Var(&listFlag{p: &c.AdminAllowedOrigin, fresh: true}, "admin-allowed-origin", "origins (scheme://host[:port]) besides the admin listener's own whose browser requests the admin API serves, e.g. the public origin behind a proxy: comma-separated or the flag repeated")
 	fs.Var(&listFlag{p: &c.WebhookAllowCIDR, fresh: true}, "webhook-allow-cidr", "address ranges webhooks may reach although internal (loopback, private, link-local…): CIDRs or addresses, comma-separated or the flag repeated")
 }
 
@@ -281,6 +285,9 @@ func (c Config) validate() error {
 	if _, err := c.webhookAllowCIDRs(); err != nil {
 		return err
 	}
+	if _, err := c.adminAllowedOrigins(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -309,6 +316,42 @@ func (c Config) webhookAllowCIDRs() ([]netip.Prefix, error) {
 			return nil, fmt.Errorf("webhook-allow-cidr %q: bits set past /%d: did you mean %s?", s, p.Bits(), p.Masked())
 		}
 		out = append(out, p)
+	}
+	return out, nil
+}
+
+// adminAllowedOrigins parses AdminAllowedOrigin: origins as browsers send
+// them in an Origin header, scheme://host[:port] with scheme http or
+// https and nothing after, comma-separated. Each is returned in lower case.
+func (c Config) adminAllowedOrigins() ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(c.AdminAllowedOrigin, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		u, err := url.Parse(s)
+		scheme := ""
+		if err == nil {
+			scheme = strings.ToLower(u.Scheme)
+		}
+		if err != nil || (scheme != "http" && scheme != "https") || u.Host == "" || u.Opaque != "" {
+			return nil, fmt.Errorf("admin-allowed-origin %q: want an origin such as https://admin.example.com or http://10.0.0.5:9080", s)
+		}
+		origin := scheme + "://" + strings.ToLower(u.Host)
+		if u.User != nil {
+			return nil, fmt.Errorf("admin-allowed-origin %s with a user name: an origin is scheme://host[:port] with nothing more", origin)
+		}
+		if u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(s, "#") {
+			return nil, fmt.Errorf("admin-allowed-origin %q: an origin is scheme://host[:port] with nothing more: did you mean %s?", s, origin)
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				return nil, fmt.Errorf("admin-allowed-origin %q: port %q: want 1 to 65535", s, p)
+			}
+		} else if strings.HasSuffix(u.Host, ":") {
+			return nil, fmt.Errorf("admin-allowed-origin %q: an origin is scheme://host[:port] with nothing more: did you mean %s?", s, strings.TrimSuffix(origin, ":"))
+		}
+		out = append(out, origin)
 	}
 	return out, nil
 }

@@ -104,6 +104,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	adminOrigins, err := c.adminAllowedOrigins()
+	if err != nil {
+		return err
+	}
 
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -192,6 +196,7 @@ func (m *Main) Run(ctx context.Context) error {
 		SignInLimiter:   m.limiter,
 		CheckWebhookURL: m.hooks.CheckURL,
 		ReadBodyTimeout: c.ReadBodyTimeout,
+		AllowedOrigins:  adminOrigins,
 	}
 	m.admin.DatastoreSettings = m
 	if m.analytics != nil {
