@@ -268,11 +268,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	}
 	key := takeKey(r) // never forwarded, whatever the API's auth type
 
-	switch r.Method {
-	case http.MethodConnect, http.MethodTrace:
+	if strings.EqualFold(r.Method, http.MethodConnect) || strings.EqualFold(r.Method, http.MethodTrace) {
 		// CONNECT would ask a backend for a tunnel, TRACE would echo the
-		// request's headers (credentials included) back to a script.
-		writeError(w, http.StatusMethodNotAllowed, portico.ENotAllowed, "the gateway does not forward "+r.Method+" requests")
+		// request's headers (credentials included) back to a script; in
+		// any case, as some backends read methods case-insensitively.
+		writeError(w, http.StatusMethodNotAllowed, portico.ENotAllowed, "the gateway does not forward CONNECT or TRACE requests")
 		return
 	}
 	if looped(r.Header) {

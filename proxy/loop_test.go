@@ -68,14 +68,14 @@ func TestForwardedHeadersHold(t *testing.T) {
 	if got, ok := e.Header["Proxy"]; ok {
 		t.Errorf("backend got Proxy %q", got)
 	}
-	for _, m := range []string{"TRACE", "CONNECT"} {
+	for _, m := range []string{"TRACE", "CONNECT", "Trace", "connect"} {
 		conn, err := net.DialTimeout("tcp", strings.TrimPrefix(w.srv.URL, "http://"), 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		conn.SetDeadline(time.Now().Add(5 * time.Second))
 		target := "/api/x"
-		if m == "CONNECT" {
+		if m == "CONNECT" || m == "connect" {
 			target = "backend.internal:22"
 		}
 		fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\n\r\n", m, target)
