@@ -75,11 +75,21 @@ type API struct {
 	// WebSocket lets clients upgrade requests to WebSocket connections.
 	// False strips every Upgrade header: a backend answering 101 cannot
 	// open a raw tunnel that bypasses the gateway's checks.
-	WebSocket bool      `json:"websocket,omitempty"`
+	WebSocket bool `json:"websocket,omitempty"`
+	// KeepAlive false closes each connection to the backend after its
+	// response instead of reusing it, for a backend that may send
+	// responses nobody asked for: no HTTP/1.1 client can tell such a
+	// response, arriving after the next request was written, from the
+	// answer to that request. Nil means true (see ReusesConnections).
+	KeepAlive *bool     `json:"keepalive,omitempty"`
 	Owner     string    `json:"owner"` // user ID of the publisher
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// ReusesConnections reports whether the gateway keeps connections to
+// the API's backend alive between requests (KeepAlive nil or true).
+func (a *API) ReusesConnections() bool { return a.KeepAlive == nil || *a.KeepAlive }
 
 // OffersPlan reports whether planID is among the API's plans.
 func (a *API) OffersPlan(planID string) bool {

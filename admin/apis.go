@@ -24,6 +24,7 @@ type apiRequest struct {
 	Plans       []string           `json:"plans"`
 	Timeouts    timeoutsRequest    `json:"timeouts"`
 	WebSocket   bool               `json:"websocket"`
+	KeepAlive   *bool              `json:"keepalive"`
 	Owner       string             `json:"owner"`
 
 	// AllowNested lets the API's context lie under or over APIs of other
@@ -52,6 +53,7 @@ func (q *apiRequest) api() (*portico.API, error) {
 		Endpoint:    q.Endpoint,
 		Plans:       q.Plans,
 		WebSocket:   q.WebSocket,
+		KeepAlive:   q.KeepAlive,
 	}
 	for _, d := range []struct {
 		field string

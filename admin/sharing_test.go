@@ -99,3 +99,23 @@ func TestAPIWebSocket(t *testing.T) {
 		t.Fatal("websocket not turned off")
 	}
 }
+
+// TestAPIKeepAlive: "keepalive": false is taken and kept; an API created
+// without it reuses backend connections.
+func TestAPIKeepAlive(t *testing.T) {
+	e := newEnv(t)
+	body := weatherAPI("/ka")
+	var a portico.API
+	e.admin().do("POST", "/api/v1/apis", body).want(http.StatusCreated).decode(&a)
+	if !e.cv.Load().APIs.Get(a.ID).ReusesConnections() {
+		t.Fatal("an API without keepalive does not reuse connections")
+	}
+	body["keepalive"] = false
+	e.admin().do("PUT", "/api/v1/apis/"+a.ID, body).want(http.StatusOK)
+	if e.cv.Load().APIs.Get(a.ID).ReusesConnections() {
+		t.Fatal("keepalive false not taken")
+	}
+	if got := e.admin().do("GET", "/api/v1/apis/"+a.ID, nil).want(http.StatusOK).obj(); got["keepalive"] != false {
+		t.Errorf("GET shows keepalive %v", got["keepalive"])
+	}
+}

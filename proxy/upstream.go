@@ -73,6 +73,10 @@ func (g *Gateway) newUpstream(a *portico.API) *upstream {
 		maxIdle:         512,
 		maxHeader:       tr.MaxResponseHeaderBytes,
 	}
+	if !a.ReusesConnections() {
+		tr.DisableKeepAlives = true
+		up.h1.maxIdle = 0
+	}
 	up.proxy = &httputil.ReverseProxy{
 		Rewrite:        up.rewrite,
 		Transport:      (*balancedTransport)(up),
@@ -127,6 +131,9 @@ func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
 	oh[HeaderRequestID] = in.Header[HeaderRequestID]
 	oh["Via"] = append(oh["Via"][:len(oh["Via"]):len(oh["Via"])], via)
 	delete(oh, "Proxy") // httpoxy: CGI backends read it as HTTP_PROXY
+	if !up.api.ReusesConnections() {
+		out.Close = true // "Connection: close", and no reuse on either client
+	}
 	if b, ok := in.Body.(*requestBody); ok && out.Body != nil {
 		out.Body = b // unwrapped, for errorHandler; its Close does nothing
 	}
