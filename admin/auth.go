@@ -96,7 +96,7 @@ func (s *Server) authenticate(r *http.Request, cfg *portico.Config) (*call, erro
 		return nil, unauthorized("authentication required: use HTTP Basic or a bearer token from POST /api/v1/tokens")
 	}
 	if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
-		si := signInOf(r, "")
+		si := s.signInOf(r, "")
 		if err := s.refused(si); err != nil {
 			return nil, err
 		}
@@ -112,7 +112,7 @@ func (s *Server) authenticate(r *http.Request, cfg *portico.Config) (*call, erro
 	if !ok {
 		return nil, unauthorized("unsupported Authorization header: use HTTP Basic or Bearer")
 	}
-	si := signInOf(r, name)
+	si := s.signInOf(r, name)
 	if err := s.refused(si); err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func (s *Server) passwordMatches(u *portico.User, password string) bool {
 // own, like a sign-in: refused while the user name or the address is used
 // up, counted when wrong. A wrong one answers 403 naming current_password.
 func (s *Server) checkOwnPassword(r *http.Request, u *portico.User, current string) error {
-	si := signInOf(r, u.Username)
+	si := s.signInOf(r, u.Username)
 	if err := s.refused(si); err != nil {
 		return err
 	}

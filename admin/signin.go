@@ -67,8 +67,12 @@ type signIn struct {
 }
 
 // signInOf returns the counters of an attempt by user name (any case, ""
-// for none) from r's client address.
-func signInOf(r *http.Request, name string) signIn {
+// for none) from r's client address. Without a SignInLimiter nothing is
+// counted, and it returns the zero signIn without work.
+func (s *Server) signInOf(r *http.Request, name string) signIn {
+	if s.SignInLimiter == nil {
+		return signIn{}
+	}
 	si := signIn{addr: "signin/addr/" + clientAddr(r)}
 	if name != "" {
 		h := sha256.Sum256([]byte(strings.ToLower(name)))
@@ -182,16 +186,17 @@ func (s *Server) enter(ctx context.Context, si signIn) (release func(), err erro
 		return func() {}, nil
 	}
 	t := &s.throttle
+	keys := si.keys()
 	var held []*gate
 	release = func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		for i, g := range held {
 			<-g.held
-			t.drop(si.keys()[i], g)
+			t.drop(keys[i], g)
 		}
 	}
-	for _, k := range si.keys() {
+	for _, k := range keys {
 		t.mu.Lock()
 		if t.gates == nil {
 			t.gates = map[string]*gate{}
@@ -244,11 +249,14 @@ func (s *Server) failed(ctx context.Context, si signIn) error {
 	if s.SignInLimiter == nil {
 		return nil
 	}
-	limits := map[string]int64{si.user: maxUserFailures, si.addr: maxAddrFailures}
 	var refused error
 	for _, k := range si.keys() {
+		limit := int64(maxAddrFailures)
+		if k == si.user {
+			limit = maxUserFailures
+		}
 		now := s.now()
-		spec := []portico.LimitSpec{{Key: k, Limit: limits[k], Per: signInPeriod, Window: portico.Fixed, OnError: portico.DatastoreLocal}}
+		spec := []portico.LimitSpec{{Key: k, Limit: limit, Per: signInPeriod, Window: portico.Fixed, OnError: portico.DatastoreLocal}}
 		d, err := s.SignInLimiter.Take(context.WithoutCancel(ctx), now, spec)
 		switch {
 		case err != nil:
