@@ -70,17 +70,24 @@ func startServer(t testing.TB, h http.Handler) string {
 	return l.Addr().String()
 }
 
-// exchange writes in to a new connection in the given pieces, half-closes
-// it and reads everything the server sends until it closes the connection.
-// It fails the test if the server does not close within 10s.
-func exchange(t testing.TB, addr string, pieces ...string) (out string, local string) {
+// dialServer connects to addr with every read and write bounded by d.
+func dialServer(t testing.TB, addr string, d time.Duration) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.SetDeadline(time.Now().Add(d))
+	return c
+}
+
+// exchange writes in to a new connection in the given pieces, half-closes
+// it and reads everything the server sends until it closes the connection.
+// It fails the test if the server does not close within 10s.
+func exchange(t testing.TB, addr string, pieces ...string) (out string, local string) {
+	t.Helper()
+	c := dialServer(t, addr, 10*time.Second)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	go func() {
 		for _, p := range pieces {
 			if _, err := c.Write([]byte(p)); err != nil {
@@ -163,12 +170,8 @@ func TestRefusesCLAndTE(t *testing.T) {
 // its body never comes (net/http alone would wait for the body).
 func TestRefusalClosesWithoutReadingTheBody(t *testing.T) {
 	addr := startServer(t, http.HandlerFunc(new(served).handler))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialServer(t, addr, 10*time.Second)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	io.WriteString(c, crlf("POST / HTTP/1.1|Host: a|Expect: 100-continue|Content-Length: 100|Transfer-Encoding: chunked||"))
 	b, err := io.ReadAll(c) // the write side stays open: only the server can end this
 	if err != nil {
@@ -319,12 +322,8 @@ func TestOptionsStarServedByHandler(t *testing.T) {
 func TestExpectContinue(t *testing.T) {
 	var s served
 	addr := startServer(t, http.HandlerFunc(s.handler))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialServer(t, addr, 10*time.Second)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(c)
 	for _, te := range []string{"Content-Length: 5||hello", "Transfer-Encoding: chunked||5|hello|0||"} {
 		head, body, _ := strings.Cut(crlf("PUT /e HTTP/1.1|Host: a|Expect: 100-continue|"+te), "\r\n\r\n")
@@ -390,12 +389,8 @@ func TestUnreadBodies(t *testing.T) {
 func TestKeepAlive(t *testing.T) {
 	var s served
 	addr := startServer(t, http.HandlerFunc(s.handler))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialServer(t, addr, 20*time.Second)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
 	br := bufio.NewReader(c)
 	for i := range 500 {
 		var req string

@@ -168,7 +168,7 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request) (*http.Response, e
 		if r.StatusCode < 100 || r.StatusCode > 599 {
 			return fail(errBadStatus)
 		}
-		if r.StatusCode >= 100 && r.StatusCode < 200 && r.StatusCode != http.StatusSwitchingProtocols {
+		if r.StatusCode < 200 && r.StatusCode != http.StatusSwitchingProtocols {
 			if n >= max1xx {
 				return fail(errors.New("too many 1xx responses"))
 			}

@@ -195,6 +195,8 @@ func (bt *balancedTransport) RoundTrip(req *http.Request) (*http.Response, error
 		var err error
 		if canUseH1(req) {
 			resp, err = up.h1.RoundTrip(req)
+		} else if up.transport.DisableKeepAlives {
+			resp, err = up.transport.RoundTrip(req) // no reuse: nothing to guard
 		} else {
 			resp, err = up.transport.RoundTrip(guarded(req))
 		}
