@@ -38,23 +38,25 @@ func Rekey(ctx context.Context, rdb redis.UniversalClient, prefix string, rename
 	} else if n == 1 {
 		return 0, nil
 	}
-	var keys []string
+	var (
+		mu   sync.Mutex // ForEachMaster scans the masters in parallel
+		keys []string
+	)
 	scan := func(ctx context.Context, c *redis.Client) error {
+		var found []string
 		iter := c.Scan(ctx, 0, escapeGlob(prefix)+"*", 1000).Iterator()
 		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
+			found = append(found, iter.Val())
 		}
+		mu.Lock()
+		keys = append(keys, found...)
+		mu.Unlock()
 		return iter.Err()
 	}
 	var err error
 	switch c := rdb.(type) {
 	case *redis.ClusterClient:
-		var mu sync.Mutex // ForEachMaster scans the masters in parallel
-		err = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			mu.Lock()
-			defer mu.Unlock()
-			return scan(ctx, m)
-		})
+		err = c.ForEachMaster(ctx, scan)
 	case *redis.Client:
 		err = scan(ctx, c)
 	default:

@@ -6,9 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,35 +55,18 @@ func TestAdminReadBodyTimeout(t *testing.T) {
 // but scheme://host[:port] is refused. The admin listener serves browser
 // requests of a listed origin and names the flag when it refuses one.
 func TestAdminAllowedOriginFlag(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "portico.yaml")
-	os.WriteFile(file, []byte("admin_allowed_origin: [https://a.example, 'http://10.0.0.5:9080']\n"), 0o600)
-	for _, tc := range []struct {
-		name string
-		args []string
-		env  map[string]string
-		want []string
-	}{
-		{"repeated and comma-separated", []string{"--admin-allowed-origin", "https://Console.Example.com", "--admin-allowed-origin", "http://b.example:8080, https://[::1]:9443"}, nil,
-			[]string{"https://console.example.com", "http://b.example:8080", "https://[::1]:9443"}},
-		{"file list", []string{"--config", file}, nil, []string{"https://a.example", "http://10.0.0.5:9080"}},
-		{"environment over file", []string{"--config", file}, map[string]string{"PORTICO_ADMIN_ALLOWED_ORIGIN": "https://env.example"},
-			[]string{"https://env.example"}},
-		{"flag over environment", []string{"--admin-allowed-origin", "https://flag.example"}, map[string]string{"PORTICO_ADMIN_ALLOWED_ORIGIN": "https://env.example"},
-			[]string{"https://flag.example"}},
-		{"none", nil, nil, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := LoadConfig(append(tc.args, "--data-dir", dir), func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := c.adminAllowedOrigins()
-			if err != nil || !slices.Equal(got, tc.want) {
-				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
-			}
-		})
-	}
+	dir := testListFlag(t, "admin_allowed_origin: [https://a.example, 'http://10.0.0.5:9080']\n", func(file string) []listFlagCase {
+		return []listFlagCase{
+			{"repeated and comma-separated", []string{"--admin-allowed-origin", "https://Console.Example.com", "--admin-allowed-origin", "http://b.example:8080, https://[::1]:9443"}, nil,
+				[]string{"https://console.example.com", "http://b.example:8080", "https://[::1]:9443"}},
+			{"file list", []string{"--config", file}, nil, []string{"https://a.example", "http://10.0.0.5:9080"}},
+			{"environment over file", []string{"--config", file}, map[string]string{"PORTICO_ADMIN_ALLOWED_ORIGIN": "https://env.example"},
+				[]string{"https://env.example"}},
+			{"flag over environment", []string{"--admin-allowed-origin", "https://flag.example"}, map[string]string{"PORTICO_ADMIN_ALLOWED_ORIGIN": "https://env.example"},
+				[]string{"https://flag.example"}},
+			{"none", nil, nil, nil},
+		}
+	}, Config.adminAllowedOrigins)
 	none := func(string) (string, bool) { return "", false }
 	for _, tc := range []struct{ value, want string }{
 		{"https://console.example.com/", "did you mean https://console.example.com?"},

@@ -130,6 +130,18 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// listItems returns the items of the value of a listFlag, trimmed of
+// spaces, empty ones left out.
+func listItems(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // setFlag sets the flag name of fs to value, which replaces what an
 // earlier source set, list flags included.
 func setFlag(fs *flag.FlagSet, name, value string) error {
@@ -300,10 +312,7 @@ const minMetricsToken = 16
 // set past its prefix length is refused, as it may not mean what it says.
 func (c Config) webhookAllowCIDRs() ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for _, s := range strings.Split(c.WebhookAllowCIDR, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
+	for _, s := range listItems(c.WebhookAllowCIDR) {
 		if a, err := netip.ParseAddr(s); err == nil {
 			out = append(out, netip.PrefixFrom(a, a.BitLen()))
 			continue
@@ -325,10 +334,7 @@ func (c Config) webhookAllowCIDRs() ([]netip.Prefix, error) {
 // https and nothing after, comma-separated. Each is returned in lower case.
 func (c Config) adminAllowedOrigins() ([]string, error) {
 	var out []string
-	for _, s := range strings.Split(c.AdminAllowedOrigin, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
+	for _, s := range listItems(c.AdminAllowedOrigin) {
 		u, err := url.Parse(s)
 		scheme := ""
 		if err == nil {

@@ -19,42 +19,25 @@ import (
 // than adding to it; a malformed range or one with bits set past its
 // length is refused.
 func TestWebhookAllowCIDRFlag(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "portico.yaml")
-	os.WriteFile(file, []byte("webhook_allow_cidr: [10.0.0.0/8, 127.0.0.1]\n"), 0o600)
-	for _, tc := range []struct {
-		name string
-		args []string
-		env  map[string]string
-		want []string
-	}{
-		{"repeated and comma-separated", []string{"--webhook-allow-cidr", "10.0.0.0/8", "--webhook-allow-cidr", "192.168.1.7, fd00::/8"}, nil,
-			[]string{"10.0.0.0/8", "192.168.1.7/32", "fd00::/8"}},
-		{"file list", []string{"--config", file}, nil, []string{"10.0.0.0/8", "127.0.0.1/32"}},
-		{"environment over file", []string{"--config", file}, map[string]string{"PORTICO_WEBHOOK_ALLOW_CIDR": "172.16.0.0/12"},
-			[]string{"172.16.0.0/12"}},
-		{"flag over environment", []string{"--webhook-allow-cidr", "::1"}, map[string]string{"PORTICO_WEBHOOK_ALLOW_CIDR": "172.16.0.0/12"},
-			[]string{"::1/128"}},
-		{"none", nil, nil, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := LoadConfig(append(tc.args, "--data-dir", dir), func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
-			if err != nil {
-				t.Fatal(err)
-			}
-			prefixes, err := c.webhookAllowCIDRs()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, p := range prefixes {
-				got = append(got, p.String())
-			}
-			if !slices.Equal(got, tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
+	dir := testListFlag(t, "webhook_allow_cidr: [10.0.0.0/8, 127.0.0.1]\n", func(file string) []listFlagCase {
+		return []listFlagCase{
+			{"repeated and comma-separated", []string{"--webhook-allow-cidr", "10.0.0.0/8", "--webhook-allow-cidr", "192.168.1.7, fd00::/8"}, nil,
+				[]string{"10.0.0.0/8", "192.168.1.7/32", "fd00::/8"}},
+			{"file list", []string{"--config", file}, nil, []string{"10.0.0.0/8", "127.0.0.1/32"}},
+			{"environment over file", []string{"--config", file}, map[string]string{"PORTICO_WEBHOOK_ALLOW_CIDR": "172.16.0.0/12"},
+				[]string{"172.16.0.0/12"}},
+			{"flag over environment", []string{"--webhook-allow-cidr", "::1"}, map[string]string{"PORTICO_WEBHOOK_ALLOW_CIDR": "172.16.0.0/12"},
+				[]string{"::1/128"}},
+			{"none", nil, nil, nil},
+		}
+	}, func(c Config) ([]string, error) {
+		prefixes, err := c.webhookAllowCIDRs()
+		var got []string
+		for _, p := range prefixes {
+			got = append(got, p.String())
+		}
+		return got, err
+	})
 	none := func(string) (string, bool) { return "", false }
 	for _, tc := range []struct{ value, want string }{
 		{"10.0.0.5/8", "did you mean 10.0.0.0/8"},
@@ -155,4 +138,36 @@ func TestReadBodyTimeout(t *testing.T) {
 	if c, err := LoadConfig([]string{"--data-dir", t.TempDir()}, none); err != nil || c.ReadBodyTimeout != 30*time.Second {
 		t.Errorf("default read-body-timeout %v (%v)", c.ReadBodyTimeout, err)
 	}
+}
+
+// listFlagCase is a case of testListFlag: LoadConfig of args with the
+// environment env gives the list want.
+type listFlagCase struct {
+	name string
+	args []string
+	env  map[string]string
+	want []string
+}
+
+// testListFlag writes yaml to portico.yaml in a new data dir, runs each
+// case of cases(that file) with --data-dir that dir, and checks what
+// parse gives of the Config loaded. It returns the dir.
+func testListFlag(t *testing.T, yaml string, cases func(file string) []listFlagCase, parse func(Config) ([]string, error)) string {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "portico.yaml")
+	os.WriteFile(file, []byte(yaml), 0o600)
+	for _, tc := range cases(file) {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadConfig(append(tc.args, "--data-dir", dir), func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := parse(c)
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	return dir
 }
