@@ -48,6 +48,9 @@ type Config struct {
 	WebhookAllowCIDR       string // comma-separated; see webhookAllowCIDRs
 	AdminAllowedOrigin     string // comma-separated; see adminAllowedOrigins
 	ReadBodyTimeout        time.Duration
+	GatewayEngine          string // fast or std; see proxy.Server
+	ReadHeaderTimeout      time.Duration
+	IdleTimeout            time.Duration
 }
 
 // errHelp is returned by LoadConfig when -h was given and usage printed.
@@ -71,6 +74,9 @@ func DefaultConfig() Config {
 		LogFormat:              "text",
 		ShutdownTimeout:        30 * time.Second,
 		ReadBodyTimeout:        30 * time.Second,
+		GatewayEngine:          "fast",
+		ReadHeaderTimeout:      10 * time.Second,
+		IdleTimeout:            120 * time.Second,
 	}
 }
 
@@ -101,6 +107,9 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken, "serve GET /metrics on the admin listener to requests with \"Authorization: Bearer <token>\" (16 characters or more; prefer PORTICO_METRICS_TOKEN to the flag)")
 	fs.BoolVar(&c.ForceNewStore, "force-new-store", c.ForceNewStore, "start a new, empty embedded store although the data dir shows it held one (portico.db removed or emptied); use once")
 	fs.DurationVar(&c.ReadBodyTimeout, "read-body-timeout", c.ReadBodyTimeout, "gateway and admin API: a client that sends no byte of its request body for this long gets a 408 and its connection closed (0: no limit on the gateway; the admin API keeps its 30s limit on a whole request)")
+	fs.StringVar(&c.GatewayEngine, "gateway-engine", c.GatewayEngine, "gateway HTTP/1.1 engine on a plain listener: fast (Portico's own connection loop; requests it does not serve itself go to Go's net/http on the same connection) or std (Go's net/http for every request); a TLS listener always uses std")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "gateway and admin API: a client must send a request's whole head within this long of its first byte, or its connection is closed")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "gateway and admin API: a keep-alive client connection with no request for this long is closed")
 	fs.Var(&listFlag{p: &c.AdminAllowedOrigin, fresh: true}, "admin-allowed-origin", "origins (scheme://host[:port]) besides the admin listener's own whose browser requests the admin API serves, e.g. the public origin behind a proxy: comma-separated or the flag repeated")
 	fs.Var(&listFlag{p: &c.WebhookAllowCIDR, fresh: true}, "webhook-allow-cidr", "address ranges webhooks may reach although internal (loopback, private, link-local…): CIDRs or addresses, comma-separated or the flag repeated")
 }
@@ -279,6 +288,12 @@ func (c Config) validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("shutdown-timeout %v: must not be negative", c.ShutdownTimeout)
+	}
+	if c.GatewayEngine != "fast" && c.GatewayEngine != "std" {
+		return fmt.Errorf("gateway-engine %q: want fast or std", c.GatewayEngine)
+	}
+	if c.ReadHeaderTimeout <= 0 || c.IdleTimeout <= 0 {
+		return fmt.Errorf("read-header-timeout and idle-timeout must be positive")
 	}
 	if c.ReadBodyTimeout < 0 {
 		return fmt.Errorf("read-body-timeout %v: must not be negative (0 is no limit)", c.ReadBodyTimeout)

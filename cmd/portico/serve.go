@@ -277,16 +277,16 @@ func (m *Main) Run(ctx context.Context) error {
 			m.rate.Inc(time.Now())
 			m.gateway.ServeHTTP(w, r)
 		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		IdleTimeout:       c.IdleTimeout,
 		MaxHeaderBytes:    gatewayMaxHeaderBytes,
 		ErrorLog:          errLog,
 	}
 	m.adminSrv = &http.Server{
 		Handler:           adminMux,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       c.IdleTimeout,
 		ErrorLog:          errLog,
 	}
 	type serving struct {
