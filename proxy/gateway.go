@@ -354,7 +354,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	if ex != nil {
 		ex.proxied = g.now()
 	}
-	rt.up.proxy.ServeHTTP(w, r)
+	rt.up.serveProxy(w, r, ex)
 }
 
 // limit takes the request against the subscription's limits, writes the

@@ -28,8 +28,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	gw := &Gateway{}
-	srv := httptest.NewServer(gw)
-	t.Cleanup(srv.Close)
+	srv := newGatewayServer(t, gw)
 	return &world{cfg: portico.NewConfig(), gw: gw, srv: srv}
 }
 

@@ -65,6 +65,7 @@ type Main struct {
 	metrics      *metrics.Metrics
 	analytics    *analyticsNode
 	gatewaySrv   *http.Server
+	fastSrv      *proxy.Server // the fast engine on a plain gateway listener, or nil
 	adminSrv     *http.Server
 	metricsSrv   *http.Server // with Config.MetricsAddr
 	certs        []*certificate
@@ -243,7 +244,15 @@ func (m *Main) Run(ctx context.Context) error {
 	// Plain listeners sniff each request's framing (see listen); every
 	// server's outermost handler is framing.Handler. The AJP listener,
 	// when it comes, is built the same way.
-	gl, err := listen(c.GatewayAddr, gatewayCert, gatewayMaxHeaderBytes)
+	// With the fast engine the gateway's plain listener is the engine's
+	// own; net/http serves what it hands over, behind the sniffer.
+	fast := gatewayCert == nil && c.GatewayEngine == "fast"
+	var gl net.Listener
+	if fast {
+		gl, err = net.Listen("tcp", c.GatewayAddr)
+	} else {
+		gl, err = listen(c.GatewayAddr, gatewayCert, gatewayMaxHeaderBytes)
+	}
 	if err != nil {
 		return fmt.Errorf("gateway listener: %w", err)
 	}
@@ -294,6 +303,15 @@ func (m *Main) Run(ctx context.Context) error {
 		l   net.Listener
 	}
 	servers := []serving{{m.gatewaySrv, gl}, {m.adminSrv, al}}
+	if fast {
+		m.fastSrv = &proxy.Server{
+			Handler:           m.gatewaySrv.Handler, // before framing.Handler wraps it
+			ReadHeaderTimeout: c.ReadHeaderTimeout,
+			IdleTimeout:       c.IdleTimeout,
+			Logger:            m.logger.With("component", "gateway"),
+		}
+		servers[0].l = &framing.Listener{Listener: m.fastSrv.Fallback(), MaxHeaderBytes: gatewayMaxHeaderBytes}
+	}
 	if ml != nil {
 		m.metricsSrv = m.newMetricsServer(errLog)
 		servers = append(servers, serving{m.metricsSrv, ml})
@@ -304,6 +322,15 @@ func (m *Main) Run(ctx context.Context) error {
 	for _, s := range servers {
 		s.srv.Handler = framing.Handler(s.srv.Handler)
 		s.srv.ConnContext = framing.ConnContext
+	}
+	if m.fastSrv != nil {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			if err := m.fastSrv.Serve(gl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.failed <- fmt.Errorf("listener %s: %w", gl.Addr(), err)
+			}
+		}()
 	}
 	for _, s := range servers {
 		m.wg.Add(1)
@@ -618,6 +645,15 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
 	var swg sync.WaitGroup
+	if m.fastSrv != nil {
+		swg.Add(1)
+		go func() {
+			defer swg.Done()
+			if err := m.fastSrv.Shutdown(ctx); err != nil {
+				m.logger.Warn("in-flight requests cut at the end of the grace period", "err", err)
+			}
+		}()
+	}
 	for _, s := range []*http.Server{m.gatewaySrv, m.adminSrv, m.metricsSrv} {
 		if s == nil {
 			continue

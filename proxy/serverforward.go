@@ -1,0 +1,131 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"strings"
+)
+
+// serveProxy forwards r to the API's backend: a request of the fast
+// engine (Server) with forward, any other with the API's
+// httputil.ReverseProxy. ex, when not nil, is w.
+func (up *upstream) serveProxy(w http.ResponseWriter, r *http.Request, ex *exchange) {
+	fw, ok := w.(*respWriter)
+	if !ok && ex != nil {
+		fw, ok = ex.ResponseWriter.(*respWriter)
+	}
+	if !ok {
+		up.proxy.ServeHTTP(w, r)
+		return
+	}
+	up.forward(fw, w, r, ex)
+}
+
+// forward is the fast engine's reverse proxy: it builds the forwarded
+// request as upstream.rewrite has httputil.ReverseProxy build it (the
+// same fields removed, added and extended: TestEngineDifferential compares
+// the two), sends it with the same balancedTransport (balancing, retries,
+// the lean client and its reuse rules), checks the response with the
+// same modifyResponse and errorHandler, and streams it to the client
+// through fw. The request has no body (Server hands those over).
+func (up *upstream) forward(fw *respWriter, w http.ResponseWriter, r *http.Request, ex *exchange) {
+	c := fw.c
+	out := c.out
+	if c.outHdr == nil {
+		c.outHdr = make(http.Header, 16)
+	}
+	oh := c.outHdr
+	clear(oh)
+	for name, vs := range r.Header {
+		switch name {
+		case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+			"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Proxy", "Via", HeaderRequestID:
+			continue
+		}
+		oh[name] = vs
+	}
+	if xff := r.Header["X-Forwarded-For"]; len(xff) > 0 {
+		oh["X-Forwarded-For"] = []string{strings.Join(xff, ", ") + ", " + c.clientIP}
+	} else if c.clientIP != "" {
+		oh["X-Forwarded-For"] = c.clientIPs()
+	}
+	oh["X-Forwarded-Host"] = []string{r.Host}
+	oh["X-Forwarded-Proto"] = forwardedHTTP
+	oh[HeaderRequestID] = r.Header[HeaderRequestID]
+	if v := r.Header["Via"]; len(v) > 0 {
+		oh["Via"] = append(v[:len(v):len(v)], via)
+	} else {
+		oh["Via"] = viaOnly
+	}
+	if _, ok := oh["User-Agent"]; !ok {
+		oh["User-Agent"] = noUserAgent // as ReverseProxy: no Go default
+	}
+	u := &c.outURL
+	*u = *r.URL
+	u.Path = strings.TrimPrefix(r.URL.Path, up.api.Context)
+	if r.URL.RawPath != "" {
+		u.RawPath = strings.TrimPrefix(r.URL.RawPath, up.api.Context)
+	}
+	*out = http.Request{Method: r.Method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: oh, Close: !up.api.ReusesConnections()}
+
+	resp, err := (*balancedTransport)(up).RoundTrip(out)
+	if err != nil {
+		up.errorHandler(w, r, err)
+		return
+	}
+	if err := up.modifyResponse(resp); err != nil {
+		resp.Body.Close()
+		up.errorHandler(w, r, err)
+		return
+	}
+	fw.stream(resp)
+	w.WriteHeader(resp.StatusCode)
+	if resp.Body != http.NoBody {
+		bp := buffers.Get().(*[]byte)
+		err = copyBody(w, resp.Body, *bp)
+		buffers.Put(bp)
+		if err != nil {
+			// The backend cut the body off or the client went away: the
+			// client must not take what it got for the whole response.
+			fw.abort()
+			if ex != nil && ex.errCode == "" {
+				ex.errCode = "aborted"
+			}
+		}
+	}
+	fw.trailer = resp.Trailer
+	resp.Body.Close()
+}
+
+var (
+	forwardedHTTP = []string{"http"}
+	viaOnly       = []string{via}
+	noUserAgent   = []string{""}
+)
+
+// clientIPs returns the connection's X-Forwarded-For value, made once.
+func (c *conn) clientIPs() []string {
+	if c.xff == nil {
+		c.xff = []string{c.clientIP}
+	}
+	return c.xff
+}
+
+// copyBody copies a response body to w, reporting a read or write error.
+func copyBody(w io.Writer, body io.Reader, buf []byte) error {
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,289 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// respWriter is the http.ResponseWriter of Server's requests. What the
+// gateway answers itself (errors) is buffered and written with its
+// Content-Length when the handler returns; a forwarded response is
+// streamed (see stream).
+type respWriter struct {
+	c       *conn
+	h       http.Header
+	status  int
+	head    bool // the request was HEAD: no body
+	closing bool // close the connection after this response
+	wrote   bool // the head is written
+	failed  bool // a write failed or the response was cut off
+	buf     []byte
+
+	// streaming state, set by stream
+	streaming bool
+	upstream  http.Header // the backend's fields, written after h's
+	chunked   bool
+	noBody    bool
+	trailer   http.Header // the backend's trailer, written after a chunked body
+}
+
+func (w *respWriter) reset(head, closing bool) {
+	if w.h == nil {
+		w.h = make(http.Header, 8)
+	}
+	clear(w.h)
+	w.status, w.head, w.closing, w.wrote, w.failed = 0, head, closing, false, false
+	w.buf = w.buf[:0]
+	w.streaming, w.upstream, w.chunked, w.noBody, w.trailer = false, nil, false, false, nil
+}
+
+// Header implements http.ResponseWriter.
+func (w *respWriter) Header() http.Header { return w.h }
+
+// WriteHeader implements http.ResponseWriter. Informational codes are
+// not written (the fast path forwards none).
+func (w *respWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+}
+
+// Write implements http.ResponseWriter.
+func (w *respWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if !w.streaming {
+		w.buf = append(w.buf, b...)
+		return len(b), nil
+	}
+	if w.failed {
+		return 0, io.ErrClosedPipe
+	}
+	if !w.wrote {
+		w.writeHead(-1)
+	}
+	if w.noBody || len(b) == 0 {
+		return len(b), nil
+	}
+	bw := w.c.bw
+	if w.chunked {
+		bw.WriteString(strconv.FormatInt(int64(len(b)), 16))
+		bw.WriteString("\r\n")
+		bw.Write(b)
+		bw.WriteString("\r\n")
+		// A body of unknown length is streamed as it comes, as
+		// httputil.ReverseProxy does (server-sent events, long polls).
+		if err := bw.Flush(); err != nil {
+			w.failed = true
+			return 0, err
+		}
+		return len(b), nil
+	}
+	n, err := bw.Write(b)
+	if err != nil {
+		w.failed = true
+	}
+	return n, err
+}
+
+// stream prepares the writer for a backend's response: its fields are
+// written after the gateway's, its body with its own length or, when it
+// has none, chunked.
+func (w *respWriter) stream(resp *http.Response) {
+	w.streaming = true
+	w.upstream = resp.Header
+	switch {
+	case w.head || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified:
+		w.noBody = true
+	case resp.ContentLength < 0:
+		w.chunked = true
+	}
+}
+
+// abort marks the response as cut off: the connection is closed after
+// what was written, so that the client sees a truncated response rather
+// than a complete one.
+func (w *respWriter) abort() { w.failed, w.closing = true, true }
+
+// finish completes the response once the handler returned and reports
+// whether the connection may carry another request.
+func (w *respWriter) finish() bool {
+	bw := w.c.bw
+	if w.failed {
+		bw.Flush()
+		return false
+	}
+	if !w.streaming {
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		w.writeHead(len(w.buf))
+		if !w.head {
+			bw.Write(w.buf)
+		}
+	} else {
+		if !w.wrote {
+			w.writeHead(-1)
+		}
+		if w.chunked {
+			bw.WriteString("0\r\n")
+			writeFields(bw, w.trailer)
+			bw.WriteString("\r\n")
+		}
+	}
+	if len(w.buf) > 64<<10 {
+		w.buf = nil // don't keep a large error body's buffer per connection
+	}
+	if err := bw.Flush(); err != nil {
+		return false
+	}
+	return !w.closing
+}
+
+// writeHead writes the status line and the fields: the gateway's, the
+// backend's (when streaming) except hop-by-hop ones, Date when neither
+// has one, the framing of the body (a Content-Length of length when it is
+// not negative and the fields have none, else "Transfer-Encoding: chunked"
+// when chunked) and "Connection: close" when closing.
+func (w *respWriter) writeHead(length int) {
+	w.wrote = true
+	bw := w.c.bw
+	if v := w.h["Connection"]; len(v) > 0 {
+		for _, s := range v {
+			if strings.Contains(strings.ToLower(s), "close") {
+				w.closing = true
+			}
+		}
+	}
+	if w.c.s.draining.Load() {
+		w.closing = true
+	}
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(statusLine(w.status))
+	bw.WriteString("\r\n")
+	_, hasDate := w.h["Date"]
+	_, hasLength := w.h["Content-Length"]
+	for name, vs := range w.h {
+		if name == "Connection" || name == "Transfer-Encoding" || (w.streaming && name == "Content-Length") {
+			continue
+		}
+		writeField(bw, name, vs)
+	}
+	if w.streaming {
+		hasLength = false
+		for name, vs := range w.upstream {
+			if hopByHop(name) || (w.chunked && name == "Content-Length") {
+				continue
+			}
+			switch name {
+			case "Date":
+				hasDate = true
+			case "Content-Length":
+				hasLength = true
+			}
+			writeField(bw, name, vs)
+		}
+	}
+	if !hasDate {
+		bw.WriteString("Date: ")
+		bw.WriteString(httpDate())
+		bw.WriteString("\r\n")
+	}
+	switch {
+	case w.chunked && !w.noBody:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	case length >= 0 && !hasLength && !w.noBody && bodyAllowed(w.status):
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.Itoa(length))
+		bw.WriteString("\r\n")
+	}
+	if w.closing {
+		bw.WriteString("Connection: close\r\n")
+	}
+	bw.WriteString("\r\n")
+}
+
+type stringWriter interface {
+	WriteString(string) (int, error)
+}
+
+// writeField writes a field's lines; a value's CR and LF become spaces,
+// as net/http writes them.
+func writeField(bw stringWriter, name string, vs []string) {
+	for _, v := range vs {
+		bw.WriteString(name)
+		bw.WriteString(": ")
+		if strings.ContainsAny(v, "\r\n") {
+			v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+		}
+		bw.WriteString(strings.TrimSpace(v))
+		bw.WriteString("\r\n")
+	}
+}
+
+func writeFields(bw stringWriter, h http.Header) {
+	for name, vs := range h {
+		if !hopByHop(name) && name != "Content-Length" {
+			writeField(bw, name, vs)
+		}
+	}
+}
+
+// hopByHop reports whether a response field is the connection's own
+// (RFC 9110 §7.6.1), which a proxy does not forward; httputil.ReverseProxy
+// drops the same ones.
+func hopByHop(name string) bool {
+	switch name {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// statusLine returns "code reason" as net/http writes it.
+func statusLine(code int) string {
+	if code >= 100 && code < 600 {
+		if s := statusLines[code]; s != "" {
+			return s
+		}
+	}
+	return strconv.Itoa(code) + " status code " + strconv.Itoa(code)
+}
+
+var statusLines = func() (m [600]string) {
+	for code := 100; code < 600; code++ {
+		if t := http.StatusText(code); t != "" {
+			m[code] = strconv.Itoa(code) + " " + t
+		}
+	}
+	return m
+}()
+
+// httpDate returns the current time in the Date field's format, made at
+// most once a second.
+func httpDate() string {
+	now := time.Now()
+	sec := now.Unix()
+	if d := dateCache.Load(); d != nil && d.sec == sec {
+		return d.s
+	}
+	d := &cachedDate{sec: sec, s: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.s
+}
+
+type cachedDate struct {
+	sec int64
+	s   string
+}
+
+var dateCache atomic.Pointer[cachedDate]
