@@ -246,14 +246,17 @@ func (g *Gateway) Wait(ctx context.Context) bool {
 // record needs.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	h := w.Header()
-	var rid string
-	if ids := r.Header[HeaderRequestID]; len(ids) == 1 && validRequestID(ids[0]) {
-		rid = ids[0]
+	// One slice of capacity one serves the request and the response:
+	// nothing appends to it in place.
+	ids := r.Header[HeaderRequestID]
+	if len(ids) == 1 && validRequestID(ids[0]) {
+		ids = ids[:1:1]
 	} else {
-		rid = reqPrefix + strconv.FormatUint(g.reqSeq.Add(1), 36)
-		r.Header[HeaderRequestID] = []string{rid}
+		var buf [40]byte
+		ids = []string{string(strconv.AppendUint(append(buf[:0], reqPrefix...), g.reqSeq.Add(1), 36))}
+		r.Header[HeaderRequestID] = ids
 	}
-	h[HeaderRequestID] = []string{rid}
+	h[HeaderRequestID] = ids
 	if r.Body != nil && r.Body != http.NoBody {
 		// Per request, not pooled: the transport may still read the body
 		// after ServeHTTP returned.
@@ -380,9 +383,8 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, app *
 	}
 	h := w.Header()
 	if d.Limit > 0 {
-		h["Ratelimit-Limit"] = []string{strconv.FormatInt(d.Limit, 10)}
-		h["Ratelimit-Remaining"] = []string{strconv.FormatInt(max(d.Remaining, 0), 10)}
-		h["Ratelimit-Reset"] = []string{strconv.FormatInt(ceilSeconds(d.Reset), 10)}
+		vs := []string{strconv.FormatInt(d.Limit, 10), strconv.FormatInt(max(d.Remaining, 0), 10), strconv.FormatInt(ceilSeconds(d.Reset), 10)}
+		h["Ratelimit-Limit"], h["Ratelimit-Remaining"], h["Ratelimit-Reset"] = vs[0:1:1], vs[1:2:2], vs[2:3:3]
 	}
 	for _, k := range d.Crossed {
 		g.notify(now, portico.NotifyQuotaThreshold, rt, app, se, k,

@@ -128,9 +128,17 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 var longAgo = time.Unix(1, 0)
 
+// neverStopped stands for context.AfterFunc's stop on a context that is
+// never done (the fast engine's requests): nothing to stop, and it did
+// not run.
+func neverStopped() bool { return true }
+
 func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(longAgo) })
+	stop := neverStopped
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { c.SetDeadline(longAgo) })
+	}
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		if ctx.Err() != nil {
@@ -138,7 +146,7 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request) (*http.Response, e
 		}
 		return nil, err
 	}
-	if err := req.Write(c.bw); err != nil {
+	if err := writeRequest(c.bw, req); err != nil {
 		return fail(staleIf(err))
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -160,10 +168,20 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request) (*http.Response, e
 			}
 			return fail(err)
 		}
-		framed = c.framingClear()
-		r, err := http.ReadResponse(c.br, req)
-		if err != nil {
-			return fail(err)
+		end := c.headBlock()
+		framed = end >= 0 && framingFields(c.peekHead(end))
+		var r *http.Response
+		if end >= 0 {
+			r = leanResponse(c.peekHead(end+2), req)
+		}
+		if r != nil {
+			c.br.Discard(end + 2)
+			r.Body = newLengthBody(c.br, r)
+		} else {
+			var err error
+			if r, err = http.ReadResponse(c.br, req); err != nil {
+				return fail(err)
+			}
 		}
 		if r.StatusCode < 100 || r.StatusCode > 599 {
 			return fail(errBadStatus)
@@ -211,30 +229,37 @@ func reusable(req *http.Request, resp *http.Response, framed bool) bool {
 		!resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
 }
 
-// framingClear reads ahead (without consuming) the header block of the
-// next response and reports whether it frames the response without doubt:
-// the whole block fits the read buffer, and it has at most one
+// headBlock reads ahead (without consuming) the header block of the next
+// response and returns its length, or -1 when it does not fit the read
+// buffer or the read failed (ReadResponse will say). framingFields tells
+// whether the block frames the response without doubt: at most one
 // Content-Length field and not both Content-Length and Transfer-Encoding
 // (http.ReadResponse accepts repeated equal lengths and lets chunked
 // coding override a length; either may mean that the backend and the
 // gateway disagree on where the response ends, RFC 9112 §6.3). Go's
 // reader refuses the rest (differing or invalid lengths, codings other
 // than chunked) with an error, which closes the connection.
-func (c *h1Conn) framingClear() bool {
+func (c *h1Conn) headBlock() int {
 	want, from := 1, 0
 	for {
 		if _, err := c.br.Peek(want); err != nil {
-			return false // the buffer is full, or the read failed (ReadResponse will say)
+			return -1 // the buffer is full, or the read failed
 		}
 		b, _ := c.br.Peek(c.br.Buffered())
 		if end := headerEnd(b, from); end >= 0 {
-			return framingFields(b[:end])
+			return end
 		}
 		if len(b) >= c.br.Size() {
-			return false
+			return -1
 		}
 		from, want = max(len(b)-2, 0), len(b)+1
 	}
+}
+
+// peekHead returns the n buffered bytes of the head headBlock found.
+func (c *h1Conn) peekHead(n int) []byte {
+	b, _ := c.br.Peek(n)
+	return b
 }
 
 // headerEnd returns the length of the header block at the start of b (up
