@@ -5,27 +5,22 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
-// backendBody is what the backend answers to every request.
-var backendBody = []byte("hello, world\n")
+// backendBody is what the backend answers to every request: 100 bytes,
+// the size of issue 13's measurements.
+var backendBody = []byte(strings.Repeat("0123456789", 9) + "abcdefghi\n")
 
 // serveBackend serves backendBody on addr until the process is signalled.
 // It runs in a process of its own (loadbench -backend ADDR) so that it
 // shares no Go runtime, heap or scheduler with the harness; every target
 // proxies to this one process.
 func serveBackend(addr string, stderr io.Writer) int {
-	contentType := []string{"text/plain"}
-	contentLength := []string{fmt.Sprint(len(backendBody))}
 	srv := &http.Server{
-		Addr: addr,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			h := w.Header()
-			h["Content-Type"] = contentType
-			h["Content-Length"] = contentLength
-			_, _ = w.Write(backendBody)
-		}),
+		Addr:              addr,
+		Handler:           backendHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 	}
@@ -35,4 +30,16 @@ func serveBackend(addr string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// backendHandler answers every request with backendBody.
+func backendHandler() http.Handler {
+	contentType := []string{"text/plain"}
+	contentLength := []string{fmt.Sprint(len(backendBody))}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Content-Type"] = contentType
+		h["Content-Length"] = contentLength
+		_, _ = w.Write(backendBody)
+	})
 }

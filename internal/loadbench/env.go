@@ -75,12 +75,18 @@ func (e *env) close() error {
 	return errors.Join(errs...)
 }
 
-// checkTools reports a missing wrk or nginx, or a missing redis-server
+// checkTools reports a missing wrk, or a missing nginx or redis-server
 // when a target needs one, before anything starts.
 func checkTools(ts []*target) error {
-	for _, name := range []string{"wrk", "nginx"} {
-		if _, err := exec.LookPath(name); err != nil {
-			return fmt.Errorf("%s not found in PATH (Debian: apt-get install -y nginx wrk): %w", name, err)
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return fmt.Errorf("wrk not found in PATH (Debian: apt-get install -y wrk): %w", err)
+	}
+	for _, t := range ts {
+		if t.name != "nginx" && t.name != "portico-cluster" {
+			continue
+		}
+		if _, err := exec.LookPath("nginx"); err != nil {
+			return fmt.Errorf("nginx not found in PATH, needed by %s (Debian: apt-get install -y nginx; or choose other -targets): %w", t.name, err)
 		}
 	}
 	for _, t := range ts {
@@ -275,20 +281,33 @@ func clip(b []byte, n int) string {
 // startBackend starts this program again in backend mode on a free port
 // and waits until it answers.
 func (e *env) startBackend(ctx context.Context) error {
-	self, err := os.Executable()
+	p, base, err := e.startSelf(ctx, "backend", backendMode)
 	if err != nil {
 		return err
+	}
+	e.backend, e.backendURL = p, base
+	return nil
+}
+
+// startSelf starts this program again as a child named name, in a hidden
+// mode: `loadbench MODE ADDR ARGS…` with ADDR a free loopback port, and
+// waits until GET /hello there answers 200 with backendBody. It returns
+// the process and http://ADDR.
+func (e *env) startSelf(ctx context.Context, name, mode string, args ...string) (*proc, string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, "", err
 	}
 	addr, err := freePort()
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	p, err := e.start("backend", exec.Command(self, backendMode, addr))
+	p, err := e.start(name, exec.Command(self, append([]string{mode, addr}, args...)...))
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	e.backend, e.backendURL = p, "http://"+addr
-	return waitReady(ctx, p, e.backendURL+"/hello", nil, 10*time.Second, status200(backendBody))
+	base := "http://" + addr
+	return p, base, waitReady(ctx, p, base+"/hello", nil, 10*time.Second, status200(backendBody))
 }
 
 // processTree returns pid and its descendants, from /proc.
