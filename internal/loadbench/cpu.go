@@ -93,7 +93,7 @@ func (e *env) settleDown(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(e.opts.settle)
 	for i := 0; ; i++ {
-		idle, err := idleShare(ctx, 500*time.Millisecond)
+		idle, err := idleShare(ctx, settleCheck)
 		if err != nil {
 			return err
 		}

@@ -59,6 +59,8 @@ type summary struct {
 	ReqPerSec float64 `json:"req_per_sec"`
 	P50us     float64 `json:"p50_us"`
 	P99us     float64 `json:"p99_us"`
+	// XFasthttp is ReqPerSec over the fasthttp target's (0: unknown).
+	XFasthttp float64 `json:"x_fasthttp,omitempty"`
 	CPU       cpuUse  `json:"cpu"`
 	// ProxyCPUus is the CPU time the proxy spent per request, in µs.
 	ProxyCPUus float64 `json:"proxy_cpu_us_per_request"`
@@ -91,11 +93,33 @@ type roundRatio struct {
 	Ratio float64 `json:"ratio"`
 }
 
+// goalMet is a goal checked: the ratio of the target's metric to the
+// reference's in each round, of the two run back to back, and the median
+// of those, on which the verdict is. OfMedians is the ratio of the two
+// medians, given for comparison.
 type goalMet struct {
 	goal
-	Ratio float64 `json:"ratio"`
-	Met   bool    `json:"met"`
-	Known bool    `json:"known"` // false: a side had no successful run
+	Ratio     float64      `json:"ratio"` // median of PerRound
+	OfMedians float64      `json:"of_medians"`
+	PerRound  []roundRatio `json:"per_round"`
+	Met       bool         `json:"met"`
+	Known     bool         `json:"known"` // false: no round with a successful run of both
+}
+
+// met reports whether ratio meets the goal.
+func (g goal) met(ratio float64) bool {
+	if g.Metric == metricP99 {
+		return ratio <= g.Bound
+	}
+	return ratio >= g.Bound
+}
+
+// value is the goal's metric of a run or a summary.
+func (g goal) value(rps, p99 float64) float64 {
+	if g.Metric == metricP99 {
+		return p99
+	}
+	return rps
 }
 
 // facts gathers the machine facts once the targets are set up.
@@ -219,43 +243,78 @@ func (r *results) summarize(ts []*target) {
 		byName[t.name] = &r.Targets[len(r.Targets)-1]
 	}
 	// byName holds pointers into r.Targets, which no longer grows.
+	if f, ok := byName[refs[0]]; ok && f.Runs > 0 {
+		for i := range r.Targets {
+			if s := &r.Targets[i]; s.Runs > 0 {
+				s.XFasthttp = s.ReqPerSec / f.ReqPerSec
+			}
+		}
+	}
+	for i := range r.Runs {
+		x := &r.Runs[i]
+		x.XFasthttp = 0
+		if f, ok := r.run(refs[0], x.Round); ok && x.Failed == "" && x.Round > 0 {
+			x.XFasthttp = x.ReqPerSec / f.ReqPerSec
+		}
+	}
 	for _, s := range r.Targets {
-		if slices.Contains(refs, s.Name) {
-			continue
+		if s.Name == "direct" {
+			continue // the backend itself
 		}
 		for _, ref := range refs {
 			rs, ok := byName[ref]
-			if !ok {
-				continue
+			if ti := slices.Index(refs, s.Name); !ok || ref == s.Name || (ti >= 0 && ti < slices.Index(refs, ref)) {
+				continue // none of a reference to a later one: the other way round is given
 			}
 			ra := ratio{Target: s.Name, Ref: ref}
 			if s.Runs > 0 && rs.Runs > 0 {
 				ra.Median = s.ReqPerSec / rs.ReqPerSec
 			}
-			var per []float64
-			for round := 1; round <= r.Options.Rounds; round++ {
-				a, aok := r.run(s.Name, round)
-				b, bok := r.run(ref, round)
-				if aok && bok && b.ReqPerSec > 0 {
-					ra.PerRound = append(ra.PerRound, roundRatio{round, a.ReqPerSec / b.ReqPerSec})
-					per = append(per, a.ReqPerSec/b.ReqPerSec)
-				}
-			}
-			ra.MedianOfRounds = median(per)
+			ra.PerRound = r.perRound(s.Name, ref, metricRPS)
+			ra.MedianOfRounds = medianRatio(ra.PerRound)
 			r.Ratios = append(r.Ratios, ra)
 		}
 	}
 	for _, g := range goals {
-		gm := goalMet{goal: g}
 		a, aok := byName[g.Target]
 		b, bok := byName[g.Ref]
-		if aok && bok && a.Runs > 0 && b.Runs > 0 && b.ReqPerSec > 0 {
+		if !aok || !bok {
+			continue // not in this run
+		}
+		gm := goalMet{goal: g, PerRound: r.perRound(g.Target, g.Ref, g.Metric)}
+		if a.Runs > 0 && b.Runs > 0 && g.value(b.ReqPerSec, b.P99us) > 0 {
+			gm.OfMedians = g.value(a.ReqPerSec, a.P99us) / g.value(b.ReqPerSec, b.P99us)
+		}
+		if len(gm.PerRound) > 0 {
 			gm.Known = true
-			gm.Ratio = a.ReqPerSec / b.ReqPerSec
-			gm.Met = gm.Ratio >= g.Min
+			gm.Ratio = medianRatio(gm.PerRound)
+			gm.Met = g.met(gm.Ratio)
 		}
 		r.Goals = append(r.Goals, gm)
 	}
+}
+
+// perRound returns, for each round in which both target and ref ran
+// successfully, the ratio of target's metric to ref's.
+func (r *results) perRound(target, ref, metric string) []roundRatio {
+	var per []roundRatio
+	g := goal{Metric: metric}
+	for round := 1; round <= r.Options.Rounds; round++ {
+		a, aok := r.run(target, round)
+		b, bok := r.run(ref, round)
+		if aok && bok && g.value(b.ReqPerSec, b.P99us) > 0 {
+			per = append(per, roundRatio{round, g.value(a.ReqPerSec, a.P99us) / g.value(b.ReqPerSec, b.P99us)})
+		}
+	}
+	return per
+}
+
+func medianRatio(per []roundRatio) float64 {
+	xs := make([]float64, len(per))
+	for i, p := range per {
+		xs[i] = p.Ratio
+	}
+	return median(xs)
 }
 
 // run returns the successful run of target in round.
@@ -341,14 +400,14 @@ func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nRuns (CPU in %% of one core: wrk + backend + proxy + other + idle = %d%%, the whole machine;\n"+
 		"softirq time is mostly also inside the process columns; proxy µs = the proxy's CPU time per request):\n", 100*f.CPUs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\torder\ttarget\treq/s\tp50\tp99\twrk\tbackend\tproxy\tother\tidle\t(softirq)\tproxy µs\tredis cmd/req\tredis trips/req\t")
+	fmt.Fprintln(tw, "round\torder\ttarget\treq/s\t× fasthttp\tp50\tp99\twrk\tbackend\tproxy\tother\tidle\t(softirq)\tproxy µs\tredis cmd/req\tredis trips/req\t")
 	for _, x := range r.Runs {
 		redis, trips := "—", "—"
 		if x.Redis != nil {
 			redis, trips = fmtPerReq(x.Redis.PerRequest), fmtPerReq(x.Redis.RoundTripsPerRequest)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Round, x.Order, x.Target,
-			fmtRPS(x.ReqPerSec), fmtMs(x.P50us), fmtMs(x.P99us),
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Round, x.Order, x.Target,
+			fmtRPS(x.ReqPerSec), fmtRatio(x.XFasthttp, 3), fmtMs(x.P50us), fmtMs(x.P99us),
 			fmtPct(x.CPU.Wrk), fmtPct(x.CPU.Backend), fmtPct(x.CPU.Proxy), fmtPct(x.CPU.Other), fmtPct(x.CPU.Idle), fmtPct(x.CPU.IRQ),
 			fmtMicros(x.proxyCPUPerRequest()), redis, trips, failedMark(x.Failed))
 	}
@@ -356,14 +415,14 @@ func (r *results) print(w io.Writer) {
 
 	fmt.Fprintf(w, "\nMedians over the rounds (failed runs left out):\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\truns\treq/s\tp50\tp99\twrk\tbackend\tproxy\tother\tidle\t(softirq)\tproxy µs\tredis cmd/req\tredis trips/req\t")
+	fmt.Fprintln(tw, "target\truns\treq/s\t× fasthttp\tp50\tp99\twrk\tbackend\tproxy\tother\tidle\t(softirq)\tproxy µs\tredis cmd/req\tredis trips/req\t")
 	for _, s := range r.Targets {
 		if s.Runs == 0 {
-			fmt.Fprintf(tw, "%s\t%d/%d\t—\t\t\t\t\t\t\t\t\t\t\t\t\n", s.Name, s.Runs, s.Runs+s.Failed)
+			fmt.Fprintf(tw, "%s\t%d/%d\t—\t\t\t\t\t\t\t\t\t\t\t\t\t\n", s.Name, s.Runs, s.Runs+s.Failed)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name, s.Runs, s.Runs+s.Failed,
-			fmtRPS(s.ReqPerSec), fmtMs(s.P50us), fmtMs(s.P99us),
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name, s.Runs, s.Runs+s.Failed,
+			fmtRPS(s.ReqPerSec), fmtRatio(s.XFasthttp, 3), fmtMs(s.P50us), fmtMs(s.P99us),
 			fmtPct(s.CPU.Wrk), fmtPct(s.CPU.Backend), fmtPct(s.CPU.Proxy), fmtPct(s.CPU.Other), fmtPct(s.CPU.Idle), fmtPct(s.CPU.IRQ),
 			fmtMicros(s.ProxyCPUus), s.redisCell(), s.tripsCell())
 	}
@@ -382,7 +441,8 @@ func (r *results) print(w io.Writer) {
 	}
 
 	if len(r.Ratios) > 0 {
-		fmt.Fprintf(w, "\nThroughput ratios (req/s):\n")
+		fmt.Fprintf(w, "\nThroughput ratios (req/s) to the ceiling (fasthttp) and to nginx; those to direct and\n"+
+			"portico-noanalytics are in the Markdown table and the JSON:\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		head := "\tof medians\tmedian of rounds"
 		for round := 1; round <= o.Rounds; round++ {
@@ -390,6 +450,9 @@ func (r *results) print(w io.Writer) {
 		}
 		fmt.Fprintln(tw, head+"\t")
 		for _, ra := range r.Ratios {
+			if ra.Ref != "fasthttp" && ra.Ref != "nginx" {
+				continue
+			}
 			line := fmt.Sprintf("%s / %s\t%s\t%s", ra.Target, ra.Ref, fmtRatio(ra.Median, 3), fmtRatio(ra.MedianOfRounds, 3))
 			for round := 1; round <= o.Rounds; round++ {
 				v := "—"
@@ -405,15 +468,7 @@ func (r *results) print(w io.Writer) {
 		tw.Flush()
 	}
 
-	for _, g := range r.Goals {
-		verdict := "UNKNOWN (no successful runs to compare)"
-		if g.Known && g.Met {
-			verdict = fmt.Sprintf("%.3f: MET", g.Ratio)
-		} else if g.Known {
-			verdict = fmt.Sprintf("%.3f: NOT MET", g.Ratio)
-		}
-		fmt.Fprintf(w, "\nTarget of the issue: %s ≥ %.2f × %s req/s on this %d-core machine → %s\n", g.Target, g.Min, g.Ref, f.CPUs, verdict)
-	}
+	r.printGoals(w)
 	if n := r.failedRuns(); n > 0 {
 		fmt.Fprintf(w, "\n!!! %d RUN(S) FAILED (socket errors or non-2xx responses): they are left out of the medians and ratios.\n", n)
 		for _, x := range r.Runs {
@@ -431,6 +486,44 @@ func (r *results) print(w io.Writer) {
 
 	fmt.Fprintf(w, "\nMarkdown (README):\n\n")
 	r.printMarkdown(w)
+}
+
+// printGoals writes the goals of the issue, one line each.
+func (r *results) printGoals(w io.Writer) {
+	if len(r.Goals) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nGoals of issue 13 on this %d-core machine: the portico target's; portico-std and portico-noanalytics beside it.\n"+
+		"Each ratio is of two runs of the same round; the verdict is on their median:\n", r.Facts.CPUs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, g := range r.Goals {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", g.Target, g.label(), g.verdict())
+	}
+	tw.Flush()
+}
+
+// label names the goal's ratio and bound: "× nginx ≥ 0.80".
+func (g goal) label() string {
+	if g.Metric == metricP99 {
+		return fmt.Sprintf("p99 / %s p99 ≤ %.2f", g.Ref, g.Bound)
+	}
+	return fmt.Sprintf("× %s ≥ %.2f", g.Ref, g.Bound)
+}
+
+// verdict is the goal's ratio, verdict and rounds, for a report line.
+func (g goalMet) verdict() string {
+	if !g.Known {
+		return "UNKNOWN (no round with successful runs of both)"
+	}
+	v := "NOT MET"
+	if g.Met {
+		v = "MET"
+	}
+	var rounds []string
+	for _, pr := range g.PerRound {
+		rounds = append(rounds, fmt.Sprintf("%.3f", pr.Ratio))
+	}
+	return fmt.Sprintf("%.3f: %s\t(rounds %s; of the medians %s)", g.Ratio, v, strings.Join(rounds, " "), fmtRatio(g.OfMedians, 3))
 }
 
 // fmtPerReq formats Redis commands per request.
@@ -525,9 +618,10 @@ func (r *results) ratioCell(target, ref string) string {
 	return fmtRatio(a/b, 3)
 }
 
-func (r *results) printJSON(w io.Writer) error {
+// printJSON writes v as indented JSON after a "JSON:" line.
+func printJSON(w io.Writer, v any) error {
 	fmt.Fprintln(w, "\nJSON:")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(v)
 }

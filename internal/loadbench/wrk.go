@@ -187,7 +187,10 @@ type runResult struct {
 	// targets without one.
 	Redis  *redisUse `json:"redis,omitempty"`
 	Failed string    `json:"failed,omitempty"`
-	Output string    `json:"-"` // what wrk printed
+	// XFasthttp is ReqPerSec over that of the fasthttp target's run in
+	// the same round (0: unknown); set by summarize.
+	XFasthttp float64 `json:"x_fasthttp,omitempty"`
+	Output    string  `json:"-"` // what wrk printed
 }
 
 // wrk drives t for d and returns the run. A run with socket errors or
