@@ -25,6 +25,9 @@ fi
 go mod tidy -diff >/dev/null || { echo "go.mod/go.sum need go mod tidy"; exit 1; }
 go vet ./...
 go test -race -count=1 -timeout 20m ./...
+# The gateway's tests once more on Go's net/http engine (the run above
+# serves them on the fast engine, the default): both engines pass them.
+go test -race -count=1 ./proxy -args -engine=std
 
 # Short fuzzing runs of the parsers of outside input (the seed corpora
 # also run in every go test above).
@@ -32,6 +35,7 @@ fuzztime=${FUZZTIME:-10s}
 go test -run '^$' -fuzz '^FuzzLookup$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzServeHTTP$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzUpstreamResponse$' -fuzztime "$fuzztime" ./proxy
+go test -run '^$' -fuzz '^FuzzServerParse$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzSniffer$' -fuzztime "$fuzztime" ./framing
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./admin
 go test -run '^$' -fuzz '^FuzzSpool$' -fuzztime "$fuzztime" ./analytics

@@ -1,0 +1,216 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// startServer serves h on the fast engine with a net/http fallback and
+// returns the address, the Server and the fallback.
+func startServer(t *testing.T, h http.Handler, tune func(*Server, *http.Server)) (string, *Server, *httptest.Server) {
+	t.Helper()
+	fb := httptest.NewUnstartedServer(h)
+	s := &Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	if tune != nil {
+		tune(s, fb.Config)
+	}
+	ln := fb.Listener
+	fb.Listener = s.Fallback()
+	fb.Start()
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+		fb.Close()
+		<-served
+	})
+	return ln.Addr().String(), s, fb
+}
+
+// engineOf answers with the engine that served the request.
+func engineOf(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if _, ok := w.(*respWriter); ok {
+		io.WriteString(w, "fast "+r.Method+" "+string(body))
+	} else {
+		io.WriteString(w, "std "+r.Method+" "+string(body))
+	}
+}
+
+func readResponses(t *testing.T, br *bufio.Reader, n int) []string {
+	t.Helper()
+	var out []string
+	for range n {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("after %v: %v", out, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out = append(out, resp.Status[:3]+" "+string(b))
+	}
+	return out
+}
+
+// TestServerHandsOver: on one connection, pipelined, a GET is served by
+// the fast path, a POST with a body is handed over with the bytes read
+// after it, and net/http serves it and what follows, in order.
+func TestServerHandsOver(t *testing.T) {
+	addr, _, _ := startServer(t, http.HandlerFunc(engineOf), nil)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"+
+		"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"+
+		"GET /c HTTP/1.1\r\nHost: x\r\n\r\n")
+	got := strings.Join(readResponses(t, bufio.NewReader(c), 3), " | ")
+	if want := "200 fast GET  | 200 std POST body | 200 std GET "; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestServerLargeHead: a head larger than the fast path's buffer goes to
+// net/http, which serves it, or refuses it with 431 beyond its own limit.
+func TestServerLargeHead(t *testing.T) {
+	addr, _, _ := startServer(t, http.HandlerFunc(engineOf), func(_ *Server, fb *http.Server) { fb.MaxHeaderBytes = 32 << 10 })
+	for _, tc := range []struct {
+		size int
+		want string
+	}{{readBufSize + 100, "200 std GET "}, {100 << 10, "431"}} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("b", tc.size)+"\r\n\r\n")
+		got := readResponses(t, bufio.NewReader(c), 1)[0]
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("head of %d bytes: %q, want %q", tc.size, got, tc.want)
+		}
+		c.Close()
+	}
+}
+
+// TestServerDrain: Shutdown closes idle connections at once, lets a
+// request in flight finish with "Connection: close", and makes Serve
+// return http.ErrServerClosed.
+func TestServerDrain(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			started <- struct{}{}
+			<-release
+		}
+		io.WriteString(w, "done")
+	})
+	fb := httptest.NewUnstartedServer(h)
+	s := &Server{Handler: h}
+	ln := fb.Listener
+	fb.Listener = s.Fallback()
+	fb.Start()
+	defer fb.Close()
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+
+	idle, _ := net.Dial("tcp", ln.Addr().String())
+	defer idle.Close()
+	idle.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(idle, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+	ibr := bufio.NewReader(idle)
+	readResponses(t, ibr, 1)
+
+	busy, _ := net.Dial("tcp", ln.Addr().String())
+	defer busy.Close()
+	busy.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-started
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shut <- s.Shutdown(ctx)
+	}()
+	if _, err := ibr.ReadByte(); err == nil {
+		t.Error("the idle connection got a byte, want it closed")
+	}
+	close(release)
+	resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
+	if err != nil {
+		t.Fatal("request in flight:", err)
+	}
+	if !resp.Close {
+		t.Error("the response in flight during a drain does not close its connection")
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; err != http.ErrServerClosed {
+		t.Errorf("Serve returned %v, want http.ErrServerClosed", err)
+	}
+}
+
+// TestServerPanicCloses: a handler's panic closes its connection, is
+// logged, and the server serves the next one.
+func TestServerPanicCloses(t *testing.T) {
+	var n atomic.Int32
+	addr, _, _ := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			panic("boom")
+		}
+		io.WriteString(w, "ok")
+	}), nil)
+	c, _ := net.Dial("tcp", addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+	if b, err := io.ReadAll(c); err != nil || len(b) != 0 {
+		t.Errorf("after a panic: %q %v, want the connection closed without an answer", b, err)
+	}
+	c.Close()
+	c, _ = net.Dial("tcp", addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+	if got := readResponses(t, bufio.NewReader(c), 1)[0]; got != "200 ok" {
+		t.Errorf("next connection: %q", got)
+	}
+}
+
+// TestServerTimeouts: a client that sends part of a head is cut after
+// ReadHeaderTimeout, an idle keep-alive one after IdleTimeout.
+func TestServerTimeouts(t *testing.T) {
+	addr, _, _ := startServer(t, http.HandlerFunc(engineOf), func(s *Server, _ *http.Server) {
+		s.ReadHeaderTimeout, s.IdleTimeout = 200*time.Millisecond, 300*time.Millisecond
+	})
+	for _, tc := range []struct {
+		name, send string
+		answers    int
+	}{
+		{"partial head", "GET /a HTTP/1.1\r\nHost:", 0},
+		{"idle", "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", 1},
+	} {
+		c, _ := net.Dial("tcp", addr)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		start := time.Now()
+		io.WriteString(c, tc.send)
+		br := bufio.NewReader(c)
+		readResponses(t, br, tc.answers)
+		if _, err := br.ReadByte(); err == nil || time.Since(start) > 5*time.Second {
+			t.Errorf("%s: err %v after %v, want the connection closed by the server", tc.name, err, time.Since(start))
+		}
+		c.Close()
+	}
+}
