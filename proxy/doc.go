@@ -4,6 +4,34 @@
 // the request against the subscription plan's limits, picks an endpoint
 // target and proxies the request with httputil.ReverseProxy.
 //
+// Two engines serve it (see Server): on a plain listener, Server — Portico's
+// own HTTP/1.1 connection loop — serves the common request itself (a
+// bodyless GET, HEAD, OPTIONS or DELETE with plain header fields) and
+// forwards it without httputil.ReverseProxy (upstream.forward), and hands
+// every other request, with its connection, to Go's net/http server,
+// which runs the same Gateway with the ReverseProxy; TLS listeners
+// (HTTP/2 included) are net/http's alone. The rules — routing, keys,
+// subscriptions, limits, balancing and retries, request ids, header
+// rules, analytics records — are the Gateway's and the upstream's, written
+// once: the fast engine calls Gateway.ServeHTTP with its own
+// ResponseWriter, and forward differs from the ReverseProxy only in how it
+// writes the forwarded request and relays the response.
+//
+// Why an engine of its own rather than fasthttp, measured with
+// BenchmarkEngines and `make bench` (README "Performance"): profiles put
+// Portico's own logic at a few percent of its CPU and the rest in
+// net/http's per-request machinery (a goroutine watching the client, a
+// context, header maps, the reverse proxy's clone of the request, the
+// response writer's chunking) and in the loopback TCP stack. fasthttp
+// removes the first by owning the connection, but then every request
+// must be served by it — it cannot hand a connection to net/http in the
+// middle — so WebSockets, request bodies under the framing rules, TLS and
+// HTTP/2 would need a second implementation of the gateway, and its
+// parser is not net/http's (the framing rules are stated against the
+// latter). Server keeps net/http for all of that and parses only the
+// unambiguous subset, which FuzzServerParse checks against
+// http.ReadRequest.
+//
 // The moving parts:
 //
 //   - Snapshot: an immutable view of the configuration built for the request

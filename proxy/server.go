@@ -231,6 +231,16 @@ type handedConn struct {
 	pending []byte
 }
 
+// CloseWrite half-closes the connection when it can (net/http does
+// before it closes a connection it refused a request on, so that the
+// client reads the answer before the close).
+func (c *handedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *handedConn) Read(p []byte) (int, error) {
 	if len(c.pending) > 0 {
 		n := copy(p, c.pending)
@@ -287,8 +297,6 @@ func (c *conn) serve() {
 	}()
 	c.br = readers.Get().(*bufio.Reader)
 	c.br.Reset(c.nc)
-	c.bw = writers.Get().(*bufio.Writer)
-	c.bw.Reset(c.nc)
 	c.remote = c.nc.RemoteAddr().String()
 	c.clientIP, _, _ = net.SplitHostPort(c.remote)
 	// The requests' context is never cancelled: the fast path does not
@@ -321,6 +329,10 @@ func (c *conn) release() {
 		readers.Put(c.br)
 		c.br = nil
 	}
+	c.releaseWriter()
+}
+
+func (c *conn) releaseWriter() {
 	if c.bw != nil {
 		c.bw.Reset(nil)
 		writers.Put(c.bw)
@@ -348,6 +360,9 @@ func (c *conn) readHead() (n int, ok bool) {
 		if s.draining.Load() {
 			return -1, false
 		}
+		// An idle connection holds no write buffer: 10,000 idle clients
+		// cost their read buffers and goroutines only.
+		c.releaseWriter()
 		c.idle.Store(true)
 		if s.IdleTimeout > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(s.IdleTimeout))
@@ -405,6 +420,10 @@ func requestHeadEnd(b []byte, from int) int {
 // serveRequest answers the parsed request and reports whether the
 // connection stays open.
 func (c *conn) serveRequest() bool {
+	if c.bw == nil {
+		c.bw = writers.Get().(*bufio.Writer)
+		c.bw.Reset(c.nc)
+	}
 	r := c.req
 	rw := &c.rw
 	rw.reset(r.Method == http.MethodHead, r.Close || c.s.draining.Load())
