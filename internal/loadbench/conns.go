@@ -48,11 +48,15 @@ const (
 // the slow clients would be cut before the measurement ends.
 var connsPorticoFlags = []string{"--read-header-timeout", "10m", "--idle-timeout", "10m"}
 
-// connsTime estimates how long the experiment's runs take, opening
-// the connections and reading the memory left out.
+// connsRoundOverhead is about how long a round of the experiment takes
+// besides its wrk runs: opening and closing the connections, the slow
+// clients' first two bytes, and waiting for the memory to settle.
+const connsRoundOverhead = 6 * time.Second
+
+// connsTime estimates how long the experiment takes once Portico runs.
 func connsTime(o options) time.Duration {
 	whole := func(d time.Duration) time.Duration { return time.Duration(math.Ceil(d.Seconds())) * time.Second }
-	return whole(o.warmup) + time.Duration(o.rounds)*(2*whole(o.duration)+2*settleCheck)
+	return whole(o.warmup) + time.Duration(o.rounds)*(2*whole(o.duration)+2*settleCheck+connsRoundOverhead)
 }
 
 // runConns runs the connections experiment and returns the exit status.
@@ -95,7 +99,7 @@ func runConns(ctx context.Context, o options, stdout, stderr io.Writer) (code in
 			code = 1
 		}
 	}()
-	e.logf("connections experiment: %d idle, %d slow, RLIMIT_NOFILE %d; %d round(s) with and without them, wrk %s each: about %s of runs, plus opening and closing the connections",
+	e.logf("connections experiment: %d idle, %d slow, RLIMIT_NOFILE %d; %d round(s) with and without them, wrk %s each: about %s, plus the build and any wait for a quiet machine",
 		o.connsIdle, o.connsSlow, nofile, o.rounds, o.duration, connsTime(o).Round(time.Second))
 	if err := e.startBackend(ctx); err != nil {
 		fmt.Fprintln(stderr, "loadbench:", err)
@@ -106,8 +110,12 @@ func runConns(ctx context.Context, o options, stdout, stderr io.Writer) (code in
 		fmt.Fprintf(stderr, "loadbench: setup %s: %v\n", t.name, err)
 		return 1
 	}
+	metricsURL := "http://" + metricsAddr + "/metrics"
 	res := &connsResults{Options: optionsJSON(o), Idle: o.connsIdle, Slow: o.connsSlow, PorticoFlags: flags, NoFile: nofile}
-	err = measureConns(ctx, e, t, "http://"+metricsAddr+"/metrics", res)
+	if v, err := scrape(ctx, metricsURL, "go_gc_gogc_percent"); err == nil {
+		res.GOGC = int64(v[0])
+	}
+	err = measureConns(ctx, e, t, metricsURL, res)
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "loadbench: interrupted; no report")
 		return 1

@@ -91,9 +91,18 @@ func TestConnsSummarize(t *testing.T) {
 	if s.WithP99us != 2600 || s.WithoutP99us != 2000 || s.WithoutReqPerSec != 1000 || s.FailedRuns != 1 || s.ConnectionsSound {
 		t.Errorf("summary = %+v; want with p99 2600, without p99 2000 and 1000 req/s, 1 failed run, connections not all held", s)
 	}
+	if s.PeakRSS != 0 {
+		t.Errorf("peak RSS = %d, want 0 (no reading after a run)", s.PeakRSS)
+	}
+	r.Rounds[1].AfterWrk.RSS = 40 << 20
+	r.GOGC = 400
+	r.summarize()
+	if r.Summary.PeakRSS != 40<<20 {
+		t.Errorf("peak RSS = %d, want %d", r.Summary.PeakRSS, 40<<20)
+	}
 	var out strings.Builder
 	r.print(&out)
-	for _, want := range []string{"8,000 B", "p99 with / without: 1.300", "idle 999/1000", "RUN(S) FAILED", "did not hold every connection"} {
+	for _, want := range []string{"up to 40.0 MiB; its GOGC is 400", "about 5 × the live heap", "8,000 B", "p99 with / without: 1.300", "idle 999/1000", "RUN(S) FAILED", "did not hold every connection"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

@@ -76,7 +76,8 @@ type connsSummary struct {
 	ReqPerSecPerRnd  []roundRatio `json:"req_per_sec_ratio_per_round"`
 	P99Goal          float64      `json:"p99_ratio_goal"` // at most
 	P99Met           bool         `json:"p99_met"`
-	Known            bool         `json:"known"` // false: no round with both runs successful
+	Known            bool         `json:"known"`          // false: no round with both runs successful
+	PeakRSS          int64        `json:"peak_rss_bytes"` // the most of the readings after a run with them
 	FailedRuns       int          `json:"failed_runs"`
 	ConnectionsSound bool         `json:"connections_held"` // Portico held every connection through every run with them
 }
@@ -93,6 +94,7 @@ type connsResults struct {
 	Slow         int          `json:"slow_clients"`
 	PorticoFlags []string     `json:"portico_flags"`
 	NoFile       uint64       `json:"rlimit_nofile"`
+	GOGC         int64        `json:"gogc"` // Portico's, from go_gc_gogc_percent; 0: unknown
 	Rounds       []connsRound `json:"rounds"`
 	Summary      connsSummary `json:"summary"`
 }
@@ -115,6 +117,7 @@ func (r *connsResults) summarize() {
 		if i == 0 {
 			s.Idle.RSSFirst, s.Slow.RSSFirst = idleRSS[0], slowRSS[0]
 		}
+		s.PeakRSS = max(s.PeakRSS, cr.AfterWrk.RSS)
 		if cr.IdleHeld != r.Idle || cr.SlowHeld != r.Slow {
 			s.ConnectionsSound = false
 		}
@@ -224,6 +227,12 @@ func (r *connsResults) print(w io.Writer) {
 	}
 	cost("idle connection", s.Idle)
 	cost("slow client    ", s.Slow)
+	if r.GOGC > 0 {
+		fmt.Fprintf(w, "  Portico's RSS after a run with them held: up to %s; its GOGC is %d, so between collections its heap grows\n"+
+			"    to about %d × the live heap, which the connections enlarge\n", fmtMiB(s.PeakRSS), r.GOGC, 1+r.GOGC/100)
+	} else {
+		fmt.Fprintf(w, "  Portico's RSS after a run with them held: up to %s\n", fmtMiB(s.PeakRSS))
+	}
 	fmt.Fprintf(w, "  wrk with them held: %s req/s, p99 %s; without: %s req/s, p99 %s (medians)\n",
 		fmtRPS(s.WithReqPerSec), fmtMs(s.WithP99us), fmtRPS(s.WithoutReqPerSec), fmtMs(s.WithoutP99us))
 	if s.Known {

@@ -30,7 +30,7 @@ func porticoTarget(o options, name, about string, args ...string) *target {
 		if err != nil {
 			return err
 		}
-		t.detail = firstLine(commandOutput(bin, "version")) + ", embedded store, --log-level warn " + strings.Join(args, " ")
+		t.detail = strings.Join(append([]string{firstLine(commandOutput(bin, "version")) + ", embedded store, --log-level warn"}, args...), " ")
 		if len(o.porticoEnv) > 0 {
 			t.detail += ", environment " + strings.Join(o.porticoEnv, " ")
 		}

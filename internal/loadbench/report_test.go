@@ -143,6 +143,14 @@ func TestRunTime(t *testing.T) {
 	}
 }
 
+func TestConnsTime(t *testing.T) {
+	// 2 + 5 × (2 × 8 + 2 × 0.5 + 6) s
+	o := options{rounds: 5, duration: 8 * time.Second, warmup: 2 * time.Second}
+	if got, want := connsTime(o), 117*time.Second; got != want {
+		t.Errorf("connsTime = %s, want %s", got, want)
+	}
+}
+
 func TestDefaultTargets(t *testing.T) {
 	o, err := parseFlags(nil, new(strings.Builder))
 	if err != nil {
