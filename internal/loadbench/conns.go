@@ -206,6 +206,9 @@ func measureConns(ctx context.Context, e *env, t *target, metricsURL string, res
 					return fmt.Errorf("round %d, without: %w", round, err)
 				}
 				cr.Without.Round, cr.Without.Target = round, "without"
+				if cr.AfterWithout, err = readMem(ctx, pid, metricsURL); err != nil {
+					return err
+				}
 				continue
 			}
 			if err := roundWith(ctx, e, t, &cr, pid, metricsURL, u.Host, request, slowStream, total); err != nil {

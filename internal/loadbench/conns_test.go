@@ -95,14 +95,16 @@ func TestConnsSummarize(t *testing.T) {
 		t.Errorf("peak RSS = %d, want 0 (no reading after a run)", s.PeakRSS)
 	}
 	r.Rounds[1].AfterWrk.RSS = 40 << 20
+	r.Rounds[1].AfterWithout.RSS = 20 << 20
+	r.Rounds[2].AfterWithout.RSS = 30 << 20
 	r.GOGC = 400
 	r.summarize()
-	if r.Summary.PeakRSS != 40<<20 {
-		t.Errorf("peak RSS = %d, want %d", r.Summary.PeakRSS, 40<<20)
+	if s := r.Summary; s.PeakRSS != 40<<20 || s.MinRSSWithout != 20<<20 || s.MaxRSSWithout != 30<<20 {
+		t.Errorf("peak RSS = %d, without %d to %d; want %d, %d to %d", s.PeakRSS, s.MinRSSWithout, s.MaxRSSWithout, 40<<20, 20<<20, 30<<20)
 	}
 	var out strings.Builder
 	r.print(&out)
-	for _, want := range []string{"up to 40.0 MiB; its GOGC is 400", "about 5 × the live heap", "8,000 B", "p99 with / without: 1.300", "idle 999/1000", "RUN(S) FAILED", "did not hold every connection"} {
+	for _, want := range []string{"up to 40.0 MiB; after one without: 20.0 MiB to 30.0 MiB", "about 5 × the live heap", "8,000 B", "p99 with / without: 1.300", "idle 999/1000", "RUN(S) FAILED", "did not hold every connection"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

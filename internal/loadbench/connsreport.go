@@ -33,6 +33,8 @@ type connsRound struct {
 	Slow     memSample `json:"slow"`      // and the slow clients
 	AfterWrk memSample `json:"after_wrk"` // after the run with them
 	Closed   memSample `json:"closed"`    // all closed again
+	// AfterWithout is read after the run without them.
+	AfterWithout memSample `json:"after_wrk_without"`
 	// IdleHeld and SlowHeld count the connections Portico still held
 	// open after the run with them.
 	IdleHeld int       `json:"idle_held"`
@@ -70,16 +72,21 @@ type connsSummary struct {
 	WithoutP99us     float64 `json:"without_p99_us"`
 
 	// The ratios with / without of each round and their medians.
-	P99Ratio         float64      `json:"p99_ratio"`
-	P99PerRound      []roundRatio `json:"p99_ratio_per_round"`
-	ReqPerSecRatio   float64      `json:"req_per_sec_ratio"`
-	ReqPerSecPerRnd  []roundRatio `json:"req_per_sec_ratio_per_round"`
-	P99Goal          float64      `json:"p99_ratio_goal"` // at most
-	P99Met           bool         `json:"p99_met"`
-	Known            bool         `json:"known"`          // false: no round with both runs successful
-	PeakRSS          int64        `json:"peak_rss_bytes"` // the most of the readings after a run with them
-	FailedRuns       int          `json:"failed_runs"`
-	ConnectionsSound bool         `json:"connections_held"` // Portico held every connection through every run with them
+	P99Ratio        float64      `json:"p99_ratio"`
+	P99PerRound     []roundRatio `json:"p99_ratio_per_round"`
+	ReqPerSecRatio  float64      `json:"req_per_sec_ratio"`
+	ReqPerSecPerRnd []roundRatio `json:"req_per_sec_ratio_per_round"`
+	P99Goal         float64      `json:"p99_ratio_goal"` // at most
+	P99Met          bool         `json:"p99_met"`
+	Known           bool         `json:"known"`          // false: no round with both runs successful
+	PeakRSS         int64        `json:"peak_rss_bytes"` // the most of the readings after a run with them
+	// The least and the most of the readings after a run without them;
+	// the most is mostly right after a run with them, before Go returned
+	// the memory to the system.
+	MinRSSWithout    int64 `json:"min_rss_without_bytes"`
+	MaxRSSWithout    int64 `json:"max_rss_without_bytes"`
+	FailedRuns       int   `json:"failed_runs"`
+	ConnectionsSound bool  `json:"connections_held"` // Portico held every connection through every run with them
 }
 
 // p99Goal is issue 13's bound on p99 with the connections over p99
@@ -118,6 +125,12 @@ func (r *connsResults) summarize() {
 			s.Idle.RSSFirst, s.Slow.RSSFirst = idleRSS[0], slowRSS[0]
 		}
 		s.PeakRSS = max(s.PeakRSS, cr.AfterWrk.RSS)
+		if cr.AfterWithout.RSS > 0 {
+			if s.MinRSSWithout == 0 || cr.AfterWithout.RSS < s.MinRSSWithout {
+				s.MinRSSWithout = cr.AfterWithout.RSS
+			}
+			s.MaxRSSWithout = max(s.MaxRSSWithout, cr.AfterWithout.RSS)
+		}
 		if cr.IdleHeld != r.Idle || cr.SlowHeld != r.Slow {
 			s.ConnectionsSound = false
 		}
@@ -169,17 +182,24 @@ func (r *connsResults) print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "round\treading\tRSS\tper conn\tGo in use\tper conn\tgoroutines\tper conn\tthreads\tfds\t")
 	for _, cr := range r.Rounds {
-		rows := []struct {
+		type row struct {
 			name string
 			m    memSample
 			prev *memSample
 			n    int
-		}{
+		}
+		rows := []row{
 			{"before", cr.Before, nil, 0},
 			{fmt.Sprintf("+ %d idle", r.Idle), cr.Idle, &cr.Before, r.Idle},
 			{fmt.Sprintf("+ %d slow", r.Slow), cr.Slow, &cr.Idle, r.Slow},
 			{"after wrk with them", cr.AfterWrk, nil, 0},
 			{"all closed", cr.Closed, nil, 0},
+		}
+		without := row{"after wrk without", cr.AfterWithout, nil, 0}
+		if cr.WithLast {
+			rows = append([]row{without}, rows...)
+		} else {
+			rows = append(rows, without)
 		}
 		for _, row := range rows {
 			rssPer, goPer, gPer := "", "", ""
@@ -227,11 +247,13 @@ func (r *connsResults) print(w io.Writer) {
 	}
 	cost("idle connection", s.Idle)
 	cost("slow client    ", s.Slow)
+	rss := fmt.Sprintf("  Portico's RSS after a run with them held: up to %s; after one without: %s to %s (the most when right after\n"+
+		"    one with them, before Go returned the memory)", fmtMiB(s.PeakRSS), fmtMiB(s.MinRSSWithout), fmtMiB(s.MaxRSSWithout))
 	if r.GOGC > 0 {
-		fmt.Fprintf(w, "  Portico's RSS after a run with them held: up to %s; its GOGC is %d, so between collections its heap grows\n"+
-			"    to about %d × the live heap, which the connections enlarge\n", fmtMiB(s.PeakRSS), r.GOGC, 1+r.GOGC/100)
+		fmt.Fprintf(w, "%s; its GOGC is %d, so between collections its heap grows to\n"+
+			"    about %d × the live heap, which the connections enlarge\n", rss, r.GOGC, 1+r.GOGC/100)
 	} else {
-		fmt.Fprintf(w, "  Portico's RSS after a run with them held: up to %s\n", fmtMiB(s.PeakRSS))
+		fmt.Fprintln(w, rss)
 	}
 	fmt.Fprintf(w, "  wrk with them held: %s req/s, p99 %s; without: %s req/s, p99 %s (medians)\n",
 		fmtRPS(s.WithReqPerSec), fmtMs(s.WithP99us), fmtRPS(s.WithoutReqPerSec), fmtMs(s.WithoutP99us))
