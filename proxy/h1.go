@@ -58,7 +58,8 @@ type h1Conn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	host     string
-	lastUsed time.Time
+	lastUsed time.Time // when the last request on it started
+	deadline time.Time // the read deadline set, zero for none
 	peek     idlePeek // see idlePeek.quiet
 }
 
@@ -152,8 +153,9 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request) (*http.Response, e
 	if err := c.bw.Flush(); err != nil {
 		return fail(staleIf(err))
 	}
+	c.lastUsed = time.Now()
 	if t.responseTimeout > 0 {
-		c.SetReadDeadline(time.Now().Add(t.responseTimeout))
+		c.armDeadline(c.lastUsed.Add(t.responseTimeout), t.responseTimeout/64)
 	}
 	c.lr.on, c.lr.left = true, t.maxHeader
 	if c.lr.left <= 0 {
@@ -197,7 +199,9 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request) (*http.Response, e
 	}
 	c.lr.on = false
 	if t.responseTimeout > 0 {
-		c.SetReadDeadline(time.Time{})
+		if !bodyBuffered(resp, c.br) {
+			c.armDeadline(time.Time{}, 0) // the body may take its time
+		}
 		if ctx.Err() != nil {
 			resp.Body.Close()
 			return fail(ctx.Err())
@@ -210,6 +214,36 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request) (*http.Response, e
 	}
 	resp.Body = &h1Body{rc: resp.Body, c: c, t: t, stop: stop, keep: keep}
 	return resp, nil
+}
+
+// armDeadline sets the read deadline to at (zero: none), unless the one
+// set is zero-ness alike and at most slack earlier: the response timeout
+// then holds to within slack (1/64 of it) and a keep-alive connection
+// skips the two timer updates a request would cost (BenchmarkEngines).
+// A deadline left from an earlier request is never later than this
+// request's own, for time only moves on.
+func (c *h1Conn) armDeadline(at time.Time, slack time.Duration) {
+	if at.IsZero() {
+		if !c.deadline.IsZero() {
+			c.SetReadDeadline(at)
+			c.deadline = at
+		}
+		return
+	}
+	if c.deadline.IsZero() || at.Sub(c.deadline) > slack {
+		c.SetReadDeadline(at)
+		c.deadline = at
+	}
+}
+
+// bodyBuffered reports whether resp's body is already in br (or there is
+// none): reading it needs no further read from the connection.
+func bodyBuffered(resp *http.Response, br *bufio.Reader) bool {
+	if resp.Body == http.NoBody {
+		return true
+	}
+	lb, ok := resp.Body.(*lengthBody)
+	return ok && lb.left <= int64(br.Buffered())
 }
 
 // reusable reports whether the connection that carried req and resp may
@@ -367,7 +401,6 @@ func (t *h1Transport) release(c *h1Conn, stop func() bool, keep bool) {
 		c.Close()
 		return
 	}
-	c.lastUsed = time.Now()
 	t.mu.Lock()
 	if len(t.idle[c.host]) < t.maxIdle {
 		if t.idle == nil {

@@ -164,7 +164,7 @@ func leanResponse(b []byte, req *http.Request) *http.Response {
 				return nil
 			}
 		}
-		value := strings.Trim(fl[colon+1:], " \t")
+		value := trimOWS(fl[colon+1:])
 		for i := 0; i < len(value); i++ {
 			if c := value[i]; (c < 0x20 && c != '\t') || c == 0x7f {
 				return nil

@@ -88,7 +88,7 @@ func (c *conn) parse(n int) bool {
 				return false
 			}
 		}
-		value := strings.Trim(fl[colon+1:], " \t")
+		value := trimOWS(fl[colon+1:])
 		for i := 0; i < len(value); i++ {
 			if c := value[i]; (c < 0x20 && c != '\t') || c >= 0x7f {
 				return false
@@ -221,4 +221,15 @@ func connectionTokens(v string, closing bool) (bool, bool) {
 		}
 	}
 	return closing, true
+}
+
+// trimOWS trims spaces and tabs (RFC 9110 OWS) from both ends of s.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
