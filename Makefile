@@ -1,7 +1,7 @@
 # Portico's developer tasks. Keep each target a one-liner over the Go tool
 # or a script; the scripts and the README say more.
 
-.PHONY: build test bench bench-cluster
+.PHONY: build test bench bench-cluster bench-conns
 
 build:
 	go build -o bin/portico ./cmd/portico
@@ -9,8 +9,9 @@ build:
 test:
 	./scripts/test.sh
 
-# Load benchmark: the backend alone, nginx and Portico driven by wrk,
-# alternating (needs nginx and wrk: apt-get install -y nginx wrk).
+# Load benchmark: the backend alone, nginx, bare fasthttp and
+# httputil.ReverseProxy proxies and Portico driven by wrk, alternating
+# (needs nginx, wrk and redis-server: apt-get install -y nginx wrk redis-server).
 # Pass flags with BENCHFLAGS, e.g. make bench BENCHFLAGS='-rounds 5 -json'.
 bench:
 	go run ./internal/loadbench $(BENCHFLAGS)
@@ -21,3 +22,9 @@ bench:
 bench-cluster:
 	go test -run '^$$' -bench ClusterPropagation -benchtime 1000x ./cmd/portico
 	go test -run '^$$' -bench Update -benchtime 2000x ./proxy
+
+# Connections experiment: Portico's memory per idle and per slow client
+# connection, and wrk's p99 with 10,000 idle + 1,000 slow connections held
+# open and without them (needs wrk; raises RLIMIT_NOFILE).
+bench-conns:
+	go run ./internal/loadbench -conns $(BENCHFLAGS)
