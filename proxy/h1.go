@@ -60,7 +60,7 @@ type h1Conn struct {
 	host     string
 	lastUsed time.Time // when the last request on it started
 	deadline time.Time // the read deadline set, zero for none
-	peek     idlePeek // see idlePeek.quiet
+	peek     idlePeek  // see idlePeek.quiet
 }
 
 // limitedReader reads from its connection at most left bytes while on is
