@@ -218,7 +218,7 @@ func writeField(bw stringWriter, name string, vs []string) {
 	for _, v := range vs {
 		bw.WriteString(name)
 		bw.WriteString(": ")
-		if strings.ContainsAny(v, "\r\n") {
+		if strings.IndexByte(v, '\r') >= 0 || strings.IndexByte(v, '\n') >= 0 {
 			v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 		}
 		bw.WriteString(strings.TrimSpace(v))
