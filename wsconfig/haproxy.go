@@ -28,7 +28,8 @@ func (r *renderer) haproxy() ([]File, error) {
 	var b bytes.Buffer
 	r.hashHeader(&b,
 		"Load this file after the main one: haproxy -f haproxy.cfg -f portico.cfg.",
-		"Nodes are checked with GET "+HealthPath+" on their admin listener.")
+		"Nodes are checked with GET "+HealthPath+" on their admin listener (with a TCP",
+		"connect to the gateway when a member has no admin address).")
 	gw, portal := r.name+"_gateway", r.name+"_portal"
 	fmt.Fprintf(&b, "frontend %s\n", r.name)
 	fmt.Fprintf(&b, "    bind %s\n", r.listen)
