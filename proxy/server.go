@@ -400,7 +400,7 @@ func (c *conn) readHead() (n int, ok bool) {
 		if end := requestHeadEnd(b, from); end >= 0 {
 			return end, true
 		}
-		if len(b) >= readBufSize {
+		if len(b) >= readBufSize || !fastPrefix(b) {
 			return 0, false
 		}
 		if !deadline && s.ReadHeaderTimeout > 0 {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -62,6 +63,7 @@ func (up *upstream) forward(fw *respWriter, w http.ResponseWriter, r *http.Reque
 	}
 	u := &c.outURL
 	*u = *r.URL
+	u.RawQuery = cleanQuery(u.RawQuery)
 	u.Path = strings.TrimPrefix(r.URL.Path, up.api.Context)
 	if r.URL.RawPath != "" {
 		u.RawPath = strings.TrimPrefix(r.URL.RawPath, up.api.Context)
@@ -128,4 +130,43 @@ func copyBody(w io.Writer, body io.Reader, buf []byte) error {
 			return err
 		}
 	}
+}
+
+// maxQueryParams is the number of query parameters above which
+// httputil.ReverseProxy re-encodes a query (net/url's default limit).
+const maxQueryParams = 10000
+
+// cleanQuery drops the query parameters a backend's parser could read
+// otherwise than the gateway, as httputil.ReverseProxy does before its
+// Rewrite (so that both engines forward the same query,
+// TestEngineDifferential): a query with a ";", a "%" not followed by two
+// hex digits, or more than maxQueryParams parameters is parsed with
+// url.ParseQuery, which leaves those out, and encoded again.
+func cleanQuery(q string) string {
+	if strings.Count(q, "&")+1 > maxQueryParams {
+		return reencodeQuery(q)
+	}
+	for i := 0; i < len(q); {
+		switch q[i] {
+		case ';':
+			return reencodeQuery(q)
+		case '%':
+			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
+				return reencodeQuery(q)
+			}
+			i += 3
+		default:
+			i++
+		}
+	}
+	return q
+}
+
+func reencodeQuery(q string) string {
+	v, _ := url.ParseQuery(q)
+	return v.Encode()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

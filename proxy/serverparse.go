@@ -35,30 +35,10 @@ func (c *conn) parse(n int) bool {
 	// are slices of it (BenchmarkEngines counts the allocations).
 	head := string(b[:n-2]) // through the last field line's CRLF
 	eol := strings.Index(head, "\r\n")
-	line := head[:eol]
-	sp1 := strings.IndexByte(line, ' ')
-	if sp1 < 0 {
+	method, target, ok := requestLine(head[:eol])
+	if !ok {
 		return false
 	}
-	rest := line[sp1+1:]
-	sp2 := strings.IndexByte(rest, ' ')
-	if sp2 < 0 || rest[sp2+1:] != "HTTP/1.1" {
-		return false
-	}
-	var method string
-	switch line[:sp1] {
-	case http.MethodGet:
-		method = http.MethodGet
-	case http.MethodHead:
-		method = http.MethodHead
-	case http.MethodOptions:
-		method = http.MethodOptions
-	case http.MethodDelete:
-		method = http.MethodDelete
-	default:
-		return false
-	}
-	target := rest[:sp2]
 	p := &c.head
 	if !p.parseTarget(target) {
 		return false
@@ -76,39 +56,18 @@ func (c *conn) parse(n int) bool {
 		if e < 0 || len(p.vals) == maxFastFields {
 			return false
 		}
-		fl := fields[:e]
+		name, value, ok := fieldLine(fields[:e])
 		fields = fields[e+2:]
-		colon := strings.IndexByte(fl, ':')
-		if colon <= 0 {
+		if !ok {
 			return false
 		}
-		name := fl[:colon]
-		for i := 0; i < len(name); i++ {
-			if !isTokenChar(name[i]) {
-				return false
-			}
-		}
-		value := trimOWS(fl[colon+1:])
-		for i := 0; i < len(value); i++ {
-			if c := value[i]; (c < 0x20 && c != '\t') || c >= 0x7f {
-				return false
-			}
-		}
-		name = http.CanonicalHeaderKey(name)
 		switch name {
 		case "Host":
-			if !validFastHost(value) {
-				return false
-			}
 			host = value
 			hosts++
 			continue // net/http keeps Host out of the header map
-		case "Content-Length", "Transfer-Encoding", "Upgrade", "Expect", "Te", "Trailer":
-			return false
 		case "Connection":
-			ok := true
-			closing, ok = connectionTokens(value, closing)
-			if !ok {
+			if closing, ok = connectionTokens(value, closing); !ok {
 				return false
 			}
 		}
@@ -140,6 +99,96 @@ func (c *conn) parse(n int) bool {
 	r.Response = nil
 	r.Pattern = ""
 	return true
+}
+
+// requestLine splits a request line the fast path takes: "METHOD SP
+// target SP HTTP/1.1" with one of its methods, in upper case.
+func requestLine(line string) (method, target string, ok bool) {
+	sp1 := strings.IndexByte(line, ' ')
+	if sp1 < 0 {
+		return "", "", false
+	}
+	rest := line[sp1+1:]
+	sp2 := strings.IndexByte(rest, ' ')
+	if sp2 < 0 || rest[sp2+1:] != "HTTP/1.1" {
+		return "", "", false
+	}
+	switch line[:sp1] {
+	case http.MethodGet:
+		method = http.MethodGet
+	case http.MethodHead:
+		method = http.MethodHead
+	case http.MethodOptions:
+		method = http.MethodOptions
+	case http.MethodDelete:
+		method = http.MethodDelete
+	default:
+		return "", "", false
+	}
+	return method, rest[:sp2], true
+}
+
+// fieldLine splits a field line the fast path takes: a token name, a
+// colon, a value of visible ASCII, spaces and tabs; not a field that
+// frames a body or changes the protocol, and a Host of host characters.
+// The name is returned canonical, the value trimmed.
+func fieldLine(fl string) (name, value string, ok bool) {
+	colon := strings.IndexByte(fl, ':')
+	if colon <= 0 {
+		return "", "", false
+	}
+	name = fl[:colon]
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return "", "", false
+		}
+	}
+	value = trimOWS(fl[colon+1:])
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; (c < 0x20 && c != '\t') || c >= 0x7f {
+			return "", "", false
+		}
+	}
+	name = http.CanonicalHeaderKey(name)
+	switch name {
+	case "Host":
+		if !validFastHost(value) {
+			return "", "", false
+		}
+	case "Content-Length", "Transfer-Encoding", "Upgrade", "Expect", "Te", "Trailer":
+		return "", "", false
+	}
+	return name, value, true
+}
+
+// fastPrefix reports whether every complete line of an unfinished head
+// is one the fast path takes, so that it is worth waiting for the rest.
+// Otherwise the connection goes to net/http at once, which refuses a bad
+// line as soon as it has it, as it does on its own connections
+// (TestEngineDifferential's incomplete-… cases).
+func fastPrefix(b []byte) bool {
+	if len(b) > 0 && (b[0] == '\r' || b[0] == '\n') {
+		return false
+	}
+	s := string(b) // rare: only heads that arrive in pieces
+	for first := true; ; first = false {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			return true
+		}
+		if i == 0 || s[i-1] != '\r' {
+			return false
+		}
+		line := s[:i-1]
+		s = s[i+1:]
+		if first {
+			if _, target, ok := requestLine(line); !ok || target == "" || target[0] != '/' {
+				return false
+			}
+		} else if _, _, ok := fieldLine(line); !ok {
+			return false
+		}
+	}
 }
 
 // parseTarget sets url from an origin-form request target, as

@@ -37,6 +37,7 @@ go test -run '^$' -fuzz '^FuzzServeHTTP$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzUpstreamResponse$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzServerParse$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzSniffer$' -fuzztime "$fuzztime" ./framing
+go test -run '^$' -fuzz '^FuzzEngineFraming$' -fuzztime "$fuzztime" ./cmd/portico
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./admin
 go test -run '^$' -fuzz '^FuzzSpool$' -fuzztime "$fuzztime" ./analytics
 go test -run '^$' -fuzz '^FuzzParseURL$' -fuzztime "$fuzztime" ./clickhouse
