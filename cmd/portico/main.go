@@ -55,6 +55,8 @@ Usage:
   portico serve [flags]    run a node (portico serve -h lists the flags; SIGHUP reloads its TLS certificates)
   portico datastore migrate --to redis://host:port/db [--data-dir DIR] [--cluster-name NAME] [--force]
                            copy the embedded store's config, users and keys into Redis
+  portico wsconfig --ws nginx|apache|apache-jk|haproxy|iis --out DIR (--cluster-xml FILE | --datastore URL) [--watch]
+                           write the front-end web server's config for the cluster (portico wsconfig -h lists the flags)
   portico version          print the version
 `
 
@@ -81,6 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "datastore":
 		return datastoreCmd(args[1:], stdout, stderr)
+	case "wsconfig":
+		return wsconfigCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
