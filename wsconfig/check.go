@@ -28,7 +28,7 @@ var ErrCheck = errors.New("wsconfig: the config failed its check")
 //   - nginx: nginx -t -p TMP -c TMP/nginx.conf, whose http {} block
 //     includes the candidate; nginx also resolves every member's host.
 //   - apache, apache-jk: apache2 (or httpd) -t -d TMP -f TMP/httpd.conf,
-//     which loads an MPM and the modules the candidate needs from the
+//     which loads an MPM, mod_authz_core and the modules the candidate needs from the
 //     server's module directory and includes it. Apache's test does not
 //     read workers.properties (mod_jk reads it when Apache starts), so
 //     checkWorkers reads it first.
@@ -190,11 +190,13 @@ func apacheMain(ctx context.Context, bin, tmp string, s Server, dir string) ([]s
 	if modDir == "" {
 		return nil, fmt.Errorf("wsconfig: Apache's modules are in none of %s", strings.Join(apacheModuleDirs, ", "))
 	}
-	mods := apacheModules[s]
+	// mod_authz_core: without an authorization provider Apache answers
+	// every request 500 ("couldn't check user").
+	mods := append([][2]string{{"authz_core_module", "mod_authz_core.so"}}, apacheModules[s]...)
 	include := filepath.Join(dir, FileNames(s)[0])
 	if s == ApacheJK {
 		if data, err := os.ReadFile(include); err == nil && bytes.Contains(data, []byte("balancer://")) {
-			mods = append(apacheModules[Apache], mods...) // --portal
+			mods = append(mods, apacheModules[Apache]...) // --portal
 		}
 	}
 	var b strings.Builder
