@@ -1,0 +1,51 @@
+// Package wsconfig writes the config of a cluster's front door: the web
+// server (nginx, Apache with mod_proxy_balancer or mod_jk, HAProxy, IIS
+// with ARR) that spreads requests over the nodes' gateways by their lb
+// factors. portico wsconfig (cmd/portico) wires it to cluster.xml or the
+// data store's registry.
+//
+// # Moving parts
+//
+//   - Render is a pure function from a member list (Members: name,
+//     gateway, admin and AJP addresses, lb factor, up or down) and Options
+//     (listener, --portal, AJP secret, output directory, time) to the
+//     files of one server's config. Every member that is up gets traffic
+//     by its lb factor; a member that is down (draining) is listed but
+//     gets none (nginx down, Apache status=+D, mod_jk activation=D,
+//     HAProxy disabled, IIS enabled="false"). A request whose connection
+//     to a node was refused goes to the next node; after a timeout or a
+//     connection that closed without an answer only an idempotent one
+//     does (nginx: not POST, PATCH, LOCK; HAProxy: GET, HEAD, OPTIONS,
+//     PUT, DELETE; mod_jk: GET, HEAD; Apache's mod_proxy: none), so a POST
+//     that may have reached a node is never sent twice (the live tests
+//     show it for nginx, Apache and HAProxy). Every path goes to the gateways; the admin API and the
+//     console stay on the admin listeners, which the front end reaches
+//     only for the developer portal's prefix with Options.Portal. A list
+//     with no member up is never rendered (ErrNoMembers), and Validate
+//     keeps every text that reaches a config to what cannot add a
+//     directive to it. The golden files under testdata show each server's
+//     output.
+//   - Check runs the server's own configuration test (nginx -t, apache2 -t,
+//     haproxy -c) on a minimal main config around a candidate, never on
+//     the server's installed one; IIS, which cannot run here, gets a
+//     structure check of its XML. Command makes a Checker of a shell
+//     command.
+//   - Install renders into a candidate directory, checks it, and only then
+//     replaces each changed file atomically, records them in
+//     wsconfig.manifest and appends what changed (files, members added,
+//     removed and changed) to wsconfig.log. Uninstall removes exactly the
+//     files that the manifest lists.
+//   - Watcher polls the member list and installs each change, debounced
+//     (at most MaxDebounce), then runs a reload command; a list with no
+//     member up, a failed check or a failed reload keeps the last good
+//     config and is logged.
+//
+// # Health checks
+//
+// A node's health endpoint is GET /healthz on its admin listener
+// (HealthPath); the gateway listener has none. HAProxy checks it there
+// (or, when a member has no admin address, connects to the gateway);
+// mod_jk sends AJP CPing/CPong to the AJP listener. nginx (open source),
+// Apache's mod_proxy and IIS's ARR have no active check against another
+// port: they take a node out for a while after it failed a request.
+package wsconfig
