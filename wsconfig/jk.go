@@ -98,7 +98,8 @@ func (r *renderer) apacheJK() ([]File, error) {
 
 	var c bytes.Buffer
 	notes := []string{"Include this file in Apache's server config. It needs mod_jk (Debian: apt-get",
-		"install libapache2-mod-jk). The paths below are those of portico wsconfig --out."}
+		"install libapache2-mod-jk). The paths below are those of portico wsconfig --out.",
+		"Apache takes JkWorkersFile once: on Debian, remove mods-enabled/jk.conf (keep jk.load)."}
 	if r.o.Portal {
 		notes = append(notes, "With --portal it also needs mod_proxy, mod_proxy_http, mod_proxy_balancer,",
 			"mod_lbmethod_byrequests and mod_slotmem_shm.")
