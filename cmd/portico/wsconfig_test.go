@@ -18,8 +18,8 @@ import (
 	"github.com/portico-gw/portico/wsconfig"
 )
 
-// noEnv is a getenv with nothing set.
-func noEnv(string) (string, bool) { return "", false }
+// wsNoEnv is a getenv with nothing set.
+func wsNoEnv(string) (string, bool) { return "", false }
 
 // wsconfigRun runs portico wsconfig with args and returns its exit code,
 // stdout and stderr.
@@ -32,15 +32,15 @@ func wsconfigRun(t *testing.T, getenv func(string) (string, bool), args ...strin
 	return code, stdout.String(), stderr.String()
 }
 
-// writeClusterXML writes a cluster.xml as a node's heartbeat does.
-func writeClusterXML(t *testing.T, path string, nodes ...portico.Node) {
+// wsWriteClusterXML writes a cluster.xml as a node's heartbeat does.
+func wsWriteClusterXML(t *testing.T, path string, nodes ...portico.Node) {
 	t.Helper()
 	if err := cluster.WriteNodesFile(path, "default", nodes, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func node(name, gateway, admin string, factor int, status string) portico.Node {
+func wsNode(name, gateway, admin string, factor int, status string) portico.Node {
 	return portico.Node{Name: name, GatewayAddr: gateway, AdminAddr: admin, LBFactor: factor, Status: status, Version: "test"}
 }
 
@@ -50,10 +50,10 @@ func node(name, gateway, admin string, factor int, status string) portico.Node {
 // cluster.xml does not carry yet.
 func TestWsconfigClusterXML(t *testing.T) {
 	xmlPath := filepath.Join(t.TempDir(), "cluster.xml")
-	writeClusterXML(t, xmlPath,
-		node("web1", "127.0.0.1:18080", "127.0.0.1:19080", 1, "up"),
-		node("web2", "127.0.0.1:18081", "127.0.0.1:19081", 1, "up"),
-		node("web3", "127.0.0.1:18082", "127.0.0.1:19082", 2, "down"))
+	wsWriteClusterXML(t, xmlPath,
+		wsNode("web1", "127.0.0.1:18080", "127.0.0.1:19080", 1, "up"),
+		wsNode("web2", "127.0.0.1:18081", "127.0.0.1:19081", 1, "up"),
+		wsNode("web3", "127.0.0.1:18082", "127.0.0.1:19082", 2, "down"))
 	want := map[wsconfig.Server]string{
 		wsconfig.Nginx:   "server 127.0.0.1:18082 weight=2 down;",
 		wsconfig.Apache:  `BalancerMember "http://127.0.0.1:18082" loadfactor=2 retry=5 connectiontimeout=5 keepalive=On status=+D`,
@@ -63,7 +63,7 @@ func TestWsconfigClusterXML(t *testing.T) {
 	for s, line := range want {
 		t.Run(string(s), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "front")
-			code, stdout, stderr := wsconfigRun(t, noEnv, "--ws", string(s), "--out", out, "--cluster-xml", xmlPath, "--listen", "127.0.0.1:18000", "--portal")
+			code, stdout, stderr := wsconfigRun(t, wsNoEnv, "--ws", string(s), "--out", out, "--cluster-xml", xmlPath, "--listen", "127.0.0.1:18000", "--portal")
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -75,10 +75,10 @@ func TestWsconfigClusterXML(t *testing.T) {
 			if !strings.Contains(stdout, "wrote "+wsconfig.FileNames(s)[0]) || !strings.Contains(stdout, "members +web1 +web2 +web3") {
 				t.Errorf("stdout: %q", stdout)
 			}
-			if code, stdout, _ = wsconfigRun(t, noEnv, "--ws", string(s), "--out", out, "--cluster-xml", xmlPath, "--listen", "127.0.0.1:18000", "--portal"); code != 0 || !strings.Contains(stdout, "members unchanged") {
+			if code, stdout, _ = wsconfigRun(t, wsNoEnv, "--ws", string(s), "--out", out, "--cluster-xml", xmlPath, "--listen", "127.0.0.1:18000", "--portal"); code != 0 || !strings.Contains(stdout, "members unchanged") {
 				t.Errorf("second run: exit %d, %q", code, stdout)
 			}
-			if code, stdout, stderr = wsconfigRun(t, noEnv, "--uninstall", "--out", out); code != 0 || !strings.Contains(stdout, "removed "+wsconfig.FileNames(s)[0]) {
+			if code, stdout, stderr = wsconfigRun(t, wsNoEnv, "--uninstall", "--out", out); code != 0 || !strings.Contains(stdout, "removed "+wsconfig.FileNames(s)[0]) {
 				t.Fatalf("uninstall: exit %d, %q %q", code, stdout, stderr)
 			}
 			entries, _ := os.ReadDir(out)
@@ -88,7 +88,7 @@ func TestWsconfigClusterXML(t *testing.T) {
 		})
 	}
 	t.Run("apache-jk", func(t *testing.T) {
-		code, _, stderr := wsconfigRun(t, noEnv, "--ws", "apache-jk", "--out", t.TempDir(), "--cluster-xml", xmlPath)
+		code, _, stderr := wsconfigRun(t, wsNoEnv, "--ws", "apache-jk", "--out", t.TempDir(), "--cluster-xml", xmlPath)
 		if code != 1 || !strings.Contains(stderr, "has no AJP address") {
 			t.Errorf("exit %d: %s", code, stderr)
 		}
@@ -101,14 +101,14 @@ func TestWsconfigClusterXML(t *testing.T) {
 func TestWsconfigRefuses(t *testing.T) {
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty.xml")
-	writeClusterXML(t, empty)
+	wsWriteClusterXML(t, empty)
 	out := filepath.Join(dir, "out")
-	if code, _, stderr := wsconfigRun(t, noEnv, "--ws", "nginx", "--out", out, "--cluster-xml", empty); code != 1 || !strings.Contains(stderr, "no member is up") {
+	if code, _, stderr := wsconfigRun(t, wsNoEnv, "--ws", "nginx", "--out", out, "--cluster-xml", empty); code != 1 || !strings.Contains(stderr, "no member is up") {
 		t.Errorf("empty list: exit %d, %s", code, stderr)
 	}
 	bad := filepath.Join(dir, "bad.xml")
-	writeClusterXML(t, bad, node("web1", "no-such-host.invalid:8080", "", 1, "up"))
-	if code, _, stderr := wsconfigRun(t, noEnv, "--ws", "nginx", "--out", out, "--cluster-xml", bad); code != 1 || !strings.Contains(stderr, "host not found") {
+	wsWriteClusterXML(t, bad, wsNode("web1", "no-such-host.invalid:8080", "", 1, "up"))
+	if code, _, stderr := wsconfigRun(t, wsNoEnv, "--ws", "nginx", "--out", out, "--cluster-xml", bad); code != 1 || !strings.Contains(stderr, "host not found") {
 		t.Errorf("unresolvable host: exit %d, %s", code, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(out, "portico.conf")); err == nil {
@@ -129,7 +129,7 @@ func TestWsconfigRefuses(t *testing.T) {
 		{[]string{"--uninstall", "--out", out, "--ws", "nginx"}, "--uninstall takes only --out"},
 		{[]string{"--ws", "nginx", "--out", out, "--cluster-xml", bad, "extra"}, "unexpected arguments"},
 	} {
-		if code, _, stderr := wsconfigRun(t, noEnv, c.args...); code != 2 || !strings.Contains(stderr, c.want) {
+		if code, _, stderr := wsconfigRun(t, wsNoEnv, c.args...); code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%q: exit %d, want 2 with %q: %s", c.args, code, c.want, stderr)
 		}
 	}
@@ -147,8 +147,8 @@ func TestWsconfigDatastore(t *testing.T) {
 	}
 	defer reg.Close()
 	for _, n := range []portico.Node{
-		node("a", "127.0.0.1:28080", "127.0.0.1:29080", 1, ""),
-		node("b", "127.0.0.1:28081", "127.0.0.1:29081", 3, ""),
+		wsNode("a", "127.0.0.1:28080", "127.0.0.1:29080", 1, ""),
+		wsNode("b", "127.0.0.1:28081", "127.0.0.1:29081", 3, ""),
 	} {
 		if err := reg.Heartbeat(ctx, n); err != nil {
 			t.Fatal(err)
@@ -186,33 +186,33 @@ func TestWsconfigDatastore(t *testing.T) {
 func TestWsconfigWatch(t *testing.T) {
 	dir := t.TempDir()
 	xmlPath, out, reloads := filepath.Join(dir, "cluster.xml"), filepath.Join(dir, "front"), filepath.Join(dir, "reloads")
-	web1, web2 := node("web1", "127.0.0.1:18080", "", 1, "up"), node("web2", "127.0.0.1:18081", "", 3, "up")
-	writeClusterXML(t, xmlPath, web1)
+	web1, web2 := wsNode("web1", "127.0.0.1:18080", "", 1, "up"), wsNode("web2", "127.0.0.1:18081", "", 3, "up")
+	wsWriteClusterXML(t, xmlPath, web1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stderr := &tailBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- runWsconfig(ctx, []string{"--ws", "nginx", "--out", out, "--cluster-xml", xmlPath, "--listen", "127.0.0.1:18000",
-			"--watch", "--interval", "50ms", "--reload", "echo reload >> " + reloads}, noEnv, &bytes.Buffer{}, stderr)
+			"--watch", "--interval", "50ms", "--reload", "echo reload >> " + reloads}, wsNoEnv, &bytes.Buffer{}, stderr)
 	}()
 	conf := func() string { data, _ := os.ReadFile(filepath.Join(out, "portico.conf")); return string(data) }
 	reloaded := func() int { data, _ := os.ReadFile(reloads); return strings.Count(string(data), "reload") }
 	waitFor(t, "the first config", 5*time.Second, func() bool { return strings.Contains(conf(), "server 127.0.0.1:18080 weight=1;") && reloaded() == 1 })
 
 	start := time.Now()
-	writeClusterXML(t, xmlPath, web1, web2)
+	wsWriteClusterXML(t, xmlPath, web1, web2)
 	waitFor(t, "web2 in the config", 5*time.Second, func() bool { return strings.Contains(conf(), "server 127.0.0.1:18081 weight=3;") && reloaded() == 2 })
 	t.Logf("a node added to cluster.xml is in the config and reloaded %v later", time.Since(start).Round(time.Millisecond))
 
 	web2.Status = "down"
-	writeClusterXML(t, xmlPath, web1, web2)
+	wsWriteClusterXML(t, xmlPath, web1, web2)
 	waitFor(t, "web2 draining", 5*time.Second, func() bool { return strings.Contains(conf(), "server 127.0.0.1:18081 weight=3 down;") })
 	good := conf()
 
-	writeClusterXML(t, xmlPath)
+	wsWriteClusterXML(t, xmlPath)
 	waitFor(t, "the empty list logged", 5*time.Second, func() bool { return strings.Contains(stderr.String(), "not rendered: no member is up") })
-	writeClusterXML(t, xmlPath, web1, node("web4", "no-such-host.invalid:8080", "", 1, "up"))
+	wsWriteClusterXML(t, xmlPath, web1, wsNode("web4", "no-such-host.invalid:8080", "", 1, "up"))
 	waitFor(t, "the failed check logged", 5*time.Second, func() bool { return strings.Contains(stderr.String(), "host not found") })
 	if conf() != good || reloaded() != 3 {
 		t.Errorf("the last good config was replaced or reloaded:\n%s", conf())
@@ -239,7 +239,7 @@ func TestWsconfigWatchSIGTERM(t *testing.T) {
 	bin := buildPortico(t)
 	dir := t.TempDir()
 	xmlPath, out := filepath.Join(dir, "cluster.xml"), filepath.Join(dir, "front")
-	writeClusterXML(t, xmlPath, node("web1", "127.0.0.1:18080", "127.0.0.1:19080", 1, "up"))
+	wsWriteClusterXML(t, xmlPath, wsNode("web1", "127.0.0.1:18080", "127.0.0.1:19080", 1, "up"))
 	cmd := exec.Command(bin, "wsconfig", "--ws", "haproxy", "--out", out, "--cluster-xml", xmlPath, "--watch", "--interval", "100ms")
 	logs := &tailBuffer{}
 	cmd.Stderr = logs
@@ -249,7 +249,7 @@ func TestWsconfigWatchSIGTERM(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	conf := func() string { data, _ := os.ReadFile(filepath.Join(out, "portico.cfg")); return string(data) }
 	waitFor(t, "the first config", 10*time.Second, func() bool { return strings.Contains(conf(), "server web1 ") })
-	writeClusterXML(t, xmlPath, node("web1", "127.0.0.1:18080", "127.0.0.1:19080", 1, "up"), node("web2", "127.0.0.1:18081", "127.0.0.1:19081", 2, "up"))
+	wsWriteClusterXML(t, xmlPath, wsNode("web1", "127.0.0.1:18080", "127.0.0.1:19080", 1, "up"), wsNode("web2", "127.0.0.1:18081", "127.0.0.1:19081", 2, "up"))
 	waitFor(t, "web2 in the config", 10*time.Second, func() bool { return strings.Contains(conf(), "server web2 127.0.0.1:18081 weight 2") })
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
