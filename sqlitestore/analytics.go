@@ -1,16 +1,13 @@
 package sqlitestore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
-	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/portico-gw/portico"
@@ -36,11 +33,18 @@ const analyticsAppID = 0x50746341
 // written twice is counted twice (a Write that fails stores nothing).
 // Records stay until Prune deletes them; the caller runs it with its
 // retention setting.
+//
+// Records are stored in chunks of up to maxChunkRecords, one row each of
+// the table request_chunks (see analytics_chunk.go for why and how). The
+// table requests, one row per record, holds what Portico versions before
+// chunks wrote: nothing is added to it any more, Query and Prune still
+// read it, and Prune empties it as the records age.
 type Analytics struct {
 	w *sql.DB // the single writer connection, synchronous=NORMAL
 	r *sql.DB // read-only connections
 
-	inserts map[int]*sql.Stmt // multi-row INSERTs on w by rows per statement
+	insert   *sql.Stmt // INSERT of a chunk, on w
+	encoders sync.Pool // of *chunkEncoder
 }
 
 // analyticsMigrations are the analytics schema changes in order, like
@@ -79,33 +83,27 @@ CREATE TABLE requests (
 CREATE INDEX requests_time ON requests (time);
 CREATE INDEX requests_api_time ON requests (api, time);
 `,
-}
-
-// requestColumns is the number of columns of requests, the values that
-// insertArgs appends per record.
-const requestColumns = 21
-
-// insertArgs appends the column values of r to args, in the order of the
-// columns of requests.
-func insertArgs(args []any, r *portico.Record) []any {
-	return append(args,
-		r.Time.UnixMicro(), r.RequestID, r.API, r.APIVersion, r.APIID,
-		r.Publisher, r.Subscriber, r.Application, r.Plan, r.Resource,
-		r.Method, int64(r.Status), r.ErrorCode, r.RequestBytes, r.ResponseBytes,
-		r.RequestType, r.ResponseType, r.Latency.Microseconds(), r.UpstreamLatency.Microseconds(),
-		r.ClientIP, r.Node)
+	// 2: records in chunks, many records a row (analytics_chunk.go). The
+	// table requests keeps the records written before; nothing is added
+	// to it any more.
+	`
+CREATE TABLE request_chunks (
+	min_time INTEGER NOT NULL, -- Unix microseconds (UTC) of the earliest record
+	max_time INTEGER NOT NULL, -- and of the latest
+	records  INTEGER NOT NULL, -- how many records data holds
+	data     BLOB    NOT NULL  -- the records, in the chunk format of analytics_chunk.go
+) STRICT;
+-- The records of a chunk fall in one hour (chunkWindow), so a chunk with
+-- records in [from, to) has its max_time in [from, to + 1 hour): queries
+-- and Prune find their chunks in one range of this index.
+CREATE INDEX request_chunks_max_time ON request_chunks (max_time, min_time);
+`,
 }
 
 // mmapSize is how much of the analytics file each reader connection maps
 // into memory; address space, not memory, and shared with the OS page
 // cache.
 const mmapSize = 256 << 20
-
-// insertRows are the numbers of rows that one INSERT statement takes,
-// largest first: Write covers a batch with as many of the largest as fit,
-// then the smaller ones. A statement of 256 rows has 5,376 parameters,
-// well under SQLite's limit of 32,766.
-var insertRows = []int{256, 32, 4, 1}
 
 // OpenAnalytics opens the analytics database at path (normally
 // AnalyticsFile in the data directory), creating the file with mode 0600 if
@@ -126,7 +124,7 @@ func OpenAnalytics(ctx context.Context, path string) (*Analytics, error) {
 	}
 	busy := fmt.Sprintf("_busy_timeout=%d", busyTimeout.Milliseconds())
 
-	a := &Analytics{inserts: make(map[int]*sql.Stmt)}
+	a := &Analytics{encoders: sync.Pool{New: func() any { return new(chunkEncoder) }}}
 	a.w, err = sql.Open("sqlite", u+"?"+busy+"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open analytics %s: %w", path, err)
@@ -154,33 +152,35 @@ func OpenAnalytics(ctx context.Context, path string) (*Analytics, error) {
 }
 
 // init migrates the schema, checks that the file is an analytics database
-// and prepares the INSERT statements.
+// and prepares the INSERT statement.
 func (a *Analytics) init(ctx context.Context) error {
+	// Check before migrating, so that another database is left as it is.
+	if err := a.checkAppID(ctx, true); err != nil {
+		return err
+	}
 	if err := migrate(ctx, a.w, analyticsMigrations); err != nil {
 		return err
 	}
-	var id int64
+	if err := a.checkAppID(ctx, false); err != nil {
+		return err
+	}
+	var err error
+	a.insert, err = a.w.PrepareContext(ctx, `INSERT INTO request_chunks (min_time, max_time, records, data) VALUES (?, ?, ?, ?)`)
+	return err
+}
+
+// checkAppID fails unless the database is an analytics database, or, with
+// orNew, a database without tables.
+func (a *Analytics) checkAppID(ctx context.Context, orNew bool) error {
+	var id, tables int64
 	if err := a.w.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&id); err != nil {
 		return err
 	}
-	if id != analyticsAppID {
-		return errors.New("not an analytics database")
+	if err := a.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+		return err
 	}
-	for _, n := range insertRows {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO requests VALUES `)
-		row := "(" + strings.Repeat("?, ", requestColumns-1) + "?)"
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-		}
-		stmt, err := a.w.PrepareContext(ctx, b.String())
-		if err != nil {
-			return err
-		}
-		a.inserts[n] = stmt
+	if id != analyticsAppID && !(orNew && tables == 0) {
+		return errors.New("not an analytics database")
 	}
 	return nil
 }
@@ -189,8 +189,8 @@ func (a *Analytics) init(ctx context.Context) error {
 // them first.
 func (a *Analytics) Close() error {
 	var errs []error
-	for _, s := range a.inserts {
-		errs = append(errs, s.Close())
+	if a.insert != nil {
+		errs = append(errs, a.insert.Close())
 	}
 	if a.r != nil {
 		errs = append(errs, a.r.Close())
@@ -200,39 +200,28 @@ func (a *Analytics) Close() error {
 }
 
 // Write stores batch in one transaction: all of it or, on an error,
-// nothing. An empty batch does nothing.
+// nothing. An empty batch does nothing. The records of a batch go into
+// one chunk per hour that they fall in (see chunkWindow), split into
+// chunks of nearly equal size beyond maxChunkRecords.
 func (a *Analytics) Write(ctx context.Context, batch []portico.Record) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	e := a.encoders.Get().(*chunkEncoder)
+	defer a.encoders.Put(e)
 	tx, err := a.w.BeginTx(ctx, nil)
 	if err != nil {
 		return wrapAnalytics("write", err)
 	}
 	defer tx.Rollback()
-	stmts := make(map[int]*sql.Stmt, len(insertRows))
-	args := make([]any, 0, min(len(batch), insertRows[0])*requestColumns)
-	for rest := batch; len(rest) > 0; {
-		n := insertRows[len(insertRows)-1]
-		for _, m := range insertRows {
-			if m <= len(rest) {
-				n = m
-				break
-			}
-		}
-		stmt := stmts[n]
-		if stmt == nil {
-			stmt = tx.StmtContext(ctx, a.inserts[n])
-			stmts[n] = stmt
-		}
-		args = args[:0]
-		for i := range rest[:n] {
-			args = insertArgs(args, &rest[i])
-		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return wrapAnalytics(fmt.Sprintf("write %d records", len(batch)), err)
-		}
-		rest = rest[n:]
+	stmt := tx.StmtContext(ctx, a.insert)
+	e.scratch, err = chunks(batch, e.scratch, func(records []portico.Record) error {
+		data, lo, hi := e.encode(records)
+		_, err := stmt.ExecContext(ctx, lo, hi, int64(len(records)), data)
+		return err
+	})
+	if err != nil {
+		return wrapAnalytics(fmt.Sprintf("write %d records", len(batch)), err)
 	}
 	if err := tx.Commit(); err != nil {
 		return wrapAnalytics(fmt.Sprintf("write %d records: commit", len(batch)), err)
@@ -240,18 +229,52 @@ func (a *Analytics) Write(ctx context.Context, batch []portico.Record) error {
 	return nil
 }
 
-// pruneRows is how many records one DELETE of Prune removes, so that a
-// large prune does not hold the writer, and so Write, for long.
-const pruneRows = 1000
+// pruneChunks is how many whole chunks (up to maxChunkRecords records
+// each) one DELETE of Prune removes, and pruneRows how many rows of the
+// table requests, so that a large prune does not hold the writer, and so
+// Write, for long.
+const (
+	pruneChunks = 16
+	pruneRows   = 1000
+)
 
 // Prune deletes the records older than before and returns how many it
 // deleted. It deletes in small transactions, so batches are written in
-// between; when it fails or ctx ends, the records deleted so far stay
+// between: first the chunks whose records are all older, then, one
+// chunk at a time, the older records of the chunks that also hold newer
+// ones (written again without them), then the old rows of the table
+// requests. When it fails or ctx ends, the records deleted so far stay
 // deleted. The space of deleted records is reused for new ones; the file
 // does not shrink.
 func (a *Analytics) Prune(ctx context.Context, before time.Time) (int64, error) {
 	limit := ceilMicros(before)
 	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		chunks, records, err := a.deleteChunks(ctx, limit)
+		total += records
+		if err != nil {
+			return total, wrapAnalytics("prune", err)
+		}
+		if chunks < pruneChunks {
+			break
+		}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		records, done, err := a.trimChunk(ctx, limit)
+		total += records
+		if err != nil {
+			return total, wrapAnalytics("prune", err)
+		}
+		if done {
+			break
+		}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
@@ -274,238 +297,81 @@ func (a *Analytics) Prune(ctx context.Context, before time.Time) (int64, error) 
 	return total, nil
 }
 
-// dimensionColumns maps each dimension to the SQL expression of its value:
-// the whitelist of what a query may filter and group by.
-var dimensionColumns = map[string]string{
-	portico.DimAPI:         "api",
-	portico.DimVersion:     "api_version",
-	portico.DimApplication: "application",
-	portico.DimSubscriber:  "subscriber",
-	portico.DimPublisher:   "publisher",
-	portico.DimPlan:        "plan",
-	portico.DimStatus:      "CAST(status AS TEXT)",
-	portico.DimMethod:      "method",
-	portico.DimResource:    "resource",
-	portico.DimNode:        "node",
-}
-
-// Query answers q as portico.AnalyticsQuery documents it. SQLite selects
-// the records (the time range and the filters, as parameters of one
-// statement) and returns their time, group value, latency, whether they
-// are errors, and bytes; Go counts them into buckets and groups and picks the nearest-rank
-// percentiles from the sorted latencies of each. (In the pure-Go build of
-// SQLite that is faster than a GROUP BY and several times faster than
-// window functions, and it gives exactly the numbers of the reference
-// implementation.) Memory grows with the number of selected records: 8
-// bytes each for the latencies.
-//
-// A bucket other than minute, hour or day, or a dimension to group or
-// filter by that is not one of portico's Dim* constants, is an EInvalid
-// error. The time range is compared to the microsecond: a From or To
-// between two microseconds selects like the next microsecond up.
-func (a *Analytics) Query(ctx context.Context, q portico.AnalyticsQuery) ([]portico.AnalyticsRow, error) {
-	var size int64 // bucket length in microseconds, 0 for none
-	switch q.Bucket {
-	case "":
-	case portico.Minute, portico.Hour, portico.Day:
-		size = q.Bucket.Duration().Microseconds()
-	default:
-		return nil, portico.FieldErrorf(portico.EInvalid, "bucket", "bucket %q is not minute, hour or day", q.Bucket)
-	}
-	// status >= 400 rather than status: values under 256 cost the driver
-	// no allocation.
-	cols := "time, latency_us, status >= 400, request_bytes, response_bytes"
-	if q.GroupBy != "" {
-		col := dimensionColumns[q.GroupBy]
-		if col == "" {
-			return nil, portico.FieldErrorf(portico.EInvalid, "group_by", "cannot group by %q", q.GroupBy)
-		}
-		cols += ", " + col
-	}
-	from, to := ceilMicros(q.From), ceilMicros(q.To)
-	where := "time >= ? AND time < ?"
-	args := []any{from, to}
-	empty := from >= to
-	for _, dim := range slices.Sorted(maps.Keys(q.Filters)) {
-		v := q.Filters[dim]
-		col := dimensionColumns[dim]
-		switch {
-		case col == "":
-			return nil, portico.FieldErrorf(portico.EInvalid, "filters", "cannot filter by %q", dim)
-		case dim == portico.DimStatus:
-			// Compare numbers; a value that is not how a status prints
-			// matches nothing.
-			st, err := strconv.Atoi(v)
-			if err != nil || strconv.Itoa(st) != v {
-				empty = true
-			}
-			where += " AND status = ?"
-			args = append(args, int64(st))
-		default:
-			where += " AND " + col + " = ?"
-			args = append(args, v)
-		}
-	}
-	if empty {
-		return []portico.AnalyticsRow{}, nil
-	}
-
-	rs, err := a.r.QueryContext(ctx, "SELECT "+cols+" FROM requests WHERE "+where, args...)
+// deleteChunks deletes up to pruneChunks chunks whose records are all
+// older than limit (Unix microseconds) and returns how many chunks and
+// records it deleted.
+func (a *Analytics) deleteChunks(ctx context.Context, limit int64) (chunks, records int64, err error) {
+	rows, err := a.w.QueryContext(ctx, `
+		DELETE FROM request_chunks WHERE rowid IN (
+			SELECT rowid FROM request_chunks WHERE max_time < ? LIMIT ?)
+		RETURNING records`, limit, pruneChunks)
 	if err != nil {
-		return nil, wrapAnalytics("query", err)
+		return 0, 0, err
 	}
-	defer rs.Close()
+	defer rows.Close()
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return 0, 0, err
+		}
+		chunks++
+		records += n
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	return chunks, records, rows.Close()
+}
+
+// trimChunk takes one chunk with records older than limit (Unix
+// microseconds) and writes it again without them, or deletes it when
+// none are left. It returns how many records it deleted, and done when
+// there was no such chunk.
+func (a *Analytics) trimChunk(ctx context.Context, limit int64) (records int64, done bool, err error) {
+	tx, err := a.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, false, err
+	}
+	defer tx.Rollback()
 	var (
-		agg       aggregator
-		t, l, e   int64
-		qb, sb    int64
-		g         sql.RawBytes // valid until Next
-		dest      = []any{&t, &l, &e, &qb, &sb, &g}
-		grouped   = q.GroupBy != ""
-		lastGroup = -1
-		lastKey   cellKey
-		last      *cell
+		rowid int64
+		data  []byte
 	)
-	if !grouped {
-		dest = dest[:5]
+	err = tx.QueryRowContext(ctx, `
+		SELECT rowid, data FROM request_chunks
+		WHERE max_time >= ? AND max_time < ? AND min_time < ? LIMIT 1`,
+		limit, addSat(limit, chunkWindow), limit).Scan(&rowid, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, true, nil
 	}
-	for rs.Next() {
-		if err := rs.Scan(dest...); err != nil {
-			return nil, wrapAnalytics("query", err)
-		}
-		var k cellKey
-		if size > 0 {
-			k.bucket = floorDiv(t, size) * size
-		}
-		if grouped {
-			if lastGroup < 0 || string(g) != agg.groups[lastGroup] {
-				lastGroup = agg.group(g)
-			}
-			k.group = lastGroup
-		}
-		if last == nil || k != lastKey {
-			last, lastKey = agg.cell(k), k
-		}
-		last.add(l, e != 0, qb, sb)
+	if err != nil {
+		return 0, false, err
 	}
-	if err := rs.Err(); err != nil {
-		return nil, wrapAnalytics("query", err)
+	c, err := parseChunk(data)
+	if err != nil {
+		return 0, false, fmt.Errorf("chunk %d: %w", rowid, err)
 	}
-	return agg.rows(size > 0), nil
-}
-
-// cellKey identifies a row of an answer: the bucket's start in Unix
-// microseconds (0 without buckets) and the index of the group's value in
-// aggregator.groups (0 without groups).
-type cellKey struct {
-	bucket int64
-	group  int
-}
-
-// cell accumulates the records of one row.
-type cell struct {
-	requests, errors    int64
-	reqBytes, respBytes int64
-	latencies           []int64 // microseconds
-}
-
-// add counts one record.
-func (c *cell) add(latency int64, isError bool, reqBytes, respBytes int64) {
-	c.requests++
-	if isError {
-		c.errors++
+	all, err := c.records(nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("chunk %d: %w", rowid, err)
 	}
-	c.reqBytes += reqBytes
-	c.respBytes += respBytes
-	c.latencies = append(c.latencies, latency)
-}
-
-// aggregator counts records into cells. Its zero value is empty.
-type aggregator struct {
-	groups  []string       // group values by index
-	groupIx map[string]int // group value → index in groups
-	cells   map[cellKey]*cell
-}
-
-// group returns the index of the group value v, adding it if it is new.
-func (g *aggregator) group(v []byte) int {
-	if i, ok := g.groupIx[string(v)]; ok {
-		return i
+	keep := slices.DeleteFunc(all, func(r portico.Record) bool { return r.Time.UnixMicro() < limit })
+	if len(keep) == 0 {
+		_, err = tx.ExecContext(ctx, `DELETE FROM request_chunks WHERE rowid = ?`, rowid)
+	} else {
+		e := a.encoders.Get().(*chunkEncoder)
+		defer a.encoders.Put(e)
+		data, lo, hi := e.encode(keep)
+		_, err = tx.ExecContext(ctx, `UPDATE request_chunks SET min_time = ?, max_time = ?, records = ?, data = ? WHERE rowid = ?`,
+			lo, hi, int64(len(keep)), data, rowid)
 	}
-	if g.groupIx == nil {
-		g.groupIx = make(map[string]int)
+	if err != nil {
+		return 0, false, err
 	}
-	s := string(v)
-	g.groupIx[s] = len(g.groups)
-	g.groups = append(g.groups, s)
-	return len(g.groups) - 1
-}
-
-// cell returns the cell of k, adding it if it is new.
-func (g *aggregator) cell(k cellKey) *cell {
-	c := g.cells[k]
-	if c == nil {
-		if g.cells == nil {
-			g.cells = make(map[cellKey]*cell)
-		}
-		c = &cell{}
-		g.cells[k] = c
+	if err := tx.Commit(); err != nil {
+		return 0, false, err
 	}
-	return c
-}
-
-// rows returns the rows of the cells, ordered by bucket, then group (bytes
-// compared like Go strings).
-func (g *aggregator) rows(bucketed bool) []portico.AnalyticsRow {
-	groupName := func(k cellKey) string {
-		if g.groups == nil {
-			return ""
-		}
-		return g.groups[k.group]
-	}
-	keys := slices.Collect(maps.Keys(g.cells))
-	slices.SortFunc(keys, func(a, b cellKey) int {
-		return cmp.Or(cmp.Compare(a.bucket, b.bucket), cmp.Compare(groupName(a), groupName(b)))
-	})
-	rows := make([]portico.AnalyticsRow, 0, len(keys))
-	for _, k := range keys {
-		c := g.cells[k]
-		slices.Sort(c.latencies)
-		r := portico.AnalyticsRow{
-			Group:         groupName(k),
-			Requests:      c.requests,
-			Errors:        c.errors,
-			ErrorRate:     float64(c.errors) / float64(c.requests),
-			LatencyP50:    percentile(c.latencies, 50),
-			LatencyP95:    percentile(c.latencies, 95),
-			LatencyP99:    percentile(c.latencies, 99),
-			RequestBytes:  c.reqBytes,
-			ResponseBytes: c.respBytes,
-		}
-		if bucketed {
-			r.Bucket = time.UnixMicro(k.bucket).UTC()
-		}
-		rows = append(rows, r)
-	}
-	return rows
-}
-
-// percentile returns the nearest-rank pct-th percentile of sorted, a
-// non-empty ascending slice of microseconds, in milliseconds: the value at
-// rank ceil(pct × n / 100), computed in integers so that no floating-point
-// rounding moves the rank, divided by 1000.
-func percentile(sorted []int64, pct int) float64 {
-	n := len(sorted)
-	return float64(sorted[(pct*n+99)/100-1]) / 1000
-}
-
-// floorDiv returns a / b rounded towards negative infinity (b > 0).
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b < 0 {
-		q--
-	}
-	return q
+	return int64(c.n - len(keep)), false, nil
 }
 
 // ceilMicros returns t in Unix microseconds, rounded up: a stored time
@@ -525,6 +391,14 @@ func ceilMicros(t time.Time) int64 {
 		us++
 	}
 	return us
+}
+
+// addSat returns a + b (b ≥ 0), or math.MaxInt64 where that overflows.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // wrapAnalytics annotates err, an error of analytics operation op, and

@@ -1,12 +1,17 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,7 +38,8 @@ func TestAnalyticsConformance(t *testing.T) {
 	analyticstest.Run(t, a)
 }
 
-// stored reads back every record, in rowid order.
+// stored reads back every record: the rows of the table requests in
+// rowid order, then the records of the chunks in rowid order.
 func stored(t *testing.T, a *Analytics) []portico.Record {
 	t.Helper()
 	rows, err := a.r.Query(`SELECT * FROM requests ORDER BY rowid`)
@@ -60,7 +66,67 @@ func stored(t *testing.T, a *Analytics) []portico.Record {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
+
+	chunks, err := a.r.Query(`SELECT min_time, max_time, records, data FROM request_chunks ORDER BY rowid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chunks.Close()
+	for chunks.Next() {
+		var lo, hi, n int64
+		var data []byte
+		if err := chunks.Scan(&lo, &hi, &n, &data); err != nil {
+			t.Fatal(err)
+		}
+		c, err := parseChunk(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		records, err := c.records(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(records)) != n || n == 0 || n > maxChunkRecords {
+			t.Fatalf("a chunk of %d records says it holds %d (at most %d)", len(records), n, maxChunkRecords)
+		}
+		first, last := records[0].Time.UnixMicro(), records[0].Time.UnixMicro()
+		for _, r := range records {
+			first, last = min(first, r.Time.UnixMicro()), max(last, r.Time.UnixMicro())
+		}
+		if first != lo || last != hi {
+			t.Fatalf("a chunk of records from %d to %d says %d to %d", first, last, lo, hi)
+		}
+		out = append(out, records...)
+	}
+	if err := chunks.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return out
+}
+
+// byWindow returns a copy of records sorted stably by chunk window: the
+// order in which a Write of them stores them.
+func byWindow(records []portico.Record) []portico.Record {
+	return slices.SortedStableFunc(slices.Values(records), func(a, b portico.Record) int {
+		return cmp.Compare(window(a.Time.UnixMicro()), window(b.Time.UnixMicro()))
+	})
+}
+
+// writeRows writes records to the table requests as Portico versions
+// before chunks did, one row per record.
+func writeRows(t *testing.T, w *sql.DB, records []portico.Record) {
+	t.Helper()
+	for _, r := range records {
+		_, err := w.Exec(`INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.Time.UnixMicro(), r.RequestID, r.API, r.APIVersion, r.APIID,
+			r.Publisher, r.Subscriber, r.Application, r.Plan, r.Resource,
+			r.Method, int64(r.Status), r.ErrorCode, r.RequestBytes, r.ResponseBytes,
+			r.RequestType, r.ResponseType, r.Latency.Microseconds(), r.UpstreamLatency.Microseconds(),
+			r.ClientIP, r.Node)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestAnalyticsKeepsEveryFieldAcrossReopen(t *testing.T) {
@@ -84,6 +150,8 @@ func TestAnalyticsKeepsEveryFieldAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	// A chunk per hour, in the order of the hours.
+	records = byWindow(records)
 	if got := stored(t, a); !reflect.DeepEqual(got, records) {
 		t.Errorf("stored records differ from the written ones")
 		for i := range min(len(got), len(records)) {
@@ -120,83 +188,159 @@ func TestAnalyticsTruncatesToMicroseconds(t *testing.T) {
 func TestAnalyticsWriteIsAtomic(t *testing.T) {
 	ctx := context.Background()
 	a, _ := openAnalytics(t)
-	if _, err := a.w.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON requests
-		WHEN NEW.request_id = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+	// The second chunk of a batch fails.
+	if _, err := a.w.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON request_chunks
+		WHEN (SELECT count(*) FROM request_chunks) > 0 BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
 		t.Fatal(err)
 	}
-	batch := analyticstest.Generate(300)
-	batch[290].RequestID = "boom" // in the last, smallest statements
+	batch := analyticstest.Generate(maxChunkRecords + 1)
 	if err := a.Write(ctx, batch); err == nil {
 		t.Fatal("Write succeeded")
 	}
 	if got := stored(t, a); len(got) != 0 {
 		t.Fatalf("a failed Write stored %d records", len(got))
 	}
-	batch[290].RequestID = "fine"
+	if _, err := a.w.Exec(`DROP TRIGGER boom`); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.Write(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	if got := stored(t, a); len(got) != len(batch) {
-		t.Fatalf("stored %d records, want %d", len(got), len(batch))
+	if got := stored(t, a); !reflect.DeepEqual(got, batch) {
+		t.Fatalf("stored %d records, not the %d written", len(got), len(batch))
 	}
 }
 
 func TestAnalyticsWriteSizes(t *testing.T) {
 	ctx := context.Background()
 	a, _ := openAnalytics(t)
-	records := analyticstest.Generate(2000)
+	sizes := []int{1, 2, 3, 100, maxChunkRecords - 1, maxChunkRecords, maxChunkRecords + 1, 3*maxChunkRecords + 5}
+	var total int
+	for _, n := range sizes {
+		total += n
+	}
+	// All in one hour, so that only sizes split batches.
+	records := analyticstest.Generate(total)
+	hour := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for i := range records {
+		records[i].Time = hour.Add(time.Duration(i) * time.Microsecond)
+	}
 	var written int
-	for _, n := range []int{1, 3, 4, 5, 31, 32, 33, 255, 256, 257, 383} {
+	for _, n := range sizes {
 		if err := a.Write(ctx, records[written:written+n]); err != nil {
 			t.Fatalf("Write of %d: %v", n, err)
 		}
 		written += n
 	}
-	if got := stored(t, a); !reflect.DeepEqual(got, records[:written]) {
+	if got := stored(t, a); !reflect.DeepEqual(got, records) {
 		t.Fatalf("stored %d records, not the %d written in order", len(got), written)
+	}
+	var chunks int
+	if err := a.r.QueryRow(`SELECT count(*) FROM request_chunks`).Scan(&chunks); err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + 1 + 1 + 1 + 1 + 1 + 2 + 4; chunks != want {
+		t.Errorf("%d chunks, want %d", chunks, want)
+	}
+}
+
+func TestAnalyticsWriteChunksByHour(t *testing.T) {
+	ctx := context.Background()
+	a, _ := openAnalytics(t)
+	hour := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	batch := analyticstest.Generate(10)
+	for i, d := range []time.Duration{
+		59*time.Minute + 59*time.Second + 999999*time.Microsecond, // the last microsecond of 9:00
+		time.Hour,                   // the first of 10:00
+		30 * time.Minute,            // 9:00 again
+		-25 * time.Hour,             // a request that took a day
+		2*time.Hour + time.Second,   // 11:00
+		time.Hour + time.Minute,     // 10:00
+		-time.Microsecond,           // 8:00
+		0,                           // 9:00
+		time.Hour + 59*time.Minute,  // 10:00
+		-25*time.Hour + time.Second, // with the other one of the day before
+	} {
+		batch[i].Time = hour.Add(d)
+	}
+	if err := a.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stored(t, a), byWindow(batch); !reflect.DeepEqual(got, want) {
+		t.Errorf("stored\n%v\nwant\n%v", got, want)
+	}
+	rows, err := a.r.Query(`SELECT min_time, max_time, records FROM request_chunks ORDER BY rowid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var counts []int
+	for rows.Next() {
+		var lo, hi int64
+		var n int
+		if err := rows.Scan(&lo, &hi, &n); err != nil {
+			t.Fatal(err)
+		}
+		if window(lo) != window(hi) {
+			t.Errorf("a chunk from %d to %d spans windows", lo, hi)
+		}
+		counts = append(counts, n)
+	}
+	if want := []int{2, 1, 3, 3, 1}; !slices.Equal(counts, want) {
+		t.Errorf("chunks of %v records, want %v", counts, want)
 	}
 }
 
 func TestAnalyticsPrune(t *testing.T) {
 	ctx := context.Background()
 	a, _ := openAnalytics(t)
+	// More than pruneChunks chunks, so that Prune takes several rounds,
+	// and every chunk of Records in no particular order: most straddle the
+	// cut.
 	records := analyticstest.Records()
-	if err := a.Write(ctx, records); err != nil {
-		t.Fatal(err)
+	for len(records) < 8*pruneChunks*100 {
+		records = append(records, records...)
 	}
-	// More than pruneRows, so that Prune takes several rounds: copy the
-	// records in SQL, which is quicker than writing them.
-	for len(records) <= 4*pruneRows {
-		if _, err := a.w.Exec(`INSERT INTO requests SELECT * FROM requests`); err != nil {
+	for i := 0; i < len(records); i += 100 {
+		if err := a.Write(ctx, records[i:min(i+100, len(records))]); err != nil {
 			t.Fatal(err)
 		}
-		records = append(records, records...)
 	}
 	all := portico.AnalyticsQuery{From: time.Time{}, To: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), GroupBy: portico.DimNode}
 
-	cut := time.Date(2026, 3, 3, 13, 0, 0, 5, time.UTC)
-	var keep []portico.Record
-	for _, r := range records {
-		if !r.Time.Before(cut) {
-			keep = append(keep, r)
+	for _, cut := range []time.Time{
+		time.Date(2026, 3, 2, 13, 0, 0, 5, time.UTC),  // whole chunks, and chunks that straddle
+		time.Date(2026, 3, 3, 13, 0, 0, 5, time.UTC),  // more of both
+		time.Date(2026, 3, 3, 13, 0, 0, 5, time.UTC),  // nothing left to delete
+		time.Date(2026, 3, 10, 13, 0, 0, 5, time.UTC), // everything
+	} {
+		var keep []portico.Record
+		for _, r := range records {
+			if !r.Time.Before(cut) {
+				keep = append(keep, r)
+			}
 		}
-	}
-	n, err := a.Prune(ctx, cut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := int64(len(records) - len(keep)); n != want || n <= pruneRows {
-		t.Errorf("Prune deleted %d records, want %d (more than %d)", n, want, pruneRows)
-	}
-	got, err := a.Query(ctx, all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := analyticstest.Aggregate(keep, all); !reflect.DeepEqual(got, want) {
-		t.Errorf("after Prune:\ngot  %+v\nwant %+v", got, want)
-	}
-	if n, err := a.Prune(ctx, cut); err != nil || n != 0 {
-		t.Errorf("second Prune = %d, %v; want 0, nil", n, err)
+		n, err := a.Prune(ctx, cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(len(records) - len(keep)); n != want {
+			t.Errorf("Prune(%v) deleted %d records, want %d", cut, n, want)
+		}
+		records = keep
+		got, err := a.Query(ctx, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := analyticstest.Aggregate(records, all); !reflect.DeepEqual(got, want) {
+			t.Errorf("after Prune(%v):\ngot  %+v\nwant %+v", cut, got, want)
+		}
+		slices.SortStableFunc(keep, func(a, b portico.Record) int { return strings.Compare(a.RequestID, b.RequestID) })
+		left := stored(t, a)
+		slices.SortStableFunc(left, func(a, b portico.Record) int { return strings.Compare(a.RequestID, b.RequestID) })
+		if !reflect.DeepEqual(left, keep) {
+			t.Errorf("after Prune(%v): %d records stored, want %d", cut, len(left), len(keep))
+		}
 	}
 }
 
@@ -279,6 +423,29 @@ func TestOpenAnalyticsRefusesOtherFiles(t *testing.T) {
 		t.Error("OpenAnalytics opened the configuration database")
 	}
 
+	// A database of another kind at schema version 1 is left as it is.
+	other := filepath.Join(t.TempDir(), "other.db")
+	u, err := createFile(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := migrate(ctx, db, migrations[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := OpenAnalytics(ctx, other); err == nil {
+		a.Close()
+		t.Error("OpenAnalytics opened a database of another kind")
+	}
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name LIKE 'request%'`).Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("OpenAnalytics created %d tables in a database of another kind (%v)", tables, err)
+	}
+
 	a, path := openAnalytics(t)
 	if _, err := a.w.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(analyticsMigrations)+1)); err != nil {
 		t.Fatal(err)
@@ -287,6 +454,122 @@ func TestOpenAnalyticsRefusesOtherFiles(t *testing.T) {
 	if a, err := OpenAnalytics(ctx, path); err == nil {
 		a.Close()
 		t.Error("OpenAnalytics opened a database of a newer schema")
+	}
+}
+
+// TestAnalyticsOpensOldSchema opens a database that a Portico before
+// chunks wrote (schema version 1: a row per record in the table requests)
+// and checks that its records are kept, answered with the new ones and
+// pruned.
+func TestAnalyticsOpensOldSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), AnalyticsFile)
+	records := analyticstest.Records()
+	old, fresh := records[:len(records)/2], records[len(records)/2:]
+
+	u, err := createFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", u+"?_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(ctx, db, analyticsMigrations[:1]); err != nil {
+		t.Fatal(err)
+	}
+	writeRows(t, db, old)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	a, err := OpenAnalytics(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var version int
+	if err := a.w.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version != len(analyticsMigrations) {
+		t.Fatalf("schema version %d (%v), want %d", version, err, len(analyticsMigrations))
+	}
+	if err := a.Write(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stored(t, a), append(slices.Clone(old), byWindow(fresh)...); !reflect.DeepEqual(got, want) {
+		t.Fatalf("stored %d records, want the %d old rows then the %d new ones", len(got), len(old), len(fresh))
+	}
+	for _, q := range analyticstest.Queries() {
+		got, err := a.Query(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := analyticstest.Aggregate(records, q); !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("%s:\ngot  %+v\nwant %+v", analyticstest.Name(q), got, want)
+		}
+	}
+
+	cut := time.Date(2026, 3, 3, 13, 0, 0, 5, time.UTC)
+	var keep []portico.Record
+	for _, r := range records {
+		if !r.Time.Before(cut) {
+			keep = append(keep, r)
+		}
+	}
+	n, err := a.Prune(ctx, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(len(records) - len(keep)); n != want {
+		t.Errorf("Prune deleted %d records, want %d", n, want)
+	}
+	all := portico.AnalyticsQuery{To: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), Bucket: portico.Hour, GroupBy: portico.DimStatus}
+	got, err := a.Query(ctx, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := analyticstest.Aggregate(keep, all); !reflect.DeepEqual(got, want) {
+		t.Errorf("after Prune:\ngot  %+v\nwant %+v", got, want)
+	}
+}
+
+// TestAnalyticsDamagedChunk: a chunk that does not decode fails the
+// queries and the prunes that read it with an error wrapping ErrCorrupt;
+// the others still work.
+func TestAnalyticsDamagedChunk(t *testing.T) {
+	ctx := context.Background()
+	a, _ := openAnalytics(t)
+	// A chunk per hour, of two records: at :00 and at :30.
+	hour := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	records := analyticstest.Generate(40)
+	for i := range records {
+		records[i].Time = hour.Add(time.Duration(i) * 30 * time.Minute)
+	}
+	if err := a.Write(ctx, records); err != nil {
+		t.Fatal(err)
+	}
+	damage := func(at time.Duration, data string) {
+		t.Helper()
+		res, err := a.w.Exec(`UPDATE request_chunks SET data = `+data+` WHERE min_time = ?`, hour.Add(at).UnixMicro())
+		if n, _ := res.RowsAffected(); err != nil || n != 1 {
+			t.Fatalf("damaged %d chunks: %v", n, err)
+		}
+	}
+	damage(10*time.Hour, `substr(data, 1, length(data) - 1)`)
+	q := portico.AnalyticsQuery{From: hour, To: hour.Add(20 * time.Hour)}
+	if _, err := a.Query(ctx, q); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Query over the damaged chunk: %v, want ErrCorrupt", err)
+	}
+	q.To = hour.Add(10 * time.Hour)
+	if rows, err := a.Query(ctx, q); err != nil || len(rows) != 1 || rows[0].Requests != 20 {
+		t.Errorf("Query before the damaged chunk: %+v, %v; want 20 requests", rows, err)
+	}
+	// Whole chunks go without being read.
+	if n, err := a.Prune(ctx, hour.Add(11*time.Hour)); err != nil || n != 22 {
+		t.Errorf("Prune of whole chunks, the damaged one included: %d, %v; want 22", n, err)
+	}
+	damage(12*time.Hour, `x'01'`)
+	if _, err := a.Prune(ctx, hour.Add(12*time.Hour+time.Minute)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Prune that trims the damaged chunk: %v, want ErrCorrupt", err)
 	}
 }
 
@@ -313,42 +596,69 @@ func TestCeilMicros(t *testing.T) {
 	}
 }
 
-// BenchmarkAnalyticsWrite writes batches as the recorder does (of
-// analytics.DefaultBatchSize records under load, a few records when the
-// traffic is light), in time order as a gateway records them, and reports
+// BenchmarkAnalyticsWrite writes batches as the recorder does and reports
 // per record: the wall time, the process's CPU time (GC and SQLite's own
 // threads included, where the platform reports it) and the allocations.
+// The records are those of a gateway serving 40,000 requests a second:
+// batched in the order the requests end, each stamped with its start (its
+// end less its latency), in batches of analytics.DefaultBatchSize (under
+// load) or 100 (light traffic, when the flush interval comes first).
+// "spread" writes batches of records spread over about 18 hours each, the
+// worst case: a chunk per hour.
 func BenchmarkAnalyticsWrite(b *testing.B) {
-	for _, batch := range []int{5000, 100} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			ctx := context.Background()
-			a, _ := openAnalytics(b)
-			const rounds = 4
-			records := analyticstest.Generate(rounds * batch) // three days, in order
-			span := 72 * time.Hour
-			buf := make([]portico.Record, batch)
-			b.ReportAllocs()
-			cpu0 := processCPU()
-			for i := 0; b.Loop(); i++ {
-				// Each round of batches comes three days after the last.
-				off := (i % rounds) * batch
-				shift := time.Duration(i/rounds) * span
-				for j := range buf {
-					buf[j] = records[off+j]
-					buf[j].Time = buf[j].Time.Add(shift)
-				}
-				if err := a.Write(ctx, buf); err != nil {
-					b.Fatal(err)
-				}
-			}
-			n := float64(b.N * batch)
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/record")
-			if cpu := processCPU(); cpu > 0 {
-				b.ReportMetric(float64((cpu-cpu0).Nanoseconds())/n, "cpu-ns/record")
-			}
-			b.ReportMetric(n/b.Elapsed().Seconds(), "records/s")
+	for _, c := range []struct {
+		name   string
+		batch  int
+		spread bool
+	}{
+		{"batch=5000", 5000, false},
+		{"batch=100", 100, false},
+		{"batch=5000/spread", 5000, true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			benchmarkWrite(b, c.batch, c.spread)
 		})
 	}
+}
+
+func benchmarkWrite(b *testing.B, batch int, spread bool) {
+	ctx := context.Background()
+	a, _ := openAnalytics(b)
+	const (
+		rounds = 4
+		every  = 25 * time.Microsecond // 40,000 requests a second
+	)
+	records := analyticstest.Generate(rounds * batch) // three days, in order
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	round := time.Duration(len(records)) * every
+	if spread {
+		round = 72 * time.Hour
+	}
+	buf := make([]portico.Record, batch)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for i := 0; b.Loop(); i++ {
+		// Each round of batches comes after the last.
+		off := (i % rounds) * batch
+		shift := time.Duration(i/rounds) * round
+		for j := range buf {
+			buf[j] = records[off+j]
+			if spread {
+				buf[j].Time = buf[j].Time.Add(shift)
+			} else {
+				buf[j].Time = start.Add(shift + time.Duration(off+j)*every - buf[j].Latency)
+			}
+		}
+		if err := a.Write(ctx, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := float64(b.N * batch)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/record")
+	if cpu := processCPU(); cpu > 0 {
+		b.ReportMetric(float64((cpu-cpu0).Nanoseconds())/n, "cpu-ns/record")
+	}
+	b.ReportMetric(n/b.Elapsed().Seconds(), "records/s")
 }
 
 // BenchmarkAnalyticsQuery asks queries of a store of 100,000 records
