@@ -238,7 +238,7 @@ func (c *conn) serveRequest(p []byte) bool {
 	}
 	if s.Secret != "" {
 		// Compared as digests: in constant time whatever the lengths.
-		if sum := sha256.Sum256(fr.secret); !fr.hasSecret || subtle.ConstantTimeCompare(sum[:], s.secretSum[:]) != 1 {
+		if sum := sha256.Sum256([]byte(fr.secret)); !fr.hasSecret || subtle.ConstantTimeCompare(sum[:], s.secretSum[:]) != 1 {
 			why := "wrong secret"
 			if !fr.hasSecret {
 				why = "no secret"
@@ -271,7 +271,7 @@ func (c *conn) serveRequest(p []byte) bool {
 	} else {
 		r.Body = http.NoBody
 	}
-	w := &response{c: c, req: r, header: make(http.Header), declared: -1}
+	w := &response{c: c, req: r, header: make(http.Header), declared: -1, hdrAt: -1}
 	c.userDeadline.Store(0)
 	c.wmu.Lock()
 	c.resp = w
@@ -326,7 +326,7 @@ func (c *conn) finish(w *response, b *body, panicked bool) bool {
 	c.wmu.Lock()
 	whole := true
 	switch {
-	case panicked && w.committed:
+	case panicked && w.sent():
 		w.done, whole = true, false
 	case panicked:
 		w.fail()
@@ -363,19 +363,19 @@ func (c *conn) finish(w *response, b *body, panicked bool) bool {
 	return reuse
 }
 
-// send writes, in one write, the packets waiting in c.out, then, when
-// chunk is set, what the response's body holds as a SEND_BODY_CHUNK, then
-// extra. A write error is kept: the connection is broken and the
-// request's context cancelled. Called with wmu held.
-func (c *conn) send(chunk bool, extra []byte) error {
+// send writes, in one write, what the response holds when held is set —
+// the packets waiting in c.out, then what its body holds as a
+// SEND_BODY_CHUNK — then extra. A write error is kept: the connection is
+// broken and the request's context cancelled. Called with wmu held.
+func (c *conn) send(held bool, extra []byte) error {
 	if c.werr != nil {
 		return c.werr
 	}
 	v := c.vec[:0]
-	if len(c.out) > 0 {
+	if held && len(c.out) > 0 {
 		v = append(v, c.out)
 	}
-	if chunk && c.resp != nil && c.resp.n > 0 {
+	if held && c.resp != nil && c.resp.n > 0 {
 		v = append(v, c.resp.chunkPacket())
 		c.resp.n = 0
 	}
@@ -392,7 +392,12 @@ func (c *conn) send(chunk bool, extra []byte) error {
 		bufs := net.Buffers(v)
 		_, err = bufs.WriteTo(c.nc)
 	}
-	c.out = c.out[:0]
+	if held {
+		c.out = c.out[:0]
+		if c.resp != nil {
+			c.resp.hdrAt = -1 // sent, if it was held
+		}
+	}
 	if err != nil {
 		c.werr = err
 		c.broken.Store(true)
@@ -401,8 +406,9 @@ func (c *conn) send(chunk bool, extra []byte) error {
 	return err
 }
 
-// askBody sends a GET_BODY_CHUNK (after the packets waiting in c.out;
-// the body data the response holds stays).
+// askBody sends a GET_BODY_CHUNK. What the response holds stays held:
+// the web server takes body packets asked for before, between or after
+// the response's.
 func (c *conn) askBody() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -416,7 +422,7 @@ func (c *conn) refuse(status int, reason string) {
 	c.s.logger().Warn("AJP request refused; connection closed", "status", status, "reason", reason, "web_server", c.remote)
 	c.wmu.Lock()
 	c.out = appendSimpleResponse(c.out[:0], status)
-	c.send(false, endClosePacket)
+	c.send(true, endClosePacket)
 	c.wmu.Unlock()
 	c.lingerClose()
 }

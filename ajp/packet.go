@@ -58,10 +58,12 @@ var (
 // connection is closed without an answer.
 var errMalformed = errors.New("ajp: malformed packet")
 
-// decoder reads the fields of one payload. Every read checks the bounds;
-// after the first failure (bad) reads return zero values.
+// decoder reads the fields of one payload, held as a string: the strings
+// it returns share its memory, one allocation for a whole request. Every
+// read checks the bounds; after the first failure (bad) reads return
+// zero values.
 type decoder struct {
-	p   []byte
+	p   string
 	bad bool
 }
 
@@ -94,20 +96,20 @@ func (d *decoder) peekUint16() (int, bool) {
 
 // string reads an AJP string: its length in two bytes, its bytes and a
 // NUL. A length of 0xFFFF is a null string: no bytes, no NUL, and null
-// set. The bytes returned alias the payload.
-func (d *decoder) string() (s []byte, null bool) {
+// set.
+func (d *decoder) string() (s string, null bool) {
 	n := d.uint16()
 	if d.bad {
-		return nil, false
+		return "", false
 	}
 	if n == 0xFFFF {
-		return nil, true
+		return "", true
 	}
 	if n >= len(d.p) || d.p[n] != 0 {
 		d.bad = true
-		return nil, false
+		return "", false
 	}
-	s = d.p[:n:n]
+	s = d.p[:n]
 	d.p = d.p[n+1:]
 	return s, false
 }
@@ -224,6 +226,27 @@ func appendSendHeaders(b []byte, status int, h http.Header, max int) ([]byte, bo
 	return b, true
 }
 
+// appendField adds a field to the SEND_HEADERS packet that starts at
+// b[start:] and ends b, and reports false (with b unchanged) when the
+// packet would be larger than max.
+func appendField(b []byte, start int, name, value string, max int) ([]byte, bool) {
+	n := len(b)
+	if code, ok := responseHeaderCodes[name]; ok {
+		b = appendUint16(b, code)
+	} else {
+		b = appendString(b, name)
+	}
+	b = appendCleanString(b, value)
+	if len(b)-start > max {
+		return b[:n], false
+	}
+	msgLen := int(b[start+7])<<8 | int(b[start+8])
+	countAt := start + 9 + msgLen + 1
+	putUint16(b[countAt:], (int(b[countAt])<<8|int(b[countAt+1]))+1)
+	putUint16(b[start+2:], len(b)-start-headerSize)
+	return b, true
+}
+
 func hasTrailerPrefix(name string) bool {
 	return len(name) >= len(http.TrailerPrefix) && name[:len(http.TrailerPrefix)] == http.TrailerPrefix
 }
@@ -256,8 +279,9 @@ func tokenByte(c byte) bool {
 
 // validFieldValue reports whether v may be a field value: no control
 // character but HTAB (net/http's rule for the requests it reads).
-func validFieldValue(v []byte) bool {
-	for _, c := range v {
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
 		if c < ' ' && c != '\t' || c == 0x7f {
 			return false
 		}
@@ -267,8 +291,9 @@ func validFieldValue(v []byte) bool {
 
 // validHost reports whether h may be a Host: the characters net/http
 // accepts in one.
-func validHost(h []byte) bool {
-	for _, c := range h {
+func validHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
 			continue

@@ -56,36 +56,37 @@ const (
 	reqAttrActivation  = "JK_LB_ACTIVATION"
 )
 
-// forwardRequest is a decoded Forward Request. Its byte slices alias the
-// packet.
+// forwardRequest is a decoded Forward Request.
 type forwardRequest struct {
-	method       string // from the method code; "" for methodStored
-	protocol     []byte
-	uri          []byte
-	remoteAddr   []byte
-	serverName   []byte
-	serverPort   int
-	ssl          bool
-	fields       []rawField
-	query        []byte
-	hasQuery     bool
-	secret       []byte
-	hasSecret    bool
-	storedMethod []byte
-	remotePort   []byte
-	sslProtocol  []byte
+	method          string // from the method code; "" for methodStored
+	protocol        string
+	uri             string
+	remoteAddr      string
+	serverName      string
+	serverPort      int
+	ssl             bool
+	fields          []rawField
+	query           string
+	hasQuery        bool
+	secret          string
+	hasSecret       bool
+	storedMethod    string
+	hasStoredMethod bool
+	remotePort      string
+	hasRemotePort   bool
+	sslProtocol     string
 
 	// refused names the first attribute Portico does not take (for the
 	// log); the request is answered 403.
 	refused string
 }
 
-// rawField is a request field: a coded name (canonical) or the name as
-// sent, and its value.
+// rawField is a request field: its name (canonical when it was coded)
+// and its value.
 type rawField struct {
-	coded string
-	name  []byte
-	value []byte
+	name  string
+	coded bool
+	value string
 }
 
 // refusal is a request answered with status (its reason is logged,
@@ -120,7 +121,7 @@ func malformed(what string) error {
 // 0xA0nn or a string, then a string value — then attributes, each a code
 // and its value, up to the terminator 0xFF.
 func parseForward(p []byte) (*forwardRequest, error) {
-	d := decoder{p: p}
+	d := decoder{p: string(p)}
 	if d.byte() != msgForwardRequest {
 		return nil, malformed("not a Forward Request")
 	}
@@ -151,7 +152,7 @@ func parseForward(p []byte) (*forwardRequest, error) {
 		if code, ok := d.peekUint16(); ok && code&0xFF00 == 0xA000 {
 			d.uint16()
 			if c := code & 0xFF; c >= 1 && c < len(requestHeaderNames) {
-				f.coded = requestHeaderNames[c]
+				f.name, f.coded = requestHeaderNames[c], true
 			} else {
 				return nil, malformed(fmt.Sprintf("field name code %#04x", code))
 			}
@@ -194,14 +195,11 @@ func parseForward(p []byte) (*forwardRequest, error) {
 			fr.secret, _ = d.string()
 			fr.hasSecret = true
 		case attrStoredMethod:
-			if fr.storedMethod != nil {
+			if fr.hasStoredMethod {
 				fr.refuse("stored_method repeated")
 			}
-			m, _ := d.string()
-			if m == nil {
-				m = []byte{} // sent, if empty or null
-			}
-			fr.storedMethod = m
+			fr.storedMethod, _ = d.string()
+			fr.hasStoredMethod = true
 		case attrRoute, attrSSLCert, attrSSLCipher, attrSSLSession:
 			// mod_jk's load balancer sends the route with every request,
 			// and both web servers the client's TLS details when the
@@ -212,9 +210,9 @@ func parseForward(p []byte) (*forwardRequest, error) {
 		case attrReqAttribute:
 			name, _ := d.string()
 			value, _ := d.string()
-			switch string(name) {
+			switch name {
 			case reqAttrRemotePort:
-				fr.remotePort = value
+				fr.remotePort, fr.hasRemotePort = value, true
 			case reqAttrSSLProtocol:
 				fr.sslProtocol = value
 			case reqAttrLocalAddr, reqAttrActivation:
@@ -256,17 +254,17 @@ func (fr *forwardRequest) refuse(what string) {
 func (fr *forwardRequest) request() (*http.Request, error) {
 	method := fr.method
 	switch {
-	case method == "" && fr.storedMethod == nil:
+	case method == "" && !fr.hasStoredMethod:
 		return nil, badRequest("method code 0xFF without stored_method")
 	case method == "":
-		method = string(fr.storedMethod)
+		method = fr.storedMethod
 		if !isToken(method) {
 			return nil, badRequest("stored_method %.64q is not a token", method)
 		}
-	case fr.storedMethod != nil:
+	case fr.hasStoredMethod:
 		return nil, badRequest("stored_method with a method code")
 	}
-	proto := string(fr.protocol)
+	proto := fr.protocol
 	major, minor, ok := http.ParseHTTPVersion(proto)
 	if !ok {
 		return nil, badRequest("protocol %.32q", proto)
@@ -274,12 +272,12 @@ func (fr *forwardRequest) request() (*http.Request, error) {
 	if len(fr.uri) == 0 || fr.uri[0] != '/' || !validURIPart(fr.uri, "?#") {
 		return nil, badRequest("req_uri %.128q", fr.uri)
 	}
-	requestURI := string(fr.uri)
+	requestURI := fr.uri
 	if fr.hasQuery {
 		if !validURIPart(fr.query, "#") {
 			return nil, badRequest("query_string %.128q", fr.query)
 		}
-		requestURI += "?" + string(fr.query)
+		requestURI += "?" + fr.query
 	}
 	u, err := url.ParseRequestURI(requestURI)
 	if err != nil {
@@ -287,12 +285,14 @@ func (fr *forwardRequest) request() (*http.Request, error) {
 	}
 
 	header := make(http.Header, len(fr.fields))
-	var host []byte
-	hasHost := false
-	for _, f := range fr.fields {
-		name := f.coded
-		if name == "" {
-			if name = string(f.name); !isToken(name) {
+	// One backing array for the values, as net/http's reader does: a
+	// field seen once costs no allocation of its own.
+	values := make([]string, len(fr.fields))
+	host, hasHost := "", false
+	for i, f := range fr.fields {
+		name := f.name
+		if !f.coded {
+			if !isToken(name) {
 				return nil, badRequest("field name %.64q", name)
 			}
 			name = textproto.CanonicalMIMEHeaderKey(name)
@@ -307,7 +307,12 @@ func (fr *forwardRequest) request() (*http.Request, error) {
 			host, hasHost = f.value, true
 			continue
 		}
-		header[name] = append(header[name], string(f.value))
+		if vs, ok := header[name]; ok {
+			header[name] = append(vs, f.value)
+		} else {
+			values[i] = f.value
+			header[name] = values[i : i+1 : i+1]
+		}
 	}
 
 	var contentLength int64
@@ -333,25 +338,25 @@ func (fr *forwardRequest) request() (*http.Request, error) {
 	// The web server's connection to Portico cannot switch protocols.
 	delete(header, "Upgrade")
 
-	hostname := string(host)
+	hostname := host
 	if !hasHost {
-		hostname = string(fr.serverName)
+		hostname = fr.serverName
 		if p := fr.serverPort; hostname != "" && p != 0 && !(p == 80 && !fr.ssl) && !(p == 443 && fr.ssl) {
 			hostname = netJoin(hostname, p)
 		}
 	}
-	if !validHost([]byte(hostname)) {
+	if !validHost(hostname) {
 		return nil, badRequest("host %.64q", hostname)
 	}
 
-	addr, err := netip.ParseAddr(string(fr.remoteAddr))
+	addr, err := netip.ParseAddr(fr.remoteAddr)
 	if err != nil {
 		return nil, badRequest("remote_addr %.64q", fr.remoteAddr)
 	}
 	var port uint64
-	if fr.remotePort != nil {
+	if fr.hasRemotePort {
 		// An unreadable port is ignored, as Tomcat does.
-		port, _ = strconv.ParseUint(string(fr.remotePort), 10, 16)
+		port, _ = strconv.ParseUint(fr.remotePort, 10, 16)
 	}
 	r := &http.Request{
 		Method:           method,
@@ -367,7 +372,7 @@ func (fr *forwardRequest) request() (*http.Request, error) {
 		RequestURI:       requestURI,
 	}
 	if fr.ssl {
-		r.TLS = &tls.ConnectionState{HandshakeComplete: true, Version: tlsVersions[string(fr.sslProtocol)]}
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true, Version: tlsVersions[fr.sslProtocol]}
 	}
 	return r, nil
 }
@@ -382,8 +387,9 @@ var tlsVersions = map[string]uint16{
 
 // validURIPart reports whether b holds no control character, space, or
 // any byte of not.
-func validURIPart(b []byte, not string) bool {
-	for _, c := range b {
+func validURIPart(b string, not string) bool {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		if c <= ' ' || c == 0x7f || strings.IndexByte(not, c) >= 0 {
 			return false
 		}

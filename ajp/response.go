@@ -11,13 +11,14 @@ import (
 
 // response is the http.ResponseWriter of a request served over AJP.
 //
-// The status and fields go out as one SEND_HEADERS, the body as
-// SEND_BODY_CHUNKs of up to the packet size less their 8 bytes of
-// framing. The first chunk is held until it is full, the handler
-// flushes or returns: a response that fits in one chunk goes out with
-// its Content-Length (when the handler set none) in one write with the
-// END_RESPONSE after it. Flush sends what is held and an empty
-// SEND_BODY_CHUNK, on which mod_jk and mod_proxy_ajp flush to the client.
+// The status and fields become one SEND_HEADERS packet at WriteHeader (or
+// the first Write), the body SEND_BODY_CHUNKs of up to the packet size
+// less their 8 bytes of framing. Both are held until a chunk is full, the
+// handler flushes or returns: a response that fits in one chunk goes out
+// in one write with its END_RESPONSE, and with a Content-Length — added
+// to the held SEND_HEADERS — when the handler set none. Flush sends what
+// is held and an empty SEND_BODY_CHUNK, on which mod_jk and mod_proxy_ajp
+// flush to the client. (BenchmarkServe measures this path.)
 //
 // Its methods may be called from several goroutines (a handler writing
 // while a transport reads the request body): the connection's wmu
@@ -29,9 +30,8 @@ type response struct {
 
 	// Guarded by c.wmu.
 	status      int
-	sent        http.Header // the fields as they were at WriteHeader
-	wroteHeader bool
-	committed   bool  // SEND_HEADERS is written or waits in c.out
+	wroteHeader bool  // SEND_HEADERS is made: in c.out from hdrAt, or sent
+	hdrAt       int   // where SEND_HEADERS starts in c.out; -1 once sent
 	bodyless    bool  // 204, 304 or HEAD: no body goes out
 	declared    int64 // the handler's Content-Length, or -1
 	written     int64
@@ -46,7 +46,8 @@ const chunkData = headerSize + 3
 
 var errHandlerDone = errors.New("ajp: response used after its handler returned")
 
-// Header implements http.ResponseWriter.
+// Header implements http.ResponseWriter. Changes after WriteHeader or the
+// first Write are not sent.
 func (w *response) Header() http.Header { return w.header }
 
 // WriteHeader implements http.ResponseWriter. Informational statuses
@@ -60,28 +61,39 @@ func (w *response) WriteHeader(code int) {
 	w.writeHeader(code)
 }
 
+// writeHeader makes the SEND_HEADERS packet of code and the fields, in
+// c.out. When the fields do not fit in a packet the response becomes a
+// 500 (logged) and the handler's body is dropped.
 func (w *response) writeHeader(code int) {
 	if w.done || w.wroteHeader || code < 200 {
 		return
 	}
 	w.wroteHeader = true
 	w.status = code
-	w.sent = w.header.Clone()
-	if w.sent == nil {
-		w.sent = http.Header{}
-	}
+	h := w.header
 	w.bodyless = code == http.StatusNoContent || code == http.StatusNotModified || w.req.Method == http.MethodHead
 	w.declared = -1
-	if cl := w.sent["Content-Length"]; len(cl) == 1 {
+	if cl := h["Content-Length"]; len(cl) == 1 {
 		if n, ok := parseContentLength(cl[0]); ok {
 			w.declared = n
 		}
 	}
-	for _, v := range w.sent["Connection"] {
+	for _, v := range h["Connection"] {
 		if hasToken(v, "close") {
 			w.closeConn = true
 		}
 	}
+	c := w.c
+	w.hdrAt = len(c.out)
+	out, ok := appendSendHeaders(c.out, code, h, c.s.packetSize)
+	if ok {
+		c.out = out
+		return
+	}
+	c.s.logger().Error("AJP response fields larger than the packet size; answered 500 instead",
+		"status", code, "packet_size", c.s.packetSize, "web_server", c.remote, "uri", w.req.RequestURI)
+	w.replaced = true
+	c.out = appendSimpleResponse(c.out, http.StatusInternalServerError)
 }
 
 // hasToken reports whether the comma-separated list v holds token,
@@ -131,12 +143,8 @@ func (w *response) Write(p []byte) (int, error) {
 		free := w.chunk[chunkData+w.n : len(w.chunk)-1]
 		if len(free) == 0 {
 			// Full: it goes out now that more follows.
-			w.commit()
 			if err := c.send(true, nil); err != nil {
 				return total - len(p), err
-			}
-			if w.replaced {
-				return total, nil
 			}
 			continue
 		}
@@ -157,27 +165,6 @@ func (w *response) chunkPacket() []byte {
 	putUint16(b[5:], n)
 	b[chunkData+n] = 0
 	return b[:chunkData+n+1]
-}
-
-// commit puts the SEND_HEADERS packet in c.out, once. When the fields do
-// not fit in a packet the response becomes a 500 (logged) and the
-// handler's body is dropped.
-func (w *response) commit() {
-	if w.committed {
-		return
-	}
-	w.committed = true
-	c := w.c
-	out, ok := appendSendHeaders(c.out, w.status, w.sent, c.s.packetSize)
-	if ok {
-		c.out = out
-		return
-	}
-	c.s.logger().Error("AJP response fields larger than the packet size; answered 500 instead",
-		"status", w.status, "packet_size", c.s.packetSize, "web_server", c.remote, "uri", w.req.RequestURI)
-	w.replaced = true
-	w.n = 0
-	c.out = appendSimpleResponse(c.out, http.StatusInternalServerError)
 }
 
 // appendSimpleResponse appends a plain-text response of status: its
@@ -212,7 +199,6 @@ func (w *response) FlushError() error {
 	if !w.wroteHeader {
 		w.writeHeader(http.StatusOK)
 	}
-	w.commit()
 	return c.send(true, flushPacket)
 }
 
@@ -234,35 +220,47 @@ func (w *response) SetWriteDeadline(t time.Time) error {
 // response is written. http.ResponseController calls it.
 func (w *response) EnableFullDuplex() error { return nil }
 
-// finish completes the response once the handler has returned: the
-// fields are committed (with a Content-Length when the handler set none
-// and the body is all held), and it reports whether the response is
-// whole — false when the handler wrote less than its Content-Length.
+// finish completes the response once the handler has returned: a
+// Content-Length is added to the SEND_HEADERS still held when the handler
+// set none and the body is all held, and it reports whether the response
+// is whole — false when the handler wrote less than its Content-Length.
 // Called with c.wmu held.
 func (w *response) finish() bool {
 	if !w.wroteHeader {
 		w.writeHeader(http.StatusOK)
 	}
 	w.done = true
-	if !w.committed && !w.replaced && w.declared < 0 {
+	if w.hdrAt >= 0 && !w.replaced && w.declared < 0 {
+		var length int64 = -1
 		switch {
 		case !w.bodyless:
-			w.sent["Content-Length"] = []string{strconv.Itoa(w.n)}
+			length = int64(w.n)
 		case w.req.Method == http.MethodHead && w.written > 0:
-			w.sent["Content-Length"] = []string{strconv.FormatInt(w.written, 10)}
+			length = w.written
+		}
+		if length >= 0 {
+			if out, ok := appendField(w.c.out, w.hdrAt, "Content-Length", strconv.FormatInt(length, 10), w.c.s.packetSize); ok {
+				w.c.out = out
+			}
 		}
 	}
-	w.commit()
 	return w.replaced || w.bodyless || w.declared < 0 || w.written >= w.declared
 }
 
-// fail replaces a response whose handler panicked before its fields
-// were committed with a 500. Called with c.wmu held.
+// sent reports whether the SEND_HEADERS went out.
+func (w *response) sent() bool { return w.wroteHeader && w.hdrAt < 0 }
+
+// fail answers a 500 in place of the response of a handler that
+// panicked before anything of it was sent. Called with c.wmu held.
 func (w *response) fail() {
-	w.done = true
-	w.committed, w.replaced = true, true
+	c := w.c
+	if w.wroteHeader {
+		c.out = c.out[:w.hdrAt]
+	}
+	w.done, w.wroteHeader, w.replaced = true, true, true
+	w.hdrAt = len(c.out)
 	w.n = 0
-	w.c.out = appendSimpleResponse(w.c.out, http.StatusInternalServerError)
+	c.out = appendSimpleResponse(c.out, http.StatusInternalServerError)
 }
 
 func (w *response) release() {

@@ -329,7 +329,23 @@ func TestSecretRequiredOffLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	wide := addrListener{ln, &net.TCPAddr{IP: net.IPv4zero, Port: 8009}}
-	err = (&ajp.Server{Handler: http.NotFoundHandler()}).Serve(wide)
+	s0 := &ajp.Server{Handler: http.NotFoundHandler()}
+	for _, c := range []struct {
+		addr net.Addr
+		ok   bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8009}, true},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 8009}, true},
+		{&net.UnixAddr{Name: "/run/portico/ajp.sock", Net: "unix"}, true},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8009}, false},
+		{&net.TCPAddr{Port: 8009}, false},
+		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 8009}, false},
+	} {
+		if err := s0.Check(c.addr); (err == nil) != c.ok || (err != nil && !errors.Is(err, ajp.ErrSecretRequired)) {
+			t.Errorf("Check(%v) = %v", c.addr, err)
+		}
+	}
+	err = s0.Serve(wide)
 	if !errors.Is(err, ajp.ErrSecretRequired) {
 		t.Fatalf("Serve: %v", err)
 	}

@@ -107,13 +107,9 @@ func (s *Server) putBuffer(b []byte) { s.bufs.Put(&b) }
 // listener off loopback without a Secret, and an error for a Server
 // whose fields are not valid.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.init(); err != nil {
+	if err := s.Check(ln.Addr()); err != nil {
 		ln.Close()
 		return err
-	}
-	if s.Secret == "" && !onLoopback(ln.Addr()) {
-		ln.Close()
-		return fmt.Errorf("%w: %s", ErrSecretRequired, ln.Addr())
 	}
 	key := &ln
 	s.mu.Lock()
@@ -160,6 +156,19 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		go c.serve()
 	}
+}
+
+// Check returns the error Serve would return at once for a listener at
+// addr: fields that are not valid, or ErrSecretRequired (wrapped). Call
+// it to refuse a configuration before serving.
+func (s *Server) Check(addr net.Addr) error {
+	if err := s.init(); err != nil {
+		return err
+	}
+	if s.Secret == "" && !onLoopback(addr) {
+		return fmt.Errorf("%w: %s", ErrSecretRequired, addr)
+	}
+	return nil
 }
 
 // onLoopback reports whether a listener at a takes connections from this

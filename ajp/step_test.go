@@ -21,7 +21,7 @@ import (
 // the exact bytes expected back.
 
 // startServer serves s on a free loopback port until the test ends.
-func startServer(t *testing.T, s *ajp.Server) string {
+func startServer(t testing.TB, s *ajp.Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -165,14 +165,14 @@ func TestStepGET(t *testing.T) {
 		t.Errorf("LocalAddrContextKey = %v", r.Context().Value(http.LocalAddrContextKey))
 	}
 
-	// One write: the fields (sorted, with the Content-Length of a body
+	// One write: the fields (sorted, then the Content-Length of a body
 	// that fit in a packet), the body, and END_RESPONSE with reuse.
 	expectBytes(t, ws, abPacket("\x04"+ // SEND_HEADERS
 		"\x00\xc8"+"\x00\x02OK\x00"+ // 200 OK
 		"\x00\x03"+ // 3 fields
-		"\xa0\x03\x00\x0211\x00"+ // Content-Length: 11
 		"\xa0\x01\x00\x10application/json\x00"+ // Content-Type
-		"\x00\x07X-Trace\x00\x00\x02t1\x00")+
+		"\x00\x07X-Trace\x00\x00\x02t1\x00"+ // X-Trace by name
+		"\xa0\x03\x00\x0211\x00")+ // Content-Length: 11
 		abPacket("\x03\x00\x0b{\"ok\":true}\x00")+ // SEND_BODY_CHUNK
 		abPacket("\x05\x01")) // END_RESPONSE, reuse
 
@@ -333,9 +333,9 @@ func TestStepStatusWithoutText(t *testing.T) {
 	})}), 0)
 	ws.write(packet(fwd{}.payload()))
 	expectBytes(t, ws, abPacket("\x04\x02\x57\x00\x03599\x00\x00\x03"+
-		"\xa0\x03\x00\x010\x00"+
 		"\xa0\x0b\x00\x05Basic\x00"+
-		"\x00\x07X-Split\x00\x00\x15a  Set-Cookie: evil=1\x00")+abPacket("\x05\x01"))
+		"\x00\x07X-Split\x00\x00\x15a  Set-Cookie: evil=1\x00"+
+		"\xa0\x03\x00\x010\x00")+abPacket("\x05\x01"))
 }
 
 // TestStepFlushPacket: Flush sends the fields, the body held and an empty
