@@ -64,8 +64,25 @@ const chunkWindow = int64(time.Hour / time.Microsecond)
 // window returns the chunk window of t, a time in Unix microseconds.
 func window(t int64) int64 { return floorDiv(t, chunkWindow) }
 
+// maxChunkBytes bounds the size of a chunk (as recordSize counts it) made
+// of more than one record, far below SQLite's limit on a value (1e9
+// bytes): records carry client-controlled strings (request ids, content
+// types) as long as the gateway's header limits allow, and a query or
+// Prune holds a whole chunk in memory.
+const maxChunkBytes = 4 << 20
+
+// recordSize is about the most bytes that r takes in a chunk: its
+// strings, their lengths and its integers.
+func recordSize(r *portico.Record) int {
+	return 6*binary.MaxVarintLen64 + 15*binary.MaxVarintLen32 +
+		len(r.RequestID) + len(r.API) + len(r.APIVersion) + len(r.APIID) + len(r.Publisher) +
+		len(r.Subscriber) + len(r.Application) + len(r.Plan) + len(r.Resource) + len(r.Method) +
+		len(r.ErrorCode) + len(r.RequestType) + len(r.ResponseType) + len(r.ClientIP) + len(r.Node)
+}
+
 // chunks calls f with each chunk of batch, in order: the records of one
-// window, at most maxChunkRecords of them, in the order of batch. scratch
+// window, at most maxChunkRecords of them and, unless one record is
+// larger, at most maxChunkBytes, in the order of batch. scratch
 // is memory to reuse for a batch that spans windows; chunks returns it.
 func chunks(batch []portico.Record, scratch []portico.Record, f func([]portico.Record) error) ([]portico.Record, error) {
 	w := window(batch[0].Time.UnixMicro())
@@ -90,12 +107,22 @@ func chunks(batch []portico.Record, scratch []portico.Record, f func([]portico.R
 		for n < len(batch) && window(batch[n].Time.UnixMicro()) == w {
 			n++
 		}
-		// Split a window of more than maxChunkRecords records into chunks
-		// of nearly equal size.
+		// Split a window of more than maxChunkRecords records into parts
+		// of nearly equal size, and parts of more than maxChunkBytes
+		// where they reach it.
 		parts := (n + maxChunkRecords - 1) / maxChunkRecords
 		for i := range parts {
-			if err := f(batch[i*n/parts : (i+1)*n/parts]); err != nil {
-				return scratch, err
+			part := batch[i*n/parts : (i+1)*n/parts]
+			for len(part) > 0 {
+				m, size := 1, recordSize(&part[0])
+				for m < len(part) && size+recordSize(&part[m]) <= maxChunkBytes {
+					size += recordSize(&part[m])
+					m++
+				}
+				if err := f(part[:m]); err != nil {
+					return scratch, err
+				}
+				part = part[m:]
 			}
 		}
 		batch = batch[n:]

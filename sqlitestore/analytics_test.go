@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -241,6 +242,50 @@ func TestAnalyticsWriteSizes(t *testing.T) {
 	}
 	if want := 1 + 1 + 1 + 1 + 1 + 1 + 2 + 4; chunks != want {
 		t.Errorf("%d chunks, want %d", chunks, want)
+	}
+}
+
+// TestAnalyticsWriteChunkBytes: records with long strings (a content type
+// as long as the header limits allow, say) make more, smaller chunks.
+func TestAnalyticsWriteChunkBytes(t *testing.T) {
+	ctx := context.Background()
+	a, _ := openAnalytics(t)
+	hour := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	records := analyticstest.Generate(40)
+	long := strings.Repeat("x", maxChunkBytes/4)
+	for i := range records {
+		records[i].Time = hour.Add(time.Duration(i) * time.Second)
+		if i%5 == 3 {
+			records[i].RequestType = long + strconv.Itoa(i)
+		}
+	}
+	records[20].ResponseType = strings.Repeat("y", maxChunkBytes+1) // alone in its chunk
+	if err := a.Write(ctx, records); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(t, a); !reflect.DeepEqual(got, records) {
+		t.Fatalf("stored %d records, not the %d written in order", len(got), len(records))
+	}
+	// Three long request types make a chunk, the long response type one
+	// alone: records 0-17, 18-19, 20, 21-37, 38-39.
+	rows, err := a.r.Query(`SELECT records, length(data) FROM request_chunks ORDER BY rowid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var counts []int
+	for rows.Next() {
+		var n, size int
+		if err := rows.Scan(&n, &size); err != nil {
+			t.Fatal(err)
+		}
+		if n > 1 && size > maxChunkBytes {
+			t.Errorf("a chunk of %d records takes %d bytes", n, size)
+		}
+		counts = append(counts, n)
+	}
+	if want := []int{18, 2, 1, 17, 2}; !slices.Equal(counts, want) {
+		t.Errorf("chunks of %v records, want %v", counts, want)
 	}
 }
 
