@@ -125,6 +125,22 @@ func bodyPacketData(p []byte) (int, error) {
 	return len(p) - 2, nil
 }
 
+// closeNow ends the body, as close does, when that needs no wait: no
+// read is in progress and no packet is on its way unasked. It reports
+// whether it did.
+func (b *body) closeNow() bool {
+	if !b.mu.TryLock() {
+		return false
+	}
+	defer b.mu.Unlock()
+	if b.unasked && b.err == nil {
+		return false
+	}
+	b.closed = true
+	b.data = nil
+	return true
+}
+
 // close ends the body once the handler has returned, after any read in
 // progress: later reads fail, and the packet still on its way unasked
 // (a body nobody read) is read and dropped, so that the connection can

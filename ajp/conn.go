@@ -334,13 +334,14 @@ func (c *conn) finish(w *response, b *body, panicked bool) bool {
 	default:
 		whole = w.finish()
 	}
-	if !whole || b != nil {
+	ended := b == nil || b.closeNow()
+	if !whole || !ended {
 		// What the response holds goes out before the body is ended
-		// (which may wait for a body read in progress).
+		// (which may wait for a read in progress or a packet to drop).
 		c.send(true, nil)
 	}
 	c.wmu.Unlock()
-	if b != nil {
+	if !ended {
 		b.close()
 	}
 	c.wmu.Lock()

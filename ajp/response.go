@@ -34,6 +34,7 @@ type response struct {
 	hdrAt       int   // where SEND_HEADERS starts in c.out; -1 once sent
 	bodyless    bool  // 204, 304 or HEAD: no body goes out
 	declared    int64 // the handler's Content-Length, or -1
+	hasLength   bool  // the handler set a Content-Length field, valid or not
 	written     int64
 	chunk       []byte // the SEND_BODY_CHUNK being filled, data from chunkData on
 	n           int    // data bytes in chunk
@@ -73,6 +74,7 @@ func (w *response) writeHeader(code int) {
 	h := w.header
 	w.bodyless = code == http.StatusNoContent || code == http.StatusNotModified || w.req.Method == http.MethodHead
 	w.declared = -1
+	_, w.hasLength = h["Content-Length"]
 	if cl := h["Content-Length"]; len(cl) == 1 {
 		if n, ok := parseContentLength(cl[0]); ok {
 			w.declared = n
@@ -230,7 +232,7 @@ func (w *response) finish() bool {
 		w.writeHeader(http.StatusOK)
 	}
 	w.done = true
-	if w.hdrAt >= 0 && !w.replaced && w.declared < 0 {
+	if w.hdrAt >= 0 && !w.replaced && !w.hasLength {
 		var length int64 = -1
 		switch {
 		case !w.bodyless:
