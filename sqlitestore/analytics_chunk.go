@@ -13,14 +13,14 @@ import (
 // A chunk holds up to maxChunkRecords request records of one hour in one
 // row of the table request_chunks. One row per chunk rather than per
 // record is what makes the embedded store cheap to write. A row per record
-// (schema version 1) cost about 6.7 µs of CPU a record in the pure-Go
-// SQLite (BenchmarkAnalyticsWrite, batches of 5,000): 21 values bound
-// through database/sql (17 allocations), the row built, and an insert into
-// the table and each of its two indexes. A chunk is encoded in Go without
+// (schema version 1) cost 6.7–10 µs of CPU a record in the pure-Go SQLite
+// (BenchmarkAnalyticsWrite, batches of 5,000): 21 values bound through
+// database/sql (17 allocations), the row built, and an insert into the
+// table and each of its two indexes. A chunk is encoded in Go without
 // allocating (BenchmarkChunkEncode: about 200 ns a record) and written as
-// one blob with one index entry: about 0.4–0.5 µs of CPU a record in all,
-// and about 45 bytes on disk where a row with its index entries took
-// about 250. Queries read the chunks of their time range and decode in Go
+// one blob with one index entry: about 0.5 µs of CPU a record in all, and
+// about 45 bytes on disk where a row with its index entries took about
+// 250. Queries read the chunks of their time range and decode in Go
 // only the columns they need, which is faster than stepping through rows
 // too (BenchmarkAnalyticsQuery).
 //
