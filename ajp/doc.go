@@ -1,6 +1,6 @@
 // Package ajp serves an http.Handler over AJP/1.3, the binary protocol
 // web servers speak to servlet containers: Apache's mod_jk (as
-// ColdFusion's wsconfig set it up) and mod_proxy_ajp, IIS's isapi_redirect.
+// ColdFusion's wsconfig set it up) and mod_proxy_ajp.
 // Server is the container's side, what Tomcat's AJP connector is; the
 // codec is Portico's own, written from the protocol's byte layouts (no
 // maintained Go library implements this side).
