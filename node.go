@@ -10,6 +10,7 @@ type Node struct {
 	Name        string    `json:"name"`
 	GatewayAddr string    `json:"gateway_addr"`
 	AdminAddr   string    `json:"admin_addr"`
+	AJPAddr     string    `json:"ajp_addr,omitempty"` // the AJP/1.3 listener, if the node has one
 	Version     string    `json:"version"`
 	StartedAt   time.Time `json:"started_at"`
 	LastSeen    time.Time `json:"last_seen"`

@@ -82,7 +82,7 @@
 //
 //	<?xml version="1.0" encoding="UTF-8"?>
 //	<cluster name="default" version="1" updated="2026-11-25T21:00:00Z">
-//	  <node name="web1:8080" gateway="10.0.0.1:8080" admin="10.0.0.1:9080" lbfactor="1" status="up" version="0.4.0" started="2026-11-25T20:58:13Z"/>
+//	  <node name="web1:8080" gateway="10.0.0.1:8080" admin="10.0.0.1:9080" ajp="10.0.0.1:8009" lbfactor="1" status="up" version="0.4.0" started="2026-11-25T20:58:13Z"/>
 //	  <node name="web2:8080" gateway="10.0.0.2:8080" admin="10.0.0.2:9080" lbfactor="3" status="down" version="0.4.0" started="2026-11-25T20:58:20Z"/>
 //	</cluster>
 //
@@ -100,6 +100,8 @@
 //   - gateway: host:port of its gateway listener, where the front-end
 //     sends API traffic. Required.
 //   - admin: host:port of its admin API and console listener.
+//   - ajp: host:port of its AJP/1.3 listener (--ajp-addr), for mod_jk.
+//     Omitted when the node has none.
 //   - lbfactor: its load-balancing weight, a positive integer
 //     (--lb-factor). Missing means 1.
 //   - status: "up", or "down" for a node that stopped heartbeating and

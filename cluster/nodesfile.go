@@ -41,6 +41,7 @@ type xmlNode struct {
 	Name     string `xml:"name,attr"`
 	Gateway  string `xml:"gateway,attr"`
 	Admin    string `xml:"admin,attr"`
+	AJP      string `xml:"ajp,attr,omitempty"`
 	LBFactor string `xml:"lbfactor,attr"`
 	Status   string `xml:"status,attr"`
 	Version  string `xml:"version,attr"`
@@ -49,7 +50,7 @@ type xmlNode struct {
 
 // ReadNodesFile reads the nodes file at path (see the package
 // documentation for its format) and returns the cluster's name and its
-// nodes, in the file's order, with Name, GatewayAddr, AdminAddr, LBFactor,
+// nodes, in the file's order, with Name, GatewayAddr, AdminAddr, AJPAddr (when set), LBFactor,
 // Status, Version and StartedAt set. It is what the front-end web server
 // config generator reads on a machine that cannot reach the data store.
 func ReadNodesFile(path string) (cluster string, nodes []portico.Node, err error) {
@@ -106,6 +107,7 @@ func (x xmlNode) node() (portico.Node, error) {
 		Name:        x.Name,
 		GatewayAddr: x.Gateway,
 		AdminAddr:   x.Admin,
+		AJPAddr:     x.AJP,
 		Version:     x.Version,
 		LBFactor:    1,
 		Status:      x.Status,
@@ -203,6 +205,10 @@ func encodeNodes(cluster string, nodes []portico.Node, updated time.Time) []byte
 		attr(&b, n.GatewayAddr)
 		b.WriteString(`" admin="`)
 		attr(&b, n.AdminAddr)
+		if n.AJPAddr != "" {
+			b.WriteString(`" ajp="`)
+			attr(&b, n.AJPAddr)
+		}
 		fmt.Fprintf(&b, `" lbfactor="%d" status="`, max(n.LBFactor, 1))
 		attr(&b, cmp.Or(n.Status, StatusUp))
 		b.WriteString(`" version="`)

@@ -56,7 +56,7 @@ func TestNodesFileGolden(t *testing.T) {
 
 func TestNodesFileRoundTrip(t *testing.T) {
 	in := []portico.Node{
-		{Name: `odd <"&'> name`, GatewayAddr: "[::1]:8080", AdminAddr: "", Version: "1.0\n",
+		{Name: `odd <"&'> name`, GatewayAddr: "[::1]:8080", AdminAddr: "", AJPAddr: "[::1]:8009", Version: "1.0\n",
 			StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 999, time.FixedZone("CET", 3600))},
 		goldenNodes[0],
 		goldenNodes[1],
@@ -73,7 +73,7 @@ func TestNodesFileRoundTrip(t *testing.T) {
 		t.Errorf("cluster name = %q", name)
 	}
 	want := []portico.Node{ // sorted by name, times in UTC to the second, defaults filled in
-		{Name: `odd <"&'> name`, GatewayAddr: "[::1]:8080", Version: "1.0\n", LBFactor: 1, Status: "up",
+		{Name: `odd <"&'> name`, GatewayAddr: "[::1]:8080", AJPAddr: "[::1]:8009", Version: "1.0\n", LBFactor: 1, Status: "up",
 			StartedAt: time.Date(2026, 1, 2, 2, 4, 5, 0, time.UTC)},
 		{Name: "web1:8080", GatewayAddr: "10.0.0.1:8080", AdminAddr: "10.0.0.1:9080", LBFactor: 1,
 			Status: "up", Version: "0.4.0", StartedAt: time.Date(2026, 11, 25, 20, 58, 13, 0, time.UTC)},

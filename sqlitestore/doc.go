@@ -25,11 +25,16 @@
 //   - notify.go and counters.go keep notifications and quota counters.
 //   - token.go keeps bearer tokens in the table tokens, by hash; issuing
 //     a token deletes those that had expired by then.
-//   - analytics.go keeps request records in the table requests of the
-//     analytics file, one column per field of portico.Record, indexed by
-//     time and by API and time. Write inserts a batch in one transaction
-//     with prepared multi-row INSERTs; Query selects in SQL and counts in
-//     Go; Prune deletes old records in small transactions.
+//   - analytics.go keeps request records in the analytics file in chunks
+//     of up to 8,192 records of one hour, one row each of the table
+//     request_chunks (analytics_chunk.go: a column-by-column format with
+//     dictionaries for names), indexed by their latest time. Write encodes
+//     a batch into chunks and inserts them in one transaction; Query
+//     (analytics_query.go) selects the chunks of its time range, decodes
+//     in Go only the columns it needs and counts in Go; Prune deletes whole
+//     chunks and rewrites those that straddle its limit, in small
+//     transactions. The table requests, a row per record, holds what
+//     earlier versions wrote; Query and Prune still read it.
 //
 // Entities and notifications are stored as the JSON of their domain types,
 // so every field with a JSON name is kept, Key.Hash and User.PasswordHash

@@ -50,7 +50,7 @@ func FromNodes(cluster, source string, nodes []portico.Node) Members {
 	m := Members{Cluster: cluster, Source: source, Nodes: make([]Member, 0, len(nodes))}
 	for _, n := range nodes {
 		m.Nodes = append(m.Nodes, Member{
-			Name: n.Name, Gateway: n.GatewayAddr, Admin: n.AdminAddr,
+			Name: n.Name, Gateway: n.GatewayAddr, Admin: n.AdminAddr, AJP: n.AJPAddr,
 			LBFactor: n.LBFactor, Down: n.Status == "down",
 		})
 	}
