@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/portico-gw/portico/ajp"
 )
 
 // Config is the configuration of `portico serve`. Each field is a flag,
@@ -51,6 +54,9 @@ type Config struct {
 	GatewayEngine          string // fast or std; see proxy.Server
 	ReadHeaderTimeout      time.Duration
 	IdleTimeout            time.Duration
+	AJPAddr                string // "": no AJP listener
+	AJPPacketSize          int
+	AJPSecret              string
 }
 
 // errHelp is returned by LoadConfig when -h was given and usage printed.
@@ -77,6 +83,7 @@ func DefaultConfig() Config {
 		GatewayEngine:          "fast",
 		ReadHeaderTimeout:      10 * time.Second,
 		IdleTimeout:            120 * time.Second,
+		AJPPacketSize:          ajp.DefaultPacketSize,
 	}
 }
 
@@ -110,6 +117,9 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.GatewayEngine, "gateway-engine", c.GatewayEngine, "gateway HTTP/1.1 engine on a plain listener: fast (Portico's own connection loop; requests it does not serve itself go to Go's net/http on the same connection) or std (Go's net/http for every request); a TLS listener always uses std")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "gateway and admin API: a client must send a request's whole head within this long of its first byte, or its connection is closed")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "gateway and admin API: a keep-alive client connection with no request for this long is closed")
+	fs.StringVar(&c.AJPAddr, "ajp-addr", c.AJPAddr, "also serve the gateway over AJP/1.3 at this address, for Apache mod_jk or mod_proxy_ajp (empty: no AJP listener)")
+	fs.IntVar(&c.AJPPacketSize, "ajp-packet-size", c.AJPPacketSize, "AJP packet size in bytes, 8192 to 65536: the web server's own (mod_jk worker max_packet_size, mod_proxy_ajp ProxyIOBufferSize)")
+	fs.StringVar(&c.AJPSecret, "ajp-secret", c.AJPSecret, "secret every AJP request must carry (mod_jk worker secret, mod_proxy_ajp secret=); required unless --ajp-addr is on loopback; prefer PORTICO_AJP_SECRET to the flag")
 	fs.Var(&listFlag{p: &c.AdminAllowedOrigin, fresh: true}, "admin-allowed-origin", "origins (scheme://host[:port]) besides the admin listener's own whose browser requests the admin API serves, e.g. the public origin behind a proxy: comma-separated or the flag repeated")
 	fs.Var(&listFlag{p: &c.WebhookAllowCIDR, fresh: true}, "webhook-allow-cidr", "address ranges webhooks may reach although internal (loopback, private, link-local…): CIDRs or addresses, comma-separated or the flag repeated")
 }
@@ -292,6 +302,15 @@ func (c Config) validate() error {
 	if c.GatewayEngine != "fast" && c.GatewayEngine != "std" {
 		return fmt.Errorf("gateway-engine %q: want fast or std", c.GatewayEngine)
 	}
+	if c.AJPPacketSize < ajp.DefaultPacketSize || c.AJPPacketSize > ajp.MaxPacketSize {
+		return fmt.Errorf("ajp-packet-size %d: want %d to %d", c.AJPPacketSize, ajp.DefaultPacketSize, ajp.MaxPacketSize)
+	}
+	if strings.ContainsAny(c.AJPSecret, "\r\n") {
+		return errors.New("ajp-secret: no line breaks (it goes into workers.properties)")
+	}
+	if c.AJPAddr != "" && c.AJPSecret == "" && !loopbackAddr(c.AJPAddr) {
+		return fmt.Errorf("ajp-addr %s is not on loopback: set --ajp-secret or PORTICO_AJP_SECRET, the secret of the web server's AJP worker", c.AJPAddr)
+	}
 	if c.ReadHeaderTimeout <= 0 || c.IdleTimeout <= 0 {
 		return fmt.Errorf("read-header-timeout and idle-timeout must be positive")
 	}
@@ -375,4 +394,15 @@ func (c Config) adminAllowedOrigins() ([]string, error) {
 		out = append(out, origin)
 	}
 	return out, nil
+}
+
+// loopbackAddr reports whether addr's host is a loopback address or
+// localhost: an AJP listener there needs no secret.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return host == "localhost" || err == nil && ip.IsLoopback()
 }

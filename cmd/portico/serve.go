@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/admin"
+	"github.com/portico-gw/portico/ajp"
 	"github.com/portico-gw/portico/balance"
 	"github.com/portico-gw/portico/cluster"
 	"github.com/portico-gw/portico/framing"
@@ -39,10 +40,11 @@ type Main struct {
 	Stderr io.Writer // where logs go; nil: os.Stderr
 
 	// Set by Run: the addresses the listeners bound (useful with ":0");
-	// MetricsAddr only with Config.MetricsAddr.
+	// MetricsAddr only with Config.MetricsAddr, AJPAddr with Config.AJPAddr.
 	GatewayAddr string
 	AdminAddr   string
 	MetricsAddr string
+	AJPAddr     string
 
 	logger       *slog.Logger
 	store        portico.Store             // embedded or Redis
@@ -66,6 +68,7 @@ type Main struct {
 	analytics    *analyticsNode
 	gatewaySrv   *http.Server
 	fastSrv      *proxy.Server // the fast engine on a plain gateway listener, or nil
+	ajpSrv       *ajp.Server   // the AJP listener's server, or nil
 	adminSrv     *http.Server
 	metricsSrv   *http.Server // with Config.MetricsAddr
 	certs        []*certificate
@@ -93,7 +96,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.logger = newLogger(m.Stderr, c.LogLevel, c.LogFormat)
 	m.startedAt = time.Now()
-	m.failed = make(chan error, 3) // one per listener
+	m.failed = make(chan error, 5) // one per listener: gateway, fast engine, admin, metrics, ajp
 	bg, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 
@@ -242,8 +245,8 @@ func (m *Main) Run(ctx context.Context) error {
 	m.logger.Info("gateway routing table built", "took", time.Since(building).Round(time.Millisecond))
 
 	// Plain listeners sniff each request's framing (see listen); every
-	// server's outermost handler is framing.Handler. The AJP listener,
-	// when it comes, is built the same way.
+	// server's outermost handler is framing.Handler. The AJP listener
+	// frames requests by its packets: it serves the gateway directly.
 	// With the fast engine the gateway's plain listener is the engine's
 	// own; net/http serves what it hands over, behind the sniffer.
 	fast := gatewayCert == nil && c.GatewayEngine == "fast"
@@ -269,6 +272,18 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("metrics listener: %w", err)
 		}
 		m.MetricsAddr = ml.Addr().String()
+	}
+	var jl net.Listener
+	if c.AJPAddr != "" {
+		if jl, err = net.Listen("tcp", c.AJPAddr); err != nil {
+			gl.Close()
+			al.Close()
+			if ml != nil {
+				ml.Close()
+			}
+			return fmt.Errorf("ajp listener: %w", err)
+		}
+		m.AJPAddr = jl.Addr().String()
 	}
 	m.GatewayAddr, m.AdminAddr = gl.Addr().String(), al.Addr().String()
 	if m.Config.NodeName == "" {
@@ -297,6 +312,25 @@ func (m *Main) Run(ctx context.Context) error {
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       c.IdleTimeout,
 		ErrorLog:          errLog,
+	}
+	if jl != nil {
+		m.ajpSrv = &ajp.Server{
+			Handler:     m.gatewaySrv.Handler, // not framing.Handler: AJP frames requests by its packets
+			PacketSize:  c.AJPPacketSize,
+			Secret:      c.AJPSecret,
+			ReadTimeout: c.ReadHeaderTimeout,
+			IdleTimeout: c.IdleTimeout,
+			Logger:      m.logger.With("component", "ajp"),
+		}
+		if err := m.ajpSrv.Check(jl.Addr()); err != nil { // e.g. a name that resolved off loopback
+			gl.Close()
+			al.Close()
+			jl.Close()
+			if ml != nil {
+				ml.Close()
+			}
+			return fmt.Errorf("ajp listener: %w (set --ajp-secret)", err)
+		}
 	}
 	type serving struct {
 		srv *http.Server
@@ -332,6 +366,15 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	if m.ajpSrv != nil {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			if err := m.ajpSrv.Serve(jl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.failed <- fmt.Errorf("listener %s: %w", jl.Addr(), err)
+			}
+		}()
+	}
 	for _, s := range servers {
 		m.wg.Add(1)
 		go func() {
@@ -354,7 +397,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	m.logger.Info("portico serving", "version", Version(), "node", m.Config.NodeName,
-		"gateway", m.GatewayAddr, "gateway_tls", gatewayCert != nil, "admin", m.AdminAddr, "admin_tls", adminCert != nil,
+		"gateway", m.GatewayAddr, "gateway_tls", gatewayCert != nil, "ajp", m.AJPAddr, "admin", m.AdminAddr, "admin_tls", adminCert != nil,
 		"metrics", m.metricsWhere(), "data_dir", c.DataDir,
 		"datastore", redact(c.Datastore), "config_version", m.config.Load().Version)
 	return nil
@@ -547,6 +590,7 @@ func (m *Main) self() portico.Node {
 	now := time.Now()
 	return portico.Node{
 		Name: m.Config.NodeName, GatewayAddr: advertised(m.GatewayAddr), AdminAddr: advertised(m.AdminAddr),
+		AJPAddr: advertised(m.AJPAddr),
 		Version: Version(), StartedAt: m.startedAt.UTC(), LastSeen: now.UTC(),
 		LBFactor: m.Config.LBFactor, RequestRate: m.rate.Rate(now), Status: "up",
 		ConfigVersion: m.config.Load().Version,
@@ -645,6 +689,15 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
 	var swg sync.WaitGroup
+	if m.ajpSrv != nil {
+		swg.Add(1)
+		go func() {
+			defer swg.Done()
+			if err := m.ajpSrv.Shutdown(ctx); err != nil {
+				m.logger.Warn("in-flight AJP requests cut at the end of the grace period", "err", err)
+			}
+		}()
+	}
 	if m.fastSrv != nil {
 		swg.Add(1)
 		go func() {
