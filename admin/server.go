@@ -42,6 +42,11 @@ type Server struct {
 	// Store persists the configuration. Required.
 	Store portico.Store
 
+	// Draining, when it reports true, makes GET /healthz answer 503
+	// {"status":"draining"}: the node is shutting down, and front ends that
+	// check it send it no new requests. Nil means never draining.
+	Draining func() bool
+
 	// Notifications lists notifications for GET /notifications and keeps
 	// the notices the Server raises (a subscription waiting for approval).
 	// If nil, lists are empty and no notices are kept.

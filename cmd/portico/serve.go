@@ -68,6 +68,7 @@ type Main struct {
 	analytics    *analyticsNode
 	gatewaySrv   *http.Server
 	fastSrv      *proxy.Server // the fast engine on a plain gateway listener, or nil
+	draining     atomic.Bool   // set by Close: /healthz answers 503
 	ajpSrv       *ajp.Server   // the AJP listener's server, or nil
 	adminSrv     *http.Server
 	metricsSrv   *http.Server // with Config.MetricsAddr
@@ -192,6 +193,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.gateway.Recorder = m.metrics
 	m.admin = &admin.Server{
 		Store:           m.store,
+		Draining:        m.draining.Load,
 		Notifications:   notes,
 		Config:          m.config,
 		Membership:      m,
@@ -688,39 +690,50 @@ func (m *Main) Close() error {
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
-	var swg sync.WaitGroup
+	// The gateway's listeners drain first, while the admin listener stays
+	// up answering /healthz with 503, so that front ends that check it
+	// send the node nothing new for the whole drain; then the admin and
+	// metrics listeners.
+	m.draining.Store(true)
+	shutdown := func(stops ...func(context.Context) error) {
+		var swg sync.WaitGroup
+		for _, stop := range stops {
+			swg.Add(1)
+			go func() {
+				defer swg.Done()
+				if err := stop(ctx); err != nil {
+					m.logger.Warn("in-flight requests cut at the end of the grace period", "err", err)
+				}
+			}()
+		}
+		swg.Wait()
+	}
+	var gateway, admin []func(context.Context) error
 	if m.ajpSrv != nil {
-		swg.Add(1)
-		go func() {
-			defer swg.Done()
-			if err := m.ajpSrv.Shutdown(ctx); err != nil {
-				m.logger.Warn("in-flight AJP requests cut at the end of the grace period", "err", err)
-			}
-		}()
+		gateway = append(gateway, m.ajpSrv.Shutdown)
 	}
 	if m.fastSrv != nil {
-		swg.Add(1)
-		go func() {
-			defer swg.Done()
-			if err := m.fastSrv.Shutdown(ctx); err != nil {
-				m.logger.Warn("in-flight requests cut at the end of the grace period", "err", err)
-			}
-		}()
+		gateway = append(gateway, m.fastSrv.Shutdown)
 	}
 	for _, s := range []*http.Server{m.gatewaySrv, m.adminSrv, m.metricsSrv} {
 		if s == nil {
 			continue
 		}
-		swg.Add(1)
-		go func() {
-			defer swg.Done()
-			if err := s.Shutdown(ctx); err != nil {
+		stop := func(ctx context.Context) error {
+			err := s.Shutdown(ctx)
+			if err != nil {
 				s.Close()
-				m.logger.Warn("in-flight requests cut at the end of the grace period", "err", err)
 			}
-		}()
+			return err
+		}
+		if s == m.gatewaySrv {
+			gateway = append(gateway, stop)
+		} else {
+			admin = append(admin, stop)
+		}
 	}
-	swg.Wait()
+	shutdown(gateway...)
+	shutdown(admin...)
 	if m.cancel != nil {
 		m.cancel()
 	}
