@@ -6,12 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, as "command:package".
-needs=(curl:curl python3:python3 clickhouse-server:clickhouse-server redis-server:redis-server)
+needs=(curl:curl python3:python3 clickhouse-server:clickhouse-server redis-server:redis-server
+	nginx:nginx apache2:apache2 haproxy:haproxy)
 missing=()
 for n in "${needs[@]}"; do
 	cmd=${n%%:*}
 	command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || missing+=("${n##*:}")
 done
+# mod_jk has no command: look for the module.
+[[ -e /usr/lib/apache2/modules/mod_jk.so ]] || missing+=(libapache2-mod-jk)
 if ((${#missing[@]})); then
 	echo "installing ${missing[*]}"
 	apt-get update -qq
@@ -38,6 +41,9 @@ go test -run '^$' -fuzz '^FuzzUpstreamResponse$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzServerParse$' -fuzztime "$fuzztime" ./proxy
 go test -run '^$' -fuzz '^FuzzSniffer$' -fuzztime "$fuzztime" ./framing
 go test -run '^$' -fuzz '^FuzzEngineFraming$' -fuzztime "$fuzztime" ./cmd/portico
+go test -run '^$' -fuzz '^FuzzForwardRequest$' -fuzztime "$fuzztime" ./ajp
+go test -run '^$' -fuzz '^FuzzServe$' -fuzztime "$fuzztime" ./ajp
+go test -run '^$' -fuzz '^FuzzRender$' -fuzztime "$fuzztime" ./wsconfig
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./admin
 go test -run '^$' -fuzz '^FuzzSpool$' -fuzztime "$fuzztime" ./analytics
 go test -run '^$' -fuzz '^FuzzParseURL$' -fuzztime "$fuzztime" ./clickhouse
