@@ -110,7 +110,7 @@ func TestRenderWeightsAndDraining(t *testing.T) {
 		wsconfig.Apache: {`BalancerMember "http://10.0.0.1:8080" loadfactor=1 retry=5`, `BalancerMember "http://10.0.0.3:8080" loadfactor=2 retry=5 connectiontimeout=5 keepalive=On status=+D`,
 			"failonstatus=503"},
 		wsconfig.ApacheJK: {"worker.web1_8080.lbfactor=1", "worker.web3_8080.lbfactor=2", "worker.web3_8080.activation=D",
-			"ping_mode=A", "recovery_options=27", "/*=portico_default_lb", "JkWorkersFile \"/etc/portico/front/workers.properties\"",
+			"ping_mode=CI", "recovery_options=27", "/*=portico_default_lb", "JkWorkersFile \"/etc/portico/front/workers.properties\"",
 			"JkMountFile", "JkShmFile", "JkLogFile"},
 		wsconfig.HAProxy: {"server web1_8080 10.0.0.1:8080 weight 1 check addr 10.0.0.1 port 9080\n", "server web3_8080 10.0.0.3:8080 weight 2 check addr 10.0.0.3 port 9080 disabled",
 			"option redispatch", "retry-on conn-failure empty-response", "http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE }",
