@@ -27,7 +27,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	if host == "" {
 		host = u.Host
 	}
-	if u.Opaque != "" || !plainHost(host) || (req.Body != nil && req.Body != http.NoBody) {
+	if u.Opaque != "" || !validFastHost(host) || (req.Body != nil && req.Body != http.NoBody) {
 		return req.Write(bw)
 	}
 	method := req.Method
@@ -76,24 +76,6 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 }
 
 func isCTL(r rune) bool { return r < 0x20 || r == 0x7f }
-
-// plainHost reports whether a Host value is ASCII letters, digits and
-// ".-:[]_" only, which Write would send unchanged.
-func plainHost(h string) bool {
-	if h == "" {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 // headerHasToken reports whether comma-separated values hold token (any
 // case).

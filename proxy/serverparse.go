@@ -236,9 +236,10 @@ func plainPathChar(c byte) bool {
 	return strings.IndexByte("-_.~$&+,/:;=@", c) >= 0
 }
 
-// validFastHost reports whether a Host value is one the fast path takes:
-// a name or address, with a port, of the characters net/http accepts
-// anyway (others go to net/http, which refuses or accepts them itself).
+// validFastHost reports whether a Host value is one the fast path takes
+// (and the lean client writes unchanged, as http.Request.Write would): a
+// name or address, with a port, of ASCII letters, digits and ".-:[]_"
+// (others go to net/http, which refuses or accepts them itself).
 func validFastHost(h string) bool {
 	if h == "" {
 		return false
