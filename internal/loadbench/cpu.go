@@ -26,18 +26,23 @@ type cpuUse struct {
 	// It is no share of its own: the kernel also charges most of it to the
 	// process it interrupted, so it overlaps the columns above.
 	IRQ float64 `json:"irq"`
+	// Parts splits Proxy by the target's parts (name → percent of one
+	// core); nil for a target without parts.
+	Parts map[string]float64 `json:"parts,omitempty"`
 }
 
 // cpuSample is a reading of CPU counters, in clock ticks.
 type cpuSample struct {
 	backend, proxy  uint64
-	busy, irq, idle uint64 // whole machine, from /proc/stat; busy excludes irq
+	parts           []uint64 // of the target's parts, in order
+	busy, irq, idle uint64   // whole machine, from /proc/stat; busy excludes irq
 	ok              bool
 }
 
 // sampleCPU reads the CPU time of the backend, of the proxy processes and
 // of the whole machine. Processes that have gone are left out.
-func (e *env) sampleCPU(proxy []int) cpuSample {
+// parts are the pids of each of the target's parts.
+func (e *env) sampleCPU(proxy []int, parts [][]int) cpuSample {
 	var s cpuSample
 	if st, err := readStat(e.backend.pid()); err == nil {
 		s.backend = st.utime + st.stime
@@ -47,6 +52,15 @@ func (e *env) sampleCPU(proxy []int) cpuSample {
 			s.proxy += st.utime + st.stime
 		}
 	}
+	for _, pids := range parts {
+		var n uint64
+		for _, pid := range pids {
+			if st, err := readStat(pid); err == nil {
+				n += st.utime + st.stime
+			}
+		}
+		s.parts = append(s.parts, n)
+	}
 	var err error
 	s.busy, s.irq, s.idle, err = machineTicks()
 	s.ok = err == nil
@@ -54,8 +68,9 @@ func (e *env) sampleCPU(proxy []int) cpuSample {
 }
 
 // cpuDelta turns two samples around a wrk run of secs seconds, and wrk's
-// own usage, into percentages of one core.
-func cpuDelta(before, after cpuSample, wrk *os.ProcessState, secs float64) cpuUse {
+// own usage, into percentages of one core. names are those of the parts
+// sampled.
+func cpuDelta(before, after cpuSample, wrk *os.ProcessState, secs float64, names []string) cpuUse {
 	if secs <= 0 || !before.ok || !after.ok {
 		return cpuUse{}
 	}
@@ -74,6 +89,14 @@ func cpuDelta(before, after cpuSample, wrk *os.ProcessState, secs float64) cpuUs
 	}
 	if wrk != nil {
 		u.Wrk = (wrk.UserTime() + wrk.SystemTime()).Seconds() / secs * 100
+	}
+	for i, name := range names {
+		if i < len(before.parts) && i < len(after.parts) {
+			if u.Parts == nil {
+				u.Parts = map[string]float64{}
+			}
+			u.Parts[name] = pct(before.parts[i], after.parts[i])
+		}
 	}
 	busy := pct(before.busy, after.busy) + u.IRQ
 	u.Other = max(0, busy-u.Wrk-u.Backend-u.Proxy)

@@ -75,18 +75,26 @@ func (e *env) close() error {
 	return errors.Join(errs...)
 }
 
-// checkTools reports a missing wrk, or a missing nginx or redis-server
-// when a target needs one, before anything starts.
+// checkTools reports a missing wrk, or a missing nginx, redis-server or
+// Apache when a target needs one, before anything starts.
 func checkTools(ts []*target) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return fmt.Errorf("wrk not found in PATH (Debian: apt-get install -y wrk): %w", err)
 	}
 	for _, t := range ts {
-		if t.name != "nginx" && t.name != "portico-cluster" {
+		if t.name != "nginx" && t.name != "portico-cluster" && t.name != "nginx-portico" {
 			continue
 		}
 		if _, err := exec.LookPath("nginx"); err != nil {
 			return fmt.Errorf("nginx not found in PATH, needed by %s (Debian: apt-get install -y nginx; or choose other -targets): %w", t.name, err)
+		}
+	}
+	for _, t := range ts {
+		if !strings.HasPrefix(t.name, "apache-") {
+			continue
+		}
+		if _, err := apacheBinary(); err != nil {
+			return fmt.Errorf("Apache needed by %s: %w; or choose other -targets", t.name, err)
 		}
 	}
 	for _, t := range ts {

@@ -1,11 +1,13 @@
 // Command loadbench measures the throughput and latency of Portico's
 // gateway against nginx and two bare Go reverse proxies, and against the
-// backend itself, with wrk, on this machine. `make bench` runs it:
+// backend itself, and on request the cost of a front door (Apache or nginx
+// in front of Portico), with wrk, on this machine. `make bench` runs it:
 //
 //	go run ./internal/loadbench [-rounds 5] [-duration 8s] [-connections 64]
 //	        [-threads 1] [-portico bin/portico] [-json] [-keep]
 //	        [-targets direct,nginx,fasthttp,reverseproxy,portico,portico-std,
-//	                  portico-noanalytics,portico-cluster]
+//	                  portico-noanalytics,portico-cluster,
+//	                  apache-direct,apache-proxy,apache-jk,nginx-portico]
 //	        [-portico-env GOGC=400] [-settle 30s]
 //
 // One backend process (this program re-executed in a hidden mode) serves a
@@ -30,6 +32,29 @@
 //	                     Portico nodes on one redis-server, --analytics
 //	                     none, the cluster-exact Redis limiter deciding
 //	                     every request → backend
+//
+// The front doors of issue 8 (part 5) are run only when -targets names
+// them, so that the default run does not grow:
+//
+//	apache-direct        wrk → Apache mod_proxy (keep-alive upstream
+//	                     pool) → backend: the front end alone
+//	apache-proxy         wrk → Apache mod_proxy (keep-alive upstream
+//	                     pool) → one Portico node as portico → backend
+//	apache-jk            wrk → Apache mod_jk (AJP, ping_mode=CI, a
+//	                     secret) → one Portico node as portico, started
+//	                     with --ajp-addr and --ajp-secret → backend
+//	nginx-portico        wrk → nginx (as the nginx target) → one Portico
+//	                     node as portico → backend
+//
+// Apache is Debian's apache2 (with libapache2-mod-jk) on a ServerRoot of
+// its own in the temp dir, mpm_event with two children of 64 threads
+// (one per core, as nginx's worker_processes auto), no access log; started
+// as root, its children run as www-data. The report then gives, each as
+// the median of the rounds' ratios: AJP via mod_jk over HTTP via mod_proxy
+// (apache-jk / apache-proxy), the front end + Portico over the front end
+// + backend alone (apache-proxy / apache-direct, nginx-portico / nginx),
+// req/s and p99; and the CPU time per request of each process of those
+// targets (a front end's processes summed, Portico's).
 //
 // fasthttp and reverseproxy are this program again, in the hidden modes
 // -fasthttp-proxy LISTEN BACKEND and -reverseproxy LISTEN BACKEND, each a
@@ -187,13 +212,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.conns, "conns", false, "run the connections experiment instead: Portico's memory per idle and per slow client connection, and wrk with and without them held open")
 	fs.IntVar(&o.connsIdle, "conns-idle", 10000, "-conns: idle keep-alive client connections")
 	fs.IntVar(&o.connsSlow, "conns-slow", 1000, "-conns: slow clients, each sending a request head a byte a second")
-	only := fs.String("targets", "", "comma-separated targets to run (default: all of "+strings.Join(targetNames(), ", ")+")")
+	def, opt := targetNamesSplit()
+	only := fs.String("targets", "", "comma-separated targets to run (default: "+strings.Join(def, ", ")+
+		"; opt-in, the front doors of issue 8: "+strings.Join(opt, ", ")+")")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./internal/loadbench [flags]\n"+
 			"       go run ./internal/loadbench -conns [flags]\n\n"+
 			"Drives the backend alone, nginx, two bare Go proxies and Portico with wrk,\n"+
 			"alternating, and prints req/s, p50, p99, CPU per request and the ratios\n"+
-			"to the bare fasthttp proxy and to nginx. With -conns, measures instead\n"+
+			"to the bare fasthttp proxy and to nginx. The front doors (Apache\n"+
+			"mod_proxy and mod_jk, nginx, in front of Portico or of the backend alone)\n"+
+			"run only when -targets names them. With -conns, measures instead\n"+
 			"what idle and slow client connections cost Portico.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
@@ -262,10 +291,24 @@ type target struct {
 	// proxy); the backend's and wrk's are counted on their own.
 	procs func() []int
 
+	// parts, when set, split the proxy's CPU time by process (the front
+	// end's processes summed, Portico's): reported per request each.
+	parts []part
+
+	// optIn targets run only when -targets names them.
+	optIn bool
+
 	// redisStats, when set, reads the counters of the target's Redis; it
 	// is read around every run for the Redis commands and round trips per
 	// request.
 	redisStats func(ctx context.Context) (redisSample, error)
+}
+
+// A part is a named set of a target's processes whose CPU time is
+// reported on its own.
+type part struct {
+	name string
+	pids func() []int
 }
 
 // porticoAbout describes the portico target.
@@ -287,26 +330,48 @@ func allTargets(o options) []*target {
 		porticoTarget(o, "portico-std", "wrk → Portico as portico, on Go's net/http engine (--gateway-engine std) → backend", "--gateway-engine", "std"),
 		porticoTarget(o, "portico-noanalytics", "wrk → Portico as portico, analytics off (--analytics none) → backend", "--analytics", "none"),
 		clusterTarget(),
+		withOptIn(apacheTarget("apache-direct", false, true)),
+		withOptIn(apacheTarget("apache-proxy", false, false)),
+		withOptIn(apacheTarget("apache-jk", true, false)),
+		withOptIn(nginxPorticoTarget()),
 	}
+}
+
+// withOptIn marks t as run only when -targets names it.
+func withOptIn(t *target) *target {
+	t.optIn = true
+	return t
 }
 
 // targets returns the targets chosen with -targets.
 func targets(o options) []*target {
 	var ts []*target
 	for _, t := range allTargets(o) {
-		if o.only == nil || slices.Contains(o.only, t.name) {
+		if (o.only == nil && !t.optIn) || slices.Contains(o.only, t.name) {
 			ts = append(ts, t)
 		}
 	}
 	return ts
 }
 
+// targetNames returns the names of the default targets, and then those
+// of the opt-in ones.
 func targetNames() []string {
-	var names []string
+	def, opt := targetNamesSplit()
+	return append(def, opt...)
+}
+
+// targetNamesSplit returns the names of the default targets and of the
+// opt-in ones.
+func targetNamesSplit() (def, opt []string) {
 	for _, t := range allTargets(options{}) {
-		names = append(names, t.name)
+		if t.optIn {
+			opt = append(opt, t.name)
+		} else {
+			def = append(def, t.name)
+		}
 	}
-	return names
+	return def, opt
 }
 
 // refs are the reference targets: every other target's throughput is

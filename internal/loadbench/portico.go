@@ -26,32 +26,16 @@ func porticoTarget(o options, name, about string, args ...string) *target {
 	t := &target{name: name, about: about}
 	var p *proc
 	t.setup = func(ctx context.Context, e *env, t *target) error {
-		bin, err := e.porticoBinary(ctx)
-		if err != nil {
-			return err
-		}
-		t.detail = strings.Join(append([]string{firstLine(commandOutput(bin, "version")) + ", embedded store, --log-level warn"}, args...), " ")
-		if len(o.porticoEnv) > 0 {
-			t.detail += ", environment " + strings.Join(o.porticoEnv, " ")
-		}
-		password := randomHex(16)
-		var gw, adm string
-		p, gw, adm, err = e.startPortico(ctx, name, bin, password,
-			append([]string{"--data-dir", filepath.Join(e.dir, name+"-data")}, args...))
+		var gw, key string
+		var err error
+		p, gw, key, t.detail, err = e.porticoNode(ctx, name, args)
 		if err != nil {
 			return err
 		}
 		t.procs = func() []int { return []int{p.pid()} }
-		a := &adminClient{base: "http://" + adm + "/api/v1", user: "admin", password: password, proc: p}
-		key, err := configurePortico(ctx, a, e.backendURL)
-		if err != nil {
-			return err
-		}
 		t.url = "http://" + gw + "/bench/hello"
 		t.headers = []string{"X-API-Key: " + key}
-		// The gateway may apply the new config a moment after the admin
-		// API answered.
-		return waitReady(ctx, p, t.url, keyHeader(key), 10*time.Second, status200(backendBody))
+		return nil
 	}
 	t.teardown = func(ctx context.Context) error {
 		if p == nil {
@@ -60,6 +44,36 @@ func porticoTarget(o options, name, about string, args ...string) *target {
 		return p.stop(syscall.SIGTERM, 15*time.Second)
 	}
 	return t
+}
+
+// porticoNode starts the portico target's node, named name, with args
+// added to serve's, configures it (configurePortico) and waits until its
+// gateway proxies /bench/hello. It returns the process, the gateway's
+// address, the API key and a description for the report.
+func (e *env) porticoNode(ctx context.Context, name string, args []string) (p *proc, gw, key, detail string, err error) {
+	bin, err := e.porticoBinary(ctx)
+	if err != nil {
+		return nil, "", "", "", err
+	}
+	detail = strings.Join(append([]string{firstLine(commandOutput(bin, "version")) + ", embedded store, --log-level warn"}, args...), " ")
+	if len(e.opts.porticoEnv) > 0 {
+		detail += ", environment " + strings.Join(e.opts.porticoEnv, " ")
+	}
+	password := randomHex(16)
+	var adm string
+	p, gw, adm, err = e.startPortico(ctx, name, bin, password,
+		append([]string{"--data-dir", filepath.Join(e.dir, name+"-data")}, args...))
+	if err != nil {
+		return p, "", "", "", err
+	}
+	a := &adminClient{base: "http://" + adm + "/api/v1", user: "admin", password: password, proc: p}
+	if key, err = configurePortico(ctx, a, e.backendURL); err != nil {
+		return p, "", "", "", err
+	}
+	// The gateway may apply the new config a moment after the admin API
+	// answered.
+	err = waitReady(ctx, p, "http://"+gw+"/bench/hello", keyHeader(key), 10*time.Second, status200(backendBody))
+	return p, gw, key, detail, err
 }
 
 // keyHeader is the header that sends key as the API key.

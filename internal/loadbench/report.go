@@ -23,6 +23,9 @@ type results struct {
 	Targets []summary   `json:"targets"`
 	Ratios  []ratio     `json:"ratios"`
 	Goals   []goalMet   `json:"goals"`
+	// FrontDoor are the ratios of issue 8 (part 5) among the front-door
+	// targets that ran.
+	FrontDoor []frontRatio `json:"front_door,omitempty"`
 }
 
 type optionsOut struct {
@@ -64,6 +67,11 @@ type summary struct {
 	CPU       cpuUse  `json:"cpu"`
 	// ProxyCPUus is the CPU time the proxy spent per request, in µs.
 	ProxyCPUus float64 `json:"proxy_cpu_us_per_request"`
+	// Parts are the target's processes, by part (apache, nginx,
+	// portico), for the targets that name parts: the median CPU time per
+	// request of each.
+	Parts    []partCPU            `json:"cpu_by_process,omitempty"`
+	partRuns map[string][]float64 // µs per request of each run, by part
 	// Redis is set for a target with a Redis: the median of the runs'
 	// commands per request, and the commands of all those runs together.
 	Redis *redisSummary `json:"redis,omitempty"`
@@ -191,7 +199,7 @@ func median(xs []float64) float64 {
 
 // summarize computes the per-target medians, the ratios and the goals.
 func (r *results) summarize(ts []*target) {
-	r.Targets, r.Ratios, r.Goals = nil, nil, nil
+	r.Targets, r.Ratios, r.Goals, r.FrontDoor = nil, nil, nil, nil
 	byName := map[string]*summary{}
 	for _, t := range ts {
 		s := summary{Name: t.name, About: t.about}
@@ -216,6 +224,7 @@ func (r *results) summarize(ts []*target) {
 			other = append(other, run.CPU.Other)
 			idle = append(idle, run.CPU.Idle)
 			perReq = append(perReq, run.proxyCPUPerRequest())
+			s.addParts(run)
 			if run.Redis != nil {
 				if rs == nil {
 					rs = &redisSummary{ByCommand: map[string]int64{}}
@@ -239,6 +248,7 @@ func (r *results) summarize(ts []*target) {
 		s.CPU = cpuUse{Wrk: median(wrk), Backend: median(backend), Proxy: median(proxy),
 			Other: median(other), Idle: median(idle), IRQ: median(irq)}
 		s.ProxyCPUus = median(perReq)
+		s.summarizeParts()
 		r.Targets = append(r.Targets, s)
 		byName[t.name] = &r.Targets[len(r.Targets)-1]
 	}
@@ -275,6 +285,7 @@ func (r *results) summarize(ts []*target) {
 			r.Ratios = append(r.Ratios, ra)
 		}
 	}
+	r.FrontDoor = r.frontDoor()
 	for _, g := range goals {
 		a, aok := byName[g.Target]
 		b, bok := byName[g.Ref]
@@ -468,6 +479,7 @@ func (r *results) print(w io.Writer) {
 		tw.Flush()
 	}
 
+	r.printFrontDoor(w)
 	r.printGoals(w)
 	if n := r.failedRuns(); n > 0 {
 		fmt.Fprintf(w, "\n!!! %d RUN(S) FAILED (socket errors or non-2xx responses): they are left out of the medians and ratios.\n", n)

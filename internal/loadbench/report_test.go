@@ -159,8 +159,15 @@ func TestDefaultTargets(t *testing.T) {
 	if o.rounds != 5 || o.duration != 8*time.Second || o.connections != 64 || o.threads != 1 {
 		t.Errorf("defaults = %d rounds × %s, -c%d -t%d; want 5 × 8s, -c64 -t1", o.rounds, o.duration, o.connections, o.threads)
 	}
+	var def []string
+	for _, tg := range targets(o) {
+		def = append(def, tg.name)
+	}
+	if got, want := strings.Join(def, ","), "direct,nginx,fasthttp,reverseproxy,portico,portico-std,portico-noanalytics,portico-cluster"; got != want {
+		t.Errorf("default targets = %s, want %s", got, want)
+	}
 	names := strings.Join(targetNames(), ",")
-	if want := "direct,nginx,fasthttp,reverseproxy,portico,portico-std,portico-noanalytics,portico-cluster"; names != want {
+	if want := strings.Join(def, ",") + ",apache-direct,apache-proxy,apache-jk,nginx-portico"; names != want {
 		t.Errorf("targets = %s, want %s", names, want)
 	}
 	for _, g := range goals {

@@ -225,11 +225,16 @@ func (e *env) wrk(ctx context.Context, t *target, d time.Duration) (runResult, e
 			return r, err
 		}
 	}
-	before := e.sampleCPU(proxy)
+	var parts [][]int
+	var names []string
+	for _, pt := range t.parts {
+		parts, names = append(parts, pt.pids()), append(names, pt.name)
+	}
+	before := e.sampleCPU(proxy, parts)
 	start := time.Now()
 	out, err := cmd.Output()
 	r.Seconds = time.Since(start).Seconds()
-	after := e.sampleCPU(proxy)
+	after := e.sampleCPU(proxy, parts)
 	r.Output = string(out)
 	if ctx.Err() != nil {
 		return r, fmt.Errorf("wrk: %w", context.Cause(ctx))
@@ -240,7 +245,7 @@ func (e *env) wrk(ctx context.Context, t *target, d time.Duration) (runResult, e
 	if r.wrkResult, err = parseWrk(r.Output); err != nil {
 		return r, fmt.Errorf("wrk %s: %w\noutput:\n%s", strings.Join(args, " "), err, out)
 	}
-	r.CPU = cpuDelta(before, after, cmd.ProcessState, r.Seconds)
+	r.CPU = cpuDelta(before, after, cmd.ProcessState, r.Seconds, names)
 	if t.redisStats != nil {
 		redisAfter, err := t.redisStats(ctx)
 		if err != nil {
