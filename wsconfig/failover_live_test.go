@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +47,9 @@ const (
 	// 4.2 s were measured. A new node is in the config about 1 s after
 	// its start.
 	failoverBound = 5 * time.Second
+	// failoverSlow is how long the backend takes to answer GET
+	// /slow/wait…: requests that keep a node draining after SIGTERM.
+	failoverSlow = time.Second
 	// failoverMaxTime bounds the whole load, failoverMaxRequests its count.
 	failoverMaxTime     = 70 * time.Second
 	failoverMaxRequests = failoverRate * 70
@@ -106,16 +110,17 @@ func startFailoverLoad(base string) *failoverLoad {
 					return
 				}
 				time.Sleep(time.Until(at))
-				l.get(client, i)
+				l.get(client, fmt.Sprintf("/split/f%d", i), i)
 			}
 		}()
 	}
 	return l
 }
 
-func (l *failoverLoad) get(client *http.Client, i int64) {
+// get sends GET path and records its answer as request i.
+func (l *failoverLoad) get(client *http.Client, path string, i int64) {
 	sent := time.Now()
-	resp, err := client.Get(fmt.Sprintf("%s/split/f%d", l.base, i))
+	resp, err := client.Get(l.base + path)
 	var fail, prefix string
 	status := 0
 	if err != nil {
@@ -165,6 +170,39 @@ func (l *failoverLoad) end() (sent int, rate float64, failures []failoverFailure
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.sent, float64(l.sent) / time.Since(l.start).Seconds(), l.failures
+}
+
+// publishSlow publishes an open API at /slow in front of a backend that
+// answers "ok", after failoverSlow for a path with "/wait", and waits
+// until every node serves it.
+func publishSlow(t *testing.T, c *splitCluster) {
+	t.Helper()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/wait") {
+			time.Sleep(failoverSlow)
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(backend.Close)
+	first := c.nodes[0]
+	code, api, err := first.adminCall("POST", "/apis", map[string]any{"name": "slow", "version": "v1", "context": "/slow", "auth": "none",
+		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend.URL}}}})
+	if err != nil || code != 201 {
+		t.Fatalf("POST /apis: %d %v %v", code, api, err)
+	}
+	if code, res, err := first.adminCall("POST", "/apis/"+api["id"].(string)+"/publish", nil); err != nil || code != 200 {
+		t.Fatalf("publish: %d %v %v", code, res, err)
+	}
+	for _, n := range c.nodes {
+		splitWait(t, "the slow API on "+n.name+"'s gateway", 15*time.Second, func() bool {
+			resp, err := http.Get("http://" + n.gateway + "/slow/hello")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == 200
+		})
+	}
 }
 
 // childPID returns the pid of the test's child `portico serve` with the
@@ -424,9 +462,10 @@ func measure(since time.Time, conds ...func() bool) []time.Duration {
 //     failoverBound;
 //   - a node started later is in every config and answers requests
 //     through every front end within failoverBound of its start;
-//   - a node stopped with SIGTERM (it drains: its gateway stops accepting
-//     and its /healthz answers 503, then it leaves the member list) costs
-//     no client an error either.
+//   - a node stopped with SIGTERM while slow requests are in flight (it
+//     drains: its gateway stops accepting, its /healthz answers 503, it
+//     answers the requests it has, then leaves the member list) costs no
+//     client an error either.
 func TestLiveFailover(t *testing.T) {
 	servers := []Server{Nginx, HAProxy}
 	for _, s := range servers {
@@ -440,6 +479,7 @@ func TestLiveFailover(t *testing.T) {
 		t.Log("Apache with mod_proxy_balancer is not installed (apt-get install -y apache2): nginx and HAProxy only")
 	}
 	c := startSplitCluster(t)
+	publishSlow(t, c)
 	var fronts []*failoverFront
 	for _, s := range servers {
 		f := &failoverFront{s: s, listen: splitFreeAddr(t)}
@@ -511,15 +551,32 @@ func TestLiveFailover(t *testing.T) {
 		}
 	}
 
-	// SIGTERM n3, the node with lb factor 2.
+	// SIGTERM n3, the node with lb factor 2, while slow requests are in
+	// flight on every node: n3 drains until its own have been answered.
 	stopped := c.nodes[2]
 	pid = childPID(t, stopped.name)
+	var slow sync.WaitGroup
+	for _, f := range fronts {
+		client := &http.Client{Timeout: 10 * time.Second}
+		for i := range failoverClients {
+			slow.Add(1)
+			go func() {
+				defer slow.Done()
+				f.load.get(client, fmt.Sprintf("/slow/wait%d", i), -1-int64(i))
+			}()
+		}
+	}
+	time.Sleep(failoverSlow / 3) // the slow requests reach the nodes
 	term := time.Now()
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	splitWait(t, stopped.name+"'s exit after SIGTERM", 15*time.Second, func() bool { return exited(pid) })
-	t.Logf("node %s exited %v after SIGTERM", stopped.name, time.Since(term).Round(time.Millisecond))
+	drained := time.Since(term)
+	t.Logf("node %s exited %v after SIGTERM", stopped.name, drained.Round(time.Millisecond))
+	if drained < failoverSlow/3 {
+		t.Errorf("node %s exited %v after SIGTERM, before its slow requests were answered", stopped.name, drained)
+	}
 	conds = nil
 	for _, f := range fronts {
 		conds = append(conds, func() bool { return !f.named(stopped.gateway) })
@@ -530,6 +587,7 @@ func TestLiveFailover(t *testing.T) {
 			t.Errorf("%s: the stopped node left the config after %v, want within %v", fronts[i].s, gone, failoverBound)
 		}
 	}
+	slow.Wait()
 	time.Sleep(time.Second) // load on the nodes left
 
 	for _, f := range fronts {
