@@ -259,6 +259,7 @@ type conn struct {
 	idle atomic.Bool // waiting for a request: Shutdown may close it
 
 	deadline time.Time // the read deadline set, zero for none
+	served   int       // requests served on the connection
 
 	req      *http.Request // the request being served, reused
 	head     headParse
@@ -317,6 +318,7 @@ func (c *conn) serve() {
 			return
 		}
 		c.br.Discard(n)
+		c.served++
 		keep := c.serveRequest()
 		if !keep {
 			return
@@ -377,8 +379,14 @@ func (c *conn) readHead() (n int, ok bool) {
 		// cost their read buffers and goroutines only.
 		c.releaseWriter()
 		c.idle.Store(true)
-		if s.IdleTimeout > 0 {
-			c.armDeadline(time.Now().Add(s.IdleTimeout), s.IdleTimeout/64)
+		// A new connection gets ReadHeaderTimeout for its first request,
+		// as net/http gives it: IdleTimeout is for kept-alive ones.
+		wait := s.IdleTimeout
+		if c.served == 0 && s.ReadHeaderTimeout > 0 {
+			wait = s.ReadHeaderTimeout
+		}
+		if wait > 0 {
+			c.armDeadline(time.Now().Add(wait), wait/64)
 		} else {
 			c.armDeadline(time.Time{}, 0)
 		}

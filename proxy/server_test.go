@@ -189,9 +189,20 @@ func TestServerPanicCloses(t *testing.T) {
 	}
 }
 
-// TestServerTimeouts: a client that sends part of a head is cut after
-// ReadHeaderTimeout, an idle keep-alive one after IdleTimeout.
+// TestServerTimeouts: a client that sends part of a head, or nothing at
+// all on a new connection, is cut after ReadHeaderTimeout; an idle
+// keep-alive one after IdleTimeout.
 func TestServerTimeouts(t *testing.T) {
+	silent, _, _ := startServer(t, http.HandlerFunc(engineOf), func(s *Server, _ *http.Server) {
+		s.ReadHeaderTimeout, s.IdleTimeout = 200*time.Millisecond, time.Hour
+	})
+	c, _ := net.Dial("tcp", silent)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	if _, err := c.Read(make([]byte, 1)); err == nil || time.Since(start) > 5*time.Second {
+		t.Errorf("silent new connection: err %v after %v, want it closed at the read-header timeout", err, time.Since(start))
+	}
+	c.Close()
 	addr, _, _ := startServer(t, http.HandlerFunc(engineOf), func(s *Server, _ *http.Server) {
 		s.ReadHeaderTimeout, s.IdleTimeout = 200*time.Millisecond, 300*time.Millisecond
 	})
@@ -212,5 +223,55 @@ func TestServerTimeouts(t *testing.T) {
 			t.Errorf("%s: err %v after %v, want the connection closed by the server", tc.name, err, time.Since(start))
 		}
 		c.Close()
+	}
+}
+
+// TestResponseFieldsAsNetHTTP: a backend's field whose name is not a
+// token ("Transfer-Encoding : chunked") never reaches the client, nor a
+// Content-Length on a 204 or 304, on either engine, as net/http writes
+// responses: a proxy in front could read them as framing.
+func TestResponseFieldsAsNetHTTP(t *testing.T) {
+	answers := map[string]string{
+		"/api/space":  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding : chunked\r\nX A: 1\r\n\r\nok",
+		"/api/cl":     "HTTP/1.1 200 OK\r\nContent-Length : 2\r\nConnection: close\r\n\r\nok",
+		"/api/nobody": "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+		"/api/notmod": "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+	}
+	be := newRawBackend(t, func(c net.Conn, req *http.Request, _ int) bool {
+		io.WriteString(c, answers["/api"+req.URL.Path])
+		return req.URL.Path != "/cl" // a body that runs to the close
+	})
+	w := newWorld(t)
+	w.api("api", "/api", "none", "http://"+be.addr)
+	for path := range answers {
+		c, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		head, _ := br.ReadString('\n')
+		var fields []string
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+			fields = append(fields, strings.TrimRight(line, "\r\n"))
+		}
+		c.Close()
+		if !strings.HasPrefix(head, "HTTP/1.1 ") {
+			t.Fatalf("%s (%s): no answer: %q", path, *engine, head)
+		}
+		for _, f := range fields {
+			name, _, _ := strings.Cut(f, ":")
+			if !validFieldName(name) {
+				t.Errorf("%s (%s): field %q reached the client", path, *engine, f)
+			}
+			if strings.EqualFold(name, "Content-Length") && (strings.Contains(head, " 204 ") || strings.Contains(head, " 304 ")) {
+				t.Errorf("%s (%s): %q on %q", path, *engine, f, head)
+			}
+		}
 	}
 }

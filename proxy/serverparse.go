@@ -128,8 +128,8 @@ func requestLine(line string) (method, target string, ok bool) {
 	return method, rest[:sp2], true
 }
 
-// fieldLine splits a field line the fast path takes: a token name, a
-// colon, a value of visible ASCII, spaces and tabs; not a field that
+// fieldLine splits a field line the fast path takes: a token name
+// without "_", a colon, a value of visible ASCII, spaces and tabs; not a field that
 // frames a body or changes the protocol, and a Host of host characters.
 // The name is returned canonical, the value trimmed.
 func fieldLine(fl string) (name, value string, ok bool) {
@@ -139,7 +139,9 @@ func fieldLine(fl string) (name, value string, ok bool) {
 	}
 	name = fl[:colon]
 	for i := 0; i < len(name); i++ {
-		if !isTokenChar(name[i]) {
+		// "_" too: some servers read Content_Length or Transfer_Encoding
+		// as framing fields, which framing.Handler refuses.
+		if !isTokenChar(name[i]) || name[i] == '_' {
 			return "", "", false
 		}
 	}

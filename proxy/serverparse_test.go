@@ -45,6 +45,8 @@ var parseSeeds = []string{
 	"GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n",
 	"GET /a[b]!('*) HTTP/1.1\r\nHost: a\r\n\r\n",
 	"GET /a HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n",
+	"GET /a HTTP/1.1\r\nHost: a\r\nContent_Length: 5\r\n\r\n",
+	"HEAD /a HTTP/1.1\r\nHost: a\r\ntransfer_encoding: chunked\r\n\r\n",
 }
 
 // TestFastParseRefusesTheAmbiguous: requests with a body, a framing

@@ -168,8 +168,13 @@ func (w *respWriter) writeHead(length int) {
 	bw.WriteString("\r\n")
 	_, hasDate := w.h["Date"]
 	_, hasLength := w.h["Content-Length"]
+	// As net/http writes a response: no field whose name is not a token
+	// (a backend's "Transfer-Encoding : chunked" would frame the response
+	// for a proxy in front that trims the space), and no Content-Length
+	// on a status that has no body.
+	noLength := !bodyAllowed(w.status)
 	for name, vs := range w.h {
-		if name == "Connection" || name == "Transfer-Encoding" || (w.streaming && name == "Content-Length") {
+		if name == "Connection" || name == "Transfer-Encoding" || (name == "Content-Length" && (w.streaming || noLength)) || !validFieldName(name) {
 			continue
 		}
 		writeField(bw, name, vs)
@@ -177,7 +182,7 @@ func (w *respWriter) writeHead(length int) {
 	if w.streaming {
 		hasLength = false
 		for name, vs := range w.upstream {
-			if hopByHop(name) || (w.chunked && name == "Content-Length") {
+			if hopByHop(name) || (name == "Content-Length" && (w.chunked || noLength)) || !validFieldName(name) {
 				continue
 			}
 			switch name {
@@ -243,6 +248,19 @@ func hopByHop(name string) bool {
 		return true
 	}
 	return false
+}
+
+// validFieldName reports whether name is a token (RFC 9110 §5.1).
+func validFieldName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func bodyAllowed(status int) bool {
