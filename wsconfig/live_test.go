@@ -67,17 +67,9 @@ func (b *backend) count(key string) int {
 	return b.hits[key]
 }
 
-// closedAddr is a loopback address where nothing listens.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+// closedAddr is a loopback address where nothing listens (see
+// splitFreeAddr).
+func closedAddr(t *testing.T) string { return splitFreeAddr(t) }
 
 // startFrontEnd renders s for m into a temporary directory, starts the
 // real server on it in the foreground and returns its listener's address
