@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -78,32 +77,6 @@ func (l *splitLog) String() string {
 	return string(l.b)
 }
 
-// splitFreeAddr returns a loopback address where nothing listens now,
-// for a process that binds it later. The port is below Linux's ephemeral
-// range (32768 on): a port the kernel hands out for ":0" to another test
-// meanwhile is never one of these, and none is handed out twice here.
-func splitFreeAddr(t *testing.T) string {
-	t.Helper()
-	for range 1000 {
-		port := 20000 + int(nextPort.Add(1)%12000)
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		return ln.Addr().String()
-	}
-	t.Fatal("no free port from 20000 to 32000")
-	return ""
-}
-
-// nextPort walks the ports splitFreeAddr tries, from a start of its own
-// per process.
-var nextPort = func() *atomic.Int64 {
-	var p atomic.Int64
-	p.Store(int64(os.Getpid()*7) % 12000)
-	return &p
-}()
 
 // splitDir returns a new directory that Apache's process, which is nobody
 // when the test runs as root, can read and write; removed when t ends.

@@ -6,6 +6,7 @@ package wsconfig
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -70,6 +72,34 @@ func (b *backend) count(key string) int {
 // closedAddr is a loopback address where nothing listens (see
 // splitFreeAddr).
 func closedAddr(t *testing.T) string { return splitFreeAddr(t) }
+
+// splitFreeAddr returns a loopback address where nothing listens now,
+// for a process that binds it later. The port is below Linux's ephemeral
+// range (32768 on): a port the kernel hands out for ":0" to another test
+// meanwhile is never one of these, and none is handed out twice here.
+func splitFreeAddr(t *testing.T) string {
+	t.Helper()
+	for range 1000 {
+		port := 20000 + int(nextPort.Add(1)%12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return ln.Addr().String()
+	}
+	t.Fatal("no free port from 20000 to 32000")
+	return ""
+}
+
+// nextPort walks the ports splitFreeAddr tries, from a start of its own
+// per process.
+var nextPort = func() *atomic.Int64 {
+	var p atomic.Int64
+	p.Store(int64(os.Getpid()*7) % 12000)
+	return &p
+}()
+
 
 // startFrontEnd renders s for m into a temporary directory, starts the
 // real server on it in the foreground and returns its listener's address
