@@ -77,7 +77,6 @@ func (l *splitLog) String() string {
 	return string(l.b)
 }
 
-
 // splitDir returns a new directory that Apache's process, which is nobody
 // when the test runs as root, can read and write; removed when t ends.
 func splitDir(t *testing.T) string {

@@ -100,7 +100,6 @@ var nextPort = func() *atomic.Int64 {
 	return &p
 }()
 
-
 // startFrontEnd renders s for m into a temporary directory, starts the
 // real server on it in the foreground and returns its listener's address
 // once it accepts connections. The server is killed when the test ends.
