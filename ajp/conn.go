@@ -28,6 +28,7 @@ type conn struct {
 	ctx    context.Context // the requests' parent: http.LocalAddrContextKey
 	idle   atomic.Bool     // waiting for a message: Shutdown may close it
 	broken atomic.Bool     // no request may follow the current one
+	used   bool            // a message arrived on the connection
 
 	hdr  [headerSize]byte
 	rbuf []byte // the packet read last: held while a request is served
@@ -133,13 +134,21 @@ func (c *conn) next() ([]byte, error) {
 			c.out = nil // a large response's fields
 		}
 		c.idle.Store(true)
-		if s.IdleTimeout > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(s.IdleTimeout))
+		// A new connection must bring its first message within
+		// ReadTimeout (before any secret was checked, it has earned no
+		// more); IdleTimeout is for connections in the web server's pool.
+		wait := s.IdleTimeout
+		if !c.used && s.ReadTimeout > 0 {
+			wait = s.ReadTimeout
+		}
+		if wait > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(wait))
 		} else {
 			c.nc.SetReadDeadline(time.Time{})
 		}
 		_, err := c.br.Peek(1)
 		c.idle.Store(false)
+		c.used = true
 		if err != nil {
 			return nil, err
 		}

@@ -648,3 +648,18 @@ func TestBehindReverseProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestSilentNewConnection: a connection that sends nothing is closed
+// after ReadTimeout, not kept for IdleTimeout: before its first message
+// no secret was checked.
+func TestSilentNewConnection(t *testing.T) {
+	addr := startServer(t, &ajp.Server{Handler: http.NotFoundHandler(), ReadTimeout: 100 * time.Millisecond, IdleTimeout: time.Hour})
+	ws := dialAJP(t, addr, 0)
+	start := time.Now()
+	if err := ws.expectClosed(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("closed after %v", d)
+	}
+}

@@ -32,7 +32,9 @@ func (r *renderer) apache() ([]File, error) {
 		"a2enmod proxy_http proxy_balancer lbmethod_byrequests slotmem_shm).")
 	r.apacheListen(&b)
 	fmt.Fprintf(&b, "<VirtualHost %s>\n", r.apacheVHost())
-	b.WriteString("    ProxyRequests Off\n    ProxyPreserveHost On\n\n")
+	b.WriteString("    ProxyRequests Off\n    ProxyPreserveHost On\n")
+	b.WriteString("    # Apache would answer TRACE itself, echoing the client's key and cookies.\n")
+	b.WriteString("    TraceEnable Off\n\n")
 	gw := "balancer://" + r.name + "_gateway"
 	r.apacheBalancer(&b, gw, r.nodes, func(n Member) string { return n.Gateway })
 	if r.o.Portal {

@@ -3,6 +3,7 @@ package wsconfig
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 )
@@ -115,6 +116,8 @@ func (r *renderer) apacheJK() ([]File, error) {
 	r.apacheListen(&c)
 	fmt.Fprintf(&c, "<VirtualHost %s>\n", r.apacheVHost())
 	fmt.Fprintf(&c, "    JkMountFile \"%s\"\n", path("uriworkermap.properties"))
+	c.WriteString("    # Apache would answer TRACE itself, echoing the client's key and cookies.\n")
+	c.WriteString("    TraceEnable Off\n")
 	if r.o.Portal {
 		nodes, err := r.portalMembers()
 		if err == nil {
@@ -142,4 +145,22 @@ func (r *renderer) apacheJK() ([]File, error) {
 		{Name: names[1], Data: w.Bytes(), Mode: workersMode},
 		{Name: names[2], Data: u.Bytes(), Mode: 0o644},
 	}, nil
+}
+
+// NeedsSecret reports whether one of m's AJP listeners is off loopback,
+// where portico serve requires a secret: a mod_jk config without one
+// would get 403 for every request.
+func NeedsSecret(m Members) bool {
+	for _, n := range m.Nodes {
+		if host, _, err := splitAddr(n.AJP); n.AJP != "" && (err != nil || !loopbackHost(host)) {
+			return true
+		}
+	}
+	return false
+}
+
+// loopbackHost reports whether host is localhost or a loopback address.
+func loopbackHost(host string) bool {
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return host == "localhost" || err == nil && ip.IsLoopback()
 }

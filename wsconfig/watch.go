@@ -164,7 +164,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 				return nil
 			}
 			failedAt = now
-			log.Error("config not installed; the last good config stays", "err", err, "retry_in", retry)
+			if owed {
+				log.Error("the config is installed, but its reload failed: the front end still runs the one before", "err", err, "retry_in", retry)
+			} else {
+				log.Error("config not installed; the last good config stays", "err", err, "retry_in", retry)
+			}
 		}
 		timer.Reset(next)
 	}
@@ -199,6 +203,7 @@ func (w *Watcher) apply(ctx context.Context, m Members, now time.Time, log *slog
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
 	defer cancel()
 	if err := w.Reload(rctx); err != nil {
+		appendLog(o.Dir, stamp(now)+" reload failed: "+strings.ReplaceAll(err.Error(), "\n", " "))
 		return fmt.Errorf("reload after installing the config: %w", err)
 	}
 	*owed = false

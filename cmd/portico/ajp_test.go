@@ -309,6 +309,8 @@ func TestAJPConfig(t *testing.T) {
 		{args: []string{"--ajp-addr", "127.0.0.1:8009"}},
 		{args: []string{"--ajp-addr", "[::1]:8009"}},
 		{args: []string{"--ajp-addr", "localhost:8009"}},
+		{args: []string{"--ajp-addr", "0.0.0.0:0", "--ajp-secret", "x"}, wantErr: true},
+		{args: []string{"--ajp-addr", "0.0.0.0:0", "--ajp-secret", "sixteen chars ok"}, wantErr: true},
 	} {
 		lookup := none
 		if c.env != nil {

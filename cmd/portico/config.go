@@ -305,8 +305,8 @@ func (c Config) validate() error {
 	if c.AJPPacketSize < ajp.DefaultPacketSize || c.AJPPacketSize > ajp.MaxPacketSize {
 		return fmt.Errorf("ajp-packet-size %d: want %d to %d", c.AJPPacketSize, ajp.DefaultPacketSize, ajp.MaxPacketSize)
 	}
-	if strings.ContainsAny(c.AJPSecret, "\r\n") {
-		return errors.New("ajp-secret: no line breaks (it goes into workers.properties)")
+	if c.AJPSecret != "" && (len(c.AJPSecret) < minAJPSecret || strings.ContainsFunc(c.AJPSecret, unicode.IsSpace)) {
+		return fmt.Errorf("ajp-secret: want %d characters or more, no spaces or line breaks (it goes into workers.properties; e.g. openssl rand -hex 24)", minAJPSecret)
 	}
 	if c.AJPAddr != "" && c.AJPSecret == "" && !loopbackAddr(c.AJPAddr) {
 		return fmt.Errorf("ajp-addr %s is not on loopback: set --ajp-secret or PORTICO_AJP_SECRET, the secret of the web server's AJP worker", c.AJPAddr)
@@ -336,6 +336,10 @@ func (c Config) validate() error {
 	}
 	return nil
 }
+
+// minAJPSecret is the shortest AJP secret accepted: the AJP port trusts
+// what the web server says of the client once the secret matches.
+const minAJPSecret = 16
 
 // minMetricsToken is the shortest metrics token accepted: long enough
 // that guessing it is out of reach, as nothing throttles the guesses.

@@ -87,8 +87,16 @@ func runWsconfig(ctx context.Context, args []string, getenv func(string) (string
 		fmt.Fprintf(stderr, "portico wsconfig: %v\n\n%s", err, wsconfigUsage)
 		return 2
 	}
+	unlock, err := lockOutDir(f.out)
+	if err != nil {
+		fmt.Fprintln(stderr, "portico wsconfig:", err)
+		return 1
+	}
+	removeLock := false
+	defer func() { unlock(removeLock) }()
 	if f.uninstall {
 		removed, err := wsconfig.Uninstall(f.out, time.Now())
+		removeLock = err == nil
 		if err != nil {
 			fmt.Fprintln(stderr, "portico wsconfig:", err)
 			return 1
@@ -111,6 +119,18 @@ func runWsconfig(ctx context.Context, args []string, getenv func(string) (string
 		return 1
 	}
 	o := wsconfig.Options{Dir: out, Listen: f.listen, Portal: f.portal, AJPSecret: f.ajpSecret}
+	if s == wsconfig.ApacheJK && f.ajpSecret == "" {
+		// Nodes refuse AJP without their secret off loopback: a mod_jk
+		// config without it would get 403 for every request.
+		read := members
+		members = func(ctx context.Context) (wsconfig.Members, error) {
+			m, err := read(ctx)
+			if err == nil && wsconfig.NeedsSecret(m) {
+				err = errors.New("members listen for AJP off loopback, where they require their secret: set PORTICO_AJP_SECRET (the nodes' --ajp-secret)")
+			}
+			return m, err
+		}
+	}
 	var check wsconfig.Checker // nil: the server's own test
 	if f.check != "" {
 		check = wsconfig.Command(f.check)

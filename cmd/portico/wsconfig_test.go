@@ -114,6 +114,25 @@ func TestWsconfigRefuses(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "portico.conf")); err == nil {
 		t.Error("a refused config was installed")
 	}
+	// Two runs on one directory: the second is refused while the first
+	// holds it (a --watch would never reload what the other installed).
+	held, err := lockOutDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.xml")
+	wsWriteClusterXML(t, good, wsNode("web1", "127.0.0.1:18080", "", 1, "up"))
+	if code, _, stderr := wsconfigRun(t, wsNoEnv, "--ws", "nginx", "--out", out, "--cluster-xml", good, "--check", "true"); code != 1 || !strings.Contains(stderr, "another portico wsconfig") {
+		t.Errorf("second run on a held directory: exit %d, %s", code, stderr)
+	}
+	held(false)
+	jk := filepath.Join(dir, "jk.xml")
+	n := wsNode("web1", "127.0.0.1:18080", "", 1, "up")
+	n.AJPAddr = "10.0.0.1:8009"
+	wsWriteClusterXML(t, jk, n)
+	if code, _, stderr := wsconfigRun(t, wsNoEnv, "--ws", "apache-jk", "--out", out, "--cluster-xml", jk, "--check", "true"); code != 1 || !strings.Contains(stderr, "PORTICO_AJP_SECRET") {
+		t.Errorf("apache-jk without the secret of members off loopback: exit %d, %s", code, stderr)
+	}
 
 	for _, c := range []struct {
 		args []string
@@ -273,7 +292,7 @@ func TestWsconfigWatchSIGTERM(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != "portico.cfg wsconfig.log wsconfig.manifest" {
+	if strings.Join(names, " ") != ".wsconfig.lock portico.cfg wsconfig.log wsconfig.manifest" {
 		t.Errorf("%s holds %v", out, names)
 	}
 }
