@@ -150,25 +150,7 @@ func startSplitCluster(t *testing.T) *splitCluster {
 	t.Cleanup(backend.Close)
 
 	for i, f := range []int{1, 1, 2} {
-		n := &splitNode{name: fmt.Sprintf("n%d", i+1), lbFactor: f, gateway: splitFreeAddr(t), admin: splitFreeAddr(t),
-			ajp: splitFreeAddr(t), logs: &splitLog{}}
-		cmd := exec.Command(c.bin, "serve", "--datastore", c.datastore, "--node-name", n.name, "--lb-factor", fmt.Sprint(f),
-			"--gateway-addr", n.gateway, "--admin-addr", n.admin, "--ajp-addr", n.ajp, "--data-dir", t.TempDir(),
-			"--analytics", "none", "--log-level", "warn")
-		cmd.Env = append(os.Environ(), "PORTICO_ADMIN_PASSWORD="+splitAdminPassword, "PORTICO_AJP_SECRET="+splitAJPSecret)
-		cmd.Stdout, cmd.Stderr = n.logs, n.logs
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-			if t.Failed() {
-				t.Logf("node %s log (end):\n%s", n.name, n.logs.String())
-			}
-		})
-		c.nodes = append(c.nodes, n)
+		c.startNode(t, fmt.Sprintf("n%d", i+1), f)
 	}
 	for _, n := range c.nodes {
 		splitWait(t, n.name+"'s admin listener", 20*time.Second, func() bool {

@@ -241,8 +241,8 @@ func exited(pid int) bool {
 	return len(fields) == 0 || fields[0] == "Z" || fields[0] == "X"
 }
 
-// startNode starts one more `portico serve` on c's data store, as
-// startSplitCluster starts its nodes; it is killed when t ends.
+// startNode starts one more `portico serve` on c's data store (how
+// startSplitCluster starts its nodes too); it is killed when t ends.
 func (c *splitCluster) startNode(t *testing.T, name string, lbFactor int) *splitNode {
 	t.Helper()
 	n := &splitNode{name: name, lbFactor: lbFactor, gateway: splitFreeAddr(t), admin: splitFreeAddr(t),
