@@ -40,12 +40,12 @@ const (
 	// two thirds of redisstore.DefaultNodeExpiry (3 s) after its last
 	// heartbeat (cluster.Heartbeat.Interval, 1 s), so 1 to 2 s after the
 	// kill, and leaves the list 1 s later. The watcher sees the down
-	// within its --interval (1 s), installs it after the debounce
-	// (200 ms) and a check, polls again a full interval later, sees the
-	// node gone and installs that after the debounce and a check: at
-	// worst 2 + 1 + 0.2 + 1 + 0.2 s plus two checks, about 4.6 s; 3.0 to
-	// 4.2 s were measured. A new node is in the config about 1 s after
-	// its start.
+	// within its --interval (500 ms by default), installs it after the
+	// debounce (200 ms) and a check, polls again an interval later, sees
+	// the node gone and installs that after the debounce and a check: at
+	// worst 2 + 0.5 + 0.2 + 0.5 + 0.2 s plus two checks, about 3.6 s
+	// (4.6 s with --interval 1s, when 3.0 to 4.2 s were measured). A new
+	// node is in the config within about 1 s of its start.
 	failoverBound = 5 * time.Second
 	// failoverSlow is how long the backend takes to answer GET
 	// /slow/wait…: requests that keep a node draining after SIGTERM.

@@ -70,7 +70,7 @@ func runWsconfig(ctx context.Context, args []string, getenv func(string) (string
 	fs.StringVar(&f.check, "check", "", "check each candidate config with this shell command instead of the server's own test (the candidate's directory is in $WSCONFIG_CANDIDATE; 'true' skips the check)")
 	fs.StringVar(&f.reload, "reload", "", "after the config changed, run this shell command (e.g. 'nginx -s reload', 'apachectl graceful', 'systemctl reload haproxy')")
 	fs.BoolVar(&f.watch, "watch", false, "keep following the members: on a change, render, check, install and reload; until SIGTERM")
-	fs.DurationVar(&f.interval, "interval", time.Second, "--watch: how often the members are read")
+	fs.DurationVar(&f.interval, "interval", 500*time.Millisecond, "--watch: how often the members are read")
 	fs.BoolVar(&f.uninstall, "uninstall", false, "remove the files that wsconfig wrote into --out (listed in its wsconfig.manifest), nothing else")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
