@@ -403,3 +403,36 @@ func appendLog(dir, line string) error {
 	}
 	return err
 }
+
+// RemoveLeftovers removes what a run killed while writing left in dir:
+// Install's candidate directories and the temporary files of its own
+// file names. Call it only while no other run writes dir (portico
+// wsconfig holds the directory's lock then).
+func RemoveLeftovers(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	ours := map[string]bool{ManifestName: true}
+	for _, s := range []Server{Nginx, Apache, ApacheJK, HAProxy, IIS} {
+		for _, n := range FileNames(s) {
+			ours[n] = true
+		}
+	}
+	var errs []error
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case e.IsDir() && strings.HasPrefix(name, ".wsconfig-candidate-"):
+			errs = append(errs, os.RemoveAll(filepath.Join(dir, name)))
+		case e.Type().IsRegular() && strings.HasPrefix(name, "."):
+			if base, _, ok := strings.Cut(name[1:], ".tmp-"); ok && ours[base] {
+				errs = append(errs, os.Remove(filepath.Join(dir, name)))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

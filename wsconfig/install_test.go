@@ -201,3 +201,32 @@ func TestUninstallRefusesPathsInManifest(t *testing.T) {
 		t.Fatal("the file outside was removed")
 	}
 }
+
+// TestRemoveLeftovers: what a run killed mid-write leaves (candidate
+// directories, temporary files of wsconfig's own names) is removed;
+// anything else in the directory stays.
+func TestRemoveLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".portico.conf.tmp-123", ".wsconfig.manifest.tmp-9", ".other.tmp-1", "notes.txt", ".portico.conf"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".wsconfig-candidate-42", "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := wsconfig.RemoveLeftovers(dir); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != ".other.tmp-1 .portico.conf notes.txt" {
+		t.Errorf("left %q", got)
+	}
+	if err := wsconfig.RemoveLeftovers(filepath.Join(dir, "missing")); err != nil {
+		t.Errorf("missing directory: %v", err)
+	}
+}

@@ -94,6 +94,10 @@ func runWsconfig(ctx context.Context, args []string, getenv func(string) (string
 	}
 	removeLock := false
 	defer func() { unlock(removeLock) }()
+	if err := wsconfig.RemoveLeftovers(f.out); err != nil {
+		fmt.Fprintln(stderr, "portico wsconfig: removing what an interrupted run left:", err)
+		return 1
+	}
 	if f.uninstall {
 		removed, err := wsconfig.Uninstall(f.out, time.Now())
 		removeLock = err == nil
