@@ -174,26 +174,7 @@ func startSplitCluster(t *testing.T) *splitCluster {
 		}
 		return err == nil && code == 200 && up == 3
 	})
-	code, api, err := first.adminCall("POST", "/apis", map[string]any{"name": "split", "version": "v1", "context": "/split", "auth": "none",
-		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend.URL}}}})
-	if err != nil || code != 201 {
-		t.Fatalf("POST /apis: %d %v %v", code, api, err)
-	}
-	if code, res, err := first.adminCall("POST", "/apis/"+api["id"].(string)+"/publish", nil); err != nil || code != 200 {
-		t.Fatalf("publish: %d %v %v", code, res, err)
-	}
-	for _, n := range c.nodes {
-		splitWait(t, "the API on "+n.name+"'s gateway", 15*time.Second, func() bool {
-			resp, err := http.Get("http://" + n.gateway + "/split/hello")
-			if err != nil {
-				return false
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			n.prefix = requestIDPrefix(resp.Header.Get("X-Request-Id"))
-			return resp.StatusCode == 200 && n.prefix != ""
-		})
-	}
+	c.publishOpen(t, "split", backend.URL)
 	for i, n := range c.nodes {
 		for _, m := range c.nodes[:i] {
 			if n.prefix == m.prefix {
@@ -460,4 +441,32 @@ func apacheModuleInstalled(name string) bool {
 		}
 	}
 	return false
+}
+
+// publishOpen publishes an open API at /name in front of backend through
+// the first node's admin API, waits until every node's gateway serves it,
+// and learns each node's request-id prefix from its answer.
+func (c *splitCluster) publishOpen(t *testing.T, name, backend string) {
+	t.Helper()
+	first := c.nodes[0]
+	code, api, err := first.adminCall("POST", "/apis", map[string]any{"name": name, "version": "v1", "context": "/" + name, "auth": "none",
+		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend}}}})
+	if err != nil || code != 201 {
+		t.Fatalf("POST /apis: %d %v %v", code, api, err)
+	}
+	if code, res, err := first.adminCall("POST", "/apis/"+api["id"].(string)+"/publish", nil); err != nil || code != 200 {
+		t.Fatalf("publish: %d %v %v", code, res, err)
+	}
+	for _, n := range c.nodes {
+		splitWait(t, "the API /"+name+" on "+n.name+"'s gateway", 15*time.Second, func() bool {
+			resp, err := http.Get("http://" + n.gateway + "/" + name + "/hello")
+			if err != nil {
+				return false
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			n.prefix = requestIDPrefix(resp.Header.Get("X-Request-Id"))
+			return resp.StatusCode == 200 && n.prefix != ""
+		})
+	}
 }

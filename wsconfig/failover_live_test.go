@@ -184,25 +184,7 @@ func publishSlow(t *testing.T, c *splitCluster) {
 		io.WriteString(w, "ok")
 	}))
 	t.Cleanup(backend.Close)
-	first := c.nodes[0]
-	code, api, err := first.adminCall("POST", "/apis", map[string]any{"name": "slow", "version": "v1", "context": "/slow", "auth": "none",
-		"endpoint": map[string]any{"type": "single", "targets": []any{map[string]any{"url": backend.URL}}}})
-	if err != nil || code != 201 {
-		t.Fatalf("POST /apis: %d %v %v", code, api, err)
-	}
-	if code, res, err := first.adminCall("POST", "/apis/"+api["id"].(string)+"/publish", nil); err != nil || code != 200 {
-		t.Fatalf("publish: %d %v %v", code, res, err)
-	}
-	for _, n := range c.nodes {
-		splitWait(t, "the slow API on "+n.name+"'s gateway", 15*time.Second, func() bool {
-			resp, err := http.Get("http://" + n.gateway + "/slow/hello")
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		})
-	}
+	c.publishOpen(t, "slow", backend.URL)
 }
 
 // childPID returns the pid of the test's child `portico serve` with the
