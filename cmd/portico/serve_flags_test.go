@@ -171,3 +171,31 @@ func testListFlag(t *testing.T, yaml string, cases func(file string) []listFlagC
 	}
 	return dir
 }
+
+// TestEngineFlagsRefused: a bad engine name, a timeout that is not
+// positive or an AJP packet size out of range is refused at start with
+// the flag named; the defaults are the fast engine and net/http's
+// timeouts.
+func TestEngineFlagsRefused(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--gateway-engine", "fasthttp"}, "gateway-engine"},
+		{[]string{"--gateway-engine", ""}, "gateway-engine"},
+		{[]string{"--read-header-timeout", "0s"}, "read-header-timeout"},
+		{[]string{"--idle-timeout", "-1s"}, "idle-timeout"},
+		{[]string{"--ajp-packet-size", "1024"}, "ajp-packet-size"},
+		{[]string{"--ajp-packet-size", "65537"}, "ajp-packet-size"},
+	} {
+		_, err := LoadConfig(append(c.args, "--data-dir", t.TempDir()), none)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("LoadConfig(%q): %v, want an error naming %s", c.args, err, c.want)
+		}
+	}
+	c, err := LoadConfig([]string{"--data-dir", t.TempDir()}, none)
+	if err != nil || c.GatewayEngine != "fast" || c.ReadHeaderTimeout != 10*time.Second || c.IdleTimeout != 120*time.Second {
+		t.Errorf("defaults: %q %v %v (%v)", c.GatewayEngine, c.ReadHeaderTimeout, c.IdleTimeout, err)
+	}
+}
