@@ -13,12 +13,40 @@ import (
 // under: PasswordFingerprint is the PasswordFingerprint of that hash, so a
 // password change invalidates the user's tokens without the store holding
 // a copy of the bcrypt hash.
+//
+// A token with an IdleTimeout also ends after that many seconds without
+// use: each use may move Expires forward, to IdleTimeout seconds after
+// the use but never past NotAfter, and store the token again.
 type Token struct {
 	Hash                string    `json:"hash"`
 	UserID              string    `json:"user"`
 	PasswordFingerprint string    `json:"password_fingerprint"`
 	CreatedAt           time.Time `json:"created_at"`
 	Expires             time.Time `json:"expires"`
+
+	// IdleTimeout is in seconds; 0 means Expires never moves.
+	IdleTimeout int `json:"idle_timeout,omitempty"`
+
+	// NotAfter is the latest Expires may move to: the token's creation
+	// plus its lifetime. It is set when IdleTimeout is.
+	NotAfter time.Time `json:"not_after,omitzero"`
+}
+
+// Slide returns the expiry of t after a use at now: for a token with an
+// IdleTimeout, now plus the timeout, at most NotAfter, and never before
+// Expires; for any other token, Expires.
+func (t *Token) Slide(now time.Time) time.Time {
+	if t.IdleTimeout <= 0 {
+		return t.Expires
+	}
+	e := now.Add(time.Duration(t.IdleTimeout) * time.Second)
+	if !t.NotAfter.IsZero() && e.After(t.NotAfter) {
+		e = t.NotAfter
+	}
+	if e.Before(t.Expires) {
+		return t.Expires
+	}
+	return e
 }
 
 // PasswordFingerprint returns the hex SHA-256 of a user's password hash:

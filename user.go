@@ -24,6 +24,19 @@ type User struct {
 	PasswordHash string    `json:"password_hash,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+
+	// Disabled users cannot sign in: neither their password nor their
+	// bearer tokens authenticate them. Their applications and keys are
+	// not affected.
+	Disabled bool `json:"disabled,omitempty"`
+
+	// TokensNotBefore, when set, ends every bearer token of the user
+	// issued before it (Token.CreatedAt): "sign out everywhere".
+	TokensNotBefore time.Time `json:"tokens_not_before,omitzero"`
+
+	// NotificationsReadAt is when the user last marked its notifications
+	// read: those up to this time count as read.
+	NotificationsReadAt time.Time `json:"notifications_read_at,omitzero"`
 }
 
 // HasRole reports whether u has role r.
