@@ -38,6 +38,7 @@ type Config struct {
 	SpoolDir string
 	// FlushInterval is the longest a record waits in memory before its
 	// batch is written, however small. Zero means DefaultFlushInterval.
+	// SetLimits changes it, BatchSize and MaxConcurrentBatches at run time.
 	FlushInterval time.Duration
 	// BatchSize is the number of records that makes a batch be written at
 	// once. Zero means DefaultBatchSize; it is capped at BufferSize.
@@ -132,7 +133,7 @@ type sinkBox struct{ s portico.AnalyticsSink }
 // (see the package doc). Its methods are safe for concurrent use. Its
 // goroutines run from New until Close.
 type Recorder struct {
-	cfg  Config
+	cfg  Config // FlushInterval, BatchSize and MaxConcurrentBatches are read under mu: SetLimits changes them
 	log  *slog.Logger
 	sink atomic.Pointer[sinkBox]
 
@@ -145,10 +146,11 @@ type Recorder struct {
 	closed bool
 
 	kick    chan struct{} // a batch is full (capacity 1)
+	limits  chan struct{} // SetLimits was called (capacity 1)
 	stop    chan struct{} // closed by Close: flush everything and exit
 	stopped chan struct{} // closed when the dispatcher has exited
 
-	sem     chan struct{} // write slots: MaxConcurrentBatches
+	sem     slots // write slots: MaxConcurrentBatches
 	writers sync.WaitGroup
 
 	// The spool, and whether batches go straight to the sink, under
@@ -202,14 +204,15 @@ func New(cfg Config) (*Recorder, error) {
 		full:        make([][]portico.Record, 0, cfg.BufferSize/cfg.BatchSize+1),
 		spares:      make([][]portico.Record, 0, cfg.BufferSize/cfg.BatchSize+1),
 		kick:        make(chan struct{}, 1),
+		limits:      make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		stopped:     make(chan struct{}),
-		sem:         make(chan struct{}, cfg.MaxConcurrentBatches),
 		sp:          sp,
 		probeKick:   make(chan struct{}, 1),
 		sinkChanged: make(chan struct{}, 1),
 		proberDone:  make(chan struct{}),
 	}
+	r.sem.resize(cfg.MaxConcurrentBatches)
 	r.sink.Store(&sinkBox{cfg.Sink})
 	r.runCtx, r.cancelRun = context.WithCancel(context.Background())
 	r.probeCtx, r.cancelProbe = context.WithCancel(r.runCtx)
@@ -267,6 +270,88 @@ func (r *Recorder) SetSink(s portico.AnalyticsSink) {
 	case r.sinkChanged <- struct{}{}:
 	default:
 	}
+}
+
+// SetLimits changes FlushInterval, BatchSize and MaxConcurrentBatches
+// (see Config) while the Recorder runs; zero means the default, as in
+// Config, and negative values are refused with an EInvalid error naming
+// the field ("flush_interval", "batch_size", "max_concurrent_batches"),
+// changing nothing. No record is lost, nor reordered where one write slot
+// keeps the order (see Config.MaxConcurrentBatches): records already
+// queued stay in their batches, and when the batch being filled already
+// holds the new BatchSize or more it is written whole at once. The
+// interval runs anew from the call; batches go out in BatchSize from the
+// next record on; a smaller MaxConcurrentBatches lets writes in flight
+// finish, and no new one starts until fewer than the new limit are.
+func (r *Recorder) SetLimits(flush time.Duration, batch, concurrency int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.cfg
+	c.FlushInterval, c.BatchSize, c.MaxConcurrentBatches = flush, batch, concurrency
+	c, err := c.withDefaults()
+	if err != nil {
+		return err
+	}
+	r.cfg.FlushInterval, r.cfg.MaxConcurrentBatches = c.FlushInterval, c.MaxConcurrentBatches
+	if c.BatchSize != r.cfg.BatchSize {
+		r.cfg.BatchSize = c.BatchSize
+		// Spares of the old size are dropped; the dispatcher provisions
+		// new ones, and recycle keeps only batches of the new size.
+		clear(r.spares)
+		r.spares = make([][]portico.Record, 0, r.cfg.BufferSize/r.cfg.BatchSize+1)
+		if len(r.cur) >= r.cfg.BatchSize {
+			r.full = append(r.full, r.cur)
+			r.cur = nil
+		} else if len(r.cur) == 0 {
+			r.cur = nil
+		}
+	}
+	r.sem.resize(c.MaxConcurrentBatches)
+	// The dispatcher resets its ticker, writes the full batches and
+	// provisions spares.
+	select {
+	case r.limits <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// slots is a counting semaphore whose size can change: the write slots.
+// Only the dispatcher acquires.
+type slots struct {
+	mu        sync.Mutex
+	cond      sync.Cond
+	used, max int
+}
+
+// acquire waits for a free slot and takes it.
+func (s *slots) acquire() {
+	s.mu.Lock()
+	for s.used >= s.max {
+		s.cond.Wait()
+	}
+	s.used++
+	s.mu.Unlock()
+}
+
+// release gives a slot back.
+func (s *slots) release() {
+	s.mu.Lock()
+	s.used--
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
+// resize sets the number of slots; slots taken beyond it stay taken until
+// released.
+func (s *slots) resize(n int) {
+	s.mu.Lock()
+	if s.cond.L == nil {
+		s.cond.L = &s.mu
+	}
+	s.max = n
+	s.mu.Unlock()
+	s.cond.Broadcast()
 }
 
 // Stats returns the Recorder's counters.
@@ -333,7 +418,7 @@ func (r *Recorder) close(ctx context.Context) error {
 // stops it, and hands each batch to a writer or to the spool.
 func (r *Recorder) dispatch() {
 	defer close(r.stopped)
-	tick := time.NewTicker(r.cfg.FlushInterval)
+	tick := time.NewTicker(r.flushInterval())
 	defer tick.Stop()
 	var out [][]portico.Record
 	last := make(chan struct{}) // settled when the previous batch is
@@ -344,6 +429,8 @@ func (r *Recorder) dispatch() {
 		case <-r.kick:
 		case <-tick.C:
 			partial = true
+		case <-r.limits:
+			tick.Reset(r.flushInterval())
 		case <-r.stop:
 			partial, stopping = true, true
 		}
@@ -360,6 +447,13 @@ func (r *Recorder) dispatch() {
 		}
 		r.provision(partial)
 	}
+}
+
+// flushInterval returns the current FlushInterval.
+func (r *Recorder) flushInterval() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cfg.FlushInterval
 }
 
 // take appends the full batches to out, and the batch being filled when
@@ -390,13 +484,16 @@ func (r *Recorder) provision(tick bool) {
 		r.spares[n-1] = nil
 		r.spares = r.spares[:n-1]
 	}
+	size := r.cfg.BatchSize
 	r.mu.Unlock()
 	if n > 0 {
 		return
 	}
-	s := make([]portico.Record, 0, r.cfg.BatchSize)
+	s := make([]portico.Record, 0, size)
 	r.mu.Lock()
-	r.spares = append(r.spares, s)
+	if cap(s) == r.cfg.BatchSize {
+		r.spares = append(r.spares, s)
+	}
 	r.mu.Unlock()
 }
 
@@ -423,7 +520,7 @@ type turn struct{ prev, done chan struct{} }
 // change while send encodes a frame for the spool; that sends it round
 // once more, and the third round spools whatever the mode.
 func (r *Recorder) send(b []portico.Record, t turn) {
-	r.sem <- struct{}{}
+	r.sem.acquire()
 	for round := 0; round < 3; round++ {
 		if round < 2 && r.direct() {
 			r.writers.Go(func() { r.write(b, t) })
@@ -432,7 +529,7 @@ func (r *Recorder) send(b []portico.Record, t turn) {
 		<-t.prev
 		if r.spool(b, nil, round == 2) {
 			close(t.done)
-			<-r.sem
+			r.sem.release()
 			r.recycle(b)
 			return
 		}
@@ -444,7 +541,7 @@ func (r *Recorder) send(b []portico.Record, t turn) {
 func (r *Recorder) write(b []portico.Record, t turn) {
 	err := r.writeSink(r.runCtx, b)
 	if err == nil {
-		<-r.sem
+		r.sem.release()
 		r.recorded.Add(int64(len(b)))
 		r.batches.Add(1)
 		r.release(len(b))
@@ -464,14 +561,14 @@ func (r *Recorder) write(b []portico.Record, t turn) {
 		r.dropped.Add(int64(len(b)))
 		r.release(len(b))
 		close(t.done)
-		<-r.sem
+		r.sem.release()
 		r.recycle(b)
 		return
 	}
 	<-t.prev
 	r.spool(b, err, true)
 	close(t.done)
-	<-r.sem
+	r.sem.release()
 	r.recycle(b)
 }
 
@@ -479,12 +576,9 @@ func (r *Recorder) write(b []portico.Record, t turn) {
 // for Record to fill again: without it, at high rates, allocating batches and
 // collecting them costs more than everything else Record does.
 func (r *Recorder) recycle(b []portico.Record) {
-	if cap(b) != r.cfg.BatchSize {
-		return
-	}
 	clear(b) // drop the strings it holds
 	r.mu.Lock()
-	if len(r.spares) < cap(r.spares) {
+	if cap(b) == r.cfg.BatchSize && len(r.spares) < cap(r.spares) {
 		r.spares = append(r.spares, b[:0])
 	}
 	r.mu.Unlock()
