@@ -172,8 +172,12 @@ func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request, c *call) error
 			return err
 		}
 	}
+	search, err := searchOf(r)
+	if err != nil {
+		return err
+	}
 	keep := func(a *portico.API) bool {
-		return canSeeAPI(c.user, a) && (state == "" || a.State == state) && (vis == "" || a.Visibility == vis)
+		return canSeeAPI(c.user, a) && (state == "" || a.State == state) && (vis == "" || a.Visibility == vis) && search.api(a)
 	}
 	view := func(a *portico.API) any { return viewAPI(c.user, a) }
 	return readPage(w, r, c.cfg.APIs, apiCreated, keep, view)

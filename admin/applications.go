@@ -59,8 +59,12 @@ func managedApp(cfg *portico.Config, u *portico.User, id string) (*portico.Appli
 }
 
 func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, err := searchOf(r)
+	if err != nil {
+		return err
+	}
 	if isAdmin(c.user) {
-		return readPage(w, r, c.cfg.Applications, appCreated, nil, same)
+		return readPage(w, r, c.cfg.Applications, appCreated, q.application, same)
 	}
 	apps := c.cfg.ApplicationsOf(c.user.ID).Map()
 	for id := range appsSeenBy(c.cfg, c.user) {
@@ -68,7 +72,7 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *cal
 			apps[id] = a
 		}
 	}
-	return readPage(w, r, portico.TableOf(apps), appCreated, nil, same)
+	return readPage(w, r, portico.TableOf(apps), appCreated, q.application, same)
 }
 
 func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -98,21 +98,21 @@
 //
 //	GET    /users/me                            any: the caller
 //	PUT    /users/me                            any: own email, webhook_url, password (with current_password)
-//	GET    /users                               admin
+//	GET    /users?q=                            admin
 //	POST   /users                               admin: {"username","password","roles":[…],"email","webhook_url"} → 201
 //	GET    /users/{id}                          admin, or the user itself
 //	PUT    /users/{id}                          admin (a user itself: as PUT /users/me)
 //	DELETE /users/{id}                          admin; not the last admin, nor an owner of APIs or plans
-//	GET    /subscribers                         admin, publisher: users with the subscriber role (a publisher: those subscribed to its APIs)
+//	GET    /subscribers?q=                      admin, publisher: users with the subscriber role (a publisher: those subscribed to its APIs)
 //	POST   /subscribers                         admin: a user with the subscriber role → 201
 //
-//	GET    /plans                               any
+//	GET    /plans?q=                            any
 //	POST   /plans                               admin, publisher → 201; "shared": true lets other owners' APIs offer it
 //	GET    /plans/{id}                          any
 //	PUT    /plans/{id}                          admin, owner
 //	DELETE /plans/{id}                          admin, owner; 409 while an API or a live subscription uses it
 //
-//	GET    /apis?state=&visibility=             any; sees what it may (see Roles)
+//	GET    /apis?state=&visibility=&q=          any; sees what it may (see Roles)
 //	POST   /apis                                admin, publisher → 201, state "draft"; admin may send "allow_nested": true
 //	GET    /apis/{id}                           who sees it
 //	PUT    /apis/{id}                           admin, owner
@@ -121,7 +121,7 @@
 //	POST   /apis/{id}/deprecate                 admin, owner: published → deprecated
 //	POST   /apis/{id}/retire                    admin, owner: published or deprecated → retired
 //
-//	GET    /applications                        any: own; admin all; publisher also those subscribed to its APIs
+//	GET    /applications?q=                     any: own; admin all; publisher also those subscribed to its APIs
 //	POST   /applications                        any: {"name","description"}; admin may set "owner" → 201
 //	GET    /applications/{id}                   who sees it
 //	PUT    /applications/{id}                   admin, owner
@@ -133,7 +133,7 @@
 //	GET    /applications/{id}/subscriptions     who sees the application
 //	POST   /applications/{id}/subscriptions     admin, owner: {"api","plan"} → 201 "approved" or "pending"
 //
-//	GET    /subscriptions?status=&api=&application=   admin all; publisher those to its APIs; owner its own
+//	GET    /subscriptions?status=&api=&application=&q=   admin all; publisher those to its APIs; owner its own
 //	GET    /subscriptions/{id}                  who sees it
 //	POST   /subscriptions/{id}/approve          admin, the API's owner: pending → approved; evicted → approved (lifts and reinstates)
 //	POST   /subscriptions/{id}/evict            admin, the API's owner: pending, approved or cancelled → evicted
@@ -170,7 +170,14 @@
 // present; a PUT body may echo the read-only fields "id", "created_at" and
 // "updated_at" (and an API's current "state"). Lists take ?limit= (1 to
 // 1000, default 50) and ?offset= and answer
-// {"items":[…],"total":N,"limit":L,"offset":O}. Errors answer
+// {"items":[…],"total":N,"limit":L,"offset":O}. The lists of users,
+// subscribers, plans, APIs, applications and subscriptions take ?q=, a
+// text of at most 200 bytes (400, field "q", beyond) searched for in any
+// case within users' username and email; plans' name and description;
+// APIs' name, context, version and description; applications' name and
+// description; a subscription's application name and API name (of an API
+// the caller sees). It narrows the other filters; total counts the
+// matches. Errors answer
 //
 //	{"error":{"code":"invalid","message":"…","field":"rate_limit.limit"}}
 //

@@ -37,7 +37,11 @@ func (q *planRequest) plan() (*portico.Plan, error) {
 func planCreated(p *portico.Plan) (int64, string) { return p.CreatedAt.UnixNano(), p.ID }
 
 func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, c *call) error {
-	return readPage(w, r, c.cfg.Plans, planCreated, nil, same)
+	q, err := searchOf(r)
+	if err != nil {
+		return err
+	}
+	return readPage(w, r, c.cfg.Plans, planCreated, q.plan, same)
 }
 
 func (s *Server) getPlan(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -34,11 +34,16 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 		}
 	}
 	api, application := q.Get("api"), q.Get("application")
+	search, err := searchOf(r)
+	if err != nil {
+		return err
+	}
 	keep := func(sub *portico.Subscription) bool {
 		return (status == "" || sub.Status == status) &&
 			(api == "" || sub.APIID == api) &&
 			(application == "" || sub.ApplicationID == application) &&
-			canSeeSub(c.cfg, c.user, sub)
+			canSeeSub(c.cfg, c.user, sub) &&
+			search.subscription(c.cfg, c.user, sub)
 	}
 	subs := visibleSubs(c.cfg, c.user)
 	switch {

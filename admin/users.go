@@ -119,7 +119,11 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) erro
 	if !isAdmin(c.user) {
 		return forbidden("only admins list users")
 	}
-	return readPage(w, r, c.cfg.Users, userCreated, nil, viewUser)
+	q, err := searchOf(r)
+	if err != nil {
+		return err
+	}
+	return readPage(w, r, c.cfg.Users, userCreated, q.user, viewUser)
 }
 
 // listSubscribers lists users with the subscriber role: all of them for
@@ -130,12 +134,16 @@ func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, c *call
 	if !canPublish(c.user) {
 		return forbidden("only admins and publishers list subscribers")
 	}
+	q, err := searchOf(r)
+	if err != nil {
+		return err
+	}
 	var seen map[string]bool
 	if !isAdmin(c.user) {
 		seen = subscribersSeenBy(c.cfg, c.user)
 	}
 	keep := func(u *portico.User) bool {
-		return u.HasRole(portico.RoleSubscriber) && (seen == nil || seen[u.ID])
+		return u.HasRole(portico.RoleSubscriber) && (seen == nil || seen[u.ID]) && q.user(u)
 	}
 	view := func(u *portico.User) userView {
 		v := viewUser(u)
