@@ -133,7 +133,8 @@
 //
 // 18.16 has no table TTL (it arrived in 19.6). Rather than two mechanisms
 // for two versions, the store drops whole day partitions older than
-// Config.RetentionDays on every address, at Open and then hourly
+// Config.RetentionDays on every address, at Open, then hourly, and at
+// once when Store.SetRetentionDays changes it at run time
 // (ALTER TABLE … DROP PARTITION ID 'YYYYMMDD'). This works on every
 // version, takes effect at once when the retention changes, and is
 // cheaper than TTL merges. Each Portico node runs the job; dropping twice

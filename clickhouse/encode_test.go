@@ -233,7 +233,7 @@ func TestDropExpired(t *testing.T) {
 	if err := s.dropExpired(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	s.cfg.RetentionDays = -1
+	s.SetRetentionDays(-1)
 	if err := s.dropExpired(ctx, now.AddDate(1, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -257,6 +257,42 @@ func TestDropExpired(t *testing.T) {
 			t.Fatal("Open did not drop the expired partitions")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSetRetentionDays: a retention shortened at run time drops what it
+// expires at once, without waiting for the hourly job.
+func TestSetRetentionDays(t *testing.T) {
+	srv := clickhousetest.Start(t)
+	s, err := New(Config{Addrs: []string{srv.Addr()}, RetentionDays: 3650})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i, d := range []time.Time{now.AddDate(0, 0, -10), now} {
+		if err := s.Write(ctx, []portico.Record{{Time: d, RequestID: fmt.Sprint(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.SetRetentionDays(3)
+	if got := s.RetentionDays(); got != 3 {
+		t.Fatalf("RetentionDays() = %d, want 3", got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Query(t, "SELECT groupArray(request_id) FROM portico.requests") != "['1']" {
+		if time.Now().After(deadline) {
+			t.Fatal("the record of 10 days ago is still there after SetRetentionDays(3)")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.SetRetentionDays(0)
+	if got := s.RetentionDays(); got != DefaultRetentionDays {
+		t.Fatalf("RetentionDays() after SetRetentionDays(0) = %d, want %d", got, DefaultRetentionDays)
 	}
 }
 

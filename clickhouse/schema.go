@@ -142,13 +142,10 @@ func (s *Store) checkColumns(ctx context.Context, ep *endpoint, table string) er
 	return nil
 }
 
-// retentionLoop drops expired partitions now and every
-// retentionInterval until ctx is done.
+// retentionLoop drops expired partitions now, every retentionInterval
+// and whenever SetRetentionDays is called, until ctx is done.
 func (s *Store) retentionLoop(ctx context.Context) {
 	defer s.wg.Done()
-	if s.cfg.RetentionDays < 0 {
-		return
-	}
 	t := time.NewTicker(retentionInterval)
 	defer t.Stop()
 	for {
@@ -159,6 +156,7 @@ func (s *Store) retentionLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.retentionKick:
 		}
 	}
 }
@@ -171,11 +169,12 @@ var partitionIDRE = regexp.MustCompile(`^[0-9]{8}$`)
 // (UTC days): a record is kept at least RetentionDays days and at most a
 // day longer.
 func (s *Store) dropExpired(ctx context.Context, now time.Time) error {
-	if s.cfg.RetentionDays < 0 {
+	days := s.RetentionDays()
+	if days < 0 {
 		return nil
 	}
 	y, m, d := now.UTC().Date()
-	cutoff := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -s.cfg.RetentionDays).Format("20060102")
+	cutoff := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -days).Format("20060102")
 	local := s.localName
 	var errs []error
 	for _, ep := range *s.eps.Load() {
@@ -197,7 +196,7 @@ func (s *Store) dropExpired(ctx context.Context, now time.Time) error {
 				errs = append(errs, fmt.Errorf("%s: drop partition %s: %w", ep.url, id, err))
 				continue
 			}
-			s.log.Info("clickhouse: dropped expired partition", "addr", ep.url, "partition", id, "retention_days", s.cfg.RetentionDays)
+			s.log.Info("clickhouse: dropped expired partition", "addr", ep.url, "partition", id, "retention_days", days)
 		}
 	}
 	if len(errs) > 0 {

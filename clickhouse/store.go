@@ -47,6 +47,9 @@ type Store struct {
 	next   atomic.Uint64               // round-robin position
 	addrMu sync.Mutex                  // serializes SetAddrs
 
+	retention     atomic.Int64  // days records are kept: Config.RetentionDays, then SetRetentionDays
+	retentionKick chan struct{} // SetRetentionDays was called (capacity 1)
+
 	openOnce sync.Once          // starts the retention job
 	cancel   context.CancelFunc // stops it; set inside openOnce
 	wg       sync.WaitGroup     // waits for it
@@ -103,8 +106,30 @@ func New(cfg Config) (*Store, error) {
 		"query": {"INSERT INTO " + s.db + "." + quoteIdent(s.insertName) + " (" + strings.Join(columnNames(), ", ") + ") FORMAT TabSeparated"},
 	}.Encode()
 	s.eps.Store(newEndpoints(cfg.Addrs, nil))
+	s.retention.Store(int64(cfg.RetentionDays))
+	s.retentionKick = make(chan struct{}, 1)
 	return s, nil
 }
+
+// SetRetentionDays changes Config.RetentionDays while the store runs: 0
+// means DefaultRetentionDays, a negative value keeps records forever. The
+// retention job (started by Open) runs again at once, so partitions that
+// the new retention expires are dropped within moments, not at the next
+// hourly run; data a longer retention would have kept and that was
+// already dropped is gone.
+func (s *Store) SetRetentionDays(days int) {
+	if days == 0 {
+		days = DefaultRetentionDays
+	}
+	s.retention.Store(int64(days))
+	select {
+	case s.retentionKick <- struct{}{}:
+	default:
+	}
+}
+
+// RetentionDays returns the current retention in days (negative: forever).
+func (s *Store) RetentionDays() int { return int(s.retention.Load()) }
 
 func newEndpoints(urls []string, old []*endpoint) *[]*endpoint {
 	eps := make([]*endpoint, 0, len(urls))
