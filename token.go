@@ -75,6 +75,13 @@ type TokenStore interface {
 	// the user's PasswordFingerprint, against its own clock and config.
 	Token(ctx context.Context, hash string) (*Token, error)
 
+	// TouchToken sets the Expires of the stored token with the given hash
+	// (a token with an IdleTimeout was used), and the store may then drop
+	// it once expires has passed. When there is no such token it stores
+	// nothing and returns no error: a token deleted meanwhile stays
+	// deleted.
+	TouchToken(ctx context.Context, hash string, expires time.Time) error
+
 	// DeleteToken removes the token with the given hash at once, for every
 	// node; removing a token that does not exist is not an error.
 	DeleteToken(ctx context.Context, hash string) error

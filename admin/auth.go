@@ -69,6 +69,16 @@ func (m *memTokens) Token(ctx context.Context, hash string) (*portico.Token, err
 	return nil, nil
 }
 
+func (m *memTokens) TouchToken(ctx context.Context, hash string, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.m[hash]; ok {
+		t.Expires = expires
+		m.m[hash] = t
+	}
+	return nil
+}
+
 func (m *memTokens) DeleteToken(ctx context.Context, hash string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -23,6 +23,7 @@ type sharedTokens struct {
 	mu         sync.Mutex
 	m          map[string]portico.Token
 	puts       []portico.Token
+	touches    int
 	down       error // when set, every call fails with it
 	failDelete error // when set, DeleteToken fails with it
 }
@@ -53,6 +54,20 @@ func (m *sharedTokens) Token(ctx context.Context, hash string) (*portico.Token, 
 		return &t, nil
 	}
 	return nil, nil
+}
+
+func (m *sharedTokens) TouchToken(ctx context.Context, hash string, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.down != nil {
+		return m.down
+	}
+	m.touches++
+	if t, ok := m.m[hash]; ok {
+		t.Expires = expires
+		m.m[hash] = t
+	}
+	return nil
 }
 
 func (m *sharedTokens) DeleteToken(ctx context.Context, hash string) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -55,6 +56,32 @@ func (s *Store) Token(ctx context.Context, hash string) (*portico.Token, error) 
 		return nil, fmt.Errorf("redisstore: read token: %w", err)
 	}
 	return t, nil
+}
+
+// touchTokenScript sets the expiry of a stored token in one step: the JSON is
+// rewritten with the new expires (KEEPTTL keeps the key's own), then the
+// key's expiry is moved. A missing key is left missing.
+var touchTokenScript = redis.NewScript(`
+local b = redis.call("GET", KEYS[1])
+if not b then return 0 end
+local t = cjson.decode(b)
+t["expires"] = ARGV[1]
+redis.call("SET", KEYS[1], cjson.encode(t), "KEEPTTL")
+redis.call("PEXPIREAT", KEYS[1], ARGV[2])
+return 1
+`)
+
+// TouchToken sets the expiry of the token with the given hash, if there
+// is one, in one script: a token deleted meanwhile stays deleted.
+func (s *Store) TouchToken(ctx context.Context, hash string, expires time.Time) error {
+	at, err := expires.UTC().MarshalText()
+	if err != nil {
+		return fmt.Errorf("redisstore: touch token: %w", err)
+	}
+	if err := touchTokenScript.Run(ctx, s.rdb, []string{s.k.token(hash)}, string(at), expires.UnixMilli()).Err(); err != nil {
+		return wrap("touch token", err)
+	}
+	return nil
 }
 
 // DeleteToken deletes the token with the given hash, if there is one: the

@@ -174,6 +174,11 @@ CREATE TABLE tokens (
 ) WITHOUT ROWID;
 CREATE INDEX tokens_expires ON tokens (expires);
 `,
+	// 3: idle timeouts of bearer tokens.
+	`
+ALTER TABLE tokens ADD COLUMN idle_timeout INTEGER NOT NULL DEFAULT 0; -- seconds
+ALTER TABLE tokens ADD COLUMN not_after INTEGER NOT NULL DEFAULT 0;    -- Unix nanoseconds, 0 when unset
+`,
 }
 
 // migrate brings the schema of db up to date in one transaction:

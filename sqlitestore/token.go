@@ -27,10 +27,11 @@ func (db *DB) PutToken(ctx context.Context, t *portico.Token) error {
 		return wrap("drop expired tokens", err)
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO tokens (hash, user_id, password, created_at, expires) VALUES (?, ?, ?, ?, ?)
+		INSERT INTO tokens (hash, user_id, password, created_at, expires, idle_timeout, not_after) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id, password = excluded.password,
-			created_at = excluded.created_at, expires = excluded.expires`,
-		t.Hash, t.UserID, t.PasswordFingerprint, nanos(t.CreatedAt), nanos(t.Expires))
+			created_at = excluded.created_at, expires = excluded.expires,
+			idle_timeout = excluded.idle_timeout, not_after = excluded.not_after`,
+		t.Hash, t.UserID, t.PasswordFingerprint, nanos(t.CreatedAt), nanos(t.Expires), t.IdleTimeout, nanos(t.NotAfter))
 	if err != nil {
 		return wrap("put token", err)
 	}
@@ -44,17 +45,26 @@ func (db *DB) PutToken(ctx context.Context, t *portico.Token) error {
 // Its times load in UTC.
 func (db *DB) Token(ctx context.Context, hash string) (*portico.Token, error) {
 	t := &portico.Token{Hash: hash}
-	var created, expires int64
-	err := db.r.QueryRowContext(ctx, `SELECT user_id, password, created_at, expires FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.UserID, &t.PasswordFingerprint, &created, &expires)
+	var created, expires, notAfter int64
+	err := db.r.QueryRowContext(ctx, `SELECT user_id, password, created_at, expires, idle_timeout, not_after FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.UserID, &t.PasswordFingerprint, &created, &expires, &t.IdleTimeout, &notAfter)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, wrap("read token", err)
 	}
-	t.CreatedAt, t.Expires = fromNanos(created), fromNanos(expires)
+	t.CreatedAt, t.Expires, t.NotAfter = fromNanos(created), fromNanos(expires), fromNanos(notAfter)
 	return t, nil
+}
+
+// TouchToken sets the expiry of the token with the given hash, if there
+// is one: an UPDATE, which never brings a deleted token back.
+func (db *DB) TouchToken(ctx context.Context, hash string, expires time.Time) error {
+	if _, err := db.w.ExecContext(ctx, `UPDATE tokens SET expires = ? WHERE hash = ?`, nanos(expires), hash); err != nil {
+		return wrap("touch token", err)
+	}
+	return nil
 }
 
 // DeleteToken deletes the token with the given hash, if there is one.

@@ -36,6 +36,8 @@ func RunTokens(t *testing.T, open TokenOpener, reopen TokenReopener) {
 		{"TokenExpiredDropped", testTokenExpiredDropped},
 		{"TokenNoHash", testTokenNoHash},
 		{"TokenConcurrent", testTokenConcurrent},
+		{"TokenIdle", testTokenIdle},
+		{"TokenTouch", testTokenTouch},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, open) })
 	}
@@ -195,5 +197,56 @@ func testTokenConcurrent(t *testing.T, open TokenOpener) {
 				t.Fatalf("token w%d-%d after the run = %+v, %v; want deleted iff i is even", w, i, got, err)
 			}
 		}
+	}
+}
+
+// testTokenIdle checks that the fields of a token with an idle timeout
+// survive a round trip.
+func testTokenIdle(t *testing.T, open TokenOpener) {
+	s := open(t)
+	tok := NewToken("idle", time.Now(), 10*time.Minute)
+	tok.IdleTimeout, tok.NotAfter = 600, tok.CreatedAt.Add(time.Hour+123456789)
+	PutToken(t, s, tok)
+	WantToken(t, s, tok.Hash, tok)
+	got, _ := s.Token(context.Background(), tok.Hash)
+	if got.NotAfter.Location() != time.UTC {
+		t.Errorf("NotAfter loads in %v, want UTC", got.NotAfter.Location())
+	}
+}
+
+// testTokenTouch checks that TouchToken moves a stored token's expiry,
+// forward or back, changes nothing else, and never stores a token that
+// is not there: a deleted token stays deleted.
+func testTokenTouch(t *testing.T, open TokenOpener) {
+	s := open(t)
+	ctx := context.Background()
+	tok := NewToken("touch", time.Now(), 10*time.Minute)
+	tok.IdleTimeout, tok.NotAfter = 600, tok.CreatedAt.Add(time.Hour)
+	PutToken(t, s, tok)
+	for _, d := range []time.Duration{30 * time.Minute, 20*time.Minute + 987654321} {
+		want := *tok
+		want.Expires = tok.CreatedAt.Add(d)
+		if err := s.TouchToken(ctx, tok.Hash, want.Expires); err != nil {
+			t.Fatalf("TouchToken = %v", err)
+		}
+		WantToken(t, s, tok.Hash, &want)
+	}
+	if err := s.DeleteToken(ctx, tok.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TouchToken(ctx, tok.Hash, tok.Expires.Add(time.Hour)); err != nil {
+		t.Fatalf("TouchToken of a deleted token = %v, want nil", err)
+	}
+	WantToken(t, s, tok.Hash, nil)
+
+	// A token touched to a time past is gone, or read with that expiry.
+	tok = NewToken("touch-past", time.Now(), 10*time.Minute)
+	PutToken(t, s, tok)
+	past := time.Now().Add(-time.Hour).UTC().Round(0)
+	if err := s.TouchToken(ctx, tok.Hash, past); err != nil {
+		t.Fatalf("TouchToken = %v", err)
+	}
+	if got, err := s.Token(ctx, tok.Hash); err != nil || got != nil && !got.Expires.Equal(past) {
+		t.Fatalf("Token after a touch to the past = %+v, %v; want none or expiring %v", got, err, past)
 	}
 }
