@@ -22,8 +22,9 @@
 // of the credentials and by the user's current hash, so that only the
 // first request pays for bcrypt and a password change forgets it) or with
 // a bearer token from POST /api/v1/tokens. A token is valid for 12 hours
-// (Server.TokenTTL) or until its user's password changes or it is revoked
-// with DELETE /api/v1/tokens. Tokens are kept, by hash only, in
+// (Server.TokenTTL) or until its user's password changes, it is revoked
+// with DELETE /api/v1/tokens, or its user signs out everywhere. Tokens are
+// kept, by hash only, in
 // Server.Tokens, the data store: every node of a cluster takes a token
 // issued by any other, a revocation holds everywhere at once, and tokens
 // survive a restart; without a Server.Tokens they live in the issuing
@@ -32,6 +33,40 @@
 // browsers remember the password and send it along with requests other
 // sites make them send; HTTP Basic is still taken when a client sends it
 // unasked (curl -u, most HTTP libraries).
+//
+// POST /api/v1/tokens takes an optional body {"ttl": seconds,
+// "idle_timeout": seconds}: ttl (60 up to Server.TokenTTL) shortens the
+// token's life; idle_timeout (60 to 86400) also ends it after that long
+// without use. Each use of such a token moves its expiry ("expires_at" of
+// the reply) to idle_timeout after the use, never past ttl after its
+// issue. So that uses do not each cost a write to the token store, a node
+// writes the new expiry only once it has fallen a minute (a quarter of
+// the idle timeout, when shorter) behind, and writes a token at most that
+// often itself: the token ends after idle_timeout without use, or up to
+// that step sooner. The write (portico.TokenStore.TouchToken) never
+// brings back a token revoked meanwhile.
+//
+// Signing out everywhere — DELETE /api/v1/tokens?everywhere=true, with a
+// bearer token or HTTP Basic, or an admin's DELETE /api/v1/users/{id}/tokens
+// — sets the user's tokens_not_before to now, a configuration write every
+// node applies: from then on every node refuses the user's tokens issued
+// before it. HTTP Basic keeps working; change the password to stop it.
+//
+// # Disabled users
+//
+// An admin disables a user with PUT /api/v1/users/{id} {"disabled":true}
+// and enables it with false; others sending "disabled" get 403. An admin
+// cannot disable itself, nor remove the last enabled admin, by disabling,
+// deleting or taking the admin role (409). A disabled user cannot
+// authenticate: its right password answers exactly as a wrong one (401
+// "invalid username or password", counted as a failed sign-in), so that
+// the answer does not tell whether it was right; its bearer tokens answer
+// 401 "user is disabled" (not counted: whoever holds one signed in
+// before). Disabling also sets tokens_not_before, so that enabling the
+// user again does not bring its old tokens back. Only signing in is
+// affected: the user's applications, keys and subscriptions stay, and the
+// gateway keeps taking its keys; revoke them, or delete the user, to stop
+// its traffic.
 //
 // # Sign-in throttling
 //
@@ -87,22 +122,26 @@
 // 404; what it sees but may not change answers 403. An API's visibility
 // (public, intranet, partner) is catalog information and not yet enforced.
 // Who may not manage an API sees it without its endpoint and timeouts, and
-// only admins and the user itself see a user's webhook_url.
+// only admins and the user itself see a user's webhook_url, disabled,
+// tokens_not_before and notifications_read_at.
 //
 // # Routes
 //
 // All paths below are under /api/v1. "any" means any authenticated user.
 //
-//	POST   /tokens                              any, with HTTP Basic: a bearer token → 201 {"token","expires_at"}
+//	POST   /tokens                              any, with HTTP Basic; optional {"ttl","idle_timeout"} (seconds):
+//	                                            a bearer token → 201 {"token","expires_at","idle_timeout"}
 //	DELETE /tokens                              any, with the bearer token to revoke → 204
+//	DELETE /tokens?everywhere=true              any, bearer or Basic: ends every token of the caller → 204
 //
 //	GET    /users/me                            any: the caller
 //	PUT    /users/me                            any: own email, webhook_url, password (with current_password)
 //	GET    /users?q=                            admin
 //	POST   /users                               admin: {"username","password","roles":[…],"email","webhook_url"} → 201
 //	GET    /users/{id}                          admin, or the user itself
-//	PUT    /users/{id}                          admin (a user itself: as PUT /users/me)
-//	DELETE /users/{id}                          admin; not the last admin, nor an owner of APIs or plans
+//	PUT    /users/{id}                          admin, also "disabled" (a user itself: as PUT /users/me)
+//	DELETE /users/{id}                          admin; not the last enabled admin, nor an owner of APIs or plans
+//	DELETE /users/{id}/tokens                   admin, or the user itself: ends every token of the user → 204
 //	GET    /subscribers?q=                      admin, publisher: users with the subscriber role (a publisher: those subscribed to its APIs)
 //	POST   /subscribers                         admin: a user with the subscriber role → 201
 //
@@ -141,7 +180,9 @@
 //	DELETE /subscriptions/{id}                  the application's owner: → cancelled, 204 (409 if evicted);
 //	                                            the API's owner or an admin: → evicted, as /evict, 204
 //
-//	GET    /notifications?limit=&before=        admin all; others those about them, newest first
+//	GET    /notifications?limit=&before=        admin all; others those about them, newest first;
+//	                                            each with "read": its time is not after the caller's notifications_read_at
+//	POST   /notifications/read                  any: sets the caller's notifications_read_at to now → 204
 //	GET    /cluster/nodes                       admin → {"items":[…]}
 //
 // # Subscriptions
@@ -168,7 +209,8 @@
 // unknown fields. A PUT replaces an entity's settings (fields left out get
 // their defaults), except PUT on users, which changes only the fields
 // present; a PUT body may echo the read-only fields "id", "created_at" and
-// "updated_at" (and an API's current "state"). Lists take ?limit= (1 to
+// "updated_at" (and an API's current "state", a user's
+// "tokens_not_before" and "notifications_read_at"). Lists take ?limit= (1 to
 // 1000, default 50) and ?offset= and answer
 // {"items":[…],"total":N,"limit":L,"offset":O}. The lists of users,
 // subscribers, plans, APIs, applications and subscriptions take ?q=, a

@@ -58,6 +58,7 @@ func (s *Server) routes() *http.ServeMux {
 	h("GET /api/v1/users/{id}", s.getUser)
 	h("PUT /api/v1/users/{id}", s.updateUser)
 	h("DELETE /api/v1/users/{id}", s.deleteUser)
+	h("DELETE /api/v1/users/{id}/tokens", s.deleteUserTokens)
 	h("GET /api/v1/subscribers", s.listSubscribers)
 	h("POST /api/v1/subscribers", s.createSubscriber)
 
@@ -96,6 +97,7 @@ func (s *Server) routes() *http.ServeMux {
 	h("POST /api/v1/subscriptions/{id}/lift", s.moderate(portico.LiftEviction))
 
 	h("GET /api/v1/notifications", s.listNotifications)
+	h("POST /api/v1/notifications/read", s.readNotifications)
 	h("GET /api/v1/cluster/nodes", s.listNodes)
 
 	h("GET /api/v1/analytics/requests", s.queryAnalytics)

@@ -11,8 +11,15 @@ import (
 // notificationList is the body of GET /api/v1/notifications. There is no
 // total: page on with ?before= set to the time of the last item.
 type notificationList struct {
-	Items []*portico.Notification `json:"items"`
-	Limit int                     `json:"limit"`
+	Items []notificationItem `json:"items"`
+	Limit int                `json:"limit"`
+}
+
+// notificationItem is a notification as the caller sees it: Read when its
+// Time is not after the caller's NotificationsReadAt.
+type notificationItem struct {
+	*portico.Notification
+	Read bool `json:"read"`
 }
 
 // listNotifications lists notifications newest first: all of them for
@@ -37,7 +44,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, c *ca
 	if !isAdmin(c.user) {
 		f.User = c.user.ID
 	}
-	out := notificationList{Items: []*portico.Notification{}, Limit: f.Limit}
+	out := notificationList{Items: []notificationItem{}, Limit: f.Limit}
 	if s.Notifications != nil {
 		items, err := s.Notifications.Notifications(r.Context(), f)
 		if err != nil {
@@ -46,10 +53,26 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, c *ca
 		if len(items) > f.Limit {
 			items = items[:f.Limit]
 		}
-		if items != nil {
-			out.Items = items
+		for _, n := range items {
+			out.Items = append(out.Items, notificationItem{n, !n.Time.After(c.user.NotificationsReadAt)})
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// readNotifications marks the caller's notifications up to now read: it
+// sets the caller's NotificationsReadAt.
+func (s *Server) readNotifications(w http.ResponseWriter, r *http.Request, c *call) error {
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		n := *t.me
+		n.NotificationsReadAt = t.now
+		t.put(&n)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -336,6 +336,9 @@ func (s *Server) update(ctx context.Context, callerID string, fn func(*tx) error
 			if t.me = cur.Users.Get(callerID); t.me == nil {
 				return portico.Errorf(portico.EUnauthorized, "the authenticated user no longer exists")
 			}
+			if t.me.Disabled {
+				return errDisabled
+			}
 		}
 		if err := fn(t); err != nil {
 			return err

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"time"
@@ -10,15 +11,19 @@ import (
 )
 
 // userView is a user as the admin API shows it: never with its password
-// hash.
+// hash. Only admins and the user itself see its webhook_url, disabled,
+// tokens_not_before and notifications_read_at (see viewUserBy).
 type userView struct {
-	ID         string         `json:"id"`
-	Username   string         `json:"username"`
-	Email      string         `json:"email,omitempty"`
-	Roles      []portico.Role `json:"roles"`
-	WebhookURL string         `json:"webhook_url,omitempty"`
-	CreatedAt  time.Time      `json:"created_at"`
-	UpdatedAt  time.Time      `json:"updated_at"`
+	ID                  string         `json:"id"`
+	Username            string         `json:"username"`
+	Email               string         `json:"email,omitempty"`
+	Roles               []portico.Role `json:"roles"`
+	WebhookURL          string         `json:"webhook_url,omitempty"`
+	Disabled            bool           `json:"disabled,omitempty"`
+	TokensNotBefore     time.Time      `json:"tokens_not_before,omitzero"`
+	NotificationsReadAt time.Time      `json:"notifications_read_at,omitzero"`
+	CreatedAt           time.Time      `json:"created_at"`
+	UpdatedAt           time.Time      `json:"updated_at"`
 }
 
 func viewUser(u *portico.User) userView {
@@ -27,14 +32,29 @@ func viewUser(u *portico.User) userView {
 		roles = []portico.Role{}
 	}
 	return userView{
-		ID:         u.ID,
-		Username:   u.Username,
-		Email:      u.Email,
-		Roles:      roles,
-		WebhookURL: u.WebhookURL,
-		CreatedAt:  u.CreatedAt,
-		UpdatedAt:  u.UpdatedAt,
+		ID:                  u.ID,
+		Username:            u.Username,
+		Email:               u.Email,
+		Roles:               roles,
+		WebhookURL:          u.WebhookURL,
+		Disabled:            u.Disabled,
+		TokensNotBefore:     u.TokensNotBefore,
+		NotificationsReadAt: u.NotificationsReadAt,
+		CreatedAt:           u.CreatedAt,
+		UpdatedAt:           u.UpdatedAt,
 	}
+}
+
+// viewUserBy is u as viewer sees it: whole for an admin and for u itself;
+// for others without what is u's own business (a webhook_url may carry a
+// secret).
+func viewUserBy(viewer, u *portico.User) userView {
+	v := viewUser(u)
+	if !isAdmin(viewer) && viewer.ID != u.ID {
+		v.WebhookURL, v.Disabled = "", false
+		v.TokensNotBefore, v.NotificationsReadAt = time.Time{}, time.Time{}
+	}
+	return v
 }
 
 // userRequest is the body of POST /users and /subscribers and of PUT
@@ -49,6 +69,26 @@ type userRequest struct {
 	Email           *string         `json:"email"`
 	Roles           *[]portico.Role `json:"roles"`
 	WebhookURL      *string         `json:"webhook_url"`
+	// Disabled is for admins only.
+	Disabled *bool `json:"disabled"`
+
+	// Read-only: a PUT may echo them, they change nothing.
+	TokensNotBefore     json.RawMessage `json:"tokens_not_before"`
+	NotificationsReadAt json.RawMessage `json:"notifications_read_at"`
+}
+
+// forCreate rejects the server-set fields in a create body.
+func (q *userRequest) forCreate() error {
+	if err := q.serverFields.forCreate(); err != nil {
+		return err
+	}
+	if given(q.TokensNotBefore) {
+		return invalid("tokens_not_before", "tokens_not_before is set by the server")
+	}
+	if given(q.NotificationsReadAt) {
+		return invalid("notifications_read_at", "notifications_read_at is set by the server")
+	}
+	return nil
 }
 
 // check validates the fields present and returns the checked roles (nil
@@ -84,10 +124,15 @@ func (q *userRequest) check() (roles []portico.Role, err error) {
 
 func userCreated(u *portico.User) (int64, string) { return u.CreatedAt.UnixNano(), u.ID }
 
-func countAdmins(cfg *portico.Config) int {
+// activeAdmin reports whether u is an admin who can sign in.
+func activeAdmin(u *portico.User) bool { return isAdmin(u) && !u.Disabled }
+
+// countActiveAdmins counts the admins who can sign in: the last one may
+// not be disabled, deleted or lose the role.
+func countActiveAdmins(cfg *portico.Config) int {
 	n := 0
 	for u := range cfg.Users.Values() {
-		if isAdmin(u) {
+		if activeAdmin(u) {
 			n++
 		}
 	}
@@ -145,13 +190,7 @@ func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, c *call
 	keep := func(u *portico.User) bool {
 		return u.HasRole(portico.RoleSubscriber) && (seen == nil || seen[u.ID]) && q.user(u)
 	}
-	view := func(u *portico.User) userView {
-		v := viewUser(u)
-		if !isAdmin(c.user) && u.ID != c.user.ID {
-			v.WebhookURL = "" // it may carry a secret
-		}
-		return v
-	}
+	view := func(u *portico.User) userView { return viewUserBy(c.user, u) }
 	return readPage(w, r, c.cfg.Users, userCreated, keep, view)
 }
 
@@ -236,6 +275,7 @@ func (s *Server) newUser(w http.ResponseWriter, r *http.Request, c *call, subscr
 			Email:        deref(req.Email),
 			Roles:        roles,
 			WebhookURL:   deref(req.WebhookURL),
+			Disabled:     req.Disabled != nil && *req.Disabled,
 			PasswordHash: hash,
 			CreatedAt:    t.now,
 			UpdatedAt:    t.now,
@@ -271,6 +311,9 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 	}
 	if err := req.forUpdate(id); err != nil {
 		return err
+	}
+	if req.Disabled != nil && !isAdmin(c.user) {
+		return portico.FieldErrorf(portico.EForbidden, "disabled", "only admins enable and disable users")
 	}
 	roles, err := req.check()
 	if err != nil {
@@ -323,10 +366,26 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 			if !admin {
 				return forbidden("only admins change roles")
 			}
-			if isAdmin(old) && !slices.Contains(roles, portico.RoleAdmin) && countAdmins(t.cfg) == 1 {
-				return portico.FieldErrorf(portico.EConflict, "roles", "%q is the last admin; make another user an admin first", old.Username)
-			}
 			n.Roles = roles
+		}
+		if req.Disabled != nil && *req.Disabled != old.Disabled {
+			if !admin {
+				return portico.FieldErrorf(portico.EForbidden, "disabled", "only admins enable and disable users")
+			}
+			if *req.Disabled && id == t.me.ID {
+				return portico.FieldErrorf(portico.EConflict, "disabled", "you cannot disable yourself")
+			}
+			n.Disabled = *req.Disabled
+			if n.Disabled {
+				// Enabling the user again must not bring its tokens back.
+				n.TokensNotBefore = t.now
+			}
+		}
+		if activeAdmin(old) && !activeAdmin(&n) && countActiveAdmins(t.cfg) == 1 {
+			if n.Disabled {
+				return portico.FieldErrorf(portico.EConflict, "disabled", "%q is the last enabled admin; enable or make another admin first", old.Username)
+			}
+			return portico.FieldErrorf(portico.EConflict, "roles", "%q is the last admin; make another user an admin first", old.Username)
 		}
 		if req.Email != nil {
 			n.Email = *req.Email
@@ -367,7 +426,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) err
 		if !isAdmin(t.me) {
 			return forbidden("only admins delete users")
 		}
-		if isAdmin(u) && countAdmins(t.cfg) == 1 {
+		if activeAdmin(u) && countActiveAdmins(t.cfg) == 1 {
 			return portico.Errorf(portico.EConflict, "%q is the last admin and cannot be deleted", u.Username)
 		}
 		apis, plans := 0, 0
