@@ -217,6 +217,42 @@ func TestTokenIdle(t *testing.T) {
 	use(a, http.StatusUnauthorized)
 }
 
+// TestTokenIdleWritesOnce: a node writes a token's new expiry at most
+// once per step even when what it reads from the store is still the old
+// one (requests at once, a store that lags): each node keeps when it last
+// wrote each token.
+func TestTokenIdleWritesOnce(t *testing.T) {
+	tokens := &sharedTokens{stale: true}
+	a, b := twoNodes(t, tokens)
+	tok, _ := issue(t, a.admin())
+	var got struct {
+		Token string
+	}
+	a.admin().do("POST", "/api/v1/tokens", map[string]any{"idle_timeout": 3600}).want(http.StatusCreated).decode(&got)
+	touches := func() int {
+		var n int
+		tokens.set(func(m *sharedTokens) { n = m.touches })
+		return n
+	}
+	a.clock.add(5 * time.Minute)
+	for range 5 {
+		a.bearer(got.Token).do("GET", "/api/v1/users/me", nil).want(http.StatusOK)
+		a.bearer(tok).do("GET", "/api/v1/users/me", nil).want(http.StatusOK) // no idle timeout: never written
+	}
+	if n := touches(); n != 1 {
+		t.Fatalf("node A wrote %d times in 5 uses within a minute, want 1", n)
+	}
+	b.bearer(got.Token).do("GET", "/api/v1/users/me", nil).want(http.StatusOK)
+	if n := touches(); n != 2 {
+		t.Fatalf("%d writes after node B's first use, want 2", n)
+	}
+	a.clock.add(time.Minute)
+	a.bearer(got.Token).do("GET", "/api/v1/users/me", nil).want(http.StatusOK)
+	if n := touches(); n != 3 {
+		t.Fatalf("%d writes after a minute more, want 3", n)
+	}
+}
+
 // TestNotificationsRead: POST /notifications/read marks what the caller
 // was notified of until now read, for it only; later notifications are
 // unread.

@@ -353,6 +353,9 @@ const maxSlid = 4096
 // slideStep. A store that fails is logged and the request goes on: the
 // token is valid, it may only end sooner.
 func (s *Server) slide(ctx context.Context, t *portico.Token, now time.Time) {
+	if t.IdleTimeout <= 0 {
+		return
+	}
 	e := t.Slide(now)
 	step := slideStep(t)
 	if e.Sub(t.Expires) < step {

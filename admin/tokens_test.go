@@ -24,6 +24,7 @@ type sharedTokens struct {
 	m          map[string]portico.Token
 	puts       []portico.Token
 	touches    int
+	stale      bool // TouchToken counts but changes nothing, as if every read raced the write
 	down       error // when set, every call fails with it
 	failDelete error // when set, DeleteToken fails with it
 }
@@ -63,7 +64,7 @@ func (m *sharedTokens) TouchToken(ctx context.Context, hash string, expires time
 		return m.down
 	}
 	m.touches++
-	if t, ok := m.m[hash]; ok {
+	if t, ok := m.m[hash]; ok && !m.stale {
 		t.Expires = expires
 		m.m[hash] = t
 	}
