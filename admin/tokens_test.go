@@ -24,7 +24,7 @@ type sharedTokens struct {
 	m          map[string]portico.Token
 	puts       []portico.Token
 	touches    int
-	stale      bool // TouchToken counts but changes nothing, as if every read raced the write
+	stale      bool  // TouchToken counts but changes nothing, as if every read raced the write
 	down       error // when set, every call fails with it
 	failDelete error // when set, DeleteToken fails with it
 }
