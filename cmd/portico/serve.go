@@ -21,6 +21,7 @@ import (
 	"github.com/portico-gw/portico/ajp"
 	"github.com/portico-gw/portico/balance"
 	"github.com/portico-gw/portico/cluster"
+	"github.com/portico-gw/portico/console"
 	"github.com/portico-gw/portico/framing"
 	"github.com/portico-gw/portico/metrics"
 	"github.com/portico-gw/portico/proxy"
@@ -297,6 +298,21 @@ func (m *Main) Run(ctx context.Context) error {
 	adminMux := http.NewServeMux()
 	adminMux.Handle("GET /metrics", m.adminMetrics())
 	adminMux.Handle("/", m.admin)
+	adminMux.Handle("/console/", &console.Server{
+		API:            m.admin,
+		AllowedOrigins: adminOrigins,
+		Logger:         m.logger.With("component", "console"),
+		TargetHealth: func(api, version string) []bool {
+			var up []bool
+			for _, t := range m.gateway.Targets() {
+				if t.API == api && t.Version == version {
+					up = append(up, t.Up)
+				}
+			}
+			return up
+		},
+	})
+	adminMux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
 	errLog := slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)
 	m.gatewaySrv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,237 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/portico-gw/portico"
+)
+
+type apisData struct {
+	APIs  []portico.API
+	Pager pager
+	State string
+}
+
+func (s *Server) apisPage(w http.ResponseWriter, r *http.Request, ss *session) {
+	q, p := listQuery(r, "state")
+	var l list[portico.API]
+	if err := s.do(r, apiCall{method: http.MethodGet, path: "/apis", query: q, token: ss.token}, &l); err != nil {
+		s.fail(w, r, ss, 0, err)
+		return
+	}
+	p.Total = l.Total
+	s.render(w, r, http.StatusOK, "apis", &page{Title: "APIs", Session: ss, Data: apisData{APIs: l.Items, Pager: p, State: q.Get("state")}})
+}
+
+// apiData is what the API page shows: the API (as the form last had it),
+// the plans it may offer, the lifecycle, and its targets' health.
+type apiData struct {
+	API     portico.API
+	New     bool
+	Targets string // one target per line: URL [weight]
+	Plans   []portico.Plan
+	States  []portico.Lifecycle
+	Actions []string // transitions the API's state allows
+	Health  []bool
+	Nested  bool
+}
+
+var lifecycle = []portico.Lifecycle{portico.Draft, portico.Published, portico.Deprecated, portico.Retired}
+
+// actionsFrom lists the transitions offered from state l; the admin API
+// decides whether one is allowed.
+func actionsFrom(l portico.Lifecycle) []string {
+	switch l {
+	case portico.Draft:
+		return []string{"publish"}
+	case portico.Published:
+		return []string{"deprecate", "retire"}
+	case portico.Deprecated:
+		return []string{"publish", "retire"}
+	}
+	return nil
+}
+
+func targetsText(ts []portico.Target) string {
+	var b strings.Builder
+	for _, t := range ts {
+		b.WriteString(t.URL)
+		if t.Weight != 0 {
+			b.WriteString(" " + strconv.Itoa(t.Weight))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// plansFor lists the plans the form offers (the admin API says which of
+// them the user may put on an API).
+func (s *Server) plansFor(r *http.Request, ss *session) ([]portico.Plan, error) {
+	var l list[portico.Plan]
+	err := s.do(r, apiCall{method: http.MethodGet, path: "/plans", query: url.Values{"limit": {"1000"}}, token: ss.token}, &l)
+	return l.Items, err
+}
+
+func (s *Server) newAPIPage(w http.ResponseWriter, r *http.Request, ss *session) {
+	plans, err := s.plansFor(r, ss)
+	if err != nil {
+		s.fail(w, r, ss, 0, err)
+		return
+	}
+	d := apiData{New: true, Plans: plans, States: lifecycle, API: portico.API{
+		Version: "v1", Visibility: portico.Public, Auth: portico.AuthAPIKey, Endpoint: portico.Endpoint{Type: portico.Single},
+	}}
+	s.render(w, r, http.StatusOK, "api", &page{Title: "New API", Session: ss, Data: d})
+}
+
+// readAPIForm reads the API form over a (the API as stored, for an edit),
+// and returns the admin API's request body.
+func readAPIForm(r *http.Request, a *portico.API) (map[string]any, string, *apiError) {
+	f := r.PostFormValue
+	a.Name, a.Version, a.Context = strings.TrimSpace(f("name")), strings.TrimSpace(f("version")), strings.TrimSpace(f("context"))
+	a.Description = f("description")
+	a.Visibility, a.Auth = portico.Visibility(f("visibility")), portico.AuthType(f("auth"))
+	a.Endpoint.Type, a.Endpoint.Algorithm = portico.EndpointType(f("endpoint_type")), portico.Algorithm(f("algorithm"))
+	a.WebSocket = f("websocket") != ""
+	a.Plans = append([]string{}, r.PostForm["plans"]...)
+	text := f("targets")
+	a.Endpoint.Targets = []portico.Target{}
+	var bad *apiError
+	for i, line := range strings.Split(text, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		t := portico.Target{URL: fields[0]}
+		if len(fields) > 1 {
+			w, err := strconv.Atoi(fields[1])
+			if err != nil || len(fields) > 2 {
+				bad = &apiError{Status: http.StatusBadRequest, Field: "endpoint.targets",
+					Message: fmt.Sprintf("line %d of the targets: write a URL, then optionally a whole-number weight", i+1)}
+			}
+			t.Weight = w
+		}
+		a.Endpoint.Targets = append(a.Endpoint.Targets, t)
+	}
+	body := map[string]any{
+		"name": a.Name, "version": a.Version, "context": a.Context, "description": a.Description,
+		"visibility": a.Visibility, "auth": a.Auth, "endpoint": a.Endpoint, "plans": a.Plans,
+		"websocket": a.WebSocket,
+	}
+	if a.KeepAlive != nil {
+		body["keepalive"] = *a.KeepAlive
+	}
+	if a.Owner != "" {
+		body["owner"] = a.Owner
+	}
+	timeouts := map[string]string{}
+	for _, k := range []string{"connect", "response"} {
+		if v := strings.TrimSpace(f("timeout_" + k)); v != "" {
+			timeouts[k] = v
+		}
+	}
+	body["timeouts"] = timeouts
+	if f("allow_nested") != "" {
+		body["allow_nested"] = true
+	}
+	return body, text, bad
+}
+
+// showAPIForm shows the API form again with the error that refused it.
+func (s *Server) showAPIForm(w http.ResponseWriter, r *http.Request, ss *session, err error, a portico.API, targets string, isNew bool) {
+	plans, perr := s.plansFor(r, ss)
+	if perr != nil {
+		s.fail(w, r, ss, 0, perr)
+		return
+	}
+	title := "API " + a.Name
+	if isNew {
+		title = "New API"
+	}
+	d := apiData{API: a, New: isNew, Targets: targets, Plans: plans, States: lifecycle, Actions: actionsFrom(a.State), Nested: r.PostFormValue("allow_nested") != ""}
+	s.formFailed(w, r, ss, err, "api", title, d)
+}
+
+func (s *Server) createAPI(w http.ResponseWriter, r *http.Request, ss *session) {
+	var a portico.API
+	body, text, bad := readAPIForm(r, &a)
+	if bad != nil {
+		s.showAPIForm(w, r, ss, bad, a, text, true)
+		return
+	}
+	var out portico.API
+	if err := s.do(r, apiCall{method: http.MethodPost, path: "/apis", token: ss.token, body: body}, &out); err != nil {
+		s.showAPIForm(w, r, ss, err, a, text, true)
+		return
+	}
+	done(w, r, "/console/apis/"+out.ID+"?saved=1")
+}
+
+func (s *Server) apiPage(w http.ResponseWriter, r *http.Request, ss *session) {
+	var a portico.API
+	if err := s.do(r, apiCall{method: http.MethodGet, path: "/apis/" + r.PathValue("id"), token: ss.token}, &a); err != nil {
+		s.fail(w, r, ss, 0, err)
+		return
+	}
+	plans, err := s.plansFor(r, ss)
+	if err != nil {
+		s.fail(w, r, ss, 0, err)
+		return
+	}
+	d := apiData{API: a, Targets: targetsText(a.Endpoint.Targets), Plans: plans, States: lifecycle, Actions: actionsFrom(a.State)}
+	if s.TargetHealth != nil && len(a.Endpoint.Targets) > 0 {
+		d.Health = s.TargetHealth(a.Name, a.Version)
+	}
+	p := &page{Title: "API " + a.Name, Session: ss, Data: d}
+	switch q := r.URL.Query(); {
+	case q.Get("saved") != "":
+		p.Message = "Saved; every node routes by it now."
+	case q.Get("done") != "":
+		p.Message = "The API is now " + string(a.State) + "."
+	}
+	s.render(w, r, http.StatusOK, "api", p)
+}
+
+func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, ss *session) {
+	id := r.PathValue("id")
+	var a portico.API
+	if err := s.do(r, apiCall{method: http.MethodGet, path: "/apis/" + id, token: ss.token}, &a); err != nil {
+		s.fail(w, r, ss, 0, err)
+		return
+	}
+	body, text, bad := readAPIForm(r, &a)
+	if bad != nil {
+		s.showAPIForm(w, r, ss, bad, a, text, false)
+		return
+	}
+	if err := s.do(r, apiCall{method: http.MethodPut, path: "/apis/" + id, token: ss.token, body: body}, nil); err != nil {
+		s.showAPIForm(w, r, ss, err, a, text, false)
+		return
+	}
+	done(w, r, "/console/apis/"+id+"?saved=1")
+}
+
+// transitionAPI publishes, deprecates or retires an API, or deletes it.
+func (s *Server) transitionAPI(w http.ResponseWriter, r *http.Request, ss *session) {
+	id, action := r.PathValue("id"), r.PathValue("action")
+	c := apiCall{method: http.MethodPost, path: "/apis/" + id + "/" + action, token: ss.token}
+	to := "/console/apis/" + id + "?done=1"
+	switch action {
+	case "publish", "deprecate", "retire":
+	case "delete":
+		c = apiCall{method: http.MethodDelete, path: "/apis/" + id, token: ss.token}
+		to = "/console/apis"
+	default:
+		s.fail(w, r, ss, http.StatusNotFound, "There is no such action.")
+		return
+	}
+	if err := s.do(r, c, nil); err != nil {
+		s.fail(w, r, ss, 0, err)
+		return
+	}
+	done(w, r, to)
+}

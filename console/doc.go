@@ -1,0 +1,58 @@
+// Package console serves Portico's web console for admins and publishers
+// at /console/ on the admin listener: the cluster's members and data
+// store, the analytics settings, users, APIs, plans, subscriptions,
+// notifications and analytics dashboards, as server-rendered HTML pages
+// that work with plain links and forms.
+//
+// # One set of rules
+//
+// The console never decides what a user may do or what a valid entity is.
+// Every page and every form is a call of the admin API's http.Handler
+// (Server.API), made in-process with the signed-in user's bearer token, so
+// that validation, roles, visibility, approval and the retries of a
+// conflicting write are the admin API's own, and an answer the admin API
+// would refuse is refused here with the same error, shown next to the
+// field it names. We chose calling the handler over moving the rules into
+// methods both front ends call because the admin API's rules already have
+// one home and their tests (admin/) hold for the console too: nothing can
+// drift, and the console cannot grow an operation the API lacks. The cost
+// is a JSON encoding and decoding per call, a few microseconds for a page
+// of 50 items (BenchmarkPages). The console knows the admin API only by
+// its routes, documented in admin/doc.go; it imports no adapter (see
+// layout_test.go).
+//
+// # Sessions
+//
+// Signing in is POST /api/v1/tokens with the user's name and password,
+// made for the browser: the admin API checks the password, throttles
+// failed sign-ins per user name and per client address, and stores the
+// token by its hash in the data store, so every node behind the front door
+// takes the session and a restart keeps it. The token asks for an idle
+// timeout (Server.IdleTimeout) besides its lifetime (Server.MaxAge). The
+// browser holds the token in a cookie that is HttpOnly, SameSite=Strict,
+// limited to /console/, and Secure when the console is served over TLS.
+// Signing out revokes the token; "sign out everywhere" revokes every token
+// of the user on every node.
+//
+// # Cross-site requests
+//
+// Every form carries a CSRF token derived from the session's token (an
+// HMAC, so nothing more is stored), checked on every POST, and a POST with
+// Sec-Fetch-Site: cross-site or an Origin other than the page's own is
+// refused with 403 before anything else is read. The sign-in form, before
+// there is a session, carries a random value that must match a cookie set
+// with it. Every answer carries Content-Security-Policy: default-src
+// 'self'; frame-ancestors 'none' (no inline script or style: the pages use
+// the embedded console.css and console.js only) and X-Frame-Options: DENY.
+//
+// # Pages
+//
+// Pages are html/template files embedded in the binary (templates/), with
+// the stylesheet and a small script (static/) that refreshes the parts of
+// a page marked data-refresh (the cluster's members, every 2 s) without
+// reloading the page; with the script blocked the pages still work and
+// the members list is current when the page is loaded. Lists are
+// paginated and searched by the admin API (?q=, ?offset=). Charts are SVG
+// drawn on the server from GET /api/v1/analytics/requests, so the embedded
+// store and ClickHouse give the same pictures.
+package console

@@ -1,0 +1,135 @@
+package console
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/portico-gw/portico"
+)
+
+// userForm is what the user forms send to POST and PUT /users.
+type userForm struct {
+	Username string         `json:"username,omitempty"`
+	Password string         `json:"password,omitempty"`
+	Email    *string        `json:"email,omitempty"`
+	Roles    []portico.Role `json:"roles"`
+	Disabled *bool          `json:"disabled,omitempty"`
+}
+
+var allRoles = []string{string(portico.RoleAdmin), string(portico.RolePublisher), string(portico.RoleSubscriber)}
+
+type usersData struct {
+	Users []portico.User
+	Pager pager
+}
+
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, ss *session) {
+	q, p := listQuery(r)
+	var l list[portico.User]
+	if err := s.do(r, apiCall{method: http.MethodGet, path: "/users", query: q, token: ss.token}, &l); err != nil {
+		s.fail(w, r, ss, 0, err)
+		return
+	}
+	p.Total = l.Total
+	s.render(w, r, http.StatusOK, "users", &page{Title: "Users", Session: ss, Data: usersData{Users: l.Items, Pager: p}})
+}
+
+type userData struct {
+	User  portico.User
+	Roles []string
+	New   bool
+}
+
+func (s *Server) newUserPage(w http.ResponseWriter, r *http.Request, ss *session) {
+	s.render(w, r, http.StatusOK, "user", &page{Title: "New user", Session: ss,
+		Data: userData{New: true, Roles: allRoles, User: portico.User{Roles: []portico.Role{portico.RoleSubscriber}}}})
+}
+
+// readUserForm reads the user form; roles come from its checkboxes.
+func readUserForm(r *http.Request) userForm {
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	f := userForm{
+		Username: strings.TrimSpace(r.PostFormValue("username")),
+		Password: r.PostFormValue("password"),
+		Email:    &email,
+		Roles:    []portico.Role{},
+	}
+	for _, role := range r.PostForm["roles"] {
+		f.Roles = append(f.Roles, portico.Role(role))
+	}
+	return f
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, ss *session) {
+	f := readUserForm(r)
+	var u portico.User
+	err := s.do(r, apiCall{method: http.MethodPost, path: "/users", token: ss.token, body: f}, &u)
+	if s.formFailed(w, r, ss, err, "user", "New user", userData{New: true, Roles: allRoles,
+		User: portico.User{Username: f.Username, Email: *f.Email, Roles: f.Roles}}) {
+		return
+	}
+	done(w, r, "/console/users/"+u.ID+"?saved=1")
+}
+
+func (s *Server) userPage(w http.ResponseWriter, r *http.Request, ss *session) {
+	var u portico.User
+	if err := s.do(r, apiCall{method: http.MethodGet, path: "/users/" + r.PathValue("id"), token: ss.token}, &u); err != nil {
+		s.fail(w, r, ss, 0, err)
+		return
+	}
+	p := &page{Title: "User " + u.Username, Session: ss, Data: userData{User: u, Roles: allRoles}}
+	switch {
+	case r.URL.Query().Get("saved") != "":
+		p.Message = "Saved."
+	case r.URL.Query().Get("signedout") != "":
+		p.Message = "Every session and token of this user has been revoked, on every node."
+	}
+	s.render(w, r, http.StatusOK, "user", p)
+}
+
+// updateUser changes roles, email, the disabled flag and, when a new one
+// is given, the password (an admin resetting it).
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, ss *session) {
+	id := r.PathValue("id")
+	f := readUserForm(r)
+	f.Username = ""
+	disabled := r.PostFormValue("disabled") != ""
+	f.Disabled = &disabled
+	err := s.do(r, apiCall{method: http.MethodPut, path: "/users/" + id, token: ss.token, body: f}, nil)
+	if err != nil {
+		var u portico.User
+		if gerr := s.do(r, apiCall{method: http.MethodGet, path: "/users/" + id, token: ss.token}, &u); gerr != nil {
+			s.fail(w, r, ss, 0, gerr)
+			return
+		}
+		u.Email, u.Roles, u.Disabled = *f.Email, f.Roles, disabled
+		if s.formFailed(w, r, ss, err, "user", "User "+u.Username, userData{User: u, Roles: allRoles}) {
+			return
+		}
+	}
+	done(w, r, "/console/users/"+id+"?saved=1")
+}
+
+func (s *Server) signOutUser(w http.ResponseWriter, r *http.Request, ss *session) {
+	id := r.PathValue("id")
+	if err := s.do(r, apiCall{method: http.MethodDelete, path: "/users/" + id + "/tokens", token: ss.token}, nil); err != nil {
+		s.fail(w, r, ss, 0, err)
+		return
+	}
+	done(w, r, "/console/users/"+id+"?signedout=1")
+}
+
+// formFailed shows a form again with the admin API's error when err is a
+// refusal the user can fix (4xx), and reports whether it wrote an answer.
+func (s *Server) formFailed(w http.ResponseWriter, r *http.Request, ss *session, err error, tmpl, title string, data any) bool {
+	if err == nil {
+		return false
+	}
+	e, ok := err.(*apiError)
+	if !ok || e.Status >= 500 || e.Status == http.StatusUnauthorized {
+		s.fail(w, r, ss, 0, err)
+		return true
+	}
+	s.render(w, r, e.Status, tmpl, &page{Title: title, Session: ss, Error: e, Data: data})
+	return true
+}
