@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, as "command:package".
 needs=(curl:curl python3:python3 clickhouse-server:clickhouse-server redis-server:redis-server
-	nginx:nginx apache2:apache2 haproxy:haproxy)
+	nginx:nginx apache2:apache2 haproxy:haproxy chromium:chromium)
 missing=()
 for n in "${needs[@]}"; do
 	cmd=${n%%:*}
