@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,19 +120,112 @@ func isDim(s string) bool {
 	return false
 }
 
-// AnalyticsSettings are the run-time analytics settings of a node.
+// AnalyticsSettings are the run-time analytics settings: in a cluster,
+// every node applies the same ones (GET and PUT /api/v1/settings/analytics).
 type AnalyticsSettings struct {
 	// Addresses of the ClickHouse servers (host:port); empty means the
 	// embedded analytics store.
 	Addresses []string `json:"addresses"`
+	// FlushInterval is the longest a record waits in memory before its
+	// batch is written.
+	FlushInterval portico.Duration `json:"flush_interval"`
+	// BatchSize is the number of records that makes a batch be written at
+	// once.
+	BatchSize int `json:"batch_size"`
+	// MaxConcurrentBatches caps the batch writes in flight at once.
+	MaxConcurrentBatches int `json:"max_concurrent_batches"`
+	// RetentionDays is how many days records are kept, in the embedded
+	// store and in ClickHouse.
+	RetentionDays int `json:"retention_days"`
 }
 
-// SettingsController reads and changes a node's run-time settings.
-// Implementations validate what they are given and answer EInvalid errors
-// naming the field.
+// The bounds PUT /api/v1/settings/analytics takes.
+const (
+	MinFlushInterval        = 100 * time.Millisecond
+	MaxFlushInterval        = time.Minute
+	MaxBatchSize            = 100_000
+	MaxMaxConcurrentBatches = 64
+	MaxRetentionDays        = 3650
+)
+
+// AnalyticsSettingsChange is a change of the run-time analytics settings,
+// the body of PUT /api/v1/settings/analytics: a nil field (left out of
+// the body, or null) keeps its current value.
+type AnalyticsSettingsChange struct {
+	Addresses            *[]string
+	FlushInterval        *time.Duration
+	BatchSize            *int
+	MaxConcurrentBatches *int
+	RetentionDays        *int
+}
+
+// Validate checks the fields c sets against the bounds above and answers
+// an EInvalid error naming the first field out of them.
+func (c AnalyticsSettingsChange) Validate() error {
+	if c.Addresses != nil {
+		for i, a := range *c.Addresses {
+			if strings.TrimSpace(a) == "" || strings.ContainsAny(a, " /?#@") {
+				return invalid("addresses["+strconv.Itoa(i)+"]", "an address is host:port, like 127.0.0.1:8123")
+			}
+		}
+	}
+	if d := c.FlushInterval; d != nil && (*d < MinFlushInterval || *d > MaxFlushInterval) {
+		return invalid("flush_interval", "flush_interval must be from %v to %v", MinFlushInterval, MaxFlushInterval)
+	}
+	for _, f := range []struct {
+		name string
+		v    *int
+		max  int
+	}{
+		{"batch_size", c.BatchSize, MaxBatchSize},
+		{"max_concurrent_batches", c.MaxConcurrentBatches, MaxMaxConcurrentBatches},
+		{"retention_days", c.RetentionDays, MaxRetentionDays},
+	} {
+		if f.v != nil && (*f.v < 1 || *f.v > f.max) {
+			return invalid(f.name, "%s must be from 1 to %d", f.name, f.max)
+		}
+	}
+	return nil
+}
+
+// Apply returns s with the fields c sets changed.
+func (c AnalyticsSettingsChange) Apply(s AnalyticsSettings) AnalyticsSettings {
+	s.Addresses = slices.Clone(s.Addresses)
+	if c.Addresses != nil {
+		s.Addresses = append([]string{}, *c.Addresses...)
+	}
+	if c.FlushInterval != nil {
+		s.FlushInterval = portico.Duration(*c.FlushInterval)
+	}
+	for _, f := range []struct{ from, to *int }{
+		{c.BatchSize, &s.BatchSize},
+		{c.MaxConcurrentBatches, &s.MaxConcurrentBatches},
+		{c.RetentionDays, &s.RetentionDays},
+	} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	return s
+}
+
+// analyticsSettingsBody is the JSON of PUT /api/v1/settings/analytics.
+type analyticsSettingsBody struct {
+	Addresses            *[]string `json:"addresses"`
+	FlushInterval        *string   `json:"flush_interval"`
+	BatchSize            *int      `json:"batch_size"`
+	MaxConcurrentBatches *int      `json:"max_concurrent_batches"`
+	RetentionDays        *int      `json:"retention_days"`
+}
+
+// SettingsController reads and changes the run-time settings. Its
+// methods are safe for concurrent use. SetAnalyticsSettings applies a
+// change that Validate accepted to the current settings (in a cluster,
+// those every node applies) and answers the settings now in force, or an
+// error: EInvalid naming the field for a value the node cannot use.
 type SettingsController interface {
 	AnalyticsSettings() AnalyticsSettings
-	SetAnalyticsSettings(ctx context.Context, s AnalyticsSettings) (AnalyticsSettings, error)
+	SetAnalyticsSettings(ctx context.Context, c AnalyticsSettingsChange) (AnalyticsSettings, error)
 }
 
 func (s *Server) getAnalyticsSettings(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -145,6 +239,8 @@ func (s *Server) getAnalyticsSettings(w http.ResponseWriter, r *http.Request, c 
 	return nil
 }
 
+// putAnalyticsSettings answers PUT /api/v1/settings/analytics. Unlike
+// other PUTs, fields left out keep their current values.
 func (s *Server) putAnalyticsSettings(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !isAdmin(c.user) {
 		return forbidden("only admins change settings")
@@ -152,16 +248,23 @@ func (s *Server) putAnalyticsSettings(w http.ResponseWriter, r *http.Request, c 
 	if s.Settings == nil {
 		return portico.Errorf(portico.ENotFound, "this node has no run-time settings")
 	}
-	var in AnalyticsSettings
+	var in analyticsSettingsBody
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	for i, a := range in.Addresses {
-		if strings.TrimSpace(a) == "" || strings.ContainsAny(a, " /?#@") {
-			return invalid("addresses["+strconv.Itoa(i)+"]", "an address is host:port, like 127.0.0.1:8123")
+	ch := AnalyticsSettingsChange{Addresses: in.Addresses, BatchSize: in.BatchSize,
+		MaxConcurrentBatches: in.MaxConcurrentBatches, RetentionDays: in.RetentionDays}
+	if in.FlushInterval != nil {
+		d, err := time.ParseDuration(*in.FlushInterval)
+		if err != nil {
+			return invalid("flush_interval", "flush_interval must be a duration such as \"1s\" or \"500ms\"")
 		}
+		ch.FlushInterval = &d
 	}
-	out, err := s.Settings.SetAnalyticsSettings(r.Context(), in)
+	if err := ch.Validate(); err != nil {
+		return err
+	}
+	out, err := s.Settings.SetAnalyticsSettings(r.Context(), ch)
 	if err != nil {
 		return err
 	}

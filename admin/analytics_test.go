@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/admin"
@@ -24,12 +25,17 @@ func (f *fakeQuerier) Query(_ context.Context, q portico.AnalyticsQuery) ([]port
 	return []portico.AnalyticsRow{{Requests: 3, Errors: 1, ErrorRate: 1.0 / 3}}, nil
 }
 
-type fakeSettings struct{ s admin.AnalyticsSettings }
+// fakeSettings applies every change and counts them.
+type fakeSettings struct {
+	s       admin.AnalyticsSettings
+	changes int
+}
 
 func (f *fakeSettings) AnalyticsSettings() admin.AnalyticsSettings { return f.s }
-func (f *fakeSettings) SetAnalyticsSettings(_ context.Context, s admin.AnalyticsSettings) (admin.AnalyticsSettings, error) {
-	f.s = s
-	return s, nil
+func (f *fakeSettings) SetAnalyticsSettings(_ context.Context, c admin.AnalyticsSettingsChange) (admin.AnalyticsSettings, error) {
+	f.s = c.Apply(f.s)
+	f.changes++
+	return f.s, nil
 }
 
 func TestAnalyticsQueryScoping(t *testing.T) {
@@ -59,14 +65,71 @@ func TestAnalyticsQueryScoping(t *testing.T) {
 
 func TestAnalyticsSettings(t *testing.T) {
 	e := newEnv(t)
-	e.srv.Settings = &fakeSettings{}
+	fs := &fakeSettings{s: admin.AnalyticsSettings{Addresses: []string{}, FlushInterval: portico.Duration(time.Second),
+		BatchSize: 5000, MaxConcurrentBatches: 2, RetentionDays: 90}}
+	e.srv.Settings = fs
 	sub, _ := e.addUser("sam", portico.RoleSubscriber)
 	sub.do("GET", "/api/v1/settings/analytics", nil).want(http.StatusForbidden)
-	e.admin().do("PUT", "/api/v1/settings/analytics", map[string]any{"addresses": []string{"127.0.0.1:8123", "x y"}}).want(http.StatusBadRequest)
-	e.admin().do("PUT", "/api/v1/settings/analytics", map[string]any{"addresses": []string{"127.0.0.1:8123"}}).want(http.StatusOK)
-	got := e.admin().do("GET", "/api/v1/settings/analytics", nil).want(http.StatusOK)
-	if string(got.body) != `{"addresses":["127.0.0.1:8123"]}`+"\n" && string(got.body) != `{"addresses":["127.0.0.1:8123"]}` {
-		t.Errorf("settings %s", got.body)
+	sub.do("PUT", "/api/v1/settings/analytics", map[string]any{"batch_size": 10}).want(http.StatusForbidden)
+	want := `{"addresses":[],"flush_interval":"1s","batch_size":5000,"max_concurrent_batches":2,"retention_days":90}`
+	if got := strings.TrimSpace(string(e.admin().do("GET", "/api/v1/settings/analytics", nil).want(http.StatusOK).body)); got != want {
+		t.Errorf("GET answers %s, want %s", got, want)
+	}
+
+	// Every field at once.
+	e.admin().do("PUT", "/api/v1/settings/analytics", map[string]any{"addresses": []string{"127.0.0.1:8123"},
+		"flush_interval": "250ms", "batch_size": 100, "max_concurrent_batches": 4, "retention_days": 30}).want(http.StatusOK)
+	want = `{"addresses":["127.0.0.1:8123"],"flush_interval":"250ms","batch_size":100,"max_concurrent_batches":4,"retention_days":30}`
+	if got := strings.TrimSpace(string(e.admin().do("GET", "/api/v1/settings/analytics", nil).want(http.StatusOK).body)); got != want {
+		t.Errorf("after PUT, GET answers %s, want %s", got, want)
+	}
+	// Fields left out (or null) keep their values; the bounds are taken.
+	got := e.admin().do("PUT", "/api/v1/settings/analytics", map[string]any{"batch_size": 100000, "addresses": nil}).want(http.StatusOK)
+	want = `{"addresses":["127.0.0.1:8123"],"flush_interval":"250ms","batch_size":100000,"max_concurrent_batches":4,"retention_days":30}`
+	if strings.TrimSpace(string(got.body)) != want {
+		t.Errorf("PUT of batch_size alone answers %s, want %s", got.body, want)
+	}
+	e.admin().do("PUT", "/api/v1/settings/analytics", map[string]any{"flush_interval": "100ms", "max_concurrent_batches": 64, "retention_days": 3650}).want(http.StatusOK)
+	e.admin().do("PUT", "/api/v1/settings/analytics", map[string]any{"flush_interval": "1m", "batch_size": 1, "max_concurrent_batches": 1, "retention_days": 1}).want(http.StatusOK)
+	// An empty list of addresses is the embedded store, not "keep".
+	e.admin().do("PUT", "/api/v1/settings/analytics", map[string]any{"addresses": []string{}}).want(http.StatusOK)
+	want = `{"addresses":[],"flush_interval":"1m0s","batch_size":1,"max_concurrent_batches":1,"retention_days":1}`
+	if got := strings.TrimSpace(string(e.admin().do("GET", "/api/v1/settings/analytics", nil).want(http.StatusOK).body)); got != want {
+		t.Errorf("GET answers %s, want %s", got, want)
+	}
+
+	before := fs.changes
+	for _, tc := range []struct {
+		body  string
+		field string
+	}{
+		{`{"addresses":["127.0.0.1:8123","x y"]}`, "addresses[1]"},
+		{`{"addresses":[""]}`, "addresses[0]"},
+		{`{"addresses":"127.0.0.1:8123"}`, "addresses"},
+		{`{"flush_interval":"soon"}`, "flush_interval"},
+		{`{"flush_interval":""}`, "flush_interval"},
+		{`{"flush_interval":"99ms"}`, "flush_interval"},
+		{`{"flush_interval":"61s"}`, "flush_interval"},
+		{`{"flush_interval":"-1s"}`, "flush_interval"},
+		{`{"flush_interval":1000}`, "flush_interval"},
+		{`{"batch_size":0}`, "batch_size"},
+		{`{"batch_size":-5}`, "batch_size"},
+		{`{"batch_size":100001}`, "batch_size"},
+		{`{"batch_size":"100"}`, "batch_size"},
+		{`{"batch_size":1.5}`, "batch_size"},
+		{`{"max_concurrent_batches":0}`, "max_concurrent_batches"},
+		{`{"max_concurrent_batches":65}`, "max_concurrent_batches"},
+		{`{"retention_days":0}`, "retention_days"},
+		{`{"retention_days":3651}`, "retention_days"},
+		{`{"retention_days":-1}`, "retention_days"},
+		{`{"retention":30}`, "retention"},
+		// A valid field does not carry an invalid one through.
+		{`{"batch_size":10,"retention_days":0}`, "retention_days"},
+	} {
+		e.admin().do("PUT", "/api/v1/settings/analytics", tc.body).wantErr(http.StatusBadRequest, tc.field)
+	}
+	if fs.changes != before {
+		t.Errorf("%d refused PUTs reached the settings", fs.changes-before)
 	}
 }
 

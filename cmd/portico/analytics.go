@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,7 +23,12 @@ import (
 
 // settingsFile keeps the run-time analytics settings (PUT
 // /api/v1/settings/analytics) of a node across restarts; when present it
-// overrides --analytics.
+// overrides --analytics and, for the fields it holds, the
+// --analytics-flush-interval, --analytics-batch-size,
+// --analytics-max-concurrent-batches and --analytics-retention-days flags.
+// A file written before those fields existed ({"addresses":[…]}) holds
+// only the addresses; a file without "addresses" (only limits were ever
+// set at run time) leaves the store to --analytics.
 const settingsFile = "analytics-settings.json"
 
 // analyticsNode owns a node's analytics: the store (embedded or
@@ -38,6 +44,10 @@ type analyticsNode struct {
 	ch       *clickhouse.Store
 	querier  portico.AnalyticsQuerier
 	addrs    []string
+	limits   admin.AnalyticsSettings // the settings in force but the addresses (a.addrs)
+	given    *[]string               // the addresses as last set at run time; nil: --analytics decides
+
+	pruneNow chan struct{} // the retention changed (capacity 1)
 
 	shared     sharedSettings // cluster-wide settings; nil on a single node
 	lastShared string         // the cluster-wide settings last applied
@@ -47,15 +57,30 @@ type analyticsNode struct {
 // settings) names and starts the recorder. It returns nil for
 // --analytics none.
 func openAnalytics(ctx context.Context, cfg Config, logger *slog.Logger) (*analyticsNode, error) {
-	a := &analyticsNode{cfg: cfg, logger: logger}
+	a := &analyticsNode{cfg: cfg, logger: logger, pruneNow: make(chan struct{}, 1)}
+	a.limits = admin.AnalyticsSettings{
+		FlushInterval:        portico.Duration(cfg.AnalyticsFlushInterval),
+		BatchSize:            cfg.AnalyticsBatchSize,
+		MaxConcurrentBatches: cfg.AnalyticsConcurrency,
+		RetentionDays:        cfg.AnalyticsRetention,
+	}
 	target := cfg.Analytics
-	if saved, ok, err := a.loadSettings(); err != nil {
+	if strings.HasPrefix(target, "clickhouse://") {
+		// retention_days in the URL wins over the flag, as it always has.
+		if chc, err := clickhouse.ParseURL(target); err == nil && chc.RetentionDays != 0 {
+			a.limits.RetentionDays = chc.RetentionDays
+		}
+	}
+	if saved, given, ok, err := a.loadSettings(); err != nil {
 		return nil, err
 	} else if ok {
-		target = "embedded"
-		if len(saved.Addresses) > 0 {
-			target = "clickhouse://" + strings.Join(saved.Addresses, ",")
+		if given != nil {
+			target = "embedded"
+			if len(*given) > 0 {
+				target = "clickhouse://" + strings.Join(*given, ",")
+			}
 		}
+		a.limits, a.given = withCurrent(saved, a.limits), given
 		logger.Info("analytics: using the run-time settings saved in the data dir", "file", settingsFile, "analytics", target)
 	}
 	if target == "none" {
@@ -68,9 +93,9 @@ func openAnalytics(ctx context.Context, cfg Config, logger *slog.Logger) (*analy
 	a.recorder, err = analytics.New(analytics.Config{
 		Sink:                 sink,
 		SpoolDir:             cfg.DataDir,
-		FlushInterval:        cfg.AnalyticsFlushInterval,
-		BatchSize:            cfg.AnalyticsBatchSize,
-		MaxConcurrentBatches: cfg.AnalyticsConcurrency,
+		FlushInterval:        time.Duration(a.limits.FlushInterval),
+		BatchSize:            a.limits.BatchSize,
+		MaxConcurrentBatches: a.limits.MaxConcurrentBatches,
 		Logger:               logger.With("component", "analytics"),
 	})
 	if err != nil {
@@ -100,9 +125,7 @@ func (a *analyticsNode) open(ctx context.Context, target string) (portico.Analyt
 	if a.cfg.AnalyticsCluster != "" {
 		chc.Cluster = a.cfg.AnalyticsCluster
 	}
-	if chc.RetentionDays == 0 {
-		chc.RetentionDays = a.cfg.AnalyticsRetention
-	}
+	chc.RetentionDays = a.limits.RetentionDays
 	chc.Logger = a.logger.With("component", "clickhouse")
 	if a.ch != nil {
 		if err := a.ch.SetAddrs(chc.Addrs); err != nil {
@@ -139,28 +162,108 @@ func (a *analyticsNode) Query(ctx context.Context, q portico.AnalyticsQuery) ([]
 func (a *analyticsNode) AnalyticsSettings() admin.AnalyticsSettings {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return admin.AnalyticsSettings{Addresses: append([]string{}, a.addrs...)}
+	return a.current()
 }
 
-// SetAnalyticsSettings switches the store at run time: ClickHouse at the
-// given addresses (added to or removed from the current ones), or the
-// embedded store when there are none. Records in flight are not lost: the
-// recorder writes its next batches to the new store. The settings are
-// saved in the data dir and used again after a restart.
+// current returns the settings in force; a.mu is held.
+func (a *analyticsNode) current() admin.AnalyticsSettings {
+	s := a.limits
+	s.Addresses = append([]string{}, a.addrs...)
+	return s
+}
+
+// withCurrent returns s with the fields it lacks (zero: a settings file
+// or cluster-wide value written before they existed) taken from cur.
+func withCurrent(s, cur admin.AnalyticsSettings) admin.AnalyticsSettings {
+	if s.FlushInterval == 0 {
+		s.FlushInterval = cur.FlushInterval
+	}
+	for _, f := range []struct{ v, cur *int }{
+		{&s.BatchSize, &cur.BatchSize},
+		{&s.MaxConcurrentBatches, &cur.MaxConcurrentBatches},
+		{&s.RetentionDays, &cur.RetentionDays},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.cur
+		}
+	}
+	return s
+}
+
+// SetAnalyticsSettings applies c to the settings in force, at run time:
+// the store (ClickHouse at the given addresses, added to or removed from
+// the current ones, or the embedded store when there are none; left as it
+// is when c leaves the addresses out), the recorder's flush interval,
+// batch size and write slots (from its next flush on), and the retention
+// (the embedded store prunes at once, and ClickHouse drops the expired
+// day partitions at once). Records in flight are not lost: the recorder
+// writes its next batches to the new store. The settings are saved in the
+// data dir and used again after a restart.
 //
 // In a cluster the settings are also written to the data store, and every
-// node applies them within a second (pollShared).
-func (a *analyticsNode) SetAnalyticsSettings(ctx context.Context, s admin.AnalyticsSettings) (admin.AnalyticsSettings, error) {
+// node applies them within a second (pollShared). c applies to the
+// cluster-wide settings as last written by any node.
+func (a *analyticsNode) SetAnalyticsSettings(ctx context.Context, c admin.AnalyticsSettingsChange) (admin.AnalyticsSettings, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	lim, given := a.limits, a.given
 	if a.shared != nil {
-		b, _ := json.Marshal(s)
+		// Another node may have changed them in the last second.
+		if v, err := a.shared.Setting(ctx, "analytics"); err == nil && v != "" && v != a.lastShared {
+			if s, g, err := decodeSettings([]byte(v)); err == nil {
+				lim = withCurrent(s, lim)
+				if g != nil {
+					given = g
+				}
+			}
+		}
+	}
+	lim = c.Apply(lim)
+	lim.Addresses = nil
+	if c.Addresses != nil {
+		given = c.Addresses
+	}
+	if a.shared != nil {
+		b := encodeSettings(lim, given)
 		if err := a.shared.SetSetting(ctx, "analytics", string(b)); err != nil {
 			return admin.AnalyticsSettings{}, err
 		}
 		a.lastShared = string(b)
 	}
-	return a.applyLocal(ctx, s)
+	return a.applyLocal(ctx, lim, given)
+}
+
+// encodeSettings is the JSON of the settings file and of the cluster-wide
+// value: the limits, and the addresses when set at run time.
+func encodeSettings(lim admin.AnalyticsSettings, given *[]string) []byte {
+	var v struct {
+		Addresses *[]string `json:"addresses,omitempty"`
+		admin.AnalyticsSettings
+	}
+	v.AnalyticsSettings = lim
+	if given != nil {
+		v.Addresses = new(append([]string{}, *given...))
+	}
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return b
+}
+
+// decodeSettings reads what encodeSettings wrote, or an older version's
+// {"addresses":[…]} (addresses null: the embedded store). Fields left out
+// are zero in lim; given is nil when the addresses are left out.
+func decodeSettings(b []byte) (lim admin.AnalyticsSettings, given *[]string, err error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return lim, nil, err
+	}
+	if err := json.Unmarshal(b, &lim); err != nil {
+		return lim, nil, err
+	}
+	if _, ok := raw["addresses"]; ok {
+		given = new(append([]string{}, lim.Addresses...))
+	}
+	lim.Addresses = nil
+	return lim, given, nil
 }
 
 // sharedSettings are cluster-wide run-time settings (the Redis store).
@@ -170,7 +273,8 @@ type sharedSettings interface {
 }
 
 // pollShared applies the cluster-wide analytics settings when another
-// node changed them; it checks every second until ctx ends.
+// node changed them; it checks every second until ctx ends. Fields the
+// value lacks (written by an older version) keep their current values.
 func (a *analyticsNode) pollShared(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -178,13 +282,14 @@ func (a *analyticsNode) pollShared(ctx context.Context) {
 		v, err := a.shared.Setting(ctx, "analytics")
 		a.mu.Lock()
 		if err == nil && v != "" && v != a.lastShared {
-			var s admin.AnalyticsSettings
-			if err := json.Unmarshal([]byte(v), &s); err != nil {
+			if s, given, err := decodeSettings([]byte(v)); err != nil {
 				a.logger.Error("analytics: bad cluster-wide settings", "err", err)
-			} else if _, err := a.applyLocal(ctx, s); err != nil {
+			} else if s, err = a.applyLocal(ctx, withCurrent(s, a.limits), cmp.Or(given, a.given)); err != nil {
 				a.logger.Error("analytics: applying the cluster-wide settings failed", "err", err)
 			} else {
-				a.logger.Info("analytics: applied the cluster-wide settings", "addresses", s.Addresses)
+				a.logger.Info("analytics: applied the cluster-wide settings", "addresses", s.Addresses,
+					"flush_interval", s.FlushInterval, "batch_size", s.BatchSize,
+					"max_concurrent_batches", s.MaxConcurrentBatches, "retention_days", s.RetentionDays)
 			}
 			a.lastShared = v
 		}
@@ -197,46 +302,72 @@ func (a *analyticsNode) pollShared(ctx context.Context) {
 	}
 }
 
-// applyLocal switches this node's store; a.mu is held.
-func (a *analyticsNode) applyLocal(ctx context.Context, s admin.AnalyticsSettings) (admin.AnalyticsSettings, error) {
-	target := "embedded"
-	if len(s.Addresses) > 0 {
-		target = "clickhouse://" + strings.Join(s.Addresses, ",")
-	}
-	sink, err := a.open(ctx, target)
-	if err != nil {
-		var pe *portico.Error
-		if errors.As(err, &pe) && pe.Code == portico.EInvalid {
-			pe.Field = "addresses"
-		}
+// applyLocal makes s (its limits) and given (the addresses; nil: those of
+// --analytics) this node's settings; a.mu is held. The store changes only
+// when the addresses do. Nothing changes when it fails.
+func (a *analyticsNode) applyLocal(ctx context.Context, s admin.AnalyticsSettings, given *[]string) (admin.AnalyticsSettings, error) {
+	old := a.limits
+	if err := a.recorder.SetLimits(time.Duration(s.FlushInterval), s.BatchSize, s.MaxConcurrentBatches); err != nil {
 		return admin.AnalyticsSettings{}, err
 	}
-	a.recorder.SetSink(sink)
-	if err := a.saveSettings(s); err != nil {
+	target := "unchanged"
+	if given != nil && (a.given == nil || !slices.Equal(*given, *a.given)) {
+		target = "embedded"
+		if len(*given) > 0 {
+			target = "clickhouse://" + strings.Join(*given, ",")
+		}
+		a.limits.RetentionDays = s.RetentionDays // a new ClickHouse store opens with it
+		sink, err := a.open(ctx, target)
+		if err != nil {
+			a.limits = old
+			a.recorder.SetLimits(time.Duration(old.FlushInterval), old.BatchSize, old.MaxConcurrentBatches)
+			var pe *portico.Error
+			if errors.As(err, &pe) && pe.Code == portico.EInvalid {
+				pe.Field = "addresses"
+			}
+			return admin.AnalyticsSettings{}, err
+		}
+		a.recorder.SetSink(sink)
+	}
+	a.limits, a.given = s, given
+	a.limits.Addresses = nil
+	if s.RetentionDays != old.RetentionDays {
+		if a.ch != nil {
+			a.ch.SetRetentionDays(s.RetentionDays)
+		}
+		select {
+		case a.pruneNow <- struct{}{}:
+		default:
+		}
+	}
+	cur := a.current()
+	if err := a.saveSettings(encodeSettings(a.limits, a.given)); err != nil {
 		return admin.AnalyticsSettings{}, &portico.Error{Code: portico.EInternal, Message: "saving the settings failed", Err: err}
 	}
-	a.logger.Info("analytics store changed at run time", "analytics", target)
-	return admin.AnalyticsSettings{Addresses: append([]string{}, a.addrs...)}, nil
+	a.logger.Info("analytics settings changed at run time", "analytics", target,
+		"flush_interval", cur.FlushInterval, "batch_size", cur.BatchSize,
+		"max_concurrent_batches", cur.MaxConcurrentBatches, "retention_days", cur.RetentionDays)
+	return cur, nil
 }
 
-func (a *analyticsNode) loadSettings() (admin.AnalyticsSettings, bool, error) {
-	var s admin.AnalyticsSettings
+// loadSettings reads the settings file (see decodeSettings); ok is false
+// when there is none.
+func (a *analyticsNode) loadSettings() (lim admin.AnalyticsSettings, given *[]string, ok bool, err error) {
 	b, err := os.ReadFile(filepath.Join(a.cfg.DataDir, settingsFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return s, false, nil
+		return lim, nil, false, nil
 	}
 	if err == nil {
-		err = json.Unmarshal(b, &s)
+		lim, given, err = decodeSettings(b)
 	}
 	if err != nil {
-		return s, false, fmt.Errorf("%s: %w", settingsFile, err)
+		return lim, nil, false, fmt.Errorf("%s: %w", settingsFile, err)
 	}
-	return s, true, nil
+	return lim, given, true, nil
 }
 
 // saveSettings writes the settings file atomically.
-func (a *analyticsNode) saveSettings(s admin.AnalyticsSettings) error {
-	b, _ := json.MarshalIndent(s, "", "  ")
+func (a *analyticsNode) saveSettings(b []byte) error {
 	tmp := filepath.Join(a.cfg.DataDir, settingsFile+".tmp")
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return err
@@ -244,19 +375,21 @@ func (a *analyticsNode) saveSettings(s admin.AnalyticsSettings) error {
 	return os.Rename(tmp, filepath.Join(a.cfg.DataDir, settingsFile))
 }
 
-// pruneLoop drops embedded records older than the retention, daily.
-// (ClickHouse drops old partitions itself.)
+// pruneLoop drops embedded records older than the retention, daily and
+// at once when the retention changes. (ClickHouse drops old partitions
+// itself.) A retention below one day (retention_days=-1 in a ClickHouse
+// URL: forever) keeps everything.
 func (a *analyticsNode) pruneLoop(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	var last time.Time
 	for {
 		a.mu.Lock()
-		db := a.embedded
+		db, days := a.embedded, a.limits.RetentionDays
 		a.mu.Unlock()
-		if now := time.Now(); db != nil && now.Sub(last) >= 24*time.Hour {
+		if now := time.Now(); db != nil && days > 0 && now.Sub(last) >= 24*time.Hour {
 			last = now
-			before := now.AddDate(0, 0, -a.cfg.AnalyticsRetention)
+			before := now.AddDate(0, 0, -days)
 			if n, err := db.Prune(ctx, before); err != nil {
 				a.logger.Error("analytics: pruning old records failed", "err", err)
 			} else if n > 0 {
@@ -267,6 +400,8 @@ func (a *analyticsNode) pruneLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-a.pruneNow:
+			last = time.Time{}
 		}
 	}
 }
