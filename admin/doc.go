@@ -203,6 +203,20 @@
 // cancelling nor re-subscribing resets them. The rules are
 // portico.Config.Transition and portico.Config.CheckSubscribe.
 //
+// # Run-time settings
+//
+// GET /api/v1/settings/analytics (admins) shows the analytics settings
+// every node of a cluster applies: addresses (ClickHouse; [] is the
+// embedded store), flush_interval ("100ms" to "1m"), batch_size (1 to
+// 100000), max_concurrent_batches (1 to 64) and retention_days (1 to
+// 3650). Unlike other PUTs, PUT /api/v1/settings/analytics changes only
+// the fields present: fields left out (or null) keep their current
+// values. A value out of bounds answers 400 naming the field and changes
+// nothing. The recorder takes the new limits at its next flush; a
+// shorter retention drops expired records at once, in the embedded store
+// and in ClickHouse (by dropping day partitions: ClickHouse 18.16 has no
+// table TTL, so none is altered).
+//
 // # Requests and responses
 //
 // Bodies are JSON, at most 1 MiB (413 beyond), exactly one object, without
