@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico/internal/consoletest"
 )
@@ -319,4 +321,45 @@ func TestSignOut(t *testing.T) {
 	if signedIn(d) {
 		t.Error("a session survived signing out everywhere")
 	}
+}
+
+// TestSessionExpires: a session ends after the idle timeout without use,
+// and at its maximum age however much it is used.
+func TestSessionExpires(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	c := consoletest.NewWith(t, consoletest.Options{Now: clock, IdleTimeout: 30 * time.Minute, MaxAge: 2 * time.Hour})
+	signedIn := func(cl *consoletest.Client) bool {
+		st, _ := cl.Get("/console/notifications")
+		return st == http.StatusOK
+	}
+	idle := c.SignIn(t, admin, adminPW)
+	busy := c.SignIn(t, admin, adminPW)
+	for i := range 5 { // 100 minutes of use every 20 minutes
+		advance(20 * time.Minute)
+		if !signedIn(busy) {
+			t.Fatalf("a session used every 20 minutes ended after %d minutes", 20*(i+1))
+		}
+	}
+	if signedIn(idle) {
+		t.Error("a session unused for 100 minutes is still valid (idle timeout 30 minutes)")
+	}
+	advance(25 * time.Minute) // 125 minutes after sign-in
+	if signedIn(busy) {
+		t.Error("a session is valid past its maximum age of 2 hours")
+	}
+	st, _, loc := busy.Do(mustGet(t, c.URL+"/console/apis?q=x"))
+	if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/login?next=") {
+		t.Errorf("an ended session: %d to %q, want 303 to the sign-in page", st, loc)
+	}
+}
+
+func mustGet(t *testing.T, u string) *http.Request {
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }

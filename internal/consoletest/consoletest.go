@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/admin"
@@ -73,6 +74,30 @@ func New(t testing.TB, configure ...func(*admin.Server, *console.Server)) *Conso
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 	return &Console{URL: ts.URL, Admin: a, Console: c, DB: db, Analytics: an, Server: ts}
+}
+
+// Options change a Console from New's defaults; zero fields keep them.
+// Tests of packages that may not import admin or console (see
+// layout_test.go) use these rather than New's configure functions.
+type Options struct {
+	Now         func() time.Time         // the clock of the admin API and console
+	IdleTimeout time.Duration            // console.Server.IdleTimeout
+	MaxAge      time.Duration            // console.Server.MaxAge
+	Analytics   portico.AnalyticsQuerier // instead of the embedded analytics store
+}
+
+// NewWith starts a console as New does, changed by o.
+func NewWith(t testing.TB, o Options) *Console {
+	t.Helper()
+	return New(t, func(a *admin.Server, c *console.Server) {
+		if o.Now != nil {
+			a.Now, c.Now = o.Now, o.Now
+		}
+		c.IdleTimeout, c.MaxAge = o.IdleTimeout, o.MaxAge
+		if o.Analytics != nil {
+			a.Analytics = o.Analytics
+		}
+	})
 }
 
 // API calls the admin API as user:pass with a JSON body (or none) and
