@@ -215,3 +215,11 @@ func (cl *Client) Post(path string, form url.Values) (int, string, string) {
 }
 
 var _ portico.TokenStore = (*sqlitestore.DB)(nil)
+
+// For returns a copy of the client that reports to t, sharing its cookies:
+// for a client made once and used by many tests (fuzzing).
+func (cl *Client) For(t testing.TB) *Client {
+	c := *cl
+	c.t = t
+	return &c
+}
