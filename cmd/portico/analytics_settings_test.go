@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,6 +97,11 @@ func TestAnalyticsSettingsLimits(t *testing.T) {
 	want := analyticsLimits{"100ms", 2, 1, 5}
 	if got := limitsOf(t, admin); got != want {
 		t.Fatalf("settings %+v, want %+v", got, want)
+	}
+	// Only limits were set: the file leaves the store to --analytics (whose
+	// URL may hold credentials and parameters that addresses do not).
+	if b, err := os.ReadFile(filepath.Join(dir, settingsFile)); err != nil || strings.Contains(string(b), "addresses") {
+		t.Fatalf("settings file %s (%v): want the limits only", b, err)
 	}
 	m.Close()
 	m2 := startNodeWith(t, dir, func(c *Config) { c.AnalyticsFlushInterval = time.Hour })
