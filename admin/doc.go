@@ -172,7 +172,7 @@
 //	GET    /applications/{id}/subscriptions     who sees the application
 //	POST   /applications/{id}/subscriptions     admin, owner: {"api","plan"} → 201 "approved" or "pending"
 //
-//	GET    /subscriptions?status=&api=&application=&q=   admin all; publisher those to its APIs; owner its own
+//	GET    /subscriptions?status=&api=&application=&subscriber=&q=   admin all; publisher those to its APIs; owner its own
 //	GET    /subscriptions/{id}                  who sees it
 //	POST   /subscriptions/{id}/approve          admin, the API's owner: pending → approved; evicted → approved (lifts and reinstates)
 //	POST   /subscriptions/{id}/evict            admin, the API's owner: pending, approved or cancelled → evicted

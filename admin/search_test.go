@@ -105,6 +105,9 @@ func TestListSearch(t *testing.T) {
 		{pub, "/api/v1/subscriptions?q=tides", "api", []string{secretID}, 0},
 		{sub, "/api/v1/subscriptions?q=web&status=pending&api=" + mapsID, "api", []string{mapsID}, 0},
 		{sub, "/api/v1/subscriptions?q=phone&application=" + web, "api", nil, 0},
+		{adm, "/api/v1/subscriptions?subscriber=" + subID, "api", []string{weatherID, mapsID, secretID}, 0},
+		{adm, "/api/v1/subscriptions?subscriber=" + subID + "&q=phone", "api", []string{weatherID}, 0},
+		{pub, "/api/v1/subscriptions?subscriber=nobody", "api", nil, 0},
 	} {
 		t.Run(c.path, func(t *testing.T) {
 			cl := *c.who

@@ -33,7 +33,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 			return err
 		}
 	}
-	api, application := q.Get("api"), q.Get("application")
+	api, application, subscriber := q.Get("api"), q.Get("application"), q.Get("subscriber")
 	search, err := searchOf(r)
 	if err != nil {
 		return err
@@ -42,6 +42,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 		return (status == "" || sub.Status == status) &&
 			(api == "" || sub.APIID == api) &&
 			(application == "" || sub.ApplicationID == application) &&
+			(subscriber == "" || ownedBy(c.cfg, sub.ApplicationID, subscriber)) &&
 			canSeeSub(c.cfg, c.user, sub) &&
 			search.subscription(c.cfg, c.user, sub)
 	}
@@ -53,6 +54,13 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 		subs = c.cfg.SubscriptionsTo(api)
 	}
 	return readPage(w, r, subs, subCreated, keep, same)
+}
+
+// ownedBy reports whether the application with ID app belongs to the user
+// with ID owner.
+func ownedBy(cfg *portico.Config, app, owner string) bool {
+	a := cfg.Applications.Get(app)
+	return a != nil && a.Owner == owner
 }
 
 func (s *Server) listApplicationSubscriptions(w http.ResponseWriter, r *http.Request, c *call) error {
