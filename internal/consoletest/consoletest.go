@@ -193,7 +193,10 @@ func (cl *Client) Do(req *http.Request) (int, string, string) {
 // Get reads a page and returns its status and body.
 func (cl *Client) Get(path string) (int, string) {
 	cl.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, cl.base+path, nil)
+	req, err := http.NewRequest(http.MethodGet, cl.base+path, nil)
+	if err != nil {
+		cl.t.Fatal(err)
+	}
 	st, body, _ := cl.Do(req)
 	return st, body
 }
@@ -208,7 +211,10 @@ func (cl *Client) Post(path string, form url.Values) (int, string, string) {
 	if !form.Has("csrf") && cl.CSRF != "" {
 		form.Set("csrf", cl.CSRF)
 	}
-	req, _ := http.NewRequest(http.MethodPost, cl.base+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, cl.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		cl.t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", cl.base)
 	return cl.Do(req)
