@@ -48,3 +48,6 @@ go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./admin
 go test -run '^$' -fuzz '^FuzzSpool$' -fuzztime "$fuzztime" ./analytics
 go test -run '^$' -fuzz '^FuzzParseURL$' -fuzztime "$fuzztime" ./clickhouse
 go test -run '^$' -fuzz '^FuzzQuoteString$' -fuzztime "$fuzztime" ./clickhouse
+go test -run '^$' -fuzz '^FuzzForms$' -fuzztime "$fuzztime" -parallel 1 ./console
+go test -run '^$' -fuzz '^FuzzChartText$' -fuzztime "$fuzztime" ./console
+go test -run '^$' -fuzz '^FuzzSearch$' -fuzztime "$fuzztime" ./admin
