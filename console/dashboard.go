@@ -42,7 +42,7 @@ type dashboardData struct {
 	Total          portico.AnalyticsRow
 	Requests       template.HTML
 	Latency        template.HTML
-	Tops           []template.HTML
+	Tops           []chartBox
 	Unavailable    string // why there is nothing to show
 	FromAt, ToAt   time.Time
 	BucketName     string
@@ -133,9 +133,15 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, ss *sessi
 			s.fail(w, r, ss, 0, err)
 			return
 		}
-		d.Tops = append(d.Tops, s.topChart(r, ss, dim.dim, dim.title, rows))
+		d.Tops = append(d.Tops, chartBox{dim.title, s.topChart(r, ss, dim.dim, dim.title, rows)})
 	}
 	s.render(w, r, http.StatusOK, "dashboard", &page{Title: "Dashboard", Session: ss, Data: d})
+}
+
+// chartBox is a chart with its caption.
+type chartBox struct {
+	Title string
+	SVG   template.HTML
 }
 
 // customRange reads the custom range's from and to (datetime-local, UTC).

@@ -49,7 +49,8 @@
 //
 // Pages are html/template files embedded in the binary (templates/), with
 // the stylesheet and a small script (static/) that refreshes the parts of
-// a page marked data-refresh (the cluster's members, every 2 s) without
+// a page marked data-refresh (the cluster's members, every 0.8 s, so that
+// the last second a stopped node is listed down is always shown) without
 // reloading the page; with the script blocked the pages still work and
 // the members list is current when the page is loaded. Lists are
 // paginated and searched by the admin API (?q=, ?offset=). Charts are SVG

@@ -116,80 +116,8 @@ func (c *pageChecks) check(t *testing.T, tab *browsertest.Tab, name string) {
 	t.Helper()
 	c.pages = append(c.pages, name)
 	browsertest.CheckLabels(t, tab)
-	checkKeyboard(t, tab)
+	browsertest.CheckKeyboard(t, tab)
 	c.reportNew(t, tab, name)
-}
-
-// checkKeyboard is browsertest.CheckKeyboard, but an element it reports
-// Tab never reaches is looked for again with up to 100 presses of Tab:
-// CheckKeyboard presses Tab five times more than the page has focusable
-// elements, and each <input type="datetime-local"> takes seven (one per
-// part of the date and time, and its picker button), so that on the
-// dashboard, with two of them, it stops before the fields after them.
-// Only the elements still never reached are reported.
-func checkKeyboard(t *testing.T, tab *browsertest.Tab) {
-	t.Helper()
-	rec := &keyboardReports{TB: t}
-	browsertest.CheckKeyboard(rec, tab)
-	var reached map[string]int // element, as CheckKeyboard describes it → Tab presses to reach it
-	for _, r := range rec.reports {
-		if html, ok := strings.CutPrefix(r, "browsertest: CheckKeyboard: Tab never reaches "); ok {
-			if i := strings.LastIndex(html, " on http"); i > 0 {
-				html = html[:i]
-			}
-			if reached == nil {
-				reached = tabReach(t, tab, 100)
-			}
-			if n, ok := reached[html]; ok {
-				t.Logf("CheckKeyboard's Tab budget ran out before %s, which Tab reaches at press %d", html, n)
-				continue
-			}
-		}
-		t.Error(r)
-	}
-}
-
-// keyboardReports keeps what CheckKeyboard reports instead of failing.
-type keyboardReports struct {
-	testing.TB
-	reports []string
-}
-
-func (k *keyboardReports) Helper() {}
-
-func (k *keyboardReports) Errorf(format string, args ...any) {
-	k.reports = append(k.reports, fmt.Sprintf(format, args...))
-}
-
-// tabReach presses Tab up to presses times from the start of the page tab
-// shows and returns the elements the focus reached, described as
-// CheckKeyboard describes them (outer HTML, spaces collapsed, shortened),
-// each with the number of presses it took the first time.
-func tabReach(t *testing.T, tab *browsertest.Tab, presses int) map[string]int {
-	t.Helper()
-	tab.Eval(`(() => {
-		const s = document.createElement("span");
-		s.id = "__reach-start";
-		s.tabIndex = -1;
-		document.body.prepend(s);
-		s.focus();
-	})()`, nil)
-	defer tab.Eval(`document.getElementById("__reach-start")?.remove()`, nil)
-	reached := map[string]int{}
-	for i := 1; i <= presses; i++ {
-		tab.Press("Tab")
-		var html string
-		tab.Eval(`(() => {
-			const e = document.activeElement;
-			if (!e || e === document.body) return "";
-			const h = e.outerHTML.replace(/\s+/g, " ");
-			return h.length > 160 ? h.slice(0, 157) + "..." : h;
-		})()`, &html)
-		if _, ok := reached[html]; html != "" && !ok {
-			reached[html] = i
-		}
-	}
-	return reached
 }
 
 // reportNew reports the console errors and CSP violations of tab since

@@ -122,9 +122,9 @@ func consoleMembers(t *testing.T, tab *browsertest.Tab, base string, admin clien
 	docScreenshot(t, tab, "cluster")
 
 	// A node is listed down from 2 s to 3 s after its last heartbeat (of
-	// a 1 s interval), then no more: a 1 s window that the page's 2 s
-	// refresh catches only if the node dies just as a refresh reads the
-	// list. So wait for a refresh to land, and kill node 3 right then.
+	// a 1 s interval), then no more: a 1 s window, which the page's
+	// refresh (every 0.8 s) falls into at least once. Killing node 3 just
+	// after a refresh landed keeps the wait short.
 	var refreshed bool
 	tab.Eval(`new Promise(done => {
 		const o = new MutationObserver(() => { o.disconnect(); done(true); });

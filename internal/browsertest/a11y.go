@@ -94,8 +94,10 @@ type keyboardElement struct {
 	TabIndex int    `json:"tabIndex"`
 }
 
-// CheckKeyboard presses Tab on the page tab shows, from its start, up to
-// five times more than it has focusable elements, and reports with
+// CheckKeyboard presses Tab on the page tab shows, from its start, until
+// the focus has reached every focusable element, or up to eight presses
+// per element and five more (a date-and-time input takes one per part of
+// the date and time, and its picker button), and reports with
 // t.Errorf each visible, enabled link, button, input, select and textarea
 // that the focus never reached, and each that it reached out of DOM order
 // (a positive tabindex). Of a group of radio buttons, reaching one is
@@ -112,7 +114,7 @@ func CheckKeyboard(t testing.TB, tab *Tab) int {
 		groups[e.Group] = true
 	}
 	var order []int // groups in the order the focus first reached them
-	for i := 0; i < len(els)+5 && len(groups) > 0; i++ {
+	for i := 0; i < 8*len(els)+5 && len(groups) > 0; i++ {
 		tab.Press("Tab")
 		at := run(tab, "read the focused element", chromedp.Evaluate[int](
 			`window.__browsertestKeyboard ? window.__browsertestKeyboard.indexOf(document.activeElement) : -1`))
