@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portico-gw/portico"
@@ -33,6 +34,9 @@ var dashRanges = []dashRange{
 
 // topN is how many items each top list shows.
 const topN = 10
+
+// topQuery is what the top lists add to their group_by query.
+var topQuery []string
 
 type dashboardData struct {
 	Ranges         []dashRange
@@ -101,8 +105,27 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		err := s.do(r, apiCall{method: http.MethodGet, path: "/analytics/requests", query: v, token: ss.token}, &a)
 		return a.Items, err
 	}
-	totals, err := query()
-	if err != nil {
+	// The queries run at once: each is a scan of the range in the
+	// analytics store (BenchmarkPages, BenchmarkDashboardClickHouse10M).
+	tops := []struct{ dim, title string }{
+		{portico.DimAPI, "Top APIs"}, {portico.DimApplication, "Top applications"}, {portico.DimStatus, "Status codes"},
+		{portico.DimResource, "Top resources"}, {portico.DimNode, "Nodes"},
+	}
+	queries := [][]string{nil, {"bucket", string(bucket)}}
+	for _, t := range tops {
+		queries = append(queries, append([]string{"group_by", t.dim}, topQuery...))
+	}
+	results := make([][]portico.AnalyticsRow, len(queries))
+	errs := make([]error, len(queries))
+	var wg sync.WaitGroup
+	for i, extra := range queries {
+		wg.Go(func() { results[i], errs[i] = query(extra...) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
 		if e, ok := err.(*apiError); ok && e.Status == http.StatusServiceUnavailable {
 			d.Unavailable = e.Message
 			s.render(w, r, http.StatusOK, "dashboard", &page{Title: "Dashboard", Session: ss, Data: d})
@@ -115,25 +138,12 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		s.fail(w, r, ss, 0, err)
 		return
 	}
-	if len(totals) > 0 {
-		d.Total = totals[0]
+	if len(results[0]) > 0 {
+		d.Total = results[0][0]
 	}
-	series, err := query("bucket", string(bucket))
-	if err != nil {
-		s.fail(w, r, ss, 0, err)
-		return
-	}
-	d.Requests, d.Latency = timeCharts(series, bucket, d.FromAt, d.ToAt)
-	for _, dim := range []struct{ dim, title string }{
-		{portico.DimAPI, "Top APIs"}, {portico.DimApplication, "Top applications"}, {portico.DimStatus, "Status codes"},
-		{portico.DimResource, "Top resources"}, {portico.DimNode, "Nodes"},
-	} {
-		rows, err := query("group_by", dim.dim)
-		if err != nil {
-			s.fail(w, r, ss, 0, err)
-			return
-		}
-		d.Tops = append(d.Tops, chartBox{dim.title, s.topChart(r, ss, dim.dim, dim.title, rows)})
+	d.Requests, d.Latency = timeCharts(results[1], bucket, d.FromAt, d.ToAt)
+	for i, t := range tops {
+		d.Tops = append(d.Tops, chartBox{t.title, s.topChart(r, ss, t.dim, t.title, results[2+i])})
 	}
 	s.render(w, r, http.StatusOK, "dashboard", &page{Title: "Dashboard", Session: ss, Data: d})
 }
