@@ -176,11 +176,15 @@ func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	keep := func(a *portico.API) bool {
-		return canSeeAPI(c.user, a) && (state == "" || a.State == state) && (vis == "" || a.Visibility == vis) && search.api(a)
+	keep := func(a *portico.API, text string) bool {
+		return canSeeAPI(c.user, a) && (state == "" || a.State == state) && (vis == "" || a.Visibility == vis) &&
+			search.text(text, func() bool { return search.api(a) })
+	}
+	if isAdmin(c.user) && state == "" && vis == "" && search.q == "" {
+		keep = nil // every API: a page costs only its window
 	}
 	view := func(a *portico.API) any { return viewAPI(c.user, a) }
-	return readPage(w, r, c.cfg.APIs, apiCreated, keep, view)
+	return readOrdered(w, r, s.apiOrder(c.cfg), keep, view)
 }
 
 func (s *Server) getAPI(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -64,7 +64,13 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *cal
 		return err
 	}
 	if isAdmin(c.user) {
-		return readPage(w, r, c.cfg.Applications, appCreated, q.application, same)
+		var keep func(*portico.Application, string) bool
+		if q.q != "" {
+			keep = func(a *portico.Application, text string) bool {
+				return q.text(text, func() bool { return q.application(a) })
+			}
+		}
+		return readOrdered(w, r, s.appOrder(c.cfg), keep, same)
 	}
 	apps := c.cfg.ApplicationsOf(c.user.ID).Map()
 	for id := range appsSeenBy(c.cfg, c.user) {

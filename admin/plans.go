@@ -41,7 +41,11 @@ func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	return readPage(w, r, c.cfg.Plans, planCreated, q.plan, same)
+	var keep func(*portico.Plan, string) bool
+	if q.q != "" {
+		keep = func(p *portico.Plan, text string) bool { return q.text(text, func() bool { return q.plan(p) }) }
+	}
+	return readOrdered(w, r, s.planOrder(c.cfg), keep, same)
 }
 
 func (s *Server) getPlan(w http.ResponseWriter, r *http.Request, c *call) error {

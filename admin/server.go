@@ -136,6 +136,7 @@ type Server struct {
 	mu       sync.Mutex // serializes writes and the first load
 	auth     authState
 	throttle throttle
+	orders   orders // the tables in list order, of the newest Config listed
 }
 
 var _ http.Handler = (*Server)(nil)

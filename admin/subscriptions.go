@@ -46,14 +46,20 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 			canSeeSub(c.cfg, c.user, sub) &&
 			search.subscription(c.cfg, c.user, sub)
 	}
-	subs := visibleSubs(c.cfg, c.user)
 	switch {
 	case application != "":
-		subs = c.cfg.SubscriptionsOf(application)
+		return readPage(w, r, c.cfg.SubscriptionsOf(application), subCreated, keep, same)
 	case api != "":
-		subs = c.cfg.SubscriptionsTo(api)
+		return readPage(w, r, c.cfg.SubscriptionsTo(api), subCreated, keep, same)
+	case !isAdmin(c.user):
+		return readPage(w, r, visibleSubs(c.cfg, c.user), subCreated, keep, same)
 	}
-	return readPage(w, r, subs, subCreated, keep, same)
+	// An admin's list of every subscription walks their order.
+	var keepOrdered func(*portico.Subscription, string) bool
+	if status != "" || subscriber != "" || search.q != "" {
+		keepOrdered = func(sub *portico.Subscription, _ string) bool { return keep(sub) }
+	}
+	return readOrdered(w, r, s.subOrder(c.cfg), keepOrdered, same)
 }
 
 // ownedBy reports whether the application with ID app belongs to the user

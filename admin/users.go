@@ -168,7 +168,11 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	return readPage(w, r, c.cfg.Users, userCreated, q.user, viewUser)
+	var keep func(*portico.User, string) bool
+	if q.q != "" {
+		keep = func(u *portico.User, text string) bool { return q.text(text, func() bool { return q.user(u) }) }
+	}
+	return readOrdered(w, r, s.userOrder(c.cfg), keep, viewUser)
 }
 
 // listSubscribers lists users with the subscriber role: all of them for
@@ -187,11 +191,12 @@ func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, c *call
 	if !isAdmin(c.user) {
 		seen = subscribersSeenBy(c.cfg, c.user)
 	}
-	keep := func(u *portico.User) bool {
-		return u.HasRole(portico.RoleSubscriber) && (seen == nil || seen[u.ID]) && q.user(u)
+	keep := func(u *portico.User, text string) bool {
+		return u.HasRole(portico.RoleSubscriber) && (seen == nil || seen[u.ID]) &&
+			q.text(text, func() bool { return q.user(u) })
 	}
 	view := func(u *portico.User) userView { return viewUserBy(c.user, u) }
-	return readPage(w, r, c.cfg.Users, userCreated, keep, view)
+	return readOrdered(w, r, s.userOrder(c.cfg), keep, view)
 }
 
 func (s *Server) getMe(w http.ResponseWriter, r *http.Request, c *call) error {
