@@ -203,6 +203,14 @@
 // cancelling nor re-subscribing resets them. The rules are
 // portico.Config.Transition and portico.Config.CheckSubscribe.
 //
+// GET /subscriptions, GET /subscriptions/{id} and GET
+// /applications/{id}/subscriptions show each subscription with the names
+// of what it joins, so that a list needs no call per item to show them:
+// "api_name" and "api_version" (left out when the API is gone or hidden from the
+// caller, for instance from a subscriber once the API is retired),
+// "application_name" and "plan_name" (left out when the application or
+// plan is gone).
+//
 // # Run-time settings
 //
 // GET /api/v1/settings/analytics (admins) shows the analytics settings
@@ -233,7 +241,11 @@
 // APIs' name, context, version and description; applications' name and
 // description; a subscription's application name and API name (of an API
 // the caller sees). It narrows the other filters; total counts the
-// matches. Errors answer
+// matches. Lists are in creation order (time, then id); the lists of
+// every plan, API, user, application and subscription walk an index of
+// each table in that order, with each entity's lowered searched text,
+// built on the first list after start and then brought up to date change
+// by change, so a page costs its window, not the table. Errors answer
 //
 //	{"error":{"code":"invalid","message":"…","field":"rate_limit.limit"}}
 //

@@ -16,6 +16,33 @@ type subscriptionRequest struct {
 
 func subCreated(s *portico.Subscription) (int64, string) { return s.CreatedAt.UnixNano(), s.ID }
 
+// subscriptionView is a subscription as GET shows it: with the names of
+// its API, application and plan, so that a list needs no further calls to
+// show them. A name the caller may not see (an API hidden from it) is left
+// out, as is the name of an entity that is gone.
+type subscriptionView struct {
+	*portico.Subscription
+	APIName         string `json:"api_name,omitempty"`
+	APIVersion      string `json:"api_version,omitempty"`
+	ApplicationName string `json:"application_name,omitempty"`
+	PlanName        string `json:"plan_name,omitempty"`
+}
+
+// viewSub returns sub as u sees it in cfg.
+func viewSub(cfg *portico.Config, u *portico.User, sub *portico.Subscription) subscriptionView {
+	v := subscriptionView{Subscription: sub}
+	if a := cfg.APIs.Get(sub.APIID); a != nil && canSeeAPI(u, a) {
+		v.APIName, v.APIVersion = a.Name, a.Version
+	}
+	if a := cfg.Applications.Get(sub.ApplicationID); a != nil && canSeeApp(cfg, u, a) {
+		v.ApplicationName = a.Name
+	}
+	if p := cfg.Plans.Get(sub.PlanID); p != nil { // every caller may read every plan
+		v.PlanName = p.Name
+	}
+	return v
+}
+
 // sub returns the subscription id that u may see, or a not-found error.
 func sub(cfg *portico.Config, u *portico.User, id string) (*portico.Subscription, error) {
 	s := cfg.Subscriptions.Get(id)
@@ -38,6 +65,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
+	view := func(sub *portico.Subscription) subscriptionView { return viewSub(c.cfg, c.user, sub) }
 	keep := func(sub *portico.Subscription) bool {
 		return (status == "" || sub.Status == status) &&
 			(api == "" || sub.APIID == api) &&
@@ -48,18 +76,18 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	switch {
 	case application != "":
-		return readPage(w, r, c.cfg.SubscriptionsOf(application), subCreated, keep, same)
+		return readPage(w, r, c.cfg.SubscriptionsOf(application), subCreated, keep, view)
 	case api != "":
-		return readPage(w, r, c.cfg.SubscriptionsTo(api), subCreated, keep, same)
+		return readPage(w, r, c.cfg.SubscriptionsTo(api), subCreated, keep, view)
 	case !isAdmin(c.user):
-		return readPage(w, r, visibleSubs(c.cfg, c.user), subCreated, keep, same)
+		return readPage(w, r, visibleSubs(c.cfg, c.user), subCreated, keep, view)
 	}
 	// An admin's list of every subscription walks their order.
 	var keepOrdered func(*portico.Subscription, string) bool
 	if status != "" || subscriber != "" || search.q != "" {
 		keepOrdered = func(sub *portico.Subscription, _ string) bool { return keep(sub) }
 	}
-	return readOrdered(w, r, s.subOrder(c.cfg), keepOrdered, same)
+	return readOrdered(w, r, s.subOrder(c.cfg), keepOrdered, view)
 }
 
 // ownedBy reports whether the application with ID app belongs to the user
@@ -75,7 +103,8 @@ func (s *Server) listApplicationSubscriptions(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	keep := func(sub *portico.Subscription) bool { return canSeeSub(c.cfg, c.user, sub) }
-	return readPage(w, r, c.cfg.SubscriptionsOf(a.ID), subCreated, keep, same)
+	view := func(sub *portico.Subscription) subscriptionView { return viewSub(c.cfg, c.user, sub) }
+	return readPage(w, r, c.cfg.SubscriptionsOf(a.ID), subCreated, keep, view)
 }
 
 func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -83,7 +112,7 @@ func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, sub)
+	writeJSON(w, http.StatusOK, viewSub(c.cfg, c.user, sub))
 	return nil
 }
 
