@@ -74,11 +74,23 @@ const (
 // (dimension → exact value) and aggregates them: into one row; into one row
 // per Bucket (minute, hour or day, UTC, only buckets that have records);
 // per value of GroupBy; or both (rows ordered by bucket, then group).
+//
+// With GroupBy, a Limit above 0 keeps only the Limit groups with the most
+// requests in the whole range (ties by group value, bytes compared, the
+// smaller first), and orders the groups that way instead of by value:
+// rows by bucket, then by that rank. Stores choose the groups before they
+// compute percentiles, so a top list costs little more than counting.
+// Limit is ignored without GroupBy.
 type AnalyticsQuery struct {
 	From, To time.Time
 	Bucket   Period            // "", Minute, Hour or Day
 	GroupBy  string            // "" or a Dim* constant
 	Filters  map[string]string // Dim* → value
+	Limit    int               // with GroupBy, the most groups answered; 0 (or less) for all
+	// NoLatency skips the latency percentiles: LatencyP50, LatencyP95 and
+	// LatencyP99 of every row are 0, and stores do none of their work
+	// (latencies are neither collected nor sorted).
+	NoLatency bool
 }
 
 // AnalyticsRow is one aggregate. Latency percentiles are nearest-rank

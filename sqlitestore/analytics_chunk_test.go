@@ -167,14 +167,16 @@ func FuzzChunk(f *testing.F) {
 				Filters: map[string]string{portico.DimStatus: "200", portico.DimNode: "node-a"}},
 			{From: time.Date(-3000, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC),
 				Bucket: portico.Day, GroupBy: portico.DimStatus},
+			{To: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), Bucket: portico.Hour, GroupBy: portico.DimApplication, Limit: 2},
+			{To: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), GroupBy: portico.DimResource, Limit: 1, NoLatency: true},
 		} {
 			p, err := newQueryPlan(q)
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := chunkScan{p: p}
+			s := newChunkScan(p)
 			s.add(data)
-			s.agg.rows(true)
+			s.agg.rows(p.limit)
 		}
 		got, err := decodeChunk(data)
 		if err != nil {

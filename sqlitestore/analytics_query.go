@@ -42,6 +42,8 @@ type queryPlan struct {
 	groupBy  string
 	filters  []queryFilter // ordered by dimension
 	empty    bool          // no record can match
+	limit    int           // with groupBy, the most groups answered; 0 for all
+	latency  bool          // compute latency percentiles
 }
 
 // queryFilter is one filter of a query.
@@ -55,7 +57,10 @@ type queryFilter struct {
 // dimension to group or filter by that is not one of portico's Dim*
 // constants, is an EInvalid error.
 func newQueryPlan(q portico.AnalyticsQuery) (*queryPlan, error) {
-	p := &queryPlan{groupBy: q.GroupBy}
+	p := &queryPlan{groupBy: q.GroupBy, latency: !q.NoLatency}
+	if q.GroupBy != "" && q.Limit > 0 {
+		p.limit = q.Limit
+	}
 	switch q.Bucket {
 	case "":
 	case portico.Minute, portico.Hour, portico.Day:
@@ -116,14 +121,14 @@ func (a *Analytics) Query(ctx context.Context, q portico.AnalyticsQuery) ([]port
 		return nil, wrapAnalytics("query", err)
 	}
 	defer tx.Rollback()
-	s := chunkScan{p: p}
+	s := newChunkScan(p)
 	if err := s.query(ctx, tx); err != nil {
 		return nil, wrapAnalytics("query", err)
 	}
 	if err := p.queryRows(ctx, tx, &s.agg); err != nil {
 		return nil, wrapAnalytics("query", err)
 	}
-	return s.agg.rows(p.size > 0), nil
+	return s.agg.rows(p.limit), nil
 }
 
 // chunkScan counts the records of chunks that a query selects. Its
@@ -139,6 +144,11 @@ type chunkScan struct {
 	keep     []int32       // the records of the chunk selected so far
 	groups   []int         // index of a dictionary value → group index in agg, -1 for not yet known
 	byStatus map[int64]int // status → group index in agg
+}
+
+// newChunkScan returns a scan that counts the records p selects.
+func newChunkScan(p *queryPlan) *chunkScan {
+	return &chunkScan{p: p, agg: aggregator{bucketed: p.size > 0, grouped: p.groupBy != "", latency: p.latency}}
 }
 
 // query counts the records of the chunks that meet the time range.
@@ -207,8 +217,10 @@ func (s *chunkScan) add(data []byte) error {
 		return nil
 	}
 
-	if s.latencies, err = c.ints(colLatency, s.latencies); err != nil {
-		return err
+	if p.latency {
+		if s.latencies, err = c.ints(colLatency, s.latencies); err != nil {
+			return err
+		}
 	}
 	if s.statuses, err = c.ints(colStatus, s.statuses); err != nil {
 		return err
@@ -234,7 +246,8 @@ func (s *chunkScan) add(data []byte) error {
 	}
 	var (
 		lastKey cellKey
-		last    *cell
+		last    int32 = -1
+		latency int64
 	)
 	for _, i := range keep {
 		var k cellKey
@@ -252,10 +265,13 @@ func (s *chunkScan) add(data []byte) error {
 			}
 			k.group = s.groups[j]
 		}
-		if last == nil || k != lastKey {
+		if last < 0 || k != lastKey {
 			last, lastKey = s.agg.cell(k), k
 		}
-		last.add(s.latencies[i], s.statuses[i] >= 400, s.reqBytes[i], s.respBytes[i])
+		if p.latency {
+			latency = s.latencies[i]
+		}
+		s.agg.add(last, latency, s.statuses[i] >= 400, s.reqBytes[i], s.respBytes[i])
 	}
 	return nil
 }
@@ -306,7 +322,7 @@ func (p *queryPlan) queryRows(ctx context.Context, tx *sql.Tx, agg *aggregator) 
 		grouped   = p.groupBy != ""
 		lastGroup = -1
 		lastKey   cellKey
-		last      *cell
+		last      int32 = -1
 	)
 	if !grouped {
 		dest = dest[:5]
@@ -325,10 +341,10 @@ func (p *queryPlan) queryRows(ctx context.Context, tx *sql.Tx, agg *aggregator) 
 			}
 			k.group = lastGroup
 		}
-		if last == nil || k != lastKey {
+		if last < 0 || k != lastKey {
 			last, lastKey = agg.cell(k), k
 		}
-		last.add(l, e != 0, qb, sb)
+		agg.add(last, l, e != 0, qb, sb)
 	}
 	return rs.Err()
 }
@@ -341,29 +357,34 @@ type cellKey struct {
 	group  int
 }
 
-// cell accumulates the records of one row.
+// cell accumulates the counts of one row.
 type cell struct {
+	key                 cellKey
 	requests, errors    int64
 	reqBytes, respBytes int64
-	latencies           []int64 // microseconds
 }
 
-// add counts one record.
-func (c *cell) add(latency int64, isError bool, reqBytes, respBytes int64) {
-	c.requests++
-	if isError {
-		c.errors++
-	}
-	c.reqBytes += reqBytes
-	c.respBytes += respBytes
-	c.latencies = append(c.latencies, latency)
-}
-
-// aggregator counts records into cells. Its zero value is empty.
+// aggregator counts records into cells. Its zero value counts into one
+// row without latencies; set bucketed, grouped and latency before the
+// first record.
+//
+// Nothing is allocated per record: cells live in one slice (a cell's
+// index is its group's index without buckets, so that no map is needed
+// then), and the latencies of all records in one slice, with the index of
+// each one's cell beside it, so that percentiles can be computed for the
+// cells a query keeps only (BenchmarkAnalyticsQueryManyGroups).
 type aggregator struct {
+	bucketed bool // cells are per bucket and group
+	grouped  bool // cells are per group
+	latency  bool // collect latencies for percentiles
+
 	groups  []string       // group values by index
 	groupIx map[string]int // group value → index in groups
-	cells   map[cellKey]*cell
+	cells   []cell
+	cellIx  map[cellKey]int32 // with buckets: cell key → index in cells
+
+	latencies []int64 // microseconds, of every record counted
+	latCells  []int32 // the cell of each latency; nil with one cell only
 }
 
 // group returns the index of the group value v, adding it if it is new.
@@ -380,53 +401,203 @@ func (g *aggregator) group(v []byte) int {
 	return len(g.groups) - 1
 }
 
-// cell returns the cell of k, adding it if it is new.
-func (g *aggregator) cell(k cellKey) *cell {
-	c := g.cells[k]
-	if c == nil {
-		if g.cells == nil {
-			g.cells = make(map[cellKey]*cell)
+// cell returns the index of the cell of k, adding it if it is new.
+func (g *aggregator) cell(k cellKey) int32 {
+	if !g.bucketed {
+		for len(g.cells) <= k.group {
+			g.cells = append(g.cells, cell{key: cellKey{group: len(g.cells)}})
 		}
-		c = &cell{}
-		g.cells[k] = c
+		return int32(k.group)
 	}
-	return c
+	i, ok := g.cellIx[k]
+	if !ok {
+		if g.cellIx == nil {
+			g.cellIx = make(map[cellKey]int32)
+		}
+		i = int32(len(g.cells))
+		g.cells = append(g.cells, cell{key: k})
+		g.cellIx[k] = i
+	}
+	return i
+}
+
+// add counts one record into cell c.
+func (g *aggregator) add(c int32, latency int64, isError bool, reqBytes, respBytes int64) {
+	x := &g.cells[c]
+	x.requests++
+	if isError {
+		x.errors++
+	}
+	x.reqBytes += reqBytes
+	x.respBytes += respBytes
+	if g.latency {
+		g.latencies = append(g.latencies, latency)
+		if g.bucketed || g.grouped {
+			g.latCells = append(g.latCells, c)
+		}
+	}
 }
 
 // rows returns the rows of the cells, ordered by bucket, then group (bytes
-// compared like Go strings).
-func (g *aggregator) rows(bucketed bool) []portico.AnalyticsRow {
-	groupName := func(k cellKey) string {
-		if g.groups == nil {
-			return ""
+// compared like Go strings); with limit > 0, only those of the limit
+// groups with the most requests (ties by group value), ordered by bucket,
+// then by that rank. Percentiles are computed for those rows only.
+func (g *aggregator) rows(limit int) []portico.AnalyticsRow {
+	// rank[i] is the position of group i in the answer's order, -1 for a
+	// group left out.
+	var rank []int
+	if len(g.groups) > 0 {
+		order := make([]int, len(g.groups))
+		for i := range order {
+			order[i] = i
 		}
-		return g.groups[k.group]
+		if limit > 0 {
+			totals := make([]int64, len(g.groups))
+			for i := range g.cells {
+				totals[g.cells[i].key.group] += g.cells[i].requests
+			}
+			order = topGroups(order, limit, func(a, b int) int {
+				return cmp.Or(cmp.Compare(totals[b], totals[a]), cmp.Compare(g.groups[a], g.groups[b]))
+			})
+		} else {
+			slices.SortFunc(order, func(a, b int) int { return cmp.Compare(g.groups[a], g.groups[b]) })
+		}
+		rank = make([]int, len(g.groups))
+		for i := range rank {
+			rank[i] = -1
+		}
+		for pos, i := range order {
+			rank[i] = pos
+		}
 	}
-	keys := slices.Collect(maps.Keys(g.cells))
-	slices.SortFunc(keys, func(a, b cellKey) int {
-		return cmp.Or(cmp.Compare(a.bucket, b.bucket), cmp.Compare(groupName(a), groupName(b)))
+	groupRank := func(c *cell) int {
+		if rank == nil {
+			return 0
+		}
+		return rank[c.key.group]
+	}
+
+	var keep []int32 // the cells answered, in order
+	for i := range g.cells {
+		if g.cells[i].requests > 0 && groupRank(&g.cells[i]) >= 0 {
+			keep = append(keep, int32(i))
+		}
+	}
+	slices.SortFunc(keep, func(a, b int32) int {
+		x, y := &g.cells[a], &g.cells[b]
+		return cmp.Or(cmp.Compare(x.key.bucket, y.key.bucket), cmp.Compare(groupRank(x), groupRank(y)))
 	})
-	rows := make([]portico.AnalyticsRow, 0, len(keys))
-	for _, k := range keys {
-		c := g.cells[k]
-		slices.Sort(c.latencies)
-		r := portico.AnalyticsRow{
-			Group:         groupName(k),
+
+	rows := make([]portico.AnalyticsRow, len(keep))
+	for j, i := range keep {
+		c := &g.cells[i]
+		r := &rows[j]
+		*r = portico.AnalyticsRow{
 			Requests:      c.requests,
 			Errors:        c.errors,
 			ErrorRate:     float64(c.errors) / float64(c.requests),
-			LatencyP50:    percentile(c.latencies, 50),
-			LatencyP95:    percentile(c.latencies, 95),
-			LatencyP99:    percentile(c.latencies, 99),
 			RequestBytes:  c.reqBytes,
 			ResponseBytes: c.respBytes,
 		}
-		if bucketed {
-			r.Bucket = time.UnixMicro(k.bucket).UTC()
+		if g.groups != nil {
+			r.Group = g.groups[c.key.group]
 		}
-		rows = append(rows, r)
+		if g.bucketed {
+			r.Bucket = time.UnixMicro(c.key.bucket).UTC()
+		}
+	}
+	if g.latency {
+		g.percentiles(keep, rows)
 	}
 	return rows
+}
+
+// percentiles sets the percentiles of rows, the rows of the cells keep:
+// it gathers the latencies of those cells into one slice, cell by cell,
+// and sorts each cell's part.
+func (g *aggregator) percentiles(keep []int32, rows []portico.AnalyticsRow) {
+	lat := g.latencies // one cell: its latencies in place
+	if g.bucketed || g.grouped {
+		// start[c] is where the latencies of cell c go, -1 for a cell
+		// left out; next advances as they are placed.
+		start := make([]int, len(g.cells))
+		for i := range start {
+			start[i] = -1
+		}
+		n := 0
+		for _, i := range keep {
+			start[i] = n
+			n += int(g.cells[i].requests)
+		}
+		lat = make([]int64, n)
+		next := start
+		for j, c := range g.latCells {
+			if at := next[c]; at >= 0 {
+				lat[at] = g.latencies[j]
+				next[c]++
+			}
+		}
+	}
+	at := 0
+	for j, i := range keep {
+		part := lat[at : at+int(g.cells[i].requests)]
+		at += len(part)
+		slices.Sort(part)
+		rows[j].LatencyP50 = percentile(part, 50)
+		rows[j].LatencyP95 = percentile(part, 95)
+		rows[j].LatencyP99 = percentile(part, 99)
+	}
+}
+
+// topGroups returns the first n of groups in the order of compare, in that
+// order (all of them for n <= 0 or n >= len(groups)). It keeps the best n
+// in a heap, so that a top 10 of many groups costs about one comparison a
+// group.
+func topGroups(groups []int, n int, compare func(a, b int) int) []int {
+	if n <= 0 || n >= len(groups) {
+		slices.SortFunc(groups, compare)
+		return groups
+	}
+	// h is a heap of the best n so far with the worst of them on top.
+	h := make([]int, 0, n)
+	worse := func(i, j int) bool { return compare(h[i], h[j]) > 0 }
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(h) {
+				return
+			}
+			w := l
+			if r := l + 1; r < len(h) && worse(r, l) {
+				w = r
+			}
+			if !worse(w, i) {
+				return
+			}
+			h[i], h[w] = h[w], h[i]
+			i = w
+		}
+	}
+	for _, x := range groups {
+		if len(h) < n {
+			h = append(h, x)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if !worse(i, p) {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+			continue
+		}
+		if compare(x, h[0]) < 0 {
+			h[0] = x
+			down(0)
+		}
+	}
+	slices.SortFunc(h, compare)
+	return h
 }
 
 // percentile returns the nearest-rank pct-th percentile of sorted, a

@@ -758,3 +758,47 @@ func benchmarkQuery(b *testing.B, copies int) {
 		})
 	}
 }
+
+// BenchmarkAnalyticsQueryManyGroups asks grouped queries of a store of
+// 100,000 records of 100,000 applications (the console's dashboard of an
+// admin over the seed of BenchmarkPages): every group with its
+// percentiles, the top 10 with and without percentiles, and the top 10 by
+// hour.
+func BenchmarkAnalyticsQueryManyGroups(b *testing.B) {
+	ctx := context.Background()
+	a, _ := openAnalytics(b)
+	records := analyticstest.Generate(100_000)
+	for i := range records {
+		records[i].Application = fmt.Sprintf("app-%06d", i*7919%len(records))
+	}
+	for i := 0; i < len(records); i += 5000 {
+		if err := a.Write(ctx, records[i:i+5000]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	from := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	all := portico.AnalyticsQuery{From: from, To: from.Add(72 * time.Hour), GroupBy: portico.DimApplication}
+	for _, c := range []struct {
+		name      string
+		bucket    portico.Period
+		limit     int
+		noLatency bool
+	}{
+		{"all", "", 0, false},
+		{"top10", "", 10, false},
+		{"top10_no_latency", "", 10, true},
+		{"hour_top10", portico.Hour, 10, false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			q := all
+			q.Bucket, q.Limit, q.NoLatency = c.bucket, c.limit, c.noLatency
+			b.ReportAllocs()
+			for b.Loop() {
+				rows, err := a.Query(ctx, q)
+				if err != nil || len(rows) == 0 {
+					b.Fatal(len(rows), err)
+				}
+			}
+		})
+	}
+}

@@ -29,6 +29,11 @@ import (
 // (1-based, computed exactly in integers), reported as
 // float64(microseconds) / 1000 milliseconds.
 //
+// With a GroupBy and a Limit above 0, only the Limit groups with the most
+// requests over all selected records are kept (ties broken by group value,
+// the byte-wise smaller first), and rows are ordered by bucket, then by
+// that rank of their group. With NoLatency the three percentiles are 0.
+//
 // Aggregate expects times and latencies in whole microseconds, as stores
 // keep them. It panics on a Bucket, GroupBy or filter dimension that is not
 // one of the documented ones: queries are the test's own, so that is a
@@ -80,22 +85,51 @@ func Aggregate(records []portico.Record, q portico.AnalyticsQuery) []portico.Ana
 		a.latencies = append(a.latencies, r.Latency.Microseconds())
 	}
 
+	// rank orders the groups: by value, or with a Limit by requests (most
+	// first), then value.
+	rank := func(a, b string) int { return cmp.Compare(a, b) }
+	if q.GroupBy != "" && q.Limit > 0 {
+		totals := make(map[string]int64)
+		for k, a := range accs {
+			totals[k.group] += a.row.Requests
+		}
+		groups := make([]string, 0, len(totals))
+		for g := range totals {
+			groups = append(groups, g)
+		}
+		slices.SortFunc(groups, func(a, b string) int {
+			return cmp.Or(cmp.Compare(totals[b], totals[a]), cmp.Compare(a, b))
+		})
+		pos := make(map[string]int, len(groups))
+		for i, g := range groups {
+			pos[g] = i
+		}
+		for k := range accs {
+			if pos[k.group] >= q.Limit {
+				delete(accs, k)
+			}
+		}
+		rank = func(a, b string) int { return cmp.Compare(pos[a], pos[b]) }
+	}
+
 	keys := make([]key, 0, len(accs))
 	for k := range accs {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.bucket, b.bucket), cmp.Compare(a.group, b.group))
+		return cmp.Or(cmp.Compare(a.bucket, b.bucket), rank(a.group, b.group))
 	})
 	rows := make([]portico.AnalyticsRow, 0, len(keys))
 	for _, k := range keys {
 		a := accs[k]
-		slices.Sort(a.latencies)
 		row := a.row
 		row.ErrorRate = float64(row.Errors) / float64(row.Requests)
-		row.LatencyP50 = millis(nearestRank(a.latencies, 50))
-		row.LatencyP95 = millis(nearestRank(a.latencies, 95))
-		row.LatencyP99 = millis(nearestRank(a.latencies, 99))
+		if !q.NoLatency {
+			slices.Sort(a.latencies)
+			row.LatencyP50 = millis(nearestRank(a.latencies, 50))
+			row.LatencyP95 = millis(nearestRank(a.latencies, 95))
+			row.LatencyP99 = millis(nearestRank(a.latencies, 99))
+		}
 		rows = append(rows, row)
 	}
 	return rows

@@ -1,8 +1,10 @@
 package analyticstest
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,6 +213,71 @@ func TestAggregateBucketsAndGroups(t *testing.T) {
 	}
 }
 
+func TestAggregateTopGroups(t *testing.T) {
+	at := func(min int, api string, us int64) portico.Record {
+		r := rec(time.Duration(min)*time.Minute, 200, us)
+		r.API = api
+		return r
+	}
+	// c has the most requests; a and b tie, a wins by name; d has fewest.
+	// In the first hour b leads, so the rank is over the whole range.
+	records := []portico.Record{
+		at(0, "b", 1), at(1, "b", 2), at(2, "d", 3), at(3, "c", 4),
+		at(60, "c", 5), at(61, "c", 6), at(62, "a", 7), at(63, "a", 8),
+	}
+	type cell struct {
+		hour     int
+		group    string
+		requests int64
+	}
+	for _, c := range []struct {
+		name   string
+		bucket portico.Period
+		limit  int
+		want   []cell
+	}{
+		{"all by value", "", 0, []cell{{0, "a", 2}, {0, "b", 2}, {0, "c", 3}, {0, "d", 1}}},
+		{"top 1", "", 1, []cell{{0, "c", 3}}},
+		{"top 2, tie by name", "", 2, []cell{{0, "c", 3}, {0, "a", 2}}},
+		{"top 3", "", 3, []cell{{0, "c", 3}, {0, "a", 2}, {0, "b", 2}}},
+		{"top 10 of 4", "", 10, []cell{{0, "c", 3}, {0, "a", 2}, {0, "b", 2}, {0, "d", 1}}},
+		{"hours, top 2", portico.Hour, 2, []cell{{0, "c", 1}, {1, "c", 2}, {1, "a", 2}}},
+		{"hours, top 3", portico.Hour, 3, []cell{{0, "c", 1}, {0, "b", 2}, {1, "c", 2}, {1, "a", 2}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := everything()
+			q.Bucket, q.GroupBy, q.Limit = c.bucket, portico.DimAPI, c.limit
+			var got []cell
+			for _, r := range Aggregate(records, q) {
+				h := 0
+				if !r.Bucket.IsZero() {
+					h = int(r.Bucket.Sub(t0).Hours())
+				}
+				got = append(got, cell{h, r.Group, r.Requests})
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("got  %v\nwant %v", got, c.want)
+			}
+		})
+	}
+	// Without a group the limit does nothing.
+	q := everything()
+	q.Limit = 1
+	if rows := Aggregate(records, q); len(rows) != 1 || rows[0].Requests != 8 {
+		t.Errorf("Limit without GroupBy: %+v", rows)
+	}
+}
+
+func TestAggregateNoLatency(t *testing.T) {
+	records := []portico.Record{rec(0, 200, 1000), rec(1, 500, 3000)}
+	q := everything()
+	q.NoLatency = true
+	want := []portico.AnalyticsRow{{Requests: 2, Errors: 1, ErrorRate: 0.5, RequestBytes: 20, ResponseBytes: 200}}
+	if rows := Aggregate(records, q); !reflect.DeepEqual(rows, want) {
+		t.Errorf("got %+v\nwant %+v", rows, want)
+	}
+}
+
 func TestAggregateNoRecords(t *testing.T) {
 	for _, q := range []portico.AnalyticsQuery{
 		everything(),
@@ -301,6 +368,32 @@ func TestQueries(t *testing.T) {
 	}
 	if empty > 20 {
 		t.Errorf("%d queries find nothing", empty)
+	}
+
+	// Top lists must be checked where the order by requests alone does not
+	// decide: two groups with as many requests on both sides of the cut.
+	var tiedAtCut, bucketedTops, noLatency int
+	for _, q := range Queries() {
+		if q.NoLatency {
+			noLatency++
+		}
+		if q.GroupBy == "" || q.Limit == 0 {
+			continue
+		}
+		if q.Bucket != "" {
+			bucketedTops++
+		}
+		all := q
+		all.Limit, all.Bucket = 0, ""
+		totals := Aggregate(records, all)
+		slices.SortFunc(totals, func(a, b portico.AnalyticsRow) int { return cmp.Compare(b.Requests, a.Requests) })
+		if q.Limit < len(totals) && totals[q.Limit-1].Requests == totals[q.Limit].Requests {
+			tiedAtCut++
+		}
+	}
+	if tiedAtCut < 2 || bucketedTops < 2 || noLatency < 3 {
+		t.Errorf("queries with a tie at the cut of a top list: %d, top lists with buckets: %d, without latency: %d; want at least 2, 2 and 3",
+			tiedAtCut, bucketedTops, noLatency)
 	}
 
 	tie := edges[len(edges)-1]

@@ -13,7 +13,9 @@ import (
 // that only a sloppy match (LIKE, case folding, a status as a number)
 // would find; several filters at once; empty and inverted ranges; and
 // ranges that start or end exactly on a record, to the microsecond and
-// between microseconds, and in zones other than UTC.
+// between microseconds, and in zones other than UTC; top lists (Limit),
+// with and without buckets and with ties at the cut; and queries without
+// latency percentiles (NoLatency).
 func Queries() []portico.AnalyticsQuery {
 	var (
 		all  = portico.AnalyticsQuery{From: start, To: end}
@@ -131,6 +133,44 @@ func Queries() []portico.AnalyticsQuery {
 		with(span(start.Add(13*time.Hour).In(time.FixedZone("IST", 5*3600+1800)),
 			start.Add(14*time.Hour).In(time.FixedZone("PDT", -7*3600))), portico.Minute, ""),
 		with(span(start.Add(-time.Hour).In(time.FixedZone("CET", 3600)), end), portico.Day, portico.DimMethod),
+
+		// Top groups: ordered by requests, ties by value; with buckets,
+		// the groups with the most requests in the whole range.
+		top(with(all, "", portico.DimApplication), 3),
+		top(with(all, "", portico.DimStatus), 1),
+		top(with(all, "", portico.DimStatus), 3), // 400 and 403 tie at the cut
+		top(with(all, "", portico.DimResource), 1000),
+		top(with(all, "", portico.DimAPI, portico.DimStatus, "200"), 2),
+		top(with(all, portico.Hour, portico.DimNode), 2),
+		top(with(busy, portico.Minute, portico.DimStatus), 3),
+		top(with(quiet, "", portico.DimStatus), 2),
+		top(with(quiet, "", portico.DimMethod), 3),
+		top(with(quiet, portico.Hour, portico.DimResource), 4),
+		top(with(span(tie, tie.Add(time.Microsecond)), "", portico.DimNode), 1),
+		top(with(span(end, start), "", portico.DimAPI), 3),
+		top(all, 5), // no groups: the limit does nothing
+
+		// No latency percentiles.
+		noLatency(all),
+		noLatency(with(all, portico.Hour, portico.DimAPI)),
+		noLatency(top(with(all, "", portico.DimApplication), 2)),
+		noLatency(top(with(busy, portico.Minute, portico.DimResource), 3)),
 	}
 	return qs
+}
+
+// quiet is a range of a quiet hour in which groups hold few records, so
+// that many have the same number of requests.
+var quiet = portico.AnalyticsQuery{From: start.Add(30 * time.Hour), To: start.Add(31*time.Hour + 30*time.Minute)}
+
+// top returns q with Limit n.
+func top(q portico.AnalyticsQuery, n int) portico.AnalyticsQuery {
+	q.Limit = n
+	return q
+}
+
+// noLatency returns q with NoLatency.
+func noLatency(q portico.AnalyticsQuery) portico.AnalyticsQuery {
+	q.NoLatency = true
+	return q
 }

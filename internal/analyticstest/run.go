@@ -92,6 +92,12 @@ func Name(q portico.AnalyticsQuery) string {
 	for _, dim := range slices.Sorted(maps.Keys(q.Filters)) {
 		fmt.Fprintf(&b, "_%s=%q", dim, q.Filters[dim])
 	}
+	if q.Limit != 0 {
+		fmt.Fprintf(&b, "_top%d", q.Limit)
+	}
+	if q.NoLatency {
+		b.WriteString("_no_latency")
+	}
 	// A slash would split the name into levels of -run patterns.
 	return strings.ReplaceAll(b.String(), "/", "%2F")
 }
