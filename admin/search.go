@@ -145,6 +145,25 @@ func (s search) api(a *portico.API) bool {
 
 func (s search) application(a *portico.Application) bool { return s.match(a.Name, a.Description) }
 
+// subscriptionMatches returns the IDs of the applications of apps and of
+// the APIs of apis (those u may see) whose names match: the subscriptions
+// that subscription matches are those of these applications and to these
+// APIs.
+func (s search) subscriptionMatches(apps *order[portico.Application], apis *order[portico.API], u *portico.User) (appIDs, apiIDs map[string]bool) {
+	appIDs, apiIDs = map[string]bool{}, map[string]bool{}
+	for _, a := range apps.items {
+		if s.in(a.Name) {
+			appIDs[a.ID] = true
+		}
+	}
+	for _, a := range apis.items {
+		if canSeeAPI(u, a) && s.in(a.Name) {
+			apiIDs[a.ID] = true
+		}
+	}
+	return appIDs, apiIDs
+}
+
 // subscription matches the name of the subscription's application or of
 // its API, the latter only when u may see the API (a name is no oracle
 // for an API hidden from u).

@@ -1,11 +1,17 @@
 package admin_test
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // TestSubscriptionNames: subscriptions carry the names of their API,
@@ -65,6 +71,72 @@ func TestSearchAcrossFields(t *testing.T) {
 	for q, want := range map[string]int{"alpha": 1, "BETA": 1, "a\x00b": 0, "alpha\x00beta": 0, "\x00": 0} {
 		if got := items[map[string]any](a.do("GET", "/api/v1/applications?q="+url.QueryEscape(q), nil).want(http.StatusOK)).Total; got != want {
 			t.Errorf("?q=%q: total %d, want %d", q, got, want)
+		}
+	}
+}
+
+// TestSubscriptionSearchPaths: an admin's search of every subscription
+// answers as the rule says (the application's name or the API's name
+// holds the text) whether it finds few (gathered from the applications
+// and APIs found) or many (looked up while walking all), with status
+// filters and pages.
+func TestSubscriptionSearchPaths(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	hash, _ := bcrypt.GenerateFromPassword([]byte(adminPW), bcrypt.MinCost)
+	changes := []portico.Change{portico.Put(&portico.User{
+		ID: "admin", Username: "admin", Roles: []portico.Role{portico.RoleAdmin}, PasswordHash: string(hash),
+	})}
+	rng := rand.New(rand.NewPCG(3, 4))
+	words := []string{"Alpha", "Beta", "Gamma", "Delta", "Omega"}
+	appName, apiName := map[string]string{}, map[string]string{}
+	for i := range 40 {
+		id := fmt.Sprintf("app%02d", i)
+		appName[id] = fmt.Sprintf("%s app %d", words[i%len(words)], i)
+		changes = append(changes, portico.Put(&portico.Application{ID: id, Name: appName[id], Owner: "admin", CreatedAt: now}))
+	}
+	for i := range 16 {
+		id := fmt.Sprintf("api%d", i)
+		apiName[id] = fmt.Sprintf("%s service %d", words[(i+2)%len(words)], i)
+		changes = append(changes, portico.Put(&portico.API{ID: id, Name: apiName[id], Context: "/" + id, Owner: "admin", State: portico.Retired, CreatedAt: now}))
+	}
+	var subs []*portico.Subscription
+	for i := range 400 {
+		s := &portico.Subscription{
+			ID: fmt.Sprintf("sub%03d", i), ApplicationID: fmt.Sprintf("app%02d", rng.IntN(40)), APIID: fmt.Sprintf("api%d", rng.IntN(16)),
+			Status: []portico.SubscriptionStatus{portico.Pending, portico.Approved}[rng.IntN(2)], CreatedAt: now.Add(time.Duration(rng.IntN(50)) * time.Second),
+		}
+		subs = append(subs, s)
+		changes = append(changes, portico.Put(s))
+	}
+	slices.SortFunc(subs, func(a, b *portico.Subscription) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	e := startEnv(t, storeWith(portico.NewConfig().With(1, changes...)))
+	for _, q := range []string{"a", "app 1", "APP 17", "omega", "gamma service", "SERVICE 3", "zzz", "e"} {
+		for _, status := range []string{"", "pending"} {
+			var want []string
+			for _, s := range subs {
+				if (status == "" || string(s.Status) == status) &&
+					(strings.Contains(strings.ToLower(appName[s.ApplicationID]), strings.ToLower(q)) ||
+						strings.Contains(strings.ToLower(apiName[s.APIID]), strings.ToLower(q))) {
+					want = append(want, s.ID)
+				}
+			}
+			for _, offset := range []int{0, 7} {
+				path := fmt.Sprintf("/api/v1/subscriptions?q=%s&limit=20&offset=%d", url.QueryEscape(q), offset)
+				if status != "" {
+					path += "&status=" + status
+				}
+				got, total := names(t, e.admin().do("GET", path, nil).want(http.StatusOK), "id")
+				w := want[min(offset, len(want)):]
+				w = w[:min(20, len(w))]
+				if total != len(want) || !slices.Equal(got, w) {
+					t.Errorf("GET %s: total %d, %v; want %d, %v", path, total, got, len(want), w)
+				}
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 
 	"github.com/portico-gw/portico"
@@ -66,28 +67,58 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 		return err
 	}
 	view := func(sub *portico.Subscription) subscriptionView { return viewSub(c.cfg, c.user, sub) }
+	found := func(sub *portico.Subscription) bool { return search.subscription(c.cfg, c.user, sub) }
 	keep := func(sub *portico.Subscription) bool {
 		return (status == "" || sub.Status == status) &&
 			(api == "" || sub.APIID == api) &&
 			(application == "" || sub.ApplicationID == application) &&
 			(subscriber == "" || ownedBy(c.cfg, sub.ApplicationID, subscriber)) &&
 			canSeeSub(c.cfg, c.user, sub) &&
-			search.subscription(c.cfg, c.user, sub)
+			found(sub)
 	}
+	// Walk the fewest subscriptions that hold every one listed.
 	switch {
 	case application != "":
 		return readPage(w, r, c.cfg.SubscriptionsOf(application), subCreated, keep, view)
 	case api != "":
 		return readPage(w, r, c.cfg.SubscriptionsTo(api), subCreated, keep, view)
+	case subscriber != "":
+		subs := map[string]*portico.Subscription{}
+		for app := range c.cfg.ApplicationsOf(subscriber).Values() {
+			maps.Insert(subs, c.cfg.SubscriptionsOf(app.ID).All())
+		}
+		return readPage(w, r, portico.TableOf(subs), subCreated, keep, view)
 	case !isAdmin(c.user):
 		return readPage(w, r, visibleSubs(c.cfg, c.user), subCreated, keep, view)
+	case search.q == "" && status == "":
+		return readOrdered(w, r, s.subOrder(c.cfg), nil, view)
 	}
-	// An admin's list of every subscription walks their order.
-	var keepOrdered func(*portico.Subscription, string) bool
-	if status != "" || subscriber != "" || search.q != "" {
-		keepOrdered = func(sub *portico.Subscription, _ string) bool { return keep(sub) }
+	all := s.subOrder(c.cfg)
+	if search.q != "" {
+		// The subscriptions found are those of the applications and APIs
+		// whose names match: gather them when they are few, else look
+		// each subscription's application and API up in those found.
+		apps, apis := search.subscriptionMatches(s.appOrder(c.cfg), s.apiOrder(c.cfg), c.user)
+		n := 0
+		for id := range apps {
+			n += c.cfg.SubscriptionsOf(id).Len()
+		}
+		for id := range apis {
+			n += c.cfg.SubscriptionsTo(id).Len()
+		}
+		found = func(sub *portico.Subscription) bool { return apps[sub.ApplicationID] || apis[sub.APIID] }
+		if n <= len(all.items)/8 {
+			subs := make(map[string]*portico.Subscription, n)
+			for id := range apps {
+				maps.Insert(subs, c.cfg.SubscriptionsOf(id).All())
+			}
+			for id := range apis {
+				maps.Insert(subs, c.cfg.SubscriptionsTo(id).All())
+			}
+			return readPage(w, r, portico.TableOf(subs), subCreated, keep, view)
+		}
 	}
-	return readOrdered(w, r, s.subOrder(c.cfg), keepOrdered, view)
+	return readOrdered(w, r, all, func(sub *portico.Subscription, _ string) bool { return keep(sub) }, view)
 }
 
 // ownedBy reports whether the application with ID app belongs to the user
