@@ -17,6 +17,8 @@ type analyticsResult struct {
 	To      time.Time              `json:"to"`
 	Bucket  portico.Period         `json:"bucket,omitempty"`
 	GroupBy string                 `json:"group_by,omitempty"`
+	Limit   int                    `json:"limit,omitempty"`
+	Latency bool                   `json:"latency"` // false: the percentiles were left out
 	Filters map[string]string      `json:"filters"`
 	Items   []portico.AnalyticsRow `json:"items"`
 }
@@ -30,11 +32,17 @@ var analyticsDims = []string{
 // maxAnalyticsRange bounds one query.
 const maxAnalyticsRange = 400 * 24 * time.Hour
 
+// MaxAnalyticsLimit is the largest limit (top groups) a query may ask for.
+const MaxAnalyticsLimit = 1000
+
 // queryAnalytics answers GET /api/v1/analytics/requests: request and error
 // counts, error rate, latency percentiles and bytes over [from, to), as one
 // row, a time series (bucket=minute|hour|day), grouped (group_by=<dim>), or
-// both; filtered by any dimension (?api=weather&status=500). Admins see
-// everything, publishers their own APIs, others their own applications.
+// both; filtered by any dimension (?api=weather&status=500). With
+// group_by, limit=n (1 to MaxAnalyticsLimit) keeps the n groups with the
+// most requests, most first; latency=false leaves the percentiles out (0),
+// which saves the store most of its work. Admins see everything,
+// publishers their own APIs, others their own applications.
 func (s *Server) queryAnalytics(w http.ResponseWriter, r *http.Request, c *call) error {
 	if s.Analytics == nil {
 		return portico.Errorf(portico.EUnavailable, "analytics are not enabled on this node")
@@ -76,9 +84,29 @@ func (s *Server) queryAnalytics(w http.ResponseWriter, r *http.Request, c *call)
 	if aq.Bucket == portico.Minute && aq.To.Sub(aq.From) > 7*24*time.Hour {
 		return invalid("bucket", "minute buckets cover at most 7 days; use hour or day")
 	}
+	if _, ok := q["limit"]; ok {
+		v := q.Get("limit")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxAnalyticsLimit || strconv.Itoa(n) != v {
+			return invalid("limit", "limit must be a whole number from 1 to %d", MaxAnalyticsLimit)
+		}
+		if aq.GroupBy == "" {
+			return invalid("limit", "limit needs group_by: it keeps the groups with the most requests")
+		}
+		aq.Limit = n
+	}
+	if _, ok := q["latency"]; ok {
+		switch q.Get("latency") {
+		case "true":
+		case "false":
+			aq.NoLatency = true
+		default:
+			return invalid("latency", "latency must be true or false")
+		}
+	}
 	for name, vals := range q {
 		switch name {
-		case "from", "to", "bucket", "group_by":
+		case "from", "to", "bucket", "group_by", "limit", "latency":
 			continue
 		}
 		if !isDim(name) {
@@ -107,7 +135,8 @@ func (s *Server) queryAnalytics(w http.ResponseWriter, r *http.Request, c *call)
 	if rows == nil {
 		rows = []portico.AnalyticsRow{}
 	}
-	writeJSON(w, http.StatusOK, analyticsResult{From: aq.From, To: aq.To, Bucket: aq.Bucket, GroupBy: aq.GroupBy, Filters: aq.Filters, Items: rows})
+	writeJSON(w, http.StatusOK, analyticsResult{From: aq.From, To: aq.To, Bucket: aq.Bucket, GroupBy: aq.GroupBy,
+		Limit: aq.Limit, Latency: !aq.NoLatency, Filters: aq.Filters, Items: rows})
 	return nil
 }
 

@@ -63,6 +63,83 @@ func TestAnalyticsQueryScoping(t *testing.T) {
 	}
 }
 
+func TestAnalyticsQueryLimitAndLatency(t *testing.T) {
+	e := newEnv(t)
+	fq := &fakeQuerier{}
+	e.srv.Analytics = fq
+	const path = "/api/v1/analytics/requests?"
+
+	res := e.admin().do("GET", path+"group_by=application", nil).want(http.StatusOK)
+	if q := fq.last; q.Limit != 0 || q.NoLatency {
+		t.Errorf("without the parameters: limit %d, no latency %v", q.Limit, q.NoLatency)
+	}
+	if m := res.obj(); m["latency"] != true || m["limit"] != nil {
+		t.Errorf("without the parameters the answer says %s", res.body)
+	}
+	for _, c := range []struct {
+		query     string
+		limit     int
+		noLatency bool
+	}{
+		{"group_by=application&limit=10&latency=false", 10, true},
+		{"group_by=status&limit=1", 1, false},
+		{"group_by=node&limit=1000&latency=true", 1000, false},
+		{"bucket=hour&group_by=api&limit=5", 5, false},
+		{"latency=false", 0, true},
+		{"bucket=minute&latency=false&api=weather", 0, true},
+	} {
+		res := e.admin().do("GET", path+c.query, nil).want(http.StatusOK)
+		if q := fq.last; q.Limit != c.limit || q.NoLatency != c.noLatency {
+			t.Errorf("%s: limit %d, no latency %v; want %d, %v", c.query, q.Limit, q.NoLatency, c.limit, c.noLatency)
+		}
+		if _, ok := fq.last.Filters["limit"]; ok {
+			t.Errorf("%s: limit taken for a filter: %v", c.query, fq.last.Filters)
+		}
+		var body struct {
+			Limit   int  `json:"limit"`
+			Latency bool `json:"latency"`
+		}
+		res.decode(&body)
+		if body.Limit != c.limit || body.Latency == c.noLatency {
+			t.Errorf("%s: the answer says limit %d, latency %v", c.query, body.Limit, body.Latency)
+		}
+	}
+	// A publisher's top list stays scoped to its APIs.
+	pub, pubID := e.addUser("pat", portico.RolePublisher)
+	pub.do("GET", path+"group_by=application&limit=3&latency=false", nil).want(http.StatusOK)
+	if q := fq.last; q.Filters["publisher"] != pubID || q.Limit != 3 || !q.NoLatency {
+		t.Errorf("publisher's query %+v", q)
+	}
+
+	fq.last = portico.AnalyticsQuery{}
+	for _, c := range []struct{ query, field string }{
+		{"group_by=api&limit=0", "limit"},
+		{"group_by=api&limit=-1", "limit"},
+		{"group_by=api&limit=1001", "limit"},
+		{"group_by=api&limit=99999999999999999999", "limit"},
+		{"group_by=api&limit=ten", "limit"},
+		{"group_by=api&limit=1.5", "limit"},
+		{"group_by=api&limit=+5", "limit"},
+		{"group_by=api&limit=%2B5", "limit"},
+		{"group_by=api&limit=010", "limit"},
+		{"group_by=api&limit=0x10", "limit"},
+		{"group_by=api&limit=", "limit"},
+		{"group_by=api&limit=%2010", "limit"},
+		{"limit=10", "limit"},
+		{"bucket=hour&limit=10", "limit"},
+		{"latency=no", "latency"},
+		{"latency=FALSE", "latency"},
+		{"latency=0", "latency"},
+		{"latency=", "latency"},
+		{"group_by=api&limit=10&latency=off", "latency"},
+	} {
+		e.admin().do("GET", path+c.query, nil).wantErr(http.StatusBadRequest, c.field)
+	}
+	if fq.last.From != (time.Time{}) {
+		t.Errorf("a refused query reached the store: %+v", fq.last)
+	}
+}
+
 func TestAnalyticsSettings(t *testing.T) {
 	e := newEnv(t)
 	fs := &fakeSettings{s: admin.AnalyticsSettings{Addresses: []string{}, FlushInterval: portico.Duration(time.Second),
