@@ -6,6 +6,16 @@ import (
 	"github.com/portico-gw/portico"
 )
 
+// subscriptionItem is an item of GET /subscriptions: the subscription
+// and the names of what it links that the user may see.
+type subscriptionItem struct {
+	portico.Subscription
+	APIName         string `json:"api_name"`
+	APIVersion      string `json:"api_version"`
+	ApplicationName string `json:"application_name"`
+	PlanName        string `json:"plan_name"`
+}
+
 // subscriptionRow is a subscription with the names of what it links.
 type subscriptionRow struct {
 	portico.Subscription
@@ -35,36 +45,27 @@ func moderation(st portico.SubscriptionStatus) []string {
 
 func (s *Server) subscriptionsPage(w http.ResponseWriter, r *http.Request, ss *session) {
 	q, p := listQuery(r, "status", "api", "application")
-	var l list[portico.Subscription]
+	var l list[subscriptionItem]
 	if err := s.do(r, apiCall{method: http.MethodGet, path: "/subscriptions", query: q, token: ss.token}, &l); err != nil {
 		s.fail(w, r, ss, 0, err)
 		return
 	}
 	p.Total = l.Total
-	// Names, each looked up once per page.
-	names := map[string]string{}
-	name := func(kind, id string) string {
-		if id == "" {
-			return ""
+	or := func(name, id string) string {
+		if name != "" {
+			return name
 		}
-		if n, ok := names[kind+id]; ok {
-			return n
-		}
-		var v struct {
-			Name string `json:"name"`
-		}
-		n := id
-		if s.do(r, apiCall{method: http.MethodGet, path: "/" + kind + "/" + id, token: ss.token}, &v) == nil && v.Name != "" {
-			n = v.Name
-		}
-		names[kind+id] = n
-		return n
+		return id // a name the user may not see
 	}
 	d := subscriptionsData{Pager: p, Status: q.Get("status")}
-	for _, sub := range l.Items {
-		d.Rows = append(d.Rows, subscriptionRow{Subscription: sub,
-			API: name("apis", sub.APIID), Application: name("applications", sub.ApplicationID), Plan: name("plans", sub.PlanID),
-			Actions: moderation(sub.Status)})
+	for _, it := range l.Items {
+		api := or(it.APIName, it.APIID)
+		if it.APIVersion != "" {
+			api += " " + it.APIVersion
+		}
+		d.Rows = append(d.Rows, subscriptionRow{Subscription: it.Subscription, API: api,
+			Application: or(it.ApplicationName, it.ApplicationID), Plan: or(it.PlanName, it.PlanID),
+			Actions: moderation(it.Status)})
 	}
 	pg := &page{Title: "Subscriptions", Session: ss, Data: d}
 	if r.URL.Query().Get("done") != "" {
