@@ -139,7 +139,7 @@ func (o *order[T]) derive(version int64, t portico.Table[T], k kind[T]) *order[T
 	if o == nil {
 		return nil
 	}
-	limit := len(o.items)/8 + 16
+	limit := len(o.items)/32 + 16 // beyond, sorting anew costs less than finding each change
 	var (
 		gone  []int // positions in o of the values removed or replaced
 		added []*T  // values added or replacing others

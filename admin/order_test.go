@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico"
 )
@@ -111,5 +112,20 @@ func TestOrderKeepsNewest(t *testing.T) {
 	}
 	if o := cache.Load(); o.version != 2 || o.table != cur {
 		t.Fatalf("kept the order of version %d, want 2", o.version)
+	}
+}
+
+// BenchmarkBuildOrder is the first list of 100,000 subscriptions after a
+// start or a full reload: sorting the table into its order.
+func BenchmarkBuildOrder(b *testing.B) {
+	m := make(map[string]*portico.Subscription, 100_000)
+	for i := range 100_000 {
+		id := fmt.Sprintf("sub%06d", i)
+		m[id] = &portico.Subscription{ID: id, CreatedAt: time.Unix(int64(i*7919%100_000), 0)}
+	}
+	t := portico.TableOf(m)
+	b.ReportAllocs()
+	for b.Loop() {
+		buildOrder(1, t, subKind)
 	}
 }
