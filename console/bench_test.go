@@ -62,8 +62,8 @@ func BenchmarkPages(b *testing.B) {
 		pagesRecords, (time.Since(start) - seededAt).Round(time.Millisecond))
 
 	cookies := map[bool]*http.Cookie{
-		false: sessionCookie(b, c, "admin", consoletest.AdminPassword),
-		true:  sessionCookie(b, c, consoletest.PublisherName(0), consoletest.PublisherPassword),
+		false: c.SessionCookie(b, "admin", consoletest.AdminPassword),
+		true:  c.SessionCookie(b, consoletest.PublisherName(0), consoletest.PublisherPassword),
 	}
 	own := seeded.APIs[0] // publisher-000's
 	pages := []benchPage{
@@ -124,21 +124,6 @@ func BenchmarkPages(b *testing.B) {
 			}
 		})
 	}
-}
-
-// sessionCookie signs in as user through the sign-in form and returns the
-// session's cookie.
-func sessionCookie(b *testing.B, c *consoletest.Console, user, pass string) *http.Cookie {
-	b.Helper()
-	cl := c.SignIn(b, user, pass)
-	u, _ := url.Parse(c.URL + "/console/")
-	for _, k := range cl.HTTP.Jar.Cookies(u) {
-		if k.Name == "portico_console" {
-			return k
-		}
-	}
-	b.Fatalf("signing in as %s set no session cookie", user)
-	return nil
 }
 
 // mainOf returns the start of the main part of a page, for a failure.

@@ -229,3 +229,18 @@ func (cl *Client) For(t testing.TB) *Client {
 	c.t = t
 	return &c
 }
+
+// SessionCookie signs in as user through the sign-in form and returns the
+// session's cookie, for requests sent straight to a handler.
+func (c *Console) SessionCookie(t testing.TB, user, pass string) *http.Cookie {
+	t.Helper()
+	cl := c.SignIn(t, user, pass)
+	u, _ := url.Parse(c.URL + "/console/")
+	for _, k := range cl.HTTP.Jar.Cookies(u) {
+		if k.Name == "portico_console" {
+			return k
+		}
+	}
+	t.Fatalf("signing in as %s set no session cookie", user)
+	return nil
+}

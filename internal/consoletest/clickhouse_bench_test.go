@@ -1,4 +1,4 @@
-package console_test
+package consoletest_test
 
 import (
 	"context"
@@ -101,8 +101,8 @@ func BenchmarkDashboardClickHouse10M(b *testing.B) {
 	}
 
 	cookies := map[string]*http.Cookie{
-		"admin":     sessionCookie(b, c, "admin", consoletest.AdminPassword),
-		"publisher": sessionCookie(b, c, "publisher", consoletest.PublisherPassword),
+		"admin":     c.SessionCookie(b, "admin", consoletest.AdminPassword),
+		"publisher": c.SessionCookie(b, "publisher", consoletest.PublisherPassword),
 	}
 	for _, who := range []string{"admin", "publisher"} {
 		for _, rg := range []string{"week", "day"} {
@@ -154,4 +154,12 @@ SELECT
   '', 100 + number %% 900, 500 + number %% 9000, 'application/json', 'application/json',
   137 + (number * 7919) %% 500000, 100 + (number * 7919) %% 400000, '192.0.2.1', concat('node-', toString(number %% 3))
 FROM numbers(%d, %d)`, now.Unix()-1, week, chRecords, chAPI, publisher, from, n)
+}
+
+// mainOf returns the start of the main part of a page, for a failure.
+func mainOf(body string) string {
+	if i := strings.Index(body, "<main"); i >= 0 {
+		body = body[i:]
+	}
+	return body[:min(len(body), 2000)]
 }
