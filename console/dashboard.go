@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,8 +36,9 @@ var dashRanges = []dashRange{
 // topN is how many items each top list shows.
 const topN = 10
 
-// topQuery is what the top lists add to their group_by query.
-var topQuery []string
+// topQuery asks the admin API for the top groups only, without their
+// latency percentiles, which the bars do not show.
+var topQuery = []string{"limit", strconv.Itoa(topN), "latency", "false"}
 
 type dashboardData struct {
 	Ranges         []dashRange
