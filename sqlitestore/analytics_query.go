@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -101,8 +102,11 @@ func newQueryPlan(q portico.AnalyticsQuery) (*queryPlan, error) {
 // percentiles from the sorted latencies of each. (In the pure-Go build of
 // SQLite that is faster than a GROUP BY and several times faster than
 // window functions, and it gives exactly the numbers of the reference
-// implementation.) Memory grows with the number of selected records: 8
-// bytes each for the latencies.
+// implementation.) With q.Limit it ranks the groups by their counts and
+// computes percentiles for the top groups only; with q.NoLatency it
+// neither decodes nor keeps latencies. Memory grows with the number of
+// selected records: 8 bytes each for the latencies, 20 with groups or
+// buckets (each latency's cell, and a copy ordered by cell).
 //
 // A bucket other than minute, hour or day, or a dimension to group or
 // filter by that is not one of portico's Dim* constants, is an EInvalid
@@ -336,7 +340,7 @@ func (p *queryPlan) queryRows(ctx context.Context, tx *sql.Tx, agg *aggregator) 
 			k.bucket = floorDiv(t, p.size) * p.size
 		}
 		if grouped {
-			if lastGroup < 0 || string(g) != agg.groups[lastGroup] {
+			if lastGroup < 0 || !bytes.Equal(g, agg.groups.value(lastGroup)) {
 				lastGroup = agg.group(g)
 			}
 			k.group = lastGroup
@@ -378,28 +382,16 @@ type aggregator struct {
 	grouped  bool // cells are per group
 	latency  bool // collect latencies for percentiles
 
-	groups  []string       // group values by index
-	groupIx map[string]int // group value → index in groups
-	cells   []cell
-	cellIx  map[cellKey]int32 // with buckets: cell key → index in cells
+	groups names // group values by index
+	cells  []cell
+	cellIx map[cellKey]int32 // with buckets: cell key → index in cells
 
 	latencies []int64 // microseconds, of every record counted
 	latCells  []int32 // the cell of each latency; nil with one cell only
 }
 
 // group returns the index of the group value v, adding it if it is new.
-func (g *aggregator) group(v []byte) int {
-	if i, ok := g.groupIx[string(v)]; ok {
-		return i
-	}
-	if g.groupIx == nil {
-		g.groupIx = make(map[string]int)
-	}
-	s := string(v)
-	g.groupIx[s] = len(g.groups)
-	g.groups = append(g.groups, s)
-	return len(g.groups) - 1
-}
+func (g *aggregator) group(v []byte) int { return g.groups.index(v) }
 
 // cell returns the index of the cell of k, adding it if it is new.
 func (g *aggregator) cell(k cellKey) int32 {
@@ -446,23 +438,24 @@ func (g *aggregator) rows(limit int) []portico.AnalyticsRow {
 	// rank[i] is the position of group i in the answer's order, -1 for a
 	// group left out.
 	var rank []int
-	if len(g.groups) > 0 {
-		order := make([]int, len(g.groups))
+	if n := g.groups.len(); n > 0 {
+		order := make([]int, n)
 		for i := range order {
 			order[i] = i
 		}
+		byValue := func(a, b int) int { return bytes.Compare(g.groups.value(a), g.groups.value(b)) }
 		if limit > 0 {
-			totals := make([]int64, len(g.groups))
+			totals := make([]int64, n)
 			for i := range g.cells {
 				totals[g.cells[i].key.group] += g.cells[i].requests
 			}
 			order = topGroups(order, limit, func(a, b int) int {
-				return cmp.Or(cmp.Compare(totals[b], totals[a]), cmp.Compare(g.groups[a], g.groups[b]))
+				return cmp.Or(cmp.Compare(totals[b], totals[a]), byValue(a, b))
 			})
 		} else {
-			slices.SortFunc(order, func(a, b int) int { return cmp.Compare(g.groups[a], g.groups[b]) })
+			slices.SortFunc(order, byValue)
 		}
-		rank = make([]int, len(g.groups))
+		rank = make([]int, n)
 		for i := range rank {
 			rank[i] = -1
 		}
@@ -499,8 +492,8 @@ func (g *aggregator) rows(limit int) []portico.AnalyticsRow {
 			RequestBytes:  c.reqBytes,
 			ResponseBytes: c.respBytes,
 		}
-		if g.groups != nil {
-			r.Group = g.groups[c.key.group]
+		if g.grouped {
+			r.Group = string(g.groups.value(c.key.group))
 		}
 		if g.bucketed {
 			r.Bucket = time.UnixMicro(c.key.bucket).UTC()
