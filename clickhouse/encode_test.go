@@ -302,29 +302,62 @@ func TestBuildQuerySQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := time.Date(2026, 1, 2, 3, 4, 5, 600000000, time.UTC)
-	sql, ok, err := s.buildQuery(portico.AnalyticsQuery{
-		From: from, To: from.Add(time.Hour), Bucket: portico.Hour, GroupBy: portico.DimStatus,
-		Filters: map[string]string{portico.DimAPI: `it's \ here`, portico.DimStatus: "404"},
-	})
-	if err != nil || !ok {
-		t.Fatal(ok, err)
-	}
-	want := "SELECT intDiv(toUInt32(time), 3600) * 3600 AS _b, hex(toString(status)) AS _g, count() AS _n, countIf(status >= 400) AS _e, " +
-		"sum(request_bytes) AS _rq, sum(response_bytes) AS _rs, " +
-		"arrayElement(arraySort(groupArray(latency_us)) AS _l, intDiv(_n * 50 + 99, 100)) AS _p50, " +
-		"arrayElement(_l, intDiv(_n * 95 + 99, 100)) AS _p95, arrayElement(_l, intDiv(_n * 99 + 99, 100)) AS _p99\n" +
-		"FROM `portico`.`requests`\n" +
-		"WHERE time >= toDateTime(1767323045)\n" +
-		"  AND time <= toDateTime(1767326645)\n" +
-		"  AND toUInt64(time) * 1000000 + time_us >= 1767323045600000\n" +
-		"  AND toUInt64(time) * 1000000 + time_us < 1767326645600000\n" +
-		"  AND api = 'it\\'s \\\\ here'\n" +
-		"  AND status = 404\n" +
-		"GROUP BY _b, toString(status)\n" +
-		"ORDER BY _b, toString(status)\n" +
-		"FORMAT TabSeparated"
-	if sql != want {
-		t.Fatalf("SQL:\n%s\nwant:\n%s", sql, want)
+	minute := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+	const percentiles = "arrayElement(quantilesExact(0.499999999999, 0.949999999999, 0.989999999999)(latency_us) AS _q, 1), _q[2], _q[3]"
+	for _, c := range []struct {
+		name string
+		q    portico.AnalyticsQuery
+		want string
+	}{
+		{"bounds between seconds", portico.AnalyticsQuery{
+			From: from, To: from.Add(time.Hour), Bucket: portico.Hour, GroupBy: portico.DimStatus,
+			Filters: map[string]string{portico.DimAPI: `it's \ here`, portico.DimStatus: "404"},
+		}, "SELECT intDiv(toUInt32(time), 3600) * 3600 AS _b, hex(toString(status)) AS _g, count() AS _n, countIf(status >= 400) AS _e, " +
+			"sum(request_bytes) AS _rq, sum(response_bytes) AS _rs, " + percentiles + "\n" +
+			"FROM `portico`.`requests`\n" +
+			"WHERE time >= toDateTime(1767323045)\n" +
+			"  AND time <= toDateTime(1767326645)\n" +
+			"  AND (time != toDateTime(1767323045) OR time_us >= 600000)\n" +
+			"  AND (time != toDateTime(1767326645) OR time_us <= 599999)\n" +
+			"  AND api = 'it\\'s \\\\ here'\n" +
+			"  AND status = 404\n" +
+			"GROUP BY _b, toString(status)\n" +
+			"ORDER BY _b, toString(status)\n" +
+			"FORMAT TabSeparated"},
+		{"top groups without percentiles, whole minutes", portico.AnalyticsQuery{
+			From: minute, To: minute.Add(time.Hour), GroupBy: portico.DimApplication, Limit: 10, NoLatency: true,
+		}, "SELECT hex(application) AS _g, count() AS _n, countIf(status >= 400) AS _e, " +
+			"sum(request_bytes) AS _rq, sum(response_bytes) AS _rs, 0, 0, 0\n" +
+			"FROM `portico`.`requests`\n" +
+			"WHERE time >= toDateTime(1767323040)\n" +
+			"  AND time <= toDateTime(1767326639)\n" +
+			"GROUP BY application\n" +
+			"ORDER BY _n DESC, application LIMIT 10\n" +
+			"FORMAT TabSeparated"},
+		{"top groups by hour", portico.AnalyticsQuery{
+			From: minute, To: minute.Add(time.Hour), Bucket: portico.Hour, GroupBy: portico.DimNode, Limit: 3,
+			Filters: map[string]string{portico.DimAPI: "a"},
+		}, "SELECT intDiv(toUInt32(time), 3600) * 3600 AS _b, hex(node) AS _g, count() AS _n, countIf(status >= 400) AS _e, " +
+			"sum(request_bytes) AS _rq, sum(response_bytes) AS _rs, " + percentiles + "\n" +
+			"FROM `portico`.`requests`\n" +
+			"WHERE time >= toDateTime(1767323040)\n" +
+			"  AND time <= toDateTime(1767326639)\n" +
+			"  AND api = 'a'\n" +
+			"  AND node IN (SELECT node FROM `portico`.`requests` WHERE time >= toDateTime(1767323040) AND time <= toDateTime(1767326639) AND api = 'a' " +
+			"GROUP BY node ORDER BY count() DESC, node LIMIT 3)\n" +
+			"GROUP BY _b, node\n" +
+			"ORDER BY _b, node\n" +
+			"FORMAT TabSeparated"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sql, ok, err := s.buildQuery(c.q)
+			if err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			if sql != c.want {
+				t.Fatalf("SQL:\n%s\nwant:\n%s", sql, c.want)
+			}
+		})
 	}
 }
 

@@ -213,13 +213,21 @@ func whereClause(q portico.AnalyticsQuery) (conds []string, ok bool, err error) 
 		return nil, false, nil
 	}
 	// The whole-second bounds let ClickHouse skip partitions and index
-	// ranges; the microsecond bounds make the range exact.
+	// ranges; the microsecond conditions make the range exact, and are
+	// left out for a bound on a whole second (the console's ranges start
+	// and end on whole minutes), where the seconds alone are exact: they
+	// cost a comparison of every record.
+	first, last := from/1_000_000, (to-1)/1_000_000
 	conds = append(conds,
-		fmt.Sprintf("time >= toDateTime(%d)", from/1_000_000),
-		fmt.Sprintf("time <= toDateTime(%d)", (to-1)/1_000_000),
-		fmt.Sprintf("toUInt64(time) * 1000000 + time_us >= %d", from),
-		fmt.Sprintf("toUInt64(time) * 1000000 + time_us < %d", to),
+		fmt.Sprintf("time >= toDateTime(%d)", first),
+		fmt.Sprintf("time <= toDateTime(%d)", last),
 	)
+	if us := from % 1_000_000; us != 0 {
+		conds = append(conds, fmt.Sprintf("(time != toDateTime(%d) OR time_us >= %d)", first, us))
+	}
+	if us := (to - 1) % 1_000_000; us != 999_999 {
+		conds = append(conds, fmt.Sprintf("(time != toDateTime(%d) OR time_us <= %d)", last, us))
+	}
 	dims := make([]string, 0, len(q.Filters))
 	for d := range q.Filters {
 		dims = append(dims, d)
