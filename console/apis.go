@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portico-gw/portico"
 )
@@ -38,6 +39,29 @@ type apiData struct {
 	Actions []string // transitions the API's state allows
 	Health  []bool
 	Nested  bool
+	// Connect and Response are the timeouts as the form shows them ("3s").
+	Connect, Response string
+	// ReadOnly is set when the user may see the API but not manage it
+	// (the admin API then leaves out its endpoint).
+	ReadOnly bool
+}
+
+// timeoutText shows a timeout as the form takes it back: "1.5s", or ""
+// for the default.
+func timeoutText(d portico.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return time.Duration(d).String()
+}
+
+// timeoutValue is a typed timeout as the admin API takes it: a whole
+// number is milliseconds, anything else a duration such as "3s".
+func timeoutValue(v string) any {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return n
+	}
+	return v
 }
 
 var lifecycle = []portico.Lifecycle{portico.Draft, portico.Published, portico.Deprecated, portico.Retired}
@@ -128,10 +152,10 @@ func readAPIForm(r *http.Request, a *portico.API) (map[string]any, string, *apiE
 	if a.Owner != "" {
 		body["owner"] = a.Owner
 	}
-	timeouts := map[string]string{}
+	timeouts := map[string]any{}
 	for _, k := range []string{"connect", "response"} {
 		if v := strings.TrimSpace(f("timeout_" + k)); v != "" {
-			timeouts[k] = v
+			timeouts[k] = timeoutValue(v)
 		}
 	}
 	body["timeouts"] = timeouts
@@ -152,7 +176,8 @@ func (s *Server) showAPIForm(w http.ResponseWriter, r *http.Request, ss *session
 	if isNew {
 		title = "New API"
 	}
-	d := apiData{API: a, New: isNew, Targets: targets, Plans: plans, States: lifecycle, Actions: actionsFrom(a.State), Nested: r.PostFormValue("allow_nested") != ""}
+	d := apiData{API: a, New: isNew, Targets: targets, Plans: plans, States: lifecycle, Actions: actionsFrom(a.State), Nested: r.PostFormValue("allow_nested") != "",
+		Connect: r.PostFormValue("timeout_connect"), Response: r.PostFormValue("timeout_response")}
 	s.formFailed(w, r, ss, err, "api", title, d)
 }
 
@@ -182,7 +207,8 @@ func (s *Server) apiPage(w http.ResponseWriter, r *http.Request, ss *session) {
 		s.fail(w, r, ss, 0, err)
 		return
 	}
-	d := apiData{API: a, Targets: targetsText(a.Endpoint.Targets), Plans: plans, States: lifecycle, Actions: actionsFrom(a.State)}
+	d := apiData{API: a, Targets: targetsText(a.Endpoint.Targets), Plans: plans, States: lifecycle, Actions: actionsFrom(a.State),
+		Connect: timeoutText(a.Timeouts.Connect), Response: timeoutText(a.Timeouts.Response), ReadOnly: a.Endpoint.Type == ""}
 	if s.TargetHealth != nil && len(a.Endpoint.Targets) > 0 {
 		d.Health = s.TargetHealth(a.Name, a.Version)
 	}

@@ -78,7 +78,7 @@ func (s *Server) setDatastore(w http.ResponseWriter, r *http.Request, ss *sessio
 	var out datastoreSetting
 	err := s.do(r, apiCall{method: http.MethodPut, path: "/settings/datastore", token: ss.token, body: datastoreSetting{Datastore: addr}}, &out)
 	if e, ok := err.(*apiError); ok && e.Status < 500 && e.Status != http.StatusUnauthorized {
-		s.showCluster(w, r, ss, e.Status, e, addr)
+		s.showCluster(w, r, ss, e.Status, e, "") // never echo it: it may hold a password
 		return
 	} else if err != nil {
 		s.fail(w, r, ss, 0, err)

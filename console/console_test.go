@@ -114,7 +114,7 @@ func TestCrossSiteRefused(t *testing.T) {
 	cl.Get("/console/users/new")
 	other.Get("/console/users/new")
 	form := func() url.Values {
-		return url.Values{"username": {"mallory"}, "password": {"mallory-password-1"}, "roles": {"admin"}}
+		return url.Values{"username": {"mallory"}, "password": {"mallory-password-1"}, "roles": {"admin"}, "roles_shown": {"1"}}
 	}
 	post := func(origin, site string, f url.Values) int {
 		req, _ := http.NewRequest("POST", c.URL+"/console/users/new", strings.NewReader(f.Encode()))

@@ -72,7 +72,7 @@ func navFor(ss *session) []navItem {
 			navItem{"/console/plans", "Plans"},
 			navItem{"/console/subscriptions", "Subscriptions"})
 	}
-	return append(nav, navItem{"/console/notifications", "Notifications"})
+	return append(nav, navItem{"/console/notifications", "Notifications"}, navItem{"/console/users/me", "Account"})
 }
 
 var funcs = template.FuncMap{
@@ -158,7 +158,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if p.Session != nil {
 		p.Nav = navFor(p.Session)
 		for _, n := range p.Nav {
-			if strings.HasPrefix(r.URL.Path, n.Path) {
+			if strings.HasPrefix(r.URL.Path, n.Path) && len(n.Path) > len(p.Active) {
 				p.Active = n.Path
 			}
 		}

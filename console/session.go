@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
+	"path"
+	"strconv"
 	"strings"
 
 	"github.com/portico-gw/portico"
@@ -61,8 +64,7 @@ func (s *Server) authed(fn pageFunc) http.Handler {
 		}
 		ss.user = &u
 		if r.Method == http.MethodPost {
-			if err := r.ParseMultipartForm(maxFormBytes); err != nil && err != http.ErrNotMultipart {
-				s.fail(w, r, ss, http.StatusBadRequest, "The form could not be read.")
+			if !s.readForm(w, r, ss) {
 				return
 			}
 			if !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(ss.csrf())) {
@@ -85,13 +87,22 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // localNext returns next if it is a console page, else the console's home:
-// the sign-in page never sends a browser off the console.
+// the sign-in page never sends a browser off the console, not even by
+// dot segments ("/console/../api/v1/users").
 func localNext(next string) string {
-	if !strings.HasPrefix(next, cookiePath) || strings.HasPrefix(next, "//") ||
-		strings.ContainsAny(next, "\\\r\n\t") {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil ||
+		!strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
 		return cookiePath
 	}
-	return next
+	clean := path.Clean(u.Path)
+	if strings.HasSuffix(u.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	if !strings.HasPrefix(clean, cookiePath) || clean != u.Path || u.RawPath != "" {
+		return cookiePath
+	}
+	return u.RequestURI()
 }
 
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
@@ -136,9 +147,7 @@ type tokenAnswer struct {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, nil, http.StatusBadRequest, "The form could not be read.")
+	if !s.readForm(w, r, nil) {
 		return
 	}
 	d := loginData{Next: localNext(r.PostFormValue("next")), Username: r.PostFormValue("username")}
@@ -160,7 +169,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		e, ok := err.(*apiError)
 		switch {
 		case ok && e.Status == http.StatusTooManyRequests:
-			s.renderLogin(w, r, e.Status, d, "Too many failed sign-ins: "+e.Message)
+			if e.RetryAfter != "" {
+				w.Header().Set("Retry-After", e.RetryAfter)
+			}
+			s.renderLogin(w, r, e.Status, d, "Signing in is blocked for now: "+e.Message+".")
 		case ok && e.Status == http.StatusUnauthorized:
 			s.renderLogin(w, r, e.Status, d, "The user name or the password is wrong, or the user is disabled.")
 		default:
@@ -171,6 +183,28 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.clearCookie(w, r, loginCookie)
 	s.setCookie(w, r, sessionCookie, tok.Token, int(s.maxAge().Seconds()))
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+}
+
+// readForm reads a form post: URL-encoded (the console's forms send
+// nothing else), at most maxFormBytes. It answers the browser and reports
+// false when the form cannot be read.
+func (s *Server) readForm(w http.ResponseWriter, r *http.Request, ss *session) bool {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(strings.ToLower(mt)) != "application/x-www-form-urlencoded" {
+		s.fail(w, r, ss, http.StatusUnsupportedMediaType, "The console takes forms sent as application/x-www-form-urlencoded only.")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			s.fail(w, r, ss, http.StatusRequestEntityTooLarge, "The form is larger than "+strconv.Itoa(maxFormBytes>>10)+" KiB.")
+			return false
+		}
+		s.fail(w, r, ss, http.StatusBadRequest, "The form could not be read.")
+		return false
+	}
+	return true
 }
 
 // logout revokes the session's token, or with everywhere=1 every token of

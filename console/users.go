@@ -9,11 +9,12 @@ import (
 
 // userForm is what the user forms send to POST and PUT /users.
 type userForm struct {
-	Username string         `json:"username,omitempty"`
-	Password string         `json:"password,omitempty"`
-	Email    *string        `json:"email,omitempty"`
-	Roles    []portico.Role `json:"roles"`
-	Disabled *bool          `json:"disabled,omitempty"`
+	Username        string          `json:"username,omitempty"`
+	Password        string          `json:"password,omitempty"`
+	CurrentPassword string          `json:"current_password,omitempty"`
+	Email           *string         `json:"email,omitempty"`
+	Roles           *[]portico.Role `json:"roles,omitempty"`
+	Disabled        *bool           `json:"disabled,omitempty"`
 }
 
 var allRoles = []string{string(portico.RoleAdmin), string(portico.RolePublisher), string(portico.RoleSubscriber)}
@@ -38,24 +39,37 @@ type userData struct {
 	User  portico.User
 	Roles []string
 	New   bool
+	Self  bool // the signed-in user's own account
+	Admin bool // the signed-in user is an admin: roles and disabled are shown
 }
 
 func (s *Server) newUserPage(w http.ResponseWriter, r *http.Request, ss *session) {
 	s.render(w, r, http.StatusOK, "user", &page{Title: "New user", Session: ss,
-		Data: userData{New: true, Roles: allRoles, User: portico.User{Roles: []portico.Role{portico.RoleSubscriber}}}})
+		Data: userData{New: true, Roles: allRoles, Admin: ss.has(portico.RoleAdmin), User: portico.User{Roles: []portico.Role{portico.RoleSubscriber}}}})
 }
 
 // readUserForm reads the user form; roles come from its checkboxes.
 func readUserForm(r *http.Request) userForm {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	f := userForm{
-		Username: strings.TrimSpace(r.PostFormValue("username")),
-		Password: r.PostFormValue("password"),
-		Email:    &email,
-		Roles:    []portico.Role{},
+		Username:        strings.TrimSpace(r.PostFormValue("username")),
+		Password:        r.PostFormValue("password"),
+		CurrentPassword: r.PostFormValue("current_password"),
+		Email:           &email,
 	}
-	for _, role := range r.PostForm["roles"] {
-		f.Roles = append(f.Roles, portico.Role(role))
+	if r.PostFormValue("roles_shown") != "" {
+		roles := []portico.Role{}
+		for _, role := range r.PostForm["roles"] {
+			roles = append(roles, portico.Role(role))
+		}
+		f.Roles = &roles
+	}
+	if r.PostFormValue("disabled_shown") != "" {
+		disabled := r.PostFormValue("disabled") != ""
+		f.Disabled = &disabled
+	}
+	if f.Password == "" {
+		f.CurrentPassword = ""
 	}
 	return f
 }
@@ -64,8 +78,12 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, ss *session)
 	f := readUserForm(r)
 	var u portico.User
 	err := s.do(r, apiCall{method: http.MethodPost, path: "/users", token: ss.token, body: f}, &u)
-	if s.formFailed(w, r, ss, err, "user", "New user", userData{New: true, Roles: allRoles,
-		User: portico.User{Username: f.Username, Email: *f.Email, Roles: f.Roles}}) {
+	var roles []portico.Role
+	if f.Roles != nil {
+		roles = *f.Roles
+	}
+	if s.formFailed(w, r, ss, err, "user", "New user", userData{New: true, Roles: allRoles, Admin: ss.has(portico.RoleAdmin),
+		User: portico.User{Username: f.Username, Email: *f.Email, Roles: roles}}) {
 		return
 	}
 	done(w, r, "/console/users/"+u.ID+"?saved=1")
@@ -77,7 +95,7 @@ func (s *Server) userPage(w http.ResponseWriter, r *http.Request, ss *session) {
 		s.fail(w, r, ss, 0, err)
 		return
 	}
-	p := &page{Title: "User " + u.Username, Session: ss, Data: userData{User: u, Roles: allRoles}}
+	p := &page{Title: "User " + u.Username, Session: ss, Data: s.userData(ss, u)}
 	switch {
 	case r.URL.Query().Get("saved") != "":
 		p.Message = "Saved."
@@ -93,8 +111,6 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, ss *session)
 	id := r.PathValue("id")
 	f := readUserForm(r)
 	f.Username = ""
-	disabled := r.PostFormValue("disabled") != ""
-	f.Disabled = &disabled
 	err := s.do(r, apiCall{method: http.MethodPut, path: "/users/" + id, token: ss.token, body: f}, nil)
 	if err != nil {
 		var u portico.User
@@ -102,12 +118,23 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, ss *session)
 			s.fail(w, r, ss, 0, gerr)
 			return
 		}
-		u.Email, u.Roles, u.Disabled = *f.Email, f.Roles, disabled
-		if s.formFailed(w, r, ss, err, "user", "User "+u.Username, userData{User: u, Roles: allRoles}) {
+		u.Email = *f.Email
+		if f.Roles != nil {
+			u.Roles = *f.Roles
+		}
+		if f.Disabled != nil {
+			u.Disabled = *f.Disabled
+		}
+		if s.formFailed(w, r, ss, err, "user", "User "+u.Username, s.userData(ss, u)) {
 			return
 		}
 	}
 	done(w, r, "/console/users/"+id+"?saved=1")
+}
+
+// userData is what the user page shows u to the signed-in user.
+func (s *Server) userData(ss *session, u portico.User) userData {
+	return userData{User: u, Roles: allRoles, Self: u.ID == ss.user.ID, Admin: ss.has(portico.RoleAdmin)}
 }
 
 func (s *Server) signOutUser(w http.ResponseWriter, r *http.Request, ss *session) {

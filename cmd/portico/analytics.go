@@ -143,7 +143,12 @@ func (a *analyticsNode) open(ctx context.Context, target string) (portico.Analyt
 		}
 		a.ch = st
 	}
-	a.querier, a.addrs = a.ch, slices.Clone(chc.Addrs)
+	// The settings show each address as PUT takes it: host:port.
+	a.addrs = make([]string, len(chc.Addrs))
+	for i, u := range chc.Addrs {
+		a.addrs[i] = strings.TrimPrefix(u, "http://")
+	}
+	a.querier = a.ch
 	return a.ch, nil
 }
 

@@ -179,10 +179,15 @@ func consoleAnalyticsSettings(t *testing.T, tab *browsertest.Tab, base string, o
 	}
 	var listed []string
 	tab.Eval(`Array.from(document.querySelectorAll('input[name="address"]')).map(e => e.value)`, &listed)
-	// The admin API keeps an address as a URL.
-	want := "http://" + addr
+	// The page lists the address as PUT takes it, so that saving the
+	// form again as it stands is taken.
+	want := addr
 	if !slices.Equal(listed, []string{want}) {
 		t.Errorf("after adding %s the page lists %q, want [%s]", addr, listed, want)
+	}
+	tab.ClickAndWait(`main form button[type="submit"]`)
+	if st := tab.Status(); st != http.StatusOK || tab.HTML() == "" || strings.Contains(tab.Text("main"), "field") {
+		t.Errorf("saving the settings page unchanged: status %d: %s", st, tab.Text("main"))
 	}
 	waitFor(t, "node 2 to answer the address", 10*time.Second, func() bool {
 		as, _ := other.call("GET", "/settings/analytics", nil, 200)["addresses"].([]any)
