@@ -286,6 +286,10 @@ func TestPlanAndAPIFlow(t *testing.T) {
 	if !strings.Contains(body, "sam&#39;s app") || !strings.Contains(body, "weather") {
 		t.Fatalf("the pending list lacks the subscription:\n%s", body)
 	}
+	_, body = cl.Get("/console/subscriptions?status=pending&api=" + apiID)
+	if !strings.Contains(body, `href="?api=`+apiID+`&amp;status=approved"`) {
+		t.Errorf("the status links of a list filtered by API drop the API")
+	}
 	if st, _, _ := cl.Post("/console/subscriptions/"+sub["id"].(string)+"/approve", nil); st != http.StatusSeeOther {
 		t.Fatalf("approving: %d", st)
 	}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/portico-gw/portico"
 )
@@ -27,6 +28,21 @@ type subscriptionsData struct {
 	Rows   []subscriptionRow
 	Pager  pager
 	Status string
+}
+
+// StatusLink is the query string of the list with status st ("" for
+// all), keeping the other filters.
+func (d subscriptionsData) StatusLink(st string) string {
+	v := url.Values{}
+	for k, vs := range d.Pager.Base {
+		if k != "status" {
+			v[k] = vs
+		}
+	}
+	if st != "" {
+		v.Set("status", st)
+	}
+	return "?" + v.Encode()
 }
 
 // moderation lists what the API's owner may do to a subscription in each
