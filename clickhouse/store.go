@@ -47,6 +47,9 @@ type Store struct {
 	next   atomic.Uint64               // round-robin position
 	addrMu sync.Mutex                  // serializes SetAddrs
 
+	ambMu     sync.Mutex
+	ambiguous map[string]struct{} // batches (first and last request id) whose failed insert may have been stored
+
 	retention     atomic.Int64  // days records are kept: Config.RetentionDays, then SetRetentionDays
 	retentionKick chan struct{} // SetRetentionDays was called (capacity 1)
 
@@ -269,11 +272,15 @@ func (s *Store) do(ctx context.Context, ep *endpoint, query string, body []byte)
 	if err != nil {
 		return nil, err
 	}
-	// Mark the request as safe to send again when it meets a kept-alive
+	// Mark a query as safe to send again when it meets a kept-alive
 	// connection that the server closed meanwhile (the header itself is
 	// not sent): the transport then retries it on a fresh connection
-	// instead of failing.
-	req.Header["X-Idempotency-Key"] = nil
+	// instead of failing. Never an insert: the transport would also send
+	// it again when the server stored it and broke the connection before
+	// answering; Write settles that case itself (TestWriteAmbiguous).
+	if query != s.insertQuery {
+		req.Header["X-Idempotency-Key"] = nil
+	}
 	if s.cfg.User != "" {
 		req.SetBasicAuth(s.cfg.User, s.cfg.Password)
 	}

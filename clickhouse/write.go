@@ -3,7 +3,9 @@ package clickhouse
 import (
 	"context"
 	"math"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,9 +26,15 @@ const maxPooledBuf = 16 << 20
 // Write returns an EUnavailable error and stored nothing.
 //
 // A batch of up to max_insert_block_size rows (1,048,576 by default) is
-// one block, which ClickHouse stores whole or not at all. Write does not
-// deduplicate: if a connection breaks after the server stored a batch but
-// before it answered, the batch is stored again on the next address.
+// one block, which ClickHouse stores whole or not at all. When an insert
+// fails in a way that leaves open whether the server stored it (the
+// connection broke, the server went away or timed out: anything but a
+// refusal), Write remembers the batch, and the next Write of the same
+// batch (the recorder's retry, from its spool) first asks whether its
+// first and last request ids are stored: if they are, the batch is taken
+// as written and not stored twice (TestWriteAmbiguous). This holds for
+// batches whose records have request ids, and reads the table (not a
+// Buffer table's buffer) that queries read.
 //
 // Values are stored as the package documentation describes: times before
 // 1970 or after 2106 and negative durations or byte counts are clamped to
@@ -34,6 +42,17 @@ const maxPooledBuf = 16 << 20
 func (s *Store) Write(ctx context.Context, batch []portico.Record) error {
 	if len(batch) == 0 {
 		return nil
+	}
+	key := ambiguityKey(batch)
+	if key != "" && s.wasAmbiguous(key) {
+		stored, err := s.stored(ctx, batch[0].RequestID, batch[len(batch)-1].RequestID)
+		if err != nil {
+			return &portico.Error{Code: portico.EUnavailable, Message: "analytics store unavailable: checking whether a batch was stored", Err: err}
+		}
+		s.forget(key)
+		if stored {
+			return nil
+		}
 	}
 	buf := bufPool.Get().(*[]byte)
 	b := (*buf)[:0]
@@ -44,6 +63,9 @@ func (s *Store) Write(ctx context.Context, batch []portico.Record) error {
 		_, err := s.do(ctx, ep, s.insertQuery, b)
 		return err
 	})
+	if err != nil && key != "" && portico.ErrorCodeOf(err) == portico.EUnavailable {
+		s.remember(key)
+	}
 	// After a failed attempt the transport may in rare cases still hold
 	// the body; only a buffer whose insert succeeded goes back to the pool.
 	if err == nil && cap(b) <= maxPooledBuf {
@@ -203,4 +225,56 @@ func appendField(b []byte, s string) []byte {
 		start = i + 1
 	}
 	return append(b, s[start:]...)
+}
+
+// maxAmbiguous bounds the batches a Store remembers as possibly stored.
+const maxAmbiguous = 10000
+
+// ambiguityKey names a batch by its first and last request ids, or is ""
+// when either is empty.
+func ambiguityKey(batch []portico.Record) string {
+	first, last := batch[0].RequestID, batch[len(batch)-1].RequestID
+	if first == "" || last == "" {
+		return ""
+	}
+	return first + "\x00" + last
+}
+
+func (s *Store) wasAmbiguous(key string) bool {
+	s.ambMu.Lock()
+	defer s.ambMu.Unlock()
+	_, ok := s.ambiguous[key]
+	return ok
+}
+
+func (s *Store) remember(key string) {
+	s.ambMu.Lock()
+	defer s.ambMu.Unlock()
+	if s.ambiguous == nil || len(s.ambiguous) >= maxAmbiguous {
+		s.ambiguous = map[string]struct{}{}
+	}
+	s.ambiguous[key] = struct{}{}
+}
+
+func (s *Store) forget(key string) {
+	s.ambMu.Lock()
+	defer s.ambMu.Unlock()
+	delete(s.ambiguous, key)
+}
+
+// stored reports whether records with both request ids are in the table
+// that queries read.
+func (s *Store) stored(ctx context.Context, first, last string) (bool, error) {
+	q := url.Values{"query": {"SELECT count() FROM " + s.db + "." + quoteIdent(s.queryName) +
+		" WHERE request_id IN (" + quoteString(first) + ", " + quoteString(last) + ") FORMAT TabSeparated"}}.Encode()
+	var n int
+	err := s.try(ctx, false, func(ep *endpoint) error {
+		b, err := s.do(ctx, ep, q, nil)
+		if err != nil {
+			return err
+		}
+		n, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err
+	})
+	return n > 0, err
 }
