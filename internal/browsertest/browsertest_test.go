@@ -446,8 +446,8 @@ func testStepTimesOut(t *testing.T, s *httptest.Server, b *browsertest.Browser) 
 	t.Setenv(browsertest.ScreenshotsEnv, t.TempDir()) // the failures are made up
 	r := &recorder{TB: t}
 	tab := b.NewTab(r)
+	tab.Go(s.URL + "/form") // at the default timeout: a loaded machine takes more than 300ms to load it
 	tab.Timeout = 300 * time.Millisecond
-	tab.Go(s.URL + "/form")
 	start := time.Now()
 	r.do(func() { tab.WaitText("h1", "never there") })
 	if took := time.Since(start); took > 3*time.Second {
