@@ -53,7 +53,9 @@ func TestJWTIssuerValidate(t *testing.T) {
 	}{
 		{"jwks", func(*portico.JWTIssuer) {}, ""},
 		{"http jwks", func(j *portico.JWTIssuer) { j.JWKSURL = "http://127.0.0.1:8080/jwks" }, ""},
-		{"static rsa", func(j *portico.JWTIssuer) { j.JWKSURL, j.Key, j.Algorithms = "", rsaPEM, []string{"RS256", "PS256", "RS512"} }, ""},
+		{"static rsa", func(j *portico.JWTIssuer) {
+			j.JWKSURL, j.Key, j.Algorithms = "", rsaPEM, []string{"RS256", "PS256", "RS512"}
+		}, ""},
 		{"static ec", func(j *portico.JWTIssuer) { j.JWKSURL, j.Key, j.Algorithms = "", ecPEM, []string{"ES256"} }, ""},
 		{"static ed25519", func(j *portico.JWTIssuer) { j.JWKSURL, j.Key, j.Algorithms = "", edPEM, []string{"EdDSA"} }, ""},
 		{"hs256 secret", func(j *portico.JWTIssuer) { j.JWKSURL, j.Key, j.Algorithms = "", secret, []string{"HS256"} }, ""},
