@@ -91,6 +91,16 @@ type AnalyticsQuery struct {
 	// LatencyP99 of every row are 0, and stores do none of their work
 	// (latencies are neither collected nor sorted).
 	NoLatency bool
+	// NoBytes skips the byte counts: RequestBytes and ResponseBytes of
+	// every row are 0, and stores do not read them.
+	NoBytes bool
+	// Totals, with a Bucket or a GroupBy, adds one row after the others:
+	// the aggregate over every selected record (all groups, also those a
+	// Limit leaves out), as the query without Bucket, GroupBy and Limit
+	// would answer it, with Total set. It comes only when some record is
+	// selected. A store computes it in the same pass as the other rows
+	// where it can, which costs less than a second query.
+	Totals bool
 }
 
 // AnalyticsRow is one aggregate. Latency percentiles are nearest-rank
@@ -108,4 +118,7 @@ type AnalyticsRow struct {
 	LatencyP99    float64   `json:"latency_p99_ms"`
 	RequestBytes  int64     `json:"request_bytes"`
 	ResponseBytes int64     `json:"response_bytes"`
+	// Total marks the row of AnalyticsQuery.Totals: the aggregate over
+	// every selected record.
+	Total bool `json:"-"`
 }

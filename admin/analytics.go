@@ -19,8 +19,12 @@ type analyticsResult struct {
 	GroupBy string                 `json:"group_by,omitempty"`
 	Limit   int                    `json:"limit,omitempty"`
 	Latency bool                   `json:"latency"` // false: the percentiles were left out
+	Bytes   bool                   `json:"bytes"`   // false: the byte counts were left out
 	Filters map[string]string      `json:"filters"`
 	Items   []portico.AnalyticsRow `json:"items"`
+	// Total is the aggregate over every selected record, with totals=true
+	// and some record selected.
+	Total *portico.AnalyticsRow `json:"total,omitempty"`
 }
 
 // analyticsDims are the dimensions a caller may group or filter by.
@@ -41,7 +45,9 @@ const MaxAnalyticsLimit = 1000
 // both; filtered by any dimension (?api=weather&status=500). With
 // group_by, limit=n (1 to MaxAnalyticsLimit) keeps the n groups with the
 // most requests, most first; latency=false leaves the percentiles out (0),
-// which saves the store most of its work. Admins see everything,
+// which saves the store most of its work, and bytes=false the byte counts;
+// totals=true adds the aggregate over every selected record as "total",
+// computed in the same pass where the store can. Admins see everything,
 // publishers their own APIs, others their own applications.
 func (s *Server) queryAnalytics(w http.ResponseWriter, r *http.Request, c *call) error {
 	if s.Analytics == nil {
@@ -95,18 +101,23 @@ func (s *Server) queryAnalytics(w http.ResponseWriter, r *http.Request, c *call)
 		}
 		aq.Limit = n
 	}
-	if _, ok := q["latency"]; ok {
-		switch q.Get("latency") {
-		case "true":
-		case "false":
-			aq.NoLatency = true
-		default:
-			return invalid("latency", "latency must be true or false")
+	for _, p := range []struct {
+		name string
+		set  *bool
+		when string // the value that sets it
+	}{{"latency", &aq.NoLatency, "false"}, {"bytes", &aq.NoBytes, "false"}, {"totals", &aq.Totals, "true"}} {
+		if _, ok := q[p.name]; !ok {
+			continue
 		}
+		v := q.Get(p.name)
+		if v != "true" && v != "false" {
+			return invalid(p.name, "%s must be true or false", p.name)
+		}
+		*p.set = v == p.when
 	}
 	for name, vals := range q {
 		switch name {
-		case "from", "to", "bucket", "group_by", "limit", "latency":
+		case "from", "to", "bucket", "group_by", "limit", "latency", "bytes", "totals":
 			continue
 		}
 		if !isDim(name) {
@@ -132,11 +143,21 @@ func (s *Server) queryAnalytics(w http.ResponseWriter, r *http.Request, c *call)
 		}
 		return err
 	}
-	if rows == nil {
-		rows = []portico.AnalyticsRow{}
+	res := analyticsResult{From: aq.From, To: aq.To, Bucket: aq.Bucket, GroupBy: aq.GroupBy,
+		Limit: aq.Limit, Latency: !aq.NoLatency, Bytes: !aq.NoBytes, Filters: aq.Filters, Items: []portico.AnalyticsRow{}}
+	for i := range rows {
+		switch {
+		case !rows[i].Total:
+			res.Items = append(res.Items, rows[i])
+		case res.Total == nil:
+			res.Total = &rows[i]
+		}
 	}
-	writeJSON(w, http.StatusOK, analyticsResult{From: aq.From, To: aq.To, Bucket: aq.Bucket, GroupBy: aq.GroupBy,
-		Limit: aq.Limit, Latency: !aq.NoLatency, Filters: aq.Filters, Items: rows})
+	if aq.Totals && res.Total == nil && aq.Bucket == "" && aq.GroupBy == "" && len(res.Items) == 1 {
+		// Without buckets or groups the one row is the total.
+		res.Total = &res.Items[0]
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 

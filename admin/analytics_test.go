@@ -10,6 +10,7 @@ import (
 
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/admin"
+	"github.com/portico-gw/portico/internal/analyticstest"
 )
 
 // fakeQuerier remembers the last query.
@@ -137,6 +138,73 @@ func TestAnalyticsQueryLimitAndLatency(t *testing.T) {
 	}
 	if fq.last.From != (time.Time{}) {
 		t.Errorf("a refused query reached the store: %+v", fq.last)
+	}
+}
+
+// referenceQuerier answers with the reference aggregation of records.
+type referenceQuerier struct{ records []portico.Record }
+
+func (r referenceQuerier) Query(_ context.Context, q portico.AnalyticsQuery) ([]portico.AnalyticsRow, error) {
+	return analyticstest.Aggregate(r.records, q), nil
+}
+
+func TestAnalyticsQueryBytesAndTotals(t *testing.T) {
+	e := newEnv(t)
+	records := analyticstest.Records()
+	e.srv.Analytics = referenceQuerier{records}
+	from, to := records[0].Time.Add(-time.Hour), records[len(records)-1].Time.Add(time.Hour)
+	path := "/api/v1/analytics/requests?from=" + from.UTC().Format(time.RFC3339) + "&to=" + to.UTC().Format(time.RFC3339) + "&"
+	all := analyticstest.Aggregate(records, portico.AnalyticsQuery{From: from, To: to})
+	if len(all) != 1 || all[0].RequestBytes == 0 {
+		t.Fatalf("the reference records have no bytes to leave out: %+v", all)
+	}
+	type answer struct {
+		Bytes bool                   `json:"bytes"`
+		Items []portico.AnalyticsRow `json:"items"`
+		Total *portico.AnalyticsRow  `json:"total"`
+	}
+	for _, c := range []struct {
+		query        string
+		bytes, total bool
+	}{
+		{"bucket=hour", true, false},
+		{"bucket=hour&totals=true", true, true},
+		{"bucket=hour&totals=false", true, false},
+		{"group_by=application&limit=2&totals=true&bytes=false", false, true},
+		{"bytes=true&totals=true", true, true}, // no buckets or groups: the one row is the total
+		{"group_by=api&bytes=false", false, false},
+	} {
+		var a answer
+		e.admin().do("GET", path+c.query, nil).want(http.StatusOK).decode(&a)
+		if a.Bytes != c.bytes || len(a.Items) == 0 {
+			t.Errorf("%s: bytes %v with %d items, want bytes %v", c.query, a.Bytes, len(a.Items), c.bytes)
+		}
+		for _, it := range a.Items {
+			if (it.RequestBytes != 0) != c.bytes {
+				t.Errorf("%s: an item has request_bytes %d", c.query, it.RequestBytes)
+			}
+		}
+		if (a.Total != nil) != c.total {
+			t.Errorf("%s: total %+v, want one: %v", c.query, a.Total, c.total)
+			continue
+		}
+		if a.Total == nil {
+			continue
+		}
+		want := all[0]
+		if !c.bytes {
+			want.RequestBytes, want.ResponseBytes = 0, 0
+		}
+		got := *a.Total
+		if got.Requests != want.Requests || got.Errors != want.Errors || got.LatencyP99 != want.LatencyP99 ||
+			got.RequestBytes != want.RequestBytes || !got.Bucket.IsZero() || got.Group != "" {
+			t.Errorf("%s: total %+v, want %+v", c.query, got, want)
+		}
+	}
+	for _, bad := range []struct{ query, field string }{
+		{"totals=yes", "totals"}, {"totals=", "totals"}, {"bytes=0", "bytes"}, {"bytes=FALSE", "bytes"},
+	} {
+		e.admin().do("GET", path+bad.query, nil).wantErr(http.StatusBadRequest, bad.field)
 	}
 }
 

@@ -52,8 +52,10 @@ const queryParams = "wait_end_of_query=1"
 // and more. Latency percentiles are exact nearest-rank: the latency at
 // rank ceil(p × n) of the sorted latencies, computed in ClickHouse from
 // the microsecond column (see percentileLevels) and returned in
-// milliseconds; with q.NoLatency they are 0 and not computed. A query
-// that matches nothing returns an empty slice.
+// milliseconds; with q.NoLatency they are 0 and not computed, with
+// q.NoBytes the byte counts. A query that matches nothing returns an empty
+// slice. q.Totals is the same query WITH TOTALS (one scan), except for the
+// top groups by bucket below, whose total takes a query of its own.
 //
 // With q.GroupBy and q.Limit, ClickHouse keeps the top groups: without a
 // bucket by ORDER BY count DESC, group LIMIT n; with one, the rows of the
@@ -93,6 +95,20 @@ func (s *Store) Query(ctx context.Context, q portico.AnalyticsQuery) ([]portico.
 	}
 	if q.GroupBy != "" && q.Limit > 0 && q.Bucket != "" {
 		rankRows(rows)
+		if q.Totals && len(rows) > 0 {
+			// The rows are those of the top groups only (the IN
+			// condition), so the total is a query of its own.
+			all := q
+			all.Bucket, all.GroupBy, all.Limit, all.Totals = "", "", 0, false
+			t, err := s.Query(ctx, all)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range t {
+				r.Total = true
+				rows = append(rows, r)
+			}
+		}
 	}
 	return rows, nil
 }
@@ -161,12 +177,12 @@ func (s *Store) buildQuery(q portico.AnalyticsQuery) (sql string, ok bool, err e
 		sel = append(sel, "hex("+col+") AS _g")
 		keys = append(keys, col)
 	}
-	sel = append(sel,
-		"count() AS _n",
-		"countIf(status >= 400) AS _e",
-		"sum(request_bytes) AS _rq",
-		"sum(response_bytes) AS _rs",
-	)
+	sel = append(sel, "count() AS _n", "countIf(status >= 400) AS _e")
+	if q.NoBytes {
+		sel = append(sel, "0, 0")
+	} else {
+		sel = append(sel, "sum(request_bytes) AS _rq", "sum(response_bytes) AS _rs")
+	}
 	if q.NoLatency {
 		sel = append(sel, "0, 0, 0")
 	} else {
@@ -196,6 +212,10 @@ func (s *Store) buildQuery(q portico.AnalyticsQuery) (sql string, ok bool, err e
 	b.WriteString("\nWHERE " + strings.Join(where, "\n  AND "))
 	if len(keys) > 0 {
 		b.WriteString("\nGROUP BY " + strings.Join(keys, ", "))
+		if q.Totals && !(top && q.Bucket != "") {
+			// The totals row comes after the others, past an empty line.
+			b.WriteString(" WITH TOTALS")
+		}
 		if top && q.Bucket == "" {
 			fmt.Fprintf(&b, "\nORDER BY _n DESC, %s LIMIT %d", keys[0], q.Limit)
 		} else {
@@ -277,7 +297,9 @@ func clampMicro(t time.Time) int64 {
 
 // parseRows parses the TabSeparated answer of a query built by
 // buildQuery: [bucket] [hex group] n errors request_bytes response_bytes
-// p50 p95 p99, in microseconds for the percentiles.
+// p50 p95 p99, in microseconds for the percentiles. A row after an empty
+// line is the totals row of WITH TOTALS: it gets Total, and no bucket or
+// group.
 func parseRows(out []byte, bucket, group bool) ([]portico.AnalyticsRow, error) {
 	rows := []portico.AnalyticsRow{}
 	want := 7
@@ -287,8 +309,10 @@ func parseRows(out []byte, bucket, group bool) ([]portico.AnalyticsRow, error) {
 	if group {
 		want++
 	}
+	totals := false
 	for _, line := range strings.Split(string(out), "\n") {
 		if line == "" {
+			totals = true
 			continue
 		}
 		f := strings.Split(line, "\t")
@@ -332,6 +356,9 @@ func parseRows(out []byte, bucket, group bool) ([]portico.AnalyticsRow, error) {
 		row.LatencyP50 = float64(nums[4]) / 1000
 		row.LatencyP95 = float64(nums[5]) / 1000
 		row.LatencyP99 = float64(nums[6]) / 1000
+		if totals {
+			row.Bucket, row.Group, row.Total = time.Time{}, "", true
+		}
 		rows = append(rows, row)
 	}
 	return rows, nil

@@ -18,6 +18,7 @@ type analyticsAnswer struct {
 	From  time.Time              `json:"from"`
 	To    time.Time              `json:"to"`
 	Items []portico.AnalyticsRow `json:"items"`
+	Total *portico.AnalyticsRow  `json:"total"`
 }
 
 // dashRange is a time range the dashboard offers.
@@ -37,8 +38,8 @@ var dashRanges = []dashRange{
 const topN = 10
 
 // topQuery asks the admin API for the top groups only, without their
-// latency percentiles, which the bars do not show.
-var topQuery = []string{"limit", strconv.Itoa(topN), "latency", "false"}
+// latency percentiles and byte counts, which the bars do not show.
+var topQuery = []string{"limit", strconv.Itoa(topN), "latency", "false", "bytes", "false"}
 
 type dashboardData struct {
 	Ranges         []dashRange
@@ -95,7 +96,7 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, ss *sessi
 	if d.API != "" {
 		q.Set(portico.DimAPI, d.API)
 	}
-	query := func(extra ...string) ([]portico.AnalyticsRow, error) {
+	query := func(extra ...string) (analyticsAnswer, error) {
 		v := url.Values{}
 		for k, vs := range q {
 			v[k] = vs
@@ -105,23 +106,31 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		}
 		var a analyticsAnswer
 		err := s.do(r, apiCall{method: http.MethodGet, path: "/analytics/requests", query: v, token: ss.token}, &a)
-		return a.Items, err
+		return a, err
 	}
 	// The queries run at once: each is a scan of the range in the
-	// analytics store (BenchmarkPages, BenchmarkDashboardClickHouse10M).
+	// analytics store; the totals come with the series, in the same scan
+	// (BenchmarkPages, BenchmarkDashboardClickHouse10M).
 	tops := []struct{ dim, title string }{
 		{portico.DimAPI, "Top APIs"}, {portico.DimApplication, "Top applications"}, {portico.DimStatus, "Status codes"},
 		{portico.DimResource, "Top resources"}, {portico.DimNode, "Nodes"},
 	}
-	queries := [][]string{nil, {"bucket", string(bucket)}}
+	queries := [][]string{{"bucket", string(bucket), "totals", "true"}}
 	for _, t := range tops {
+		if t.dim == portico.DimAPI && d.API != "" {
+			// One API's top APIs are that API: its totals, below.
+			queries = append(queries, nil)
+			continue
+		}
 		queries = append(queries, append([]string{"group_by", t.dim}, topQuery...))
 	}
-	results := make([][]portico.AnalyticsRow, len(queries))
+	results := make([]analyticsAnswer, len(queries))
 	errs := make([]error, len(queries))
 	var wg sync.WaitGroup
 	for i, extra := range queries {
-		wg.Go(func() { results[i], errs[i] = query(extra...) })
+		if extra != nil {
+			wg.Go(func() { results[i], errs[i] = query(extra...) })
+		}
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -140,12 +149,17 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		s.fail(w, r, ss, 0, err)
 		return
 	}
-	if len(results[0]) > 0 {
-		d.Total = results[0][0]
+	if t := results[0].Total; t != nil {
+		d.Total = *t
+		if queries[1] == nil {
+			one := *t
+			one.Group = d.API
+			results[1].Items = []portico.AnalyticsRow{one}
+		}
 	}
-	d.Requests, d.Latency = timeCharts(results[1], bucket, d.FromAt, d.ToAt)
+	d.Requests, d.Latency = timeCharts(results[0].Items, bucket, d.FromAt, d.ToAt)
 	for i, t := range tops {
-		d.Tops = append(d.Tops, chartBox{t.title, s.topChart(r, ss, t.dim, t.title, results[2+i])})
+		d.Tops = append(d.Tops, chartBox{t.title, s.topChart(r, ss, t.dim, t.title, results[1+i].Items)})
 	}
 	s.render(w, r, http.StatusOK, "dashboard", &page{Title: "Dashboard", Session: ss, Data: d})
 }

@@ -45,6 +45,8 @@ type queryPlan struct {
 	empty    bool          // no record can match
 	limit    int           // with groupBy, the most groups answered; 0 for all
 	latency  bool          // compute latency percentiles
+	bytes    bool          // sum the byte counts
+	totals   bool          // answer the total row too
 }
 
 // queryFilter is one filter of a query.
@@ -58,7 +60,8 @@ type queryFilter struct {
 // dimension to group or filter by that is not one of portico's Dim*
 // constants, is an EInvalid error.
 func newQueryPlan(q portico.AnalyticsQuery) (*queryPlan, error) {
-	p := &queryPlan{groupBy: q.GroupBy, latency: !q.NoLatency}
+	p := &queryPlan{groupBy: q.GroupBy, latency: !q.NoLatency, bytes: !q.NoBytes,
+		totals: q.Totals && (q.Bucket != "" || q.GroupBy != "")}
 	if q.GroupBy != "" && q.Limit > 0 {
 		p.limit = q.Limit
 	}
@@ -104,7 +107,9 @@ func newQueryPlan(q portico.AnalyticsQuery) (*queryPlan, error) {
 // window functions, and it gives exactly the numbers of the reference
 // implementation.) With q.Limit it ranks the groups by their counts and
 // computes percentiles for the top groups only; with q.NoLatency it
-// neither decodes nor keeps latencies. Memory grows with the number of
+// neither decodes nor keeps latencies, with q.NoBytes it does not decode
+// the byte counts; q.Totals sums the cells and sorts every latency once
+// more. Memory grows with the number of
 // selected records: 8 bytes each for the latencies, 20 with groups or
 // buckets (each latency's cell, and a copy ordered by cell).
 //
@@ -132,7 +137,13 @@ func (a *Analytics) Query(ctx context.Context, q portico.AnalyticsQuery) ([]port
 	if err := p.queryRows(ctx, tx, &s.agg); err != nil {
 		return nil, wrapAnalytics("query", err)
 	}
-	return s.agg.rows(p.limit), nil
+	rows := s.agg.rows(p.limit)
+	if p.totals {
+		if t, ok := s.agg.total(); ok {
+			rows = append(rows, t)
+		}
+	}
+	return rows, nil
 }
 
 // chunkScan counts the records of chunks that a query selects. Its
@@ -229,11 +240,13 @@ func (s *chunkScan) add(data []byte) error {
 	if s.statuses, err = c.ints(colStatus, s.statuses); err != nil {
 		return err
 	}
-	if s.reqBytes, err = c.ints(colRequestBytes, s.reqBytes); err != nil {
-		return err
-	}
-	if s.respBytes, err = c.ints(colResponseBytes, s.respBytes); err != nil {
-		return err
+	if p.bytes {
+		if s.reqBytes, err = c.ints(colRequestBytes, s.reqBytes); err != nil {
+			return err
+		}
+		if s.respBytes, err = c.ints(colResponseBytes, s.respBytes); err != nil {
+			return err
+		}
 	}
 	groupCol := -1
 	if p.groupBy != "" {
@@ -249,9 +262,10 @@ func (s *chunkScan) add(data []byte) error {
 		}
 	}
 	var (
-		lastKey cellKey
-		last    int32 = -1
-		latency int64
+		lastKey     cellKey
+		last        int32 = -1
+		latency     int64
+		reqB, respB int64
 	)
 	for _, i := range keep {
 		var k cellKey
@@ -275,7 +289,10 @@ func (s *chunkScan) add(data []byte) error {
 		if p.latency {
 			latency = s.latencies[i]
 		}
-		s.agg.add(last, latency, s.statuses[i] >= 400, s.reqBytes[i], s.respBytes[i])
+		if p.bytes {
+			reqB, respB = s.reqBytes[i], s.respBytes[i]
+		}
+		s.agg.add(last, latency, s.statuses[i] >= 400, reqB, respB)
 	}
 	return nil
 }
@@ -299,6 +316,9 @@ func (p *queryPlan) queryRows(ctx context.Context, tx *sql.Tx, agg *aggregator) 
 	// status >= 400 rather than status: values under 256 cost the driver
 	// no allocation.
 	cols := "time, latency_us, status >= 400, request_bytes, response_bytes"
+	if !p.bytes {
+		cols = "time, latency_us, status >= 400, 0, 0"
+	}
 	if p.groupBy != "" {
 		cols += ", " + dimensions[p.groupBy].sql
 	}
@@ -540,6 +560,31 @@ func (g *aggregator) percentiles(keep []int32, rows []portico.AnalyticsRow) {
 		rows[j].LatencyP95 = percentile(part, 95)
 		rows[j].LatencyP99 = percentile(part, 99)
 	}
+}
+
+// total returns the row of every record counted, with Total set; ok is
+// false when none was. It sorts the latencies in place, so it comes after
+// rows.
+func (g *aggregator) total() (t portico.AnalyticsRow, ok bool) {
+	for i := range g.cells {
+		c := &g.cells[i]
+		t.Requests += c.requests
+		t.Errors += c.errors
+		t.RequestBytes += c.reqBytes
+		t.ResponseBytes += c.respBytes
+	}
+	if t.Requests == 0 {
+		return t, false
+	}
+	t.ErrorRate = float64(t.Errors) / float64(t.Requests)
+	t.Total = true
+	if g.latency {
+		slices.Sort(g.latencies)
+		t.LatencyP50 = percentile(g.latencies, 50)
+		t.LatencyP95 = percentile(g.latencies, 95)
+		t.LatencyP99 = percentile(g.latencies, 99)
+	}
+	return t, true
 }
 
 // topGroups returns the first n of groups in the order of compare, in that

@@ -32,7 +32,10 @@ import (
 // With a GroupBy and a Limit above 0, only the Limit groups with the most
 // requests over all selected records are kept (ties broken by group value,
 // the byte-wise smaller first), and rows are ordered by bucket, then by
-// that rank of their group. With NoLatency the three percentiles are 0.
+// that rank of their group. With NoLatency the three percentiles are 0,
+// with NoBytes the two byte counts. With Totals and a Bucket or GroupBy,
+// the rows end with the row that q without Bucket, GroupBy, Limit and
+// Totals gives, if any, with Total set.
 //
 // Aggregate expects times and latencies in whole microseconds, as stores
 // keep them. It panics on a Bucket, GroupBy or filter dimension that is not
@@ -80,8 +83,10 @@ func Aggregate(records []portico.Record, q portico.AnalyticsQuery) []portico.Ana
 		if r.IsError() {
 			a.row.Errors++
 		}
-		a.row.RequestBytes += r.RequestBytes
-		a.row.ResponseBytes += r.ResponseBytes
+		if !q.NoBytes {
+			a.row.RequestBytes += r.RequestBytes
+			a.row.ResponseBytes += r.ResponseBytes
+		}
 		a.latencies = append(a.latencies, r.Latency.Microseconds())
 	}
 
@@ -131,6 +136,14 @@ func Aggregate(records []portico.Record, q portico.AnalyticsQuery) []portico.Ana
 			row.LatencyP99 = millis(nearestRank(a.latencies, 99))
 		}
 		rows = append(rows, row)
+	}
+	if q.Totals && (q.Bucket != "" || q.GroupBy != "") {
+		all := q
+		all.Bucket, all.GroupBy, all.Limit, all.Totals = "", "", 0, false
+		for _, t := range Aggregate(records, all) {
+			t.Total = true
+			rows = append(rows, t)
+		}
 	}
 	return rows
 }

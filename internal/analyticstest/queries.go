@@ -155,6 +155,17 @@ func Queries() []portico.AnalyticsQuery {
 		noLatency(with(all, portico.Hour, portico.DimAPI)),
 		noLatency(top(with(all, "", portico.DimApplication), 2)),
 		noLatency(top(with(busy, portico.Minute, portico.DimResource), 3)),
+
+		// No byte counts; totals beside the rows.
+		noBytes(top(with(all, "", portico.DimApplication), 2)),
+		noBytes(noLatency(with(all, portico.Hour, ""))),
+		totals(with(all, portico.Hour, "")),
+		totals(with(busy, portico.Minute, portico.DimResource)),
+		totals(top(with(all, "", portico.DimAPI), 2)),
+		totals(top(with(busy, portico.Minute, portico.DimApplication), 3)),
+		totals(noLatency(with(quiet, "", portico.DimStatus))),
+		totals(all), // no buckets or groups: the one row is the total
+		totals(with(span(end, end.Add(time.Hour)), portico.Hour, "")), // nothing selected: no rows
 	}
 	return qs
 }
@@ -166,6 +177,18 @@ var quiet = portico.AnalyticsQuery{From: start.Add(30 * time.Hour), To: start.Ad
 // top returns q with Limit n.
 func top(q portico.AnalyticsQuery, n int) portico.AnalyticsQuery {
 	q.Limit = n
+	return q
+}
+
+// noBytes returns q with NoBytes.
+func noBytes(q portico.AnalyticsQuery) portico.AnalyticsQuery {
+	q.NoBytes = true
+	return q
+}
+
+// totals returns q with Totals.
+func totals(q portico.AnalyticsQuery) portico.AnalyticsQuery {
+	q.Totals = true
 	return q
 }
 

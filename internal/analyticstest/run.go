@@ -98,6 +98,12 @@ func Name(q portico.AnalyticsQuery) string {
 	if q.NoLatency {
 		b.WriteString("_no_latency")
 	}
+	if q.NoBytes {
+		b.WriteString("_no_bytes")
+	}
+	if q.Totals {
+		b.WriteString("_totals")
+	}
 	// A slash would split the name into levels of -run patterns.
 	return strings.ReplaceAll(b.String(), "/", "%2F")
 }
@@ -167,7 +173,7 @@ func equal(a, b portico.AnalyticsRow) bool {
 		a.Group == b.Group && a.Requests == b.Requests && a.Errors == b.Errors &&
 		a.ErrorRate == b.ErrorRate && a.LatencyP50 == b.LatencyP50 &&
 		a.LatencyP95 == b.LatencyP95 && a.LatencyP99 == b.LatencyP99 &&
-		a.RequestBytes == b.RequestBytes && a.ResponseBytes == b.ResponseBytes
+		a.RequestBytes == b.RequestBytes && a.ResponseBytes == b.ResponseBytes && a.Total == b.Total
 }
 
 // formatRow formats every field of r.
@@ -176,7 +182,7 @@ func formatRow(r portico.AnalyticsRow) string {
 	if !r.Bucket.IsZero() {
 		bucket = r.Bucket.Format(time.RFC3339Nano)
 	}
-	return fmt.Sprintf("bucket=%s group=%q requests=%d errors=%d error_rate=%v p50=%v p95=%v p99=%v request_bytes=%d response_bytes=%d",
+	return fmt.Sprintf("bucket=%s group=%q requests=%d errors=%d error_rate=%v p50=%v p95=%v p99=%v request_bytes=%d response_bytes=%d total=%v",
 		bucket, r.Group, r.Requests, r.Errors, r.ErrorRate, r.LatencyP50, r.LatencyP95, r.LatencyP99,
-		r.RequestBytes, r.ResponseBytes)
+		r.RequestBytes, r.ResponseBytes, r.Total)
 }
