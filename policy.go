@@ -33,9 +33,10 @@ type CORS struct {
 	// or port), or "*" alone for every origin. "null" (sandboxed frames,
 	// local files) is refused: any page can send it.
 	AllowedOrigins []string `json:"allowed_origins"`
-	// AllowedMethods lists the methods a preflight may ask for, compared
-	// case-sensitively as browsers send them ("PATCH", not "patch").
-	// Empty means GET, HEAD and POST.
+	// AllowedMethods lists the methods a preflight may ask for beyond GET,
+	// HEAD and POST, which are always allowed (browsers send them without
+	// asking whenever nothing else needs a preflight). They are compared
+	// case-sensitively, as browsers send them ("PATCH", not "patch").
 	AllowedMethods []string `json:"allowed_methods,omitempty"`
 	// AllowedHeaders lists the request header fields a preflight may ask
 	// for, compared case-insensitively; "*" alone allows any. Empty allows
