@@ -17,18 +17,18 @@ type Reason string
 // Reasons a token is refused. Every one comes with code
 // portico.EUnauthorized except KeysUnavailable (portico.EUnavailable).
 const (
-	Malformed         Reason = "malformed"          // not a compact JWS of at most MaxTokenBytes, bad base64 or JSON, duplicate names
-	AlgNotAllowed     Reason = "alg_not_allowed"    // "none", or an algorithm the issuer does not pin
-	UnsupportedHeader Reason = "unsupported_header" // a "crit" or "b64" header: extensions Portico does not implement
-	UnknownIssuer     Reason = "unknown_issuer"     // no "iss", or one the Verifier does not trust
-	UnknownKID        Reason = "unknown_kid"        // no key of the issuer has the token's "kid" (after a refresh, when one was allowed)
-	BadSignature      Reason = "bad_signature"      // the signature does not verify with the issuer's key
-	TokenExpired      Reason = "token_expired"      // "exp" is more than the leeway in the past
+	Malformed         Reason = "malformed"           // not a compact JWS of at most MaxTokenBytes, bad base64 or JSON, duplicate names
+	AlgNotAllowed     Reason = "alg_not_allowed"     // "none", or an algorithm the issuer does not pin
+	UnsupportedHeader Reason = "unsupported_header"  // a "crit" or "b64" header: extensions Portico does not implement
+	UnknownIssuer     Reason = "unknown_issuer"      // no "iss", or one the Verifier does not trust
+	UnknownKID        Reason = "unknown_kid"         // no key of the issuer has the token's "kid" (after a refresh, when one was allowed)
+	BadSignature      Reason = "bad_signature"       // the signature does not verify with the issuer's key
+	TokenExpired      Reason = "token_expired"       // "exp" is more than the leeway in the past
 	NotYetValid       Reason = "token_not_yet_valid" // "nbf", or "iat", more than the leeway in the future
-	BadAudience       Reason = "bad_audience"       // the issuer names audiences and "aud" has none of them
-	MissingClaim      Reason = "missing_claim"      // no "exp", or no application claim
-	BadClaim          Reason = "bad_claim"          // a registered or application claim of the wrong type, or an empty application
-	KeysUnavailable   Reason = "keys_unavailable"   // the issuer's JWKS has never been fetched: a 503, try again
+	BadAudience       Reason = "bad_audience"        // the issuer names audiences and "aud" has none of them
+	MissingClaim      Reason = "missing_claim"       // no "exp", or no application claim
+	BadClaim          Reason = "bad_claim"           // a registered or application claim of the wrong type, or an empty application
+	KeysUnavailable   Reason = "keys_unavailable"    // the issuer's JWKS has never been fetched: a 503, try again
 )
 
 // reasonError carries a Reason below a *portico.Error; err is the cause,

@@ -2,9 +2,9 @@ package jwtauth_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"context"
 	"log/slog"
 	"runtime"
 	"strings"
