@@ -33,6 +33,7 @@ type xmlScanner struct {
 
 	hash    nameHash  // of the name being read
 	nameLen int       // its characters so far
+	colon   int       // its character after which a ':' came; 0 for none
 	names   nameSet   // the attribute names of the start tag being read
 	attrs   nameScope // its scope
 	nattrs  int       // its attributes so far
@@ -111,7 +112,7 @@ var (
 	cdataPlain   = asciiPlain("]")
 	namePlain    = func() (t [utf8.RuneSelf]bool) {
 		for c := range t {
-			t[c] = isNameChar(rune(c))
+			t[c] = isNameChar(rune(c)) && c != ':'
 		}
 		return t
 	}()
@@ -315,7 +316,10 @@ func (s *xmlScanner) step(at int, r rune) error {
 			return nil
 		}
 		s.state = xComment
-		return s.countN(at, 2, &s.cmt)
+		if err := s.countN(at-utf8.RuneLen(r), 1, &s.cmt); err != nil { // the '-'
+			return err
+		}
+		return s.countN(at, 1, &s.cmt)
 	case xCommentEnd:
 		if r != '>' {
 			return s.syntax(at, `"--" inside a comment`)
@@ -325,17 +329,22 @@ func (s *xmlScanner) step(at int, r rune) error {
 			s.state = xText
 		}
 	case xCData:
+		// Of the ']' read, only the last two may end the section: the
+		// one before them is text.
 		switch {
+		case r == ']' && s.brackets == 2:
+			return s.countN(at-2, 1, &s.text)
 		case r == ']':
 			s.brackets++
-		case r == '>' && s.brackets >= 2:
-			n := s.brackets - 2 // the ']' before "]]>" are text
+		case r == '>' && s.brackets == 2:
 			s.brackets, s.state = 0, xText
-			return s.countN(at, n, &s.text)
 		default:
-			n := s.brackets + 1
+			n := s.brackets
 			s.brackets = 0
-			return s.countN(at, n, &s.text)
+			if err := s.countN(at-utf8.RuneLen(r)+1-n, n, &s.text); err != nil {
+				return err
+			}
+			return s.countN(at, 1, &s.text)
 		}
 	case xDecl:
 		if r == '>' && len(s.decl) > 0 && s.decl[len(s.decl)-1] == '?' {
@@ -349,6 +358,9 @@ func (s *xmlScanner) step(at int, r rune) error {
 	case xStartName:
 		if isNameChar(r) {
 			return s.nameChar(at, r)
+		}
+		if err := s.endName(at); err != nil {
+			return err
 		}
 		s.stack = append(s.stack, s.hash.sum())
 		s.attrs, s.nattrs, s.state = s.names.open(), 0, xTag
@@ -365,8 +377,8 @@ func (s *xmlScanner) step(at int, r rune) error {
 			if s.nattrs++; s.nattrs > s.lim.MaxAttributes {
 				return s.limit(at, "element with more than %d attributes", s.lim.MaxAttributes, "max_attributes")
 			}
-			s.hash.reset(0)
-			s.nameLen, s.state = 0, xAttrName
+			s.beginName()
+			s.state = xAttrName
 			return s.nameChar(at, r)
 		case s.state == xTagSpace:
 			return s.syntax(at, "%s in a start tag", quoteRune(r))
@@ -376,6 +388,9 @@ func (s *xmlScanner) step(at int, r rune) error {
 	case xAttrName:
 		if isNameChar(r) {
 			return s.nameChar(at, r)
+		}
+		if err := s.endName(at); err != nil {
+			return err
 		}
 		if !s.names.add(&s.attrs, s.hash.sum()) {
 			return s.syntax(at, "an attribute given twice in one start tag")
@@ -467,8 +482,8 @@ func (s *xmlScanner) markup(at int, r rune) error {
 		if s.stage != 1 {
 			return s.syntax(at, "end tag without a start tag")
 		}
-		s.hash.reset(0)
-		s.nameLen, s.state = 0, xEndName
+		s.beginName()
+		s.state = xEndName
 	case r == '!':
 		s.state = xBang
 	case r == '?':
@@ -484,8 +499,8 @@ func (s *xmlScanner) markup(at int, r rune) error {
 			return s.limit(at, "nested deeper than %d levels", s.lim.MaxDepth, "max_depth")
 		}
 		s.stage = 1
-		s.hash.reset(0)
-		s.nameLen, s.state = 0, xStartName
+		s.beginName()
+		s.state = xStartName
 		return s.nameChar(at, r)
 	default:
 		return s.syntax(at, "%s after '<'", quoteRune(r))
@@ -494,6 +509,12 @@ func (s *xmlScanner) markup(at int, r rune) error {
 }
 
 func (s *xmlScanner) nameChar(at int, r rune) error {
+	if r == ':' {
+		if s.nameLen == 0 || s.colon > 0 {
+			return s.syntax(at, "a name that is not a qualified name (one ':' at most, not first or last)")
+		}
+		s.colon = s.nameLen
+	}
 	if s.nameLen++; s.nameLen > s.lim.MaxNameLength {
 		return s.limit(at, "name longer than %d characters", s.lim.MaxNameLength, "max_name_length")
 	}
@@ -502,6 +523,20 @@ func (s *xmlScanner) nameChar(at int, r rune) error {
 	} else {
 		var b [utf8.UTFMax]byte
 		s.hash.write(b[:utf8.EncodeRune(b[:], r)])
+	}
+	return nil
+}
+
+// beginName starts reading a name.
+func (s *xmlScanner) beginName() {
+	s.hash.reset(0)
+	s.nameLen, s.colon = 0, 0
+}
+
+// endName ends a name at the character at offset at, which follows it.
+func (s *xmlScanner) endName(at int) error {
+	if s.colon > 0 && s.colon == s.nameLen-1 {
+		return s.syntax(at, "a name that is not a qualified name (one ':' at most, not first or last)")
 	}
 	return nil
 }
@@ -590,15 +625,26 @@ func (s *xmlScanner) close() error {
 		return nil
 	}
 	var where string
-	switch {
-	case s.u8want != 0:
-		where = "inside a UTF-8 sequence"
-	case s.stage == 0:
+	switch s.state {
+	case xMisc:
 		where = "before the root element"
-	case s.stage == 2:
-		where = "inside a comment"
-	default:
+	case xText:
 		where = fmt.Sprintf("with %d elements open", len(s.stack))
+	case xComment, xCommentDash, xCommentEnd:
+		where = "inside a comment"
+	case xCData:
+		where = "inside a CDATA section"
+	case xRef, xEntity, xCharRef:
+		where = "inside a reference"
+	case xDecl:
+		where = "inside the XML declaration"
+	case xLt, xBang, xExpect:
+		where = "inside markup"
+	default:
+		where = "inside a tag"
+	}
+	if s.u8want != 0 {
+		where = "inside a UTF-8 sequence"
 	}
 	return portico.Errorf(portico.EInvalid, "request body is not well-formed XML: it ends %s at byte %d", where, s.off)
 }
