@@ -178,7 +178,7 @@ func TestReadXML(t *testing.T) {
 		{"prefix of an escaped local name",
 			`<r xmlns:p="urn:p"><p:a_x0020_b/><p:_x_/></r>`,
 			`{"@xmlns:p":"urn:p","p:a b":"","p:":""}`,
-			`<r xmlns:p="urn:p"><p:a_x0020_b/><p_x003A_/></r>`},
+			`<r xmlns:p="urn:p"><p:a_x0020_b/><p:_x_/></r>`},
 		{"root name dropped",
 			`<a:order xmlns:a="urn:a" a:id="1"/>`,
 			`{"@xmlns:a":"urn:a","@a:id":"1"}`,

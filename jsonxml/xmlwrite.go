@@ -303,7 +303,7 @@ func (w *xmlWriter) attributeName(name string) (uri, local string, ok bool) {
 // otherwise the key escaped (name.go).
 func (w *xmlWriter) elementName(key string) string {
 	w.name = w.name[:0]
-	if prefix, local, ok := strings.Cut(key, ":"); ok && local != "" && prefix != "xmlns" && isNCName(prefix) {
+	if prefix, local, ok := strings.Cut(key, ":"); ok && prefix != "xmlns" && isNCName(prefix) {
 		if _, bound := w.scope.lookup(prefix); bound {
 			w.name = append(w.name, prefix...)
 			w.name = append(w.name, ':')
