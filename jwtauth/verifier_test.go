@@ -14,7 +14,7 @@ import (
 	"github.com/portico-gw/portico/jwtauth"
 )
 
-var now = time.Unix(1_800_000_000, 0) // 2027-01-15
+var now = time.Unix(1_800_000_000, 0) // 2027-01-15T08:00:00Z
 
 const (
 	issA   = "https://a.example"  // JWKS, RS256, audience portico, claim client_id
