@@ -414,6 +414,13 @@ func (v *Verifier) key(ctx context.Context, is *issuer, kid, alg string, now tim
 		return k, nil
 	}
 	src.mu.Lock()
+	// A fetch that ended since the lookup above has stored its set by now
+	// (fetch stores it before inflight is cleared): look again, so that
+	// it does not count as unknown.
+	if k := src.set.Load().find(kid, alg); k != nil {
+		src.mu.Unlock()
+		return k, nil
+	}
 	ch := src.inflight
 	if ch == nil && src.allowUnknownKID(now, v.unknownKIDInterval()) {
 		src.mu.Unlock()
