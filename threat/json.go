@@ -24,7 +24,8 @@ type jsonScanner struct {
 	strLen int  // characters so far
 	strMax int  // the limit on strLen
 	hash   nameHash
-	keyBuf []byte // the key's first bytes, for the duplicate key message
+	keyBuf [keyQuote]byte // the key's first bytes, for the duplicate key message
+	keyN   int
 
 	hex      rune // the \u escape so far
 	hexN     int  // its hex digits so far
@@ -33,8 +34,24 @@ type jsonScanner struct {
 	utf8Lo   byte // range of the next continuation byte
 	utf8Hi   byte
 
-	lit string // the rest of the literal (true, false, null) to come
+	lit    literal // the literal (true, false, null) being read
+	litPos int     // its bytes read
+
+	// Room for the stack and the keys of small documents, saving
+	// allocations (BenchmarkJSONReader).
+	stackBuf [8]jsonFrame
+	namesBuf [32]uint64
 }
+
+type literal uint8
+
+const (
+	litTrue literal = iota
+	litFalse
+	litNull
+)
+
+var literals = [...]string{litTrue: "true", litFalse: "false", litNull: "null"}
 
 type jsonFrame struct {
 	obj   bool
@@ -73,7 +90,9 @@ const (
 const keyQuote = 40
 
 func newJSONScanner(lim portico.ThreatJSONLimits) *jsonScanner {
-	return &jsonScanner{lim: lim}
+	s := &jsonScanner{lim: lim}
+	s.stack, s.names.seen = s.stackBuf[:0], s.namesBuf[:0]
+	return s
 }
 
 func (s *jsonScanner) syntax(at int, format string, args ...any) error {
@@ -195,10 +214,11 @@ func (s *jsonScanner) write(p []byte) error {
 			}
 			s.hex, s.hexN, s.state = 0, 0, jsHex
 		case jsLit:
-			if c != s.lit[0] {
+			lit := literals[s.lit]
+			if c != lit[s.litPos] {
 				return s.syntax(i, "%s in a literal", quoteByte(c))
 			}
-			if s.lit = s.lit[1:]; s.lit == "" {
+			if s.litPos++; s.litPos == len(lit) {
 				s.endValue()
 			}
 		case jsMinus:
@@ -329,11 +349,11 @@ func (s *jsonScanner) value(i int, c byte) error {
 	case '1' <= c && c <= '9':
 		s.state = jsInt
 	case c == 't':
-		s.lit, s.state = "rue", jsLit
+		s.lit, s.litPos, s.state = litTrue, 1, jsLit
 	case c == 'f':
-		s.lit, s.state = "alse", jsLit
+		s.lit, s.litPos, s.state = litFalse, 1, jsLit
 	case c == 'n':
-		s.lit, s.state = "ull", jsLit
+		s.lit, s.litPos, s.state = litNull, 1, jsLit
 	default:
 		return s.unexpected(i, c, "a value")
 	}
@@ -349,8 +369,8 @@ func (s *jsonScanner) startKey(i int, c byte) error {
 		return s.limit(i, "object with more than %d keys", s.lim.MaxKeys, "max_keys")
 	}
 	s.key, s.strLen, s.strMax, s.state = true, 0, s.lim.MaxKeyLength, jsString
-	s.hash.reset(uint64(len(s.stack))) // the objects open at once have different depths
-	s.keyBuf = s.keyBuf[:0]
+	s.hash.reset()
+	s.keyN = 0
 	return nil
 }
 
@@ -378,8 +398,10 @@ func (s *jsonScanner) endString(i int) error {
 		return nil
 	}
 	top := &s.stack[len(s.stack)-1]
-	if !s.names.add(&top.scope, s.hash.sum()) {
-		return s.syntax(i, "the key %q twice in one object", s.keyBuf)
+	// The objects open at once have different depths: the depth is the
+	// object's serial.
+	if !s.names.add(&top.scope, s.hash.sum(uint64(len(s.stack)))) {
+		return s.syntax(i, "the key %q twice in one object", s.keyBuf[:s.keyN])
 	}
 	s.state = jsColon
 	return nil
@@ -393,8 +415,8 @@ func (s *jsonScanner) tooLong(at int) error {
 }
 
 func (s *jsonScanner) quoteKey(p []byte) {
-	if room := keyQuote - len(s.keyBuf); room > 0 {
-		s.keyBuf = append(s.keyBuf, p[:min(room, len(p))]...)
+	if s.keyN < keyQuote {
+		s.keyN += copy(s.keyBuf[s.keyN:], p)
 	}
 }
 

@@ -1,29 +1,31 @@
 package threat
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"slices"
 )
 
 // nameHash hashes one name (a JSON key, an XML name) as it streams by,
-// keyed by a seed of its own (the zero maphash.Hash picks a random one),
-// so a client cannot aim for collisions. A scope serial goes in first:
-// equal names of different scopes hash apart.
+// keyed by a seed drawn at random when the process starts, so a client
+// cannot aim for collisions.
 type nameHash struct {
-	h   maphash.Hash
-	buf [8]byte
+	h maphash.Hash
 }
 
-func (n *nameHash) reset(serial uint64) {
-	n.h.Reset()
-	binary.LittleEndian.PutUint64(n.buf[:], serial)
-	n.h.Write(n.buf[:])
+var nameSeed = maphash.MakeSeed()
+
+func (n *nameHash) reset() {
+	n.h.SetSeed(nameSeed) // resets too
 }
 
 func (n *nameHash) write(p []byte)   { n.h.Write(p) }
 func (n *nameHash) writeByte(c byte) { n.h.WriteByte(c) }
-func (n *nameHash) sum() uint64      { return n.h.Sum64() }
+
+// sum returns the name's hash in scope serial: equal names of different
+// scopes hash apart.
+func (n *nameHash) sum(serial uint64) uint64 {
+	return n.h.Sum64() ^ (serial * 0x9E3779B97F4A7C15) // odd: different serials stay different
+}
 
 // linearNames is how many names a scope holds before nameSet indexes it:
 // below it a scan of the scope's hashes is cheaper than a map.

@@ -265,7 +265,9 @@ func TestXMLHugeTextBoundedMemory(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var err error
-			alloc := allocatedBy(func() { _, err = io.CopyBuffer(io.Discard, threat.NewReader(tt.body, threat.XML, big), make([]byte, 32<<10)) })
+			alloc := allocatedBy(func() {
+				_, err = io.CopyBuffer(io.Discard, threat.NewReader(tt.body, threat.XML, big), make([]byte, 32<<10))
+			})
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -397,7 +399,7 @@ func goXMLWithin(doc []byte, lim portico.ThreatXMLLimits) error {
 				roots++
 			}
 			depth++
-			if depth > lim.MaxDepth || len(tok.Attr) > lim.MaxAttributes || len(qname(tok.Name)) > lim.MaxNameLength {
+			if depth > lim.MaxDepth || len(tok.Attr) > lim.MaxAttributes || utf8.RuneCountInString(qname(tok.Name)) > lim.MaxNameLength {
 				return fmt.Errorf("over a limit at %s", qname(tok.Name))
 			}
 		case xml.EndElement:
