@@ -27,26 +27,31 @@
 //     size: they keep no byte of the body, so a string or text over its
 //     limit is refused when its first character over the limit arrives,
 //     and 1e6 '[' are refused at the first one over MaxDepth.
+//   - names.go remembers the keys of open JSON objects and the
+//     attributes of an XML start tag, as hashes, to refuse one given
+//     twice.
 //
 // JSON is held to RFC 8259 strictly (exactly what encoding/json.Valid
 // takes, FuzzJSONReader checks it) and, beyond it, to I-JSON (RFC 7493),
 // against parser differentials between the gateway and the backend: the
 // body must be valid UTF-8 (encoding/json.Valid lets invalid bytes in
 // strings pass), an object may not give a key twice (parsers disagree on
-// which one wins), and a \u escape may not be half a surrogate pair.
-// Keys are compared after their escapes are decoded ("a" and "\u0061" are
-// the same key) as 64-bit hashes keyed per Reader (hash/maphash): a false
-// duplicate has odds of about 2^-64 a pair of keys, and a client cannot
-// aim for one. Lengths count characters (code points), an escape counting
-// as the one character it stands for; numbers are not limited but by the
-// body's size.
+// which one wins), and a \u escape may not be half a surrogate pair. A
+// byte order mark is refused too, as encoding/json does. Keys are
+// compared after their escapes are decoded ("a" and "\u0061" are the same
+// key) as 64-bit hashes keyed by a seed drawn when the process starts
+// (hash/maphash): a false duplicate has odds of about 2^-64 a pair of
+// keys, and a client cannot aim for one. Lengths count characters (code
+// points), an escape counting as the one character it stands for;
+// numbers are not limited but by the body's size.
 //
 // XML is checked for well-formedness (XML 1.0 fifth edition: names,
 // characters, matching end tags, unique attributes, "--" in comments,
-// "]]>" in text, one root element; namespace prefixes are not resolved)
-// in UTF-8 only: an XML declaration may only say version 1.0 and encoding
-// UTF-8, and a byte order mark may start the body. Refused always, at the
-// first byte that shows them:
+// "]]>" in text, one root element; names must also be qualified names of
+// Namespaces in XML, one ':' at most and not at either end, though
+// prefixes are not resolved) in UTF-8 only: an XML declaration may only
+// say version 1.0 and encoding UTF-8, and a byte order mark may start the
+// body. Refused always, at the first byte that shows them:
 //
 //   - a document type declaration (<!DOCTYPE) and any other markup
 //     declaration: without a DTD there are no entity definitions, so no
@@ -61,16 +66,17 @@
 // between two tags (character data, references and CDATA sections
 // together; a comment does not split it, as parsers that merge adjacent
 // text would not), and separately each attribute value and each comment.
-// Element names are kept as keyed hashes, to match end tags; attribute
-// names likewise, to refuse one given twice.
+// Element names are kept as keyed hashes, to match end tags.
 //
-// Memory is bounded by the limits whatever the body: a JSON scanner holds
-// 40 bytes for each open array or object and at most 24 bytes for each
-// key of the objects open at once (8 for its hash, and a map entry once
-// its object passes 16 keys), at most 24·MaxDepth·MaxKeys (1.5 MiB with
-// the defaults, for a body made to reach it) and no more than the body's
-// size allows; an XML scanner holds 8 bytes for each open element, 24
-// for each attribute of the tag being read, and 256 bytes of XML
-// declaration. BenchmarkJSONReader and BenchmarkXMLReader measure the
-// cost of a 2 KiB body.
+// Memory is bounded by the limits whatever the body. A JSON scanner holds
+// 32 bytes for each open array or object and, for each key of the
+// objects open at once, 8 bytes for its hash and, once its object passes
+// 16 keys, a slot in an open-addressing index kept at most half full: 24
+// bytes a key measured, at most MaxDepth·MaxKeys keys (64,000 and 1.5 MiB
+// with the defaults, for a body of 500 KB made to reach it;
+// TestJSONWorstKeysMemory). An XML scanner holds 8 bytes for each open
+// element, about as much for each attribute of the start tag being read,
+// and 256 bytes of XML declaration. Small documents fit in room kept
+// inside the scanner: a Reader costs 2 allocations and about 1 KiB.
+// BenchmarkJSONReader and BenchmarkXMLReader measure a 2 KiB body.
 package threat

@@ -223,6 +223,73 @@ func TestJSONManyKeysBoundedMemory(t *testing.T) {
 	}
 }
 
+// TestJSONWorstKeysMemory: the most keys held at once, MaxDepth objects
+// of MaxKeys keys each open (64,000 with the defaults), cost no more
+// than doc.go says: at most 40 bytes a key, live when the last key is
+// read (measured after a GC), and 80 allocated over the whole body.
+func TestJSONWorstKeysMemory(t *testing.T) {
+	var doc bytes.Buffer
+	for range portico.DefaultThreatMaxDepth {
+		doc.WriteString("{")
+		for k := range portico.DefaultThreatMaxKeys - 1 {
+			fmt.Fprintf(&doc, `"%d":0,`, k)
+		}
+		doc.WriteString(`"x":`)
+	}
+	doc.WriteString("0")
+	allOpen := doc.Len()
+	doc.WriteString(strings.Repeat("}", portico.DefaultThreatMaxDepth))
+
+	var base, peak runtime.MemStats
+	src := &chunkReader{data: doc.Bytes(), sizes: []int{4096}}
+	measure := &measureAt{r: src, at: allOpen, f: func() { runtime.GC(); runtime.ReadMemStats(&peak) }}
+	r := threat.NewReader(measure, threat.JSON, &portico.ThreatProtection{MaxBodyBytes: 1 << 30})
+	buf := make([]byte, 4096)
+	runtime.GC()
+	runtime.ReadMemStats(&base)
+	for {
+		_, err := r.Read(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var end runtime.MemStats
+	runtime.ReadMemStats(&end)
+	runtime.KeepAlive(r)
+
+	keys := int64(portico.DefaultThreatMaxDepth * portico.DefaultThreatMaxKeys)
+	live := int64(peak.HeapAlloc) - int64(base.HeapAlloc)
+	total := end.TotalAlloc - base.TotalAlloc
+	t.Logf("%d keys held: %d bytes live (%d a key), %d allocated in all (%d a key)", keys, live, live/keys, total, int64(total)/keys)
+	if live > 40*keys || int64(total) > 80*keys {
+		t.Fatalf("over 40 bytes a key live or 80 allocated")
+	}
+}
+
+// measureAt calls f once the bytes before offset at are read.
+type measureAt struct {
+	r  io.Reader
+	n  int
+	at int
+	f  func()
+}
+
+func (m *measureAt) Read(p []byte) (int, error) {
+	if m.n >= m.at && m.f != nil {
+		m.f()
+		m.f = nil
+	}
+	if m.n < m.at {
+		p = p[:min(len(p), m.at-m.n)]
+	}
+	n, err := m.r.Read(p)
+	m.n += n
+	return n, err
+}
+
 // TestJSONValidityMatchesEncodingJSON compares the checker with
 // encoding/json.Valid on a corpus of documents, valid ones and their
 // mutations, cut at random: it passes exactly what json.Valid does, but

@@ -40,11 +40,11 @@ type nameScope struct {
 
 // nameSet remembers the hashes of the names seen in the scopes open at
 // once, innermost last, to refuse a name given twice in one scope. Its
-// memory is at most 8 bytes a name, plus a map entry for each name of a
-// scope past linearNames names.
+// memory is 8 bytes a name, plus 16 more (an index slot at half load at
+// most) for each name of a scope past linearNames names.
 type nameSet struct {
 	seen  []uint64
-	index map[uint64]struct{} // the hashes of indexed scopes; their serials keep scopes apart
+	index hashIndex // the hashes of indexed scopes; their serials keep scopes apart
 }
 
 func (s *nameSet) open() nameScope { return nameScope{start: len(s.seen)} }
@@ -61,18 +61,14 @@ func (s *nameSet) add(sc *nameScope, h uint64) bool {
 			s.seen = append(s.seen, h)
 			return true
 		}
-		if s.index == nil {
-			s.index = make(map[uint64]struct{})
-		}
 		for _, x := range names {
-			s.index[x] = struct{}{}
+			s.index.add(x)
 		}
 		sc.indexed = true
 	}
-	if _, dup := s.index[h]; dup {
+	if !s.index.add(h) {
 		return false
 	}
-	s.index[h] = struct{}{}
 	s.seen = append(s.seen, h)
 	return true
 }
@@ -81,8 +77,70 @@ func (s *nameSet) add(sc *nameScope, h uint64) bool {
 func (s *nameSet) close(sc nameScope) {
 	if sc.indexed {
 		for _, x := range s.seen[sc.start:] {
-			delete(s.index, x)
+			s.index.remove(x)
 		}
 	}
 	s.seen = s.seen[:sc.start]
+}
+
+// hashIndex is a set of hashes, open addressing with linear probing:
+// the hashes are keyed, so a client cannot make them cluster. It takes
+// less memory than a map and does not grow more than twice its peak
+// (TestJSONWorstKeysMemory).
+type hashIndex struct {
+	slots []uint64 // 0 is empty; a length of a power of 2
+	n     int
+}
+
+// slotOf returns h as stored: 0 marks an empty slot.
+func slotOf(h uint64) uint64 { return max(h, 1) }
+
+// add adds h and reports whether it was not there.
+func (x *hashIndex) add(h uint64) bool {
+	h = slotOf(h)
+	if 2*(x.n+1) > len(x.slots) {
+		x.grow()
+	}
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch x.slots[i] {
+		case h:
+			return false
+		case 0:
+			x.slots[i] = h
+			x.n++
+			return true
+		}
+	}
+}
+
+func (x *hashIndex) grow() {
+	old := x.slots
+	x.slots, x.n = make([]uint64, max(64, 2*len(old))), 0
+	for _, h := range old {
+		if h != 0 {
+			x.add(h)
+		}
+	}
+}
+
+// remove removes h, which is there, shifting back the hashes after it
+// that probed past its slot.
+func (x *hashIndex) remove(h uint64) {
+	h = slotOf(h)
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for x.slots[i] != h {
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; x.slots[j] != 0; j = (j + 1) & mask {
+		// The hash in j may move to i if its home slot does not lie
+		// cyclically in (i, j].
+		if home := x.slots[j] & mask; (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = x.slots[j]
+			i = j
+		}
+	}
+	x.slots[i] = 0
+	x.n--
 }

@@ -302,8 +302,8 @@ func (s *xmlScanner) step(at int, r rune) error {
 		case r == '[':
 			return s.syntax(at, "CDATA section outside the root element")
 		case 'A' <= r && r <= 'Z':
-			return s.refuse(at, "document type declaration (<!DOCTYPE) or markup declaration refused: "+
-				"DTDs, and with them entity definitions and external entities, are never accepted")
+			return s.refuse(at, "document type declaration (<!DOCTYPE) or markup declaration refused "+
+				"(DTDs, and with them entity definitions and external entities, are never accepted)")
 		default:
 			return s.syntax(at, `"<!" not followed by "--" or "[CDATA["`)
 		}
@@ -478,7 +478,7 @@ func (s *xmlScanner) step(at int, r rune) error {
 			s.entN++
 			return nil
 		}
-		return s.refuse(at, "entity reference refused: only &lt; &gt; &amp; &apos; &quot; and character references are accepted")
+		return s.refuse(at, "entity reference refused (only &lt; &gt; &amp; &apos; &quot; and character references are accepted)")
 	case xCharRef:
 		return s.charRef(at, r)
 	}
@@ -627,7 +627,7 @@ func (s *xmlScanner) declaration(at int, d []byte) error {
 	if _, enc, ok := bytes.Cut(d, []byte("encoding")); ok {
 		enc = bytes.TrimLeft(enc, " \t\r\n=")
 		if end := bytes.IndexByte(enc[1:], enc[0]); end >= 0 && !bytes.EqualFold(enc[1:1+end], []byte("utf-8")) {
-			return s.refuse(at, "encoding %q refused: only UTF-8 is checked", enc[1:1+end])
+			return s.refuse(at, "encoding %q refused (only UTF-8 is checked)", enc[1:1+end])
 		}
 	}
 	return nil
