@@ -102,11 +102,15 @@
 // JSON → XML → JSON gives the same JSON value: the same members with the
 // same values (numbers with the same literal), arrays of any length stay
 // arrays; the members keep their order but that "@" members written as
-// attributes come first.
+// attributes come first. The XML that JSON gives is a fixed point: read
+// and written again, it comes back byte for byte.
 //
-// XML → JSON → XML → JSON gives the same JSON twice, for every document
-// XMLToJSON takes. The XML of the second step is the first one up to
-// normalisation:
+// XML → JSON → XML → JSON gives the same JSON value twice, for every
+// document XMLToJSON takes, and from the XML of the second step on, XML
+// and JSON are fixed points byte for byte. (The second JSON can differ
+// from the first in member order only: an element named _x0040_id
+// read as the member "@id" is written back as the attribute id.) The XML
+// of the second step is the first one up to normalisation:
 //   - the document element is named Options.Root; an XML declaration
 //     (version 1.0, UTF-8) starts the document;
 //   - comments, processing instructions and a byte order mark are dropped;
@@ -122,13 +126,17 @@
 //   - repeated elements are gathered at the place of the first
 //     (<a/><b/><a/> becomes <a/><a/><b/>);
 //   - declarations of the marker namespace are dropped, and written again
-//     on the document element if needed; an element name escaped in
-//     another way than JSONToXML escapes it (_x0041_ for A) is written in
-//     its canonical form.
+//     on the document element if needed; so are the namespace
+//     declarations on an element marked number, boolean, null or array
+//     (which has no place for them), and a name below it that used one is
+//     then written escaped;
+//   - an element name escaped in another way than JSONToXML escapes it
+//     (_x0041_ for A) is written in its canonical form.
 //
 // A document of data (no mixed content, repeated elements side by side,
 // no comments) with Root matching its document element comes back as
-// written, but for the XML declaration and character escapes.
+// written, but for the XML declaration and character escapes
+// (TestXMLDataRoundTrip).
 //
 // # Limits and refusals
 //

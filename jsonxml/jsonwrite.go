@@ -135,7 +135,10 @@ func (w *jsonWriter) group(kids []uint32) groups {
 	return g
 }
 
-// appendJSONString appends s, valid UTF-8, as a JSON string.
+const lowerHex = "0123456789abcdef"
+
+// appendJSONString appends s, valid UTF-8, as a JSON string, escaped as
+// JavaScript's JSON.stringify escapes.
 func appendJSONString[T string | []byte](b []byte, s T) []byte {
 	b = append(b, '"')
 	last := 0
@@ -155,8 +158,12 @@ func appendJSONString[T string | []byte](b []byte, s T) []byte {
 			b = append(b, '\\', 'r')
 		case '\t':
 			b = append(b, '\\', 't')
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
 		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			b = append(b, '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&0xF])
 		}
 	}
 	b = append(b, s[last:]...)

@@ -29,7 +29,7 @@ var deep = jsonxml.Options{MaxDepth: 1 << 20}
 func TestJSONRoundTrip(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
 		g := jsonGen{r: rand.New(rand.NewPCG(seed, 0))}
-		for i := range 1000 {
+		for i := range 400 {
 			in := g.document()
 			if err := checkJSONRoundTrip(in, jsonxml.Options{}); err != nil {
 				t.Fatalf("seed %d, document %d: %v\n%s", seed, i, err, in)
@@ -45,7 +45,7 @@ func TestJSONRoundTrip(t *testing.T) {
 func TestXMLRoundTrip(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
 		g := xmlGen{r: rand.New(rand.NewPCG(seed, 1))}
-		for i := range 1000 {
+		for i := range 400 {
 			in := g.document(false)
 			if _, _, err := checkXMLRoundTrip(in, jsonxml.Options{}); err != nil {
 				t.Fatalf("seed %d, document %d: %v\n%s", seed, i, err, in)
@@ -60,7 +60,7 @@ func TestXMLRoundTrip(t *testing.T) {
 func TestXMLDataRoundTrip(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
 		g := xmlGen{r: rand.New(rand.NewPCG(seed, 2))}
-		for i := range 1000 {
+		for i := range 400 {
 			in := g.document(true)
 			_, back, err := checkXMLRoundTrip(in, jsonxml.Options{Root: "doc"})
 			if err != nil {
