@@ -2,6 +2,7 @@ package jsonxml
 
 import (
 	"fmt"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -63,15 +64,36 @@ type jsonParser struct {
 }
 
 func parseJSON(s string, maxDepth int) (*jsonDoc, error) {
-	p := jsonParser{jsonDoc: jsonDoc{s: s}, maxDepth: maxDepth}
-	if err := p.value(0); err != nil {
+	p := new(jsonParser)
+	if err := p.parse(s, maxDepth); err != nil {
 		return nil, err
+	}
+	return &p.jsonDoc, nil
+}
+
+// jsonParsers keep parsers, with the memory of their tapes, for the next
+// conversion (unless a large document grew the tape).
+var jsonParsers = sync.Pool{New: func() any { return new(jsonParser) }}
+
+func (p *jsonParser) release() {
+	if cap(p.toks) > maxPoolSize/16 {
+		return
+	}
+	p.s, p.toks, p.keys = "", p.toks[:0], p.keys[:0]
+	jsonParsers.Put(p)
+}
+
+// parse parses s into p.jsonDoc.
+func (p *jsonParser) parse(s string, maxDepth int) error {
+	p.s, p.toks, p.pos, p.maxDepth = s, p.toks[:0], 0, maxDepth
+	if err := p.value(0); err != nil {
+		return err
 	}
 	p.space()
 	if p.pos < len(p.s) {
-		return nil, p.errorf("text after the JSON value")
+		return p.errorf("text after the JSON value")
 	}
-	return &p.jsonDoc, nil
+	return nil
 }
 
 func (p *jsonParser) errorf(format string, args ...any) error {

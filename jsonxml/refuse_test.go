@@ -246,3 +246,29 @@ func TestOptionsFor(t *testing.T) {
 		t.Errorf("defaults: got %+v", got)
 	}
 }
+
+// TestNoStateLeftOver: a conversion that fails half-way leaves nothing
+// for the next one (the converters keep their memory for reuse): no
+// namespace declaration in scope, no open element, no text.
+func TestNoStateLeftOver(t *testing.T) {
+	for range 3 {
+		err := jsonxml.XMLToJSON(io.Discard, strings.NewReader(`<r xmlns:p="urn:p"><a>text<b></r>`), jsonxml.Options{})
+		if portico.ErrorCodeOf(err) != portico.EInvalid {
+			t.Fatalf("got %v", err)
+		}
+		err = jsonxml.XMLToJSON(io.Discard, strings.NewReader(`<p:r/>`), jsonxml.Options{})
+		if !strings.Contains(portico.ErrorMessageOf(err), "prefix p is not declared") {
+			t.Fatalf("a declaration was left in scope: %v", err)
+		}
+		if got := toJSON(t, `<r>x</r>`, jsonxml.Options{}); got != `"x"` {
+			t.Fatalf("got %s", got)
+		}
+		err = jsonxml.JSONToXML(io.Discard, strings.NewReader(`{"a":[1,2,{"b":`), jsonxml.Options{})
+		if portico.ErrorCodeOf(err) != portico.EInvalid {
+			t.Fatalf("got %v", err)
+		}
+		if got := toXML(t, `"y"`, jsonxml.Options{}); got != decl+`<root>y</root>` {
+			t.Fatalf("got %s", got)
+		}
+	}
+}

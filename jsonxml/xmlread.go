@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/portico-gw/portico"
 )
@@ -91,12 +92,33 @@ type frame struct {
 }
 
 func parseXML(in []byte, maxDepth int) (*xmlDoc, error) {
-	in = bytes.TrimPrefix(in, []byte("\xEF\xBB\xBF")) // a UTF-8 byte order mark
-	r := xmlReader{d: xml.NewDecoder(bytes.NewReader(in)), maxDepth: maxDepth}
-	r.arena = make([]byte, 0, len(in)/2)
-	r.d.CharsetReader = func(charset string, _ io.Reader) (io.Reader, error) {
-		return nil, errors.New("only UTF-8 is converted")
+	r := new(xmlReader)
+	if err := r.parse(in, maxDepth); err != nil {
+		return nil, err
 	}
+	return &r.xmlDoc, nil
+}
+
+// xmlReaders keep readers, with the memory of their nodes and arena, for
+// the next conversion (unless a large document grew them).
+var xmlReaders = sync.Pool{New: func() any { return new(xmlReader) }}
+
+func (r *xmlReader) release() {
+	if cap(r.nodes) > maxPoolSize/28 || cap(r.arena) > maxPoolSize || len(r.kept) > 64 {
+		return
+	}
+	r.nodes, r.arena, r.d = r.nodes[:0], r.arena[:0], nil
+	clear(r.stack)
+	r.stack, r.chunk, r.done = r.stack[:0], r.chunk[:0], false
+	r.scope.pop(0)
+	xmlReaders.Put(r)
+}
+
+// parse reads document in into r.xmlDoc.
+func (r *xmlReader) parse(in []byte, maxDepth int) error {
+	in = bytes.TrimPrefix(in, []byte("\xEF\xBB\xBF")) // a UTF-8 byte order mark
+	r.d, r.maxDepth = xml.NewDecoder(bytes.NewReader(in)), maxDepth
+	r.d.CharsetReader = refuseCharset
 	for first := true; ; first = false {
 		tok, err := r.d.RawToken()
 		if err == io.EOF {
@@ -105,9 +127,9 @@ func parseXML(in []byte, maxDepth int) (*xmlDoc, error) {
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return nil, portico.Errorf(portico.EInvalid, "malformed XML on line %d: %s", se.Line, se.Msg)
+				return portico.Errorf(portico.EInvalid, "malformed XML on line %d: %s", se.Line, se.Msg)
 			}
-			return nil, portico.Errorf(portico.EInvalid, "malformed XML: %s", strings.TrimPrefix(err.Error(), "xml: "))
+			return portico.Errorf(portico.EInvalid, "malformed XML: %s", strings.TrimPrefix(err.Error(), "xml: "))
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -125,16 +147,20 @@ func parseXML(in []byte, maxDepth int) (*xmlDoc, error) {
 		case xml.Comment: // dropped
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if len(r.stack) > 0 {
-		return nil, r.errorf("unexpected end: element <%s> is not closed", rawName(r.stack[len(r.stack)-1].name))
+		return r.errorf("unexpected end: element <%s> is not closed", rawName(r.stack[len(r.stack)-1].name))
 	}
 	if !r.done {
-		return nil, r.errorf("no document element")
+		return r.errorf("no document element")
 	}
-	return &r.xmlDoc, nil
+	return nil
+}
+
+func refuseCharset(string, io.Reader) (io.Reader, error) {
+	return nil, errors.New("only UTF-8 is converted")
 }
 
 func (r *xmlReader) errorf(format string, args ...any) error {

@@ -302,6 +302,9 @@ func (w *xmlWriter) attributeName(name string) (uri, local string, ok bool) {
 // itself when it is an XML name whose prefix (if any) is declared,
 // otherwise the key escaped (name.go).
 func (w *xmlWriter) elementName(key string) string {
+	if plainName(key) {
+		return key
+	}
 	w.name = w.name[:0]
 	if prefix, local, ok := strings.Cut(key, ":"); ok && prefix != "xmlns" && isNCName(prefix) {
 		if _, bound := w.scope.lookup(prefix); bound {
@@ -317,6 +320,30 @@ func (w *xmlWriter) elementName(key string) string {
 		return key
 	}
 	return string(w.name)
+}
+
+// plainName reports whether s is an NCName of ASCII characters with
+// nothing that reads as an escape: the common case, written as it is.
+func plainName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case c == '_':
+			if i+1 < len(s) && s[i+1] == 'x' {
+				return false
+			}
+		case '0' <= c && c <= '9' || c == '-' || c == '.':
+			if i == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // appendEscaped appends s as character data, or as an attribute value
