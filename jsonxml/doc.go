@@ -17,7 +17,8 @@
 // Any other element is an object:
 //   - Each attribute is a member "@" + its name as written, with the
 //     attribute's value: "@id", "@xml:lang". Namespace declarations are
-//     attributes too: "@xmlns", "@xmlns:p".
+//     attributes too: "@xmlns", "@xmlns:p" (but for the declarations of
+//     the type markers' namespace, below, which are dropped).
 //   - Its text, when it has some other than white space, is the member
 //     "$". Text that is only white space (the indentation between child
 //     elements) is dropped; the other pieces of text of mixed content are
@@ -66,7 +67,9 @@
 //     can be one there: an XML name without a colon (not xmlns), a
 //     prefix:local whose prefix is declared on this element or an
 //     ancestor, or a namespace declaration ("@xmlns", "@xmlns:p") that
-//     XML allows. Any other "@…" member is a child element.
+//     XML allows and that does not bind Namespace; and when no attribute
+//     before it on the element has its expanded name. Any other "@…"
+//     member is a child element (named _x0040_…, see Names).
 //   - A member "$" whose value is a string with a character other than
 //     white space is text, at its place among the child elements.
 //   - A member whose value is an array of two or more items is one child
@@ -84,8 +87,8 @@
 // document uses j. So JSON that came from XML goes back to XML without a
 // single marker.
 //
-// Names. A member name that is an XML name is the element's name as it
-// is; a prefixed name keeps its prefix when the prefix is declared in
+// Names. A member name that is an XML name (of XML 1.0, Fourth Edition,
+// the names encoding/xml reads) is the element's name as it is; a prefixed name keeps its prefix when the prefix is declared in
 // scope. Any other member name is escaped as in SQL/XML and .NET's
 // XmlConvert: each character that may not stand where it is (a digit
 // first, a space, '$', '@', a ':' whose prefix is not declared) is written
@@ -96,6 +99,25 @@
 //
 //	{"1st":"a","a b":"c","$":" ","":"e","p:q":"r"}  (p not declared)
 //	→ <_x0031_st>a</_x0031_st><a_x0020_b>c</a_x0020_b><_x0024_> </_x0024_><_x_>e</_x_><p_x003A_q>r</p_x003A_q>
+//
+// # Why this mapping
+//
+// Established mappings each lose something one way. BadgerFish keeps all
+// of an XML document of data ("@" for attributes, "$" for text, namespace
+// declarations as members), but writes every text as {"$":"…"}, and JSON
+// numbers, booleans, null and one-item arrays do not survive a trip
+// through it. Parker (elements only) drops attributes and namespaces.
+// Apigee's JSONToXML and XMLToJSON policies guess types and arrays from
+// options (RecognizeNumber, TreatAsArray paths) and name a null with a
+// sentinel, so neither direction round-trips in general. XPath 3.1's
+// json-to-xml form (<map><number key="n">1</number></map>) round-trips
+// JSON, but it is not the XML a backend expects, and it gives no JSON
+// for other XML. This mapping takes BadgerFish's "@" and "$" with Parker's
+// and Apigee's plain strings for text-only elements (what JSON clients
+// expect), and adds a type marker in its own namespace only where the XML
+// would otherwise not say the JSON type: XML of a backend converts to
+// readable JSON and back without any marker, and any JSON survives a trip
+// through XML.
 //
 // # Round trips
 //
@@ -148,7 +170,9 @@
 // (TestMemoryBound), with the garbage collector's slack a peak of about 25
 // times; an ordinary body a few times. The output goes to dst in pieces
 // of 16 KiB as it is written; nothing is written unless the whole input
-// converts. Errors are *portico.Error values:
+// converts. Output can be larger than input: the XML of JSON made of many
+// small numbers is up to about 15 times its size (each item an element
+// with a marker), so a backend's own body limit may need that room. Errors are *portico.Error values:
 // ETooLarge for a body over MaxBytes; EInvalid, with a message fit for the
 // client, for input that is malformed or beyond what the mapping carries:
 //   - JSON: not RFC 8259 JSON in UTF-8; a member name used twice in one
