@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -30,9 +31,16 @@ func FuzzJSONReader(f *testing.F) {
 	} {
 		f.Add([]byte(doc), uint64(2), []byte{3, 3, 3, 3, 3})
 	}
+	var many bytes.Buffer
+	many.WriteString(`{"x":{`)
+	for k := range 30 {
+		fmt.Fprintf(&many, `"k%d":%d,`, k, k)
+	}
+	many.WriteString(`"k7":0},"y":{"k7":1}}`) // a duplicate found by the index
+	f.Add(many.Bytes(), uint64(3), []byte{15, 255, 15, 15, 15})
 	r := rand.New(rand.NewPCG(1, 1))
 	for range 20 {
-		f.Add([]byte(randomJSON(r, 3)), r.Uint64(), []byte{15, 15, 15, 15, 15})
+		f.Add([]byte(randomJSON(r, 3)), r.Uint64(), []byte{15, 255, 15, 15, 15})
 	}
 	f.Fuzz(func(t *testing.T, doc []byte, seed uint64, limits []byte) {
 		if len(doc) > 1<<16 {
@@ -41,7 +49,7 @@ func FuzzJSONReader(f *testing.F) {
 		limits = append(limits, 0, 0, 0, 0, 0)
 		lim := portico.ThreatJSONLimits{
 			MaxDepth:        fuzzLimit(limits[0]),
-			MaxKeys:         fuzzLimit(limits[1]),
+			MaxKeys:         1 + int(limits[1]), // up to 256: objects past 16 keys use the index
 			MaxArrayLength:  fuzzLimit(limits[2]),
 			MaxStringLength: fuzzLimit(limits[3]),
 			MaxKeyLength:    fuzzLimit(limits[4]),

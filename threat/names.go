@@ -124,13 +124,16 @@ func (x *hashIndex) grow() {
 	}
 }
 
-// remove removes h, which is there, shifting back the hashes after it
-// that probed past its slot.
+// remove removes h, shifting back the hashes after it that probed past
+// its slot.
 func (x *hashIndex) remove(h uint64) {
 	h = slotOf(h)
 	mask := uint64(len(x.slots) - 1)
 	i := h & mask
 	for x.slots[i] != h {
+		if x.slots[i] == 0 {
+			return // not there
+		}
 		i = (i + 1) & mask
 	}
 	for j := (i + 1) & mask; x.slots[j] != 0; j = (j + 1) & mask {
