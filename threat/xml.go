@@ -141,13 +141,15 @@ func (s *xmlScanner) write(p []byte) error {
 		c := p[i]
 		if s.u8want == 0 {
 			if c < utf8.RuneSelf {
-				n, err := s.run(i, p[i:])
-				if err != nil {
-					return err
-				}
-				if n > 0 {
-					i += n
-					continue
+				if runStates[s.state] {
+					n, err := s.run(i, p[i:])
+					if err != nil {
+						return err
+					}
+					if n > 0 {
+						i += n
+						continue
+					}
 				}
 				if err := s.step(i, rune(c)); err != nil {
 					return err
@@ -188,6 +190,11 @@ func (s *xmlScanner) write(p []byte) error {
 	s.off += int64(len(p))
 	return nil
 }
+
+// runStates are the states that run may take bytes in (xCharRef, the
+// last state, sizes the array), so that write calls it only there.
+var runStates = [...]bool{xText: true, xAttrValue: true, xComment: true, xCData: true,
+	xStartName: true, xAttrName: true, xEndName: true, xCharRef: false}
 
 // run takes a run of ASCII bytes at the start of p that the state only
 // counts, and returns its length: the hot path through text, attribute
@@ -690,8 +697,10 @@ func isNameStart(r rune) bool {
 
 // isNameChar reports whether r may follow in a Name (NameChar).
 func isNameChar(r rune) bool {
-	return isNameStart(r) || '0' <= r && r <= '9' || r == '-' || r == '.' ||
-		r == 0xB7 || 0x300 <= r && r <= 0x36F || 0x203F <= r && r <= 0x2040
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == ':' || r == '-' || r == '.'
+	}
+	return isNameStart(r) || r == 0xB7 || 0x300 <= r && r <= 0x36F || 0x203F <= r && r <= 0x2040
 }
 
 // quoteRune shows a character of the body in a message.
