@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,9 @@ var analyticsDims = []string{
 // maxAnalyticsRange bounds one query.
 const maxAnalyticsRange = 400 * 24 * time.Hour
 
+// maxFilterValue bounds every parameter's value.
+const maxFilterValue = 1024
+
 // MaxAnalyticsLimit is the largest limit (top groups) a query may ask for.
 const MaxAnalyticsLimit = 1000
 
@@ -48,12 +52,27 @@ const MaxAnalyticsLimit = 1000
 // which saves the store most of its work, and bytes=false the byte counts;
 // totals=true adds the aggregate over every selected record as "total",
 // computed in the same pass where the store can. Admins see everything,
-// publishers their own APIs, others their own applications.
+// publishers their own APIs, others their own applications. A parameter
+// given twice, a malformed query string or a filter value over
+// maxFilterValue bytes is a 400: no value is silently dropped.
 func (s *Server) queryAnalytics(w http.ResponseWriter, r *http.Request, c *call) error {
 	if s.Analytics == nil {
 		return portico.Errorf(portico.EUnavailable, "analytics are not enabled on this node")
 	}
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return invalid("query", "the query string is malformed: separate parameters with \"&\" and escape \";\" and \"%%\"")
+	}
+	for name, vals := range q {
+		switch {
+		case name == "":
+			return invalid("query", "the query string has a parameter without a name")
+		case len(vals) > 1:
+			return invalid(name, "%s is given %d times; give it once", name, len(vals))
+		case len(vals[0]) > maxFilterValue:
+			return invalid(name, "%s must be at most %d bytes", name, maxFilterValue)
+		}
+	}
 	now := s.now()
 	aq := portico.AnalyticsQuery{To: now, Filters: map[string]string{}}
 	aq.From = now.Add(-24 * time.Hour)

@@ -203,6 +203,12 @@ func TestAnalyticsQueryBytesAndTotals(t *testing.T) {
 	}
 	for _, bad := range []struct{ query, field string }{
 		{"totals=yes", "totals"}, {"totals=", "totals"}, {"bytes=0", "bytes"}, {"bytes=FALSE", "bytes"},
+		// Nothing is dropped silently: repeats, malformed pairs, nameless
+		// parameters and huge values are refused.
+		{"group_by=api&totals=true&totals=false", "totals"}, {"bytes=false&bytes=true", "bytes"},
+		{"group_by=api&limit=1&limit=abc", "limit"}, {"api=a&api=b", "api"},
+		{"totals=true;bytes=false", "query"}, {"=x", "query"}, {"api=%zz", "query"},
+		{"api=" + strings.Repeat("a", 1025), "api"},
 	} {
 		e.admin().do("GET", path+bad.query, nil).wantErr(http.StatusBadRequest, bad.field)
 	}

@@ -197,7 +197,7 @@ func TestSubscriberKeptOut(t *testing.T) {
 	addUser(t, c, "sam", "subscriber")
 	cl := c.SignIn(t, "sam", "sam-password-1")
 	_, body := cl.Get("/console/notifications")
-	for _, p := range []string{"/console/users", "/console/cluster", "/console/settings/analytics"} {
+	for _, p := range []string{"/console/users", "/console/cluster", "/console/settings/analytics", "/console/dashboard"} {
 		if strings.Contains(body, `href="`+p+`"`) {
 			t.Errorf("a subscriber's menu links to %s", p)
 		}

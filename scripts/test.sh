@@ -52,3 +52,13 @@ go test -run '^$' -fuzz '^FuzzQuoteString$' -fuzztime "$fuzztime" ./clickhouse
 go test -run '^$' -fuzz '^FuzzForms$' -fuzztime "$fuzztime" -fuzzminimizetime 5x ./console
 go test -run '^$' -fuzz '^FuzzChartText$' -fuzztime "$fuzztime" ./console
 go test -run '^$' -fuzz '^FuzzSearch$' -fuzztime "$fuzztime" ./admin
+# The policy and auth building blocks (issue 11).
+go test -run '^$' -fuzz '^FuzzJSONReader$' -fuzztime "$fuzztime" ./threat
+go test -run '^$' -fuzz '^FuzzXMLReader$' -fuzztime "$fuzztime" ./threat
+go test -run '^$' -fuzz '^FuzzJSONToXML$' -fuzztime "$fuzztime" -fuzzminimizetime 5s ./jsonxml
+go test -run '^$' -fuzz '^FuzzXMLToJSON$' -fuzztime "$fuzztime" -fuzzminimizetime 5s ./jsonxml
+go test -run '^$' -fuzz '^FuzzVerify$' -fuzztime "$fuzztime" -fuzzminimizetime 5x ./jwtauth
+go test -run '^$' -fuzz '^FuzzParseKeySet$' -fuzztime "$fuzztime" -fuzzminimizetime 5x ./jwtauth
+go test -run '^$' -fuzz '^FuzzCIDRList$' -fuzztime "$fuzztime" ./policy
+go test -run '^$' -fuzz '^FuzzClientIP$' -fuzztime "$fuzztime" ./policy
+go test -run '^$' -fuzz '^FuzzHeaderValueTemplate$' -fuzztime "$fuzztime" ./policy
