@@ -12,7 +12,7 @@ import (
 
 const module = "github.com/portico-gw/portico"
 
-// TestLayering enforces the layout of DESIGN.md: the root package imports
+// TestLayering enforces the layout README "Architecture" describes: the root package imports
 // no package of the module; a package below the root imports only the
 // root (adapters know each other only through the root's interfaces);
 // only cmd/ packages wire adapters together. Test files may also import
