@@ -169,15 +169,16 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, ss *sessi
 	}
 	if t := results[0].Total; t != nil {
 		d.Total = *t
-		if queries[1] == nil {
-			one := *t
-			one.Group = d.API
-			results[1].Items = []portico.AnalyticsRow{one}
-		}
 	}
 	d.Requests, d.Latency = timeCharts(results[0].Items, bucket, d.FromAt, d.ToAt)
 	for i, t := range tops {
-		d.Tops = append(d.Tops, chartBox{t.title, s.topChart(r, ss, t.dim, t.title, results[1+i].Items)})
+		rows := results[1+i].Items
+		if queries[1+i] == nil && d.Total.Requests > 0 {
+			one := d.Total
+			one.Group = d.API
+			rows = []portico.AnalyticsRow{one}
+		}
+		d.Tops = append(d.Tops, chartBox{t.title, s.topChart(r, ss, t.dim, t.title, rows)})
 	}
 	s.render(w, r, http.StatusOK, "dashboard", &page{Title: "Dashboard", Session: ss, Data: d})
 }
