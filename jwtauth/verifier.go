@@ -376,20 +376,66 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*en
 // checkCompact refuses anything but three base64url segments: no
 // whitespace, padding or other bytes that lenient decoders skip.
 func checkCompact(token string) error {
-	dots := 0
-	for i := 0; i < len(token); i++ {
-		switch c := token[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-		case c == '.':
-			dots++
-		default:
-			return refuse(Malformed, "the token is not a well-formed JWT (base64url segments only)", nil)
+	dots, start := 0, 0
+	for i := 0; i <= len(token); i++ {
+		if i == len(token) || token[i] == '.' {
+			if !canonicalSegment(token[start:i]) {
+				return refuse(Malformed, "the token is not a well-formed JWT (base64url segments only)", nil)
+			}
+			if i < len(token) {
+				dots++
+			}
+			start = i + 1
 		}
 	}
 	if dots != 2 {
 		return refuse(Malformed, "the token is not a well-formed JWT (three segments)", nil)
 	}
 	return nil
+}
+
+// canonicalSegment reports whether seg is unpadded base64url in the one
+// encoding of its bytes: only the alphabet, a length that is not 1 more
+// than a multiple of 4, and zero unused bits in the last character. A
+// lenient decoder ignores those bits, and go-jose verifies the signature
+// over its own re-encoding, so without this check a token the issuer
+// never wrote (a cache key, a log line, a revocation list entry of its
+// own) would pass as the one it did.
+func canonicalSegment(seg string) bool {
+	last := 0
+	for i := 0; i < len(seg); i++ {
+		v := b64value(seg[i])
+		if v < 0 {
+			return false
+		}
+		last = v
+	}
+	switch len(seg) % 4 {
+	case 1:
+		return false
+	case 2:
+		return last&0x0f == 0
+	case 3:
+		return last&0x03 == 0
+	}
+	return true
+}
+
+// b64value is c's value in the base64url alphabet, or -1.
+func b64value(c byte) int {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return int(c - 'A')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 26
+	case c >= '0' && c <= '9':
+		return int(c-'0') + 52
+	case c == '-':
+		return 62
+	case c == '_':
+		return 63
+	}
+	return -1
 }
 
 func (v *Verifier) lookup(iss string) *issuer {
