@@ -35,7 +35,8 @@ func (l Lifecycle) Serves() bool { return l == Published || l == Deprecated }
 type AuthType string
 
 // Auth types: api_key requires a key of an application with an approved
-// subscription; none opens the API to everyone, without limits.
+// subscription; none opens the API to everyone, without limits. More are
+// in auth.go.
 const (
 	AuthAPIKey AuthType = "api_key"
 	AuthNone   AuthType = "none"
@@ -61,17 +62,27 @@ const (
 
 // API is a backend web service published through the gateway.
 type API struct {
-	ID          string     `json:"id"`
-	Name        string     `json:"name"`
-	Version     string     `json:"version"`
-	Context     string     `json:"context"`
-	Description string     `json:"description,omitempty"`
-	Visibility  Visibility `json:"visibility"`
-	State       Lifecycle  `json:"state"`
-	Auth        AuthType   `json:"auth"`
-	Endpoint    Endpoint   `json:"endpoint"`
-	Plans       []string   `json:"plans"`
-	Timeouts    Timeouts   `json:"timeouts"`
+	ID          string      `json:"id"`
+	Name        string      `json:"name"`
+	Version     string      `json:"version"`
+	Context     string      `json:"context"`
+	Description string      `json:"description,omitempty"`
+	Visibility  Visibility  `json:"visibility"`
+	State       Lifecycle   `json:"state"`
+	Auth        AuthMethods `json:"auth"`
+	// JWTIssuers are the issuers whose tokens an API with jwt auth trusts.
+	JWTIssuers []JWTIssuer `json:"jwt_issuers,omitempty"`
+	// ForwardCredentials forwards the caller's API key, Basic credentials
+	// or bearer token to the backend; by default the gateway removes them.
+	ForwardCredentials bool `json:"forward_credentials,omitempty"`
+	// IdentityHeaders sends the backend X-Portico-Application and
+	// X-Portico-Subscriber: the IDs of the calling application and of its
+	// owner.
+	IdentityHeaders bool      `json:"identity_headers,omitempty"`
+	Policies        *Policies `json:"policies,omitempty"`
+	Endpoint        Endpoint  `json:"endpoint"`
+	Plans           []string  `json:"plans"`
+	Timeouts        Timeouts  `json:"timeouts"`
 	// WebSocket lets clients upgrade requests to WebSocket connections.
 	// False strips every Upgrade header: a backend answering 101 cannot
 	// open a raw tunnel that bypasses the gateway's checks.

@@ -2,7 +2,9 @@ package portico
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // Period is the length of a rate-limit window or a quota period.
@@ -148,8 +150,43 @@ func (c *Config) CheckAPIPlans(a *API, byAdmin bool) error {
 				"offer your own plans, or ask its owner to share it", p.Name)
 		}
 	}
-	if a.State.Serves() && a.Auth == AuthAPIKey && len(a.Plans) == 0 {
-		return FieldErrorf(EInvalid, "plans", "a %s api_key API must offer at least one plan", a.State)
+	if a.State.Serves() && !a.Auth.Open() && len(a.Plans) == 0 {
+		return FieldErrorf(EInvalid, "plans", "a %s API with auth must offer at least one plan", a.State)
+	}
+	return nil
+}
+
+// maxResourcePatternBytes bounds a resource pattern.
+const maxResourcePatternBytes = 1000
+
+// ValidateResourcePattern checks a resource pattern: "/path" or "METHOD /path", where
+// "*" is one segment and "**" may end the path. Its errors name field.
+func ValidateResourcePattern(field, pat string) error {
+	const how = `: use a path such as "/orders/*" or "/files/**", optionally after an HTTP method and a space ("POST /orders")`
+	if pat == "" {
+		return FieldErrorf(EInvalid, field, "%s is required", field)
+	}
+	if len(pat) > maxResourcePatternBytes {
+		return FieldErrorf(EInvalid, field, "%s must be at most %d bytes", field, maxResourcePatternBytes)
+	}
+	p := pat
+	if method, rest, ok := strings.Cut(pat, " "); ok {
+		if method == "" || strings.TrimFunc(method, func(r rune) bool { return r >= 'A' && r <= 'Z' }) != "" {
+			return FieldErrorf(EInvalid, field, "%s has a bad method %q%s", field, method, how)
+		}
+		p = rest
+	}
+	if !strings.HasPrefix(p, "/") {
+		return FieldErrorf(EInvalid, field, "%s must start with \"/\"%s", field, how)
+	}
+	if strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '?' || r == '#' }) {
+		return FieldErrorf(EInvalid, field, "%s must not contain spaces, \"?\" or \"#\" in the path%s", field, how)
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		if strings.Contains(seg, "**") && (seg != "**" || i != len(segs)-1) {
+			return FieldErrorf(EInvalid, field, "%s may use \"**\" only as the whole last segment%s", field, how)
+		}
 	}
 	return nil
 }

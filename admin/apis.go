@@ -13,19 +13,23 @@ import (
 // apiRequest is the body of POST and PUT /api/v1/apis.
 type apiRequest struct {
 	serverFields
-	Name        string             `json:"name"`
-	Version     string             `json:"version"`
-	Context     string             `json:"context"`
-	Description string             `json:"description"`
-	Visibility  portico.Visibility `json:"visibility"`
-	State       json.RawMessage    `json:"state"`
-	Auth        portico.AuthType   `json:"auth"`
-	Endpoint    portico.Endpoint   `json:"endpoint"`
-	Plans       []string           `json:"plans"`
-	Timeouts    timeoutsRequest    `json:"timeouts"`
-	WebSocket   bool               `json:"websocket"`
-	KeepAlive   *bool              `json:"keepalive"`
-	Owner       string             `json:"owner"`
+	Name        string              `json:"name"`
+	Version     string              `json:"version"`
+	Context     string              `json:"context"`
+	Description string              `json:"description"`
+	Visibility  portico.Visibility  `json:"visibility"`
+	State       json.RawMessage     `json:"state"`
+	Auth        portico.AuthMethods `json:"auth"`
+	JWTIssuers  []portico.JWTIssuer `json:"jwt_issuers"`
+	Forward     bool                `json:"forward_credentials"`
+	Identity    bool                `json:"identity_headers"`
+	Policies    *portico.Policies   `json:"policies"`
+	Endpoint    portico.Endpoint    `json:"endpoint"`
+	Plans       []string            `json:"plans"`
+	Timeouts    timeoutsRequest     `json:"timeouts"`
+	WebSocket   bool                `json:"websocket"`
+	KeepAlive   *bool               `json:"keepalive"`
+	Owner       string              `json:"owner"`
 
 	// AllowNested lets the API's context lie under or over APIs of other
 	// owners. Only admins may set it; it is not stored (see
@@ -44,16 +48,20 @@ type timeoutsRequest struct {
 // fields and state.
 func (q *apiRequest) api() (*portico.API, error) {
 	a := &portico.API{
-		Name:        q.Name,
-		Version:     q.Version,
-		Context:     q.Context,
-		Description: q.Description,
-		Visibility:  q.Visibility,
-		Auth:        q.Auth,
-		Endpoint:    q.Endpoint,
-		Plans:       q.Plans,
-		WebSocket:   q.WebSocket,
-		KeepAlive:   q.KeepAlive,
+		Name:               q.Name,
+		Version:            q.Version,
+		Context:            q.Context,
+		Description:        q.Description,
+		Visibility:         q.Visibility,
+		Auth:               q.Auth,
+		JWTIssuers:         q.JWTIssuers,
+		ForwardCredentials: q.Forward,
+		IdentityHeaders:    q.Identity,
+		Policies:           q.Policies,
+		Endpoint:           q.Endpoint,
+		Plans:              q.Plans,
+		WebSocket:          q.WebSocket,
+		KeepAlive:          q.KeepAlive,
 	}
 	for _, d := range []struct {
 		field string
@@ -87,26 +95,26 @@ func apiCreated(a *portico.API) (int64, string) { return a.CreatedAt.UnixNano(),
 // apiListing is an API as callers who may not manage it see it: without
 // its endpoint and timeouts, which tell where the backend is.
 type apiListing struct {
-	ID          string             `json:"id"`
-	Name        string             `json:"name"`
-	Version     string             `json:"version"`
-	Context     string             `json:"context"`
-	Description string             `json:"description,omitempty"`
-	Visibility  portico.Visibility `json:"visibility"`
-	State       portico.Lifecycle  `json:"state"`
-	Auth        portico.AuthType   `json:"auth"`
-	Plans       []string           `json:"plans"`
-	WebSocket   bool               `json:"websocket,omitempty"`
-	Owner       string             `json:"owner"`
-	CreatedAt   time.Time          `json:"created_at"`
-	UpdatedAt   time.Time          `json:"updated_at"`
+	ID          string              `json:"id"`
+	Name        string              `json:"name"`
+	Version     string              `json:"version"`
+	Context     string              `json:"context"`
+	Description string              `json:"description,omitempty"`
+	Visibility  portico.Visibility  `json:"visibility"`
+	State       portico.Lifecycle   `json:"state"`
+	Auth        portico.AuthMethods `json:"auth"`
+	Plans       []string            `json:"plans"`
+	WebSocket   bool                `json:"websocket,omitempty"`
+	Owner       string              `json:"owner"`
+	CreatedAt   time.Time           `json:"created_at"`
+	UpdatedAt   time.Time           `json:"updated_at"`
 }
 
 // viewAPI returns a as u may see it: whole for who may manage it, else as
 // an apiListing.
 func viewAPI(u *portico.User, a *portico.API) any {
 	if canManageAPI(u, a) {
-		return a
+		return a.Redacted()
 	}
 	plans := a.Plans
 	if plans == nil {
@@ -351,7 +359,7 @@ func (s *Server) transition(verb string, to portico.Lifecycle, from ...portico.L
 				return portico.Errorf(portico.EConflict, "cannot %s an API that is %s; only a %s API can be %s",
 					verb, a.State, joinStates(from), to)
 			}
-			if to == portico.Published && a.Auth == portico.AuthAPIKey && len(a.Plans) == 0 {
+			if to == portico.Published && !a.Auth.Open() && len(a.Plans) == 0 {
 				return portico.Errorf(portico.EConflict, "an api_key API needs at least one plan before it can be published; add a plan with PUT /api/v1/apis/%s", id)
 			}
 			n := *a

@@ -81,7 +81,7 @@ func validatePlan(p *portico.Plan) error {
 		for i := range rl.Resources {
 			res := &rl.Resources[i]
 			f := fmt.Sprintf("rate_limit.resources[%d]", i)
-			if err := checkPattern(f+".pattern", res.Pattern); err != nil {
+			if err := portico.ValidateResourcePattern(f+".pattern", res.Pattern); err != nil {
 				return err
 			}
 			if seen[res.Pattern] {
@@ -135,38 +135,6 @@ func checkRate(prefix string, limit int64, per portico.Period, window *portico.W
 	return oneOf(prefix+".window", *window, portico.Fixed, portico.Rolling)
 }
 
-// checkPattern checks a resource pattern: "/path" or "METHOD /path", where
-// "*" is one segment and "**" may end the path.
-func checkPattern(field, pat string) error {
-	const how = `: use a path such as "/orders/*" or "/files/**", optionally after an HTTP method and a space ("POST /orders")`
-	if pat == "" {
-		return invalid(field, "%s is required", field)
-	}
-	if len(pat) > maxPath {
-		return invalid(field, "%s must be at most %d bytes", field, maxPath)
-	}
-	p := pat
-	if method, rest, ok := strings.Cut(pat, " "); ok {
-		if method == "" || strings.TrimFunc(method, func(r rune) bool { return r >= 'A' && r <= 'Z' }) != "" {
-			return invalid(field, "%s has a bad method %q%s", field, method, how)
-		}
-		p = rest
-	}
-	if !strings.HasPrefix(p, "/") {
-		return invalid(field, "%s must start with \"/\"%s", field, how)
-	}
-	if strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '?' || r == '#' }) {
-		return invalid(field, "%s must not contain spaces, \"?\" or \"#\" in the path%s", field, how)
-	}
-	segs := strings.Split(p[1:], "/")
-	for i, seg := range segs {
-		if strings.Contains(seg, "**") && (seg != "**" || i != len(segs)-1) {
-			return invalid(field, "%s may use \"**\" only as the whole last segment%s", field, how)
-		}
-	}
-	return nil
-}
-
 // validateAPI checks a and fills in defaults; references to plans and
 // the uniqueness of the context are checked against the Config later.
 func validateAPI(a *portico.API) error {
@@ -188,11 +156,16 @@ func validateAPI(a *portico.API) error {
 	if err := oneOf("visibility", a.Visibility, portico.Public, portico.Intranet, portico.Partner); err != nil {
 		return err
 	}
-	if a.Auth == "" {
-		a.Auth = portico.AuthAPIKey
+	if a.Auth == nil {
+		a.Auth = portico.AuthMethods{portico.AuthAPIKey}
 	}
-	if err := oneOf("auth", a.Auth, portico.AuthAPIKey, portico.AuthNone); err != nil {
+	if err := a.ValidateAuth(); err != nil {
 		return err
+	}
+	if a.Policies != nil {
+		if err := a.Policies.Validate(); err != nil {
+			return err
+		}
 	}
 	if err := checkEndpoint(&a.Endpoint); err != nil {
 		return err

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,7 +127,7 @@ func TestValidateAPI(t *testing.T) {
 	var a portico.API
 	adm.do("POST", "/api/v1/apis", edit(t, base, map[string]any{"endpoint.algorithm": nil, "visibility": nil, "auth": nil})).
 		want(http.StatusCreated).decode(&a)
-	if a.State != portico.Draft || a.Visibility != portico.Public || a.Auth != portico.AuthAPIKey ||
+	if a.State != portico.Draft || a.Visibility != portico.Public || !slices.Equal(a.Auth, portico.AuthMethods{portico.AuthAPIKey}) ||
 		a.Endpoint.Algorithm != portico.RoundRobin {
 		t.Fatalf("defaults: %+v", a)
 	}
@@ -162,7 +163,9 @@ func TestValidateAPI(t *testing.T) {
 		{"backslash", map[string]any{"context": "/a\\v1"}, 400, "context"},
 		{"taken context", map[string]any{}, 409, "context"},
 		{"visibility", map[string]any{"visibility": "secret"}, 400, "visibility"},
-		{"auth", map[string]any{"auth": "oauth"}, 400, "auth"},
+		{"auth", map[string]any{"auth": "oauth"}, 400, "auth[0]"},
+		{"auth list", map[string]any{"auth": []string{"api_key", "jwt"}}, 400, "jwt_issuers"},
+		{"auth not a list", map[string]any{"auth": 7}, 400, "auth"},
 		{"state", map[string]any{"state": "published"}, 400, "state"},
 		{"id", map[string]any{"id": "x"}, 400, "id"},
 		{"no endpoint type", map[string]any{"endpoint.type": nil}, 400, "endpoint.type"},

@@ -107,7 +107,7 @@ func (s *Server) newAPIPage(w http.ResponseWriter, r *http.Request, ss *session)
 		return
 	}
 	d := apiData{New: true, Plans: plans, States: lifecycle, API: portico.API{
-		Version: "v1", Visibility: portico.Public, Auth: portico.AuthAPIKey, Endpoint: portico.Endpoint{Type: portico.Single},
+		Version: "v1", Visibility: portico.Public, Auth: portico.AuthMethods{portico.AuthAPIKey}, Endpoint: portico.Endpoint{Type: portico.Single},
 	}}
 	s.render(w, r, http.StatusOK, "api", &page{Title: "New API", Session: ss, Data: d})
 }
@@ -118,7 +118,10 @@ func readAPIForm(r *http.Request, a *portico.API) (map[string]any, string, *apiE
 	f := r.PostFormValue
 	a.Name, a.Version, a.Context = strings.TrimSpace(f("name")), strings.TrimSpace(f("version")), strings.TrimSpace(f("context"))
 	a.Description = f("description")
-	a.Visibility, a.Auth = portico.Visibility(f("visibility")), portico.AuthType(f("auth"))
+	a.Visibility, a.Auth = portico.Visibility(f("visibility")), nil
+	for _, m := range r.PostForm["auth"] {
+		a.Auth = append(a.Auth, portico.AuthType(m))
+	}
 	a.Endpoint.Type, a.Endpoint.Algorithm = portico.EndpointType(f("endpoint_type")), portico.Algorithm(f("algorithm"))
 	a.WebSocket = f("websocket") != ""
 	a.Plans = append([]string{}, r.PostForm["plans"]...)
@@ -145,6 +148,9 @@ func readAPIForm(r *http.Request, a *portico.API) (map[string]any, string, *apiE
 		"name": a.Name, "version": a.Version, "context": a.Context, "description": a.Description,
 		"visibility": a.Visibility, "auth": a.Auth, "endpoint": a.Endpoint, "plans": a.Plans,
 		"websocket": a.WebSocket,
+		// Not on the form yet: kept as stored.
+		"jwt_issuers": a.JWTIssuers, "forward_credentials": a.ForwardCredentials,
+		"identity_headers": a.IdentityHeaders, "policies": a.Policies,
 	}
 	if a.KeepAlive != nil {
 		body["keepalive"] = *a.KeepAlive

@@ -307,7 +307,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	if api.State == portico.Deprecated {
 		h["Deprecation"] = []string{"true"}
 	}
-	if api.Auth != portico.AuthNone {
+	if !api.Auth.Open() {
 		if key == "" {
 			writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "missing API key: send it in the X-API-Key header")
 			return

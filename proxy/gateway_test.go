@@ -38,7 +38,7 @@ func (w *world) apply(ch ...portico.Change) {
 }
 
 func (w *world) api(id, ctx string, auth portico.AuthType, targets ...string) *portico.API {
-	a := &portico.API{ID: id, Name: id, Version: "v1", Context: ctx, State: portico.Published, Auth: auth,
+	a := &portico.API{ID: id, Name: id, Version: "v1", Context: ctx, State: portico.Published, Auth: portico.AuthMethods{auth},
 		Endpoint: portico.Endpoint{Type: portico.Single}, Plans: []string{"plan"}, Owner: "pub"}
 	if len(targets) > 1 {
 		a.Endpoint.Type = portico.LoadBalancer

@@ -54,7 +54,7 @@ func BenchmarkUpdate(b *testing.B) {
 		}},
 		{"api", func(i int) portico.Change {
 			id := "new-api" + strconv.Itoa(i)
-			return portico.Put(&portico.API{ID: id, Name: id, Context: "/" + id, State: portico.Published, Auth: portico.AuthAPIKey,
+			return portico.Put(&portico.API{ID: id, Name: id, Context: "/" + id, State: portico.Published, Auth: portico.AuthMethods{portico.AuthAPIKey},
 				Endpoint: portico.Endpoint{Type: portico.Single, Targets: []portico.Target{{URL: "http://127.0.0.1:1"}}}, Plans: []string{"plan"}})
 		}},
 	}
@@ -83,7 +83,7 @@ func benchConfig(n int) *portico.Config {
 	apis := map[string]*portico.API{}
 	for i := range 10_000 {
 		id := fmt.Sprintf("api%d", i)
-		apis[id] = &portico.API{ID: id, Name: id, Context: "/" + id, State: portico.Published, Auth: portico.AuthAPIKey,
+		apis[id] = &portico.API{ID: id, Name: id, Context: "/" + id, State: portico.Published, Auth: portico.AuthMethods{portico.AuthAPIKey},
 			Endpoint: portico.Endpoint{Type: portico.Single, Targets: []portico.Target{{URL: "http://127.0.0.1:1"}}}, Plans: []string{"plan"}}
 	}
 	apps := make(map[string]*portico.Application, n)

@@ -300,7 +300,7 @@ func (up *upstream) modifyResponse(resp *http.Response) error {
 			}
 		}
 	}
-	if _, ok := h["Ratelimit-Limit"]; ok && up.api.Auth != portico.AuthNone {
+	if _, ok := h["Ratelimit-Limit"]; ok && !up.api.Auth.Open() {
 		delete(h, "Ratelimit-Limit")
 		delete(h, "Ratelimit-Remaining")
 		delete(h, "Ratelimit-Reset")

@@ -108,7 +108,7 @@ func scaleConfig(n int, backend string) *portico.Config {
 	apis := map[string]*portico.API{}
 	for i := range 10_000 {
 		id := fmt.Sprint("api", i)
-		apis[id] = &portico.API{ID: id, Name: id, Version: "v1", Context: "/" + id, State: portico.Published, Auth: portico.AuthAPIKey,
+		apis[id] = &portico.API{ID: id, Name: id, Version: "v1", Context: "/" + id, State: portico.Published, Auth: portico.AuthMethods{portico.AuthAPIKey},
 			Endpoint: portico.Endpoint{Type: portico.Single, Targets: []portico.Target{{URL: backend}}}, Plans: []string{"plan"},
 			CreatedAt: now, UpdatedAt: now}
 	}

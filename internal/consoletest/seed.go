@@ -138,7 +138,7 @@ func seed(a *admin.Server, sc Scale, now time.Time, out *Seeded) error {
 	for i := range apis {
 		t := tick()
 		api := &portico.API{ID: fmt.Sprintf("api%05d", i), Name: APIName(i), Version: "v1", Context: "/" + APIName(i),
-			Description: "seeded API number " + fmt.Sprint(i), Visibility: portico.Public, Auth: portico.AuthAPIKey,
+			Description: "seeded API number " + fmt.Sprint(i), Visibility: portico.Public, Auth: portico.AuthMethods{portico.AuthAPIKey},
 			Endpoint: portico.Endpoint{Type: portico.Single, Targets: []portico.Target{{URL: "http://127.0.0.1:9/"}}},
 			Owner:    owner(i), CreatedAt: t, UpdatedAt: t}
 		switch i % 4 {

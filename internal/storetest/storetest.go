@@ -92,7 +92,7 @@ func Entities() []portico.Change {
 		}),
 		portico.Put(&portico.API{
 			ID: "api1", Name: "weather", Version: "v1", Context: "/weather/v1", Description: "forecasts",
-			Visibility: portico.Partner, State: portico.Published, Auth: portico.AuthAPIKey,
+			Visibility: portico.Partner, State: portico.Published, Auth: portico.AuthMethods{portico.AuthAPIKey},
 			Endpoint: portico.Endpoint{Type: portico.LoadBalancer, Algorithm: portico.WeightedRoundRobin,
 				Targets: []portico.Target{{URL: "http://10.0.0.5:7001", Weight: 3}, {URL: "http://10.0.0.6:7001/base", Weight: 1}}},
 			Plans:     []string{"plan1"},
