@@ -10,7 +10,10 @@ import (
 	"github.com/portico-gw/portico"
 )
 
-// apiRequest is the body of POST and PUT /api/v1/apis.
+// apiRequest is the body of POST and PUT /api/v1/apis. In a PUT, an
+// issuer of jwt_issuers with an empty key and no jwks_url keeps the secret
+// stored for the same issuer (see keepSecrets), so that a GET's redacted
+// answer can be sent back.
 type apiRequest struct {
 	serverFields
 	Name        string              `json:"name"`
@@ -44,8 +47,9 @@ type timeoutsRequest struct {
 	Response json.RawMessage `json:"response"`
 }
 
-// api returns the validated API the request describes, without server
-// fields and state.
+// api returns the API the request describes, without server fields and
+// state, not yet validated: an update first takes back the secrets the
+// request leaves out (keepSecrets), then calls validateAPI.
 func (q *apiRequest) api() (*portico.API, error) {
 	a := &portico.API{
 		Name:               q.Name,
@@ -75,7 +79,35 @@ func (q *apiRequest) api() (*portico.API, error) {
 			return nil, invalid(d.field, "%s must be a duration such as \"30s\" or a number of milliseconds", d.field)
 		}
 	}
-	return a, validateAPI(a)
+	return a, nil
+}
+
+// keepSecrets gives each JWT issuer of a that comes without a key and
+// without a JWKS URL the key stored for the issuer of the same name in
+// old, when that key is one answers hide (portico.JWTIssuer.Redacted):
+// a body read with GET, where an HS256 secret shows as "", can be sent
+// back with PUT and keeps the secret. A new secret in the body replaces
+// the stored one; an issuer renamed in the same PUT needs its secret again.
+// The issuers are copied before they change: a's may share the request's.
+func keepSecrets(a, old *portico.API) {
+	var kept []portico.JWTIssuer
+	for i, j := range a.JWTIssuers {
+		if j.Key != "" || j.JWKSURL != "" {
+			continue
+		}
+		for _, o := range old.JWTIssuers {
+			if o.Issuer == j.Issuer && o.Key != "" && o.Redacted().Key == "" {
+				if kept == nil {
+					kept = slices.Clone(a.JWTIssuers)
+				}
+				kept[i].Key = o.Key
+				break
+			}
+		}
+	}
+	if kept != nil {
+		a.JWTIssuers = kept
+	}
 }
 
 // state returns the request's state, or "" when it has none.
@@ -93,7 +125,8 @@ func (q *apiRequest) state() (portico.Lifecycle, error) {
 func apiCreated(a *portico.API) (int64, string) { return a.CreatedAt.UnixNano(), a.ID }
 
 // apiListing is an API as callers who may not manage it see it: without
-// its endpoint and timeouts, which tell where the backend is.
+// its endpoint and timeouts, which tell where the backend is, its JWT
+// issuers, credential settings and policies.
 type apiListing struct {
 	ID          string              `json:"id"`
 	Name        string              `json:"name"`
@@ -223,6 +256,9 @@ func (s *Server) createAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
+	if err := validateAPI(a); err != nil {
+		return err
+	}
 	var out *portico.API
 	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
 		owner, err := ownerFor(t, req.Owner, t.me.ID, true)
@@ -241,12 +277,13 @@ func (s *Server) createAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	writeCreated(w, "/api/v1/apis/"+out.ID, out)
+	writeCreated(w, "/api/v1/apis/"+out.ID, out.Redacted())
 	return nil
 }
 
 // updateAPI replaces an API's settings; fields left out get their
-// defaults. The state changes only through the lifecycle routes.
+// defaults, but for the secrets keepSecrets takes back. The state changes
+// only through the lifecycle routes.
 func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
 	var req apiRequest
@@ -276,11 +313,15 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		if state != "" && state != old.State {
 			return invalid("state", "state changes through POST /api/v1/apis/{id}/publish, /deprecate or /retire; leave it out or send %q", old.State)
 		}
+		n := *a
+		keepSecrets(&n, old)
+		if err := validateAPI(&n); err != nil {
+			return err
+		}
 		owner, err := ownerFor(t, req.Owner, old.Owner, true)
 		if err != nil {
 			return err
 		}
-		n := *a
 		n.ID, n.State, n.Owner, n.CreatedAt, n.UpdatedAt = old.ID, old.State, owner, old.CreatedAt, t.now
 		if err := checkAPIRefs(t.cfg, t.me, &n, req.AllowNested); err != nil {
 			return err
@@ -298,7 +339,7 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, out.Redacted())
 	return nil
 }
 
@@ -371,7 +412,7 @@ func (s *Server) transition(verb string, to portico.Lifecycle, from ...portico.L
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, out.Redacted())
 		return nil
 	}
 }

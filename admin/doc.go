@@ -121,9 +121,31 @@
 // Roles add up: a user may hold several. What a caller may not see answers
 // 404; what it sees but may not change answers 403. An API's visibility
 // (public, intranet, partner) is catalog information and not yet enforced.
-// Who may not manage an API sees it without its endpoint and timeouts, and
-// only admins and the user itself see a user's webhook_url, disabled,
+// Who may not manage an API sees it without its endpoint, timeouts, JWT
+// issuers, credential settings and policies, and only admins and the user itself see a user's webhook_url, disabled,
 // tokens_not_before and notifications_read_at.
+//
+// # API auth and policies
+//
+// An API's "auth" lists the ways its callers may authenticate: any of
+// "api_key", "basic", "jwt" and "oauth2", or ["none"] alone for an open
+// API (see portico.AuthMethods); a single string, as older clients send,
+// is a list of one. "jwt" needs "jwt_issuers" (portico.JWTIssuer), and
+// "policies" holds ip_rules, cors, threat_protection, headers, conversion
+// and per-path resources (portico.Policies). Errors name the field from
+// the API's root: "auth[1]", "jwt_issuers[0].algorithms",
+// "policies.cors.allowed_origins[2]". The context "/oauth2" and the paths
+// under it are reserved for the gateway's own OAuth2 endpoints (400,
+// field "context").
+//
+// An HS256 issuer's "key" is a shared secret: every answer that shows the
+// API (GET, and the answers of POST, PUT and the lifecycle routes) shows
+// it as "" (portico.API.Redacted). So that such an answer can be sent
+// back, a PUT issuer with an empty "key" and no "jwks_url" keeps the
+// secret stored for the issuer with the same "issuer" value; a non-empty
+// "key" replaces it. A POST has nothing stored: an issuer without a key
+// or a JWKS is refused (400, field "jwt_issuers[i].jwks_url"), as is a PUT
+// issuer that renames the issuer without giving its secret again.
 //
 // # Routes
 //

@@ -31,6 +31,9 @@ func FuzzDecode(f *testing.F) {
 		{false, `{"name":1}`},
 		{false, `[{}]`},
 		{true, `{"plans":[null],"endpoint":{"targets":[{"weight":1e99}]}}`},
+		{true, `{"name":"j","version":"1","context":"/j","auth":["jwt","basic","oauth2"],"jwt_issuers":[{"issuer":"https://idp.example","algorithms":["HS256"],"key":"0123456789abcdef0123456789abcdef","audience":["j"],"leeway":"30s","claim":"client_id"},{"issuer":"i2","algorithms":["RS256","ES256"],"jwks_url":"https://idp.example/jwks.json"}],"forward_credentials":true,"identity_headers":true,"endpoint":{"type":"single","targets":[{"url":"http://h"}]},"plans":["plan1"]}`},
+		{true, `{"name":"p","version":"1","context":"/p","auth":"none","policies":{"ip_rules":{"allow":["10.0.0.0/8","2001:db8::/32"],"deny":["10.1.0.0/16"]},"cors":{"allowed_origins":["https://*.example.com"],"allowed_methods":["PUT"],"allowed_headers":["*"],"exposed_headers":["X-Total"],"allow_credentials":true,"max_age":"10m"},"threat_protection":{"max_body_bytes":4096,"json":{"max_depth":8},"xml":{"max_attributes":4},"allowed_content_types":["application/json"],"allowed_methods":["POST"]},"headers":{"request":[{"op":"set","name":"X-App","value":"$(application)"}],"response":[{"op":"rename","name":"Server","to":"X-Server"}]},"conversion":{"request":"json_to_xml","root":"order","max_bytes":1000},"resources":[{"pattern":"POST /orders/**","conversion":{"response":"xml_to_json"}}]},"endpoint":{"type":"single","targets":[{"url":"http://h"}]}}`},
+		{true, `{"name":"o","version":"1","context":"/oauth2/token","auth":["jwt"],"jwt_issuers":[{"issuer":"","algorithms":["none"],"key":"-----BEGIN PRIVATE KEY-----"}],"policies":{"cors":{"allowed_origins":["null","*"]},"resources":[{"pattern":""}]},"endpoint":{"type":"single","targets":[{"url":"http://h"}]}}`},
 	} {
 		f.Add(s.api, []byte(s.body))
 	}

@@ -222,8 +222,15 @@ func checkContext(c string) error {
 	if path.Clean(c) != c {
 		return invalid(f, "context must be a clean path, without \".\" segments")
 	}
+	if c == oauth2Context || strings.HasPrefix(c, oauth2Context+"/") {
+		return invalid(f, "context %q is reserved: the gateway serves its OAuth2 endpoints (%s/token, %s/jwks.json) under %s", c, oauth2Context, oauth2Context, oauth2Context)
+	}
 	return nil
 }
+
+// oauth2Context is the path under which the gateway serves its own OAuth2
+// token and key endpoints; no API may take it or a path under it.
+const oauth2Context = "/oauth2"
 
 // checkEndpoint checks an endpoint and fills in its defaults.
 func checkEndpoint(e *portico.Endpoint) error {
