@@ -7,8 +7,11 @@ import (
 	"time"
 )
 
-// Token is a bearer token of the admin API, as stored. The token's text is
-// never stored: Hash is its HashKey, the hex SHA-256. A token is valid
+// Token is a bearer token as stored: one of the admin API, or an OAuth2
+// access token of the gateway (package oauth2). The token's text is never
+// stored.
+//
+// For an admin token, Hash is its HashKey, the hex SHA-256. A token is valid
 // until Expires and while its user's password hash is the one it was issued
 // under: PasswordFingerprint is the PasswordFingerprint of that hash, so a
 // password change invalidates the user's tokens without the store holding
@@ -17,6 +20,13 @@ import (
 // A token with an IdleTimeout also ends after that many seconds without
 // use: each use may move Expires forward, to IdleTimeout seconds after
 // the use but never past NotAfter, and store the token again.
+//
+// For an OAuth2 access token, Hash is "oauth2:" and the hex SHA-256 of its
+// text, so that it never matches an admin token's hash; UserID is the ID
+// of the Application the token was issued to, PasswordFingerprint the ID
+// of the application's Key given as client secret (the token ends when
+// that key is revoked or deleted), and Scope the plan IDs it was issued
+// for. Such a token has no IdleTimeout.
 type Token struct {
 	Hash                string    `json:"hash"`
 	UserID              string    `json:"user"`
@@ -30,6 +40,10 @@ type Token struct {
 	// NotAfter is the latest Expires may move to: the token's creation
 	// plus its lifetime. It is set when IdleTimeout is.
 	NotAfter time.Time `json:"not_after,omitzero"`
+
+	// Scope lists the plan IDs an OAuth2 access token is good for; empty
+	// means any plan of its application. Admin tokens have none.
+	Scope []string `json:"scope,omitempty"`
 }
 
 // Slide returns the expiry of t after a use at now: for a token with an
@@ -57,10 +71,11 @@ func PasswordFingerprint(passwordHash string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// TokenStore keeps the admin API's bearer tokens where every node of a
-// cluster finds them and a restart does not lose them. Implementations are
-// safe for concurrent use; an unreachable store makes every method fail
-// with an EUnavailable error. Times are the caller's: the store takes no
+// TokenStore keeps bearer tokens (the admin API's, and the gateway's
+// OAuth2 access tokens) where every node of a cluster finds them and a
+// restart does not lose them. Implementations are safe for concurrent
+// use; an unreachable store makes every method fail with an EUnavailable
+// error. Times are the caller's: the store takes no
 // validity decision, it only forgets tokens that have expired.
 type TokenStore interface {
 	// PutToken stores t under t.Hash, replacing any token with that hash.

@@ -2,8 +2,8 @@
 // a cluster: the configuration (portico.Store), the change feed that
 // propagates every configuration change to every node (portico.ChangeFeed),
 // the membership (portico.Registry), the notifications
-// (portico.NotificationStore) and the admin API's bearer tokens
-// (portico.TokenStore).
+// (portico.NotificationStore) and the bearer tokens of the admin API and
+// of the gateway's OAuth2 (portico.TokenStore).
 //
 // # Keys
 //
@@ -35,7 +35,8 @@
 //	                                       (as publisher or subscriber), capped alike
 //	portico:{c}:setting:<name>     string  a cluster-wide run-time setting (analytics: its JSON), polled by every node
 //	portico:{c}:token:<hash>       string  JSON of a portico.Token, an admin API bearer token by the hex
-//	                                       SHA-256 of its text; Redis deletes it at its expiry (PEXPIREAT)
+//	                                       SHA-256 of its text, an OAuth2 access token by "oauth2:" and
+//	                                       that hash; Redis deletes it at its expiry (PEXPIREAT)
 //
 // The entity JSON is the same as the embedded store's (sqlitestore), so a
 // migration copies it as is.

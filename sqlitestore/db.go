@@ -179,6 +179,10 @@ CREATE INDEX tokens_expires ON tokens (expires);
 ALTER TABLE tokens ADD COLUMN idle_timeout INTEGER NOT NULL DEFAULT 0; -- seconds
 ALTER TABLE tokens ADD COLUMN not_after INTEGER NOT NULL DEFAULT 0;    -- Unix nanoseconds, 0 when unset
 `,
+	// 4: the scope of OAuth2 access tokens.
+	`
+ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT ''; -- JSON array of plan IDs, '' when none
+`,
 }
 
 // migrate brings the schema of db up to date in one transaction:

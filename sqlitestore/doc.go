@@ -4,7 +4,7 @@
 //
 // A DB implements portico.Store (the configuration), portico.NotificationStore,
 // portico.CounterStore (quota counters) and portico.TokenStore (the admin
-// API's bearer tokens). Analytics, in a file of its own
+// API's bearer tokens, the gateway's OAuth2 access tokens). Analytics, in a file of its own
 // (analytics.db), implements portico.AnalyticsStore. The moving parts:
 //
 //   - db.go opens the file, sets the pragmas and migrates the schema. The

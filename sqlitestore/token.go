@@ -3,7 +3,9 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/portico-gw/portico"
@@ -26,12 +28,16 @@ func (db *DB) PutToken(ctx context.Context, t *portico.Token) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE expires <= ?`, nanos(t.CreatedAt)); err != nil {
 		return wrap("drop expired tokens", err)
 	}
+	scope, err := encodeScope(t.Scope)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: put token: %w", err)
+	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO tokens (hash, user_id, password, created_at, expires, idle_timeout, not_after) VALUES (?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO tokens (hash, user_id, password, created_at, expires, idle_timeout, not_after, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id, password = excluded.password,
 			created_at = excluded.created_at, expires = excluded.expires,
-			idle_timeout = excluded.idle_timeout, not_after = excluded.not_after`,
-		t.Hash, t.UserID, t.PasswordFingerprint, nanos(t.CreatedAt), nanos(t.Expires), t.IdleTimeout, nanos(t.NotAfter))
+			idle_timeout = excluded.idle_timeout, not_after = excluded.not_after, scope = excluded.scope`,
+		t.Hash, t.UserID, t.PasswordFingerprint, nanos(t.CreatedAt), nanos(t.Expires), t.IdleTimeout, nanos(t.NotAfter), scope)
 	if err != nil {
 		return wrap("put token", err)
 	}
@@ -46,8 +52,9 @@ func (db *DB) PutToken(ctx context.Context, t *portico.Token) error {
 func (db *DB) Token(ctx context.Context, hash string) (*portico.Token, error) {
 	t := &portico.Token{Hash: hash}
 	var created, expires, notAfter int64
-	err := db.r.QueryRowContext(ctx, `SELECT user_id, password, created_at, expires, idle_timeout, not_after FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.UserID, &t.PasswordFingerprint, &created, &expires, &t.IdleTimeout, &notAfter)
+	var scope string
+	err := db.r.QueryRowContext(ctx, `SELECT user_id, password, created_at, expires, idle_timeout, not_after, scope FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.UserID, &t.PasswordFingerprint, &created, &expires, &t.IdleTimeout, &notAfter, &scope)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -55,7 +62,24 @@ func (db *DB) Token(ctx context.Context, hash string) (*portico.Token, error) {
 		return nil, wrap("read token", err)
 	}
 	t.CreatedAt, t.Expires, t.NotAfter = fromNanos(created), fromNanos(expires), fromNanos(notAfter)
+	if scope != "" {
+		if err := json.Unmarshal([]byte(scope), &t.Scope); err != nil {
+			return nil, fmt.Errorf("sqlitestore: read token: scope: %w", err)
+		}
+	}
 	return t, nil
+}
+
+// encodeScope returns the scope column of a token: the JSON array of its
+// plan IDs, or "" when it has none (so that a token without a scope, like
+// the rows written before the column existed, reads back with a nil
+// Scope).
+func encodeScope(scope []string) (string, error) {
+	if len(scope) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(scope)
+	return string(b), err
 }
 
 // TouchToken sets the expiry of the token with the given hash, if there

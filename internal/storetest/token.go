@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,7 @@ func RunTokens(t *testing.T, open TokenOpener, reopen TokenReopener) {
 		{"TokenConcurrent", testTokenConcurrent},
 		{"TokenIdle", testTokenIdle},
 		{"TokenTouch", testTokenTouch},
+		{"TokenScope", testTokenScope},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, open) })
 	}
@@ -249,4 +251,38 @@ func testTokenTouch(t *testing.T, open TokenOpener) {
 	if got, err := s.Token(ctx, tok.Hash); err != nil || got != nil && !got.Expires.Equal(past) {
 		t.Fatalf("Token after a touch to the past = %+v, %v; want none or expiring %v", got, err, past)
 	}
+}
+
+// testTokenScope checks that the Scope of an OAuth2 access token (stored
+// under an "oauth2:" hash) round-trips in order, survives a TouchToken
+// and a replacement, and that an empty scope reads back as none.
+func testTokenScope(t *testing.T, open TokenOpener) {
+	s := open(t)
+	ctx := context.Background()
+	tok := NewToken("scoped", time.Now(), time.Hour)
+	tok.Hash = "oauth2:" + tok.Hash
+	tok.UserID, tok.PasswordFingerprint = "app1", "key1"
+	tok.Scope = []string{"plan-b", "plan-a", "plan/with \"odd\" ☃"}
+	PutToken(t, s, tok)
+	WantToken(t, s, tok.Hash, tok)
+	WantToken(t, s, strings.TrimPrefix(tok.Hash, "oauth2:"), nil)
+
+	want := *tok
+	want.Expires = tok.Expires.Add(time.Minute)
+	if err := s.TouchToken(ctx, tok.Hash, want.Expires); err != nil {
+		t.Fatalf("TouchToken = %v", err)
+	}
+	WantToken(t, s, tok.Hash, &want)
+
+	one := want
+	one.Scope = []string{"plan-a"}
+	PutToken(t, s, &one)
+	WantToken(t, s, tok.Hash, &one)
+
+	empty := one
+	empty.Scope = []string{}
+	PutToken(t, s, &empty)
+	none := one
+	none.Scope = nil
+	WantToken(t, s, tok.Hash, &none)
 }
