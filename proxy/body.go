@@ -70,7 +70,11 @@ func (b *requestBody) readErr() error {
 // is closed, for the rest of the body cannot be told from the next
 // request.
 func clientBodyError(w http.ResponseWriter, r *http.Request) bool {
-	b, ok := r.Body.(*requestBody)
+	body := r.Body
+	if cb, ok := body.(*checkedBody); ok {
+		body = cb.src
+	}
+	b, ok := body.(*requestBody)
 	if !ok {
 		return false
 	}

@@ -2,12 +2,12 @@ package proxy
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/policy"
 )
 
 // Balancer picks targets of one API's endpoint. Implementations are safe
@@ -96,6 +97,29 @@ type Gateway struct {
 	// means no limit.
 	ReadBodyTimeout time.Duration
 
+	// TrustedProxies are the proxies in front of the gateway whose report
+	// of the client (X-Forwarded-For or Forwarded) IP rules, header rule
+	// variables and analytics believe. Nil trusts no one: the client is
+	// the connection's peer.
+	TrustedProxies *policy.TrustedProxies
+
+	// NewJWTVerifier makes the verifier of the JWT issuers of an API with
+	// jwt auth (jwtauth.NewTokenVerifier), once per change of its issuers;
+	// the gateway closes it when the API changes them or goes. Nil: such
+	// APIs answer bearer tokens with 503 (logged when the API is routed).
+	NewJWTVerifier func([]portico.JWTIssuer) (portico.TokenVerifier, error)
+
+	// OAuth2 verifies the access tokens of the gateway's own token
+	// endpoint, for APIs with oauth2 auth. Its refusals should carry the
+	// reason "unknown_issuer" for a token of another issuer, so that an
+	// API that also takes jwt tries its own issuers. Nil: oauth2 bearer
+	// tokens are refused (401). The gateway does not close it.
+	OAuth2 portico.TokenVerifier
+
+	// TokenEndpoint, when set, serves the requests for /oauth2/token and
+	// /oauth2/jwks.json, before any API is looked up.
+	TokenEndpoint http.Handler
+
 	snap atomic.Pointer[snapshot]
 
 	mu        sync.Mutex // guards upstreams during Update
@@ -150,10 +174,20 @@ func (g *Gateway) Update(cfg *portico.Config) {
 	if g.upstreams == nil {
 		g.upstreams = map[string]*upstream{}
 	}
-	snap, dropped := update(g.snap.Load(), cfg, g.upstreams, g.newUpstream)
+	snap, dropped := update(g.snap.Load(), cfg, g.upstreams, g.buildUpstream)
 	g.snap.Store(snap)
 	for _, up := range dropped {
 		up.close()
+	}
+}
+
+// Close closes the token verifiers of the APIs the gateway routes. Call it
+// last, after Wait; the gateway must not be updated or serve afterwards.
+func (g *Gateway) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, up := range g.upstreams {
+		up.closeVerifier()
 	}
 }
 
@@ -189,8 +223,9 @@ const (
 	queryAPIKey     = "api_key"
 )
 
-// ServeHTTP implements http.Handler: route, auth, subscription, limits,
-// proxy; then the analytics record, when there is a Recorder.
+// ServeHTTP implements http.Handler: route, policies, auth, subscription,
+// limits, proxy, in the order doc.go gives; then the analytics record,
+// when there is a Recorder.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.Recorder == nil {
 		g.serve(w, r, nil)
@@ -269,7 +304,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 			ex.body = b
 		}
 	}
-	key := takeKey(r) // never forwarded, whatever the API's auth type
+	if g.TokenEndpoint != nil && (r.URL.Path == tokenPath || r.URL.Path == jwksPath) {
+		g.TokenEndpoint.ServeHTTP(w, r)
+		return
+	}
+	// No key is forwarded, whatever the API's auth type, unless the API
+	// forwards credentials; nor any X-Portico-* field the client sent.
+	key := takeKey(r)
 
 	if strings.EqualFold(r.Method, http.MethodConnect) || strings.EqualFold(r.Method, http.MethodTrace) {
 		// CONNECT would ask a backend for a tunnel, TRACE would echo the
@@ -303,25 +344,43 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	if ex != nil {
 		ex.rt = rt
 	}
-	api := rt.api
+	api, up := rt.api, rt.up
 	if api.State == portico.Deprecated {
 		h["Deprecation"] = []string{"true"}
 	}
+	pol := up.pol
+	var client netip.Addr
+	if pol != nil {
+		if pol.ip != nil {
+			client = g.clientAddr(r)
+			if !pol.ip.Allowed(client) {
+				writeError(w, http.StatusForbidden, portico.EForbidden, "the client's address may not call this API")
+				return
+			}
+		}
+		if pol.cors != nil {
+			if policy.IsPreflight(r.Method, r.Header) {
+				if err := pol.cors.Preflight(r.Header, h); err != nil {
+					writePolicyError(w, err)
+				} else {
+					w.WriteHeader(http.StatusNoContent)
+				}
+				return
+			}
+			// On every response, the gateway's errors included.
+			pol.cors.Response(r.Header, h)
+		}
+	} else if up.polErr {
+		writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's policies cannot be applied")
+		return
+	}
+	var app *portico.Application
 	if !api.Auth.Open() {
-		if key == "" {
-			writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "missing API key: send it in the X-API-Key header")
+		a, scope, ok := g.authenticate(w, r, snap, up, key)
+		if !ok {
 			return
 		}
-		sum := sha256.Sum256([]byte(key))
-		k := snap.keys.Get(string(sum[:]))
-		var app *portico.Application
-		if k != nil {
-			app = snap.cfg.Applications.Get(k.ApplicationID)
-		}
-		if app == nil {
-			writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "invalid API key")
-			return
-		}
+		app = a
 		if ex != nil {
 			ex.app = app
 		}
@@ -345,6 +404,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API is waiting for approval")
 			return
 		}
+		if scope != nil && !slices.Contains(scope, se.sub.PlanID) {
+			h["Www-Authenticate"] = insufficientScope
+			writeError(w, http.StatusForbidden, portico.EForbidden, "insufficient scope: the token was not issued for this subscription's plan")
+			return
+		}
 		ps := snap.plans[se.sub.PlanID]
 		if ps == nil {
 			writeError(w, http.StatusForbidden, portico.EForbidden, "the subscription's plan no longer exists")
@@ -353,12 +417,60 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		if !g.limit(w, r, rt, app, se, ps, ex) {
 			return
 		}
+		if api.ForwardCredentials {
+			if key != "" {
+				r.Header[HeaderAPIKey] = []string{key}
+			}
+		} else if up.auth.authzOwned {
+			delete(r.Header, "Authorization")
+		}
+		if api.IdentityHeaders {
+			r.Header[headerApplication] = []string{app.ID}
+			r.Header[headerSubscriber] = []string{app.Owner}
+		}
+	}
+	var st *reqState
+	if pol != nil {
+		st = &reqState{
+			body: pol.body(r.Method, strings.TrimPrefix(r.URL.Path, api.Context)),
+			cors: pol.cors != nil,
+			head: r.Method == http.MethodHead,
+		}
+		if st.body.headers != nil {
+			if !client.IsValid() {
+				client = g.clientAddr(r)
+			}
+			st.vars = policy.Vars{RequestID: ids[0], API: api.ID}
+			if client.IsValid() {
+				st.vars.ClientIP = client.String()
+			}
+			if app != nil {
+				st.vars.Application, st.vars.Subscriber = app.ID, app.Owner
+			}
+		}
+		if !g.requestPolicies(w, r, st) {
+			return
+		}
 	}
 	if ex != nil {
 		ex.proxied = g.now()
 	}
-	rt.up.serveProxy(w, r, ex)
+	up.serveProxy(w, r, ex, st)
 }
+
+// Paths the gateway's TokenEndpoint serves.
+const (
+	tokenPath = "/oauth2/token"
+	jwksPath  = "/oauth2/jwks.json"
+)
+
+// Identity fields the gateway sets on the requests of APIs with
+// IdentityHeaders; every X-Portico-* field a client sends is removed.
+const (
+	headerApplication = "X-Portico-Application"
+	headerSubscriber  = "X-Portico-Subscriber"
+	porticoPrefix     = "X-Portico-"
+)
 
 // limit takes the request against the subscription's limits, writes the
 // RateLimit headers and, when the request is over a limit, the 429. It
@@ -449,7 +561,8 @@ func (g *Gateway) notify(now time.Time, kind portico.NotificationKind, rt *route
 }
 
 // takeKey returns the request's API key, from the X-API-Key header or
-// else the api_key query parameter, and removes from the request every
+// else the api_key query parameter, removes the client's X-Portico-*
+// fields (see isPorticoField), and removes from the request every
 // field and parameter that a backend could take for a key, so that no key
 // is forwarded whatever the API's auth type: header fields named
 // X-API-Key in any case or with "_" for "-", and query parameters whose
@@ -468,6 +581,8 @@ func takeKey(r *http.Request) string {
 	for name := range r.Header {
 		if len(name) == len(HeaderAPIKey) && strings.IndexByte(name, '_') >= 0 &&
 			strings.EqualFold(strings.ReplaceAll(name, "_", "-"), HeaderAPIKey) {
+			delete(r.Header, name)
+		} else if len(name) > len(porticoPrefix) && name[0]|0x20 == 'x' && isPorticoField(name) {
 			delete(r.Header, name)
 		}
 	}
@@ -508,6 +623,29 @@ func takeKey(r *http.Request) string {
 		r.URL.RawQuery = kept.String()
 	}
 	return key
+}
+
+// isPorticoField reports whether a field name is X-Portico-*, in any
+// case and with "_" for "-" (CGI backends read both alike): the gateway's
+// own fields, which a client must not set.
+func isPorticoField(name string) bool {
+	for i := range len(porticoPrefix) {
+		c := name[i]
+		switch {
+		case c == '_':
+			c = '-'
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		p := porticoPrefix[i]
+		if 'a' <= p && p <= 'z' {
+			p -= 'a' - 'A'
+		}
+		if c != p {
+			return false
+		}
+	}
+	return true
 }
 
 // mayHoldKey reports whether query q may hold a key parameter: it has a

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,17 +10,21 @@ import (
 
 // serveProxy forwards r to the API's backend: a request of the fast
 // engine (Server) with forward, any other with the API's
-// httputil.ReverseProxy. ex, when not nil, is w.
-func (up *upstream) serveProxy(w http.ResponseWriter, r *http.Request, ex *exchange) {
+// httputil.ReverseProxy. ex, when not nil, is w; st, when not nil, is
+// the policies' state, for the response (see reqState.response).
+func (up *upstream) serveProxy(w http.ResponseWriter, r *http.Request, ex *exchange, st *reqState) {
 	fw, ok := w.(*respWriter)
 	if !ok && ex != nil {
 		fw, ok = ex.ResponseWriter.(*respWriter)
 	}
 	if !ok {
+		if st != nil {
+			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		}
 		up.proxy.ServeHTTP(w, r)
 		return
 	}
-	up.forward(fw, w, r, ex)
+	up.forward(fw, w, r, ex, st)
 }
 
 // forward is the fast engine's reverse proxy: it builds the forwarded
@@ -29,7 +34,7 @@ func (up *upstream) serveProxy(w http.ResponseWriter, r *http.Request, ex *excha
 // the lean client and its reuse rules), checks the response with the
 // same modifyResponse and errorHandler, and streams it to the client
 // through fw. The request has no body (Server hands those over).
-func (up *upstream) forward(fw *respWriter, w http.ResponseWriter, r *http.Request, ex *exchange) {
+func (up *upstream) forward(fw *respWriter, w http.ResponseWriter, r *http.Request, ex *exchange, st *reqState) {
 	c := fw.c
 	out := c.out
 	if c.outHdr == nil {
@@ -80,6 +85,13 @@ func (up *upstream) forward(fw *respWriter, w http.ResponseWriter, r *http.Reque
 		resp.Body.Close()
 		up.errorHandler(w, r, err)
 		return
+	}
+	if st != nil {
+		if err := st.response(resp); err != nil {
+			resp.Body.Close()
+			up.errorHandler(w, r, err)
+			return
+		}
 	}
 	fw.stream(resp)
 	w.WriteHeader(resp.StatusCode)

@@ -91,10 +91,11 @@ func (s *snapshot) sub(app, api string) *subEntry {
 const fullRebuild = 20_000
 
 // update returns the snapshot of cfg derived from prev (nil for the first
-// one). newUpstream makes the upstream of an API that is new or changed;
+// one). newUpstream makes the upstream of an API that is new or changed,
+// given the one it had (nil for a new API);
 // ups holds the upstreams by API ID and is updated in place; the upstreams
 // it drops are returned, to be closed once the new snapshot is in use.
-func update(prev *snapshot, cfg *portico.Config, ups map[string]*upstream, newUpstream func(*portico.API) *upstream) (*snapshot, []*upstream) {
+func update(prev *snapshot, cfg *portico.Config, ups map[string]*upstream, newUpstream func(a *portico.API, prev *upstream) *upstream) (*snapshot, []*upstream) {
 	old := portico.NewConfig()
 	s := &snapshot{cfg: cfg, routes: map[string]*route{}, plans: map[string]*planSpecs{}}
 	if prev != nil {
@@ -275,7 +276,7 @@ func statusRank(s portico.SubscriptionStatus) int {
 
 // updateRoutes patches s.routes (copied first) by the API changes from old
 // to cur and returns the upstreams no longer used.
-func (s *snapshot) updateRoutes(old, cur portico.Table[portico.API], ups map[string]*upstream, newUpstream func(*portico.API) *upstream) []*upstream {
+func (s *snapshot) updateRoutes(old, cur portico.Table[portico.API], ups map[string]*upstream, newUpstream func(*portico.API, *upstream) *upstream) []*upstream {
 	var changes [][2]*portico.API
 	cur.Diff(old, func(_ string, o, c *portico.API) bool {
 		changes = append(changes, [2]*portico.API{o, c})
@@ -286,6 +287,7 @@ func (s *snapshot) updateRoutes(old, cur portico.Table[portico.API], ups map[str
 	}
 	s.routes = maps.Clone(s.routes)
 	var dropped []*upstream
+	var prevOf map[string]*upstream // the dropped upstreams by API ID
 	for _, ch := range changes { // removals first: two APIs may swap paths
 		if o := ch[0]; o != nil {
 			if rt := s.routes[o.Context]; rt != nil && rt.api == o {
@@ -294,6 +296,10 @@ func (s *snapshot) updateRoutes(old, cur portico.Table[portico.API], ups map[str
 			if up := ups[o.ID]; up != nil {
 				dropped = append(dropped, up)
 				delete(ups, o.ID)
+				if prevOf == nil {
+					prevOf = map[string]*upstream{}
+				}
+				prevOf[o.ID] = up
 			}
 		}
 	}
@@ -302,7 +308,7 @@ func (s *snapshot) updateRoutes(old, cur portico.Table[portico.API], ups map[str
 		if a == nil || !a.State.Serves() {
 			continue
 		}
-		up := newUpstream(a)
+		up := newUpstream(a, prevOf[a.ID])
 		ups[a.ID] = up
 		s.routes[a.Context] = &route{api: a, up: up, owner: a.Owner}
 		s.maxSegs = max(s.maxSegs, strings.Count(a.Context, "/"))

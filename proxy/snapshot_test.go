@@ -38,7 +38,7 @@ func FuzzLookup(f *testing.F) {
 			ctxs = append(ctxs, c)
 			cfg = cfg.With(cfg.Version+1, portico.Put(&portico.API{ID: string(rune('a' + i)), Context: c, State: portico.Published}))
 		}
-		s, _ := update(nil, cfg, map[string]*upstream{}, func(a *portico.API) *upstream { return &upstream{api: a} })
+		s, _ := update(nil, cfg, map[string]*upstream{}, func(a *portico.API, _ *upstream) *upstream { return &upstream{api: a} })
 		got := ""
 		if r := s.lookup(path); r != nil {
 			got = r.api.Context
@@ -54,7 +54,7 @@ func BenchmarkLookup(b *testing.B) {
 	for i := range 1000 {
 		cfg = cfg.With(cfg.Version+1, portico.Put(&portico.API{ID: portico.NewID(), Context: "/svc" + itoa(i) + "/v1", State: portico.Published}))
 	}
-	s, _ := update(nil, cfg, map[string]*upstream{}, func(a *portico.API) *upstream { return &upstream{api: a} })
+	s, _ := update(nil, cfg, map[string]*upstream{}, func(a *portico.API, _ *upstream) *upstream { return &upstream{api: a} })
 	b.ReportAllocs()
 	for b.Loop() {
 		if s.lookup("/svc500/v1/some/resource/path") == nil {
@@ -90,7 +90,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 // compiled plans, and only unchanged APIs keep their upstream.
 func TestIncrementalUpdate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	newUp := func(a *portico.API) *upstream { return &upstream{api: a} }
+	newUp := func(a *portico.API, _ *upstream) *upstream { return &upstream{api: a} }
 	cfg := portico.NewConfig()
 	ups := map[string]*upstream{}
 	var snap *snapshot

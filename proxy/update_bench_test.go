@@ -36,7 +36,7 @@ func BenchmarkUpdate(b *testing.B) {
 	start := time.Now()
 	const builds = 3
 	for range builds {
-		update(nil, cfg, map[string]*upstream{}, gw.newUpstream)
+		update(nil, cfg, map[string]*upstream{}, gw.buildUpstream)
 	}
 	full := time.Since(start) / builds
 

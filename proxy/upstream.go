@@ -32,10 +32,47 @@ type upstream struct {
 	h1        *h1Transport
 	proxy     *httputil.ReverseProxy
 	g         *Gateway
+
+	auth   routeAuth
+	pol    *routePolicies // nil: the API has no policies
+	polErr bool           // the API's policies did not compile: it answers 503
+
+	// verifier checks the tokens of an API with jwt auth; nil without
+	// jwt or when it could not be made (then such tokens get a 503).
+	// verifierMoved, read and written only under Gateway.mu, says the
+	// next upstream of the API took it over (its issuers did not change).
+	verifier      portico.TokenVerifier
+	verifierMoved bool
 }
 
-func (g *Gateway) newUpstream(a *portico.API) *upstream {
-	up := &upstream{api: a, g: g}
+func (g *Gateway) newUpstream(a *portico.API) *upstream { return g.buildUpstream(a, nil) }
+
+// buildUpstream makes the upstream of API a, compiling its auth and
+// policies; prev is the upstream a had, if any, whose token verifier a
+// takes over when its JWT issuers did not change.
+func (g *Gateway) buildUpstream(a *portico.API, prev *upstream) *upstream {
+	up := &upstream{api: a, g: g, auth: newRouteAuth(a)}
+	if pol, err := compilePolicies(a.Policies); err != nil {
+		g.logger().Error("API policies do not compile: the API answers 503", "api", a.Name, "version", a.Version, "err", err)
+		up.polErr = true
+	} else {
+		up.pol = pol
+	}
+	if a.Auth.Has(portico.AuthJWT) {
+		switch {
+		case prev != nil && prev.verifier != nil && sameIssuers(prev.api.JWTIssuers, a.JWTIssuers):
+			up.verifier, prev.verifierMoved = prev.verifier, true
+		case g.NewJWTVerifier == nil:
+			g.logger().Error("API takes jwt but the gateway has no JWT verifier: its bearer tokens get 503", "api", a.Name, "version", a.Version)
+		default:
+			v, err := g.NewJWTVerifier(a.JWTIssuers)
+			if err != nil {
+				g.logger().Error("API's JWT issuers cannot be used: its bearer tokens get 503", "api", a.Name, "version", a.Version, "err", err)
+			} else {
+				up.verifier = v
+			}
+		}
+	}
 	for _, t := range a.Endpoint.Targets {
 		u, err := url.Parse(t.URL)
 		if err != nil || u.Host == "" {
@@ -114,6 +151,30 @@ const idleTimeout = 30 * time.Second
 func (up *upstream) close() {
 	up.transport.CloseIdleConnections()
 	up.h1.closeIdle()
+	up.closeVerifier()
+}
+
+// closeVerifier closes the upstream's token verifier unless the next
+// upstream of the API took it over. Under Gateway.mu.
+func (up *upstream) closeVerifier() {
+	if up.verifier != nil && !up.verifierMoved {
+		up.verifier.Close()
+		up.verifierMoved = true // closed once
+	}
+}
+
+// sameIssuers reports whether two lists of JWT issuers are equal, entry by
+// entry.
+func sameIssuers(a, b []portico.JWTIssuer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].Equal(&b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // rewrite sets the forwarding headers and the path inside the API; the
@@ -305,13 +366,26 @@ func (up *upstream) modifyResponse(resp *http.Response) error {
 		delete(h, "Ratelimit-Remaining")
 		delete(h, "Ratelimit-Reset")
 	}
+	if up.pol != nil && resp.Request != nil {
+		// httputil.ReverseProxy's requests carry the state in their
+		// context; forward applies it itself.
+		if st := stateOf(resp.Request.Context()); st != nil {
+			return st.response(resp)
+		}
+	}
 	return nil
 }
 
 // errorHandler maps a failed upstream call to 502 or 504, or to 400 or
 // 408 when reading the client's body failed.
 func (up *upstream) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	if clientBodyError(w, r) {
+	if violationError(w, r) || clientBodyError(w, r) {
+		return
+	}
+	var bad *badResponse
+	if errors.As(err, &bad) {
+		up.g.logger().Warn("backend response refused", "api", up.api.Name, "version", up.api.Version, "err", err)
+		writeError(w, http.StatusBadGateway, portico.EBadGateway, bad.msg)
 		return
 	}
 	if r.Context().Err() != nil && !errors.Is(r.Context().Err(), context.DeadlineExceeded) {

@@ -1,0 +1,271 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/portico-gw/portico"
+)
+
+// routeAuth is what an API's auth methods need per request, made with its
+// upstream: the answer to a request without credentials, and whether the
+// Authorization field is a credential of the gateway's (then it is not
+// forwarded).
+type routeAuth struct {
+	missing    string   // the 401 message naming what the API takes
+	challenges []string // WWW-Authenticate values of that 401
+	authzOwned bool     // the API takes basic, jwt or oauth2
+	bearer     bool     // the API takes jwt or oauth2
+}
+
+func newRouteAuth(a *portico.API) routeAuth {
+	var ra routeAuth
+	if a.Auth.Open() {
+		return ra
+	}
+	var takes []string
+	for _, m := range a.Auth.Effective() {
+		switch m {
+		case portico.AuthAPIKey:
+			takes = append(takes, "an API key in the X-API-Key header")
+		case portico.AuthBasic:
+			takes = append(takes, "HTTP Basic credentials (application ID and API key)")
+			ra.challenges = append(ra.challenges, `Basic realm="portico", charset="UTF-8"`)
+			ra.authzOwned = true
+		case portico.AuthJWT, portico.AuthOAuth2:
+			if !ra.bearer {
+				takes = append(takes, "a bearer token in the Authorization header")
+				ra.challenges = append(ra.challenges, `Bearer realm="portico"`)
+			}
+			ra.authzOwned, ra.bearer = true, true
+		}
+	}
+	if len(takes) == 1 && takes[0] == "an API key in the X-API-Key header" {
+		ra.missing = "missing API key: send it in the X-API-Key header"
+	} else {
+		ra.missing = "missing credentials: send " + strings.Join(takes, ", or ")
+	}
+	return ra
+}
+
+// Reasons of the gateway's own 401s, beside those of the token verifiers.
+const (
+	reasonInvalidCredentials = "invalid_credentials"
+	reasonUnknownApplication = "unknown_application"
+	reasonKeyRevoked         = "key_revoked"
+	reasonUnknownIssuer      = "unknown_issuer"
+)
+
+var invalidTokenChallenge = []string{`Bearer realm="portico", error="invalid_token"`}
+
+// authenticate identifies the application calling an API that is not
+// open. The first of the API's methods (in its order) whose credential
+// the request carries decides: an API key for api_key, an Authorization
+// field "Basic …" for basic, "Bearer …" for jwt and oauth2. A credential
+// that is present but bad is a 401, never a try of another method. It
+// returns the application and, for an OAuth2 token, the plans the token
+// is good for (nil: any); when ok is false it has answered.
+func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, snap *snapshot, up *upstream, key string) (app *portico.Application, scope []string, ok bool) {
+	ra := &up.auth
+	var scheme, cred string
+	if ra.authzOwned {
+		if vs := r.Header["Authorization"]; len(vs) > 0 {
+			if len(vs) > 1 {
+				writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, "send one Authorization field", reasonInvalidCredentials, nil)
+				return nil, nil, false
+			}
+			scheme, cred = splitAuthorization(vs[0])
+		}
+	}
+	for _, m := range up.api.Auth.Effective() {
+		switch m {
+		case portico.AuthAPIKey:
+			if key != "" {
+				return g.keyAuth(w, snap, key)
+			}
+		case portico.AuthBasic:
+			if strings.EqualFold(scheme, "Basic") {
+				return g.basicAuth(w, snap, cred)
+			}
+		case portico.AuthJWT, portico.AuthOAuth2:
+			if strings.EqualFold(scheme, "Bearer") {
+				return g.bearerAuth(w, r, snap, up, cred)
+			}
+		}
+	}
+	writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, ra.missing, "", ra.challenges)
+	return nil, nil, false
+}
+
+// splitAuthorization splits an Authorization field into its scheme and
+// credentials (RFC 9110 §11.4).
+func splitAuthorization(v string) (scheme, cred string) {
+	scheme, cred, _ = strings.Cut(strings.TrimLeft(v, " \t"), " ")
+	return scheme, strings.Trim(cred, " \t")
+}
+
+// keyAuth looks an API key up by its SHA-256 among the live keys.
+func (g *Gateway) keyAuth(w http.ResponseWriter, snap *snapshot, key string) (*portico.Application, []string, bool) {
+	sum := sha256.Sum256([]byte(key))
+	k := snap.keys.Get(string(sum[:]))
+	var app *portico.Application
+	if k != nil {
+		app = snap.cfg.Applications.Get(k.ApplicationID)
+	}
+	if app == nil {
+		writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "invalid API key")
+		return nil, nil, false
+	}
+	return app, nil, true
+}
+
+// maxBasicCredentials bounds the base64 credentials of a Basic field: an
+// application ID and an API key are far shorter.
+const maxBasicCredentials = 1024
+
+// basicAuth takes Basic credentials of an application ID and one of its
+// API keys: the key is looked up by its SHA-256 as an API key is (no slow
+// password hash: keys are random), and must belong to that application.
+// Every failure gets one message, so that it tells nothing about which
+// part was wrong.
+func (g *Gateway) basicAuth(w http.ResponseWriter, snap *snapshot, cred string) (*portico.Application, []string, bool) {
+	var buf [maxBasicCredentials]byte
+	var app *portico.Application
+	if len(cred) <= len(buf)*4/3 {
+		if n, err := base64.StdEncoding.Decode(buf[:], []byte(cred)); err == nil {
+			dec := buf[:n]
+			for i, c := range dec {
+				if c != ':' {
+					continue
+				}
+				sum := sha256.Sum256(dec[i+1:])
+				if k := snap.keys.Get(string(sum[:])); k != nil && k.ApplicationID == string(dec[:i]) {
+					app = snap.cfg.Applications.Get(k.ApplicationID)
+				}
+				break
+			}
+		}
+	}
+	if app == nil {
+		writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized,
+			"invalid Basic credentials: send the application ID as the user name and one of its API keys as the password",
+			reasonInvalidCredentials, nil)
+		return nil, nil, false
+	}
+	return app, nil, true
+}
+
+// bearerAuth verifies a bearer token. On an API that takes both jwt and
+// oauth2, the gateway's own issuer (Gateway.OAuth2) tries first, and the
+// API's JWT issuers only when it does not know the token's issuer.
+func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snapshot, up *upstream, token string) (*portico.Application, []string, bool) {
+	api := up.api
+	now := g.now()
+	var id portico.TokenIdentity
+	var err error
+	oauth := false
+	if api.Auth.Has(portico.AuthOAuth2) {
+		if g.OAuth2 == nil {
+			err = &portico.Error{Code: portico.EUnauthorized, Message: "this gateway issues no OAuth2 tokens", Err: reasonErr(reasonUnknownIssuer)}
+		} else {
+			id, err = g.OAuth2.VerifyToken(r.Context(), token, now)
+			oauth = err == nil
+		}
+	}
+	if api.Auth.Has(portico.AuthJWT) && (!api.Auth.Has(portico.AuthOAuth2) || reasonOf(err) == reasonUnknownIssuer) {
+		if up.verifier == nil {
+			// newUpstream logged why.
+			writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's tokens cannot be checked now")
+			return nil, nil, false
+		}
+		id, err = up.verifier.VerifyToken(r.Context(), token, now)
+	}
+	if err != nil {
+		var pe *portico.Error
+		if errors.As(err, &pe) && pe.Code == portico.EUnavailable {
+			writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, pe.Message)
+			return nil, nil, false
+		}
+		msg := "invalid bearer token"
+		if pe != nil && pe.Message != "" {
+			msg = pe.Message
+		}
+		writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, msg, reasonOf(err), invalidTokenChallenge)
+		return nil, nil, false
+	}
+	app := snap.cfg.Applications.Get(id.Application)
+	if app == nil {
+		writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, "the token names no known application", reasonUnknownApplication, invalidTokenChallenge)
+		return nil, nil, false
+	}
+	if !oauth {
+		return app, nil, true
+	}
+	// The gateway's own token lives no longer than the key it was issued
+	// against.
+	if k := snap.cfg.Keys.Get(id.KeyID); k == nil || k.ApplicationID != app.ID || !live(k) {
+		writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, "the key the token was issued against is revoked", reasonKeyRevoked, invalidTokenChallenge)
+		return nil, nil, false
+	}
+	if len(id.Plans) == 0 {
+		return app, nil, true
+	}
+	return app, id.Plans, true
+}
+
+// live reports whether k admits requests, as the snapshot's key table
+// has it.
+func live(k *portico.Key) bool {
+	_, ok := keyHash(k)
+	return ok
+}
+
+// reasonErr is a reason in an error chain, read as token verifiers'
+// reasons are (see portico.TokenVerifier).
+type reasonErr string
+
+func (e reasonErr) Error() string  { return string(e) }
+func (e reasonErr) Reason() string { return string(e) }
+
+// reasonOf returns the machine-readable reason in err's chain, "" when
+// there is none.
+func reasonOf(err error) string {
+	var r interface{ Reason() string }
+	if err != nil && errors.As(err, &r) {
+		return r.Reason()
+	}
+	return ""
+}
+
+var insufficientScope = []string{`Bearer realm="portico", error="insufficient_scope"`}
+
+// writeAuthError writes a JSON error response as writeError does, with a
+// "reason" member when reason is not empty and the WWW-Authenticate
+// challenges given.
+func writeAuthError(w http.ResponseWriter, status int, code portico.ErrorCode, msg, reason string, challenges []string) {
+	if ex, ok := w.(*exchange); ok {
+		ex.errCode = code
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	if len(challenges) > 0 {
+		h["Www-Authenticate"] = challenges
+	}
+	w.WriteHeader(status)
+	b := make([]byte, 0, 96+len(msg)+len(reason))
+	b = append(b, `{"error":{"code":`...)
+	b = strconv.AppendQuote(b, string(code))
+	b = append(b, `,"message":`...)
+	b = strconv.AppendQuote(b, msg)
+	if reason != "" {
+		b = append(b, `,"reason":`...)
+		b = strconv.AppendQuote(b, reason)
+	}
+	b = append(b, "}}\n"...)
+	w.Write(b)
+}
