@@ -31,7 +31,7 @@
 //	    api String,
 //	    api_version String,
 //	    api_id String,
-//	    publisher String,
+//	    publisher LowCardinality(String),
 //	    subscriber String,
 //	    application String,
 //	    plan String,
@@ -50,6 +50,13 @@
 //	) ENGINE = MergeTree()
 //	PARTITION BY toYYYYMMDD(time)
 //	ORDER BY (api, time);
+//
+// publisher is dictionary-encoded because every query of a publisher
+// filters on it: the filter is then decided once per distinct value, not
+// once per row. ClickHouse before 19 creates such a column only with the
+// setting allow_experimental_low_cardinality_type, which Open passes when
+// the server knows it. A table made by an older Portico, with publisher
+// String, is still accepted; Open logs the ALTER TABLE that converts it.
 //
 // Every field of portico.Record has a column. time holds whole seconds
 // and time_us the microseconds within the second, so records keep

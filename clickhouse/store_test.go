@@ -104,7 +104,8 @@ func TestSchemaCreatedAndIdempotent(t *testing.T) {
 		t.Fatalf("engine = %q", engine)
 	}
 	create := srv.Query(t, "SHOW CREATE TABLE portico.requests")
-	for _, want := range []string{"PARTITION BY toYYYYMMDD(time)", "ORDER BY (api, time)", "latency_us UInt64", "status UInt16", "time_us UInt32"} {
+	for _, want := range []string{"PARTITION BY toYYYYMMDD(time)", "ORDER BY (api, time)", "latency_us UInt64", "status UInt16", "time_us UInt32",
+		"publisher LowCardinality(String)"} {
 		if !strings.Contains(create, want) {
 			t.Errorf("SHOW CREATE TABLE lacks %q:\n%s", want, create)
 		}
@@ -124,6 +125,31 @@ func TestSchemaCreatedAndIdempotent(t *testing.T) {
 	}
 	if n := count(t, srv, "portico.requests"); n != 15 {
 		t.Fatalf("count = %d, want 15", n)
+	}
+
+	// A table of an older Portico, with publisher String, still takes
+	// records and answers a publisher's queries.
+	ddl := strings.NewReplacer(`\n`, "\n", `\'`, "'", "LowCardinality(String)", "String", "portico.requests", "portico.older").Replace(create)
+	srv.Query(t, ddl)
+	if typ := srv.Query(t, "SELECT type FROM system.columns WHERE database = 'portico' AND table = 'older' AND name = 'publisher'"); typ != "String" {
+		t.Fatalf("the older table's publisher is %q", typ)
+	}
+	older, err := clickhouse.New(clickhouse.Config{Addrs: []string{srv.Addr()}, Table: "older"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer older.Close()
+	if err := older.Open(ctx); err != nil {
+		t.Fatalf("Open over an older table: %v", err)
+	}
+	recs := batch(0, 4, time.Now())
+	if err := older.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := older.Query(ctx, portico.AnalyticsQuery{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour),
+		Filters: map[string]string{portico.DimPublisher: recs[0].Publisher}})
+	if err != nil || len(rows) != 1 || rows[0].Requests == 0 {
+		t.Fatalf("a publisher's query on the older table: %+v, %v", rows, err)
 	}
 
 	// A table of the same name that is not ours is an error, not a

@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS `portico`.`requests_local` (
     api String,
     api_version String,
     api_id String,
-    publisher String,
+    publisher LowCardinality(String),
     subscriber String,
     application String,
     plan String,
