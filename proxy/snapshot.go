@@ -287,7 +287,8 @@ func (s *snapshot) updateRoutes(old, cur portico.Table[portico.API], ups map[str
 	}
 	s.routes = maps.Clone(s.routes)
 	var dropped []*upstream
-	var prevOf map[string]*upstream // the dropped upstreams by API ID
+	prevOf := map[string]*upstream{} // the dropped upstreams by API ID
+
 	for _, ch := range changes { // removals first: two APIs may swap paths
 		if o := ch[0]; o != nil {
 			if rt := s.routes[o.Context]; rt != nil && rt.api == o {
@@ -296,9 +297,6 @@ func (s *snapshot) updateRoutes(old, cur portico.Table[portico.API], ups map[str
 			if up := ups[o.ID]; up != nil {
 				dropped = append(dropped, up)
 				delete(ups, o.ID)
-				if prevOf == nil {
-					prevOf = map[string]*upstream{}
-				}
 				prevOf[o.ID] = up
 			}
 		}
