@@ -87,7 +87,7 @@ func TestRefusals(t *testing.T) {
 		{"no content type", req{http.MethodPost, TokenPath, "", cc, []string{ok}}, 415, "invalid_request"},
 		{"multipart", req{http.MethodPost, TokenPath, "multipart/form-data; boundary=x", cc, []string{ok}}, 415, "invalid_request"},
 		{"huge body", form(cc + "&x=" + strings.Repeat("a", MaxBodyBytes)), 413, "invalid_request"},
-		{"bad escape in the body", form(cc + "&x=%zz", ok), 400, "invalid_request"},
+		{"bad escape in the body", form(cc+"&x=%zz", ok), 400, "invalid_request"},
 		{"semicolon in the body", form(cc+";scope=gold", ok), 400, "invalid_request"},
 		{"grant_type twice", form(cc+"&"+cc, ok), 400, "invalid_request"},
 		{"unknown parameter twice", form(cc+"&x=1&x=2", ok), 400, "invalid_request"},
