@@ -53,9 +53,18 @@ func newCache[V any](size int) *cache[V] {
 // get returns the value cached for sum and whether there was one that
 // holds at now. An entry that no longer holds is left for eviction.
 func (c *cache[V]) get(sum *[sha256.Size]byte, now time.Time) (V, bool) {
-	if c == nil {
+	it, ok := c.lookup(sum)
+	if !ok || !now.Before(it.until) {
 		var zero V
 		return zero, false
+	}
+	return it.val, true
+}
+
+// lookup returns the entry cached for sum, whether it holds or not.
+func (c *cache[V]) lookup(sum *[sha256.Size]byte) (item[V], bool) {
+	if c == nil {
+		return item[V]{}, false
 	}
 	s := &c.shards[sum[0]%cacheShards]
 	s.mu.Lock()
@@ -67,11 +76,7 @@ func (c *cache[V]) get(sum *[sha256.Size]byte, now time.Time) (V, bool) {
 		}
 	}
 	s.mu.Unlock()
-	if !ok || !now.Before(it.until) {
-		var zero V
-		return zero, false
-	}
-	return it.val, true
+	return it, ok
 }
 
 // put caches v under sum until until.

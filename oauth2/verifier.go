@@ -99,9 +99,14 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string, now time.Time)
 	if !wellFormed(token) {
 		return portico.TokenIdentity{}, errMalformed
 	}
-	sum := sha256.Sum256([]byte(token))
-	if id, ok := v.known.get(&sum, now); ok {
-		return id, nil
+	var text [TokenLen]byte // []byte(token) would escape: a 32-byte buffer at most stays on the stack
+	copy(text[:], token)
+	sum := sha256.Sum256(text[:])
+	if it, ok := v.known.lookup(&sum); ok {
+		if !now.Before(it.until) {
+			return portico.TokenIdentity{}, errTokenExpired
+		}
+		return it.val, nil
 	}
 	if reason, ok := v.absent.get(&sum, now); ok {
 		return portico.TokenIdentity{}, refusal(reason)
