@@ -189,6 +189,11 @@ func (g *Gateway) requestPolicies(w http.ResponseWriter, r *http.Request, st *re
 	if tp := bp.threat; tp != nil {
 		ct := contentType(r.Header)
 		if err := threat.Check(r.Method, ct, r.ContentLength, tp); err != nil {
+			if r.ContentLength != 0 {
+				// Close rather than read the body first (net/http would
+				// read up to 256 KiB of it to keep the connection).
+				w.Header()["Connection"] = []string{"close"}
+			}
 			writePolicyError(w, err)
 			return false
 		}

@@ -195,8 +195,11 @@ func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
 	if !up.api.ReusesConnections() {
 		out.Close = true // "Connection: close", and no reuse on either client
 	}
-	if b, ok := in.Body.(*requestBody); ok && out.Body != nil {
-		out.Body = b // unwrapped, for errorHandler; its Close does nothing
+	switch in.Body.(type) {
+	case *requestBody, *checkedBody:
+		if out.Body != nil {
+			out.Body = in.Body // unwrapped, for errorHandler; its Close does nothing
+		}
 	}
 	if _, ok := out.Header["Upgrade"]; ok && !up.upgradeAllowed(in) {
 		// ReverseProxy kept the upgrade (it set exactly "Connection:
