@@ -502,4 +502,3 @@ func TestPoliciesInvalid(t *testing.T) {
 		t.Errorf("%d %s, backend reached %d times", resp.StatusCode, body, be.count())
 	}
 }
-
