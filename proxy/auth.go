@@ -58,6 +58,7 @@ const (
 	reasonUnknownApplication = "unknown_application"
 	reasonKeyRevoked         = "key_revoked"
 	reasonUnknownIssuer      = "unknown_issuer"
+	reasonMalformed          = "malformed"
 )
 
 var invalidTokenChallenge = []string{`Bearer realm="portico", error="invalid_token"`}
@@ -161,7 +162,9 @@ func (g *Gateway) basicAuth(w http.ResponseWriter, snap *snapshot, cred string) 
 
 // bearerAuth verifies a bearer token. On an API that takes both jwt and
 // oauth2, the gateway's own issuer (Gateway.OAuth2) tries first, and the
-// API's JWT issuers only when it does not know the token's issuer.
+// API's JWT issuers only when the token is not of the gateway's form or
+// issuer (see notGatewayToken); a token of the gateway's that is expired
+// or unknown is refused as such.
 func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snapshot, up *upstream, token string) (*portico.Application, []string, bool) {
 	api := up.api
 	now := g.now()
@@ -176,7 +179,7 @@ func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snaps
 			oauth = err == nil
 		}
 	}
-	if api.Auth.Has(portico.AuthJWT) && (!api.Auth.Has(portico.AuthOAuth2) || reasonOf(err) == reasonUnknownIssuer) {
+	if api.Auth.Has(portico.AuthJWT) && (!api.Auth.Has(portico.AuthOAuth2) || notGatewayToken(err)) {
 		if up.verifier == nil {
 			// newUpstream logged why.
 			writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's tokens cannot be checked now")
@@ -215,6 +218,17 @@ func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snaps
 		return app, nil, true
 	}
 	return app, id.Plans, true
+}
+
+// notGatewayToken reports whether Gateway.OAuth2 refused a token as not
+// one of its own: malformed for its form (package oauth2's opaque
+// tokens), or of an unknown issuer.
+func notGatewayToken(err error) bool {
+	switch reasonOf(err) {
+	case reasonUnknownIssuer, reasonMalformed:
+		return true
+	}
+	return false
 }
 
 // live reports whether k admits requests, as the snapshot's key table

@@ -158,6 +158,10 @@ func newAuthWorld(t *testing.T) *authWorld {
 		"oauth-otherkey": {Issuer: "https://gw", Application: "app", KeyID: "k-pk_app2_basic"},
 		"oauth-scoped":   {Issuer: "https://gw", Application: "app", KeyID: "k-pk_app_basic", Plans: []string{"gold"}},
 		"oauth-inscope":  {Issuer: "https://gw", Application: "app", KeyID: "k-pk_app_basic", Plans: []string{"gold", "plan"}},
+	}, errs: map[string]error{
+		// Package oauth2's tokens are opaque: a JWT is malformed to it.
+		"jwt-app":       refusal(portico.EUnauthorized, "malformed"),
+		"oauth-expired": refusal(portico.EUnauthorized, "token_expired"),
 	}}
 	w.gw.NewJWTVerifier = aw.vf.new
 	w.gw.OAuth2 = aw.oauth
@@ -234,12 +238,14 @@ func TestAuthMethods(t *testing.T) {
 		{"oauth key of another app", "/oauth/x", []string{"Authorization", "Bearer oauth-otherkey"}, 401, "unauthorized", "key_revoked", "", ""},
 		{"oauth plan not in scope", "/oauth/x", []string{"Authorization", "Bearer oauth-scoped"}, 403, "forbidden", "", `Bearer realm="portico", error="insufficient_scope"`, "app"},
 		{"oauth plan in scope", "/oauth/x", []string{"Authorization", "Bearer oauth-inscope"}, 200, "", "", "", "app"},
-		{"oauth jwt not taken", "/oauth/x", []string{"Authorization", "Bearer jwt-app"}, 401, "unauthorized", "unknown_issuer", "", ""},
+		{"oauth jwt not taken", "/oauth/x", []string{"Authorization", "Bearer jwt-app"}, 401, "unauthorized", "malformed", "", ""},
+		{"oauth expired", "/oauth/x", []string{"Authorization", "Bearer oauth-expired"}, 401, "unauthorized", "token_expired", "", ""},
 
 		{"both jwt", "/both/x", []string{"Authorization", "Bearer jwt-app"}, 200, "", "", "", "app"},
 		{"both oauth", "/both/x", []string{"Authorization", "Bearer oauth-app"}, 200, "", "", "", "app"},
 		{"both oauth revoked", "/both/x", []string{"Authorization", "Bearer oauth-revoked"}, 401, "unauthorized", "key_revoked", "", ""},
 		{"both neither", "/both/x", []string{"Authorization", "Bearer garbage"}, 401, "unauthorized", "unknown_issuer", "", ""},
+		{"both gateway's expired token is not tried as a JWT", "/both/x", []string{"Authorization", "Bearer oauth-expired"}, 401, "unauthorized", "token_expired", "", ""},
 
 		{"multi key", "/multi/x", []string{"X-API-Key", aw.keyA}, 200, "", "", "", "app"},
 		{"multi basic", "/multi/x", []string{"Authorization", basic("app", aw.keyA)}, 200, "", "", "", "app"},

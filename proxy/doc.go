@@ -1,8 +1,9 @@
 // Package proxy is Portico's data plane: an http.Handler (Gateway) that
 // routes each request to an API by the longest matching context path,
-// authenticates its API key, checks the application's subscription, takes
-// the request against the subscription plan's limits, picks an endpoint
-// target and proxies the request with httputil.ReverseProxy.
+// applies the API's policies, authenticates the calling application,
+// checks its subscription, takes the request against the subscription
+// plan's limits, picks an endpoint target and proxies the request with
+// httputil.ReverseProxy.
 //
 // Two engines serve it (see Server): on a plain listener, Server — Portico's
 // own HTTP/1.1 connection loop — serves the common request itself (a
@@ -64,4 +65,64 @@
 //     stripped (upstream.rewrite), and the request body wrapped
 //     (requestBody) to give each read Gateway.ReadBodyTimeout and to tell
 //     the client's body errors (400, 408) from the backend's (502).
+//
+// # The order of a request
+//
+// After the edge checks above and the route lookup (the gateway's own
+// /oauth2/token and /oauth2/jwks.json go to Gateway.TokenEndpoint before
+// it), every request of an API passes these steps in this order; the
+// first that refuses answers (serve, requestPolicies, reqState.response):
+//
+//  1. Client address: the connection's peer, or behind
+//     Gateway.TrustedProxies the address they report (policy.ClientIP).
+//  2. IP rules: 403 forbidden, naming no rule.
+//  3. CORS: a preflight (OPTIONS with Origin and
+//     Access-Control-Request-Method) of an API with a CORS policy is
+//     answered here, 204 or 403, without auth and without reaching the
+//     backend; to every other response, the gateway's errors included,
+//     the policy's CORS fields are set, and the backend's dropped.
+//  4. Auth (authenticate): the first of the API's methods, in its order,
+//     whose credential the request carries runs: api_key (X-API-Key or
+//     api_key), basic (Authorization: Basic base64(application ID ":" API
+//     key), the key looked up by its SHA-256 like an API key, and
+//     belonging to that application), jwt (Authorization: Bearer, checked
+//     by the API's own TokenVerifier, made by Gateway.NewJWTVerifier),
+//     oauth2 (Authorization: Bearer, checked by Gateway.OAuth2; the key it
+//     was issued against must still be live and the application's). An API
+//     with jwt and oauth2 gives a bearer token to Gateway.OAuth2 first and
+//     to its JWT issuers when OAuth2 says it is not its own. A credential
+//     present but bad is a 401 with a "reason", never a try of another
+//     method; none is a 401 naming what the API takes, with
+//     WWW-Authenticate for Basic and Bearer.
+//  5. Subscription, the OAuth2 token's scope (its plans), the plan, the
+//     limits: the same for every method; the analytics record gets the
+//     application. Then the credentials are removed (X-API-Key always,
+//     Authorization on APIs that take basic, jwt or oauth2) unless the
+//     API forwards them, and with IdentityHeaders X-Portico-Application
+//     and X-Portico-Subscriber are set (a client's X-Portico-* fields are
+//     always removed, by takeKey).
+//  6. Threat protection: threat.Check before the body is read (405, 415,
+//     413, and the connection closed instead of reading the body), then
+//     the body streams through threat.Reader (checkedBody): a violation
+//     fails the transport's read, so the request to the backend is cut
+//     off, never ended, and the client gets 400 or 413 (errorHandler,
+//     violationError) or, once the response began, a cut connection.
+//  7. Request header rules, with the request id, application, subscriber,
+//     API ID and client address as variables.
+//  8. Request conversion (jsonxml) of a body of the format it reads,
+//     whole, with Content-Type and Content-Length set (413 over MaxBytes,
+//     400 when it does not convert).
+//  9. The backend; then on its response: response header rules, the CORS
+//     fields, response conversion (a body that is encoded, over MaxBytes
+//     or does not convert is a 502 bad_gateway).
+//
+// Steps 6 to 8 use the first resource policy whose pattern matches the
+// request, else the API's own. All of it is compiled once per change of
+// the API (routePolicies, routeAuth, and one TokenVerifier per API with
+// jwt, handed on to the API's next upstream while its issuers stay equal
+// and closed when they change or the API goes). An API without policies
+// pays one nil check: its requests take the same path as before
+// (BenchmarkEngines). Both engines apply the response half: the
+// ReverseProxy through modifyResponse and the request's context, the fast
+// engine's forward by calling reqState.response itself.
 package proxy

@@ -110,10 +110,11 @@ type Gateway struct {
 	NewJWTVerifier func([]portico.JWTIssuer) (portico.TokenVerifier, error)
 
 	// OAuth2 verifies the access tokens of the gateway's own token
-	// endpoint, for APIs with oauth2 auth. Its refusals should carry the
-	// reason "unknown_issuer" for a token of another issuer, so that an
-	// API that also takes jwt tries its own issuers. Nil: oauth2 bearer
-	// tokens are refused (401). The gateway does not close it.
+	// endpoint (oauth2.Verifier), for APIs with oauth2 auth. On an API
+	// that also takes jwt, a token it refuses with the reason "malformed"
+	// or "unknown_issuer" (not its own) goes to the API's JWT issuers.
+	// Nil: oauth2 bearer tokens are refused (401). The gateway does not
+	// close it.
 	OAuth2 portico.TokenVerifier
 
 	// TokenEndpoint, when set, serves the requests for /oauth2/token and
