@@ -33,7 +33,8 @@ func (s *Server) apisPage(w http.ResponseWriter, r *http.Request, ss *session) {
 type apiData struct {
 	API     portico.API
 	New     bool
-	Targets string // one target per line: URL [weight]
+	Form    apiForm // the free-form fields' texts
+	Auth    []authChoice
 	Plans   []portico.Plan
 	States  []portico.Lifecycle
 	Actions []string // transitions the API's state allows
@@ -106,26 +107,26 @@ func (s *Server) newAPIPage(w http.ResponseWriter, r *http.Request, ss *session)
 		s.fail(w, r, ss, 0, err)
 		return
 	}
-	d := apiData{New: true, Plans: plans, States: lifecycle, API: portico.API{
+	d := apiData{New: true, Auth: authChoices, Plans: plans, States: lifecycle, API: portico.API{
 		Version: "v1", Visibility: portico.Public, Auth: portico.AuthMethods{portico.AuthAPIKey}, Endpoint: portico.Endpoint{Type: portico.Single},
 	}}
 	s.render(w, r, http.StatusOK, "api", &page{Title: "New API", Session: ss, Data: d})
 }
 
-// readAPIForm reads the API form over a (the API as stored, for an edit),
-// and returns the admin API's request body.
-func readAPIForm(r *http.Request, a *portico.API) (map[string]any, string, *apiError) {
+// readAPIForm reads the API form over a (the API as the admin API shows
+// it, for an edit), and returns the admin API's request body and the
+// form's texts. The error is the first text of the form that does not
+// parse; the body is then not to be sent.
+func readAPIForm(r *http.Request, a *portico.API) (map[string]any, apiForm, *apiError) {
 	f := r.PostFormValue
 	a.Name, a.Version, a.Context = strings.TrimSpace(f("name")), strings.TrimSpace(f("version")), strings.TrimSpace(f("context"))
 	a.Description = f("description")
-	a.Visibility, a.Auth = portico.Visibility(f("visibility")), nil
-	for _, m := range r.PostForm["auth"] {
-		a.Auth = append(a.Auth, portico.AuthType(m))
-	}
+	a.Visibility = portico.Visibility(f("visibility"))
 	a.Endpoint.Type, a.Endpoint.Algorithm = portico.EndpointType(f("endpoint_type")), portico.Algorithm(f("algorithm"))
 	a.WebSocket = f("websocket") != ""
 	a.Plans = append([]string{}, r.PostForm["plans"]...)
-	text := f("targets")
+	form := apiForm{Targets: f("targets")}
+	text := form.Targets
 	a.Endpoint.Targets = []portico.Target{}
 	var bad *apiError
 	for i, line := range strings.Split(text, "\n") {
@@ -136,7 +137,7 @@ func readAPIForm(r *http.Request, a *portico.API) (map[string]any, string, *apiE
 		t := portico.Target{URL: fields[0]}
 		if len(fields) > 1 {
 			w, err := strconv.Atoi(fields[1])
-			if err != nil || len(fields) > 2 {
+			if (err != nil || len(fields) > 2) && bad == nil {
 				bad = &apiError{Status: http.StatusBadRequest, Field: "endpoint.targets",
 					Message: fmt.Sprintf("line %d of the targets: write a URL, then optionally a whole-number weight", i+1)}
 			}
@@ -144,12 +145,16 @@ func readAPIForm(r *http.Request, a *portico.API) (map[string]any, string, *apiE
 		}
 		a.Endpoint.Targets = append(a.Endpoint.Targets, t)
 	}
+	if e := readAuthForm(r, a, &form); bad == nil {
+		bad = e
+	}
+	// An issuer shown without its secret comes back without it: the admin
+	// API keeps the stored secret of an issuer with an empty key (see
+	// admin/doc.go).
 	body := map[string]any{
 		"name": a.Name, "version": a.Version, "context": a.Context, "description": a.Description,
 		"visibility": a.Visibility, "auth": a.Auth, "endpoint": a.Endpoint, "plans": a.Plans,
-		"websocket": a.WebSocket,
-		// Not on the form yet: kept as stored.
-		"jwt_issuers": a.JWTIssuers, "forward_credentials": a.ForwardCredentials,
+		"websocket": a.WebSocket, "jwt_issuers": a.JWTIssuers, "forward_credentials": a.ForwardCredentials,
 		"identity_headers": a.IdentityHeaders, "policies": a.Policies,
 	}
 	if a.KeepAlive != nil {
@@ -168,11 +173,12 @@ func readAPIForm(r *http.Request, a *portico.API) (map[string]any, string, *apiE
 	if f("allow_nested") != "" {
 		body["allow_nested"] = true
 	}
-	return body, text, bad
+	return body, form, bad
 }
 
-// showAPIForm shows the API form again with the error that refused it.
-func (s *Server) showAPIForm(w http.ResponseWriter, r *http.Request, ss *session, err error, a portico.API, targets string, isNew bool) {
+// showAPIForm shows the API form again with the error that refused it and
+// what the user typed, but for secrets (apiForm.redactTyped).
+func (s *Server) showAPIForm(w http.ResponseWriter, r *http.Request, ss *session, err error, a portico.API, form apiForm, isNew bool) {
 	plans, perr := s.plansFor(r, ss)
 	if perr != nil {
 		s.fail(w, r, ss, 0, perr)
@@ -182,21 +188,23 @@ func (s *Server) showAPIForm(w http.ResponseWriter, r *http.Request, ss *session
 	if isNew {
 		title = "New API"
 	}
-	d := apiData{API: a, New: isNew, Targets: targets, Plans: plans, States: lifecycle, Actions: actionsFrom(a.State), Nested: r.PostFormValue("allow_nested") != "",
+	form.redactTyped()
+	a.JWTIssuers = nil // shown from form.Issuers only
+	d := apiData{API: a, New: isNew, Form: form, Auth: authChoices, Plans: plans, States: lifecycle, Actions: actionsFrom(a.State), Nested: r.PostFormValue("allow_nested") != "",
 		Connect: r.PostFormValue("timeout_connect"), Response: r.PostFormValue("timeout_response")}
 	s.formFailed(w, r, ss, err, "api", title, d)
 }
 
 func (s *Server) createAPI(w http.ResponseWriter, r *http.Request, ss *session) {
 	var a portico.API
-	body, text, bad := readAPIForm(r, &a)
+	body, form, bad := readAPIForm(r, &a)
 	if bad != nil {
-		s.showAPIForm(w, r, ss, bad, a, text, true)
+		s.showAPIForm(w, r, ss, bad, a, form, true)
 		return
 	}
 	var out portico.API
 	if err := s.do(r, apiCall{method: http.MethodPost, path: "/apis", token: ss.token, body: body}, &out); err != nil {
-		s.showAPIForm(w, r, ss, err, a, text, true)
+		s.showAPIForm(w, r, ss, err, a, form, true)
 		return
 	}
 	done(w, r, "/console/apis/"+out.ID+"?saved=1")
@@ -213,7 +221,9 @@ func (s *Server) apiPage(w http.ResponseWriter, r *http.Request, ss *session) {
 		s.fail(w, r, ss, 0, err)
 		return
 	}
-	d := apiData{API: a, Targets: targetsText(a.Endpoint.Targets), Plans: plans, States: lifecycle, Actions: actionsFrom(a.State),
+	form := apiFormOf(&a)
+	a.JWTIssuers = nil // shown from form.Issuers only, redacted
+	d := apiData{API: a, Form: form, Auth: authChoices, Plans: plans, States: lifecycle, Actions: actionsFrom(a.State),
 		Connect: timeoutText(a.Timeouts.Connect), Response: timeoutText(a.Timeouts.Response), ReadOnly: a.Endpoint.Type == ""}
 	if s.TargetHealth != nil && len(a.Endpoint.Targets) > 0 {
 		d.Health = s.TargetHealth(a.Name, a.Version)
@@ -235,13 +245,13 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, ss *session) 
 		s.fail(w, r, ss, 0, err)
 		return
 	}
-	body, text, bad := readAPIForm(r, &a)
+	body, form, bad := readAPIForm(r, &a)
 	if bad != nil {
-		s.showAPIForm(w, r, ss, bad, a, text, false)
+		s.showAPIForm(w, r, ss, bad, a, form, false)
 		return
 	}
 	if err := s.do(r, apiCall{method: http.MethodPut, path: "/apis/" + id, token: ss.token, body: body}, nil); err != nil {
-		s.showAPIForm(w, r, ss, err, a, text, false)
+		s.showAPIForm(w, r, ss, err, a, form, false)
 		return
 	}
 	done(w, r, "/console/apis/"+id+"?saved=1")

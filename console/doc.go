@@ -45,6 +45,15 @@
 // 'self'; frame-ancestors 'none' (no inline script or style: the pages use
 // the embedded console.css and console.js only) and X-Frame-Options: DENY.
 //
+// # Secrets
+//
+// No page shows a secret. The API form shows an API's JWT issuers as JSON
+// with HS256 secrets left out (portico.JWTIssuer.Redacted), whatever the
+// admin API answered, and a form refused with a secret typed in comes back
+// without it, saying so. Saving the form sends the issuers as shown; the
+// admin API keeps the stored secret of an issuer sent without a key (see
+// admin/doc.go), so an unchanged form changes nothing.
+//
 // # Pages
 //
 // Pages are html/template files embedded in the binary (templates/), with

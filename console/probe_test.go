@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -61,7 +62,7 @@ func formValues(body string) url.Values {
 		rest := tag[k+len(name)+3:]
 		return rest[:strings.Index(rest, `"`)], true
 	}
-	unescape := strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'").Replace
+	unescape := html.UnescapeString
 	for _, part := range strings.Split(f, "<")[1:] {
 		tag := "<" + part[:strings.Index(part, ">")+1]
 		switch {

@@ -34,16 +34,18 @@ func (p *page) CSRF() string {
 	return p.Session.csrf()
 }
 
-// FieldError is the error message for the form input named field, when
-// the admin API named it (or one of its parts: "targets" matches
-// "endpoint.targets[1].url").
-func (p *page) FieldError(field string) string {
+// FieldError is the error message for the form input of fields, when the
+// admin API named one of them (or one of its parts: "endpoint.targets"
+// matches "endpoint.targets[1].url").
+func (p *page) FieldError(fields ...string) string {
 	if p.Error == nil || p.Error.Field == "" {
 		return ""
 	}
 	f := p.Error.Field
-	if f == field || strings.HasPrefix(f, field+".") || strings.HasPrefix(f, field+"[") {
-		return p.Error.Message
+	for _, field := range fields {
+		if f == field || strings.HasPrefix(f, field+".") || strings.HasPrefix(f, field+"[") {
+			return p.Error.Message
+		}
 	}
 	return ""
 }
@@ -102,6 +104,12 @@ var funcs = template.FuncMap{
 				s[i] = string(r)
 			}
 			return strings.Join(s, sep)
+		case portico.AuthMethods:
+			s := make([]string, len(x))
+			for i, t := range x {
+				s[i] = string(t)
+			}
+			return strings.Join(s, sep)
 		}
 		return fmt.Sprint(v)
 	},
@@ -120,6 +128,12 @@ var funcs = template.FuncMap{
 		case []portico.Role:
 			for _, s := range x {
 				if string(s) == v {
+					return true
+				}
+			}
+		case portico.AuthMethods:
+			for _, t := range x {
+				if string(t) == v {
 					return true
 				}
 			}
