@@ -18,18 +18,29 @@ import (
 func FuzzServeHTTP(f *testing.F) {
 	var got struct {
 		path, query string
-		key         bool
+		key, authz  bool
 	}
 	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.path, got.query = r.URL.Path, r.URL.RawQuery
 		_, got.key = r.Header["X-Api-Key"]
+		_, got.authz = r.Header["Authorization"]
 		w.Write([]byte("ok"))
 	}))
 	defer be.Close()
 	w := &world{cfg: portico.NewConfig(), gw: &Gateway{Limiter: &fakeLimiter{n: 1 << 62}}}
 	w.api("open", "/open", portico.AuthNone, be.URL+"/base")
 	w.api("api", "/api/v1", portico.AuthAPIKey, be.URL+"/base")
+	// An API with policies and methods that read Authorization.
+	w.authAPI("pol", "/pol", be.URL+"/base", portico.AuthMethods{portico.AuthBasic, portico.AuthAPIKey}, func(a *portico.API) {
+		a.Policies = &portico.Policies{
+			IPRules:   &portico.IPRules{Deny: []string{"10.0.0.0/8"}},
+			CORS:      &portico.CORS{AllowedOrigins: []string{"https://app.example"}},
+			Headers:   &portico.HeaderRules{Request: []portico.HeaderOp{{Op: portico.HeaderSet, Name: "X-Caller", Value: "$(application) $(client_ip)"}}},
+			Resources: []portico.ResourcePolicies{{Pattern: "GET /x/*", ThreatProtection: &portico.ThreatProtection{AllowedMethods: []string{"GET"}}}},
+		}
+	})
 	key := w.subscribe("app", "api", portico.Approved)
+	w.apply(portico.Put(&portico.Subscription{ID: "s-pol", ApplicationID: "app", APIID: "pol", PlanID: "plan", Status: portico.Approved}))
 
 	f.Add("/open/x", "a=1&api_key=zz", "")
 	f.Add("/api/v1/x/y", "api_key="+key, "")
@@ -37,6 +48,9 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("/open/%2e%2e/x", "api_key=%zz&b", "k")
 	f.Add("/open/x", "API_KEY=a&api%5Fkey=b&api.key=c&api_key[]=d&z", "")
 	f.Add("/api/v1/orders;x=1/17", "a=1&Api_Key="+key, "")
+	f.Add("/pol/x/1", "", key)
+	f.Add("/pol/y", "api_key="+key, "")
+	f.Add("/pol/x/%2e", "", "YXBwOnBrX2FwcF9hcGk=") // Basic app:pk_app_api
 	f.Fuzz(func(t *testing.T, path, query, hdrKey string) {
 		// Only what a real server would take from a client reaches the gateway.
 		u := &url.URL{Path: path}
@@ -47,8 +61,13 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		if hdrKey != "" {
 			req.Header.Set("X-API-Key", hdrKey)
+			if !strings.ContainsFunc(hdrKey, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+				// A server takes no other value from a client; an open
+				// API forwards it.
+				req.Header.Set("Authorization", "Basic "+hdrKey)
+			}
 		}
-		got.path, got.query, got.key = "", "", false
+		got.path, got.query, got.key, got.authz = "", "", false, false
 		rec := httptest.NewRecorder()
 		w.gw.ServeHTTP(rec, req)
 		switch rec.Code {
@@ -64,6 +83,9 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		if !strings.HasPrefix(got.path, "/base") || strings.Contains(got.path, "/../") || strings.HasSuffix(got.path, "/..") {
 			t.Fatalf("backend got path %q for %q", got.path, path)
+		}
+		if strings.HasPrefix(path, "/pol") && got.authz {
+			t.Fatalf("Authorization forwarded by an API that takes Basic")
 		}
 		if got.key || hasKeyParam(got.query) {
 			t.Fatalf("key forwarded: header %v, query %q", got.key, got.query)
