@@ -84,6 +84,8 @@ func TestIPRules(t *testing.T) {
 	}
 	trusting := newWorld(t)
 	trusting.gw.TrustedProxies = tp
+	rec := &recorded{}
+	trusting.gw.Recorder = rec
 	for _, w := range []*world{w, trusting} {
 		be := newCapture(t, nil)
 		w.policyAPI("deny", "/deny", be.URL, portico.AuthNone, &portico.Policies{IPRules: &portico.IPRules{Deny: []string{"127.0.0.0/8"}}})
@@ -116,6 +118,11 @@ func TestIPRules(t *testing.T) {
 			resp, body := do(t, "GET", tt.w.srv.URL+tt.path, nil, hdr...)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
+			}
+			if tt.w == trusting {
+				if want := strings.TrimSpace(tt.xff[strings.LastIndexByte(tt.xff, ',')+1:]); rec.last(t).ClientIP != want {
+					t.Errorf("recorded client %q, want %q", rec.last(t).ClientIP, want)
+				}
 			}
 			if tt.status == 403 {
 				e := decodeErr(t, body)

@@ -106,9 +106,17 @@ func (g *Gateway) record(ex *exchange, r *http.Request) {
 		}
 		rec.UpstreamLatency = ex.began.Sub(ex.proxied)
 	}
-	rec.ClientIP = r.RemoteAddr
-	if i := strings.LastIndexByte(rec.ClientIP, ':'); i > 0 {
-		rec.ClientIP = strings.Trim(rec.ClientIP[:i], "[]")
+	if g.TrustedProxies != nil {
+		// Behind trusted proxies, the client they report (unknown: "").
+		rec.ClientIP = ""
+		if a := g.clientAddr(r); a.IsValid() {
+			rec.ClientIP = a.String()
+		}
+	} else {
+		rec.ClientIP = r.RemoteAddr
+		if i := strings.LastIndexByte(rec.ClientIP, ':'); i > 0 {
+			rec.ClientIP = strings.Trim(rec.ClientIP[:i], "[]")
+		}
 	}
 	rec.Node = g.Node
 	if rt := ex.rt; rt != nil {
