@@ -246,6 +246,20 @@ func TestAPIAuthAndPoliciesForm(t *testing.T) {
 	admin := c.SignIn(t, admin, adminPW)
 	_, body = admin.Get("/console/apis/" + id)
 	secretFree(t, "the admin's API page", body)
+
+	// Another publisher sees the published API's auth methods, and
+	// neither its issuers nor its policies.
+	mustAPI(t, c, "pat", "pat-password-1", "POST", "/apis/"+id+"/publish", "", http.StatusOK)
+	addUser(t, c, "pia", "publisher")
+	st, body = c.SignIn(t, "pia", "pia-password-1").Get("/console/apis/" + id)
+	if st != http.StatusOK || !strings.Contains(body, "<dd>jwt, basic</dd>") {
+		t.Fatalf("another publisher's view: %d\n%s", st, body)
+	}
+	for _, hidden := range []string{"idp.example", "app.example.com", "10.1.0.0/16", "orders", `name="jwt_issuers"`} {
+		if strings.Contains(body, hidden) {
+			t.Errorf("another publisher's view shows %s", hidden)
+		}
+	}
 }
 
 // TestAPIFormOldAuth: an API stored with the auth "api_key", as before
