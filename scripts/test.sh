@@ -62,3 +62,4 @@ go test -run '^$' -fuzz '^FuzzParseKeySet$' -fuzztime "$fuzztime" -fuzzminimizet
 go test -run '^$' -fuzz '^FuzzCIDRList$' -fuzztime "$fuzztime" ./policy
 go test -run '^$' -fuzz '^FuzzClientIP$' -fuzztime "$fuzztime" ./policy
 go test -run '^$' -fuzz '^FuzzHeaderValueTemplate$' -fuzztime "$fuzztime" ./policy
+go test -run '^$' -fuzz '^FuzzTokenRequest$' -fuzztime "$fuzztime" ./oauth2

@@ -16,7 +16,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/ajp"
+	"github.com/portico-gw/portico/oauth2"
+	"github.com/portico-gw/portico/policy"
 )
 
 // Config is the configuration of `portico serve`. Each field is a flag,
@@ -57,6 +60,9 @@ type Config struct {
 	AJPAddr                string // "": no AJP listener
 	AJPPacketSize          int
 	AJPSecret              string
+	TrustedProxies         string // comma-separated CIDRs; see trustedProxies
+	TrustedProxiesHeader   string // X-Forwarded-For or Forwarded
+	OAuth2TokenLifetime    time.Duration
 }
 
 // errHelp is returned by LoadConfig when -h was given and usage printed.
@@ -84,6 +90,8 @@ func DefaultConfig() Config {
 		ReadHeaderTimeout:      10 * time.Second,
 		IdleTimeout:            120 * time.Second,
 		AJPPacketSize:          ajp.DefaultPacketSize,
+		TrustedProxiesHeader:   policy.HeaderXForwardedFor,
+		OAuth2TokenLifetime:    oauth2.DefaultLifetime,
 	}
 }
 
@@ -121,6 +129,9 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&c.AJPPacketSize, "ajp-packet-size", c.AJPPacketSize, "AJP packet size in bytes, 8192 to 65536: the web server's own (mod_jk worker max_packet_size, mod_proxy_ajp ProxyIOBufferSize)")
 	fs.StringVar(&c.AJPSecret, "ajp-secret", c.AJPSecret, "secret every AJP request must carry (mod_jk worker secret, mod_proxy_ajp secret=); required unless --ajp-addr is on loopback; prefer PORTICO_AJP_SECRET to the flag")
 	fs.Var(&listFlag{p: &c.AdminAllowedOrigin, fresh: true}, "admin-allowed-origin", "origins (scheme://host[:port]) besides the admin listener's own whose browser requests the admin API serves, e.g. the public origin behind a proxy: comma-separated or the flag repeated")
+	fs.Var(&listFlag{p: &c.TrustedProxies, fresh: true}, "trusted-proxies", "gateway: addresses of the proxies in front of it (the front door: nginx, Apache, HAProxy, a load balancer) whose report of the client's address it believes, for IP rules, header variables and analytics: CIDRs or addresses, comma-separated or the flag repeated (empty: the client is the connection's peer, and X-Forwarded-For is not believed)")
+	fs.StringVar(&c.TrustedProxiesHeader, "trusted-proxies-header", c.TrustedProxiesHeader, "gateway: the header in which --trusted-proxies report the client: X-Forwarded-For or Forwarded")
+	fs.DurationVar(&c.OAuth2TokenLifetime, "oauth2-token-lifetime", c.OAuth2TokenLifetime, "gateway: how long an access token of POST /oauth2/token is valid (1m to 24h)")
 	fs.Var(&listFlag{p: &c.WebhookAllowCIDR, fresh: true}, "webhook-allow-cidr", "address ranges webhooks may reach although internal (loopback, private, link-local…): CIDRs or addresses, comma-separated or the flag repeated")
 }
 
@@ -317,6 +328,12 @@ func (c Config) validate() error {
 	if c.ReadBodyTimeout < 0 {
 		return fmt.Errorf("read-body-timeout %v: must not be negative (0 is no limit)", c.ReadBodyTimeout)
 	}
+	if c.OAuth2TokenLifetime < oauth2.MinLifetime || c.OAuth2TokenLifetime > oauth2.MaxLifetime {
+		return fmt.Errorf("oauth2-token-lifetime %v: want %v to %v", c.OAuth2TokenLifetime, oauth2.MinLifetime, oauth2.MaxLifetime)
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
 	for _, p := range []struct{ name, cert, key string }{
 		{"gateway", c.GatewayTLSCert, c.GatewayTLSKey},
 		{"admin", c.AdminTLSCert, c.AdminTLSKey},
@@ -409,4 +426,23 @@ func loopbackAddr(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return host == "localhost" || err == nil && ip.IsLoopback()
+}
+
+// trustedProxies returns the gateway's trusted proxies, or nil when none
+// are set.
+func (c *Config) trustedProxies() (*policy.TrustedProxies, error) {
+	if strings.TrimSpace(c.TrustedProxies) == "" {
+		return nil, nil
+	}
+	var cidrs []string
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			cidrs = append(cidrs, s)
+		}
+	}
+	tp, err := policy.NewTrustedProxies(cidrs, c.TrustedProxiesHeader)
+	if err != nil {
+		return nil, fmt.Errorf("trusted-proxies: %s", portico.ErrorMessageOf(err))
+	}
+	return tp, nil
 }

@@ -23,7 +23,9 @@ import (
 	"github.com/portico-gw/portico/cluster"
 	"github.com/portico-gw/portico/console"
 	"github.com/portico-gw/portico/framing"
+	"github.com/portico-gw/portico/jwtauth"
 	"github.com/portico-gw/portico/metrics"
+	"github.com/portico-gw/portico/oauth2"
 	"github.com/portico-gw/portico/proxy"
 	"github.com/portico-gw/portico/ratelimit"
 	"github.com/portico-gw/portico/redislimit"
@@ -50,7 +52,8 @@ type Main struct {
 	logger       *slog.Logger
 	store        portico.Store             // embedded or Redis
 	notesStore   portico.NotificationStore // the same store's notifications
-	tokens       portico.TokenStore        // the same store's admin bearer tokens
+	tokens       portico.TokenStore        // the same store's admin bearer tokens and OAuth2 access tokens
+	oauth2       *oauth2.Verifier          // the gateway's check of OAuth2 access tokens
 	closeStore   func() error
 	db           *sqlitestore.DB   // the embedded store, when used
 	redis        *redisstore.Store // the Redis store, when used
@@ -172,12 +175,26 @@ func (m *Main) Run(ctx context.Context) error {
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); m.analytics.pruneLoop(bg) }()
 	}
+	trusted, err := c.trustedProxies()
+	if err != nil {
+		return err
+	}
+	m.oauth2 = oauth2.NewVerifier(m.tokens)
 	m.gateway = &proxy.Gateway{
 		Limiter:         m.limiter,
 		NewBalancer:     func(ep portico.Endpoint) proxy.Balancer { return balance.New(ep) },
 		Notify:          m.notes.Notify,
 		Logger:          m.logger.With("component", "gateway"),
 		ReadBodyTimeout: c.ReadBodyTimeout,
+		TrustedProxies:  trusted,
+		NewJWTVerifier:  jwtauth.NewTokenVerifier,
+		OAuth2:          m.oauth2,
+		TokenEndpoint: &oauth2.Server{
+			Tokens:   m.tokens,
+			Config:   m.config.Load,
+			Lifetime: c.OAuth2TokenLifetime,
+			Logger:   m.logger.With("component", "oauth2"),
+		},
 	}
 	m.metrics = metrics.New(metrics.Sources{
 		ConfigVersion: func() int64 { return m.gateway.Version() },
@@ -770,6 +787,12 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("analytics: %w", err))
 		}
 		acancel()
+	}
+	if m.gateway != nil {
+		m.gateway.Close() // the APIs' JWT verifiers and their key refreshes
+	}
+	if m.oauth2 != nil {
+		m.oauth2.Close()
 	}
 	if m.db != nil && m.memLimiter != nil {
 		if err := m.db.SaveCounters(context.Background(), m.memLimiter.Counters(time.Now())); err != nil {
