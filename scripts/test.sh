@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, as "command:package".
-needs=(curl:curl python3:python3 clickhouse-server:clickhouse-server redis-server:redis-server
+needs=(curl:curl python3:python3 openssl:openssl clickhouse-server:clickhouse-server redis-server:redis-server
 	nginx:nginx apache2:apache2 haproxy:haproxy chromium:chromium)
 missing=()
 for n in "${needs[@]}"; do

@@ -13,7 +13,7 @@ import (
 // with bash and curl against a real node, with the README's fixed ports
 // and paths replaced by free ones, and checks what they print.
 func TestREADMEWalkthrough(t *testing.T) {
-	for _, tool := range []string{"bash", "curl", "python3"} {
+	for _, tool := range []string{"bash", "curl", "python3", "openssl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is needed (scripts/test.sh installs it): %v", tool, err)
 		}
@@ -23,14 +23,18 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(readme)
-	start, end := strings.Index(s, "## Walkthrough"), strings.Index(s, "## Running Portico")
-	if start < 0 || end < start {
-		t.Fatal("README has no walkthrough section")
-	}
+	// The walkthrough, then the examples of "Authentication and
+	// policies", which go on from where it ends.
 	var script strings.Builder
 	script.WriteString("set -e\n")
-	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(s[start:end], -1) {
-		script.WriteString(m[1])
+	for _, sec := range [][2]string{{"## Walkthrough", "## Running Portico"}, {"## Authentication and policies", "## Admin API"}} {
+		start, end := strings.Index(s, sec[0]), strings.Index(s, sec[1])
+		if start < 0 || end < start {
+			t.Fatalf("README has no section %q before %q", sec[0], sec[1])
+		}
+		for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(s[start:end], -1) {
+			script.WriteString(m[1])
+		}
 	}
 	m := startNode(t, t.TempDir())
 	_, gwPort, _ := strings.Cut(m.GatewayAddr, ":")
@@ -64,9 +68,16 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"200 200 200 200 429",
 		`"status":"evicted"`,
 		`"code":"forbidden"`,
+		"<city>Paris</city><sky>sunny</sky>",
+		"Access-Control-Allow-Origin: https://app.example",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q", want)
 		}
+	}
+	// The forecast through the API key, then through a JWT, HTTP Basic
+	// and an OAuth2 token.
+	if n := strings.Count(string(out), `{"city":"Paris","sky":"sunny"}`); n != 4 {
+		t.Errorf("the forecast came %d times, want 4 (API key, JWT, Basic, OAuth2)", n)
 	}
 }
