@@ -94,3 +94,35 @@ func ErrorFieldOf(err error) string {
 	}
 	return ""
 }
+
+// ReasonError, below an *Error, says in one client-safe word why a
+// credential was refused ("token_expired", "bad_signature"): the gateway
+// puts it in its 401 answers. Err is the underlying cause, for logs only.
+// jwtauth and oauth2 refuse tokens with it.
+type ReasonError struct {
+	Why string
+	Err error
+}
+
+func (e *ReasonError) Error() string {
+	if e.Err == nil {
+		return e.Why
+	}
+	return e.Why + ": " + e.Err.Error()
+}
+
+func (e *ReasonError) Unwrap() error { return e.Err }
+
+// Reason returns Why, so that a caller may also read it through errors.As
+// with an interface{ Reason() string } target.
+func (e *ReasonError) Reason() string { return e.Why }
+
+// ErrorReasonOf returns the reason of the first ReasonError in err's
+// chain, "" when there is none.
+func ErrorReasonOf(err error) string {
+	var r *ReasonError
+	if errors.As(err, &r) {
+		return r.Why
+	}
+	return ""
+}

@@ -1,10 +1,6 @@
 package oauth2
 
-import (
-	"errors"
-
-	"github.com/portico-gw/portico"
-)
+import "github.com/portico-gw/portico"
 
 // Reason is a short, client-safe word that says why the Verifier refused a
 // token, for the gateway's 401 body and its logs. It travels in the chain
@@ -22,34 +18,8 @@ const (
 	StoreUnavailable Reason = "store_unavailable" // the token store could not be read: a 503, try again
 )
 
-// reasonError carries a Reason below a *portico.Error; err is the cause,
-// for logs only.
-type reasonError struct {
-	reason Reason
-	err    error
-}
-
-func (e *reasonError) Error() string {
-	if e.err == nil {
-		return string(e.reason)
-	}
-	return string(e.reason) + ": " + e.err.Error()
-}
-
-func (e *reasonError) Unwrap() error { return e.err }
-
-// Reason returns the reason as a string, so that a caller can read it
-// through errors.As with an interface{ Reason() string } target.
-func (e *reasonError) Reason() string { return string(e.reason) }
-
 // ReasonOf returns the Reason in err's chain, "" when there is none.
-func ReasonOf(err error) Reason {
-	var r *reasonError
-	if errors.As(err, &r) {
-		return r.reason
-	}
-	return ""
-}
+func ReasonOf(err error) Reason { return Reason(portico.ErrorReasonOf(err)) }
 
 // Refusals that carry no cause are made once: the hot path of a refused
 // token allocates nothing.
@@ -66,5 +36,5 @@ func refuse(reason Reason, msg string, cause error) error {
 	if reason == StoreUnavailable {
 		code = portico.EUnavailable
 	}
-	return &portico.Error{Code: code, Message: msg, Err: &reasonError{reason: reason, err: cause}}
+	return &portico.Error{Code: code, Message: msg, Err: &portico.ReasonError{Why: string(reason), Err: cause}}
 }
