@@ -173,7 +173,7 @@ func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snaps
 	oauth := false
 	if api.Auth.Has(portico.AuthOAuth2) {
 		if g.OAuth2 == nil {
-			err = &portico.Error{Code: portico.EUnauthorized, Message: "this gateway issues no OAuth2 tokens", Err: reasonErr(reasonUnknownIssuer)}
+			err = &portico.Error{Code: portico.EUnauthorized, Message: "this gateway issues no OAuth2 tokens", Err: &portico.ReasonError{Why: reasonUnknownIssuer}}
 		} else {
 			id, err = g.OAuth2.VerifyToken(r.Context(), token, now)
 			oauth = err == nil
@@ -237,13 +237,6 @@ func live(k *portico.Key) bool {
 	_, ok := keyHash(k)
 	return ok
 }
-
-// reasonErr is a reason in an error chain, read as token verifiers'
-// reasons are (see portico.TokenVerifier).
-type reasonErr string
-
-func (e reasonErr) Error() string  { return string(e) }
-func (e reasonErr) Reason() string { return string(e) }
 
 // reasonOf returns the machine-readable reason in err's chain, "" when
 // there is none.

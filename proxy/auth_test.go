@@ -44,7 +44,7 @@ func (f *fakeVerifier) Close() {
 }
 
 func refusal(code portico.ErrorCode, reason string) error {
-	return &portico.Error{Code: code, Message: "token refused (" + reason + ")", Err: reasonErr(reason)}
+	return &portico.Error{Code: code, Message: "token refused (" + reason + ")", Err: &portico.ReasonError{Why: reason}}
 }
 
 // verifierFactory makes fakeVerifiers for Gateway.NewJWTVerifier and
