@@ -1,7 +1,7 @@
 # Portico's developer tasks. Keep each target a one-liner over the Go tool
 # or a script; the scripts and the README say more.
 
-.PHONY: build test bench bench-cluster bench-conns
+.PHONY: build test bench bench-auth bench-cluster bench-conns
 
 build:
 	go build -o bin/portico ./cmd/portico
@@ -15,6 +15,13 @@ test:
 # Pass flags with BENCHFLAGS, e.g. make bench BENCHFLAGS='-rounds 5 -json'.
 bench:
 	go run ./internal/loadbench $(BENCHFLAGS)
+
+# Auth and policy benchmark: nginx, portico (API key) and Portico with Basic,
+# a cached JWT (HS256, RS256), an OAuth2 token, and threat protection or
+# JSON→XML on a 2 KiB POSTed body, each as × nginx and × portico (needs
+# nginx and wrk). A JWT's first sight: go test -bench FirstSight ./jwtauth.
+bench-auth:
+	go run ./internal/loadbench -targets nginx,portico,portico-basic,portico-jwt,portico-jwt-rs256,portico-oauth2,portico-threat,portico-json2xml $(BENCHFLAGS)
 
 # Cluster benchmarks: a change on one of three built nodes until another's
 # gateway enforces it (p50/p99/max), and what one change costs a node

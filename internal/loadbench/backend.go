@@ -32,11 +32,19 @@ func serveBackend(addr string, stderr io.Writer) int {
 	return 0
 }
 
-// backendHandler answers every request with backendBody.
+// backendHandler answers every request with backendBody, after reading
+// the request's body, if any, to its end: a proxy that streams a body
+// (threat protection checks it as it goes) has then sent all of it.
 func backendHandler() http.Handler {
 	contentType := []string{"text/plain"}
 	contentLength := []string{fmt.Sprint(len(backendBody))}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != http.NoBody {
+			if _, err := io.Copy(io.Discard, r.Body); err != nil {
+				http.Error(w, "reading the body: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
 		h := w.Header()
 		h["Content-Type"] = contentType
 		h["Content-Length"] = contentLength

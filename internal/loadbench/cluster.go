@@ -61,10 +61,11 @@ func clusterTarget() *target {
 			gws, adms = append(gws, gw), append(adms, adm)
 		}
 		a := &adminClient{base: "http://" + adms[0] + "/api/v1", user: "admin", password: password, proc: nodes[0]}
-		key, err := configurePortico(ctx, a, e.backendURL)
+		app, err := configurePortico(ctx, a, e.backendURL, nil)
 		if err != nil {
 			return err
 		}
+		key := app.key
 		// The config reaches node 2 over Redis pub/sub, node 1's gateway
 		// a moment after its admin API answered: wait for both.
 		for i, gw := range gws {

@@ -279,6 +279,48 @@ func status200(want []byte) func(*http.Response, []byte) error {
 	}
 }
 
+// checkRequest sends one request of method to url with headers ("Name:
+// value" lines, as wrk's -H) and body (nil: none) and returns what check
+// says of the response.
+func checkRequest(ctx context.Context, method, url string, headers []string, body []byte, check func(*http.Response, []byte) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return err
+	}
+	req.Header = headerOf(headers)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err == nil {
+		err = check(resp, got)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	return nil
+}
+
+// headerOf returns the header of lines "Name: value", as wrk's -H takes
+// them; a line without a colon is left out.
+func headerOf(lines []string) http.Header {
+	h := http.Header{}
+	for _, l := range lines {
+		if name, value, ok := strings.Cut(l, ":"); ok {
+			h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		}
+	}
+	return h
+}
+
 func clip(b []byte, n int) string {
 	if len(b) > n {
 		return string(b[:n]) + "…"

@@ -7,7 +7,9 @@
 //	        [-threads 1] [-portico bin/portico] [-json] [-keep]
 //	        [-targets direct,nginx,fasthttp,reverseproxy,portico,portico-std,
 //	                  portico-noanalytics,portico-cluster,
-//	                  apache-direct,apache-proxy,apache-jk,nginx-portico]
+//	                  apache-direct,apache-proxy,apache-jk,nginx-portico,
+//	                  portico-basic,portico-jwt,portico-jwt-rs256,
+//	                  portico-oauth2,portico-threat,portico-json2xml]
 //	        [-portico-env GOGC=400] [-settle 30s]
 //
 // One backend process (this program re-executed in a hidden mode) serves a
@@ -56,6 +58,27 @@
 // req/s and p99; and the CPU time per request of each process of those
 // targets (a front end's processes summed, Portico's).
 //
+// The auth and policy targets are opt-in too (make bench-auth runs them
+// with nginx and portico), each the portico target with one thing
+// changed; the report gives each as × nginx and × portico:
+//
+//	portico-basic        Basic auth: application ID and API key
+//	portico-jwt          jwt auth, one HS256 token signed here, the same
+//	                     every request: the verifier's cached path
+//	portico-jwt-rs256    as portico-jwt with an RS256 token (2048 bits)
+//	portico-oauth2       oauth2 auth, one access token fetched once from
+//	                     the gateway's POST /oauth2/token
+//	portico-threat       a POST of a 2 KiB JSON body (a wrk Lua script),
+//	                     threat protection at its defaults
+//	portico-json2xml     the same POST, converted to XML on its way
+//
+// A JWT's first sight (its signature checked before it is cached) is not
+// measured here, since wrk sends one fixed header: jwtauth's
+// BenchmarkVerifyFirstSight and BenchmarkVerifyRS256FirstSight measure it.
+// The goal: portico-basic, portico-jwt and portico-jwt-rs256 each at
+// least 0.95 × portico (a cached JWT or Basic costs at most 5 % over an
+// API key).
+//
 // fasthttp and reverseproxy are this program again, in the hidden modes
 // -fasthttp-proxy LISTEN BACKEND and -reverseproxy LISTEN BACKEND, each a
 // process of its own like the backend.
@@ -75,8 +98,8 @@
 // its ratio to the fasthttp target ("× fasthttp"; a run's to the fasthttp
 // run of its round), p50 and p99, the CPU time each process used and the
 // proxy's CPU µs per request, and the throughput ratios to fasthttp,
-// nginx, the backend alone and portico-noanalytics. Then it checks the
-// goals of issue 13 for portico, and for portico-std and
+// nginx, the backend alone, portico-noanalytics and portico. Then it
+// checks the goals of issue 13 for portico, and for portico-std and
 // portico-noanalytics beside it: × fasthttp ≥ 0.90, × nginx ≥ 0.80 and
 // p99 / nginx's p99 ≤ 1.5, each ratio taken per round between runs of
 // the same round and judged on their median; and portico ≥ 0.90 ×
@@ -214,7 +237,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.connsSlow, "conns-slow", 1000, "-conns: slow clients, each sending a request head a byte a second")
 	def, opt := targetNamesSplit()
 	only := fs.String("targets", "", "comma-separated targets to run (default: "+strings.Join(def, ", ")+
-		"; opt-in, the front doors of issue 8: "+strings.Join(opt, ", ")+")")
+		"; opt-in, the front doors and the auth and policy targets: "+strings.Join(opt, ", ")+")")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./internal/loadbench [flags]\n"+
 			"       go run ./internal/loadbench -conns [flags]\n\n"+
@@ -222,7 +245,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			"alternating, and prints req/s, p50, p99, CPU per request and the ratios\n"+
 			"to the bare fasthttp proxy and to nginx. The front doors (Apache\n"+
 			"mod_proxy and mod_jk, nginx, in front of Portico or of the backend alone)\n"+
-			"run only when -targets names them. With -conns, measures instead\n"+
+			"run only when -targets names them, and so do the variants of Portico with\n"+
+			"Basic, JWT or OAuth2 auth or a policy on a POSTed JSON body (make bench-auth).\n"+
+			"With -conns, measures instead\n"+
 			"what idle and slow client connections cost Portico.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
@@ -284,6 +309,7 @@ type target struct {
 	detail   string   // set by setup: versions and settings, for the report
 	url      string   // what wrk requests
 	headers  []string // "Name: value", each passed to wrk as -H
+	script   string   // set by setup: a wrk Lua script (-s) for a request other than a GET; "" for none
 	setup    func(ctx context.Context, e *env, t *target) error
 	teardown func(ctx context.Context) error
 
@@ -321,7 +347,7 @@ const fakeKey = "X-API-Key: bench-not-a-key-0123456789abcdef0123"
 // allTargets returns every target there is, in the order of the first
 // round.
 func allTargets(o options) []*target {
-	return []*target{
+	return append([]*target{
 		directTarget(),
 		nginxTarget(),
 		fasthttpTarget(),
@@ -334,7 +360,7 @@ func allTargets(o options) []*target {
 		withOptIn(apacheTarget("apache-proxy", false, false)),
 		withOptIn(apacheTarget("apache-jk", true, false)),
 		withOptIn(nginxPorticoTarget()),
-	}
+	}, authTargets()...)
 }
 
 // withOptIn marks t as run only when -targets names it.
@@ -377,7 +403,7 @@ func targetNamesSplit() (def, opt []string) {
 // refs are the reference targets: every other target's throughput is
 // given as a ratio to each of them. The first is the ceiling every
 // report's "× fasthttp" column is measured against.
-var refs = []string{"fasthttp", "nginx", "direct", "portico-noanalytics"}
+var refs = []string{"fasthttp", "nginx", "direct", "portico-noanalytics", "portico"}
 
 // The metrics a goal bounds.
 const (
@@ -396,7 +422,8 @@ type goal struct {
 
 // goals are checked and reported, never enforced: the exit status does not
 // depend on them. They are the portico target's; portico-std and
-// portico-noanalytics are measured against the same bounds beside it.
+// portico-noanalytics are measured against the same bounds beside it; and
+// those of the auth targets against portico.
 var goals = func() []goal {
 	var gs []goal
 	for _, t := range []string{"portico", "portico-std", "portico-noanalytics"} {
@@ -406,7 +433,12 @@ var goals = func() []goal {
 			goal{Target: t, Ref: "nginx", Metric: metricP99, Bound: 1.5})
 	}
 	// Analytics cost at most 10 %.
-	return append(gs, goal{Target: "portico", Ref: "portico-noanalytics", Metric: metricRPS, Bound: 0.90})
+	gs = append(gs, goal{Target: "portico", Ref: "portico-noanalytics", Metric: metricRPS, Bound: 0.90})
+	// A cached JWT or Basic costs at most 5 % over an API key.
+	for _, t := range []string{"portico-basic", "portico-jwt", "portico-jwt-rs256"} {
+		gs = append(gs, goal{Target: t, Ref: "portico", Metric: metricRPS, Bound: 0.95})
+	}
+	return gs
 }()
 
 // directTarget is the backend itself, with no proxy in between.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,19 +24,43 @@ import (
 // large ever to trigger: every request goes through auth, the subscription
 // check and both limits, and is proxied.
 func porticoTarget(o options, name, about string, args ...string) *target {
+	return porticoAPITarget(name, about, nil, args...)
+}
+
+// porticoAPITarget is the portico target with the auth, policies and
+// request of the API that newAPI returns when the target is set up (nil:
+// the portico target's).
+func porticoAPITarget(name, about string, newAPI func() (benchAPI, error), args ...string) *target {
 	t := &target{name: name, about: about}
 	var p *proc
 	t.setup = func(ctx context.Context, e *env, t *target) error {
-		var gw, key string
+		var api benchAPI
+		if newAPI != nil {
+			var err error
+			if api, err = newAPI(); err != nil {
+				return err
+			}
+		}
+		var gw, cred string
 		var err error
-		p, gw, key, t.detail, err = e.porticoNode(ctx, name, args)
+		p, gw, cred, t.detail, err = e.porticoAPINode(ctx, name, args, api)
 		if err != nil {
 			return err
 		}
 		t.procs = func() []int { return []int{p.pid()} }
 		t.url = "http://" + gw + "/bench/hello"
-		t.headers = []string{"X-API-Key: " + key}
-		return nil
+		t.headers = []string{cred}
+		if api.body == nil {
+			return nil
+		}
+		t.headers = append(t.headers, "Content-Type: "+api.contentType)
+		t.script = filepath.Join(e.dir, name+".lua")
+		if err := os.WriteFile(t.script, []byte(wrkScript(http.MethodPost, api.body)), 0o644); err != nil {
+			return err
+		}
+		// Once with the body, as wrk will send it: the GET of the
+		// readiness check passes no body through the policies.
+		return checkRequest(ctx, http.MethodPost, t.url, t.headers, api.body, status200(backendBody))
 	}
 	t.teardown = func(ctx context.Context) error {
 		if p == nil {
@@ -46,11 +71,41 @@ func porticoTarget(o options, name, about string, args ...string) *target {
 	return t
 }
 
+// A benchAPI is what sets a variant of the portico target apart: fields
+// of its API beyond the portico target's (auth, jwt_issuers, policies),
+// the credential wrk sends and the body it posts. The zero value is the
+// portico target: API key auth, no policies, a GET.
+type benchAPI struct {
+	// fields are added to, or replace, those of the API that
+	// configurePortico creates.
+	fields map[string]any
+
+	// credential returns the header line ("Name: value") that proves app
+	// to the gateway at gw. If nil, the header is X-API-Key with app's key.
+	credential func(ctx context.Context, gw string, app benchApp) (string, error)
+
+	// body, when not nil, is POSTed with Content-Type contentType.
+	body        []byte
+	contentType string
+}
+
+// A benchApp is the application configurePortico creates: its ID and its
+// API key.
+type benchApp struct{ id, key string }
+
 // porticoNode starts the portico target's node, named name, with args
 // added to serve's, configures it (configurePortico) and waits until its
 // gateway proxies /bench/hello. It returns the process, the gateway's
 // address, the API key and a description for the report.
 func (e *env) porticoNode(ctx context.Context, name string, args []string) (p *proc, gw, key, detail string, err error) {
+	p, gw, cred, detail, err := e.porticoAPINode(ctx, name, args, benchAPI{})
+	return p, gw, strings.TrimPrefix(cred, "X-API-Key: "), detail, err
+}
+
+// porticoAPINode is porticoNode for the API that api describes. It
+// returns the header line of the application's credential in place of
+// the key.
+func (e *env) porticoAPINode(ctx context.Context, name string, args []string, api benchAPI) (p *proc, gw, cred, detail string, err error) {
 	bin, err := e.porticoBinary(ctx)
 	if err != nil {
 		return nil, "", "", "", err
@@ -67,13 +122,20 @@ func (e *env) porticoNode(ctx context.Context, name string, args []string) (p *p
 		return p, "", "", "", err
 	}
 	a := &adminClient{base: "http://" + adm + "/api/v1", user: "admin", password: password, proc: p}
-	if key, err = configurePortico(ctx, a, e.backendURL); err != nil {
+	app, err := configurePortico(ctx, a, e.backendURL, api.fields)
+	if err != nil {
 		return p, "", "", "", err
+	}
+	cred = "X-API-Key: " + app.key
+	if api.credential != nil {
+		if cred, err = api.credential(ctx, gw, app); err != nil {
+			return p, "", "", "", err
+		}
 	}
 	// The gateway may apply the new config a moment after the admin API
 	// answered.
-	err = waitReady(ctx, p, "http://"+gw+"/bench/hello", keyHeader(key), 10*time.Second, status200(backendBody))
-	return p, gw, key, detail, err
+	err = waitReady(ctx, p, "http://"+gw+"/bench/hello", headerOf([]string{cred}), 10*time.Second, status200(backendBody))
+	return p, gw, cred, detail, err
 }
 
 // keyHeader is the header that sends key as the API key.
@@ -167,9 +229,10 @@ func randomHex(n int) string {
 }
 
 // configurePortico creates through the admin API a plan whose limits never
-// trigger, an API on the backend offering it, an application with a key
-// and an approved subscription, and returns the key.
-func configurePortico(ctx context.Context, a *adminClient, backendURL string) (string, error) {
+// trigger, an API on the backend offering it, with fields added to (or
+// replacing) its own, an application with a key and an approved
+// subscription, and returns the application.
+func configurePortico(ctx context.Context, a *adminClient, backendURL string, fields map[string]any) (benchApp, error) {
 	var plan, api, app struct {
 		ID string `json:"id"`
 	}
@@ -180,9 +243,9 @@ func configurePortico(ctx context.Context, a *adminClient, backendURL string) (s
 		"auto_approve": true,
 	}, http.StatusCreated, &plan)
 	if err != nil {
-		return "", err
+		return benchApp{}, err
 	}
-	err = a.do(ctx, "POST", "/apis", map[string]any{
+	apiFields := map[string]any{
 		"name":       "bench",
 		"version":    "v1",
 		"context":    "/bench",
@@ -193,25 +256,27 @@ func configurePortico(ctx context.Context, a *adminClient, backendURL string) (s
 			"targets": []map[string]any{{"url": backendURL}},
 		},
 		"plans": []string{plan.ID},
-	}, http.StatusCreated, &api)
+	}
+	maps.Copy(apiFields, fields)
+	err = a.do(ctx, "POST", "/apis", apiFields, http.StatusCreated, &api)
 	if err != nil {
-		return "", err
+		return benchApp{}, err
 	}
 	if err := a.do(ctx, "POST", "/apis/"+api.ID+"/publish", nil, http.StatusOK, nil); err != nil {
-		return "", err
+		return benchApp{}, err
 	}
 	err = a.do(ctx, "POST", "/applications", map[string]any{"name": "bench-app"}, http.StatusCreated, &app)
 	if err != nil {
-		return "", err
+		return benchApp{}, err
 	}
 	var key struct {
 		Key string `json:"key"`
 	}
 	if err := a.do(ctx, "POST", "/applications/"+app.ID+"/keys", nil, http.StatusCreated, &key); err != nil {
-		return "", err
+		return benchApp{}, err
 	}
 	if key.Key == "" {
-		return "", errors.New(`POST /applications/{id}/keys: no "key" in the response`)
+		return benchApp{}, errors.New(`POST /applications/{id}/keys: no "key" in the response`)
 	}
 	var sub struct {
 		ID     string `json:"id"`
@@ -220,18 +285,18 @@ func configurePortico(ctx context.Context, a *adminClient, backendURL string) (s
 	err = a.do(ctx, "POST", "/applications/"+app.ID+"/subscriptions",
 		map[string]any{"api": api.ID, "plan": plan.ID}, http.StatusCreated, &sub)
 	if err != nil {
-		return "", err
+		return benchApp{}, err
 	}
 	if sub.Status != "approved" {
 		// The plan auto-approves; approve by hand if this build does not.
 		if err := a.do(ctx, "POST", "/subscriptions/"+sub.ID+"/approve", nil, http.StatusOK, &sub); err != nil {
-			return "", err
+			return benchApp{}, err
 		}
 		if sub.Status != "approved" {
-			return "", fmt.Errorf("subscription %s is %q after approve, want approved", sub.ID, sub.Status)
+			return benchApp{}, fmt.Errorf("subscription %s is %q after approve, want approved", sub.ID, sub.Status)
 		}
 	}
-	return key.Key, nil
+	return benchApp{id: app.ID, key: key.Key}, nil
 }
 
 // adminClient calls Portico's admin API with HTTP Basic auth.

@@ -204,6 +204,9 @@ func (e *env) wrk(ctx context.Context, t *target, d time.Duration) (runResult, e
 	for _, h := range t.headers {
 		args = append(args, "-H", h)
 	}
+	if t.script != "" {
+		args = append(args, "-s", t.script)
+	}
 	args = append(args, t.url)
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+30*time.Second)
 	defer cancel()
@@ -255,4 +258,30 @@ func (e *env) wrk(ctx context.Context, t *target, d time.Duration) (runResult, e
 	}
 	r.Failed = r.problem()
 	return r, e.checkAlive()
+}
+
+// wrkScript returns a wrk Lua script whose every request has method and
+// body; wrk builds the request once, so the script costs nothing per
+// request. The headers stay wrk's -H.
+func wrkScript(method string, body []byte) string {
+	return "-- written by loadbench (internal/loadbench/wrk.go): every request the same\n" +
+		"wrk.method = " + luaString([]byte(method)) + "\n" +
+		"wrk.body = " + luaString(body) + "\n"
+}
+
+// luaString returns b as a Lua string literal: printable ASCII as it is
+// but for '"' and '\', every other byte as a decimal escape (\ddd), which
+// every Lua version and LuaJIT read the same.
+func luaString(b []byte) string {
+	var s strings.Builder
+	s.WriteByte('"')
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			s.WriteByte(c)
+		} else {
+			fmt.Fprintf(&s, "\\%03d", c)
+		}
+	}
+	s.WriteByte('"')
+	return s.String()
 }
