@@ -255,7 +255,11 @@ func consolePublisherFlow(t *testing.T, b *browsertest.Browser, adminTab *browse
 	pub.SetValue("#name", "weather")
 	pub.SetValue("#version", "v1")
 	pub.SetValue("#context", "/weather")
-	pub.SetValue("#auth", "api_key")
+	var keyAuth bool
+	pub.Eval(`document.querySelector("#auth_api_key").checked`, &keyAuth)
+	if !keyAuth {
+		t.Fatal("a new API's form does not take API keys by default")
+	}
 	pub.SetValue("#endpoint_type", "load_balancer")
 	pub.SetValue("#targets", backends[0]+" 1\n"+backends[1]+" 1\n")
 	pub.Click(`input[name="plans"][value="` + planID + `"]`)
