@@ -393,7 +393,7 @@ func (r *results) print(w io.Writer) {
 	o, f := r.Options, r.Facts
 	fmt.Fprintf(w, "\nPortico load benchmark: %d round(s) × %gs per target, alternating (order rotated each round), after a %gs warm-up each\n",
 		o.Rounds, o.Seconds, o.WarmupSeconds)
-	fmt.Fprintf(w, "wrk -t%d -c%d --latency, GET of a %d-byte text/plain response, keep-alive\n", o.Threads, o.Connections, len(backendBody))
+	fmt.Fprintf(w, "wrk -t%d -c%d --latency, GET (POST where a target's line says so) of a %d-byte text/plain response, keep-alive\n", o.Threads, o.Connections, len(backendBody))
 	fmt.Fprintf(w, "machine: %d CPUs (%s), Linux %s, load average at start %s\n", f.CPUs, f.CPUModel, f.Kernel, f.LoadAvg)
 	fmt.Fprintf(w, "%s; backend: Go net/http (%s), one process; GOMAXPROCS of backend and Portico %s\n", f.Wrk, f.Go, f.GOMAXPROCS)
 	width := 8
