@@ -18,6 +18,11 @@ type TokenVerifier interface {
 	Close()
 }
 
+// AccessTokenPrefix starts every access token of the gateway's own token
+// endpoint (package oauth2), so that the gateway can tell one from any
+// other bearer token without a lookup, and keep it from every backend.
+const AccessTokenPrefix = "pto_"
+
 // TokenIdentity is what a verified bearer token says.
 type TokenIdentity struct {
 	Issuer      string

@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+
+	"github.com/portico-gw/portico"
 )
 
 // Prefix starts every access token the Server issues, so that people and
 // secret scanners can tell one, and the gateway can tell it from a JWT
 // without parsing it.
-const Prefix = "pto_"
+const Prefix = portico.AccessTokenPrefix
 
 // TokenLen is the length of an access token: Prefix and 32 random bytes
 // in unpadded base64url (43 characters).

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -107,6 +108,45 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, snap *sna
 func splitAuthorization(v string) (scheme, cred string) {
 	scheme, cred, _ = strings.Cut(strings.TrimLeft(v, " \t"), " ")
 	return scheme, strings.Trim(cred, " \t")
+}
+
+// gatewayCredential reports whether one of the Authorization fields vs
+// carries a credential of the gateway's own: one of its OAuth2 access
+// tokens, or a live API key as a bearer token or in Basic credentials (as
+// the user name or the password).
+func gatewayCredential(snap *snapshot, vs []string) bool {
+	for _, v := range vs {
+		scheme, cred := splitAuthorization(v)
+		switch {
+		case strings.EqualFold(scheme, "Bearer"):
+			if strings.HasPrefix(cred, portico.AccessTokenPrefix) || liveKey(snap, []byte(cred)) {
+				return true
+			}
+		case strings.EqualFold(scheme, "Basic"):
+			var buf [maxBasicCredentials]byte
+			if len(cred) > len(buf)*4/3 {
+				continue
+			}
+			n, err := base64.StdEncoding.Decode(buf[:], []byte(cred))
+			if err != nil {
+				continue
+			}
+			user, pass, _ := bytes.Cut(buf[:n], []byte{':'})
+			if liveKey(snap, user) || liveKey(snap, pass) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// liveKey reports whether b is a live API key.
+func liveKey(snap *snapshot, b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	sum := sha256.Sum256(b)
+	return snap.keys.Get(string(sum[:])) != nil
 }
 
 // keyAuth looks an API key up by its SHA-256 among the live keys.

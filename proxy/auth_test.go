@@ -314,7 +314,8 @@ func TestForwardCredentials(t *testing.T) {
 	})
 	aw.authAPI("plain", "/plain", be.URL, portico.AuthMethods{portico.AuthAPIKey, portico.AuthBasic}, nil)
 	aw.authAPI("open", "/open", be.URL, portico.AuthMethods{portico.AuthNone}, nil)
-	for _, api := range []string{"fwd", "plain"} {
+	aw.authAPI("keyonly", "/keyonly", be.URL, portico.AuthMethods{portico.AuthAPIKey}, nil)
+	for _, api := range []string{"fwd", "plain", "keyonly"} {
 		aw.apply(portico.Put(&portico.Subscription{ID: "s-app" + api, ApplicationID: "app", APIID: api, PlanID: "plan", Status: portico.Approved}))
 	}
 	spoof := []string{"X-Portico-Application", "evil", "X-Portico-Subscriber", "evil", "X_Portico_Application", "evil", "x-portico-other", "evil"}
@@ -329,8 +330,19 @@ func TestForwardCredentials(t *testing.T) {
 		{"forwarded key", "/fwd/x", []string{"X-API-Key", aw.keyA}, false, true, true},
 		{"kept basic", "/plain/x", []string{"Authorization", basic("app", aw.keyA)}, false, false, false},
 		{"kept key", "/plain/x", []string{"X-API-Key", aw.keyA}, false, false, false},
-		// An open API's backend does its own auth: Authorization passes.
+		// An open API's backend does its own auth: Authorization passes,
 		{"open", "/open/x", []string{"Authorization", "Bearer backend-token"}, true, false, false},
+		{"open, Basic of the backend's", "/open/x", []string{"Authorization", basic("user", "backend-password")}, true, false, false},
+		// but never the gateway's own credentials (a probe found a
+		// publisher's open API receiving them): its access tokens, and
+		// live API keys as bearer tokens or in Basic credentials.
+		{"open, gateway token", "/open/x", []string{"Authorization", "Bearer " + portico.AccessTokenPrefix + "anything"}, false, false, false},
+		{"open, key as bearer", "/open/x", []string{"Authorization", "bearer " + aw.keyA}, false, false, false},
+		{"open, Basic with a key", "/open/x", []string{"Authorization", basic("app", aw.keyA)}, false, false, false},
+		{"open, Basic with a key as user", "/open/x", []string{"Authorization", basic(aw.keyA, "")}, false, false, false},
+		{"open, key in a second field", "/open/x", []string{"Authorization", "Bearer backend-token", "Authorization", basic("app", aw.keyA)}, false, false, false},
+		{"key API, backend's bearer", "/keyonly/x", []string{"X-API-Key", aw.keyA, "Authorization", "Bearer backend-token"}, true, false, false},
+		{"key API, gateway token", "/keyonly/x", []string{"X-API-Key", aw.keyA, "Authorization", "Bearer " + portico.AccessTokenPrefix + "x"}, false, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

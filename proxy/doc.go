@@ -98,7 +98,11 @@
 //     limits: the same for every method; the analytics record gets the
 //     application. Then the credentials are removed (X-API-Key always,
 //     Authorization on APIs that take basic, jwt or oauth2) unless the
-//     API forwards them, and with IdentityHeaders X-Portico-Application
+//     API forwards them. On any other API, open ones included, an
+//     Authorization field is the backend's business and passes, unless it
+//     holds the gateway's own credentials (an access token, a live API key
+//     as a bearer token or in Basic credentials: gatewayCredential). With
+//     IdentityHeaders X-Portico-Application
 //     and X-Portico-Subscriber are set (a client's X-Portico-* fields are
 //     always removed, by takeKey).
 //  6. Threat protection: threat.Check before the body is read (405, 415,

@@ -425,10 +425,19 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		} else if up.auth.authzOwned {
 			delete(r.Header, "Authorization")
 		}
-		if api.IdentityHeaders {
-			r.Header[headerApplication] = []string{app.ID}
-			r.Header[headerSubscriber] = []string{app.Owner}
+	}
+	if !up.auth.authzOwned {
+		// The API does not read Authorization and passes it on as the
+		// client's own, but never when it carries the gateway's
+		// credentials: its publisher could use them on every API the
+		// application subscribes to.
+		if vs := r.Header["Authorization"]; len(vs) > 0 && gatewayCredential(snap, vs) {
+			delete(r.Header, "Authorization")
 		}
+	}
+	if app != nil && api.IdentityHeaders {
+		r.Header[headerApplication] = []string{app.ID}
+		r.Header[headerSubscriber] = []string{app.Owner}
 	}
 	var st *reqState
 	if pol != nil {
