@@ -74,7 +74,11 @@ func (m *AuthMethods) UnmarshalJSON(b []byte) error {
 	var l []AuthType
 	if err := json.Unmarshal(b, &l); err != nil {
 		// A type error, so that decoders name the field.
-		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[AuthMethods]()}
+		kind := jsonKind(b)
+		if kind == "array" {
+			kind = "an array of other things than strings"
+		}
+		return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[AuthMethods]()}
 	}
 	*m = l
 	return nil
@@ -229,9 +233,11 @@ func (a *API) ValidateAuth() error {
 		if err := a.JWTIssuers[i].Validate(); err != nil {
 			return renameField(err, "jwt.", fmt.Sprintf("jwt_issuers[%d].", i))
 		}
-	}
-	if err := ValidateJWTIssuers(a.JWTIssuers); err != nil {
-		return renameField(err, "jwt.", "jwt_issuers.")
+		for _, o := range a.JWTIssuers[:i] {
+			if o.Issuer == a.JWTIssuers[i].Issuer {
+				return FieldErrorf(EInvalid, fmt.Sprintf("jwt_issuers[%d].issuer", i), "issuer %.100q is listed twice", o.Issuer)
+			}
+		}
 	}
 	return nil
 }

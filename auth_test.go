@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAuthMethodsJSON: a list reads as a list, a single string (as stored
@@ -72,7 +73,7 @@ func TestValidateAuth(t *testing.T) {
 		{"jwt without issuers", API{Auth: AuthMethods{AuthJWT}}, "jwt_issuers"},
 		{"issuers without jwt", API{Auth: AuthMethods{AuthAPIKey}, JWTIssuers: []JWTIssuer{iss}}, "jwt_issuers"},
 		{"bad issuer", API{Auth: AuthMethods{AuthJWT}, JWTIssuers: []JWTIssuer{iss, {Issuer: "x", Algorithms: []string{"none"}, Key: "k"}}}, "jwt_issuers[1].algorithms"},
-		{"issuer twice", API{Auth: AuthMethods{AuthJWT}, JWTIssuers: []JWTIssuer{iss, iss}}, "jwt_issuers.issuer"},
+		{"issuer twice", API{Auth: AuthMethods{AuthJWT}, JWTIssuers: []JWTIssuer{secret, iss, iss}}, "jwt_issuers[2].issuer"},
 		{"open API forwarding credentials", API{Auth: AuthMethods{AuthNone}, ForwardCredentials: true}, "auth"},
 		{"open API naming the application", API{Auth: AuthMethods{AuthNone}, IdentityHeaders: true}, "auth"},
 	} {
@@ -100,6 +101,7 @@ func TestPoliciesValidate(t *testing.T) {
 		{"bad origin", Policies{CORS: &CORS{AllowedOrigins: []string{"null"}}}, "policies.cors.allowed_origins[0]"},
 		{"reserved header", Policies{Headers: &HeaderRules{Response: []HeaderOp{{Op: HeaderRemove, Name: "X-Request-Id"}}}}, "policies.headers.response[0].name"},
 		{"bad conversion", Policies{Conversion: &Conversion{Request: "yaml"}}, "policies.conversion.request"},
+		{"max age in milliseconds", Policies{CORS: &CORS{AllowedOrigins: []string{"https://a.example"}, MaxAge: Duration(600 * time.Millisecond)}}, "policies.cors.max_age"},
 		{"bad pattern", Policies{Resources: []ResourcePolicies{{Pattern: "orders", Conversion: &Conversion{}}}}, "policies.resources[0].pattern"},
 		{"pattern twice", Policies{Resources: []ResourcePolicies{{Pattern: "/a", Conversion: &Conversion{}}, {Pattern: "/a", Headers: &HeaderRules{}}}}, "policies.resources[1].pattern"},
 		{"resource without policy", Policies{Resources: []ResourcePolicies{{Pattern: "/a"}}}, "policies.resources[0].pattern"},

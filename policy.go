@@ -102,6 +102,11 @@ func (c *CORS) Validate() error {
 	if time.Duration(c.MaxAge) > 24*time.Hour {
 		return FieldErrorf(EInvalid, "cors.max_age", "cors.max_age must be at most 24h (browsers cap it lower)")
 	}
+	if time.Duration(c.MaxAge)%time.Second != 0 {
+		// A bare number reads as milliseconds (see Duration): 600 would
+		// be 0.6 s, which a preflight cannot even say.
+		return FieldErrorf(EInvalid, "cors.max_age", "cors.max_age must be whole seconds, such as \"600s\" or \"10m\" (a bare number is milliseconds)")
+	}
 	return nil
 }
 

@@ -27,7 +27,6 @@ func jwtAPI(context string, plans ...string) map[string]any {
 		"issuer": "https://idp.example", "algorithms": []any{"HS256"}, "key": hsSecret,
 		"audience": []any{"weather"}, "leeway": "30s", "claim": "client_id",
 	}}
-	a["forward_credentials"] = true
 	a["identity_headers"] = true
 	a["policies"] = map[string]any{
 		"ip_rules": map[string]any{"allow": []any{"10.0.0.0/8", "192.0.2.7"}, "deny": []any{"10.1.0.0/16"}},
@@ -64,7 +63,7 @@ func TestValidateAPIAuthAndPolicies(t *testing.T) {
 	var a portico.API
 	adm.do("POST", "/api/v1/apis", base).want(http.StatusCreated).decode(&a)
 	if !slices.Equal(a.Auth, portico.AuthMethods{portico.AuthJWT, portico.AuthBasic}) || len(a.JWTIssuers) != 1 ||
-		!a.ForwardCredentials || !a.IdentityHeaders || a.Policies == nil || a.Policies.CORS == nil || len(a.Policies.Resources) != 1 {
+		a.ForwardCredentials || !a.IdentityHeaders || a.Policies == nil || a.Policies.CORS == nil || len(a.Policies.Resources) != 1 {
 		t.Fatalf("created %+v", a)
 	}
 	// Accepted: each method alone, an open API, a JWKS issuer, "*" origins.
@@ -92,6 +91,8 @@ func TestValidateAPIAuthAndPolicies(t *testing.T) {
 		{"reserved context", map[string]any{"context": "/oauth2"}, "context"},
 		{"under reserved context", map[string]any{"context": "/oauth2/token"}, "context"},
 		{"under reserved context, deep", map[string]any{"context": "/oauth2/jwks.json/v1"}, "context"},
+		{"reserved context in another case", map[string]any{"context": "/OAuth2"}, "context"},
+		{"under reserved context in another case", map[string]any{"context": "/OAUTH2/token"}, "context"},
 
 		{"empty auth", map[string]any{"auth": []any{}}, "auth"},
 		{"unknown auth", map[string]any{"auth": []any{"jwt", "kerberos"}}, "auth[1]"},
@@ -100,7 +101,7 @@ func TestValidateAPIAuthAndPolicies(t *testing.T) {
 		{"none with another", map[string]any{"auth": []any{"api_key", "none"}, "jwt_issuers": nil}, "auth[1]"},
 		{"auth null entry", map[string]any{"auth": []any{nil}}, "auth[0]"},
 		{"auth object", map[string]any{"auth": map[string]any{"jwt": true}}, "auth"},
-		{"open API forwarding", map[string]any{"auth": []any{"none"}, "jwt_issuers": nil, "identity_headers": nil}, "auth"},
+		{"open API forwarding", map[string]any{"auth": []any{"none"}, "jwt_issuers": nil, "identity_headers": nil, "forward_credentials": true}, "auth"},
 		{"open API naming", map[string]any{"auth": []any{"none"}, "jwt_issuers": nil, "forward_credentials": nil}, "auth"},
 		{"jwt without issuers", map[string]any{"jwt_issuers": nil}, "jwt_issuers"},
 		{"jwt with no issuers", map[string]any{"jwt_issuers": []any{}}, "jwt_issuers"},
@@ -132,7 +133,7 @@ func TestValidateAPIAuthAndPolicies(t *testing.T) {
 			map[string]any{"issuer": "b", "algorithms": []any{"RS256"}}}}, "jwt_issuers[1].jwks_url"},
 		{"issuer twice", map[string]any{"jwt_issuers": []any{
 			map[string]any{"issuer": "a", "algorithms": []any{"HS256"}, "key": hsSecret},
-			map[string]any{"issuer": "a", "algorithms": []any{"HS256"}, "key": hsSecret}}}, "jwt_issuers.issuer"},
+			map[string]any{"issuer": "a", "algorithms": []any{"HS256"}, "key": hsSecret}}}, "jwt_issuers[1].issuer"},
 
 		{"allow host bits", map[string]any{"policies.ip_rules.allow": []any{"10.0.0.1/8"}}, "policies.ip_rules.allow[0]"},
 		{"deny not an address", map[string]any{"policies.ip_rules.deny": []any{"10.1.0.0/16", "example.com"}}, "policies.ip_rules.deny[1]"},
@@ -290,5 +291,37 @@ func TestAPIAuthString(t *testing.T) {
 	}
 	if got := e.cv.Load().APIs.Get(a.ID).Auth; !got.Open() {
 		t.Fatalf("stored auth %v", got)
+	}
+}
+
+// TestForwardCredentialsAdminOnly: only an admin turns forward_credentials
+// on (a probe had a publisher's backend collect subscribers' keys and
+// tokens, good on every API they subscribe to); the publisher may keep it
+// on or turn it off; subscribers see it.
+func TestForwardCredentialsAdminOnly(t *testing.T) {
+	e := newEnv(t)
+	adm := e.admin()
+	pub, pubID := e.addUser("pat", portico.RolePublisher)
+	sub, _ := e.addUser("sam", portico.RoleSubscriber)
+	plan := pub.do("POST", "/api/v1/plans", goldPlan("p")).want(http.StatusCreated).str("id")
+	fwd := weatherAPI("/fwd", plan)
+	fwd["forward_credentials"] = true
+	pub.do("POST", "/api/v1/apis", fwd).wantErr(http.StatusForbidden, "forward_credentials")
+	fwd["owner"] = pubID
+	id := adm.do("POST", "/api/v1/apis", fwd).want(http.StatusCreated).str("id")
+	delete(fwd, "owner")
+	pub.do("PUT", "/api/v1/apis/"+id, fwd).want(http.StatusOK) // kept on
+	pub.do("POST", "/api/v1/apis/"+id+"/publish", nil).want(http.StatusOK)
+	for _, r := range []*result{sub.do("GET", "/api/v1/apis/"+id, nil), sub.do("GET", "/api/v1/apis", nil)} {
+		if !strings.Contains(string(r.body), `"forward_credentials":true`) {
+			t.Errorf("%s as a subscriber does not show forward_credentials: %s", r.req, r.body)
+		}
+	}
+	fwd["forward_credentials"] = false
+	pub.do("PUT", "/api/v1/apis/"+id, fwd).want(http.StatusOK) // turned off
+	fwd["forward_credentials"] = true
+	pub.do("PUT", "/api/v1/apis/"+id, fwd).wantErr(http.StatusForbidden, "forward_credentials")
+	if a := e.cv.Load().APIs.Get(id); a.ForwardCredentials {
+		t.Fatal("the refused PUT turned forward_credentials on")
 	}
 }

@@ -138,9 +138,12 @@ type apiListing struct {
 	Auth        portico.AuthMethods `json:"auth"`
 	Plans       []string            `json:"plans"`
 	WebSocket   bool                `json:"websocket,omitempty"`
-	Owner       string              `json:"owner"`
-	CreatedAt   time.Time           `json:"created_at"`
-	UpdatedAt   time.Time           `json:"updated_at"`
+	// ForwardCredentials shows subscribers that the backend gets their
+	// keys and tokens.
+	ForwardCredentials bool      `json:"forward_credentials,omitempty"`
+	Owner              string    `json:"owner"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // viewAPI returns a as u may see it: whole for who may manage it, else as
@@ -155,7 +158,8 @@ func viewAPI(u *portico.User, a *portico.API) any {
 	}
 	return apiListing{
 		ID: a.ID, Name: a.Name, Version: a.Version, Context: a.Context, Description: a.Description,
-		Visibility: a.Visibility, State: a.State, Auth: a.Auth, Plans: plans, WebSocket: a.WebSocket, Owner: a.Owner,
+		Visibility: a.Visibility, State: a.State, Auth: a.Auth, Plans: plans, WebSocket: a.WebSocket,
+		ForwardCredentials: a.ForwardCredentials, Owner: a.Owner,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
@@ -163,10 +167,16 @@ func viewAPI(u *portico.User, a *portico.API) any {
 // checkAPIRefs checks a against the rest of the Config: its context clashes
 // with no other API's (portico.Config.ContextClash) and its plans may be
 // offered (portico.Config.CheckAPIPlans). Only admins may allow nesting
-// across owners.
-func checkAPIRefs(cfg *portico.Config, me *portico.User, a *portico.API, allowNested bool) error {
+// across owners, and turn on forward_credentials: a backend that gets an
+// application's key or token could use it on every API the application
+// subscribes to. old is the API as stored, nil for a new one.
+func checkAPIRefs(cfg *portico.Config, me *portico.User, a, old *portico.API, allowNested bool) error {
 	if allowNested && !isAdmin(me) {
 		return portico.FieldErrorf(portico.EForbidden, "allow_nested", "only an admin may nest an API with APIs of other owners")
+	}
+	if a.ForwardCredentials && !isAdmin(me) && (old == nil || !old.ForwardCredentials) {
+		return portico.FieldErrorf(portico.EForbidden, "forward_credentials",
+			"only an admin may forward callers' credentials to a backend: it could use them on every API the application subscribes to")
 	}
 	if cl := cfg.ContextClash(a, allowNested); cl != nil {
 		return contextClashError(me, a, cl)
@@ -267,7 +277,7 @@ func (s *Server) createAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 		n := *a
 		n.ID, n.State, n.Owner, n.CreatedAt, n.UpdatedAt = portico.NewID(), portico.Draft, owner, t.now, t.now
-		if err := checkAPIRefs(t.cfg, t.me, &n, req.AllowNested); err != nil {
+		if err := checkAPIRefs(t.cfg, t.me, &n, nil, req.AllowNested); err != nil {
 			return err
 		}
 		t.put(&n)
@@ -323,7 +333,7 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 			return err
 		}
 		n.ID, n.State, n.Owner, n.CreatedAt, n.UpdatedAt = old.ID, old.State, owner, old.CreatedAt, t.now
-		if err := checkAPIRefs(t.cfg, t.me, &n, req.AllowNested); err != nil {
+		if err := checkAPIRefs(t.cfg, t.me, &n, old, req.AllowNested); err != nil {
 			return err
 		}
 		for _, sub := range portico.Sorted(t.cfg.SubscriptionsTo(id), subCreated) {

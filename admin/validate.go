@@ -222,7 +222,9 @@ func checkContext(c string) error {
 	if path.Clean(c) != c {
 		return invalid(f, "context must be a clean path, without \".\" segments")
 	}
-	if c == oauth2Context || strings.HasPrefix(c, oauth2Context+"/") {
+	// In any case: a client that mistypes /OAuth2/token must not hand its
+	// secret to an API there.
+	if lc := strings.ToLower(c); lc == oauth2Context || strings.HasPrefix(lc, oauth2Context+"/") {
 		return invalid(f, "context %q is reserved: the gateway serves its OAuth2 endpoints (%s/token, %s/jwks.json) under %s", c, oauth2Context, oauth2Context, oauth2Context)
 	}
 	return nil

@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/portico-gw/portico"
@@ -24,11 +25,20 @@ func New(issuers []portico.JWTIssuer) (*Verifier, error) {
 // NewTokenVerifier returns New(issuers) as a portico.TokenVerifier, with
 // the signature of proxy.Gateway.NewJWTVerifier.
 func NewTokenVerifier(issuers []portico.JWTIssuer) (portico.TokenVerifier, error) {
-	v, err := New(issuers)
-	if err != nil {
-		return nil, err
+	return TokenVerifierFactory(nil)(issuers)
+}
+
+// TokenVerifierFactory returns a NewTokenVerifier whose verifiers log
+// their failed key fetches to logger.
+func TokenVerifierFactory(logger *slog.Logger) func([]portico.JWTIssuer) (portico.TokenVerifier, error) {
+	return func(issuers []portico.JWTIssuer) (portico.TokenVerifier, error) {
+		v := &Verifier{Logger: logger}
+		if err := v.Update(issuers); err != nil {
+			v.Close()
+			return nil, err
+		}
+		return v.TokenVerifier(), nil
 	}
-	return v.TokenVerifier(), nil
 }
 
 // VerifyToken is Verify with the answer as a portico.TokenIdentity (its

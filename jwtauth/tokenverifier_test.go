@@ -3,6 +3,10 @@ package jwtauth_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +71,34 @@ func BenchmarkVerifyTokenCached(b *testing.B) {
 		if _, err := tv.VerifyToken(ctx, tok, now); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTokenVerifierFactoryLogs: the factory's verifiers log a failed key
+// fetch (a probe found them silent: the gateway's made no logger).
+func TestTokenVerifierFactoryLogs(t *testing.T) {
+	var logs syncBuffer
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer broken.Close()
+	tv, err := jwtauth.TokenVerifierFactory(slog.New(slog.NewTextHandler(&logs, nil)))([]portico.JWTIssuer{
+		{Issuer: issA, JWKSURL: broken.URL, Algorithms: []string{"RS256"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tv.Close()
+	genKeys(t)
+	tok := sign(t, "RS256", "r1", rsaKey, map[string]any{"iss": issA, "sub": "app", "exp": now.Add(time.Hour).Unix()})
+	if _, err := tv.VerifyToken(context.Background(), tok, now); portico.ErrorCodeOf(err) != portico.EUnavailable {
+		t.Fatalf("a token of an issuer whose keys never came: %v, want unavailable", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), broken.URL) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), broken.URL) {
+		t.Fatalf("no log line names the failed JWKS URL: %q", logs.String())
 	}
 }

@@ -37,7 +37,7 @@ var appPolicy = portico.CORS{
 	AllowedHeaders:   []string{"Authorization", "X-Api-Key", "Content-Type"},
 	ExposedHeaders:   []string{"RateLimit-Remaining", "X-Request-Id"},
 	AllowCredentials: true,
-	MaxAge:           portico.Duration(10*time.Minute + 500*time.Millisecond),
+	MaxAge:           portico.Duration(10 * time.Minute),
 }
 
 // TestNewCORSRefuses: NewCORS returns Validate's error, naming the field.

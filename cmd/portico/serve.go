@@ -187,7 +187,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:          m.logger.With("component", "gateway"),
 		ReadBodyTimeout: c.ReadBodyTimeout,
 		TrustedProxies:  trusted,
-		NewJWTVerifier:  jwtauth.NewTokenVerifier,
+		NewJWTVerifier:  jwtauth.TokenVerifierFactory(m.logger.With("component", "jwt")),
 		OAuth2:          m.oauth2,
 		TokenEndpoint: &oauth2.Server{
 			Tokens:   m.tokens,
