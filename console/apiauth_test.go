@@ -90,7 +90,7 @@ func TestAPIAuthAndPoliciesForm(t *testing.T) {
 	issuers := `[{"issuer": "https://idp.example", "algorithms": ["HS256"], "key": "` + hsSecret + `", "audience": ["weather"], "claim": "client_id"}]`
 	other := `{"threat_protection": {"max_body_bytes": 65536}, "resources": [{"pattern": "POST /orders/**", "conversion": {"request": "json_to_xml"}}]}`
 	form := url.Values{"name": {"weather"}, "version": {"v1"}, "context": {"/weather"}, "visibility": {"public"},
-		"auth": {"jwt", "basic"}, "forward_credentials": {"1"}, "identity_headers": {"1"}, "jwt_issuers": {issuers},
+		"auth": {"jwt", "basic"}, "identity_headers": {"1"}, "jwt_issuers": {issuers},
 		"cors_origins": {"https://app.example.com\r\nhttps://*.example.org\r\n"}, "cors_methods": {"PUT, DELETE"},
 		"cors_headers": {"Authorization\nContent-Type"}, "cors_exposed": {"X-Total"}, "cors_credentials": {"1"}, "cors_max_age": {"600"},
 		"ip_allow": {"10.0.0.0/8\r\n192.0.2.7"}, "ip_deny": {"10.1.0.0/16"}, "policies_other": {other},
@@ -116,7 +116,7 @@ func TestAPIAuthAndPoliciesForm(t *testing.T) {
 		if string(got) != string(wantJSON) {
 			t.Fatalf("%s: stored policies\n%s\nwant\n%s", when, got, wantJSON)
 		}
-		if strings.Join(toStrings(a.Auth), ",") != "jwt,basic" || !a.ForwardCredentials || !a.IdentityHeaders {
+		if strings.Join(toStrings(a.Auth), ",") != "jwt,basic" || a.ForwardCredentials || !a.IdentityHeaders {
 			t.Fatalf("%s: stored auth %v, forward %v, identity %v", when, a.Auth, a.ForwardCredentials, a.IdentityHeaders)
 		}
 		if len(a.JWTIssuers) != 1 || a.JWTIssuers[0].Key != key || a.JWTIssuers[0].Claim != "client_id" {
