@@ -23,11 +23,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(readme)
-	// The walkthrough, then the examples of "Authentication and
-	// policies", which go on from where it ends.
+	// The walkthrough, then the examples of "Authentication" and
+	// "Policies", which go on from where it ends.
 	var script strings.Builder
 	script.WriteString("set -e\n")
-	for _, sec := range [][2]string{{"## Walkthrough", "## Running Portico"}, {"## Authentication and policies", "## Admin API"}} {
+	for _, sec := range [][2]string{{"## Walkthrough", "## Running Portico"}, {"## Authentication", "## Admin API"}} {
 		start, end := strings.Index(s, sec[0]), strings.Index(s, sec[1])
 		if start < 0 || end < start {
 			t.Fatalf("README has no section %q before %q", sec[0], sec[1])
