@@ -255,10 +255,19 @@ func TestAPIAuthAndPoliciesForm(t *testing.T) {
 	if st != http.StatusOK || !strings.Contains(body, "<dd>jwt, basic</dd>") {
 		t.Fatalf("another publisher's view: %d\n%s", st, body)
 	}
-	for _, hidden := range []string{"idp.example", "app.example.com", "10.1.0.0/16", "orders", `name="jwt_issuers"`} {
+	for _, hidden := range []string{"idp.example", "app.example.com", "10.1.0.0/16", "orders", `name="jwt_issuers"`, "forwarded to the backend"} {
 		if strings.Contains(body, hidden) {
 			t.Errorf("another publisher's view shows %s", hidden)
 		}
+	}
+	// An API whose backend gets the callers' credentials (set by an
+	// admin) says so to those who may call it.
+	fwd := mustAPI(t, c, "admin", adminPW, "POST", "/apis", `{"name":"fwd","version":"1","context":"/fwd","auth":["api_key"],
+		"forward_credentials":true,"endpoint":{"type":"single","targets":[{"url":"http://127.0.0.1:1"}]},"plans":["`+plan+`"]}`, http.StatusCreated)
+	mustAPI(t, c, "admin", adminPW, "POST", "/apis/"+fwd["id"].(string)+"/publish", "", http.StatusOK)
+	st, body = c.SignIn(t, "pia", "pia-password-1").Get("/console/apis/" + fwd["id"].(string))
+	if st != http.StatusOK || !strings.Contains(body, "forwarded to the backend") {
+		t.Fatalf("the view of an API that forwards credentials: %d\n%s", st, body)
 	}
 }
 

@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -468,8 +470,15 @@ func TestTokenEndpoint(t *testing.T) {
 		mu.Unlock()
 		rw.Write([]byte("token endpoint"))
 	})
+	var logs bytes.Buffer
+	w.gw.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	be := echo(t, "be")
 	w.api("oauth2", "/oauth2", portico.AuthNone, be.URL) // the admin API reserves it; here it shows precedence
+	w.api("near", "/oauth2x", portico.AuthNone, be.URL)
+	// A stored API on those paths is told of, once, when it is routed.
+	if n := strings.Count(logs.String(), "lies on the gateway's OAuth2 paths"); n != 1 || !strings.Contains(logs.String(), "context=/oauth2\n") {
+		t.Errorf("%d warnings for the APIs at /oauth2 and /oauth2x:\n%s", n, logs.String())
+	}
 	for _, tt := range []struct {
 		method, path string
 		endpoint     bool

@@ -47,11 +47,28 @@ type upstream struct {
 
 func (g *Gateway) newUpstream(a *portico.API) *upstream { return g.buildUpstream(a, nil) }
 
+// shadowedByTokenEndpoint reports whether an API at context would, but
+// for the token endpoint, serve one of its paths.
+func shadowedByTokenEndpoint(context string) bool {
+	for _, p := range []string{tokenPath, jwksPath} {
+		if p == context || strings.HasPrefix(p, context+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // buildUpstream makes the upstream of API a, compiling its auth and
 // policies; prev is the upstream a had, if any, whose token verifier a
 // takes over when its JWT issuers did not change.
 func (g *Gateway) buildUpstream(a *portico.API, prev *upstream) *upstream {
 	up := &upstream{api: a, g: g, auth: newRouteAuth(a)}
+	if g.TokenEndpoint != nil && shadowedByTokenEndpoint(a.Context) {
+		// The admin API refuses such a context; one stored before it
+		// did is still routed, but not on the token endpoint's paths.
+		g.logger().Warn("API context lies on the gateway's OAuth2 paths: requests to /oauth2/token and /oauth2/jwks.json go to the token endpoint, not to this API; give it another context",
+			"api", a.Name, "version", a.Version, "context", a.Context)
+	}
 	if pol, err := compilePolicies(a.Policies); err != nil {
 		g.logger().Error("API policies do not compile: the API answers 503", "api", a.Name, "version", a.Version, "err", err)
 		up.polErr = true
