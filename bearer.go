@@ -18,6 +18,13 @@ type TokenVerifier interface {
 	Close()
 }
 
+// OAuth2Path is where the gateway serves its own OAuth2 endpoints; no
+// API may take it or a path under it (in any case).
+const OAuth2Path = "/oauth2"
+
+// TokenEndpointPath is the gateway's token endpoint (package oauth2).
+const TokenEndpointPath = OAuth2Path + "/token"
+
 // AccessTokenPrefix starts every access token of the gateway's own token
 // endpoint (package oauth2), so that the gateway can tell one from any
 // other bearer token without a lookup, and keep it from every backend.

@@ -232,7 +232,7 @@ func checkContext(c string) error {
 
 // oauth2Context is the path under which the gateway serves its own OAuth2
 // token and key endpoints; no API may take it or a path under it.
-const oauth2Context = "/oauth2"
+const oauth2Context = portico.OAuth2Path
 
 // checkEndpoint checks an endpoint and fills in its defaults.
 func checkEndpoint(e *portico.Endpoint) error {

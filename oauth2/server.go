@@ -16,7 +16,7 @@ import (
 )
 
 // TokenPath is the path of the token endpoint.
-const TokenPath = "/oauth2/token"
+const TokenPath = portico.TokenEndpointPath
 
 // Bounds and default of an access token's lifetime.
 const (

@@ -119,7 +119,7 @@ func gatewayCredential(snap *snapshot, vs []string) bool {
 		scheme, cred := splitAuthorization(v)
 		switch {
 		case strings.EqualFold(scheme, "Bearer"):
-			if strings.HasPrefix(cred, portico.AccessTokenPrefix) || liveKey(snap, []byte(cred)) {
+			if strings.HasPrefix(cred, portico.AccessTokenPrefix) || keyOf(snap, []byte(cred)) != nil {
 				return true
 			}
 		case strings.EqualFold(scheme, "Basic"):
@@ -132,7 +132,7 @@ func gatewayCredential(snap *snapshot, vs []string) bool {
 				continue
 			}
 			user, pass, _ := bytes.Cut(buf[:n], []byte{':'})
-			if liveKey(snap, user) || liveKey(snap, pass) {
+			if keyOf(snap, user) != nil || keyOf(snap, pass) != nil {
 				return true
 			}
 		}
@@ -140,13 +140,13 @@ func gatewayCredential(snap *snapshot, vs []string) bool {
 	return false
 }
 
-// liveKey reports whether b is a live API key.
-func liveKey(snap *snapshot, b []byte) bool {
+// keyOf returns the live API key b is, or nil.
+func keyOf(snap *snapshot, b []byte) *portico.Key {
 	if len(b) == 0 {
-		return false
+		return nil
 	}
 	sum := sha256.Sum256(b)
-	return snap.keys.Get(string(sum[:])) != nil
+	return snap.keys.Get(string(sum[:]))
 }
 
 // keyAuth looks an API key up by its SHA-256 among the live keys.
@@ -183,8 +183,7 @@ func (g *Gateway) basicAuth(w http.ResponseWriter, snap *snapshot, cred string) 
 				if c != ':' {
 					continue
 				}
-				sum := sha256.Sum256(dec[i+1:])
-				if k := snap.keys.Get(string(sum[:])); k != nil && k.ApplicationID == string(dec[:i]) {
+				if k := keyOf(snap, dec[i+1:]); k != nil && k.ApplicationID == string(dec[:i]) {
 					app = snap.cfg.Applications.Get(k.ApplicationID)
 				}
 				break

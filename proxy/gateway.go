@@ -470,8 +470,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 
 // Paths the gateway's TokenEndpoint serves.
 const (
-	tokenPath = "/oauth2/token"
-	jwksPath  = "/oauth2/jwks.json"
+	tokenPath = portico.TokenEndpointPath
+	jwksPath  = portico.OAuth2Path + "/jwks.json"
 )
 
 // Identity fields the gateway sets on the requests of APIs with

@@ -112,11 +112,10 @@ func (rp *routePolicies) body(method, path string) *bodyPolicies {
 // reqState carries what the response half of the policies needs from the
 // request half: made only for APIs with policies.
 type reqState struct {
-	body   *bodyPolicies
-	cors   bool // the gateway set the CORS fields: the backend's are dropped
-	head   bool // a HEAD request: no body to convert
-	vars   policy.Vars
-	client netip.Addr
+	body *bodyPolicies
+	cors bool // the gateway set the CORS fields: the backend's are dropped
+	head bool // a HEAD request: no body to convert
+	vars policy.Vars
 }
 
 // stateKey keys a *reqState in the context of a request that
@@ -349,15 +348,18 @@ func (st *reqState) convertResponse(resp *http.Response, c *portico.Conversion) 
 	if ce := h.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		return &badResponse{"the backend's response is encoded (" + ce + ") and cannot be converted"}
 	}
-	if resp.ContentLength > c.MaxBytesOrDefault() {
+	tooLarge := func() error {
 		return &badResponse{fmt.Sprintf("the backend's response is larger than the conversion's limit of %d bytes", c.MaxBytesOrDefault())}
+	}
+	if resp.ContentLength > c.MaxBytesOrDefault() {
+		return tooLarge()
 	}
 	buf, ct, err := convert(c.Response, resp.Body, st.body.opts)
 	resp.Body.Close()
 	if err != nil {
 		var pe *portico.Error
 		if errors.As(err, &pe) && pe.Code == portico.ETooLarge {
-			return &badResponse{fmt.Sprintf("the backend's response is larger than the conversion's limit of %d bytes", c.MaxBytesOrDefault())}
+			return tooLarge()
 		}
 		if errors.As(err, &pe) {
 			return &badResponse{"the backend's response could not be converted"}
