@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,5 +62,41 @@ func TestNodeFile(t *testing.T) {
 	c, err = LoadConfig([]string{"--data-dir", dir, "--datastore", "embedded"}, none)
 	if err != nil || c.Datastore != "embedded" {
 		t.Fatalf("a flag must win over the node file: %q, %v", c.Datastore, err)
+	}
+}
+
+// TestLoadConfigAuthSettings: the trusted proxies and the OAuth2 token
+// lifetime are read from flags, the environment or the config file, and a
+// bad value is refused at start, naming its flag.
+func TestLoadConfigAuthSettings(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	c, err := LoadConfig([]string{"--trusted-proxies", "10.0.0.0/8", "--trusted-proxies", "192.0.2.7,::1",
+		"--trusted-proxies-header", "Forwarded", "--oauth2-token-lifetime", "15m"}, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := c.trustedProxies()
+	if err != nil || tp == nil || c.TrustedProxies != "10.0.0.0/8,192.0.2.7,::1" || c.OAuth2TokenLifetime != 15*time.Minute {
+		t.Fatalf("read %q, %v, %v: %v", c.TrustedProxies, tp, c.OAuth2TokenLifetime, err)
+	}
+	if c, err := LoadConfig(nil, none); err != nil || c.TrustedProxies != "" || c.OAuth2TokenLifetime != time.Hour {
+		t.Fatalf("defaults: %q %v, %v", c.TrustedProxies, c.OAuth2TokenLifetime, err)
+	} else if tp, _ := c.trustedProxies(); tp != nil {
+		t.Fatal("no --trusted-proxies trusts someone")
+	}
+	for _, tt := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--trusted-proxies", "10.0.0.0/33"}, "trusted-proxies"},
+		{[]string{"--trusted-proxies", "gateway.example"}, "trusted-proxies"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8", "--trusted-proxies-header", "X-Real-IP"}, "trusted-proxies"},
+		{[]string{"--oauth2-token-lifetime", "30s"}, "oauth2-token-lifetime"},
+		{[]string{"--oauth2-token-lifetime", "48h"}, "oauth2-token-lifetime"},
+		{[]string{"--oauth2-token-lifetime", "-1h"}, "oauth2-token-lifetime"},
+	} {
+		if _, err := LoadConfig(tt.args, none); err == nil || !strings.Contains(err.Error(), tt.flag) {
+			t.Errorf("LoadConfig(%q): %v, want an error naming %s", tt.args, err, tt.flag)
+		}
 	}
 }
