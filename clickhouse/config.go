@@ -70,6 +70,11 @@ type Config struct {
 	// UTC days: 0 means DefaultRetentionDays, a negative value keeps
 	// records forever.
 	RetentionDays int
+	// NoRollup leaves out the hourly rollup (see the package
+	// documentation): inserts then cost the server less, and queries for
+	// the top groups of a long range read every record of it. False, the
+	// default, keeps the rollup.
+	NoRollup bool
 	// DialTimeout bounds connecting to one address; 0 means
 	// DefaultDialTimeout.
 	DialTimeout time.Duration

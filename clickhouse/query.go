@@ -76,12 +76,18 @@ func (s *Store) Query(ctx context.Context, q portico.AnalyticsQuery) ([]portico.
 	if err != nil {
 		return nil, err
 	}
+
 	rows := []portico.AnalyticsRow{}
 	if !ok {
 		return rows, nil
 	}
 	var out []byte
 	err = s.try(ctx, false, func(ep *endpoint) error {
+		sql := sql
+		// After the address is prepared: the rollup's mark is known.
+		if rsql, ok := s.rollupQuery(q); ok {
+			sql = rsql
+		}
 		var err error
 		out, err = s.do(ctx, ep, queryParams, []byte(sql))
 		return err

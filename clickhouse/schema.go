@@ -130,6 +130,11 @@ func (s *Store) prepare(ctx context.Context, ep *endpoint) error {
 			return err
 		}
 	}
+	if !s.cfg.NoRollup {
+		if err := s.prepareRollup(ctx, ep, settings); err != nil {
+			return fmt.Errorf("create rollup: %w", err)
+		}
+	}
 	ep.ready.Store(true)
 	return nil
 }
@@ -189,7 +194,7 @@ func (s *Store) retentionLoop(ctx context.Context) {
 var partitionIDRE = regexp.MustCompile(`^[0-9]{8}$`)
 
 // dropExpired drops, on every address that is up, the day partitions of
-// the MergeTree table that lie wholly before now minus RetentionDays
+// the MergeTree table and of its hourly rollup that lie wholly before now minus RetentionDays
 // (UTC days): a record is kept at least RetentionDays days and at most a
 // day longer.
 func (s *Store) dropExpired(ctx context.Context, now time.Time) error {
@@ -199,32 +204,44 @@ func (s *Store) dropExpired(ctx context.Context, now time.Time) error {
 	}
 	y, m, d := now.UTC().Date()
 	cutoff := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -days).Format("20060102")
-	local := s.localName
+	tables := []string{s.localName}
+	if !s.cfg.NoRollup {
+		tables = append(tables, s.localName+RollupSuffix)
+	}
 	var errs []error
 	for _, ep := range *s.eps.Load() {
 		if ep.downUntil.Load() > time.Now().UnixNano() {
 			continue
 		}
-		out, err := s.exec(ctx, ep, "SELECT DISTINCT partition_id FROM system.parts WHERE database = "+
-			quoteString(s.cfg.Database)+" AND table = "+quoteString(local)+" AND active AND partition_id < "+
-			quoteString(cutoff)+" ORDER BY partition_id FORMAT TabSeparated")
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", ep.url, err))
-			continue
-		}
-		for _, id := range strings.Fields(string(out)) {
-			if !partitionIDRE.MatchString(id) {
-				continue
-			}
-			if _, err := s.exec(ctx, ep, "ALTER TABLE "+s.db+"."+quoteIdent(local)+" DROP PARTITION ID "+quoteString(id)); err != nil {
-				errs = append(errs, fmt.Errorf("%s: drop partition %s: %w", ep.url, id, err))
-				continue
-			}
-			s.log.Info("clickhouse: dropped expired partition", "addr", ep.url, "partition", id, "retention_days", days)
+		for _, local := range tables {
+			errs = append(errs, s.dropExpiredIn(ctx, ep, local, cutoff, days)...)
 		}
 	}
 	if len(errs) > 0 {
 		return &portico.Error{Code: portico.EInternal, Message: "dropping expired analytics partitions failed", Err: errors.Join(errs...)}
 	}
 	return nil
+}
+
+// dropExpiredIn drops the partitions of table local on ep before cutoff
+// (a partition ID).
+func (s *Store) dropExpiredIn(ctx context.Context, ep *endpoint, local, cutoff string, days int) []error {
+	out, err := s.exec(ctx, ep, "SELECT DISTINCT partition_id FROM system.parts WHERE database = "+
+		quoteString(s.cfg.Database)+" AND table = "+quoteString(local)+" AND active AND partition_id < "+
+		quoteString(cutoff)+" ORDER BY partition_id FORMAT TabSeparated")
+	if err != nil {
+		return []error{fmt.Errorf("%s: %w", ep.url, err)}
+	}
+	var errs []error
+	for _, id := range strings.Fields(string(out)) {
+		if !partitionIDRE.MatchString(id) {
+			continue
+		}
+		if _, err := s.exec(ctx, ep, "ALTER TABLE "+s.db+"."+quoteIdent(local)+" DROP PARTITION ID "+quoteString(id)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: drop partition %s of %s: %w", ep.url, id, local, err))
+			continue
+		}
+		s.log.Info("clickhouse: dropped expired partition", "addr", ep.url, "table", local, "partition", id, "retention_days", days)
+	}
+	return errs
 }

@@ -50,6 +50,8 @@ type Store struct {
 	ambMu     sync.Mutex
 	ambiguous map[string]struct{} // batches (first and last request id) whose failed insert may have been stored
 
+	rollupSince atomic.Int64 // Unix seconds: the rollup holds every record from this hour on (see prepareRollup)
+
 	retention     atomic.Int64  // days records are kept: Config.RetentionDays, then SetRetentionDays
 	retentionKick chan struct{} // SetRetentionDays was called (capacity 1)
 

@@ -501,7 +501,8 @@ func TestCluster(t *testing.T) {
 	ctx := context.Background()
 	for _, srv := range servers {
 		engines := srv.Query(t, "SELECT name, engine FROM system.tables WHERE database = 'portico' ORDER BY name")
-		if engines != "requests\tDistributed\nrequests_local\tMergeTree" {
+		if engines != "requests\tDistributed\nrequests_hourly\tDistributed\nrequests_local\tMergeTree\n"+
+			"requests_local_hourly\tSummingMergeTree\nrequests_local_hourly_mv\tMaterializedView" {
 			t.Fatalf("%s: tables\n%s", srv.URL, engines)
 		}
 	}
@@ -542,6 +543,18 @@ func TestCluster(t *testing.T) {
 	}
 	if want := analyticstest.Aggregate(recs, q); !reflect.DeepEqual(rows, want) {
 		t.Fatalf("cluster query %+v, want %+v", rows, want)
+	}
+	// Top groups over whole hours come from both shards' hourly rollups.
+	top := portico.AnalyticsQuery{From: at.Add(-2 * time.Hour), To: at.Add(3 * time.Hour), GroupBy: portico.DimStatus, NoLatency: true, Limit: 3}
+	rows, err = s.Query(ctx, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := analyticstest.Aggregate(recs, top); !reflect.DeepEqual(rows, want) || len(rows) == 0 {
+		t.Fatalf("cluster top query %+v, want %+v", rows, want)
+	}
+	if n := servers[0].Query(t, "SELECT sum(requests) FROM portico.requests_hourly WHERE dim = 'node'"); n != "1000" {
+		t.Fatalf("the rollups of both shards count %s records, want 1000", n)
 	}
 
 	// With a buffer, each shard's local table gets a Buffer table in front.
@@ -617,7 +630,7 @@ func TestBufferFlush(t *testing.T) {
 	s := open(t, clickhouse.Config{Addrs: []string{srv.Addr()}, BufferFlush: time.Second})
 	ctx := context.Background()
 	engines := srv.Query(t, "SELECT name, engine FROM system.tables WHERE database = 'portico' ORDER BY name")
-	if engines != "requests\tMergeTree\nrequests_buffer\tBuffer" {
+	if engines != "requests\tMergeTree\nrequests_buffer\tBuffer\nrequests_hourly\tSummingMergeTree\nrequests_hourly_mv\tMaterializedView" {
 		t.Fatalf("tables:\n%s", engines)
 	}
 	at := time.Now().UTC()
@@ -639,6 +652,10 @@ func TestBufferFlush(t *testing.T) {
 	srv.Start()
 	if n := count(t, srv, "portico.requests"); n != 800 {
 		t.Fatalf("after a restart the table has %d records, want 800", n)
+	}
+	// The hourly rollup took them too, as the buffer flushed.
+	if n := srv.Query(t, "SELECT sum(requests) FROM portico.requests_hourly WHERE dim = 'node'"); n != "800" {
+		t.Fatalf("the rollup counts %s records, want 800", n)
 	}
 }
 
