@@ -125,16 +125,56 @@
 // quote escaped (18.16 has no query parameters), and a status filter is a
 // checked integer. Buckets are intDiv(toUInt32(time), n) * n with n = 60,
 // 3600 or 86400, which are UTC minutes, hours and days whatever the
-// server's time zone. Percentiles are exact nearest-rank:
-//
-//	arrayElement(arraySort(groupArray(latency_us)) AS _l, intDiv(_n * 95 + 99, 100))
-//
-// is the latency at rank ceil(0.95 × n), in integers. ClickHouse's
-// quantileExact picks rank floor(p × n) + 1, which differs whenever p × n
-// is a whole number, so it is not used. The cost is 8 bytes of memory per
-// record in the range per query; with a cluster, groupArray cannot carry
-// more than 16,777,215 latencies of one bucket and group from a shard.
+// server's time zone. Percentiles are exact nearest-rank: quantilesExact
+// at levels just below 0.5, 0.95 and 0.99 picks the latency at rank
+// ceil(p × n) (percentileLevels in query.go proves it for every group of
+// up to a billion records; TestPercentileLevels checks it on a server).
 // Groups come back hex-encoded, so that no value needs unescaping.
+//
+// # Hourly rollup
+//
+// A dashboard shows, besides its series, the top APIs, applications,
+// status codes, resources and nodes of its range: counts only, no
+// percentiles. Over a week of 10 M records each of those was a scan of
+// every record. So Open also makes, on every address (unless
+// Config.NoRollup), a SummingMergeTree table of hourly counts and a
+// materialized view that fills it from every insert into the MergeTree
+// table (from the Buffer table's flushes too):
+//
+//	CREATE TABLE IF NOT EXISTS `portico`.`requests_hourly` (
+//	    dim String, api String, hour DateTime('UTC'), value String, publisher String,
+//	    requests UInt64, errors UInt64, request_bytes UInt64, response_bytes UInt64
+//	) ENGINE = SummingMergeTree() PARTITION BY toYYYYMMDD(hour)
+//	ORDER BY (dim, api, hour, value, publisher);
+//
+//	CREATE MATERIALIZED VIEW IF NOT EXISTS `portico`.`requests_hourly_mv` TO `portico`.`requests_hourly`
+//	AS SELECT tupleElement(d, 1) AS dim, api, <hour of time> AS hour, tupleElement(d, 2) AS value, …
+//	FROM `portico`.`requests` ARRAY JOIN [tuple('node', node), tuple('application', application),
+//	    tuple('status', toString(status)), tuple('resource', resource)] AS d
+//	GROUP BY dim, api, hour, value, publisher;
+//
+// Each record counts once under each dimension; grouping by API reads the
+// rows of the first. With a Cluster the tables are requests_local_hourly
+// (and its view) on every shard and a Distributed requests_hourly over
+// them. A query with a group the rollup keeps, no bucket, no
+// percentiles and no filter but api and publisher (as the dashboard's
+// tops are) reads the whole hours of its range from the rollup and its
+// ragged ends, before the first and after the last whole hour, from the
+// records, in one SELECT over a UNION ALL; the answer is exactly the
+// records' (TestRollupMatchesRecords compares 300 random queries).
+// Series and totals, which have percentiles, always read the records.
+//
+// A view sees only the inserts made after it exists. When Open creates
+// it over a table that already holds records (an upgrade), it writes a
+// mark row (dim '#since') two whole hours ahead, and the store reads the
+// rollup only from the latest mark of its addresses on: earlier hours
+// come from the records until retention has dropped them, marks included
+// (TestRollupOverExistingRecords). Retention drops the rollup's day
+// partitions with the records'. One case is not exact: when the server
+// stores a batch in the records but the view then fails (a full disk),
+// the insert answers an error, and the store, finding the batch stored
+// when it is sent again, does not insert it twice; the tops of that hour
+// then count fewer records than its series.
 //
 // # Retention
 //
@@ -151,7 +191,9 @@
 // # Compatibility with 18.16
 //
 // Only SQL that 18.16 and current releases both accept: no DateTime64,
-// LowCardinality, TTL, query parameters or ON CLUSTER; DateTime('UTC')
+// TTL, query parameters or ON CLUSTER; LowCardinality only with the
+// setting 18.16 needs for it, and cast to String where a value of it
+// leaves the table (18.16's toString of such a column keeps the type); DateTime('UTC')
 // columns; MergeTree() with PARTITION BY and ORDER BY; Distributed and
 // Buffer with the classic argument lists; wait_end_of_query=1, so that a
 // query error is an HTTP error status rather than text in a 200 body.
