@@ -104,3 +104,38 @@ func BenchmarkWriteConcurrent(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(recs))/elapsed, "records/s")
 }
+
+// BenchmarkWriteRollupCost measures what the hourly rollup costs inserts:
+// it writes the same batches of 5,000 records, alternately, into a table
+// with the rollup and into one without (Config.NoRollup), in two
+// databases of one server, and reports both rates and their ratio.
+func BenchmarkWriteRollupCost(b *testing.B) {
+	srv := clickhousetest.Start(b)
+	with := open(b, clickhouse.Config{Addrs: []string{srv.Addr()}, Database: "rolled"})
+	without := open(b, clickhouse.Config{Addrs: []string{srv.Addr()}, Database: "plain", NoRollup: true})
+	ctx := context.Background()
+	recs := benchRecords()
+	var took [2]time.Duration
+	stores := [2]*clickhouse.Store{with, without}
+	for _, s := range stores { // warm up: connection, first part
+		if err := s.Write(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		for j := range 2 {
+			s := stores[(i+j)%2] // each goes first every other round
+			t0 := time.Now()
+			if err := s.Write(ctx, recs); err != nil {
+				b.Fatal(err)
+			}
+			took[(i+j)%2] += time.Since(t0)
+		}
+	}
+	n := float64(b.N * len(recs))
+	b.ReportMetric(n/took[0].Seconds(), "records/s-rollup")
+	b.ReportMetric(n/took[1].Seconds(), "records/s-plain")
+	b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "rollup/plain")
+}

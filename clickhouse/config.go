@@ -317,6 +317,12 @@ func ParseURL(s string) (Config, error) {
 				return bad("secure must be true or false")
 			}
 			secure = b
+		case "rollup":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return bad("rollup must be true or false")
+			}
+			cfg.NoRollup = !b
 		default:
 			return bad("unknown parameter %q", k)
 		}

@@ -24,6 +24,8 @@ func TestParseURL(t *testing.T) {
 			Addrs: []string{"http://ch1:8123", "http://ch2:8123"}, Database: "db", Cluster: "portico_cluster", Table: "reqs", RetentionDays: 30}},
 		{"clickhouse://ch1?secure=true", clickhouse.Config{Addrs: []string{"https://ch1:8443"}}},
 		{"clickhouse://ch1?retention_days=-1", clickhouse.Config{Addrs: []string{"http://ch1:8123"}, RetentionDays: -1}},
+		{"clickhouse://ch1?rollup=false", clickhouse.Config{Addrs: []string{"http://ch1:8123"}, NoRollup: true}},
+		{"clickhouse://ch1?rollup=true", clickhouse.Config{Addrs: []string{"http://ch1:8123"}}},
 	}
 	for _, tt := range tests {
 		got, err := clickhouse.ParseURL(tt.in)
@@ -44,7 +46,7 @@ func TestParseURLErrors(t *testing.T) {
 		"clickhouse://::1", "clickhouse://[::1", "clickhouse://[::1]x", "clickhouse://[1.2.3.4]", "clickhouse://[nothost]:1",
 		"clickhouse://ch 1", "clickhouse://ch1#frag", "clickhouse://ch1/a/b", "clickhouse://ch1/bad-db",
 		"clickhouse://ch1?cluster=bad%20name", "clickhouse://ch1?table=x;y", "clickhouse://ch1?retention_days=x",
-		"clickhouse://ch1?unknown=1", "clickhouse://ch1?cluster=a&cluster=b", "clickhouse://ch1?secure=maybe",
+		"clickhouse://ch1?unknown=1", "clickhouse://ch1?cluster=a&cluster=b", "clickhouse://ch1?secure=maybe", "clickhouse://ch1?rollup=no-thanks",
 		"clickhouse://@ch1", "clickhouse://u%zz@ch1", "clickhouse://ch1%2f@", "clickhouse://a/b@ch1",
 	} {
 		if cfg, err := clickhouse.ParseURL(in); portico.ErrorCodeOf(err) != portico.EInvalid {
