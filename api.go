@@ -82,7 +82,10 @@ type API struct {
 	Policies        *Policies `json:"policies,omitempty"`
 	Endpoint        Endpoint  `json:"endpoint"`
 	Plans           []string  `json:"plans"`
-	Timeouts        Timeouts  `json:"timeouts"`
+	// Groups are the IDs of the groups whose members see a partner API
+	// (see Config.CanSeeAPI).
+	Groups   []string `json:"groups,omitempty"`
+	Timeouts Timeouts `json:"timeouts"`
 	// WebSocket lets clients upgrade requests to WebSocket connections.
 	// False strips every Upgrade header: a backend answering 101 cannot
 	// open a raw tunnel that bypasses the gateway's checks.

@@ -17,6 +17,7 @@ const (
 	KindApplication  Kind = "application"
 	KindKey          Kind = "key"
 	KindSubscription Kind = "subscription"
+	KindGroup        Kind = "group"
 )
 
 // Change puts or deletes one entity. Exactly one of the entity fields is
@@ -31,10 +32,11 @@ type Change struct {
 	Application  *Application  `json:"application,omitempty"`
 	Key          *Key          `json:"key,omitempty"`
 	Subscription *Subscription `json:"subscription,omitempty"`
+	Group        *Group        `json:"group,omitempty"`
 }
 
 // Put returns a Change that creates or replaces entity e, which must be one
-// of *Plan, *API, *User, *Application, *Key or *Subscription.
+// of *Plan, *API, *User, *Application, *Key, *Subscription or *Group.
 func Put(e any) Change {
 	switch v := e.(type) {
 	case *Plan:
@@ -49,6 +51,8 @@ func Put(e any) Change {
 		return Change{Kind: KindKey, ID: v.ID, Key: v}
 	case *Subscription:
 		return Change{Kind: KindSubscription, ID: v.ID, Subscription: v}
+	case *Group:
+		return Change{Kind: KindGroup, ID: v.ID, Group: v}
 	}
 	panic("portico.Put: not an entity")
 }
@@ -69,6 +73,7 @@ type Config struct {
 	Applications  Table[Application]
 	Keys          Table[Key]
 	Subscriptions Table[Subscription]
+	Groups        Table[Group]
 
 	// ix holds lookups by reference (KeysOf, UserByName, …): built on
 	// first use, then derived change by change by With.
@@ -83,7 +88,7 @@ func NewConfig() *Config { return &Config{} }
 func (c *Config) With(version int64, changes ...Change) *Config {
 	n := &Config{
 		Version: version, Plans: c.Plans, APIs: c.APIs, Users: c.Users,
-		Applications: c.Applications, Keys: c.Keys, Subscriptions: c.Subscriptions,
+		Applications: c.Applications, Keys: c.Keys, Subscriptions: c.Subscriptions, Groups: c.Groups,
 	}
 	ix := c.ix.Load()
 	if ix != nil {
@@ -114,6 +119,10 @@ func (c *Config) With(version int64, changes ...Change) *Config {
 			old := n.Subscriptions.Get(ch.ID)
 			n.Subscriptions = put(n.Subscriptions, ch.ID, ch.Subscription, ch.Delete)
 			ix.subscription(ch.ID, old, n.Subscriptions.Get(ch.ID))
+		case KindGroup:
+			old := n.Groups.Get(ch.ID)
+			n.Groups = put(n.Groups, ch.ID, ch.Group, ch.Delete)
+			ix.group(ch.ID, old, n.Groups.Get(ch.ID))
 		}
 	}
 	if ix != nil {
@@ -131,7 +140,7 @@ func put[T any](t Table[T], id string, v *T, del bool) Table[T] {
 
 // Len returns the number of entities of all kinds.
 func (c *Config) Len() int {
-	return c.Plans.Len() + c.APIs.Len() + c.Users.Len() + c.Applications.Len() + c.Keys.Len() + c.Subscriptions.Len()
+	return c.Plans.Len() + c.APIs.Len() + c.Users.Len() + c.Applications.Len() + c.Keys.Len() + c.Subscriptions.Len() + c.Groups.Len()
 }
 
 // UserByName returns the user with username name, in any case, or nil.

@@ -20,6 +20,8 @@ type index struct {
 	appsByOwner Table[Table[Application]]  // user ID → applications
 	apiByCtx    Table[API]                 // by context path
 	apisUnder   Table[Table[API]]          // context path → APIs whose context lies under it
+	groupByName Table[Group]               // by lower-case name
+	groupsOf    Table[Table[Group]]        // user ID → the groups it is a member of
 }
 
 // index returns c's index, building it on first use.
@@ -43,6 +45,7 @@ func (c *Config) index() *index {
 	wg.Go(func() { ix.subsByAPI = groupBy(c.Subscriptions, func(s *Subscription) string { return s.APIID }) })
 	wg.Go(func() { ix.appsByOwner = groupBy(c.Applications, func(a *Application) string { return a.Owner }) })
 	wg.Go(func() { ix.apiByCtx, ix.apisUnder = contextIndex(c.APIs) })
+	wg.Go(func() { ix.groupByName, ix.groupsOf = groupIndex(c.Groups) })
 	wg.Wait()
 	if c.ix.CompareAndSwap(nil, ix) {
 		return ix
@@ -139,6 +142,32 @@ func contextIndex(t Table[API]) (byCtx Table[API], under Table[Table[API]]) {
 	return TableOf(ctxs), TableOf(tables)
 }
 
+// groupIndex returns the groups of t by lower-case name and, for every
+// user that is a member of some, those groups.
+func groupIndex(t Table[Group]) (byName Table[Group], of Table[Table[Group]]) {
+	names := make(map[string]*Group, t.Len())
+	members := map[string]map[string]*Group{}
+	for id, g := range t.All() {
+		if o := names[lowerGroup(g)]; o == nil || id < o.ID { // two groups with one name: only in damaged data; pick one, always the same
+			names[lowerGroup(g)] = g
+		}
+		for _, u := range g.Members {
+			m := members[u]
+			if m == nil {
+				m = map[string]*Group{}
+				members[u] = m
+			}
+			m[id] = g
+		}
+	}
+	tables := make(map[string]*Table[Group], len(members))
+	for u, m := range members {
+		in := TableOf(m)
+		tables[u] = &in
+	}
+	return TableOf(names), TableOf(tables)
+}
+
 // ancestors calls fn with every context path that ctx lies under, shortest
 // first: "/a" and "/a/b" for "/a/b/c".
 func ancestors(ctx string, fn func(string)) {
@@ -190,6 +219,7 @@ func appOfSub(s *Subscription) string  { return s.ApplicationID }
 func apiOfSub(s *Subscription) string  { return s.APIID }
 func ownerOfApp(a *Application) string { return a.Owner }
 func lowerName(u *User) string         { return strings.ToLower(u.Username) }
+func lowerGroup(g *Group) string       { return strings.ToLower(g.Name) }
 
 // The methods below update ix (owned by the caller; nil does nothing) for
 // entity id, which changed from old to cur, either of which may be nil.
@@ -238,5 +268,25 @@ func (ix *index) api(id string, old, cur *API) {
 func (ix *index) application(id string, old, cur *Application) {
 	if ix != nil {
 		ix.appsByOwner = regroup(ix.appsByOwner, id, old, cur, ownerOfApp)
+	}
+}
+
+func (ix *index) group(id string, old, cur *Group) {
+	if ix == nil {
+		return
+	}
+	if old != nil {
+		if ix.groupByName.Get(lowerGroup(old)) == old {
+			ix.groupByName = ix.groupByName.Without(lowerGroup(old))
+		}
+		for _, u := range old.Members {
+			ix.groupsOf = leave(ix.groupsOf, u, id)
+		}
+	}
+	if cur != nil {
+		ix.groupByName = ix.groupByName.With(lowerGroup(cur), cur)
+		for _, u := range cur.Members {
+			ix.groupsOf = join(ix.groupsOf, u, id, cur)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -20,7 +21,7 @@ func TestIndexDerived(t *testing.T) {
 	for step := range 2000 {
 		var changes []Change
 		for range 1 + rng.IntN(3) {
-			switch rng.IntN(6) {
+			switch rng.IntN(7) {
 			case 0:
 				id := pick("u", 20)
 				changes = append(changes, Put(&User{ID: id, Username: id + pick("-Name", 3)}))
@@ -39,9 +40,18 @@ func TestIndexDerived(t *testing.T) {
 					ctx = "/" + pick("api", 10) + ctx
 				}
 				changes = append(changes, Put(&API{ID: id, Context: ctx, Owner: pick("u", 2)}))
+			case 6:
+				id := pick("g", 8)
+				var members []string
+				for range rng.IntN(4) {
+					if m := pick("u", 20); !slices.Contains(members, m) {
+						members = append(members, m)
+					}
+				}
+				changes = append(changes, Put(&Group{ID: id, Name: id + pick("-Name", 3), Members: members}))
 			case 4:
-				kinds := []Kind{KindUser, KindApplication, KindKey, KindSubscription, KindAPI}
-				prefixes := []string{"u", "app", "key", "sub", "api"}
+				kinds := []Kind{KindUser, KindApplication, KindKey, KindSubscription, KindAPI, KindGroup}
+				prefixes := []string{"u", "app", "key", "sub", "api", "g"}
 				i := rng.IntN(len(kinds))
 				changes = append(changes, Delete(kinds[i], pick(prefixes[i], 60)))
 			}
@@ -50,7 +60,7 @@ func TestIndexDerived(t *testing.T) {
 		if cfg.ix.Load() == nil {
 			t.Fatal("With dropped the index")
 		}
-		fresh := &Config{Users: cfg.Users, Applications: cfg.Applications, Keys: cfg.Keys, Subscriptions: cfg.Subscriptions, APIs: cfg.APIs}
+		fresh := &Config{Users: cfg.Users, Applications: cfg.Applications, Keys: cfg.Keys, Subscriptions: cfg.Subscriptions, APIs: cfg.APIs, Groups: cfg.Groups}
 		for a := range cfg.APIs.Values() {
 			if got := cfg.APIByContext(a.Context); got != a {
 				t.Fatalf("step %d: APIByContext(%s) = %v, want %s", step, a.Context, got, a.ID)
@@ -72,6 +82,13 @@ func TestIndexDerived(t *testing.T) {
 				same(t, step, "SubscriptionsOf "+id, cfg.SubscriptionsOf(id), fresh.SubscriptionsOf(id))
 				same(t, step, "SubscriptionsTo "+id, cfg.SubscriptionsTo(id), fresh.SubscriptionsTo(id))
 				same(t, step, "ApplicationsOf "+id, cfg.ApplicationsOf(id), fresh.ApplicationsOf(id))
+				same(t, step, "GroupsOf "+id, cfg.GroupsOf(id), fresh.GroupsOf(id))
+			}
+			for _, suffix := range []string{"-name0", "-NAME1", "-Name2"} {
+				name := fmt.Sprint("G", i, suffix)
+				if got, want := cfg.GroupByName(name), fresh.GroupByName(name); got != want {
+					t.Fatalf("step %d: GroupByName(%s) = %v, want %v", step, name, got, want)
+				}
 			}
 			for _, suffix := range []string{"-name0", "-NAME1", "-Name2"} {
 				name := fmt.Sprint("U", i, suffix)

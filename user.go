@@ -30,6 +30,10 @@ type User struct {
 	// not affected.
 	Disabled bool `json:"disabled,omitempty"`
 
+	// Internal users see intranet APIs (see Config.CanSeeAPI). Only
+	// admins set it.
+	Internal bool `json:"internal,omitempty"`
+
 	// TokensNotBefore, when set, ends every bearer token of the user
 	// issued before it (Token.CreatedAt): "sign out everywhere".
 	TokensNotBefore time.Time `json:"tokens_not_before,omitzero"`

@@ -15,11 +15,7 @@ func isPublisher(u *portico.User) bool { return u.HasRole(portico.RolePublisher)
 // canPublish reports whether u may create APIs and plans.
 func canPublish(u *portico.User) bool { return isAdmin(u) || isPublisher(u) }
 
-// canSeeAPI: admins see every API, owners their own, everyone else the
-// published and deprecated ones.
-func canSeeAPI(u *portico.User, a *portico.API) bool {
-	return isAdmin(u) || a.Owner == u.ID || a.State.Serves()
-}
+// Who sees an API is the domain's rule: portico.Config.CanSeeAPI.
 
 // canManageAPI: admins, and publishers for their own APIs.
 func canManageAPI(u *portico.User, a *portico.API) bool {

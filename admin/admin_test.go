@@ -554,12 +554,12 @@ func TestSubscriptions(t *testing.T) {
 	app := sub.do("POST", "/api/v1/applications", map[string]any{"name": "app"}).want(http.StatusCreated).str("id")
 	path := "/api/v1/applications/" + app + "/subscriptions"
 
-	sub.do("POST", path, map[string]any{"api": api, "plan": autoID}).wantErr(http.StatusBadRequest, "api") // a draft it cannot see
+	sub.do("POST", path, map[string]any{"api": api, "plan": autoID}).wantErr(http.StatusNotFound, "api") // a draft it cannot see
 	pub.do("POST", "/api/v1/apis/"+api+"/publish", nil).want(http.StatusOK)
 	sub.do("POST", path, map[string]any{"api": api}).wantErr(http.StatusBadRequest, "plan")
 	sub.do("POST", path, map[string]any{"plan": autoID}).wantErr(http.StatusBadRequest, "api")
 	sub.do("POST", path, map[string]any{"api": api, "plan": other}).wantErr(http.StatusBadRequest, "plan")
-	sub.do("POST", path, map[string]any{"api": "nope", "plan": autoID}).wantErr(http.StatusBadRequest, "api")
+	sub.do("POST", path, map[string]any{"api": "nope", "plan": autoID}).wantErr(http.StatusNotFound, "api")
 	sub.do("POST", path, map[string]any{"api": api, "plan": autoID, "tier": 1}).wantErr(http.StatusBadRequest, "tier")
 	s := sub.do("POST", path, map[string]any{"api": api, "plan": autoID}).want(http.StatusCreated).obj()
 	if s["status"] != "approved" {
@@ -590,7 +590,7 @@ func TestSubscriptions(t *testing.T) {
 	}
 	pub.do("POST", "/api/v1/subscriptions/"+s["id"].(string)+"/approve", nil).want(http.StatusOK)
 	pub.do("POST", "/api/v1/apis/"+api+"/retire", nil).want(http.StatusOK)
-	sub.do("POST", path, map[string]any{"api": api, "plan": autoID}).wantErr(http.StatusBadRequest, "api") // retired: no longer visible
+	sub.do("POST", path, map[string]any{"api": api, "plan": autoID}).wantErr(http.StatusNotFound, "api") // retired: no longer visible
 	pub.do("DELETE", "/api/v1/apis/"+api, nil).want(http.StatusNoContent)
 	if n := e.cv.Load().Subscriptions.Len(); n != 0 {
 		t.Fatalf("%d subscriptions left after deleting their API", n)

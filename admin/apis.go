@@ -29,6 +29,7 @@ type apiRequest struct {
 	Policies    *portico.Policies   `json:"policies"`
 	Endpoint    portico.Endpoint    `json:"endpoint"`
 	Plans       []string            `json:"plans"`
+	Groups      []string            `json:"groups"`
 	Timeouts    timeoutsRequest     `json:"timeouts"`
 	WebSocket   bool                `json:"websocket"`
 	KeepAlive   *bool               `json:"keepalive"`
@@ -64,6 +65,7 @@ func (q *apiRequest) api() (*portico.API, error) {
 		Policies:           q.Policies,
 		Endpoint:           q.Endpoint,
 		Plans:              q.Plans,
+		Groups:             q.Groups,
 		WebSocket:          q.WebSocket,
 		KeepAlive:          q.KeepAlive,
 	}
@@ -166,7 +168,8 @@ func viewAPI(u *portico.User, a *portico.API) any {
 
 // checkAPIRefs checks a against the rest of the Config: its context clashes
 // with no other API's (portico.Config.ContextClash) and its plans may be
-// offered (portico.Config.CheckAPIPlans). Only admins may allow nesting
+// offered (portico.Config.CheckAPIPlans) and its groups exist
+// (portico.Config.CheckAPIGroups). Only admins may allow nesting
 // across owners, and turn on forward_credentials: a backend that gets an
 // application's key or token could use it on every API the application
 // subscribes to. old is the API as stored, nil for a new one.
@@ -179,31 +182,34 @@ func checkAPIRefs(cfg *portico.Config, me *portico.User, a, old *portico.API, al
 			"only an admin may forward callers' credentials to a backend: it could use them on every API the application subscribes to")
 	}
 	if cl := cfg.ContextClash(a, allowNested); cl != nil {
-		return contextClashError(me, a, cl)
+		return contextClashError(cfg, me, a, cl)
+	}
+	if err := cfg.CheckAPIGroups(a); err != nil {
+		return err
 	}
 	return cfg.CheckAPIPlans(a, isAdmin(me))
 }
 
 // contextClashError says what clashes, naming the other API only to who
 // may see it.
-func contextClashError(me *portico.User, a *portico.API, cl *portico.ContextClash) error {
+func contextClashError(cfg *portico.Config, me *portico.User, a *portico.API, cl *portico.ContextClash) error {
 	const f = "context"
 	o := cl.API
 	other := "another owner's API"
-	if canSeeAPI(me, o) {
+	if cfg.CanSeeAPI(me, o) {
 		other = fmt.Sprintf("API %q (%s), of another owner,", o.Name, o.ID)
 	}
 	how := "; an API's context may not lie under or over an API of another owner, who would lose traffic to it — only an admin may allow that, with \"allow_nested\": true"
 	switch cl.Nesting {
 	case portico.Same:
-		if !canSeeAPI(me, o) {
+		if !cfg.CanSeeAPI(me, o) {
 			return portico.FieldErrorf(portico.EConflict, f, "context %q is already taken", a.Context)
 		}
 		return portico.FieldErrorf(portico.EConflict, f, "context %q is already used by API %q (%s)", a.Context, o.Name, o.ID)
 	case portico.Under:
 		return portico.FieldErrorf(portico.EConflict, f, "context %q lies under context %q of %s%s", a.Context, o.Context, other, how)
 	}
-	if canSeeAPI(me, o) {
+	if cfg.CanSeeAPI(me, o) {
 		return portico.FieldErrorf(portico.EConflict, f, "context %q lies over context %q of %s%s", a.Context, o.Context, other, how)
 	}
 	return portico.FieldErrorf(portico.EConflict, f, "context %q lies over the context of %s%s", a.Context, other, how)
@@ -228,7 +234,7 @@ func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	keep := func(a *portico.API, text string) bool {
-		return canSeeAPI(c.user, a) && (state == "" || a.State == state) && (vis == "" || a.Visibility == vis) &&
+		return c.cfg.CanSeeAPI(c.user, a) && (state == "" || a.State == state) && (vis == "" || a.Visibility == vis) &&
 			search.text(text, func() bool { return search.api(a) })
 	}
 	if isAdmin(c.user) && state == "" && vis == "" && search.q == "" {
@@ -241,7 +247,7 @@ func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request, c *call) error
 func (s *Server) getAPI(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
 	a := c.cfg.APIs.Get(id)
-	if a == nil || !canSeeAPI(c.user, a) {
+	if a == nil || !c.cfg.CanSeeAPI(c.user, a) {
 		return notFound("API", id)
 	}
 	writeJSON(w, http.StatusOK, viewAPI(c.user, a))
@@ -314,7 +320,7 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 	var out *portico.API
 	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
 		old := t.cfg.APIs.Get(id)
-		if old == nil || !canSeeAPI(t.me, old) {
+		if old == nil || !t.cfg.CanSeeAPI(t.me, old) {
 			return notFound("API", id)
 		}
 		if !canManageAPI(t.me, old) {
@@ -359,7 +365,7 @@ func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 	id := r.PathValue("id")
 	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
 		a := t.cfg.APIs.Get(id)
-		if a == nil || !canSeeAPI(t.me, a) {
+		if a == nil || !t.cfg.CanSeeAPI(t.me, a) {
 			return notFound("API", id)
 		}
 		if !canManageAPI(t.me, a) {
@@ -400,7 +406,7 @@ func (s *Server) transition(verb string, to portico.Lifecycle, from ...portico.L
 		var out *portico.API
 		err := s.update(r.Context(), c.user.ID, func(t *tx) error {
 			a := t.cfg.APIs.Get(id)
-			if a == nil || !canSeeAPI(t.me, a) {
+			if a == nil || !t.cfg.CanSeeAPI(t.me, a) {
 				return notFound("API", id)
 			}
 			if !canManageAPI(t.me, a) {

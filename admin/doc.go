@@ -1,6 +1,6 @@
 // Package admin serves Portico's admin REST API under /api/v1: users,
-// plans, APIs, applications, keys, subscriptions, notifications and the
-// cluster's nodes. Server is an http.Handler for the admin listener.
+// groups, plans, APIs, applications, keys, subscriptions, notifications
+// and the cluster's nodes. Server is an http.Handler for the admin listener.
 //
 // # Moving parts
 //
@@ -116,14 +116,42 @@
 // owners, by sending "allow_nested": true (a publisher sending it gets
 // 403). The check applies when an API is created or its context or owner
 // changes. A subscriber
-// sees published and deprecated APIs and every plan, and manages its own
-// applications, keys and subscriptions. Any user may own applications.
-// Roles add up: a user may hold several. What a caller may not see answers
-// 404; what it sees but may not change answers 403. An API's visibility
-// (public, intranet, partner) is catalog information and not yet enforced.
-// Who may not manage an API sees it without its endpoint, timeouts, JWT
-// issuers, credential settings and policies, and only admins and the user itself see a user's webhook_url, disabled,
-// tokens_not_before and notifications_read_at.
+// sees the APIs their visibility lets it see (see Visibility) and every
+// plan, and manages its own applications, keys and subscriptions. Any
+// user may own applications. Roles add up: a user may hold several. What
+// a caller may not see answers 404; what it sees but may not change
+// answers 403. Who may not manage an API sees it without its endpoint,
+// timeouts, JWT issuers, credential settings, groups and policies, and
+// only admins and the user itself see a user's webhook_url, disabled,
+// internal, tokens_not_before and notifications_read_at.
+//
+// # Visibility
+//
+// Who sees an API is one rule, portico.Config.CanSeeAPI, and it decides
+// every route: GET /apis (with any filter or ?q=), GET /apis/{id} (404
+// when hidden), a new subscription (404, field "api", as for an API that
+// does not exist) and the api_name shown with subscriptions, so that a
+// hidden API can be neither seen nor subscribed to. Admins and the API's
+// owner always see it. Anyone else, publishers included, sees it only
+// while it is published or deprecated, and then by its "visibility":
+// public to every user (and to anonymous visitors of the developer
+// portal); intranet to internal users — "internal": true, which only
+// admins set (a user sending another value than its own gets 403, field
+// "internal"); partner to the members of one of the groups the API lists
+// in "groups" (group IDs, each must exist: 400 naming groups[i]; a
+// partner API without groups is seen by its owner and admins only).
+// Subscriptions made while a user saw the API are untouched when it no
+// longer does: they keep their status and their traffic; only the API's
+// name is no longer shown with them.
+//
+// Groups are named sets of users, managed by admins: a name unique in any
+// case (409, field "name"), a description, and "members" (user IDs, each
+// must exist: 400 naming members[i]). A PUT without "members" keeps them;
+// the member routes add and remove one user (by ID, or by username when
+// adding; adding a member or removing a non-member changes nothing).
+// Publishers list and read groups, without their members, to list them on
+// their APIs; subscribers get 403. A group an API lists cannot be deleted
+// (409); deleting a user takes it out of its groups.
 //
 // # API auth and policies
 //
@@ -161,7 +189,7 @@
 //	GET    /users?q=                            admin
 //	POST   /users                               admin: {"username","password","roles":[…],"email","webhook_url"} → 201
 //	GET    /users/{id}                          admin, or the user itself
-//	PUT    /users/{id}                          admin, also "disabled" (a user itself: as PUT /users/me)
+//	PUT    /users/{id}                          admin, also "disabled" and "internal" (a user itself: as PUT /users/me)
 //	DELETE /users/{id}                          admin; not the last enabled admin, nor an owner of APIs or plans
 //	DELETE /users/{id}/tokens                   admin, or the user itself: ends every token of the user → 204
 //	GET    /subscribers?q=                      admin, publisher: users with the subscriber role (a publisher: those subscribed to its APIs)
@@ -173,7 +201,7 @@
 //	PUT    /plans/{id}                          admin, owner
 //	DELETE /plans/{id}                          admin, owner; 409 while an API or a live subscription uses it
 //
-//	GET    /apis?state=&visibility=&q=          any; sees what it may (see Roles)
+//	GET    /apis?state=&visibility=&q=          any; sees what it may (see Visibility)
 //	POST   /apis                                admin, publisher → 201, state "draft"; admin may send "allow_nested": true
 //	GET    /apis/{id}                           who sees it
 //	PUT    /apis/{id}                           admin, owner
@@ -192,7 +220,8 @@
 //	GET    /applications/{id}/keys/{keyID}      who sees the application
 //	DELETE /applications/{id}/keys/{keyID}      admin, owner: revokes the key → 204
 //	GET    /applications/{id}/subscriptions     who sees the application
-//	POST   /applications/{id}/subscriptions     admin, owner: {"api","plan"} → 201 "approved" or "pending"
+//	POST   /applications/{id}/subscriptions     admin, owner: {"api","plan"} → 201 "approved" or "pending";
+//	                                            404 (field "api") for an API the caller does not see
 //
 //	GET    /subscriptions?status=&api=&application=&subscriber=&q=   admin all; publisher those to its APIs; owner its own
 //	GET    /subscriptions/{id}                  who sees it
@@ -201,6 +230,14 @@
 //	POST   /subscriptions/{id}/lift             admin, the API's owner: evicted → cancelled (may subscribe again)
 //	DELETE /subscriptions/{id}                  the application's owner: → cancelled, 204 (409 if evicted);
 //	                                            the API's owner or an admin: → evicted, as /evict, 204
+//
+//	GET    /groups?q=                           admin, publisher (without members)
+//	POST   /groups                              admin: {"name","description","members":[user IDs]} → 201
+//	GET    /groups/{id}                         admin, publisher (without members)
+//	PUT    /groups/{id}                         admin; "members" left out keeps them
+//	DELETE /groups/{id}                         admin; 409 while an API lists it
+//	POST   /groups/{id}/members                 admin: {"user": id or username} → 204
+//	DELETE /groups/{id}/members/{userID}        admin → 204
 //
 //	GET    /notifications?limit=&before=        admin all; others those about them, newest first;
 //	                                            each with "read": its time is not after the caller's notifications_read_at
@@ -229,7 +266,8 @@
 // /applications/{id}/subscriptions show each subscription with the names
 // of what it joins, so that a list needs no call per item to show them:
 // "api_name" and "api_version" (left out when the API is gone or hidden from the
-// caller, for instance from a subscriber once the API is retired),
+// caller, for instance from a subscriber once the API is retired or its
+// visibility no longer lets the caller see it),
 // "application_name" and "plan_name" (left out when the application or
 // plan is gone).
 //
@@ -257,11 +295,11 @@
 // "tokens_not_before" and "notifications_read_at"). Lists take ?limit= (1 to
 // 1000, default 50) and ?offset= and answer
 // {"items":[…],"total":N,"limit":L,"offset":O}. The lists of users,
-// subscribers, plans, APIs, applications and subscriptions take ?q=, a
+// subscribers, groups, plans, APIs, applications and subscriptions take ?q=, a
 // text of at most 200 bytes (400, field "q", beyond) searched for in any
 // case within users' username and email; plans' name and description;
-// APIs' name, context, version and description; applications' name and
-// description; a subscription's application name and API name (of an API
+// APIs' name, context, version and description; applications' and
+// groups' name and description; a subscription's application name and API name (of an API
 // the caller sees). It narrows the other filters; total counts the
 // matches. Lists are in creation order (time, then id); the lists of
 // every plan, API, user, application and subscription walk an index of

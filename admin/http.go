@@ -96,6 +96,14 @@ func (s *Server) routes() *http.ServeMux {
 	h("POST /api/v1/subscriptions/{id}/evict", s.moderate(portico.EvictSubscription))
 	h("POST /api/v1/subscriptions/{id}/lift", s.moderate(portico.LiftEviction))
 
+	h("GET /api/v1/groups", s.listGroups)
+	h("POST /api/v1/groups", s.createGroup)
+	h("GET /api/v1/groups/{id}", s.getGroup)
+	h("PUT /api/v1/groups/{id}", s.updateGroup)
+	h("DELETE /api/v1/groups/{id}", s.deleteGroup)
+	h("POST /api/v1/groups/{id}/members", s.addGroupMember)
+	h("DELETE /api/v1/groups/{id}/members/{user}", s.removeGroupMember)
+
 	h("GET /api/v1/notifications", s.listNotifications)
 	h("POST /api/v1/notifications/read", s.readNotifications)
 	h("GET /api/v1/cluster/nodes", s.listNodes)

@@ -149,7 +149,7 @@ func (s search) application(a *portico.Application) bool { return s.match(a.Name
 // the APIs of apis (those u may see) whose names match: the subscriptions
 // that subscription matches are those of these applications and to these
 // APIs.
-func (s search) subscriptionMatches(apps *order[portico.Application], apis *order[portico.API], u *portico.User) (appIDs, apiIDs map[string]bool) {
+func (s search) subscriptionMatches(cfg *portico.Config, apps *order[portico.Application], apis *order[portico.API], u *portico.User) (appIDs, apiIDs map[string]bool) {
 	appIDs, apiIDs = map[string]bool{}, map[string]bool{}
 	for _, a := range apps.items {
 		if s.in(a.Name) {
@@ -157,7 +157,7 @@ func (s search) subscriptionMatches(apps *order[portico.Application], apis *orde
 		}
 	}
 	for _, a := range apis.items {
-		if canSeeAPI(u, a) && s.in(a.Name) {
+		if cfg.CanSeeAPI(u, a) && s.in(a.Name) {
 			apiIDs[a.ID] = true
 		}
 	}
@@ -175,5 +175,5 @@ func (s search) subscription(cfg *portico.Config, u *portico.User, sub *portico.
 		return true
 	}
 	a := cfg.APIs.Get(sub.APIID)
-	return a != nil && canSeeAPI(u, a) && s.in(a.Name)
+	return a != nil && cfg.CanSeeAPI(u, a) && s.in(a.Name)
 }

@@ -32,7 +32,7 @@ type subscriptionView struct {
 // viewSub returns sub as u sees it in cfg.
 func viewSub(cfg *portico.Config, u *portico.User, sub *portico.Subscription) subscriptionView {
 	v := subscriptionView{Subscription: sub}
-	if a := cfg.APIs.Get(sub.APIID); a != nil && canSeeAPI(u, a) {
+	if a := cfg.APIs.Get(sub.APIID); a != nil && cfg.CanSeeAPI(u, a) {
 		v.APIName, v.APIVersion = a.Name, a.Version
 	}
 	if a := cfg.Applications.Get(sub.ApplicationID); a != nil && canSeeApp(cfg, u, a) {
@@ -98,7 +98,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *ca
 		// The subscriptions found are those of the applications and APIs
 		// whose names match: gather them when they are few, else look
 		// each subscription's application and API up in those found.
-		apps, apis := search.subscriptionMatches(s.appOrder(c.cfg), s.apiOrder(c.cfg), c.user)
+		apps, apis := search.subscriptionMatches(c.cfg, s.appOrder(c.cfg), s.apiOrder(c.cfg), c.user)
 		n := 0
 		for id := range apps {
 			n += c.cfg.SubscriptionsOf(id).Len()
@@ -173,8 +173,8 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, c *c
 			return err
 		}
 		a := t.cfg.APIs.Get(req.API)
-		if a == nil || !canSeeAPI(t.me, a) {
-			return invalid("api", "no API with id %q", req.API)
+		if a == nil || !t.cfg.CanSeeAPI(t.me, a) {
+			return portico.FieldErrorf(portico.ENotFound, "api", "no API with id %q", req.API)
 		}
 		if err := t.cfg.CheckSubscribe(appID, a, req.Plan); err != nil {
 			return err

@@ -12,7 +12,7 @@ import (
 
 // userView is a user as the admin API shows it: never with its password
 // hash. Only admins and the user itself see its webhook_url, disabled,
-// tokens_not_before and notifications_read_at (see viewUserBy).
+// internal, tokens_not_before and notifications_read_at (see viewUserBy).
 type userView struct {
 	ID                  string         `json:"id"`
 	Username            string         `json:"username"`
@@ -20,6 +20,7 @@ type userView struct {
 	Roles               []portico.Role `json:"roles"`
 	WebhookURL          string         `json:"webhook_url,omitempty"`
 	Disabled            bool           `json:"disabled,omitempty"`
+	Internal            bool           `json:"internal,omitempty"`
 	TokensNotBefore     time.Time      `json:"tokens_not_before,omitzero"`
 	NotificationsReadAt time.Time      `json:"notifications_read_at,omitzero"`
 	CreatedAt           time.Time      `json:"created_at"`
@@ -38,6 +39,7 @@ func viewUser(u *portico.User) userView {
 		Roles:               roles,
 		WebhookURL:          u.WebhookURL,
 		Disabled:            u.Disabled,
+		Internal:            u.Internal,
 		TokensNotBefore:     u.TokensNotBefore,
 		NotificationsReadAt: u.NotificationsReadAt,
 		CreatedAt:           u.CreatedAt,
@@ -51,7 +53,7 @@ func viewUser(u *portico.User) userView {
 func viewUserBy(viewer, u *portico.User) userView {
 	v := viewUser(u)
 	if !isAdmin(viewer) && viewer.ID != u.ID {
-		v.WebhookURL, v.Disabled = "", false
+		v.WebhookURL, v.Disabled, v.Internal = "", false, false
 		v.TokensNotBefore, v.NotificationsReadAt = time.Time{}, time.Time{}
 	}
 	return v
@@ -71,6 +73,8 @@ type userRequest struct {
 	WebhookURL      *string         `json:"webhook_url"`
 	// Disabled is for admins only.
 	Disabled *bool `json:"disabled"`
+	// Internal is for admins only; others may echo their own value.
+	Internal *bool `json:"internal"`
 
 	// Read-only: a PUT may echo them, they change nothing.
 	TokensNotBefore     json.RawMessage `json:"tokens_not_before"`
@@ -121,6 +125,9 @@ func (q *userRequest) check() (roles []portico.Role, err error) {
 	}
 	return roles, nil
 }
+
+// errInternalAdminOnly refuses a change of "internal" by a non-admin.
+var errInternalAdminOnly = portico.FieldErrorf(portico.EForbidden, "internal", "only admins make users internal (internal users see intranet APIs)")
 
 func userCreated(u *portico.User) (int64, string) { return u.CreatedAt.UnixNano(), u.ID }
 
@@ -281,6 +288,7 @@ func (s *Server) newUser(w http.ResponseWriter, r *http.Request, c *call, subscr
 			Roles:        roles,
 			WebhookURL:   deref(req.WebhookURL),
 			Disabled:     req.Disabled != nil && *req.Disabled,
+			Internal:     req.Internal != nil && *req.Internal,
 			PasswordHash: hash,
 			CreatedAt:    t.now,
 			UpdatedAt:    t.now,
@@ -319,6 +327,9 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 	}
 	if req.Disabled != nil && !isAdmin(c.user) {
 		return portico.FieldErrorf(portico.EForbidden, "disabled", "only admins enable and disable users")
+	}
+	if req.Internal != nil && !isAdmin(c.user) && *req.Internal != c.user.Internal {
+		return errInternalAdminOnly
 	}
 	roles, err := req.check()
 	if err != nil {
@@ -386,6 +397,12 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 				n.TokensNotBefore = t.now
 			}
 		}
+		if req.Internal != nil && *req.Internal != old.Internal {
+			if !admin {
+				return errInternalAdminOnly
+			}
+			n.Internal = *req.Internal
+		}
 		if activeAdmin(old) && !activeAdmin(&n) && countActiveAdmins(t.cfg) == 1 {
 			if n.Disabled {
 				return portico.FieldErrorf(portico.EConflict, "disabled", "%q is the last enabled admin; enable or make another admin first", old.Username)
@@ -417,7 +434,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 }
 
 // deleteUser deletes a user with its applications, their keys and their
-// subscriptions. Users who own APIs or plans, and the last admin, stay.
+// subscriptions, and takes it out of its groups. Users who own APIs or plans, and the last admin, stay.
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !isAdmin(c.user) {
 		return forbidden("only admins delete users")
@@ -450,6 +467,9 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 		for _, app := range portico.Sorted(t.cfg.ApplicationsOf(id), appCreated) {
 			deleteApp(t, app.ID)
+		}
+		for _, g := range portico.Sorted(t.cfg.GroupsOf(id), groupCreated) {
+			t.put(withoutMember(g, id, t.now))
 		}
 		t.del(portico.KindUser, id)
 		return nil

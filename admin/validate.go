@@ -182,6 +182,15 @@ func validateAPI(a *portico.API) error {
 			return invalid(f, "plan %q is listed twice", id)
 		}
 	}
+	for i, id := range a.Groups {
+		f := fmt.Sprintf("groups[%d]", i)
+		if id == "" {
+			return invalid(f, "%s is empty; groups lists group ids", f)
+		}
+		if slices.Index(a.Groups, id) != i {
+			return invalid(f, "group %q is listed twice", id)
+		}
+	}
 	for _, t := range []struct {
 		field string
 		d     portico.Duration

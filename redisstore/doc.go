@@ -22,6 +22,7 @@
 //	portico:{c}:cfg:application    hash    application ID → JSON of the portico.Application
 //	portico:{c}:cfg:key            hash    key ID → JSON of the portico.Key (hash of the key only)
 //	portico:{c}:cfg:subscription   hash    subscription ID → JSON of the portico.Subscription
+//	portico:{c}:cfg:group          hash    group ID → JSON of the portico.Group
 //	portico:{c}:changes            list    the last change sets (WithLogCap, default 10,000), oldest
 //	                                       first, each the JSON of a portico.ChangeSet:
 //	                                       {"version":N,"id":"…","prev":"…","changes":[…]}

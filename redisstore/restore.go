@@ -85,7 +85,7 @@ func (s *Store) Restore(ctx context.Context, cfg *portico.Config) (bool, error) 
 	}
 	for i, all := range []iter.Seq2[string, any]{
 		anyOf(cfg.Plans), anyOf(cfg.APIs), anyOf(cfg.Users),
-		anyOf(cfg.Applications), anyOf(cfg.Keys), anyOf(cfg.Subscriptions),
+		anyOf(cfg.Applications), anyOf(cfg.Keys), anyOf(cfg.Subscriptions), anyOf(cfg.Groups),
 	} {
 		if err := write(i, all); err != nil {
 			return false, err
@@ -95,7 +95,7 @@ func (s *Store) Restore(ctx context.Context, cfg *portico.Config) (bool, error) 
 	keys = append(keys, staging...)
 	keys = append(keys, s.k.epoch, s.k.head)
 	args := []any{cfg.Version, len(kinds), cfg.Plans.Len(), cfg.APIs.Len(), cfg.Users.Len(),
-		cfg.Applications.Len(), cfg.Keys.Len(), cfg.Subscriptions.Len()}
+		cfg.Applications.Len(), cfg.Keys.Len(), cfg.Subscriptions.Len(), cfg.Groups.Len()}
 	done, err := restoreScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return false, wrap("restore", err)

@@ -43,6 +43,7 @@ const forgetAfter = 60 * time.Second
 var kinds = []portico.Kind{
 	portico.KindPlan, portico.KindAPI, portico.KindUser,
 	portico.KindApplication, portico.KindKey, portico.KindSubscription,
+	portico.KindGroup,
 }
 
 // Store is the Redis data store of one cluster: the configuration, the
@@ -288,21 +289,22 @@ func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.fast.Close()
 // store.
 //
 // KEYS: version, changes, the hash of each kind in the order of kinds,
-// epoch, head. ARGV: base, log cap, channel, changes JSON array, change
+// epoch, head (the last two found from the end, so that a new kind only
+// adds a hash). ARGV: base, log cap, channel, changes JSON array, change
 // set ID, then a triple per change: kind index (1-based), id, entity JSON
 // ("" for a delete). Returns {1, new version} or {0, stored version} on a
 // conflict.
 var applyScript = redis.NewScript(`
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 local base = tonumber(ARGV[1])
-local prev = redis.call('GET', KEYS[10]) or ''
+local prev = redis.call('GET', KEYS[#KEYS]) or ''
 if v ~= base then
   -- A run that found its own change set applied (a resent script) answers
   -- as the first run did, even if other change sets followed it.
   if v > base then
     local entry = redis.call('LINDEX', KEYS[2], base - v)
     if entry and string.find(entry, '"id":"' .. ARGV[5] .. '"', 1, true) then
-      redis.call('SET', KEYS[10], prev) -- changes nothing; a write for a WAIT on this connection to cover
+      redis.call('SET', KEYS[#KEYS], prev) -- changes nothing; a write for a WAIT on this connection to cover
       return {1, base + 1}
     end
   end
@@ -310,13 +312,13 @@ if v ~= base then
 end
 -- Changes nothing, but Redis checks memory at a script's first write: a
 -- store out of memory refuses the script here, before PUBLISH.
-redis.call('SET', KEYS[10], prev)
+redis.call('SET', KEYS[#KEYS], prev)
 v = v + 1
 local set = '{"version":' .. string.format('%d', v) .. ',"id":"' .. ARGV[5] .. '","prev":"' .. prev .. '","changes":' .. ARGV[4] .. '}'
 redis.call('PUBLISH', ARGV[3], set)
 if base == 0 and redis.call('EXISTS', KEYS[1]) == 0 then
   local t = redis.call('TIME')
-  redis.call('SET', KEYS[9], t[1] .. '.' .. t[2])
+  redis.call('SET', KEYS[#KEYS - 1], t[1] .. '.' .. t[2])
 end
 for i = 6, #ARGV, 3 do
   local h = KEYS[2 + tonumber(ARGV[i])]
@@ -327,7 +329,7 @@ for i = 6, #ARGV, 3 do
   end
 end
 redis.call('SET', KEYS[1], v)
-redis.call('SET', KEYS[10], ARGV[5])
+redis.call('SET', KEYS[#KEYS], ARGV[5])
 redis.call('RPUSH', KEYS[2], set)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 return {1, v}
@@ -534,6 +536,10 @@ func entity(ch *portico.Change) (any, string, error) {
 		if v := ch.Subscription; v != nil {
 			return v, v.ID, nil
 		}
+	case portico.KindGroup:
+		if v := ch.Group; v != nil {
+			return v, v.ID, nil
+		}
 	}
 	return nil, "", fmt.Errorf("redisstore: apply: put %s %q carries no %s", ch.Kind, ch.ID, ch.Kind)
 }
@@ -627,6 +633,7 @@ func (s *Store) scan(ctx context.Context) (*portico.Config, string, error) {
 	wg.Go(func() { errs[3] = scanKind(ctx, s, 3, &c.Applications) })
 	wg.Go(func() { errs[4] = scanKind(ctx, s, 4, &c.Keys) })
 	wg.Go(func() { errs[5] = scanKind(ctx, s, 5, &c.Subscriptions) })
+	wg.Go(func() { errs[6] = scanKind(ctx, s, 6, &c.Groups) })
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, "", err

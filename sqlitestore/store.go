@@ -40,14 +40,16 @@ func (db *DB) Load(ctx context.Context) (*portico.Config, error) {
 		loadKind(ctx, tx, portico.KindApplication, &c.Applications, func(v *portico.Application) string { return v.ID }),
 		loadKind(ctx, tx, portico.KindKey, &c.Keys, func(v *portico.Key) string { return v.ID }),
 		loadKind(ctx, tx, portico.KindSubscription, &c.Subscriptions, func(v *portico.Subscription) string { return v.ID }),
+		loadKind(ctx, tx, portico.KindGroup, &c.Groups, func(v *portico.Group) string { return v.ID }),
 	} {
 		if err != nil {
 			return nil, err
 		}
 	}
 	var kind, id string
-	err = tx.QueryRowContext(ctx, `SELECT kind, id FROM entities WHERE kind NOT IN (?, ?, ?, ?, ?, ?) LIMIT 1`,
-		portico.KindPlan, portico.KindAPI, portico.KindUser, portico.KindApplication, portico.KindKey, portico.KindSubscription).
+	err = tx.QueryRowContext(ctx, `SELECT kind, id FROM entities WHERE kind NOT IN (?, ?, ?, ?, ?, ?, ?) LIMIT 1`,
+		portico.KindPlan, portico.KindAPI, portico.KindUser, portico.KindApplication, portico.KindKey, portico.KindSubscription,
+		portico.KindGroup).
 		Scan(&kind, &id)
 	switch {
 	case err == nil:
@@ -168,7 +170,7 @@ func (db *DB) Apply(ctx context.Context, base int64, changes []portico.Change) (
 func checkKind(k portico.Kind) error {
 	switch k {
 	case portico.KindPlan, portico.KindAPI, portico.KindUser,
-		portico.KindApplication, portico.KindKey, portico.KindSubscription:
+		portico.KindApplication, portico.KindKey, portico.KindSubscription, portico.KindGroup:
 		return nil
 	}
 	return fmt.Errorf("sqlitestore: apply: unknown entity kind %q", k)
@@ -200,6 +202,10 @@ func entity(ch *portico.Change) (e any, id string, created time.Time, err error)
 		}
 	case portico.KindSubscription:
 		if v := ch.Subscription; v != nil {
+			return v, v.ID, v.CreatedAt, nil
+		}
+	case portico.KindGroup:
+		if v := ch.Group; v != nil {
 			return v, v.ID, v.CreatedAt, nil
 		}
 	default:

@@ -77,6 +77,9 @@ func migrate(ctx context.Context, dbPath, to, clusterName string, force bool, ou
 	for _, p := range portico.Sorted(cfg.Users, func(x *portico.User) (int64, string) { return x.CreatedAt.UnixNano(), x.ID }) {
 		changes = append(changes, portico.Put(p))
 	}
+	for _, p := range portico.Sorted(cfg.Groups, func(x *portico.Group) (int64, string) { return x.CreatedAt.UnixNano(), x.ID }) {
+		changes = append(changes, portico.Put(p))
+	}
 	for _, p := range portico.Sorted(cfg.Plans, func(x *portico.Plan) (int64, string) { return x.CreatedAt.UnixNano(), x.ID }) {
 		changes = append(changes, portico.Put(p))
 	}
@@ -103,6 +106,4 @@ func migrate(ctx context.Context, dbPath, to, clusterName string, force bool, ou
 	return len(changes), nil
 }
 
-func entities(c *portico.Config) int {
-	return c.Plans.Len() + c.APIs.Len() + c.Users.Len() + c.Applications.Len() + c.Keys.Len() + c.Subscriptions.Len()
-}
+func entities(c *portico.Config) int { return c.Len() }

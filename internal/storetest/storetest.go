@@ -93,6 +93,7 @@ func Entities() []portico.Change {
 		portico.Put(&portico.API{
 			ID: "api1", Name: "weather", Version: "v1", Context: "/weather/v1", Description: "forecasts",
 			Visibility: portico.Partner, State: portico.Published, Auth: portico.AuthMethods{portico.AuthAPIKey},
+			Groups: []string{"group1"},
 			Endpoint: portico.Endpoint{Type: portico.LoadBalancer, Algorithm: portico.WeightedRoundRobin,
 				Targets: []portico.Target{{URL: "http://10.0.0.5:7001", Weight: 3}, {URL: "http://10.0.0.6:7001/base", Weight: 1}}},
 			Plans:     []string{"plan1"},
@@ -103,7 +104,7 @@ func Entities() []portico.Change {
 		portico.Put(&portico.User{
 			ID: "user1", Username: "ann", Email: "ann@example.com",
 			Roles:      []portico.Role{portico.RolePublisher, portico.RoleSubscriber},
-			WebhookURL: "https://example.com/hook", PasswordHash: "$argon2id$v=19$...",
+			WebhookURL: "https://example.com/hook", PasswordHash: "$argon2id$v=19$...", Internal: true,
 			CreatedAt: At(4), UpdatedAt: At(5),
 		}),
 		portico.Put(&portico.Application{
@@ -117,6 +118,10 @@ func Entities() []portico.Change {
 		portico.Put(&portico.Subscription{
 			ID: "sub1", ApplicationID: "app1", APIID: "api1", PlanID: "plan1", Status: portico.Approved,
 			CreatedAt: At(10), UpdatedAt: At(11),
+		}),
+		portico.Put(&portico.Group{
+			ID: "group1", Name: "partners", Description: "our partners", Members: []string{"user1"},
+			CreatedAt: At(12), UpdatedAt: At(13),
 		}),
 	}
 }
@@ -149,10 +154,11 @@ type configContents struct {
 	Applications  map[string]*portico.Application
 	Keys          map[string]*portico.Key
 	Subscriptions map[string]*portico.Subscription
+	Groups        map[string]*portico.Group
 }
 
 func contents(c *portico.Config) configContents {
-	return configContents{c.Version, c.Plans.Map(), c.APIs.Map(), c.Users.Map(), c.Applications.Map(), c.Keys.Map(), c.Subscriptions.Map()}
+	return configContents{c.Version, c.Plans.Map(), c.APIs.Map(), c.Users.Map(), c.Applications.Map(), c.Keys.Map(), c.Subscriptions.Map(), c.Groups.Map()}
 }
 
 // apply applies changes at base and fails the test unless it gives base+1.
@@ -173,7 +179,7 @@ func testRoundTrip(t *testing.T, open Opener) {
 	apply(t, s, 0, changes...)
 	want := portico.NewConfig().With(1, changes...)
 	Equal(t, Load(t, s), want)
-	for _, m := range []int{want.Plans.Len(), want.APIs.Len(), want.Users.Len(), want.Applications.Len(), want.Keys.Len(), want.Subscriptions.Len()} {
+	for _, m := range []int{want.Plans.Len(), want.APIs.Len(), want.Users.Len(), want.Applications.Len(), want.Keys.Len(), want.Subscriptions.Len(), want.Groups.Len()} {
 		if m != 1 {
 			t.Fatalf("fixture does not cover every kind: %+v", want)
 		}
@@ -267,7 +273,7 @@ func testDelete(t *testing.T, open Opener) {
 	dels = append(dels, portico.Delete(portico.KindKey, "no-such-key"))
 	apply(t, s, 1, dels...)
 	want = want.With(2, dels...)
-	if n := want.Plans.Len() + want.APIs.Len() + want.Users.Len() + want.Applications.Len() + want.Keys.Len() + want.Subscriptions.Len(); n != 0 {
+	if n := want.Len(); n != 0 {
 		t.Fatal("With kept deleted entities")
 	}
 	Equal(t, Load(t, s), want)
