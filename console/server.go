@@ -32,9 +32,10 @@ const (
 // API.
 type TargetHealth func(api, version string) []bool
 
-// Server is the web console, an http.Handler for /console/ on the admin
-// listener. Only API is required; the other fields have useful zero
-// values. Do not change the fields after the first request.
+// Server is the web console and the developer portal, an http.Handler
+// for /console/ and /portal/ on the admin listener. Only API is required;
+// the other fields have useful zero values. Do not change the fields
+// after the first request.
 type Server struct {
 	// API is the admin API's handler; every page is made of its answers
 	// (see the package documentation). Required.
@@ -64,11 +65,41 @@ type Server struct {
 	// Now returns the current time. If nil, time.Now is used.
 	Now func() time.Time
 
+	// The fields below serve the developer portal at /portal/ (see the
+	// package documentation); the console does not use them.
+
+	// PublicURL is the front door's base URL, where callers reach the
+	// gateway (and browsers the portal, when the front door forwards it),
+	// such as https://api.example.com: the portal shows it in how to call
+	// an API and takes the portal's form posts from its origin. If empty,
+	// the portal shows http://GatewayAddr.
+	PublicURL string
+
+	// GatewayAddr is the gateway listener's address (host:port), the
+	// base URL the portal shows when PublicURL is empty. If both are
+	// empty, the portal shows API paths without a host.
+	GatewayAddr string
+
+	// KeyHeader is the request header the gateway takes API keys in. If
+	// empty, X-API-Key.
+	KeyHeader string
+
+	// Gateway is the gateway's handler, which the portal's "try it" form
+	// calls in-process with the signed-in user's key: no other host is
+	// ever dialed. If nil, the portal has no "try it" form.
+	Gateway http.Handler
+
+	// QuotaUsage gives, on the portal's usage page, how much of its quota
+	// an application has used. If nil, quotas are shown without their
+	// use.
+	QuotaUsage QuotaUsage
+
 	once   sync.Once
 	mux    *http.ServeMux
 	pages  map[string]*template.Template
 	log    *slog.Logger
 	static http.Handler
+	portal portalSite
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -83,6 +114,7 @@ func (s *Server) init() {
 		sub, _ := fs.Sub(staticFS, "static")
 		s.static = http.StripPrefix("/console/static/", http.FileServerFS(sub))
 		s.mux = s.routes()
+		s.portal = s.newPortalSite()
 	})
 }
 
@@ -122,6 +154,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	for k, v := range securityHeaders {
 		h.Set(k, v)
+	}
+	if isPortal(r) {
+		s.servePortal(w, r)
+		return
 	}
 	if r.Method == http.MethodPost && !s.sameOrigin(r) {
 		s.fail(w, r, nil, http.StatusForbidden, "This form was sent from another site; it was refused.")

@@ -89,18 +89,22 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
 // localNext returns next if it is a console page, else the console's home:
 // the sign-in page never sends a browser off the console, not even by
 // dot segments ("/console/../api/v1/users").
-func localNext(next string) string {
+func localNext(next string) string { return localNextUnder(cookiePath, next) }
+
+// localNextUnder returns next if it is a page under prefix (a path ending
+// in "/"), else prefix.
+func localNextUnder(prefix, next string) string {
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil ||
 		!strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
-		return cookiePath
+		return prefix
 	}
 	clean := path.Clean(u.Path)
 	if strings.HasSuffix(u.Path, "/") && clean != "/" {
 		clean += "/"
 	}
-	if !strings.HasPrefix(clean, cookiePath) || clean != u.Path || u.RawPath != "" {
-		return cookiePath
+	if !strings.HasPrefix(clean, prefix) || clean != u.Path || u.RawPath != "" {
+		return prefix
 	}
 	return u.RequestURI()
 }

@@ -1,0 +1,184 @@
+package console
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// portalUsageData is what the usage page shows: one application's
+// requests and errors over time, for all its APIs or one, and the quota
+// of each subscription.
+type portalUsageData struct {
+	Apps         []portico.Application // the user's own
+	App          string                // the application shown
+	Subs         []subscriptionItem    // its subscriptions, for the API choice
+	API          string                // the API shown, "" for all
+	Ranges       []dashRange
+	Range        string
+	FromAt, ToAt time.Time
+	BucketName   string
+	Total        portico.AnalyticsRow
+	Requests     template.HTML
+	Latency      template.HTML
+	ByAPI        []portico.AnalyticsRow // per API name, most requests first
+	Unavailable  string                 // why there are no figures
+	Quotas       []quotaRow
+}
+
+// quotaRow is the quota of one subscription.
+type quotaRow struct {
+	API, Plan string
+	Limit     string // in words: "10,000 requests a month"
+	// Used is "7,412 of 10,000 this month" when Server.QuotaUsage tells;
+	// Note says why it is not shown.
+	Used, Note string
+}
+
+// portalUsagePage shows the usage of one of the user's applications (the
+// first when none is chosen) over the last hour, day or week, from GET
+// /api/v1/analytics/requests, which shows a subscriber only its own
+// applications' records.
+func (s *Server) portalUsagePage(w http.ResponseWriter, r *http.Request, ss *session) {
+	in := r.URL.Query()
+	apps, err := s.ownApps(r, ss)
+	if err != nil {
+		s.portalFail(w, r, ss, 0, err)
+		return
+	}
+	d := portalUsageData{Apps: apps, App: in.Get("application"), API: in.Get("api"), Ranges: dashRanges, Range: in.Get("range")}
+	pg := &portalPage{Title: "Usage", Session: ss, Data: &d}
+	if len(apps) == 0 {
+		s.portalRender(w, r, http.StatusOK, "usage", pg)
+		return
+	}
+	known := false
+	for _, a := range apps {
+		known = known || a.ID == d.App
+	}
+	if !known {
+		d.App = apps[0].ID
+	}
+	var subs list[subscriptionItem]
+	if err := s.do(r, apiCall{method: http.MethodGet, path: "/applications/" + url.PathEscape(d.App) + "/subscriptions",
+		query: url.Values{"limit": {"1000"}}, token: ss.token}, &subs); err != nil {
+		s.portalFail(w, r, ss, 0, err)
+		return
+	}
+	d.Subs = subs.Items
+	rg := dashRanges[1]
+	for _, x := range dashRanges {
+		if x.Key == d.Range {
+			rg = x
+		}
+	}
+	d.Range, d.BucketName = rg.Key, string(rg.Bucket)
+	now := s.now().UTC().Truncate(time.Minute).Add(time.Minute)
+	d.FromAt, d.ToAt = now.Add(-rg.Span), now
+	q := url.Values{"from": {d.FromAt.Format(time.RFC3339)}, "to": {d.ToAt.Format(time.RFC3339)}, portico.DimApplication: {d.App}}
+	var chosen *subscriptionItem
+	for i := range d.Subs {
+		if d.Subs[i].APIID == d.API && d.Subs[i].APIName != "" {
+			chosen = &d.Subs[i]
+		}
+	}
+	if chosen == nil {
+		d.API = ""
+	} else {
+		q.Set(portico.DimAPI, chosen.APIName)
+		q.Set(portico.DimVersion, chosen.APIVersion)
+	}
+	query := func(extra ...string) (analyticsAnswer, error) {
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			v.Set(extra[i], extra[i+1])
+		}
+		var a analyticsAnswer
+		err := s.do(r, apiCall{method: http.MethodGet, path: "/analytics/requests", query: v, token: ss.token}, &a)
+		return a, err
+	}
+	series, err := query("bucket", d.BucketName, "totals", "true")
+	var byAPI analyticsAnswer
+	if err == nil && chosen == nil {
+		byAPI, err = query("group_by", portico.DimAPI, "limit", strconv.Itoa(usageAPIs), "latency", "false", "bytes", "false")
+	}
+	if err != nil {
+		if e, ok := err.(*apiError); ok && e.Status == http.StatusServiceUnavailable {
+			d.Unavailable = e.Message
+		} else {
+			s.portalFail(w, r, ss, 0, err)
+			return
+		}
+	} else {
+		if series.Total != nil {
+			d.Total = *series.Total
+		}
+		d.Requests, d.Latency = timeCharts(series.Items, rg.Bucket, d.FromAt, d.ToAt)
+		d.ByAPI = byAPI.Items
+	}
+	if d.Quotas, err = s.quotaRows(r, ss, d.App, d.Subs, chosen); err != nil {
+		s.portalFail(w, r, ss, 0, err)
+		return
+	}
+	s.portalRender(w, r, http.StatusOK, "usage", pg)
+}
+
+// usageAPIs is how many APIs the usage page lists for an application.
+const usageAPIs = 50
+
+// quotaRows describes the quota of each live subscription of app (only
+// chosen's, when not nil) whose plan has one, with its use when
+// Server.QuotaUsage is set.
+func (s *Server) quotaRows(r *http.Request, ss *session, app string, subs []subscriptionItem, chosen *subscriptionItem) ([]quotaRow, error) {
+	var out []quotaRow
+	for _, sub := range subs {
+		if !sub.Status.Live() || chosen != nil && sub.ID != chosen.ID {
+			continue
+		}
+		var p portico.Plan
+		if err := s.do(r, apiCall{method: http.MethodGet, path: "/plans/" + url.PathEscape(sub.PlanID), token: ss.token}, &p); err != nil {
+			if e, ok := err.(*apiError); ok && e.Status == http.StatusNotFound {
+				continue
+			}
+			return nil, err
+		}
+		if p.Quota == nil {
+			continue
+		}
+		q := *p.Quota
+		row := quotaRow{API: sub.APIName + " " + sub.APIVersion, Plan: p.Name,
+			Limit: thousands(q.Limit) + " requests a " + string(q.Per)}
+		switch {
+		case sub.Status != portico.Approved:
+			row.Note = "The subscription waits for approval."
+		case s.QuotaUsage == nil:
+			row.Note = "This node does not report quota use."
+		default:
+			used, err := s.QuotaUsage(r.Context(), app, sub.APIID, q)
+			if err != nil {
+				s.log.Warn("portal: reading quota use failed", "application", app, "api", sub.APIID, "err", err)
+				row.Note = "Quota use is not available right now."
+			} else {
+				row.Used = thousands(used) + " of " + thousands(q.Limit) + " this " + string(q.Per)
+			}
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// thousands writes n with its thousands separated by commas: 10,000.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
