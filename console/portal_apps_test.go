@@ -1,0 +1,239 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico"
+	adminapi "github.com/portico-gw/portico/admin"
+	"github.com/portico-gw/portico/console"
+)
+
+// TestPortalVisitor: a visitor (no session) reaches the catalog, the
+// sign-in and sign-up pages; the admin API lists no APIs without a token
+// today, so the catalog asks the visitor to sign in and shows none; the
+// pages of a signed-in user send it to the sign-in page, to come back.
+func TestPortalVisitor(t *testing.T) {
+	e := newPortal(t)
+	f := seedCatalog(t, e)
+	cl := e.NewClient(t)
+	st, body := cl.Get("/portal/")
+	if st != http.StatusOK || !strings.Contains(body, "Sign in to browse the APIs") || strings.Contains(body, "data-api=") {
+		t.Errorf("the catalog for a visitor: %d, want 200 asking to sign in, listing no API\n%s", st, mainOf(body))
+	}
+	if !strings.Contains(body, `href="/portal/signup"`) || strings.Contains(body, `action="/portal/logout"`) {
+		t.Error("a visitor's header lacks the sign-up link or has a sign-out form")
+	}
+	for _, p := range []string{"/portal/apps", "/portal/usage", "/portal/apis/" + f.Weather} {
+		st, _, loc := cl.Do(mustGet(t, e.URL+p))
+		if st != http.StatusSeeOther || loc != "/portal/login?next="+url.QueryEscape(p) {
+			t.Errorf("GET %s as a visitor: %d to %q, want 303 to the sign-in page", p, st, loc)
+		}
+	}
+	if st, _ := cl.Get("/portal/signup"); st != http.StatusOK {
+		t.Errorf("the sign-up page: %d", st)
+	}
+	// A form of the signed-in pages, sent without a session, changes
+	// nothing.
+	if st, _, _ := cl.Post("/portal/apps", url.Values{"name": {"x"}}); st != http.StatusSeeOther {
+		t.Errorf("POST /portal/apps without a session: %d, want 303 to the sign-in page", st)
+	}
+}
+
+// TestPortalApplications: a subscriber creates an application, renames
+// it, makes a key (shown once, with a copy button that only the script
+// shows), revokes it, subscribes the application to an API on a plan that
+// auto-approves and on one that waits (pending), cancels, and deletes the
+// application; what users typed is escaped; another user's application
+// cannot be managed through the portal.
+func TestPortalApplications(t *testing.T) {
+	e := newPortal(t)
+	f := seedCatalog(t, e)
+	cl := e.portalSignIn(t, subName, subPW)
+	cl.Get("/portal/apps")
+	st, body, _ := cl.Post("/portal/apps", url.Values{"name": {""}})
+	if st != http.StatusBadRequest || !strings.Contains(body, "field-error") {
+		t.Errorf("an application without a name: %d, want 400 with a field error", st)
+	}
+	st, _, loc := cl.Post("/portal/apps", url.Values{"name": {"<script>x</script>"}, "description": {"mine"}})
+	if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/portal/apps/") {
+		t.Fatalf("creating an application: %d to %q", st, loc)
+	}
+	appID := strings.TrimSuffix(strings.TrimPrefix(loc, "/portal/apps/"), "?created=1")
+	st, body = cl.Get(loc)
+	if st != http.StatusOK || !strings.Contains(body, "&lt;script&gt;x&lt;/script&gt;") || strings.Contains(body, "<script>x") {
+		t.Fatalf("the application's page: %d, escaped name %v", st, strings.Contains(body, "&lt;script&gt;"))
+	}
+	if st, _, _ := cl.Post("/portal/apps/"+appID, url.Values{"name": {"renamed"}, "description": {"mine"}}); st != http.StatusSeeOther {
+		t.Fatalf("renaming: %d", st)
+	}
+	if app := mustAPI(t, e.Console, subName, subPW, "GET", "/applications/"+appID, "", 200); app["name"] != "renamed" || app["description"] != "mine" {
+		t.Errorf("after renaming: %v", app)
+	}
+
+	// A key, shown once.
+	cl.Get("/portal/apps/" + appID)
+	st, body, _ = cl.Post("/portal/apps/"+appID+"/keys", nil)
+	key := between(body, `<code id="new-key-text" class="secret">`, "</code>")
+	if st != http.StatusCreated || !strings.HasPrefix(key, "pk_") || len(key) < 40 {
+		t.Fatalf("a new key: %d, key %q", st, key)
+	}
+	if !strings.Contains(body, `data-copy="new-key-text"`) || !strings.Contains(between(body, `data-copy="new-key-text"`, ">"), "hidden") {
+		t.Error("the new key has no copy button hidden until the script shows it")
+	}
+	_, body = cl.Get("/portal/apps/" + appID)
+	if strings.Contains(body, key) || !strings.Contains(body, key[:8]+"…") {
+		t.Error("the application's page shows the key again, or not its prefix")
+	}
+	keys := mustAPI(t, e.Console, subName, subPW, "GET", "/applications/"+appID+"/keys", "", 200)["items"].([]any)
+	keyID := keys[0].(map[string]any)["id"].(string)
+	if st, _, _ := cl.Post("/portal/apps/"+appID+"/keys/"+keyID+"/revoke", nil); st != http.StatusSeeOther {
+		t.Fatalf("revoking: %d", st)
+	}
+	if k := mustAPI(t, e.Console, subName, subPW, "GET", "/applications/"+appID+"/keys/"+keyID, "", 200); k["revoked_at"] == nil {
+		t.Error("the key is not revoked")
+	}
+	if st, _, _ := cl.Post("/portal/apps/"+appID+"/keys/"+keyID+"/rotate", url.Values{"grace": {"86401"}}); st != http.StatusBadRequest {
+		t.Errorf("a grace period over 24 hours: %d, want 400", st)
+	}
+	if st, _, _ := cl.Post("/portal/apps/"+appID+"/keys/"+keyID+"/explode", nil); st != http.StatusNotFound {
+		t.Errorf("an unknown key action: %d, want 404", st)
+	}
+
+	// Subscriptions: Free approves at once, Gold waits.
+	cl.Get("/portal/apis/" + f.Weather)
+	st, _, loc = cl.Post("/portal/apis/"+f.Weather+"/subscribe", url.Values{"application": {appID}, "plan": {f.Free}})
+	if st != http.StatusSeeOther || !strings.Contains(loc, "subscribed=approved") {
+		t.Fatalf("subscribing on Free: %d to %q", st, loc)
+	}
+	st, _, loc = cl.Post("/portal/apis/"+f.Old+"/subscribe", url.Values{"application": {appID}, "plan": {f.Gold}})
+	if st != http.StatusSeeOther || !strings.Contains(loc, "subscribed=pending") {
+		t.Fatalf("subscribing on Gold: %d to %q", st, loc)
+	}
+	_, body = cl.Get("/portal/apis/" + f.Old)
+	row := between(body, `<tr data-subscription="`, "</tr>")
+	if !strings.Contains(row, "pending") || !strings.Contains(row, "Gold") || !strings.Contains(row, "renamed") {
+		t.Errorf("the API's page does not show the pending subscription: %s", row)
+	}
+	st, body, _ = cl.Post("/portal/apis/"+f.Weather+"/subscribe", url.Values{"application": {appID}, "plan": {f.Gold}})
+	if st != http.StatusConflict || !strings.Contains(body, `class="error"`) {
+		t.Errorf("a second live subscription to the same API: %d, want the admin API's 409", st)
+	}
+	st, _, _ = cl.Post("/portal/apis/"+f.Weather+"/subscribe", url.Values{"application": {f.OtherApp}, "plan": {f.Free}})
+	if st != http.StatusNotFound && st != http.StatusForbidden {
+		t.Errorf("subscribing sue's application: %d, want the admin API's refusal", st)
+	}
+	_, body = cl.Get("/portal/apps/" + appID)
+	subIDs := regexp.MustCompile(`<tr data-subscription="([0-9a-f]+)">`).FindAllStringSubmatch(body, -1)
+	if len(subIDs) != 2 {
+		t.Fatalf("the application's page lists %d subscriptions, want 2", len(subIDs))
+	}
+	if st, _, loc := cl.Post("/portal/subscriptions/"+subIDs[0][1]+"/cancel", nil); st != http.StatusSeeOther || !strings.Contains(loc, "cancelled=1") {
+		t.Fatalf("cancelling: %d to %q", st, loc)
+	}
+	if s := mustAPI(t, e.Console, subName, subPW, "GET", "/subscriptions/"+subIDs[0][1], "", 200); s["status"] != "cancelled" {
+		t.Errorf("after cancelling: %v", s["status"])
+	}
+
+	// Another user's application: not through the portal.
+	other := e.portalSignIn(t, sub2Name, sub2PW)
+	other.Get("/portal/apps")
+	for _, p := range []string{"/portal/apps/" + appID, "/portal/apps/" + appID + "/delete", "/portal/apps/" + appID + "/keys",
+		"/portal/subscriptions/" + subIDs[1][1] + "/cancel"} {
+		st, _, _ := other.Post(p, url.Values{"name": {"taken"}})
+		if st != http.StatusNotFound && st != http.StatusForbidden {
+			t.Errorf("sue posting to %s: %d, want 404 or 403", p, st)
+		}
+	}
+	if st, _ := other.Get("/portal/apps/" + appID); st != http.StatusNotFound {
+		t.Errorf("sue reading sam's application page: %d, want 404", st)
+	}
+	// The admin sees sam's application in the admin API, but the portal
+	// manages its own only: no eviction through a "cancel".
+	adm := e.portalSignIn(t, admin, adminPW)
+	adm.Get("/portal/apps")
+	if st, _, _ := adm.Post("/portal/subscriptions/"+subIDs[1][1]+"/cancel", nil); st != http.StatusForbidden {
+		t.Errorf("the admin cancelling sam's subscription in the portal: %d, want 403", st)
+	}
+	if s := mustAPI(t, e.Console, subName, subPW, "GET", "/subscriptions/"+subIDs[1][1], "", 200); s["status"] != "pending" {
+		t.Errorf("after the admin's refused cancel: %v", s["status"])
+	}
+
+	if st, _, loc := cl.Post("/portal/apps/"+appID+"/delete", nil); st != http.StatusSeeOther || loc != "/portal/apps?deleted=1" {
+		t.Fatalf("deleting: %d to %q", st, loc)
+	}
+	if st, _ := e.API(t, subName, subPW, "GET", "/applications/"+appID, ""); st != http.StatusNotFound {
+		t.Errorf("after deleting, the application: %d", st)
+	}
+}
+
+// TestPortalUsage: the usage page shows an application's requests and
+// errors from the analytics store, and each subscription's quota: its use
+// when Server.QuotaUsage tells, "not reported" when it is nil.
+func TestPortalUsage(t *testing.T) {
+	var asked []string
+	e := newPortal(t, func(_ *adminapi.Server, c *console.Server) {
+		c.QuotaUsage = func(_ context.Context, app, api string, q portico.Quota) (int64, error) {
+			asked = append(asked, app+"/"+api+"/"+string(q.Per))
+			return 7412, nil
+		}
+	})
+	f := seedCatalog(t, e)
+	mustAPI(t, e.Console, admin, adminPW, "PUT", "/plans/"+f.Gold, `{"name":"Gold","auto_approve":true,"quota":{"limit":10000,"per":"month","mode":"hard"}}`, 200)
+	mustAPI(t, e.Console, subName, subPW, "POST", "/applications/"+f.App+"/subscriptions", `{"api":"`+f.Weather+`","plan":"`+f.Gold+`"}`, 201)
+	now := time.Now().UTC()
+	var recs []portico.Record
+	for i := range 12 {
+		st := 200
+		if i%4 == 0 {
+			st = 500
+		}
+		recs = append(recs, portico.Record{Time: now.Add(-time.Duration(i) * time.Minute), RequestID: fmt.Sprint("r", i), API: "weather", APIVersion: "v1",
+			APIID: f.Weather, Subscriber: mustAPI(t, e.Console, subName, subPW, "GET", "/users/me", "", 200)["id"].(string),
+			Application: f.App, Status: st, Method: "GET", Latency: time.Millisecond})
+	}
+	recs = append(recs, portico.Record{Time: now, RequestID: "other", API: "weather", APIVersion: "v1", APIID: f.Weather,
+		Application: f.OtherApp, Status: 200, Method: "GET"})
+	if err := e.Analytics.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	cl := e.portalSignIn(t, subName, subPW)
+	st, body := cl.Get("/portal/usage?range=hour")
+	if st != http.StatusOK {
+		t.Fatalf("usage: %d\n%s", st, mainOf(body))
+	}
+	if got := between(body, `id="usage-requests">`, "<"); got != "12" {
+		t.Errorf("requests: %q, want 12 (sue's call not counted)", got)
+	}
+	if got := between(body, `id="usage-errors">`, "<"); got != "3" {
+		t.Errorf("errors: %q, want 3", got)
+	}
+	if !strings.Contains(body, "<svg") || !strings.Contains(between(body, `id="usage-by-api"`, "</table>"), "weather") {
+		t.Error("no chart, or no per-API row")
+	}
+	if q := between(body, `class="quota-used">`, "<"); q != "7,412 of 10,000 this month" {
+		t.Errorf("quota use %q, want 7,412 of 10,000 this month", q)
+	}
+	if len(asked) != 1 || asked[0] != f.App+"/"+f.Weather+"/month" {
+		t.Errorf("QuotaUsage asked for %v", asked)
+	}
+	_, body = cl.Get("/portal/usage?range=hour&api=" + f.Weather + "&application=" + f.App)
+	if got := between(body, `id="usage-requests">`, "<"); got != "12" {
+		t.Errorf("requests of weather: %q, want 12", got)
+	}
+	// Without QuotaUsage the quota is shown, its use not.
+	e2 := newPortal(t)
+	f2 := seedCatalog(t, e2)
+	mustAPI(t, e2.Console, admin, adminPW, "PUT", "/plans/"+f2.Gold, `{"name":"Gold","auto_approve":true,"quota":{"limit":10000,"per":"month","mode":"hard"}}`, 200)
+	mustAPI(t, e2.Console, subName, subPW, "POST", "/applications/"+f2.App+"/subscriptions", `{"api":"`+f2.Weather+`","plan":"`+f2.Gold+`"}`, 201)
+	_, body = e2.portalSignIn(t, subName, subPW).Get("/portal/usage")
+	if !strings.Contains(body, "10,000 requests a month") || !strings.Contains(body, "does not report quota use") || strings.Contains(body, "quota-used") {
+		t.Errorf("usage without QuotaUsage:\n%s", between(body, `id="quota"`, "</main>"))
+	}
+}

@@ -1,0 +1,283 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	adminapi "github.com/portico-gw/portico/admin"
+	"github.com/portico-gw/portico/console"
+	"github.com/portico-gw/portico/internal/consoletest"
+)
+
+// TestPortalSession: the portal's session cookie is its own — HttpOnly,
+// SameSite=Strict, limited to /portal/ — and a console session is no
+// portal session, nor the reverse.
+func TestPortalSession(t *testing.T) {
+	e := newPortal(t)
+	addUser(t, e.Console, subName, "subscriber")
+	cl := e.NewClient(t)
+	_, body := cl.Get("/portal/login")
+	req, _ := http.NewRequest("POST", e.URL+"/portal/login", strings.NewReader(url.Values{
+		"form": {consoletest.Field(body, "form")}, "username": {subName}, "password": {subPW}, "next": {"/portal/usage"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := cl.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/portal/usage" {
+		t.Fatalf("sign-in: %d to %q, want 303 to /portal/usage", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var cookie string
+	for _, v := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, "portico_portal=") {
+			cookie = v
+		}
+	}
+	for _, want := range []string{"HttpOnly", "SameSite=Strict", "Path=/portal/"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("portal session cookie %q lacks %s", cookie, want)
+		}
+	}
+	if strings.Contains(cookie, "Secure") {
+		t.Errorf("portal session cookie %q is Secure over plain HTTP", cookie)
+	}
+	if st, _ := cl.Get("/portal/apps"); st != http.StatusOK {
+		t.Errorf("signed in to the portal, /portal/apps: %d", st)
+	}
+	if st, _, loc := cl.Do(mustGet(t, e.URL+"/console/notifications")); st != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/login") {
+		t.Errorf("a portal session on the console: %d to %q, want the console's sign-in", st, loc)
+	}
+	con := e.SignIn(t, subName, subPW)
+	if st, _, loc := con.Do(mustGet(t, e.URL+"/portal/apps")); st != http.StatusSeeOther || !strings.HasPrefix(loc, "/portal/login?next=") {
+		t.Errorf("a console session on the portal: %d to %q, want the portal's sign-in", st, loc)
+	}
+	// Sign-in's next never leads off the portal.
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/console/users", "/portal/../api/v1/users", "javascript:alert(1)"} {
+		cl := e.NewClient(t)
+		_, body := cl.Get("/portal/login?next=" + url.QueryEscape(next))
+		st, _, loc := cl.Post("/portal/login", url.Values{"form": {consoletest.Field(body, "form")}, "username": {subName}, "password": {subPW}, "next": {next}})
+		if st != http.StatusSeeOther || loc != "/portal/" {
+			t.Errorf("next=%q: %d to %q, want 303 to /portal/", next, st, loc)
+		}
+	}
+	// Sign-out ends the portal session.
+	cl.Get("/portal/apps")
+	if st, _, _ := cl.Post("/portal/logout", nil); st != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", st)
+	}
+	if st, _, _ := cl.Do(mustGet(t, e.URL+"/portal/apps")); st != http.StatusSeeOther {
+		t.Errorf("after signing out, /portal/apps: %d, want 303 to the sign-in page", st)
+	}
+}
+
+// TestPortalSignInThrottled: the portal's sign-in is the admin API's,
+// throttled the same: a wrong password is 401, the form without its
+// cookie 403, and after 10 failures the right password 429.
+func TestPortalSignInThrottled(t *testing.T) {
+	e := newPortal(t)
+	addUser(t, e.Console, subName, "subscriber")
+	cl := e.NewClient(t)
+	if st, _, _ := cl.Post("/portal/login", url.Values{"form": {"abc"}, "username": {subName}, "password": {subPW}}); st != http.StatusForbidden {
+		t.Errorf("sign-in without the form's cookie: %d, want 403", st)
+	}
+	if st, _ := portalLogin(t, e.NewClient(t), subName, "wrong"); st != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d, want 401", st)
+	}
+	for range 9 {
+		portalLogin(t, e.NewClient(t), subName, "wrong")
+	}
+	if st, _ := portalLogin(t, e.NewClient(t), subName, subPW); st != http.StatusTooManyRequests {
+		t.Errorf("after 10 failures, the right password: %d, want 429", st)
+	}
+}
+
+// TestPortalCrossSite: a portal form post from another site, without the
+// CSRF token, with another session's token or with the console's token of
+// the same user is refused and changes nothing; the front door's origin
+// (PublicURL) is the portal's own.
+func TestPortalCrossSite(t *testing.T) {
+	e := newPortal(t, func(_ *adminapi.Server, c *console.Server) { c.PublicURL = "https://api.example.com" })
+	addUser(t, e.Console, subName, "subscriber")
+	cl := e.portalSignIn(t, subName, subPW)
+	other := e.portalSignIn(t, subName, subPW)
+	con := e.SignIn(t, subName, subPW)
+	cl.Get("/portal/apps")
+	other.Get("/portal/apps")
+	con.Get("/console/notifications")
+	post := func(origin, site string, f url.Values) int {
+		req, _ := http.NewRequest("POST", e.URL+"/portal/apps", strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		st, _, _ := cl.Do(req)
+		return st
+	}
+	form := func(tok string) url.Values {
+		f := url.Values{"name": {"mallory's app"}}
+		if tok != "-" {
+			f.Set("csrf", tok)
+		}
+		return f
+	}
+	for _, tc := range []struct {
+		name, origin, site string
+		form               url.Values
+	}{
+		{"other origin", "https://evil.example", "", form(cl.CSRF)},
+		{"null origin", "null", "", form(cl.CSRF)},
+		{"cross-site fetch", "", "cross-site", form(cl.CSRF)},
+		{"front door's origin, cross-site", "https://api.example.com", "cross-site", form(cl.CSRF)},
+		{"no token", e.URL, "", form("-")},
+		{"empty token", e.URL, "", form("")},
+		{"another session's token", e.URL, "", form(other.CSRF)},
+		{"the console's token", e.URL, "", form(con.CSRF)},
+	} {
+		if st := post(tc.origin, tc.site, tc.form); st != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", tc.name, st)
+		}
+	}
+	if _, b := e.API(t, subName, subPW, "GET", "/applications", ""); strings.Contains(b, "mallory") {
+		t.Fatalf("a refused form created the application: %s", b)
+	}
+	if st := post("https://api.example.com", "same-origin", form(cl.CSRF)); st != http.StatusSeeOther {
+		t.Errorf("the portal's form through the front door (Origin https://api.example.com): %d, want 303", st)
+	}
+	if st := post(e.URL, "same-origin", form(cl.CSRF)); st != http.StatusSeeOther {
+		t.Errorf("the portal's own form: %d, want 303", st)
+	}
+}
+
+// TestPortalCatalog: the catalog lists the published APIs, then the
+// deprecated ones (with a notice), never drafts; it searches and pages
+// through both lists; an API's page shows its plans' limits in words, its
+// resources and how to call it; a draft's page is not found. Every page
+// has the console's security headers.
+func TestPortalCatalog(t *testing.T) {
+	e := newPortal(t, func(_ *adminapi.Server, c *console.Server) { c.PublicURL = "https://api.example.com/" })
+	f := seedCatalog(t, e)
+	cl := e.portalSignIn(t, subName, subPW)
+	st, body := cl.Get("/portal/")
+	if st != http.StatusOK {
+		t.Fatalf("catalog: %d", st)
+	}
+	cards := regexp.MustCompile(`data-api="([0-9a-f]+)"`).FindAllStringSubmatch(body, -1)
+	var ids []string
+	for _, m := range cards {
+		ids = append(ids, m[1])
+	}
+	if want := []string{f.Weather, f.Basic, f.Old}; strings.Join(ids, ",") != strings.Join(want, ",") {
+		t.Errorf("catalog lists %v, want published weather and basicapi, then deprecated oldweather %v", ids, want)
+	}
+	if !strings.Contains(between(body, `data-api="`+f.Old+`"`, "</li>"), "Deprecated") {
+		t.Error("the deprecated API's card has no deprecation notice")
+	}
+	if strings.Contains(between(body, `data-api="`+f.Weather+`"`, "</li>"), "Deprecated") {
+		t.Error("a published API's card says deprecated")
+	}
+	if !strings.Contains(body, "Forecasts &lt;b&gt;and&lt;/b&gt; observations") {
+		t.Error("the description is not shown, escaped")
+	}
+	_, body = cl.Get("/portal/?q=OLDWEATHER")
+	if !strings.Contains(body, `data-api="`+f.Old+`"`) || strings.Contains(body, `data-api="`+f.Weather+`"`) {
+		t.Errorf("search for OLDWEATHER: want only oldweather")
+	}
+	_, body = cl.Get("/portal/?q=" + strings.Repeat("x", 201))
+	if !strings.Contains(body, "field-error") && !strings.Contains(body, `class="error"`) {
+		t.Errorf("a 201-byte search is not refused with the admin API's error")
+	}
+
+	st, body = cl.Get("/portal/apis/" + f.Weather)
+	if st != http.StatusOK {
+		t.Fatalf("API page: %d", st)
+	}
+	for _, want := range []string{
+		"Other requests: 100 requests a minute, then 429.",
+		"POST /orders: 5 requests a second, then 429.",
+		"Quota of 10,000 requests a month (UTC calendar), then 429 until the month ends.",
+		"Subscriptions wait for the approval of the API&#39;s owner.",
+		`<code id="base-url">https://api.example.com/weather</code>`,
+		"curl -H &#39;X-API-Key: YOUR_API_KEY&#39; &#39;https://api.example.com/weather/&#39;",
+		"<code>POST /orders</code>",
+		"in the X-API-Key header",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the API page lacks %q", want)
+		}
+	}
+	_, body = cl.Get("/portal/apis/" + f.Old)
+	if !strings.Contains(body, `class="deprecated"`) {
+		t.Error("the deprecated API's page has no deprecation notice")
+	}
+	_, body = cl.Get("/portal/apis/" + f.Basic)
+	if !strings.Contains(body, "HTTP Basic authentication: your application&#39;s ID as the user name") {
+		t.Error("the Basic API's page does not say how to call it")
+	}
+	if st, _ := cl.Get("/portal/apis/" + f.Draft); st != http.StatusNotFound {
+		t.Errorf("a draft's page: %d, want 404", st)
+	}
+	if st, _ := cl.Get("/portal/apis/..%2F..%2Fusers"); st != http.StatusNotFound {
+		t.Errorf("an API id with escaped slashes: %d, want 404", st)
+	}
+	for _, p := range []string{"/portal/", "/portal/apis/" + f.Weather, "/portal/apps", "/portal/usage", "/portal/login", "/portal/signup", "/portal/nope"} {
+		resp, err := cl.HTTP.Get(e.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		h := resp.Header
+		if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			h.Get("X-Frame-Options") != "DENY" || h.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: security headers %v", p, h)
+		}
+	}
+}
+
+// TestPortalCatalogPages: with more APIs than a page, the catalog pages
+// through the published ones, then the deprecated ones, each listed once.
+func TestPortalCatalogPages(t *testing.T) {
+	var seeded consoletest.Seeded
+	c := consoletest.New(t, consoletest.Seed(t, consoletest.Scale{Publishers: 2, Subscribers: 1, APIs: 130, Plans: 2}, time.Now(), &seeded))
+	// The seeded store has published (i mod 4 is 0 or 1), deprecated (2)
+	// and draft (3) APIs: 66 published, 32 deprecated.
+	pe := newPortalOn(t, c)
+	cl := pe.portalSignIn(t, "subscriber-0000", consoletest.SubscriberPassword)
+	seen := map[string]int{}
+	var order []string
+	next := "/portal/"
+	for pages := 0; next != "" && pages < 10; pages++ {
+		st, body := cl.Get(next)
+		if st != http.StatusOK {
+			t.Fatalf("GET %s: %d", next, st)
+		}
+		for _, m := range regexp.MustCompile(`<a href="/portal/apis/[^"]+">(api-\d+)</a>`).FindAllStringSubmatch(body, -1) {
+			seen[m[1]]++
+			order = append(order, m[1])
+		}
+		next = ""
+		if m := regexp.MustCompile(`<a href="(\?[^"]*)" rel="next">`).FindStringSubmatch(body); m != nil {
+			next = "/portal/" + strings.ReplaceAll(m[1], "&amp;", "&")
+		}
+	}
+	if len(order) != 98 {
+		t.Fatalf("the catalog's pages list %d APIs, want 98 (66 published, 32 deprecated)", len(order))
+	}
+	for name, n := range seen {
+		if n != 1 {
+			t.Errorf("%s listed %d times", name, n)
+		}
+	}
+	// Published first: api-00000, 00001, 00004, …; the first deprecated
+	// (api-00002) comes after the 66 published.
+	if order[0] != "api-00000" || order[65] != "api-00129" || order[66] != "api-00002" {
+		t.Errorf("order: first %s, 66th %s, 67th %s; want api-00000, api-00129, api-00002", order[0], order[65], order[66])
+	}
+}
