@@ -186,9 +186,9 @@ func tryHost(public, gateway, own string) string {
 }
 
 // tryPath joins p under the API's context: p is decoded, then cleaned of
-// dot segments, and must stay within the context. Encoded slashes and
-// backslashes, control characters (CR, LF, NUL, …) raw or encoded, and
-// "?" or "#" (the query has a field of its own) are refused.
+// dot segments, and must stay within the context. URLs ("://"), encoded
+// slashes and backslashes, control characters (CR, LF, NUL, …) raw or
+// encoded, and "?" or "#" (the query has a field of its own) are refused.
 func tryPath(context, p string) (string, *apiError) {
 	const field = "path"
 	switch {
@@ -196,6 +196,8 @@ func tryPath(context, p string) (string, *apiError) {
 		return "", tryRefused(http.StatusBadRequest, field, "The path may be at most %d bytes.", tryMaxPath)
 	case hasControl(p):
 		return "", tryRefused(http.StatusBadRequest, field, "The path may not hold control characters (CR, LF, NUL, …).")
+	case strings.Contains(p, "://"):
+		return "", tryRefused(http.StatusBadRequest, field, "Type a path under the API's context, not a URL: the form calls this API only.")
 	case strings.ContainsAny(p, "?#"):
 		return "", tryRefused(http.StatusBadRequest, field, "Type the query in its own field, without \"?\"; fragments (\"#\") are not sent.")
 	case strings.Contains(p, "\\"), containsFold(p, "%2f"), containsFold(p, "%5c"):
