@@ -74,7 +74,22 @@ type Key struct {
 	Hash          string     `json:"hash,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
+
+	// ExpiresAt, when set, ends the key at that time: a rotated key
+	// keeps working for the grace period its rotation gave, then the
+	// gateway refuses it as it refuses a revoked key.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
+
+// MaxRotationGrace is the longest a rotated key may keep working.
+const MaxRotationGrace = 24 * time.Hour
+
+// Expired reports whether k has an expiry and now is not before it.
+func (k *Key) Expired(now time.Time) bool { return !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) }
+
+// Live reports whether k admits requests at now: neither revoked nor
+// expired.
+func (k *Key) Live(now time.Time) bool { return k.RevokedAt == nil && !k.Expired(now) }
 
 // SubscriptionStatus is where a subscription stands.
 type SubscriptionStatus string

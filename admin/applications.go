@@ -187,20 +187,28 @@ type keyView struct {
 	Prefix      string     `json:"prefix"`
 	CreatedAt   time.Time  `json:"created_at"`
 	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	ExpiresAt   time.Time  `json:"expires_at,omitzero"`
 }
 
 func viewKey(k *portico.Key) keyView {
-	return keyView{ID: k.ID, Application: k.ApplicationID, Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+	return keyView{ID: k.ID, Application: k.ApplicationID, Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt}
 }
 
-// newKeyResponse is the answer to POST /applications/{id}/keys: the only
-// time the key's text is shown.
+// newKeyResponse is the answer to POST /applications/{id}/keys and to a
+// rotation: the only time the key's text is shown. Rotated is the key the
+// rotation replaced, with its expiry.
 type newKeyResponse struct {
 	ID          string    `json:"id"`
 	Key         string    `json:"key"`
 	Prefix      string    `json:"prefix"`
 	Application string    `json:"application"`
 	CreatedAt   time.Time `json:"created_at"`
+	Rotated     *keyView  `json:"rotated,omitempty"`
+}
+
+// rotateRequest is the body of POST /applications/{id}/keys/{key}/rotate.
+type rotateRequest struct {
+	GraceSeconds *int64 `json:"grace_seconds"`
 }
 
 // keyPrefixLen is how many leading characters of a key are kept in clear.
@@ -227,23 +235,32 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request, c *call) error {
 	return nil
 }
 
-// createKey makes a new random API key, "pk_" and 43 base62 characters
-// (256 bits), and stores only its hash.
+// newKeyText returns the text of a new random API key, "pk_" and 43
+// base62 characters (256 bits).
+func newKeyText() string { return "pk_" + randomBase62(43) }
+
+// newKey returns a key of application appID with text, created at now;
+// only its hash is stored.
+func newKey(appID, text string, now time.Time) *portico.Key {
+	return &portico.Key{
+		ID:            portico.NewID(),
+		ApplicationID: appID,
+		Prefix:        text[:keyPrefixLen],
+		Hash:          portico.HashKey(text),
+		CreatedAt:     now,
+	}
+}
+
+// createKey makes a new random API key and stores only its hash.
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request, c *call) error {
 	appID := r.PathValue("id")
-	text := "pk_" + randomBase62(43)
+	text := newKeyText()
 	var out *portico.Key
 	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
 		if _, err := managedApp(t.cfg, t.me, appID); err != nil {
 			return err
 		}
-		out = &portico.Key{
-			ID:            portico.NewID(),
-			ApplicationID: appID,
-			Prefix:        text[:keyPrefixLen],
-			Hash:          portico.HashKey(text),
-			CreatedAt:     t.now,
-		}
+		out = newKey(appID, text, t.now)
 		t.put(out)
 		return nil
 	})
@@ -252,6 +269,62 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	writeCreated(w, "/api/v1/applications/"+appID+"/keys/"+out.ID, newKeyResponse{
 		ID: out.ID, Key: text, Prefix: out.Prefix, Application: appID, CreatedAt: out.CreatedAt,
+	})
+	return nil
+}
+
+// rotateKey replaces a key: a new key, valid at once, and the old one
+// ending after grace_seconds (0 to portico.MaxRotationGrace; 0 revokes it
+// at once). A key that is revoked, or already ending, is not rotated
+// (409): rotate the key that replaced it.
+func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	appID, keyID := r.PathValue("id"), r.PathValue("key")
+	var req rotateRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	maxGrace := int64(portico.MaxRotationGrace / time.Second)
+	switch {
+	case req.GraceSeconds == nil:
+		return invalid("grace_seconds", "grace_seconds is required: how long the old key keeps working, 0 to %d seconds", maxGrace)
+	case *req.GraceSeconds < 0 || *req.GraceSeconds > maxGrace:
+		return invalid("grace_seconds", "grace_seconds must be from 0 to %d (24 hours)", maxGrace)
+	}
+	grace := time.Duration(*req.GraceSeconds) * time.Second
+	text := newKeyText()
+	var out, old *portico.Key
+	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
+		if _, err := managedApp(t.cfg, t.me, appID); err != nil {
+			return err
+		}
+		k := t.cfg.Keys.Get(keyID)
+		if k == nil || k.ApplicationID != appID {
+			return notFound("key", keyID)
+		}
+		if k.RevokedAt != nil {
+			return portico.Errorf(portico.EConflict, "key %s is revoked; create a new key instead", keyID)
+		}
+		if !k.ExpiresAt.IsZero() {
+			return portico.Errorf(portico.EConflict, "key %s was rotated already and ends at %s; rotate the key that replaced it",
+				keyID, k.ExpiresAt.Format(time.RFC3339))
+		}
+		n := *k
+		n.ExpiresAt = t.now.Add(grace)
+		if grace == 0 {
+			now := t.now
+			n.RevokedAt = &now
+		}
+		out, old = newKey(appID, text, t.now), &n
+		t.put(out)
+		t.put(old)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	rotated := viewKey(old)
+	writeCreated(w, "/api/v1/applications/"+appID+"/keys/"+out.ID, newKeyResponse{
+		ID: out.ID, Key: text, Prefix: out.Prefix, Application: appID, CreatedAt: out.CreatedAt, Rotated: &rotated,
 	})
 	return nil
 }

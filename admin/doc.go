@@ -219,6 +219,8 @@
 //	POST   /applications/{id}/keys              admin, owner → 201 {"id","key","prefix","application","created_at"}
 //	GET    /applications/{id}/keys/{keyID}      who sees the application
 //	DELETE /applications/{id}/keys/{keyID}      admin, owner: revokes the key → 204
+//	POST   /applications/{id}/keys/{keyID}/rotate  admin, owner: {"grace_seconds": 0..86400} → 201 a new key
+//	                                            (shown once, as POST keys) and "rotated": the old key with its expires_at
 //	GET    /applications/{id}/subscriptions     who sees the application
 //	POST   /applications/{id}/subscriptions     admin, owner: {"api","plan"} → 201 "approved" or "pending";
 //	                                            404 (field "api") for an API the caller does not see
@@ -243,6 +245,18 @@
 //	                                            each with "read": its time is not after the caller's notifications_read_at
 //	POST   /notifications/read                  any: sets the caller's notifications_read_at to now → 204
 //	GET    /cluster/nodes                       admin → {"items":[…]}
+//
+// # Key rotation
+//
+// POST /applications/{id}/keys/{keyID}/rotate replaces a key without a
+// gap: the new key works at once, and the old one keeps working for
+// "grace_seconds" (0 to 86400; required) and then ends: its "expires_at"
+// is the rotation's time plus the grace, and from then on the gateway
+// refuses it as a revoked key (401), whatever the method (API key, Basic,
+// an OAuth2 token issued against it, which also lives no longer). A grace
+// of 0 revokes the old key at once. A key that is revoked or already
+// ending answers 409: rotate the key that replaced it. Lists and GET show
+// "expires_at" of an ending key.
 //
 // # Subscriptions
 //

@@ -86,6 +86,7 @@ func (s *Server) routes() *http.ServeMux {
 	h("POST /api/v1/applications/{id}/keys", s.createKey)
 	h("GET /api/v1/applications/{id}/keys/{key}", s.getKey)
 	h("DELETE /api/v1/applications/{id}/keys/{key}", s.revokeKey)
+	h("POST /api/v1/applications/{id}/keys/{key}/rotate", s.rotateKey)
 	h("GET /api/v1/applications/{id}/subscriptions", s.listApplicationSubscriptions)
 	h("POST /api/v1/applications/{id}/subscriptions", s.createSubscription)
 

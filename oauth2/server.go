@@ -109,7 +109,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) *failure {
 	if cfg == nil {
 		return &failure{http.StatusServiceUnavailable, "temporarily_unavailable", "the configuration is not loaded yet"}
 	}
-	key := authenticate(cfg, req.clientID, req.secret)
+	now := s.now()
+	key := authenticate(cfg, req.clientID, req.secret, now)
 	if key == nil {
 		return errClient
 	}
@@ -131,7 +132,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) *failure {
 		}
 		return &failure{http.StatusBadRequest, "invalid_scope", desc}
 	}
-	now := s.now()
 	rate, burst := s.IssueRate, s.IssueBurst
 	if rate <= 0 {
 		rate = DefaultIssueRate
@@ -144,6 +144,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) *failure {
 		return &failure{http.StatusTooManyRequests, "slow_down", "too many token requests for this application: retry later"}
 	}
 	life := s.lifetime()
+	if left := key.ExpiresAt.Sub(now); !key.ExpiresAt.IsZero() && left < life {
+		life = left.Truncate(time.Second) // a rotated key's token ends with its grace
+	}
 	tok := newToken()
 	t := &portico.Token{
 		Hash:                Hash(tok),
@@ -174,11 +177,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) *failure {
 	return nil
 }
 
-// authenticate returns the live key of application id whose text is
-// secret, or nil. The secret is hashed as the admin API stores keys
+// authenticate returns the live key (portico.Key.Live at now) of
+// application id whose text is secret, or nil. The secret is hashed as the admin API stores keys
 // (portico.HashKey) and compared in constant time with each live key of
 // the application; an unknown application costs the same hash.
-func authenticate(cfg *portico.Config, id, secret string) *portico.Key {
+func authenticate(cfg *portico.Config, id, secret string, now time.Time) *portico.Key {
 	sum := sha256.Sum256([]byte(secret))
 	var want [2 * sha256.Size]byte
 	hex.Encode(want[:], sum[:])
@@ -187,7 +190,7 @@ func authenticate(cfg *portico.Config, id, secret string) *portico.Key {
 	}
 	var found *portico.Key
 	for k := range cfg.KeysOf(id).Values() {
-		if k.RevokedAt == nil && k.ApplicationID == id && subtle.ConstantTimeCompare([]byte(k.Hash), want[:]) == 1 {
+		if k.Live(now) && k.ApplicationID == id && subtle.ConstantTimeCompare([]byte(k.Hash), want[:]) == 1 {
 			found = k
 		}
 	}

@@ -407,3 +407,25 @@ func TestNotAnAdminToken(t *testing.T) {
 		t.Fatalf("an admin-shaped token: %v", err)
 	}
 }
+
+// TestRotatedKey: a key within the grace of its rotation (Key.ExpiresAt)
+// gets a token that ends with the grace; from its expiry on it gets
+// invalid_client, as a revoked key does.
+func TestRotatedKey(t *testing.T) {
+	s, store, clk := testServer()
+	cfg := s.Config()
+	k := *cfg.Keys.Get("key1")
+	k.ExpiresAt = t0.Add(10 * time.Minute)
+	cfg = cfg.With(cfg.Version+1, portico.Put(&k))
+	s.Config = func() *portico.Config { return cfg }
+	a := checkAnswer(t, post(s, "grant_type=client_credentials", basic("app1", secret1)))
+	tok, _ := store.Token(context.Background(), Hash(a.AccessToken))
+	if a.ExpiresIn != 600 || !tok.Expires.Equal(k.ExpiresAt) {
+		t.Errorf("expires_in %d, expires %v; want 600, the key's expiry %v", a.ExpiresIn, tok.Expires, k.ExpiresAt)
+	}
+	clk.Add(10 * time.Minute)
+	w := post(s, "grant_type=client_credentials", basic("app1", secret1))
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "invalid_client") {
+		t.Errorf("after the grace: %d %s, want 401 invalid_client", w.Code, w.Body)
+	}
+}

@@ -140,7 +140,19 @@ func gatewayCredential(snap *snapshot, vs []string) bool {
 	return false
 }
 
-// keyOf returns the live API key b is, or nil.
+// unexpired reports whether k, a key of the snapshot's table (not
+// revoked), has not reached its expiry: a rotated key works until the
+// end of its grace, then answers as a revoked one. Keys have no expiry
+// but after a rotation, so the common key costs one field test and no
+// clock reading.
+func (g *Gateway) unexpired(k *portico.Key) bool {
+	return k.ExpiresAt.IsZero() || !k.Expired(g.now())
+}
+
+// keyOf returns the API key b is among the snapshot's (not revoked), or
+// nil. A key past its expiry is still found: it is the gateway's
+// credential all the same, never to be forwarded; the auth methods refuse
+// it (unexpired).
 func keyOf(snap *snapshot, b []byte) *portico.Key {
 	if len(b) == 0 {
 		return nil
@@ -154,7 +166,7 @@ func (g *Gateway) keyAuth(w http.ResponseWriter, snap *snapshot, key string) (*p
 	sum := sha256.Sum256([]byte(key))
 	k := snap.keys.Get(string(sum[:]))
 	var app *portico.Application
-	if k != nil {
+	if k != nil && g.unexpired(k) {
 		app = snap.cfg.Applications.Get(k.ApplicationID)
 	}
 	if app == nil {
@@ -183,7 +195,7 @@ func (g *Gateway) basicAuth(w http.ResponseWriter, snap *snapshot, cred string) 
 				if c != ':' {
 					continue
 				}
-				if k := keyOf(snap, dec[i+1:]); k != nil && k.ApplicationID == string(dec[:i]) {
+				if k := keyOf(snap, dec[i+1:]); k != nil && k.ApplicationID == string(dec[:i]) && g.unexpired(k) {
 					app = snap.cfg.Applications.Get(k.ApplicationID)
 				}
 				break
@@ -249,7 +261,7 @@ func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snaps
 	}
 	// The gateway's own token lives no longer than the key it was issued
 	// against.
-	if k := snap.cfg.Keys.Get(id.KeyID); k == nil || k.ApplicationID != app.ID || !live(k) {
+	if k := snap.cfg.Keys.Get(id.KeyID); k == nil || k.ApplicationID != app.ID || !live(k) || k.Expired(now) {
 		writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, "the key the token was issued against is revoked", reasonKeyRevoked, invalidTokenChallenge)
 		return nil, nil, false
 	}

@@ -90,7 +90,10 @@
 //     oauth2 (Authorization: Bearer, checked by Gateway.OAuth2; the key it
 //     was issued against must still be live and the application's). An API
 //     with jwt and oauth2 gives a bearer token to Gateway.OAuth2 first and
-//     to its JWT issuers when OAuth2 says it is not its own. A credential
+//     to its JWT issuers when OAuth2 says it is not its own. A key past
+//     its expiry (portico.Key.ExpiresAt: the end of a rotation's grace)
+//     is refused as a revoked one, by every method; the clock is read
+//     only for such keys (Gateway.Now). A credential
 //     present but bad is a 401 with a "reason", never a try of another
 //     method; none is a 401 naming what the API takes, with
 //     WWW-Authenticate for Basic and Bearer.
