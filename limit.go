@@ -146,3 +146,57 @@ func RenameCounter(cfg *Config, key string) (string, bool) {
 	}
 	return CounterSubject(s.ApplicationID, s.APIID) + "/" + rest, true
 }
+
+// QuotaSpec returns the counter of plan p's quota for application appID's
+// use of API apiID, under its CounterSubject; false when p has no quota.
+// The gateway counts requests in it, and the admin API reads it to show
+// the quota used.
+func (p *Plan) QuotaSpec(appID, apiID string) (LimitSpec, bool) {
+	q := p.Quota
+	if q == nil {
+		return LimitSpec{}, false
+	}
+	threshold := q.Threshold
+	if q.Mode == Soft && threshold == 0 {
+		threshold = DefaultThreshold
+	}
+	return LimitSpec{
+		Key: CounterSubject(appID, apiID) + "/quota", Limit: q.Limit, Per: q.Per, Window: Fixed,
+		Soft: q.Mode == Soft, Threshold: threshold, OnError: p.OnDatastoreError,
+	}, true
+}
+
+// RateSpec returns the counter of plan p's plan-wide rate limit for
+// application appID's use of API apiID; false when p has none.
+func (p *Plan) RateSpec(appID, apiID string) (LimitSpec, bool) {
+	rl := p.RateLimit
+	if rl == nil {
+		return LimitSpec{}, false
+	}
+	win := rl.Window
+	if win == "" {
+		win = Fixed
+	}
+	return LimitSpec{Key: CounterSubject(appID, apiID) + "/rate", Limit: rl.Limit, Per: rl.Per, Window: win, OnError: p.OnDatastoreError}, true
+}
+
+// CounterUsage is how much of one counter's limit its current window has
+// used.
+type CounterUsage struct {
+	Key   string
+	Limit int64
+	// Used is the count of the window. A shared limiter counts the units
+	// it leased to nodes as used, a few more than the requests admitted.
+	Used int64
+	// Start and End bound the window: a fixed window's [Start, End), or
+	// for a rolling window the period that ends now.
+	Start, End time.Time
+}
+
+// UsageReader reads counters without counting a request in them. The
+// limiters implement it; implementations are safe for concurrent use.
+type UsageReader interface {
+	// Usage returns the usage of each counter of specs at now, in the
+	// order of specs; a counter that has counted nothing is 0 used.
+	Usage(ctx context.Context, now time.Time, specs []LimitSpec) ([]CounterUsage, error)
+}

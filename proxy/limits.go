@@ -36,22 +36,15 @@ func (ps *planSpecs) forSubscription(appID, apiID string) (specs []portico.Limit
 	subID := portico.CounterSubject(appID, apiID)
 	p := ps.plan
 	var quota []portico.LimitSpec
-	if q := p.Quota; q != nil {
-		threshold := q.Threshold
-		if q.Mode == portico.Soft && threshold == 0 {
-			threshold = portico.DefaultThreshold
-		}
-		quota = []portico.LimitSpec{{
-			Key: subID + "/quota", Limit: q.Limit, Per: q.Per, Window: portico.Fixed,
-			Soft: q.Mode == portico.Soft, Threshold: threshold, OnError: p.OnDatastoreError,
-		}}
+	if q, ok := p.QuotaSpec(appID, apiID); ok {
+		quota = []portico.LimitSpec{q}
 	}
 	withQuota := func(s portico.LimitSpec) []portico.LimitSpec {
 		return append([]portico.LimitSpec{s}, quota...)
 	}
-	if rl := p.RateLimit; rl != nil {
-		specs = withQuota(portico.LimitSpec{Key: subID + "/rate", Limit: rl.Limit, Per: rl.Per, Window: window(rl.Window), OnError: p.OnDatastoreError})
-		for i, r := range rl.Resources {
+	if rate, ok := p.RateSpec(appID, apiID); ok {
+		specs = withQuota(rate)
+		for i, r := range p.RateLimit.Resources {
 			resSpecs = append(resSpecs, withQuota(portico.LimitSpec{
 				Key: subID + "/res-" + ps.resources[i].id, Limit: r.Limit, Per: r.Per, Window: window(r.Window), OnError: p.OnDatastoreError,
 			}))
