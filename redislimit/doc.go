@@ -112,6 +112,14 @@
 // all. Rolling windows are not restored: they start over, at most one
 // period's worth.
 //
+// # Reading usage
+//
+// Usage (portico.UsageReader) reads counters for the admin API's usage
+// figures ("7,412 of 10,000 this month") in one read-only script call on
+// Redis's clock, so every node reads the cluster's count. A fixed
+// counter's count includes units leased to nodes and not yet used: it
+// may read a few above the requests admitted, never below.
+//
 // # Time and clocks
 //
 // The caller's now is used only for lease deadlines, rate estimates, the
