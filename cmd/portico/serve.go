@@ -315,7 +315,7 @@ func (m *Main) Run(ctx context.Context) error {
 	adminMux := http.NewServeMux()
 	adminMux.Handle("GET /metrics", m.adminMetrics())
 	adminMux.Handle("/", m.admin)
-	adminMux.Handle("/console/", &console.Server{
+	web := &console.Server{
 		API:            m.admin,
 		AllowedOrigins: adminOrigins,
 		Logger:         m.logger.With("component", "console"),
@@ -328,7 +328,17 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return up
 		},
-	})
+		// The developer portal: its try-it form calls the gateway's
+		// handler in-process, counted as the gateway's requests.
+		GatewayAddr: m.GatewayAddr,
+		KeyHeader:   proxy.HeaderAPIKey,
+		Gateway: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.rate.Inc(time.Now())
+			m.gateway.ServeHTTP(w, r)
+		}),
+	}
+	adminMux.Handle("/console/", web)
+	adminMux.Handle("/portal/", web)
 	adminMux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
 	errLog := slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)
 	m.gatewaySrv = &http.Server{

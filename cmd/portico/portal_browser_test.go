@@ -1,0 +1,193 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico/internal/browsertest"
+)
+
+// TestPortalBrowser drives the developer portal in a real headless
+// Chromium against a node (embedded store and analytics) whose API
+// "forecast" has a backend of its own:
+//
+//   - a visitor's catalog asks to sign in (the admin API lists no APIs
+//     without a token yet);
+//   - a subscriber signs in on the portal, finds the API in the catalog
+//     and reads its plan in words and how to call it;
+//   - it creates an application through the form, makes a key (shown
+//     once; the copy button, hidden without the script, is shown and
+//     answers), subscribes the application on a plan that approves at
+//     once;
+//   - it tries a call with the key on the API's page: the request goes
+//     through the node's gateway in-process and reaches the backend, and
+//     the page shows 200 and the backend's body;
+//   - its usage page counts the call once the analytics store has it;
+//   - every page passes CheckLabels and CheckKeyboard and has no CSP
+//     violation and no console error.
+//
+// With PORTICO_UPDATE_SCREENSHOTS=1 it writes the screenshots of
+// docs/portal/.
+func TestPortalBrowser(t *testing.T) {
+	started := time.Now()
+	b := browsertest.New(t) // skips the test without Chromium, unless CI=true
+	m := startNodeWith(t, t.TempDir(), func(c *Config) { c.AnalyticsFlushInterval = 200 * time.Millisecond })
+	base := "http://" + m.AdminAddr
+	admin := client{t, base + "/api/v1", "admin", adminPassword}
+	var mu sync.Mutex
+	var seen []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.RequestURI()+" key:"+r.Header.Get("X-Api-Key"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"forecast":"sunny","path":"`+r.URL.Path+`"}`)
+	}))
+	t.Cleanup(backend.Close)
+	t.Logf("browser and node up in %v", time.Since(started).Round(time.Millisecond))
+
+	plan := admin.call("POST", "/plans", map[string]any{
+		"name": "Starter", "auto_approve": true,
+		"rate_limit": map[string]any{"limit": 100, "per": "minute"},
+		"quota":      map[string]any{"limit": 10000, "per": "month", "mode": "hard"},
+	}, 201)["id"].(string)
+	api := admin.call("POST", "/apis", map[string]any{
+		"name": "forecast", "version": "v1", "context": "/forecast", "description": "Tomorrow's weather, today.",
+		"visibility": "public", "auth": []string{"api_key"}, "plans": []string{plan},
+		"endpoint": map[string]any{"type": "single", "targets": []map[string]any{{"url": backend.URL}}},
+	}, 201)["id"].(string)
+	admin.call("POST", "/apis/"+api+"/publish", nil, 200)
+	admin.call("POST", "/users", map[string]any{"username": "dev", "password": subscriberPW, "roles": []string{"subscriber"}}, 201)
+	checks := newPageChecks()
+
+	// A visitor.
+	visitor := b.NewTab(t)
+	visitor.Go(base + "/portal/")
+	checks.check(t, visitor, "catalog (visitor)")
+	if got := visitor.Text("main"); !strings.Contains(got, "Sign in to browse the APIs") {
+		t.Errorf("the visitor's catalog reads %q", got)
+	}
+
+	// The subscriber signs in and finds the API.
+	tab := b.NewTab(t)
+	tab.Go(base + "/portal/login")
+	checks.check(t, tab, "sign-in")
+	tab.SetValue("#username", "dev")
+	tab.SetValue("#password", subscriberPW)
+	tab.ClickAndWait(`form.login button[type="submit"]`)
+	if !strings.HasSuffix(tab.URL(), "/portal/") || tab.Status() != http.StatusOK {
+		t.Fatalf("after signing in: %s, status %d: %s", tab.URL(), tab.Status(), tab.Text("main"))
+	}
+	checks.check(t, tab, "catalog")
+	portalScreenshot(t, tab, "catalog")
+	tab.ClickAndWait(`li[data-api="` + api + `"] h2 a`)
+	checks.check(t, tab, "API")
+	if got := tab.Text(`section.plan`); !strings.Contains(got, "Every request: 100 requests a minute, then 429.") ||
+		!strings.Contains(got, "Quota of 10,000 requests a month") {
+		t.Errorf("the plan reads %q", got)
+	}
+	if got := tab.Text("#base-url"); got != "http://"+m.GatewayAddr+"/forecast" {
+		t.Errorf("the base URL reads %q, want the gateway's", got)
+	}
+
+	// An application and a key.
+	tab.Go(base + "/portal/apps")
+	checks.check(t, tab, "applications")
+	tab.SetValue("#name", "dev's app")
+	tab.ClickAndWait(`#new-app button[type="submit"]`)
+	if !strings.Contains(tab.URL(), "/portal/apps/") || tab.Status() != http.StatusOK {
+		t.Fatalf("after creating the application: %s, status %d: %s", tab.URL(), tab.Status(), tab.Text("main"))
+	}
+	tab.ClickAndWait("#new-key")
+	if st := tab.Status(); st != http.StatusCreated {
+		t.Fatalf("making a key: status %d: %s", st, tab.Text("main"))
+	}
+	checks.check(t, tab, "new key")
+	key := tab.Text("#new-key-text")
+	if !strings.HasPrefix(key, "pk_") {
+		t.Fatalf("the new key reads %q", key)
+	}
+	tab.Click(`button[data-copy="new-key-text"]`) // visible only once the script showed it
+	tab.WaitText("#new-key-copied", ".")
+	t.Logf("the copy button says %q", tab.Text("#new-key-copied"))
+	portalScreenshot(t, tab, "application")
+
+	// Subscribe on the API's page, then try a call.
+	tab.Go(base + "/portal/apis/" + api)
+	tab.ClickAndWait(`#subscribe button[type="submit"]`)
+	if got := tab.Text(`p.notice`); !strings.Contains(got, "Subscribed") {
+		t.Fatalf("after subscribing: %q", got)
+	}
+	if got := tab.Text(`tr[data-subscription]`); !strings.Contains(got, "approved") {
+		t.Errorf("the subscription's row reads %q", got)
+	}
+	checks.check(t, tab, "API (subscribed)")
+	tab.SetValue("#try-key", key)
+	tab.SetValue("#try-path", "/today")
+	tab.SetValue("#try-query", "city=Lyon")
+	tab.SetValue("#try-headers", "Accept: application/json")
+	waitFor(t, "the gateway to take the new subscription", 10*time.Second, func() bool {
+		tab.SetValue("#try-key", key)
+		tab.ClickAndWait(`form[action$="/try#try"] button[type="submit"]`)
+		return tab.Text("#try-status") == "200 OK"
+	})
+	if got := tab.Text("#try-body-out"); !strings.Contains(got, `"forecast":"sunny"`) {
+		t.Errorf("the response body reads %q", got)
+	}
+	mu.Lock()
+	got := strings.Join(seen, "\n")
+	mu.Unlock()
+	if !strings.Contains(got, "GET /today?city=Lyon key:") && !strings.Contains(got, "GET /forecast/today?city=Lyon key:") {
+		t.Errorf("the backend saw %q", got)
+	}
+	if strings.Contains(got, key) {
+		t.Errorf("the key reached the backend: %q", got)
+	}
+	t.Logf("the backend saw: %s", got)
+	checks.check(t, tab, "API (tried)")
+	portalScreenshot(t, tab, "try-it")
+
+	// The call in the usage page.
+	var requests int
+	waitFor(t, "the usage page to count the call", 15*time.Second, func() bool {
+		tab.Go(base + "/portal/usage?range=hour")
+		requests, _ = strconv.Atoi(tab.Text("#usage-requests"))
+		return requests >= 1
+	})
+	if got := tab.Text("main"); !strings.Contains(got, "forecast v1 on Starter: 10,000 requests a month.") ||
+		!strings.Contains(got, "This node does not report quota use.") {
+		t.Errorf("the usage page lacks the quota in words or the note on its use: %q", got)
+	}
+	checks.check(t, tab, "usage")
+	portalScreenshot(t, tab, "usage")
+	t.Logf("checked pages: %s", strings.Join(checks.pages, ", "))
+	t.Logf("whole test: %v", time.Since(started).Round(time.Millisecond))
+}
+
+// portalScreenshot writes the documentation's screenshot name.png of tab
+// under docs/portal when PORTICO_UPDATE_SCREENSHOTS=1, and fails the
+// test when the file is over 300 KB.
+func portalScreenshot(t *testing.T, tab *browsertest.Tab, name string) {
+	t.Helper()
+	if os.Getenv(browsertest.UpdateScreenshotsEnv) != "1" {
+		return
+	}
+	path := filepath.Join("..", "..", "docs", "portal", name+".png")
+	tab.Eval(`document.activeElement?.blur()`, nil)
+	if !browsertest.SaveScreenshot(t, tab, path) {
+		return
+	}
+	if st, err := os.Stat(path); err != nil {
+		t.Error(err)
+	} else if st.Size() > 300<<10 {
+		t.Errorf("%s is %d KB, want at most 300 KB", path, st.Size()>>10)
+	}
+}
