@@ -20,7 +20,12 @@
 //     that may have reached a node is never sent twice (the live tests
 //     show it for nginx, Apache and HAProxy). Every path goes to the gateways; the admin API and the
 //     console stay on the admin listeners, which the front end reaches
-//     only for the developer portal's prefix with Options.Portal. A list
+//     only for the developer portal's prefix with Options.Portal: nginx
+//     and Apache match the path after they cleaned it of dot segments,
+//     HAProxy matches it as sent and refuses (400) a portal path with dot
+//     segments, encoded dots or slashes, or backslashes, so that no
+//     request reaches an admin listener outside the prefix
+//     (TestLivePortal). A list
 //     with no member up is never rendered (ErrNoMembers), and Validate
 //     keeps every text that reaches a config to what cannot add a
 //     directive to it. The golden files under testdata show each server's

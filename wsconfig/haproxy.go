@@ -36,8 +36,15 @@ func (r *renderer) haproxy() ([]File, error) {
 	b.WriteString("    mode http\n    option http-keep-alive\n    option forwardfor\n")
 	b.WriteString("    timeout client 60s\n    timeout http-request 10s\n    timeout http-keep-alive 60s\n")
 	if r.o.Portal {
-		b.WriteString("    # The developer portal, on the nodes' admin listeners (--portal).\n")
-		fmt.Fprintf(&b, "    use_backend %s if { path_beg %s }\n", portal, PortalPrefix)
+		b.WriteString("    # The developer portal, on the nodes' admin listeners (--portal). HAProxy\n")
+		b.WriteString("    # routes by the path as sent: a portal path with dot segments, encoded\n")
+		b.WriteString("    # dots or slashes, or backslashes (which could climb out of the prefix on\n")
+		b.WriteString("    # the admin listener) is refused; browsers never send one.\n")
+		fmt.Fprintf(&b, "    acl portico_portal path_beg %s\n", PortalPrefix)
+		b.WriteString("    acl portico_portal_climbs path -m sub -i /./ /../ %2e %2f %5c \\\\\n")
+		b.WriteString("    acl portico_portal_climbs path -m end /. /..\n")
+		b.WriteString("    http-request deny deny_status 400 if portico_portal portico_portal_climbs\n")
+		fmt.Fprintf(&b, "    use_backend %s if portico_portal\n", portal)
 	}
 	b.WriteString("    # Every other path goes to the gateways. The admin API and the console are\n")
 	b.WriteString("    # on the nodes' admin listeners, which this frontend never reaches.\n")

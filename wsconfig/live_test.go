@@ -105,9 +105,17 @@ var nextPort = func() *atomic.Int64 {
 // once it accepts connections. The server is killed when the test ends.
 func startFrontEnd(t *testing.T, s Server, m Members) string {
 	t.Helper()
+	return startFrontEndWith(t, s, m, Options{})
+}
+
+// startFrontEndWith is startFrontEnd with the render's options o (its Dir
+// and Listen are the test's own).
+func startFrontEndWith(t *testing.T, s Server, m Members, o Options) string {
+	t.Helper()
 	listen := closedAddr(t)
 	dir := t.TempDir()
-	files, err := Render(s, m, Options{Dir: dir, Listen: listen})
+	o.Dir, o.Listen = dir, listen
+	files, err := Render(s, m, o)
 	if err != nil {
 		t.Fatal(err)
 	}
