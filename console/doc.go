@@ -2,7 +2,8 @@
 // at /console/ on the admin listener: the cluster's members and data
 // store, the analytics settings, users, APIs, plans, subscriptions,
 // notifications and analytics dashboards, as server-rendered HTML pages
-// that work with plain links and forms.
+// that work with plain links and forms. The same Server serves the
+// developer portal for subscribers at /portal/ (see below).
 //
 // # One set of rules
 //
@@ -65,4 +66,42 @@
 // paginated and searched by the admin API (?q=, ?offset=). Charts are SVG
 // drawn on the server from GET /api/v1/analytics/requests, so the embedded
 // store and ClickHouse give the same pictures.
+//
+// # Developer portal
+//
+// The portal (portal*.go, templates/portal_*.html, static/portal.js and
+// portal.css) is built like the console — every page a call of the admin
+// API's handler with the user's token, the same sign-in (POST /tokens,
+// throttled by the admin API), the same security headers — with a session
+// cookie of its own, portico_portal, limited to /portal/: the front door
+// forwards /portal/ (wsconfig --portal) and never /console/, and a console
+// session is no portal session. Its forms carry a CSRF token of their own
+// (an HMAC of another message under the session's token), and it takes
+// form posts from the Origin of Server.PublicURL besides the console's.
+//
+//   - Catalog: the published APIs, then the deprecated ones, as the admin
+//     API lists them to the visitor (a visitor without a token is asked to
+//     sign in while the admin API lists nothing anonymously), searched and
+//     paged through both lists with at most three calls. An API's page
+//     shows its plans' limits in words (portico.Plan.Describe), the paths
+//     its plans and policies name, and how to call it: the front door's
+//     base URL (Server.PublicURL, else the gateway's address) and the key
+//     header (Server.KeyHeader).
+//   - Applications, keys and subscriptions of the user's own applications
+//     only (what else the admin API shows an admin or a publisher is not
+//     managed here: the admin API would take an admin's "cancel" for an
+//     eviction). A new or rotated key is shown once, in the answer to the
+//     form's POST; rotation's grace period is at most 24 hours.
+//   - Usage: an application's requests and errors over time from GET
+//     /api/v1/analytics/requests, and each subscription's quota, with its
+//     use when Server.QuotaUsage is set.
+//   - Try it: the form's request goes to Server.Gateway in-process, never
+//     to a host or URL of the form: its path is decoded, cleaned and must
+//     stay under the API's context; header names and values, the query
+//     and the sizes are checked, CR and LF refused; the fields that carry
+//     credentials or the client's address are the portal's to set. The
+//     key must be a live key of one of the user's own applications; as
+//     the admin API shows no key's hash, the portal matches the key's
+//     prefix (8 characters, 5 of them random). The answer is shown up to
+//     1 MiB.
 package console
