@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,5 +236,74 @@ func TestPortalUsage(t *testing.T) {
 	_, body = e2.portalSignIn(t, subName, subPW).Get("/portal/usage")
 	if !strings.Contains(body, "10,000 requests a month") || !strings.Contains(body, "does not report quota use") || strings.Contains(body, "quota-used") {
 		t.Errorf("usage without QuotaUsage:\n%s", between(body, `id="quota"`, "</main>"))
+	}
+}
+
+// TestPortalRotate: rotating a key shows the new key once and keeps the
+// old one working for the grace period chosen (listed with its end, and
+// taken by try-it), then not; a rotated key cannot be rotated again (the
+// admin API's 409, shown on the page); no grace revokes the old key at
+// once.
+func TestPortalRotate(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now().UTC()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := newPortal(t, func(a *adminapi.Server, c *console.Server) { a.Now, c.Now = clock, clock })
+	f := seedCatalog(t, e)
+	mustAPI(t, e.Console, subName, subPW, "POST", "/applications/"+f.App+"/subscriptions", `{"api":"`+f.Weather+`","plan":"`+f.Free+`"}`, 201)
+	keys := mustAPI(t, e.Console, subName, subPW, "GET", "/applications/"+f.App+"/keys", "", 200)["items"].([]any)
+	oldID := keys[0].(map[string]any)["id"].(string)
+	cl := e.portalSignIn(t, subName, subPW)
+	cl.Get("/portal/apps/" + f.App)
+	st, body, _ := cl.Post("/portal/apps/"+f.App+"/keys/"+oldID+"/rotate", url.Values{"grace": {"300"}})
+	newKey := between(body, `<code id="new-key-text" class="secret">`, "</code>")
+	if st != http.StatusCreated || !strings.HasPrefix(newKey, "pk_") || newKey == f.Key {
+		t.Fatalf("rotating: %d, new key %q", st, newKey)
+	}
+	if !strings.Contains(body, "keeps working until "+now.Add(300*time.Second).Format("2006-01-02 15:04:05 UTC")) {
+		t.Errorf("the page does not say until when the old key works:\n%s", between(body, `class="notice"`, "</p>"))
+	}
+	if row := between(body, `<tr data-key="`+oldID+`">`, "</tr>"); !strings.Contains(row, "rotated: works until") || strings.Contains(row, "Rotate</button>") {
+		t.Errorf("the old key's row: %s", row)
+	}
+	try := func(key string) int {
+		cl.Get("/portal/apis/" + f.Weather)
+		st, _, _ := cl.Post("/portal/apis/"+f.Weather+"/try", tryForm(f, "key", key))
+		return st
+	}
+	if st := try(f.Key); st != http.StatusOK {
+		t.Errorf("try-it with the old key in its grace period: %d, want 200", st)
+	}
+	if st := try(newKey); st != http.StatusOK {
+		t.Errorf("try-it with the new key: %d, want 200", st)
+	}
+	cl.Get("/portal/apps/" + f.App)
+	if st, body, _ := cl.Post("/portal/apps/"+f.App+"/keys/"+oldID+"/rotate", url.Values{"grace": {"300"}}); st != http.StatusConflict || !strings.Contains(body, "rotated already") {
+		t.Errorf("rotating a rotated key: %d, want the admin API's 409 on the page", st)
+	}
+	mu.Lock()
+	now = now.Add(301 * time.Second)
+	mu.Unlock()
+	if st := try(f.Key); st != http.StatusForbidden {
+		t.Errorf("try-it with the old key after its grace period: %d, want 403", st)
+	}
+	_, body = cl.Get("/portal/apps/" + f.App)
+	if row := between(body, `<tr data-key="`+oldID+`">`, "</tr>"); !strings.Contains(row, "ended") {
+		t.Errorf("the old key's row after its grace period: %s", row)
+	}
+	// No grace: the old key is revoked at once.
+	keys = mustAPI(t, e.Console, subName, subPW, "GET", "/applications/"+f.App+"/keys", "", 200)["items"].([]any)
+	var newID string
+	for _, k := range keys {
+		if m := k.(map[string]any); m["id"] != oldID {
+			newID = m["id"].(string)
+		}
+	}
+	st, body, _ = cl.Post("/portal/apps/"+f.App+"/keys/"+newID+"/rotate", url.Values{"grace": {"0"}})
+	if st != http.StatusCreated || !strings.Contains(body, "The old key is revoked.") {
+		t.Errorf("rotating without grace: %d", st)
+	}
+	if st := try(newKey); st != http.StatusForbidden {
+		t.Errorf("try-it with a key rotated without grace: %d, want 403", st)
 	}
 }

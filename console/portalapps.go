@@ -10,22 +10,20 @@ import (
 	"github.com/portico-gw/portico"
 )
 
-// maxGrace is the longest a rotated key stays valid beside its successor.
-const maxGrace = 24 * time.Hour
-
 // graceChoice is a grace period the rotation form offers.
 type graceChoice struct {
 	Seconds int
 	Label   string
 }
 
-// graces are the rotation form's grace periods, at most maxGrace.
+// graces are the rotation form's grace periods, at most
+// portico.MaxRotationGrace.
 var graces = []graceChoice{
 	{0, "none: revoke the old key at once"},
 	{5 * 60, "5 minutes"},
 	{60 * 60, "1 hour"},
 	{6 * 60 * 60, "6 hours"},
-	{int(maxGrace / time.Second), "24 hours"},
+	{int(portico.MaxRotationGrace / time.Second), "24 hours"},
 }
 
 // appForm is what the application forms send to POST and PUT
@@ -98,7 +96,7 @@ type portalAppData struct {
 type keyRow struct {
 	portico.Key
 	Live    bool
-	Expires bool // revoked at a time still to come: a rotated key's grace
+	Expires bool // live until ExpiresAt: a rotated key's grace
 }
 
 // newKey is the admin API's answer to creating or rotating a key: the
@@ -107,6 +105,8 @@ type newKey struct {
 	ID     string `json:"id"`
 	Key    string `json:"key"`
 	Prefix string `json:"prefix"`
+	// Rotated is the key a rotation replaced, with its expiry.
+	Rotated *portico.Key `json:"rotated"`
 }
 
 // portalOwnApp reads the user's own application id, or answers the
@@ -156,8 +156,8 @@ func (s *Server) portalAppRender(w http.ResponseWriter, r *http.Request, pg *por
 	}
 	now := s.now()
 	for _, k := range keys.Items {
-		row := keyRow{Key: k, Live: k.RevokedAt == nil || k.RevokedAt.After(now)}
-		row.Expires = k.RevokedAt != nil && row.Live
+		row := keyRow{Key: k, Live: k.Live(now)}
+		row.Expires = row.Live && !k.ExpiresAt.IsZero()
 		d.Keys = append(d.Keys, row)
 	}
 	var subs list[subscriptionItem]
@@ -237,28 +237,29 @@ func (s *Server) portalKeyAction(w http.ResponseWriter, r *http.Request, ss *ses
 		}
 		done(w, r, "/portal/apps/"+url.PathEscape(app.ID)+"?revoked=1#keys")
 	case "rotate":
+		form := appForm{Name: app.Name, Description: app.Description}
 		grace, err := strconv.Atoi(r.PostFormValue("grace"))
-		if err != nil || grace < 0 || time.Duration(grace)*time.Second > maxGrace {
+		if err != nil || grace < 0 || time.Duration(grace)*time.Second > portico.MaxRotationGrace {
 			e := &apiError{Status: http.StatusBadRequest, Field: "grace_seconds", Message: "Choose a grace period of at most 24 hours."}
-			s.portalAppRender(w, r, &portalPage{Session: ss, Error: e}, app, appForm{Name: app.Name, Description: app.Description}, nil, e.Status)
+			s.portalAppRender(w, r, &portalPage{Session: ss, Error: e}, app, form, nil, e.Status)
 			return
 		}
 		var nk newKey
 		if err := s.do(r, apiCall{method: http.MethodPost, path: keyPath + "/rotate", token: ss.token,
 			body: map[string]int{"grace_seconds": grace}}, &nk); err != nil {
-			if e, ok := err.(*apiError); ok && e.Status == http.StatusBadRequest {
-				s.portalAppRender(w, r, &portalPage{Session: ss, Error: e}, app, appForm{Name: app.Name, Description: app.Description}, nil, e.Status)
+			if e, ok := err.(*apiError); ok && (e.Status == http.StatusBadRequest || e.Status == http.StatusConflict) {
+				s.portalAppRender(w, r, &portalPage{Session: ss, Error: e}, app, form, nil, e.Status)
 				return
 			}
 			s.portalFail(w, r, ss, 0, err)
 			return
 		}
 		msg := "The new key is shown below this once: copy it now. The old key is revoked."
-		if grace > 0 {
-			msg = "The new key is shown below this once: copy it now. The old key keeps working for " +
-				(time.Duration(grace) * time.Second).String() + ", then it is revoked."
+		if nk.Rotated != nil && nk.Rotated.RevokedAt == nil && !nk.Rotated.ExpiresAt.IsZero() {
+			msg = "The new key is shown below this once: copy it now. The old key keeps working until " +
+				nk.Rotated.ExpiresAt.UTC().Format("2006-01-02 15:04:05 UTC") + ", then the gateway refuses it."
 		}
-		s.portalAppRender(w, r, &portalPage{Session: ss, Message: msg}, app, appForm{Name: app.Name, Description: app.Description}, &nk, http.StatusCreated)
+		s.portalAppRender(w, r, &portalPage{Session: ss, Message: msg}, app, form, &nk, http.StatusCreated)
 	default:
 		s.portalFail(w, r, ss, http.StatusNotFound, "There is no such action.")
 	}

@@ -406,8 +406,7 @@ func (s *Server) tryKey(r *http.Request, ss *session, appID, key string) error {
 			return err
 		}
 		for _, k := range keys.Items {
-			live := k.RevokedAt == nil || k.RevokedAt.After(now)
-			if live && k.ApplicationID == app.ID && len(k.Prefix) >= 4 && strings.HasPrefix(key, k.Prefix) {
+			if k.Live(now) && k.ApplicationID == app.ID && len(k.Prefix) >= 4 && strings.HasPrefix(key, k.Prefix) {
 				return nil
 			}
 		}
