@@ -485,10 +485,10 @@ type signupRequest struct {
 	Password string `json:"password"`
 }
 
-// portalSignup registers a user through the admin API's POST /signup,
-// which decides whether sign-up is open and what a valid user is, then
-// signs the new user in; an account that awaits an admin's approval
-// cannot sign in yet, and the page says so.
+// portalSignup registers a subscriber through the admin API's POST
+// /signup, which decides whether sign-up is open (off answers 403) and
+// what a valid user is, then signs the new user in; an account that
+// awaits an admin's approval cannot sign in yet, and the page says so.
 func (s *Server) portalSignup(w http.ResponseWriter, r *http.Request) {
 	if !s.portalReadForm(w, r, nil) {
 		return
@@ -506,20 +506,29 @@ func (s *Server) portalSignup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var created struct {
-		Status string `json:"status"`
+		PendingApproval bool `json:"pending_approval"`
 	}
 	err := s.do(r, apiCall{method: http.MethodPost, path: "/signup", body: signupRequest{Username: d.Username, Email: d.Email, Password: pw}}, &created)
 	if err != nil {
 		e, ok := err.(*apiError)
 		switch {
-		case ok && e.Status == http.StatusTooManyRequests && e.RetryAfter != "":
-			w.Header().Set("Retry-After", e.RetryAfter)
-			fallthrough
+		case ok && e.Status == http.StatusForbidden && e.Field == "":
+			s.portalRenderForm(w, r, e.Status, "signup", "Sign up", d, "Signing up is closed here: ask an admin for an account.", nil)
+		case ok && e.Status == http.StatusTooManyRequests:
+			if e.RetryAfter != "" {
+				w.Header().Set("Retry-After", e.RetryAfter)
+			}
+			s.portalRenderForm(w, r, e.Status, "signup", "Sign up", d, "Signing up is blocked for now: "+e.Message+".", nil)
 		case ok && e.Status < 500 && e.Status != http.StatusUnauthorized:
 			s.portalRenderForm(w, r, e.Status, "signup", "Sign up", d, "", e)
 		default:
 			s.portalFail(w, r, nil, 0, err)
 		}
+		return
+	}
+	if created.PendingApproval {
+		s.portalRenderForm(w, r, http.StatusCreated, "login", "Sign in", portalLoginData{Next: portalPath, Username: d.Username},
+			"Your account is created. An admin approves it before you can sign in.", nil)
 		return
 	}
 	s.portalSignIn(w, r, d, pw)
