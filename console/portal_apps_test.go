@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/portico-gw/portico"
-	adminapi "github.com/portico-gw/portico/admin"
 	"github.com/portico-gw/portico/console"
+	"github.com/portico-gw/portico/internal/consoletest"
 )
 
 // TestPortalVisitor: a visitor (no session) reaches the catalog, the
@@ -179,7 +179,7 @@ func TestPortalApplications(t *testing.T) {
 // when Server.QuotaUsage tells, "not reported" when it is nil.
 func TestPortalUsage(t *testing.T) {
 	var asked []string
-	e := newPortal(t, func(_ *adminapi.Server, c *console.Server) {
+	e := newPortal(t, func(c *console.Server) {
 		c.QuotaUsage = func(_ context.Context, app, api string, q portico.Quota) (int64, error) {
 			asked = append(asked, app+"/"+api+"/"+string(q.Per))
 			return 7412, nil
@@ -248,7 +248,7 @@ func TestPortalRotate(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now().UTC()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	e := newPortal(t, func(a *adminapi.Server, c *console.Server) { a.Now, c.Now = clock, clock })
+	e := newPortalWith(t, consoletest.Options{Now: clock})
 	f := seedCatalog(t, e)
 	mustAPI(t, e.Console, subName, subPW, "POST", "/applications/"+f.App+"/subscriptions", `{"api":"`+f.Weather+`","plan":"`+f.Free+`"}`, 201)
 	keys := mustAPI(t, e.Console, subName, subPW, "GET", "/applications/"+f.App+"/keys", "", 200)["items"].([]any)

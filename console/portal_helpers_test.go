@@ -10,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	adminapi "github.com/portico-gw/portico/admin"
 	"github.com/portico-gw/portico/console"
 	"github.com/portico-gw/portico/internal/consoletest"
 )
@@ -69,10 +68,20 @@ type portalEnv struct {
 }
 
 // newPortal starts the admin API, the console and the portal, with a
-// stand-in gateway; configure changes the servers before they serve.
-func newPortal(t testing.TB, configure ...func(*adminapi.Server, *console.Server)) *portalEnv {
+// stand-in gateway; set changes the console's Server before it serves.
+func newPortal(t testing.TB, set ...func(*console.Server)) *portalEnv {
 	t.Helper()
-	return newPortalOn(t, consoletest.New(t, configure...))
+	return newPortalWith(t, consoletest.Options{}, set...)
+}
+
+// newPortalWith is newPortal with the options o of consoletest.NewWith.
+func newPortalWith(t testing.TB, o consoletest.Options, set ...func(*console.Server)) *portalEnv {
+	t.Helper()
+	c := consoletest.NewWith(t, o)
+	for _, f := range set {
+		f(c.Console)
+	}
+	return newPortalOn(t, c)
 }
 
 // newPortalOn serves the portal of c, which has served no request yet,

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	adminapi "github.com/portico-gw/portico/admin"
 	"github.com/portico-gw/portico/console"
 	"github.com/portico-gw/portico/internal/consoletest"
 )
@@ -101,7 +100,7 @@ func TestPortalSignInThrottled(t *testing.T) {
 // the same user is refused and changes nothing; the front door's origin
 // (PublicURL) is the portal's own.
 func TestPortalCrossSite(t *testing.T) {
-	e := newPortal(t, func(_ *adminapi.Server, c *console.Server) { c.PublicURL = "https://api.example.com" })
+	e := newPortal(t, func(c *console.Server) { c.PublicURL = "https://api.example.com" })
 	addUser(t, e.Console, subName, "subscriber")
 	cl := e.portalSignIn(t, subName, subPW)
 	other := e.portalSignIn(t, subName, subPW)
@@ -162,7 +161,7 @@ func TestPortalCrossSite(t *testing.T) {
 // resources and how to call it; a draft's page is not found. Every page
 // has the console's security headers.
 func TestPortalCatalog(t *testing.T) {
-	e := newPortal(t, func(_ *adminapi.Server, c *console.Server) { c.PublicURL = "https://api.example.com/" })
+	e := newPortal(t, func(c *console.Server) { c.PublicURL = "https://api.example.com/" })
 	f := seedCatalog(t, e)
 	cl := e.portalSignIn(t, subName, subPW)
 	st, body := cl.Get("/portal/")
