@@ -49,3 +49,13 @@ type CounterStore interface {
 	// SaveCounters replaces the stored state of the given counters.
 	SaveCounters(ctx context.Context, cs []CounterState) error
 }
+
+// SettingStore keeps cluster-wide run-time settings, each a text (JSON)
+// under a name such as "signup": every node that shares the store reads
+// the same value. Implementations are safe for concurrent use.
+type SettingStore interface {
+	// Setting returns the value of setting name, "" when none was set.
+	Setting(ctx context.Context, name string) (string, error)
+	// SetSetting sets setting name to value.
+	SetSetting(ctx context.Context, name, value string) error
+}

@@ -14,6 +14,24 @@ const (
 	RoleSubscriber Role = "subscriber"
 )
 
+// SignupMode says who may create an account by signing up (the admin
+// API's POST /api/v1/signup, the developer portal): nobody (off, the
+// default), anyone (open), or anyone, but the account stays disabled
+// until an admin approves it (approval). It is the run-time setting
+// SettingSignup, the same on every node.
+type SignupMode string
+
+// Sign-up modes.
+const (
+	SignupOff      SignupMode = "off"
+	SignupOpen     SignupMode = "open"
+	SignupApproval SignupMode = "approval"
+)
+
+// SettingSignup names the run-time setting (SettingStore) that holds the
+// sign-up mode, as JSON {"mode":"open"}.
+const SettingSignup = "signup"
+
 // User is an account of the admin API and console.
 type User struct {
 	ID           string    `json:"id"`
@@ -33,6 +51,10 @@ type User struct {
 	// Internal users see intranet APIs (see Config.CanSeeAPI). Only
 	// admins set it.
 	Internal bool `json:"internal,omitempty"`
+
+	// PendingApproval marks a user who signed up while sign-ups needed
+	// an admin's approval: it is Disabled until an admin approves it.
+	PendingApproval bool `json:"pending_approval,omitempty"`
 
 	// TokensNotBefore, when set, ends every bearer token of the user
 	// issued before it (Token.CreatedAt): "sign out everywhere".
@@ -132,6 +154,7 @@ const (
 	NotifyQuotaReached   NotificationKind = "quota_reached"   // a hard quota was used up
 	NotifyEndpointDown   NotificationKind = "endpoint_down"   // a target was marked down
 	NotifyPendingApprove NotificationKind = "subscription_pending"
+	NotifySignup         NotificationKind = "user_signup" // a user signed up; for admins
 )
 
 // Notification is an event for people: the API's publisher, the
@@ -146,4 +169,8 @@ type Notification struct {
 	SubscriptionID string           `json:"subscription,omitempty"`
 	Publisher      string           `json:"publisher,omitempty"`  // user ID of the API's owner
 	Subscriber     string           `json:"subscriber,omitempty"` // user ID of the application's owner
+	// Admins are the user IDs of the admins a notice for admins (a
+	// sign-up) goes to: their webhooks get it too. Admins see every
+	// notification in any case.
+	Admins []string `json:"admins,omitempty"`
 }

@@ -28,7 +28,8 @@
 // Server.Tokens, the data store: every node of a cluster takes a token
 // issued by any other, a revocation holds everywhere at once, and tokens
 // survive a restart; without a Server.Tokens they live in the issuing
-// node's memory. GET /healthz needs no authentication. A 401 carries
+// node's memory. GET /healthz and POST /api/v1/signup (see Sign-up) need
+// no authentication. A 401 carries
 // WWW-Authenticate: Bearer, never a Basic challenge, which would make
 // browsers remember the password and send it along with requests other
 // sites make them send; HTTP Basic is still taken when a client sends it
@@ -86,6 +87,29 @@
 // N - 1 per address); on one node exactly 10. An attacker can thus keep a
 // user from signing in with a password for an hour at a time; tokens the
 // user holds keep working.
+//
+// # Sign-up
+//
+// POST /api/v1/signup {"username","password","email"} lets anyone create
+// an account with the subscriber role, as the sign-up mode says
+// (portico.SignupMode, GET and PUT /api/v1/settings/signup, admins only):
+// "off" (the default) answers 403; "open" creates an enabled user;
+// "approval" creates it disabled with "pending_approval": true, and it
+// cannot sign in until an admin approves it with POST
+// /users/{id}/approve (or enables it with PUT "disabled": false). The
+// mode is kept in the data store when it is a portico.SettingStore (both
+// of Portico's are) and read at each sign-up, so every node of a cluster
+// applies a change at once. The username follows the rules of POST
+// /users and must be free in any case (409, field "username"), the
+// password too (8 characters to 72 bytes), and the email is required and
+// must be a plain address; any other field (roles, internal, disabled)
+// answers 400. With a Server.SignInLimiter every attempt, refused or not,
+// counts against the client address (as sign-in throttling counts it): 10
+// an hour, then 429 with Retry-After until the hour ends; sign-ins are
+// counted apart. Each sign-up raises a "user_signup" notification naming
+// the new user, addressed to the enabled admins ("admins": their webhooks
+// get it too). The Origin and Content-Type checks below apply to it as to
+// every route.
 //
 // # Cross-site requests
 //
@@ -194,6 +218,8 @@
 //	DELETE /users/{id}/tokens                   admin, or the user itself: ends every token of the user → 204
 //	GET    /subscribers?q=                      admin, publisher: users with the subscriber role (a publisher: those subscribed to its APIs)
 //	POST   /subscribers                         admin: a user with the subscriber role → 201
+//	POST   /users/{id}/approve                  admin: enables a user who signed up pending approval (409 if not pending)
+//	POST   /signup                              no authentication: {"username","password","email"} → 201 (see Sign-up)
 //
 //	GET    /plans?q=                            any
 //	POST   /plans                               admin, publisher → 201; "shared": true lets other owners' APIs offer it
@@ -245,6 +271,8 @@
 //	                                            each with "read": its time is not after the caller's notifications_read_at
 //	POST   /notifications/read                  any: sets the caller's notifications_read_at to now → 204
 //	GET    /cluster/nodes                       admin → {"items":[…]}
+//	GET    /settings/signup                     admin → {"mode": "off"|"open"|"approval"}
+//	PUT    /settings/signup                     admin: {"mode"} → 200
 //
 // # Key rotation
 //
@@ -286,6 +314,8 @@
 // plan is gone).
 //
 // # Run-time settings
+//
+// GET and PUT /api/v1/settings/signup hold the sign-up mode (see Sign-up).
 //
 // GET /api/v1/settings/analytics (admins) shows the analytics settings
 // every node of a cluster applies: addresses (ClickHouse; [] is the

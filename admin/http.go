@@ -48,6 +48,8 @@ func (s *Server) routes() *http.ServeMux {
 	})
 	h := func(pattern string, fn handler) { m.Handle(pattern, s.authed(fn)) }
 
+	m.HandleFunc("POST /api/v1/signup", s.signup) // no authentication
+
 	h("POST /api/v1/tokens", s.createToken)
 	h("DELETE /api/v1/tokens", s.deleteToken)
 
@@ -59,6 +61,7 @@ func (s *Server) routes() *http.ServeMux {
 	h("PUT /api/v1/users/{id}", s.updateUser)
 	h("DELETE /api/v1/users/{id}", s.deleteUser)
 	h("DELETE /api/v1/users/{id}/tokens", s.deleteUserTokens)
+	h("POST /api/v1/users/{id}/approve", s.approveUser)
 	h("GET /api/v1/subscribers", s.listSubscribers)
 	h("POST /api/v1/subscribers", s.createSubscriber)
 
@@ -112,6 +115,8 @@ func (s *Server) routes() *http.ServeMux {
 	h("GET /api/v1/analytics/requests", s.queryAnalytics)
 	h("GET /api/v1/settings/analytics", s.getAnalyticsSettings)
 	h("PUT /api/v1/settings/analytics", s.putAnalyticsSettings)
+	h("GET /api/v1/settings/signup", s.getSignupSettings)
+	h("PUT /api/v1/settings/signup", s.putSignupSettings)
 	h("GET /api/v1/settings/datastore", s.getDatastoreSetting)
 	h("PUT /api/v1/settings/datastore", s.putDatastoreSetting)
 	return m

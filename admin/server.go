@@ -39,7 +39,10 @@ const (
 // fields have useful zero values. Do not change the fields after the first
 // call of a method.
 type Server struct {
-	// Store persists the configuration. Required.
+	// Store persists the configuration. Required. When it is also a
+	// portico.SettingStore (both of Portico's stores are), the sign-up
+	// setting is kept there, read by every node sharing it; otherwise in
+	// this Server's memory.
 	Store portico.Store
 
 	// Draining, when it reports true, makes GET /healthz answer 503
@@ -137,6 +140,8 @@ type Server struct {
 	auth     authState
 	throttle throttle
 	orders   orders // the tables in list order, of the newest Config listed
+
+	memSettings memSettings // run-time settings when Store keeps none
 }
 
 var _ http.Handler = (*Server)(nil)

@@ -12,7 +12,8 @@ import (
 
 // userView is a user as the admin API shows it: never with its password
 // hash. Only admins and the user itself see its webhook_url, disabled,
-// internal, tokens_not_before and notifications_read_at (see viewUserBy).
+// internal, pending_approval, tokens_not_before and notifications_read_at
+// (see viewUserBy).
 type userView struct {
 	ID                  string         `json:"id"`
 	Username            string         `json:"username"`
@@ -21,6 +22,7 @@ type userView struct {
 	WebhookURL          string         `json:"webhook_url,omitempty"`
 	Disabled            bool           `json:"disabled,omitempty"`
 	Internal            bool           `json:"internal,omitempty"`
+	PendingApproval     bool           `json:"pending_approval,omitempty"`
 	TokensNotBefore     time.Time      `json:"tokens_not_before,omitzero"`
 	NotificationsReadAt time.Time      `json:"notifications_read_at,omitzero"`
 	CreatedAt           time.Time      `json:"created_at"`
@@ -40,6 +42,7 @@ func viewUser(u *portico.User) userView {
 		WebhookURL:          u.WebhookURL,
 		Disabled:            u.Disabled,
 		Internal:            u.Internal,
+		PendingApproval:     u.PendingApproval,
 		TokensNotBefore:     u.TokensNotBefore,
 		NotificationsReadAt: u.NotificationsReadAt,
 		CreatedAt:           u.CreatedAt,
@@ -53,7 +56,7 @@ func viewUser(u *portico.User) userView {
 func viewUserBy(viewer, u *portico.User) userView {
 	v := viewUser(u)
 	if !isAdmin(viewer) && viewer.ID != u.ID {
-		v.WebhookURL, v.Disabled, v.Internal = "", false, false
+		v.WebhookURL, v.Disabled, v.Internal, v.PendingApproval = "", false, false, false
 		v.TokensNotBefore, v.NotificationsReadAt = time.Time{}, time.Time{}
 	}
 	return v
@@ -76,9 +79,11 @@ type userRequest struct {
 	// Internal is for admins only; others may echo their own value.
 	Internal *bool `json:"internal"`
 
-	// Read-only: a PUT may echo them, they change nothing.
+	// Read-only: a PUT may echo them, they change nothing (approve a
+	// pending user with POST /users/{id}/approve, or by enabling it).
 	TokensNotBefore     json.RawMessage `json:"tokens_not_before"`
 	NotificationsReadAt json.RawMessage `json:"notifications_read_at"`
+	PendingApproval     json.RawMessage `json:"pending_approval"`
 }
 
 // forCreate rejects the server-set fields in a create body.
@@ -91,6 +96,9 @@ func (q *userRequest) forCreate() error {
 	}
 	if given(q.NotificationsReadAt) {
 		return invalid("notifications_read_at", "notifications_read_at is set by the server")
+	}
+	if given(q.PendingApproval) {
+		return invalid("pending_approval", "pending_approval is set by the server")
 	}
 	return nil
 }
@@ -395,6 +403,8 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 			if n.Disabled {
 				// Enabling the user again must not bring its tokens back.
 				n.TokensNotBefore = t.now
+			} else {
+				n.PendingApproval = false // enabling approves
 			}
 		}
 		if req.Internal != nil && *req.Internal != old.Internal {

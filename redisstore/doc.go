@@ -2,8 +2,9 @@
 // a cluster: the configuration (portico.Store), the change feed that
 // propagates every configuration change to every node (portico.ChangeFeed),
 // the membership (portico.Registry), the notifications
-// (portico.NotificationStore) and the bearer tokens of the admin API and
-// of the gateway's OAuth2 (portico.TokenStore).
+// (portico.NotificationStore), the bearer tokens of the admin API and of
+// the gateway's OAuth2 (portico.TokenStore) and the run-time settings
+// (portico.SettingStore).
 //
 // # Keys
 //
@@ -34,7 +35,8 @@
 //	                                       WithNotificationCap, default 10,000, are kept)
 //	portico:{c}:notify:user:<id>   zset    the same, of the notifications of one user
 //	                                       (as publisher or subscriber), capped alike
-//	portico:{c}:setting:<name>     string  a cluster-wide run-time setting (analytics: its JSON), polled by every node
+//	portico:{c}:setting:<name>     string  a cluster-wide run-time setting (portico.SettingStore): analytics (its JSON,
+//	                                       polled by every node), signup ({"mode":…}, read at each sign-up)
 //	portico:{c}:token:<hash>       string  JSON of a portico.Token, an admin API bearer token by the hex
 //	                                       SHA-256 of its text, an OAuth2 access token by "oauth2:" and
 //	                                       that hash; Redis deletes it at its expiry (PEXPIREAT)

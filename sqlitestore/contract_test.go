@@ -11,8 +11,8 @@ import (
 	"github.com/portico-gw/portico/sqlitestore"
 )
 
-// TestContract runs the data store and token store contracts on the
-// embedded store.
+// TestContract runs the data store, token store and setting store
+// contracts on the embedded store.
 func TestContract(t *testing.T) {
 	var (
 		mu    sync.Mutex
@@ -48,4 +48,7 @@ func TestContract(t *testing.T) {
 	storetest.RunTokens(t,
 		func(t *testing.T) portico.TokenStore { return openAt(t, filepath.Join(t.TempDir(), "portico.db")) },
 		func(t *testing.T, s portico.TokenStore) portico.TokenStore { return reopen(t, s.(*sqlitestore.DB)) })
+	storetest.RunSettings(t,
+		func(t *testing.T) portico.SettingStore { return openAt(t, filepath.Join(t.TempDir(), "portico.db")) },
+		func(t *testing.T, s portico.SettingStore) portico.SettingStore { return reopen(t, s.(*sqlitestore.DB)) })
 }

@@ -183,6 +183,13 @@ ALTER TABLE tokens ADD COLUMN not_after INTEGER NOT NULL DEFAULT 0;    -- Unix n
 	`
 ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT ''; -- JSON array of plan IDs, '' when none
 `,
+	// 5: run-time settings (portico.SettingStore).
+	`
+CREATE TABLE settings (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+`,
 }
 
 // migrate brings the schema of db up to date in one transaction:

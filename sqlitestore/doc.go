@@ -3,8 +3,10 @@
 // (no cgo, no server). It is what `portico serve` uses on a single node.
 //
 // A DB implements portico.Store (the configuration), portico.NotificationStore,
-// portico.CounterStore (quota counters) and portico.TokenStore (the admin
-// API's bearer tokens, the gateway's OAuth2 access tokens). Analytics, in a file of its own
+// portico.CounterStore (quota counters), portico.TokenStore (the admin
+// API's bearer tokens, the gateway's OAuth2 access tokens) and
+// portico.SettingStore (run-time settings such as the sign-up mode, in
+// the table settings). Analytics, in a file of its own
 // (analytics.db), implements portico.AnalyticsStore. The moving parts:
 //
 //   - db.go opens the file, sets the pragmas and migrates the schema. The

@@ -131,12 +131,12 @@ func New(c Config) *Sender {
 	return s
 }
 
-// Send queues n for the webhook URLs of its publisher and subscriber (each
-// user once). It never blocks.
+// Send queues n for the webhook URLs of its publisher, its subscriber and
+// the admins it names (each user once). It never blocks.
 func (s *Sender) Send(n *portico.Notification) {
 	seen := map[string]bool{}
 	var body []byte
-	for _, id := range []string{n.Publisher, n.Subscriber} {
+	for _, id := range append([]string{n.Publisher, n.Subscriber}, n.Admins...) {
 		if id == "" || seen[id] {
 			continue
 		}

@@ -33,19 +33,22 @@ func TestSend(t *testing.T) {
 		"pub":  {ID: "pub", WebhookURL: srv.URL + "/pub"},
 		"sub":  {ID: "sub", WebhookURL: srv.URL + "/flaky"},
 		"none": {ID: "none"},
+		"adm":  {ID: "adm", WebhookURL: srv.URL + "/adm"},
 	}
 	s := New(Config{Users: func(id string) *portico.User { return users[id] }, Backoff: time.Millisecond, AllowCIDRs: loopback})
 	s.Send(&portico.Notification{ID: "n1", Kind: portico.NotifyQuotaThreshold, Publisher: "pub", Subscriber: "sub"})
 	s.Send(&portico.Notification{ID: "n2", Kind: portico.NotifyEndpointDown, Publisher: "pub"})
 	s.Send(&portico.Notification{ID: "n3", Kind: portico.NotifyQuotaReached, Publisher: "none", Subscriber: "unknown"})
+	// A notice for admins: each named admin once, with a webhook or not.
+	s.Send(&portico.Notification{ID: "n4", Kind: portico.NotifySignup, Subscriber: "none", Admins: []string{"adm", "none", "adm", "pub"}})
 	s.Close(context.Background())
 	s.Send(&portico.Notification{ID: "late", Publisher: "pub"}) // after Close: dropped, no panic
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got["/pub"]) != 2 || len(got["/flaky"]) != 1 || got["/flaky"][0].ID != "n1" {
+	if len(got["/pub"]) != 3 || len(got["/flaky"]) != 1 || got["/flaky"][0].ID != "n1" || len(got["/adm"]) != 1 || got["/adm"][0].ID != "n4" {
 		t.Fatalf("deliveries %+v", got)
 	}
-	if s.Delivered.Load() != 3 || s.Failed.Load() != 0 || s.Dropped.Load() != 1 {
+	if s.Delivered.Load() != 5 || s.Failed.Load() != 0 || s.Dropped.Load() != 1 {
 		t.Errorf("delivered %d failed %d dropped %d", s.Delivered.Load(), s.Failed.Load(), s.Dropped.Load())
 	}
 }
