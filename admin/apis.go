@@ -298,7 +298,8 @@ func (s *Server) createAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 // updateAPI replaces an API's settings; fields left out get their
-// defaults, but for the secrets keepSecrets takes back. The state changes
+// defaults, but for the secrets keepSecrets takes back and the groups,
+// kept when left out. The state changes
 // only through the lifecycle routes.
 func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
@@ -331,6 +332,12 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 		n := *a
 		keepSecrets(&n, old)
+		if req.Groups == nil {
+			// Left out (or null): kept, so that a client written before
+			// groups existed does not hide a partner API from its
+			// partners by saving it; [] takes them all off.
+			n.Groups = old.Groups
+		}
 		if err := validateAPI(&n); err != nil {
 			return err
 		}

@@ -163,7 +163,10 @@
 // admins set (a user sending another value than its own gets 403, field
 // "internal"); partner to the members of one of the groups the API lists
 // in "groups" (group IDs, each must exist: 400 naming groups[i]; a
-// partner API without groups is seen by its owner and admins only).
+// partner API without groups is seen by its owner and admins only). A PUT
+// of an API without "groups" (or with null) keeps them, so that a client
+// that does not know groups cannot take them off by saving the API; []
+// takes them off.
 // Subscriptions made while a user saw the API are untouched when it no
 // longer does: they keep their status and their traffic; only the API's
 // name is no longer shown with them.
@@ -334,7 +337,8 @@
 // Bodies are JSON, at most 1 MiB (413 beyond), exactly one object, without
 // unknown fields. A PUT replaces an entity's settings (fields left out get
 // their defaults), except PUT on users, which changes only the fields
-// present; a PUT body may echo the read-only fields "id", "created_at" and
+// present, and an API's "groups" and a group's "members", kept when left
+// out; a PUT body may echo the read-only fields "id", "created_at" and
 // "updated_at" (and an API's current "state", a user's
 // "tokens_not_before" and "notifications_read_at"). Lists take ?limit= (1 to
 // 1000, default 50) and ?offset= and answer

@@ -143,6 +143,12 @@ func TestGroups(t *testing.T) {
 	if !strings.Contains(string(adm.do("DELETE", path, nil).wantErr(http.StatusConflict, "").body), "weather") {
 		t.Error("the 409 does not name the API")
 	}
+	// A PUT without groups keeps them; [] takes them off.
+	delete(body, "groups")
+	if gs, _ := pub.do("PUT", "/api/v1/apis/"+api, body).want(http.StatusOK).obj()["groups"].([]any); len(gs) != 1 || gs[0] != g.ID {
+		t.Errorf("groups after a PUT without them: %v", gs)
+	}
+	adm.do("DELETE", path, nil).wantErr(http.StatusConflict, "")
 	body["groups"] = []string{}
 	pub.do("PUT", "/api/v1/apis/"+api, body).want(http.StatusOK)
 	adm.do("DELETE", path, nil).want(http.StatusNoContent)
