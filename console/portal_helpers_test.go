@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -153,15 +154,24 @@ type catalogFixture struct {
 // published at /weather with both plans, old deprecated, draft a draft,
 // basic published with Basic auth), the subscribers sam and sue with an
 // application and a key each.
-func seedCatalog(t *testing.T, e *portalEnv) catalogFixture {
+func seedCatalog(t *testing.T, e *portalEnv) catalogFixture { return seedCatalogTB(t, e) }
+
+// seedCatalogTB is seedCatalog for benchmarks and fuzz targets too.
+func seedCatalogTB(t testing.TB, e *portalEnv) catalogFixture {
 	t.Helper()
 	var f catalogFixture
-	addUser(t, e.Console, pubName, "publisher")
-	addUser(t, e.Console, subName, "subscriber")
-	addUser(t, e.Console, sub2Name, "subscriber")
 	api := func(user, pass, method, path, body string, want int) map[string]any {
 		t.Helper()
-		return mustAPI(t, e.Console, user, pass, method, path, body, want)
+		st, b := e.API(t, user, pass, method, path, body)
+		if st != want {
+			t.Fatalf("%s %s as %s: %d %s, want %d", method, path, user, st, b, want)
+		}
+		var out map[string]any
+		json.Unmarshal([]byte(b), &out)
+		return out
+	}
+	for _, u := range [][3]string{{pubName, pubPW, "publisher"}, {subName, subPW, "subscriber"}, {sub2Name, sub2PW, "subscriber"}} {
+		api(admin, adminPW, "POST", "/users", `{"username":"`+u[0]+`","password":"`+u[1]+`","roles":["`+u[2]+`"]}`, http.StatusCreated)
 	}
 	f.Free = api(pubName, pubPW, "POST", "/plans", `{"name":"Free","auto_approve":true,"rate_limit":{"limit":100,"per":"minute","window":"fixed","resources":[{"pattern":"POST /orders","limit":5,"per":"second","window":"fixed"}]}}`, 201)["id"].(string)
 	f.Gold = api(pubName, pubPW, "POST", "/plans", `{"name":"Gold","quota":{"limit":10000,"per":"month","mode":"hard"}}`, 201)["id"].(string)
