@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,8 +22,9 @@ import (
 //
 //   - a visitor's catalog asks to sign in (the admin API lists no APIs
 //     without a token yet);
-//   - a subscriber signs in on the portal, finds the API in the catalog
-//     and reads its plan in words and how to call it;
+//   - with sign-up open, a developer signs up on the portal and is signed
+//     in; it finds the API in the catalog and reads its plan in words and
+//     how to call it;
 //   - it creates an application through the form, makes a key (shown
 //     once; the copy button, hidden without the script, is shown and
 //     answers), subscribes the application on a plan that approves at
@@ -30,7 +32,9 @@ import (
 //   - it tries a call with the key on the API's page: the request goes
 //     through the node's gateway in-process and reaches the backend, and
 //     the page shows 200 and the backend's body;
-//   - its usage page counts the call once the analytics store has it;
+//   - it rotates the key with an hour of grace: the new key is shown once,
+//     and calls with the old key and the new one both go through;
+//   - its usage page counts the calls once the analytics store has them;
 //   - every page passes CheckLabels and CheckKeyboard and has no CSP
 //     violation and no console error.
 //
@@ -65,7 +69,7 @@ func TestPortalBrowser(t *testing.T) {
 		"endpoint": map[string]any{"type": "single", "targets": []map[string]any{{"url": backend.URL}}},
 	}, 201)["id"].(string)
 	admin.call("POST", "/apis/"+api+"/publish", nil, 200)
-	admin.call("POST", "/users", map[string]any{"username": "dev", "password": subscriberPW, "roles": []string{"subscriber"}}, 201)
+	admin.call("PUT", "/settings/signup", map[string]any{"mode": "open"}, 200)
 	checks := newPageChecks()
 
 	// A visitor.
@@ -76,16 +80,24 @@ func TestPortalBrowser(t *testing.T) {
 		t.Errorf("the visitor's catalog reads %q", got)
 	}
 
-	// The subscriber signs in and finds the API.
+	// The developer signs up, is signed in, and finds the API.
 	tab := b.NewTab(t)
-	tab.Go(base + "/portal/login")
-	checks.check(t, tab, "sign-in")
+	tab.Go(base + "/portal/")
+	tab.ClickAndWait(`header a[href="/portal/signup"]`)
+	checks.check(t, tab, "sign-up")
+	portalScreenshot(t, tab, "signup")
 	tab.SetValue("#username", "dev")
+	tab.SetValue("#email", "dev@example.com")
 	tab.SetValue("#password", subscriberPW)
+	tab.SetValue("#password2", subscriberPW)
 	tab.ClickAndWait(`form.login button[type="submit"]`)
-	if !strings.HasSuffix(tab.URL(), "/portal/") || tab.Status() != http.StatusOK {
-		t.Fatalf("after signing in: %s, status %d: %s", tab.URL(), tab.Status(), tab.Text("main"))
+	if !strings.HasSuffix(tab.URL(), "/portal/apps") || tab.Status() != http.StatusOK {
+		t.Fatalf("after signing up: %s, status %d: %s", tab.URL(), tab.Status(), tab.Text("main"))
 	}
+	if u := findUser(t, admin, "dev"); u == nil || fmt.Sprint(u["roles"]) != "[subscriber]" {
+		t.Fatalf("the new user as the admin API has it: %v", u)
+	}
+	tab.ClickAndWait(`nav a[href="/portal/"]`)
 	checks.check(t, tab, "catalog")
 	portalScreenshot(t, tab, "catalog")
 	tab.ClickAndWait(`li[data-api="` + api + `"] h2 a`)
@@ -99,7 +111,7 @@ func TestPortalBrowser(t *testing.T) {
 	}
 
 	// An application and a key.
-	tab.Go(base + "/portal/apps")
+	tab.ClickAndWait(`nav a[href="/portal/apps"]`)
 	checks.check(t, tab, "applications")
 	tab.SetValue("#name", "dev's app")
 	tab.ClickAndWait(`#new-app button[type="submit"]`)
@@ -155,12 +167,36 @@ func TestPortalBrowser(t *testing.T) {
 	checks.check(t, tab, "API (tried)")
 	portalScreenshot(t, tab, "try-it")
 
-	// The call in the usage page.
+	// Rotation with an hour of grace: both keys work.
+	tab.ClickAndWait(`tr[data-subscription] td a[href^="/portal/apps/"]`)
+	tab.ClickAndWait(`form[action$="/rotate"] button[type="submit"]`) // 1 hour, the default
+	if st := tab.Status(); st != http.StatusCreated {
+		t.Fatalf("rotating the key: status %d: %s", st, tab.Text("main"))
+	}
+	checks.check(t, tab, "rotated key")
+	newKey := tab.Text("#new-key-text")
+	if !strings.HasPrefix(newKey, "pk_") || newKey == key {
+		t.Fatalf("the rotated key reads %q", newKey)
+	}
+	if got := tab.Text("p.notice"); !strings.Contains(got, "The old key keeps working until") {
+		t.Errorf("after rotating: %q", got)
+	}
+	for _, k := range []string{key, newKey} {
+		tab.Go(base + "/portal/apis/" + api)
+		tab.SetValue("#try-key", k)
+		tab.SetValue("#try-path", "/rotated")
+		tab.ClickAndWait(`form[action$="/try#try"] button[type="submit"]`)
+		if got := tab.Text("#try-status"); got != "200 OK" {
+			t.Errorf("a call with the %s key after the rotation: %q", map[bool]string{true: "old", false: "new"}[k == key], got)
+		}
+	}
+
+	// The calls in the usage page.
 	var requests int
-	waitFor(t, "the usage page to count the call", 15*time.Second, func() bool {
+	waitFor(t, "the usage page to count the calls", 15*time.Second, func() bool {
 		tab.Go(base + "/portal/usage?range=hour")
 		requests, _ = strconv.Atoi(tab.Text("#usage-requests"))
-		return requests >= 1
+		return requests >= 3
 	})
 	if got := tab.Text("main"); !strings.Contains(got, "forecast v1 on Starter: 10,000 requests a month.") ||
 		!strings.Contains(got, "This node does not report quota use.") {
