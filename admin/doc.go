@@ -256,6 +256,8 @@
 //
 //	GET    /subscriptions?status=&api=&application=&subscriber=&q=   admin all; publisher those to its APIs; owner its own
 //	GET    /subscriptions/{id}                  who sees it
+//	GET    /subscriptions/{id}/usage            who sees it: {"quota","rate_limit"}, each {"limit","used","remaining","per","window",
+//	                                            "start","end"} of the current window (null without one); 503 if unreadable
 //	POST   /subscriptions/{id}/approve          admin, the API's owner: pending → approved; evicted → approved (lifts and reinstates)
 //	POST   /subscriptions/{id}/evict            admin, the API's owner: pending, approved or cancelled → evicted
 //	POST   /subscriptions/{id}/lift             admin, the API's owner: evicted → cancelled (may subscribe again)

@@ -95,6 +95,7 @@ func (s *Server) routes() *http.ServeMux {
 
 	h("GET /api/v1/subscriptions", s.listSubscriptions)
 	h("GET /api/v1/subscriptions/{id}", s.getSubscription)
+	h("GET /api/v1/subscriptions/{id}/usage", s.subscriptionUsage)
 	h("DELETE /api/v1/subscriptions/{id}", s.cancelSubscription)
 	h("POST /api/v1/subscriptions/{id}/approve", s.moderate(portico.ApproveSubscription))
 	h("POST /api/v1/subscriptions/{id}/evict", s.moderate(portico.EvictSubscription))

@@ -107,6 +107,12 @@ type Server struct {
 	// counts add up. If nil, sign-ins are not throttled.
 	SignInLimiter portico.Limiter
 
+	// Usage reads the gateway's limit counters for GET
+	// /api/v1/subscriptions/{id}/usage: give it the gateway's limiter, so
+	// that on a cluster it reads the cluster's count. If nil, that route
+	// answers 503.
+	Usage portico.UsageReader
+
 	// AllowedOrigins lists origins ("https://admin.example.com") besides
 	// the admin listener's own whose browser requests are served; a
 	// request with any other Origin header, or with Sec-Fetch-Site:

@@ -66,6 +66,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		`{"city":"Paris","sky":"sunny"}`,
 		"Ratelimit-Remaining: 4",
 		"200 200 200 200 429",
+		`"quota":{"limit":1000,"used":5,"remaining":995,"per":"month"`,
 		`"status":"evicted"`,
 		`"code":"forbidden"`,
 		"<city>Paris</city><sky>sunny</sky>",

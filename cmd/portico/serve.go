@@ -218,6 +218,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Tokens:          m.tokens,
 		Logger:          m.logger.With("component", "admin"),
 		SignInLimiter:   m.limiter,
+		Usage:           m.limiter.(portico.UsageReader), // both limiters read usage
 		CheckWebhookURL: m.hooks.CheckURL,
 		ReadBodyTimeout: c.ReadBodyTimeout,
 		AllowedOrigins:  adminOrigins,
