@@ -164,13 +164,23 @@
 // records' (TestRollupMatchesRecords compares 300 random queries).
 // Series and totals, which have percentiles, always read the records.
 //
-// A view sees only the inserts made after it exists. When Open creates
-// it over a table that already holds records (an upgrade), it writes a
-// mark row (dim '#since') two whole hours ahead, and the store reads the
+// A view sees only the inserts made after it exists. Whenever Open has to
+// create the records' table, the rollup table or the view while either
+// table holds rows (an upgrade, a table dropped by hand), the two may not
+// agree on what is there; it then writes a mark row (dim '#since') at
+// the latest of two whole hours ahead, the hour after the latest record
+// and the hour after the latest rollup row, and the store reads the
 // rollup only from the latest mark of its addresses on: earlier hours
 // come from the records until retention has dropped them, marks included
-// (TestRollupOverExistingRecords). Retention drops the rollup's day
-// partitions with the records'. One case is not exact: when the server
+// (TestRollupOverExistingRecords, TestRollupNeverReadsWhatItMissed). A
+// table or view by the rollup's names that is not Portico's (another
+// engine, other columns, a view that fills another table) is an error
+// naming it, and no view is made over it (TestRollupNamesTaken).
+// Records deleted by hand (ALTER … DELETE, a partition dropped) stay
+// counted in the rollup; drop requests_hourly too, and Open makes it
+// again with a new mark. Retention drops the rollup's day
+// partitions with the records' (also a store with NoRollup: another
+// node may keep the view filling it). One case is not exact: when the server
 // stores a batch in the records but the view then fails (a full disk),
 // the insert answers an error, and the store, finding the batch stored
 // when it is sent again, does not insert it twice; the tops of that hour

@@ -34,88 +34,145 @@ const rollupSince = "#since"
 // dashboard may show one API).
 var rollupFilters = map[string]bool{portico.DimAPI: true, portico.DimPublisher: true}
 
-// rollupDDL returns the statements that create the rollup on one address:
-// the SummingMergeTree table of hourly counts and the materialized view
-// that fills it from every insert into the local MergeTree table, then,
-// with a Cluster, the Distributed table queries read.
-func (s *Store) rollupDDL() []string {
-	local := quoteIdent(s.localName + RollupSuffix)
+// rollupColumns are the rollup table's columns and types.
+var rollupColumns = []column{
+	{"dim", "String", "the dimension of value (rollupDims), or rollupSince"},
+	{"api", "String", "Record.API"},
+	{"hour", "DateTime('UTC')", "the hour of Record.Time"},
+	{"value", "String", "the dimension's value"},
+	{"publisher", "String", "Record.Publisher"},
+	{"requests", "UInt64", "records"},
+	{"errors", "UInt64", "records with status 400 or more"},
+	{"request_bytes", "UInt64", "sum of Record.RequestBytes"},
+	{"response_bytes", "UInt64", "sum of Record.ResponseBytes"},
+}
+
+// rollupTableDDL returns the CREATE TABLE statement of the rollup table
+// on one address.
+func (s *Store) rollupTableDDL() string {
+	var cols []string
+	for _, c := range rollupColumns {
+		cols = append(cols, "    "+c.name+" "+c.typ)
+	}
+	return "CREATE TABLE IF NOT EXISTS " + s.db + "." + quoteIdent(s.localName+RollupSuffix) + " (\n" + strings.Join(cols, ",\n") + `
+) ENGINE = SummingMergeTree()
+PARTITION BY toYYYYMMDD(hour)
+ORDER BY (dim, api, hour, value, publisher)`
+}
+
+// rollupViewDDL returns the CREATE MATERIALIZED VIEW statement that fills
+// the rollup table from every insert into the local MergeTree table.
+func (s *Store) rollupViewDDL() string {
 	var tuples []string
 	for _, d := range rollupDims {
 		tuples = append(tuples, "tuple("+quoteString(d.dim)+", "+d.expr+")")
 	}
-	stmts := []string{
-		"CREATE TABLE IF NOT EXISTS " + s.db + "." + local + ` (
-    dim String,
-    api String,
-    hour DateTime('UTC'),
-    value String,
-    publisher String,
-    requests UInt64,
-    errors UInt64,
-    request_bytes UInt64,
-    response_bytes UInt64
-) ENGINE = SummingMergeTree()
-PARTITION BY toYYYYMMDD(hour)
-ORDER BY (dim, api, hour, value, publisher)`,
-		"CREATE MATERIALIZED VIEW IF NOT EXISTS " + s.db + "." + quoteIdent(s.localName+RollupSuffix+"_mv") + " TO " + s.db + "." + local + `
+	return "CREATE MATERIALIZED VIEW IF NOT EXISTS " + s.db + "." + quoteIdent(s.localName+RollupSuffix+"_mv") +
+		" TO " + s.db + "." + quoteIdent(s.localName+RollupSuffix) + `
 AS SELECT tupleElement(d, 1) AS dim, api, toDateTime(intDiv(toUInt32(time), 3600) * 3600) AS hour,
     tupleElement(d, 2) AS value, CAST(publisher AS String) AS publisher,
     count() AS requests, countIf(status >= 400) AS errors,
     sum(request_bytes) AS request_bytes, sum(response_bytes) AS response_bytes
 FROM ` + s.db + "." + quoteIdent(s.localName) + `
 ARRAY JOIN [` + strings.Join(tuples, ", ") + `] AS d
-GROUP BY dim, api, hour, value, publisher`,
-	}
-	if s.cfg.Cluster != "" {
-		stmts = append(stmts, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s AS %s.%s\nENGINE = Distributed(%s, %s, %s, rand())",
-			s.db, quoteIdent(s.queryName+RollupSuffix), s.db, local,
-			quoteString(s.cfg.Cluster), quoteString(s.cfg.Database), quoteString(s.localName+RollupSuffix)))
-	}
-	return stmts
+GROUP BY dim, api, hour, value, publisher`
 }
 
-// prepareRollup creates the rollup on ep and learns from which hour it is
-// complete. A materialized view sees only the inserts made after it
-// exists: when it is created over a table that already holds records,
-// the rollup is marked as complete only from two hours after now (the
-// next whole hour, and an hour for nodes whose clocks run ahead), and
-// queries read the raw table before that mark. Marks are rows of the
-// rollup table, so retention drops a mark with the day it falls in,
-// after every record before it.
-func (s *Store) prepareRollup(ctx context.Context, ep *endpoint, settings string) error {
-	db := quoteString(s.cfg.Database)
-	mv := s.localName + RollupSuffix + "_mv"
-	out, err := s.exec(ctx, ep, "SELECT count() FROM system.tables WHERE database = "+db+" AND name = "+quoteString(mv))
+// tableEngines returns the engines of the tables of the store's database
+// on ep, by name.
+func (s *Store) tableEngines(ctx context.Context, ep *endpoint) (map[string]string, error) {
+	out, err := s.exec(ctx, ep, "SELECT name, engine FROM system.tables WHERE database = "+quoteString(s.cfg.Database)+" FORMAT TabSeparated")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	existed := strings.TrimSpace(string(out)) == "1"
-	for _, stmt := range s.rollupDDL() {
-		if _, err := s.do(ctx, ep, settings, []byte(stmt)); err != nil {
-			return err
+	engines := make(map[string]string)
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if name, engine, ok := strings.Cut(line, "\t"); ok {
+			engines[name] = engine
 		}
 	}
-	local := s.db + "." + quoteIdent(s.localName+RollupSuffix)
-	if !existed {
-		out, err := s.exec(ctx, ep, "SELECT (SELECT count() FROM "+s.db+"."+quoteIdent(s.localName)+") = "+
-			"(SELECT sum(requests) FROM "+local+" WHERE dim = "+quoteString(rollupDims[0].dim)+")")
+	return engines, nil
+}
+
+// prepareRollup creates the rollup on ep — the table, checked like the
+// records' table, then the view that fills it — and learns from which
+// hour it is complete; before holds the engines of the tables that
+// existed before this set-up. A name taken by something else is an
+// error, never a rollup read.
+//
+// A materialized view sees only the inserts made after it exists. So
+// whenever this set-up had to create the records' table, the rollup
+// table or the view while either table holds rows (an upgrade, a table
+// dropped by hand, a view made again), the two may not agree on what is
+// already there: the rollup is then marked as complete only from the
+// latest of two hours after now (the next whole hour, and an hour for
+// nodes whose clocks run ahead), the hour after the latest record, and
+// the hour after the latest rollup row; queries read the records before
+// that mark. Marks are rows of the rollup table, so retention drops a
+// mark with the day it falls in, after every record before it.
+func (s *Store) prepareRollup(ctx context.Context, ep *endpoint, settings string, before map[string]string) error {
+	table, view := s.localName+RollupSuffix, s.localName+RollupSuffix+"_mv"
+	if e, ok := before[view]; ok && e != "MaterializedView" {
+		return &serverError{Status: 400, Msg: fmt.Sprintf("%s.%s exists and is not Portico's rollup view (engine %s): drop it, or turn the rollup off with rollup=false", s.cfg.Database, view, e)}
+	}
+	if e, ok := before[table]; ok && e != "SummingMergeTree" {
+		return &serverError{Status: 400, Msg: fmt.Sprintf("%s.%s exists and is not Portico's rollup table (engine %s): drop it, or turn the rollup off with rollup=false", s.cfg.Database, table, e)}
+	}
+	if _, err := s.do(ctx, ep, settings, []byte(s.rollupTableDDL())); err != nil {
+		return err
+	}
+	if err := s.checkTable(ctx, ep, table, rollupColumns, nil); err != nil {
+		return err
+	}
+	local := s.db + "." + quoteIdent(table)
+	if _, ok := before[view]; ok {
+		out, err := s.exec(ctx, ep, "SHOW CREATE TABLE "+s.db+"."+quoteIdent(view)+" FORMAT TSVRaw")
 		if err != nil {
 			return err
 		}
-		if strings.TrimSpace(string(out)) != "1" {
+		if !strings.Contains(string(out), " TO "+s.cfg.Database+"."+table+" ") && !strings.Contains(string(out), " TO `"+s.cfg.Database+"`.`"+table+"` ") {
+			return &serverError{Status: 400, Msg: fmt.Sprintf("%s.%s exists and does not fill %s.%s: drop it, or turn the rollup off with rollup=false", s.cfg.Database, view, s.cfg.Database, table)}
+		}
+	} else if _, err := s.do(ctx, ep, settings, []byte(s.rollupViewDDL())); err != nil {
+		return err
+	}
+	if s.cfg.Cluster != "" {
+		if _, err := s.exec(ctx, ep, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s AS %s\nENGINE = Distributed(%s, %s, %s, rand())",
+			s.db, quoteIdent(s.queryName+RollupSuffix), local,
+			quoteString(s.cfg.Cluster), quoteString(s.cfg.Database), quoteString(table))); err != nil {
+			return err
+		}
+	}
+
+	_, hadRecords := before[s.localName]
+	_, hadTable := before[table]
+	_, hadView := before[view]
+	if !hadRecords || !hadTable || !hadView {
+		// The hour after the latest row of either table (0 for none),
+		// and two hours after now.
+		out, err := s.exec(ctx, ep, "SELECT greatest("+
+			"(SELECT if(count() = 0, 0, intDiv(max(toUInt32(time)), 3600) * 3600 + 3600) FROM "+s.db+"."+quoteIdent(s.localName)+"), "+
+			"(SELECT if(count() = 0, 0, intDiv(max(toUInt32(hour)), 3600) * 3600 + 3600) FROM "+local+"))")
+		if err != nil {
+			return err
+		}
+		after, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		if err != nil {
+			return fmt.Errorf("clickhouse: bad answer %q", out)
+		}
+		if after > 0 {
 			// requests is 1: SummingMergeTree drops rows whose sums are all 0.
-			if _, err := s.exec(ctx, ep, "INSERT INTO "+local+" (dim, hour, requests) SELECT "+quoteString(rollupSince)+
-				", toDateTime(intDiv(toUInt32(now()), 3600) * 3600 + 7200), 1"); err != nil {
+			if _, err := s.exec(ctx, ep, fmt.Sprintf("INSERT INTO %s (dim, hour, requests) SELECT %s, toDateTime(greatest(%d, intDiv(toUInt32(now()), 3600) * 3600 + 7200)), 1",
+				local, quoteString(rollupSince), after)); err != nil {
 				return err
 			}
-			s.log.Info("clickhouse: created the hourly rollup over a table that holds records; ranges before its mark are read from the records",
-				"addr", ep.url, "table", s.cfg.Database+"."+s.localName+RollupSuffix)
+			s.log.Info("clickhouse: made the hourly rollup while records or rollup rows were already there; ranges before its mark are read from the records",
+				"addr", ep.url, "table", s.cfg.Database+"."+table)
 		}
 	}
 	// The mark of this address's rollup: with a Cluster, the store takes
 	// the latest mark of its addresses, one per shard.
-	out, err = s.exec(ctx, ep, "SELECT toUInt32(max(hour)) FROM "+local+" WHERE dim = "+quoteString(rollupSince))
+	out, err := s.exec(ctx, ep, "SELECT toUInt32(max(hour)) FROM "+local+" WHERE dim = "+quoteString(rollupSince))
 	if err != nil {
 		return err
 	}

@@ -242,3 +242,140 @@ func TestRollupRetention(t *testing.T) {
 		t.Fatalf("records older than the retention remain: %s", n)
 	}
 }
+
+// openErr opens a Store on srv and returns Open's error.
+func openErr(t *testing.T, srv *clickhousetest.Server, cfg Config) error {
+	t.Helper()
+	cfg.Addrs = []string{srv.Addr()}
+	cfg.RetentionDays = -1
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	return s.Open(context.Background())
+}
+
+// sameAnswers checks that rolled answers q as the records do.
+func sameAnswers(t *testing.T, rolled, raw *Store, q portico.AnalyticsQuery) {
+	t.Helper()
+	ctx := context.Background()
+	want, err := raw.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := rolled.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%v to %v by %s:\nrollup  %+v\nrecords %+v", q.From, q.To, q.GroupBy, got, want)
+	}
+}
+
+// TestRollupNeverReadsWhatItMissed covers what a black-box probe found:
+// records dated after the mark that were there before the view, rows
+// already in a rollup table without its view, a rollup table or records'
+// table dropped by hand. In each the rollup is read only from after
+// every row it may lack or hold in excess.
+func TestRollupNeverReadsWhatItMissed(t *testing.T) {
+	now := time.Now().UTC()
+	tops := portico.AnalyticsQuery{From: now.Add(-48 * time.Hour), To: now.Add(72 * time.Hour), GroupBy: portico.DimApplication, NoLatency: true}
+	rng := rand.New(rand.NewPCG(7, 8))
+
+	t.Run("future records before the view", func(t *testing.T) {
+		srv := clickhousetest.Start(t)
+		raw := openStore(t, srv, Config{NoRollup: true})
+		writeAll(t, raw, rollupRecords(rng, 3000, now.Add(20*time.Hour), now.Add(30*time.Hour)))
+		rolled := openStore(t, srv, Config{})
+		latest := srv.Query(t, "SELECT toUInt32(max(time)) FROM portico.requests")
+		n, _ := strconv.ParseInt(latest, 10, 64)
+		if got := rolled.rollupSince.Load(); got < n/3600*3600+3600 {
+			t.Fatalf("mark %d is not after the latest record %d", got, n)
+		}
+		writeAll(t, rolled, rollupRecords(rng, 3000, now.Add(-24*time.Hour), now.Add(48*time.Hour)))
+		sameAnswers(t, rolled, raw, tops)
+	})
+
+	t.Run("rows in a rollup table without its view", func(t *testing.T) {
+		srv := clickhousetest.Start(t)
+		srv.Query(t, "CREATE DATABASE portico")
+		srv.Query(t, "CREATE TABLE portico.requests_hourly (dim String, api String, hour DateTime('UTC'), value String, publisher String, "+
+			"requests UInt64, errors UInt64, request_bytes UInt64, response_bytes UInt64) ENGINE = SummingMergeTree() "+
+			"PARTITION BY toYYYYMMDD(hour) ORDER BY (dim, api, hour, value, publisher)")
+		ghost := now.Add(10 * time.Hour).Truncate(time.Hour).Format("2006-01-02 15:04:05")
+		srv.Query(t, "INSERT INTO portico.requests_hourly VALUES ('application', 'weather', '"+ghost+"', 'GHOST', '', 1000, 0, 0, 0), "+
+			"('node', 'weather', '"+ghost+"', 'n1', '', 1000, 0, 0, 0)")
+		rolled := openStore(t, srv, Config{})
+		raw := openStore(t, srv, Config{NoRollup: true})
+		writeAll(t, rolled, rollupRecords(rng, 3000, now.Add(-24*time.Hour), now.Add(48*time.Hour)))
+		sameAnswers(t, rolled, raw, tops)
+	})
+
+	t.Run("rollup table dropped by hand", func(t *testing.T) {
+		srv := clickhousetest.Start(t)
+		openStore(t, srv, Config{})
+		raw := openStore(t, srv, Config{NoRollup: true})
+		writeAll(t, raw, rollupRecords(rng, 3000, now.Add(-24*time.Hour), now))
+		srv.Query(t, "DROP TABLE portico.requests_hourly")
+		rolled := openStore(t, srv, Config{}) // a restarted node
+		writeAll(t, rolled, rollupRecords(rng, 3000, now.Add(-24*time.Hour), now.Add(48*time.Hour)))
+		sameAnswers(t, rolled, raw, tops)
+	})
+
+	t.Run("records table dropped by hand", func(t *testing.T) {
+		srv := clickhousetest.Start(t)
+		first := openStore(t, srv, Config{})
+		writeAll(t, first, rollupRecords(rng, 3000, now.Add(-24*time.Hour), now.Add(24*time.Hour)))
+		srv.Query(t, "DROP TABLE portico.requests")
+		rolled := openStore(t, srv, Config{})
+		raw := openStore(t, srv, Config{NoRollup: true})
+		writeAll(t, rolled, rollupRecords(rng, 300, now.Add(-24*time.Hour), now.Add(48*time.Hour)))
+		sameAnswers(t, rolled, raw, tops)
+	})
+}
+
+// TestRollupNamesTaken: a table or view by the rollup's names that is
+// not Portico's is an error naming it, and nothing is created that would
+// break inserts into the records' table.
+func TestRollupNamesTaken(t *testing.T) {
+	for _, c := range []struct{ name, create, want string }{
+		{"a table named as the view", "CREATE TABLE portico.requests_hourly_mv (x UInt8) ENGINE = Memory", "requests_hourly_mv exists and is not Portico's rollup view"},
+		{"a plain view named as the view", "CREATE VIEW portico.requests_hourly_mv AS SELECT 1 AS x", "requests_hourly_mv exists and is not Portico's rollup view"},
+		{"another table named as the rollup", "CREATE TABLE portico.requests_hourly (x UInt8) ENGINE = Memory", "requests_hourly exists and is not Portico's rollup table"},
+		{"a rollup table of other columns", "CREATE TABLE portico.requests_hourly (x UInt8) ENGINE = SummingMergeTree() ORDER BY x", "lacks the columns"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := clickhousetest.Start(t)
+			srv.Query(t, "CREATE DATABASE portico")
+			srv.Query(t, c.create)
+			err := openErr(t, srv, Config{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Open: %v, want an error with %q", err, c.want)
+			}
+			// Records still go in (no view of Portico's over a foreign table).
+			raw := openStore(t, srv, Config{NoRollup: true})
+			writeAll(t, raw, rollupRecords(rand.New(rand.NewPCG(1, 1)), 10, time.Now(), time.Now().Add(time.Minute)))
+			if n := srv.Query(t, "SELECT count() FROM portico.requests"); n != "10" {
+				t.Fatalf("records stored: %s, want 10", n)
+			}
+		})
+	}
+}
+
+// TestRollupRetentionWithoutRollup: a store that leaves the rollup out
+// still drops its expired days, which another node may keep filling.
+func TestRollupRetentionWithoutRollup(t *testing.T) {
+	srv := clickhousetest.Start(t)
+	rolled := openStore(t, srv, Config{})
+	writeAll(t, rolled, rollupRecords(rand.New(rand.NewPCG(9, 9)), 2000, time.Now().Add(-10*24*time.Hour), time.Now()))
+	plain := openStore(t, srv, Config{NoRollup: true})
+	plain.SetRetentionDays(3)
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Query(t, "SELECT count() FROM portico.requests_hourly WHERE toDate(hour) < today() - 3") != "0" {
+		if time.Now().After(deadline) {
+			t.Fatal("a store without the rollup left its expired days")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

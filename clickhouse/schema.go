@@ -120,18 +120,23 @@ func (s *Store) prepare(ctx context.Context, ep *endpoint) error {
 	if strings.TrimSpace(string(out)) == "1" {
 		settings = "allow_experimental_low_cardinality_type=1"
 	}
+	// What exists before this set-up, for the rollup's mark.
+	before, err := s.tableEngines(ctx, ep)
+	if err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
 	for _, stmt := range s.schemaDDL() {
 		if _, err := s.do(ctx, ep, settings, []byte(stmt)); err != nil {
 			return fmt.Errorf("create schema: %w", err)
 		}
 	}
 	for _, t := range slices.Compact([]string{s.queryName, s.localName, s.insertName}) {
-		if err := s.checkColumns(ctx, ep, t); err != nil {
+		if err := s.checkTable(ctx, ep, t, columns, olderTypes); err != nil {
 			return err
 		}
 	}
 	if !s.cfg.NoRollup {
-		if err := s.prepareRollup(ctx, ep, settings); err != nil {
+		if err := s.prepareRollup(ctx, ep, settings, before); err != nil {
 			return fmt.Errorf("create rollup: %w", err)
 		}
 	}
@@ -139,9 +144,10 @@ func (s *Store) prepare(ctx context.Context, ep *endpoint) error {
 	return nil
 }
 
-// checkColumns fails when table exists without the columns the store
-// writes (a table of the same name made by something else).
-func (s *Store) checkColumns(ctx context.Context, ep *endpoint, table string) error {
+// checkTable fails when table exists without cols (a table of the same
+// name made by something else); a column of the type older names is
+// accepted, with a hint logged.
+func (s *Store) checkTable(ctx context.Context, ep *endpoint, table string, cols []column, older map[string]string) error {
 	out, err := s.exec(ctx, ep, "SELECT name, type FROM system.columns WHERE database = "+
 		quoteString(s.cfg.Database)+" AND table = "+quoteString(table)+" FORMAT TabSeparated")
 	if err != nil {
@@ -153,11 +159,11 @@ func (s *Store) checkColumns(ctx context.Context, ep *endpoint, table string) er
 		have[name] = strings.ReplaceAll(typ, `\'`, `'`)
 	}
 	var missing []string
-	for _, c := range columns {
+	for _, c := range cols {
 		typ, ok := have[c.name]
 		switch {
 		case ok && typ == c.typ:
-		case ok && typ == olderTypes[c.name]:
+		case ok && older[c.name] != "" && typ == older[c.name]:
 			s.log.Info("clickhouse: a column has the type of an older Portico; queries are slower on it until it is altered",
 				"table", s.cfg.Database+"."+table, "column", c.name, "type", typ,
 				"alter", "ALTER TABLE "+s.db+"."+quoteIdent(table)+" MODIFY COLUMN "+c.name+" "+c.typ)
@@ -204,10 +210,10 @@ func (s *Store) dropExpired(ctx context.Context, now time.Time) error {
 	}
 	y, m, d := now.UTC().Date()
 	cutoff := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -days).Format("20060102")
-	tables := []string{s.localName}
-	if !s.cfg.NoRollup {
-		tables = append(tables, s.localName+RollupSuffix)
-	}
+	// The rollup's too when this store leaves it out: another node may
+	// keep it filled on the same table (a table that is not there has no
+	// parts).
+	tables := []string{s.localName, s.localName + RollupSuffix}
 	var errs []error
 	for _, ep := range *s.eps.Load() {
 		if ep.downUntil.Load() > time.Now().UnixNano() {

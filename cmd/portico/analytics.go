@@ -77,7 +77,7 @@ func openAnalytics(ctx context.Context, cfg Config, logger *slog.Logger) (*analy
 		if given != nil {
 			target = "embedded"
 			if len(*given) > 0 {
-				target = "clickhouse://" + strings.Join(*given, ",")
+				target = clickhouseTarget(cfg.Analytics, *given)
 			}
 		}
 		a.limits, a.given = withCurrent(saved, a.limits), given
@@ -103,6 +103,27 @@ func openAnalytics(ctx context.Context, cfg Config, logger *slog.Logger) (*analy
 		return nil, fmt.Errorf("analytics recorder: %w", err)
 	}
 	return a, nil
+}
+
+// clickhouseTarget returns the analytics URL of ClickHouse at addrs
+// (host:port each, as the run-time settings hold them): flag, the
+// --analytics URL, with its addresses replaced when it names ClickHouse,
+// so that its user, database and parameters (table, secure, rollup…)
+// still apply; else a URL of the addresses alone.
+func clickhouseTarget(flag string, addrs []string) string {
+	rest, ok := strings.CutPrefix(flag, "clickhouse://")
+	if !ok {
+		return "clickhouse://" + strings.Join(addrs, ",")
+	}
+	authority, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		authority, tail = rest[:i], rest[i:]
+	}
+	user := ""
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		user = authority[:i+1]
+	}
+	return "clickhouse://" + user + strings.Join(addrs, ",") + tail
 }
 
 // open opens the store named by target and makes it the one queried.
@@ -319,7 +340,7 @@ func (a *analyticsNode) applyLocal(ctx context.Context, s admin.AnalyticsSetting
 	if given != nil && (a.given == nil || !slices.Equal(*given, *a.given)) {
 		target = "embedded"
 		if len(*given) > 0 {
-			target = "clickhouse://" + strings.Join(*given, ",")
+			target = clickhouseTarget(a.cfg.Analytics, *given)
 		}
 		a.limits.RetentionDays = s.RetentionDays // a new ClickHouse store opens with it
 		sink, err := a.open(ctx, target)
