@@ -93,8 +93,9 @@
 //     eviction). A new or rotated key is shown once, in the answer to the
 //     form's POST; rotation's grace period is at most 24 hours.
 //   - Usage: an application's requests and errors over time from GET
-//     /api/v1/analytics/requests, and each subscription's quota, with its
-//     use when Server.QuotaUsage is set.
+//     /api/v1/analytics/requests, and each subscription's quota and rate
+//     limit with the use of their current windows from GET
+//     /api/v1/subscriptions/{id}/usage (the gateway's counters).
 //   - Try it: the form's request goes to Server.Gateway in-process, never
 //     to a host or URL of the form: its path is decoded, cleaned and must
 //     stay under the API's context; header names and values, the query

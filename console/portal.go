@@ -2,7 +2,6 @@ package console
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -28,14 +27,6 @@ const (
 	portalLoginCookie = "portico_portal_login" // the sign-in and sign-up forms' CSRF value
 	defaultKeyHeader  = "X-API-Key"
 )
-
-// QuotaUsage reports how many requests application app has made to API
-// api (their IDs) in the current calendar period of quota q, the quota of
-// the plan of app's subscription to api, as the gateway's limiter counts
-// them: on a cluster, the cluster's count. The portal calls it once per
-// subscription it shows, with the page request's context; an error is
-// shown as "not available", never its text.
-type QuotaUsage func(ctx context.Context, app, api string, q portico.Quota) (used int64, err error)
 
 // portalSite is what the portal builds once: its pages, routes and
 // assets.

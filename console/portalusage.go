@@ -12,8 +12,8 @@ import (
 )
 
 // portalUsageData is what the usage page shows: one application's
-// requests and errors over time, for all its APIs or one, and the quota
-// of each subscription.
+// requests and errors over time, for all its APIs or one, and the limits
+// of each subscription with their use.
 type portalUsageData struct {
 	Apps         []portico.Application // the user's own
 	App          string                // the application shown
@@ -28,16 +28,16 @@ type portalUsageData struct {
 	Latency      template.HTML
 	ByAPI        []portico.AnalyticsRow // per API name, most requests first
 	Unavailable  string                 // why there are no figures
-	Quotas       []quotaRow
+	Limits       []limitRow
 }
 
-// quotaRow is the quota of one subscription.
-type quotaRow struct {
-	API, Plan string
-	Limit     string // in words: "10,000 requests a month"
-	// Used is "7,412 of 10,000 this month" when Server.QuotaUsage tells;
-	// Note says why it is not shown.
-	Used, Note string
+// limitRow is the quota and rate limit of one subscription.
+type limitRow struct {
+	API, Plan   string
+	Quota, Rate string // in words: "10,000 requests a month", "" without one
+	// QuotaUsed and RateUsed are the use of the current windows, "7,412 of
+	// 10,000 this month"; Note says why they are not shown.
+	QuotaUsed, RateUsed, Note string
 }
 
 // portalUsagePage shows the usage of one of the user's applications (the
@@ -136,7 +136,7 @@ func (s *Server) portalUsagePage(w http.ResponseWriter, r *http.Request, ss *ses
 		d.Requests, d.Latency = timeCharts(series.Items, rg.Bucket, d.FromAt, d.ToAt)
 		d.ByAPI = byAPI.Items
 	}
-	if d.Quotas, err = s.quotaRows(r, ss, d.App, d.Subs, chosen); err != nil {
+	if d.Limits, err = s.limitRows(r, ss, d.Subs, chosen); err != nil {
 		s.portalFail(w, r, ss, 0, err)
 		return
 	}
@@ -146,11 +146,14 @@ func (s *Server) portalUsagePage(w http.ResponseWriter, r *http.Request, ss *ses
 // usageAPIs is how many APIs the usage page lists for an application.
 const usageAPIs = 50
 
-// quotaRows describes the quota of each live subscription of app (only
-// chosen's, when not nil) whose plan has one, with its use when
-// Server.QuotaUsage is set.
-func (s *Server) quotaRows(r *http.Request, ss *session, app string, subs []subscriptionItem, chosen *subscriptionItem) ([]quotaRow, error) {
-	var out []quotaRow
+// limitRows describes the quota and the plan-wide rate limit of each live
+// subscription of app (only chosen's, when not nil) whose plan has one:
+// the plan's limits in words, and for an approved subscription how much
+// of each current window the application has used, from GET
+// /api/v1/subscriptions/{id}/usage (the gateway's counters: on a cluster,
+// the cluster's count).
+func (s *Server) limitRows(r *http.Request, ss *session, subs []subscriptionItem, chosen *subscriptionItem) ([]limitRow, error) {
+	var out []limitRow
 	for _, sub := range subs {
 		if !sub.Status.Live() || chosen != nil && sub.ID != chosen.ID {
 			continue
@@ -162,29 +165,61 @@ func (s *Server) quotaRows(r *http.Request, ss *session, app string, subs []subs
 			}
 			return nil, err
 		}
-		if p.Quota == nil {
+		if p.Quota == nil && p.RateLimit == nil {
 			continue
 		}
-		q := *p.Quota
-		row := quotaRow{API: sub.APIName + " " + sub.APIVersion, Plan: p.Name,
-			Limit: thousands(q.Limit) + " requests a " + string(q.Per)}
-		switch {
-		case sub.Status != portico.Approved:
+		row := limitRow{API: sub.APIName + " " + sub.APIVersion, Plan: p.Name}
+		if q := p.Quota; q != nil {
+			row.Quota = thousands(q.Limit) + " requests a " + string(q.Per)
+		}
+		if rl := p.RateLimit; rl != nil {
+			row.Rate = thousands(rl.Limit) + " requests a " + string(rl.Per)
+		}
+		if sub.Status != portico.Approved {
 			row.Note = "The subscription waits for approval."
-		case s.QuotaUsage == nil:
-			row.Note = "This node does not report quota use."
-		default:
-			used, err := s.QuotaUsage(r.Context(), app, sub.APIID, q)
-			if err != nil {
-				s.log.Warn("portal: reading quota use failed", "application", app, "api", sub.APIID, "err", err)
-				row.Note = "Quota use is not available right now."
-			} else {
-				row.Used = thousands(used) + " of " + thousands(q.Limit) + " this " + string(q.Per)
-			}
+			out = append(out, row)
+			continue
+		}
+		var u usageAnswer
+		err := s.do(r, apiCall{method: http.MethodGet, path: "/subscriptions/" + url.PathEscape(sub.ID) + "/usage", token: ss.token}, &u)
+		if e, ok := err.(*apiError); ok && e.Status == http.StatusServiceUnavailable {
+			row.Note = "Use is not available right now: " + e.Message + "."
+		} else if err != nil {
+			return nil, err
+		}
+		if c := u.Quota; c != nil {
+			row.QuotaUsed = thousands(c.Used) + " of " + thousands(c.Limit) + " this " + string(c.Per)
+		}
+		if c := u.RateLimit; c != nil {
+			row.RateUsed = c.words()
 		}
 		out = append(out, row)
 	}
 	return out, nil
+}
+
+// usageAnswer is the admin API's GET /subscriptions/{id}/usage.
+type usageAnswer struct {
+	Quota     *counterAnswer `json:"quota"`
+	RateLimit *counterAnswer `json:"rate_limit"`
+}
+
+// counterAnswer is one counter's current window.
+type counterAnswer struct {
+	Limit  int64          `json:"limit"`
+	Used   int64          `json:"used"`
+	Per    portico.Period `json:"per"`
+	Window portico.Window `json:"window"`
+}
+
+// words says how much of the window is used: "12 of 100 this minute", "12
+// of 100 in the last minute" (rolling).
+func (c *counterAnswer) words() string {
+	when := " this " + string(c.Per)
+	if c.Window == portico.Rolling {
+		when = " in the last " + string(c.Per)
+	}
+	return thousands(c.Used) + " of " + thousands(c.Limit) + when
 }
 
 // thousands writes n with its thousands separated by commas: 10,000.

@@ -89,11 +89,6 @@ type Server struct {
 	// ever dialed. If nil, the portal has no "try it" form.
 	Gateway http.Handler
 
-	// QuotaUsage gives, on the portal's usage page, how much of its quota
-	// an application has used. If nil, quotas are shown without their
-	// use.
-	QuotaUsage QuotaUsage
-
 	once   sync.Once
 	mux    *http.ServeMux
 	pages  map[string]*template.Template

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +35,9 @@ import (
 //     the page shows 200 and the backend's body;
 //   - it rotates the key with an hour of grace: the new key is shown once,
 //     and calls with the old key and the new one both go through;
-//   - its usage page counts the calls once the analytics store has them;
+//   - its usage page counts the calls once the analytics store has them,
+//     and shows the quota's and the rate limit's use as the gateway's
+//     limiter counted them;
 //   - every page passes CheckLabels and CheckKeyboard and has no CSP
 //     violation and no console error.
 //
@@ -198,10 +201,20 @@ func TestPortalBrowser(t *testing.T) {
 		requests, _ = strconv.Atoi(tab.Text("#usage-requests"))
 		return requests >= 3
 	})
-	if got := tab.Text("main"); !strings.Contains(got, "forecast v1 on Starter: 10,000 requests a month.") ||
-		!strings.Contains(got, "This node does not report quota use.") {
-		t.Errorf("the usage page lacks the quota in words or the note on its use: %q", got)
+	// The quota's use, as the gateway's limiter counted the calls that
+	// went through (three at least: the tries before the subscription
+	// reached the gateway were refused, and not counted).
+	limits := tab.Text(`section.limits[aria-label="forecast v1"]`)
+	used := regexp.MustCompile(`Used: (\d+) of 10,000 this month`).FindStringSubmatch(limits)
+	if !strings.Contains(limits, "Quota: 10,000 requests a month.") || used == nil {
+		t.Errorf("the usage page's limits read %q", limits)
+	} else if n, _ := strconv.Atoi(used[1]); n < 3 || n > requests {
+		t.Errorf("the quota's use reads %d, want from 3 to the %d requests counted", n, requests)
 	}
+	if !regexp.MustCompile(`Used: \d+ of 100 this minute`).MatchString(limits) {
+		t.Errorf("the rate limit's use is not shown: %q", limits)
+	}
+	t.Logf("%d requests counted; limits: %q", requests, limits)
 	checks.check(t, tab, "usage")
 	portalScreenshot(t, tab, "usage")
 	t.Logf("checked pages: %s", strings.Join(checks.pages, ", "))
