@@ -9,8 +9,10 @@ import (
 // Who may do what. The rule of thumb: what a caller may not see answers
 // 404, as if it did not exist; what it may see but not change answers 403.
 
-func isAdmin(u *portico.User) bool     { return u.HasRole(portico.RoleAdmin) }
-func isPublisher(u *portico.User) bool { return u.HasRole(portico.RolePublisher) }
+// isAdmin and isPublisher take a nil u, the anonymous visitor of the
+// public routes (see Server.public), as neither.
+func isAdmin(u *portico.User) bool     { return u != nil && u.HasRole(portico.RoleAdmin) }
+func isPublisher(u *portico.User) bool { return u != nil && u.HasRole(portico.RolePublisher) }
 
 // canPublish reports whether u may create APIs and plans.
 func canPublish(u *portico.User) bool { return isAdmin(u) || isPublisher(u) }

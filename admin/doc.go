@@ -224,15 +224,15 @@
 //	POST   /users/{id}/approve                  admin: enables a user who signed up pending approval (409 if not pending)
 //	POST   /signup                              no authentication: {"username","password","email"} → 201 (see Sign-up)
 //
-//	GET    /plans?q=                            any
+//	GET    /plans?q=                            any; without credentials, the plans of the public APIs
 //	POST   /plans                               admin, publisher → 201; "shared": true lets other owners' APIs offer it
-//	GET    /plans/{id}                          any
+//	GET    /plans/{id}                          any; without credentials, a plan of a public API
 //	PUT    /plans/{id}                          admin, owner
 //	DELETE /plans/{id}                          admin, owner; 409 while an API or a live subscription uses it
 //
 //	GET    /apis?state=&visibility=&q=          any; sees what it may (see Visibility)
 //	POST   /apis                                admin, publisher → 201, state "draft"; admin may send "allow_nested": true
-//	GET    /apis/{id}                           who sees it
+//	GET    /apis/{id}                           who sees it (also without credentials, a public API)
 //	PUT    /apis/{id}                           admin, owner
 //	DELETE /apis/{id}                           admin, owner; 409 with approved subscriptions unless retired
 //	POST   /apis/{id}/publish                   admin, owner: draft or deprecated → published

@@ -288,9 +288,38 @@ func TestVisibilityEnforced(t *testing.T) {
 		})
 	}
 
-	// Anonymous callers get nothing from the admin API.
-	e.anon().do("GET", "/api/v1/apis", nil).want(http.StatusUnauthorized)
-	e.anon().do("GET", "/api/v1/apis/"+public, nil).want(http.StatusUnauthorized)
+	// An anonymous visitor (the portal's catalog) sees public APIs only,
+	// without their endpoints, and the plans they offer; nothing else.
+	anon := e.anon()
+	l := items[map[string]any](anon.do("GET", "/api/v1/apis", nil).want(http.StatusOK))
+	if l.Total != 1 || l.Items[0]["id"] != public {
+		t.Fatalf("an anonymous visitor lists %+v, want the public API only", l)
+	}
+	for _, q := range []string{"?q=intraapi", "?q=partnerapi", "?visibility=partner", "?state=draft"} {
+		if l := items[map[string]any](anon.do("GET", "/api/v1/apis"+q, nil).want(http.StatusOK)); l.Total != 0 {
+			t.Errorf("an anonymous visitor finds %+v with %s", l.Items, q)
+		}
+	}
+	got := anon.do("GET", "/api/v1/apis/"+public, nil).want(http.StatusOK).obj()
+	if _, has := got["endpoint"]; has {
+		t.Errorf("an anonymous visitor sees the endpoint: %v", got)
+	}
+	for _, id := range []string{intranet, partnerAPI, draft, "nope"} {
+		anon.do("GET", "/api/v1/apis/"+id, nil).wantErr(http.StatusNotFound, "")
+	}
+	anon.do("GET", "/api/v1/plans/"+plan, nil).want(http.StatusOK)
+	hidden := adm.do("POST", "/api/v1/plans", goldPlan("hidden")).want(http.StatusCreated).str("id")
+	anon.do("GET", "/api/v1/plans/"+hidden, nil).wantErr(http.StatusNotFound, "")
+	if l := items[map[string]any](anon.do("GET", "/api/v1/plans", nil).want(http.StatusOK)); l.Total != 1 || l.Items[0]["id"] != plan {
+		t.Errorf("an anonymous visitor lists the plans %+v, want only the public API's", l.Items)
+	}
+	// Everything else still needs credentials; bad ones are refused, not
+	// taken as a visitor.
+	for _, p := range []string{"/api/v1/applications", "/api/v1/subscriptions", "/api/v1/users/me", "/api/v1/groups"} {
+		anon.do("GET", p, nil).want(http.StatusUnauthorized)
+	}
+	anon.do("POST", "/api/v1/apis", weatherAPI("/anon")).want(http.StatusUnauthorized)
+	e.as("nobody", "wrong-password").do("GET", "/api/v1/apis", nil).want(http.StatusUnauthorized)
 
 	// Only admins make users internal; a user may echo its own value.
 	plain.do("PUT", "/api/v1/users/me", map[string]any{"internal": true}).wantErr(http.StatusForbidden, "internal")

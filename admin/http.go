@@ -65,15 +65,19 @@ func (s *Server) routes() *http.ServeMux {
 	h("GET /api/v1/subscribers", s.listSubscribers)
 	h("POST /api/v1/subscribers", s.createSubscriber)
 
-	h("GET /api/v1/plans", s.listPlans)
+	// Lists and reads of APIs and plans also serve anonymous visitors
+	// (the developer portal's catalog): public APIs and their plans.
+	pub := func(pattern string, fn handler) { m.Handle(pattern, s.public(fn)) }
+
+	pub("GET /api/v1/plans", s.listPlans)
 	h("POST /api/v1/plans", s.createPlan)
-	h("GET /api/v1/plans/{id}", s.getPlan)
+	pub("GET /api/v1/plans/{id}", s.getPlan)
 	h("PUT /api/v1/plans/{id}", s.updatePlan)
 	h("DELETE /api/v1/plans/{id}", s.deletePlan)
 
-	h("GET /api/v1/apis", s.listAPIs)
+	pub("GET /api/v1/apis", s.listAPIs)
 	h("POST /api/v1/apis", s.createAPI)
-	h("GET /api/v1/apis/{id}", s.getAPI)
+	pub("GET /api/v1/apis/{id}", s.getAPI)
 	h("PUT /api/v1/apis/{id}", s.updateAPI)
 	h("DELETE /api/v1/apis/{id}", s.deleteAPI)
 	h("POST /api/v1/apis/{id}/publish", s.transition("publish", portico.Published, portico.Draft, portico.Deprecated))
@@ -134,6 +138,28 @@ func (s *Server) authed(fn handler) http.Handler {
 		c, err := s.authenticate(r, cfg)
 		if err == nil {
 			err = fn(w, r, c)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// public serves a request without an Authorization header as from an
+// anonymous visitor: fn gets a call with a nil user, which every rule
+// takes as someone with no role who owns nothing (portico.Config.CanSeeAPI
+// shows such a visitor public APIs only). A request with credentials is
+// authenticated as by authed.
+func (s *Server) public(fn handler) http.Handler {
+	authed := s.authed(fn)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, has := r.Header["Authorization"]; has {
+			authed.ServeHTTP(w, r)
+			return
+		}
+		cfg, err := s.current(r.Context())
+		if err == nil {
+			err = fn(w, r, &call{cfg: cfg})
 		}
 		if err != nil {
 			s.writeError(w, r, err)

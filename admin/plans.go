@@ -45,12 +45,31 @@ func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, c *call) erro
 	if q.q != "" {
 		keep = func(p *portico.Plan, text string) bool { return q.text(text, func() bool { return q.plan(p) }) }
 	}
+	if c.user == nil {
+		offered := visitorPlans(c.cfg)
+		text := keep
+		keep = func(p *portico.Plan, t string) bool { return offered[p.ID] && (text == nil || text(p, t)) }
+	}
 	return readOrdered(w, r, s.planOrder(c.cfg), keep, same)
+}
+
+// visitorPlans returns the plans an anonymous visitor sees: those offered
+// by the APIs it sees.
+func visitorPlans(cfg *portico.Config) map[string]bool {
+	offered := make(map[string]bool)
+	for a := range cfg.APIs.Values() {
+		if cfg.CanSeeAPI(nil, a) {
+			for _, id := range a.Plans {
+				offered[id] = true
+			}
+		}
+	}
+	return offered
 }
 
 func (s *Server) getPlan(w http.ResponseWriter, r *http.Request, c *call) error {
 	p := c.cfg.Plans.Get(r.PathValue("id"))
-	if p == nil {
+	if p == nil || (c.user == nil && !visitorPlans(c.cfg)[p.ID]) {
 		return notFound("plan", r.PathValue("id"))
 	}
 	writeJSON(w, http.StatusOK, p)

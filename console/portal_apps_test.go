@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,22 +16,51 @@ import (
 	"github.com/portico-gw/portico/internal/consoletest"
 )
 
-// TestPortalVisitor: a visitor (no session) reaches the catalog, the
-// sign-in and sign-up pages; the admin API lists no APIs without a token
-// today, so the catalog asks the visitor to sign in and shows none; the
+// TestPortalVisitor: a visitor (no session) browses the catalog of
+// public APIs — not an intranet or partner API, nor a draft — and their
+// pages with their plans; it reaches the sign-in and sign-up pages; the
 // pages of a signed-in user send it to the sign-in page, to come back.
 func TestPortalVisitor(t *testing.T) {
 	e := newPortal(t)
 	f := seedCatalog(t, e)
+	for _, vis := range []string{"intranet", "partner"} {
+		st, b := e.API(t, pubName, pubPW, "POST", "/apis", `{"name":"hidden-`+vis+`","version":"v1","context":"/hidden-`+vis+`",
+			"visibility":"`+vis+`","auth":["api_key"],"endpoint":{"type":"single","targets":[{"url":"http://127.0.0.1:9"}]},"plans":["`+f.Free+`"]}`)
+		var a struct{ ID string }
+		if st != http.StatusCreated || json.Unmarshal([]byte(b), &a) != nil {
+			t.Fatalf("creating the %s API: %d %s", vis, st, b)
+		}
+		if st, b := e.API(t, pubName, pubPW, "POST", "/apis/"+a.ID+"/publish", ""); st != http.StatusOK {
+			t.Fatalf("publishing the %s API: %d %s", vis, st, b)
+		}
+	}
 	cl := e.NewClient(t)
 	st, body := cl.Get("/portal/")
-	if st != http.StatusOK || !strings.Contains(body, "Sign in to browse the APIs") || strings.Contains(body, "data-api=") {
-		t.Errorf("the catalog for a visitor: %d, want 200 asking to sign in, listing no API\n%s", st, mainOf(body))
+	if st != http.StatusOK || strings.Contains(body, "Sign in to browse the APIs") {
+		t.Errorf("the catalog for a visitor: %d, want 200 listing the public APIs\n%s", st, mainOf(body))
+	}
+	for id, want := range map[string]bool{f.Weather: true, f.Old: true, f.Basic: true, f.Draft: false} {
+		if got := strings.Contains(body, `data-api="`+id+`"`); got != want {
+			t.Errorf("the visitor's catalog lists %s: %v, want %v", id, got, want)
+		}
+	}
+	if strings.Contains(body, "hidden-intranet") || strings.Contains(body, "hidden-partner") {
+		t.Error("the visitor's catalog lists an intranet or partner API")
+	}
+	if st, body := cl.Get("/portal/?q=hidden"); st != http.StatusOK || strings.Contains(body, "data-api=") {
+		t.Errorf("a visitor's search finds a hidden API: %d\n%s", st, mainOf(body))
 	}
 	if !strings.Contains(body, `href="/portal/signup"`) || strings.Contains(body, `action="/portal/logout"`) {
 		t.Error("a visitor's header lacks the sign-up link or has a sign-out form")
 	}
-	for _, p := range []string{"/portal/apps", "/portal/usage", "/portal/apis/" + f.Weather} {
+	// An API's page, with its plans in words.
+	if st, body := cl.Get("/portal/apis/" + f.Weather); st != http.StatusOK || !strings.Contains(body, "Free") || !strings.Contains(body, "10,000") {
+		t.Errorf("a public API's page for a visitor: %d, want its plans\n%s", st, mainOf(body))
+	}
+	if st, _ := cl.Get("/portal/apis/" + f.Draft); st != http.StatusNotFound {
+		t.Errorf("a draft's page for a visitor: %d, want 404", st)
+	}
+	for _, p := range []string{"/portal/apps", "/portal/usage"} {
 		st, _, loc := cl.Do(mustGet(t, e.URL+p))
 		if st != http.StatusSeeOther || loc != "/portal/login?next="+url.QueryEscape(p) {
 			t.Errorf("GET %s as a visitor: %d to %q, want 303 to the sign-in page", p, st, loc)

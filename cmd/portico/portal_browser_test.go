@@ -21,8 +21,8 @@ import (
 // Chromium against a node (embedded store and analytics) whose API
 // "forecast" has a backend of its own:
 //
-//   - a visitor's catalog asks to sign in (the admin API lists no APIs
-//     without a token yet);
+//   - a visitor's catalog lists the public API, not an intranet one, and
+//     shows the public API's page;
 //   - with sign-up open, a developer signs up on the portal and is signed
 //     in; it finds the API in the catalog and reads its plan in words and
 //     how to call it;
@@ -75,12 +75,27 @@ func TestPortalBrowser(t *testing.T) {
 	admin.call("PUT", "/settings/signup", map[string]any{"mode": "open"}, 200)
 	checks := newPageChecks()
 
-	// A visitor.
+	intranet := admin.call("POST", "/apis", map[string]any{
+		"name": "payroll", "version": "v1", "context": "/payroll", "visibility": "intranet", "auth": []string{"api_key"}, "plans": []string{plan},
+		"endpoint": map[string]any{"type": "single", "targets": []map[string]any{{"url": backend.URL}}},
+	}, 201)["id"].(string)
+	admin.call("POST", "/apis/"+intranet+"/publish", nil, 200)
+
+	// A visitor sees the public API, not the intranet one.
 	visitor := b.NewTab(t)
 	visitor.Go(base + "/portal/")
 	checks.check(t, visitor, "catalog (visitor)")
-	if got := visitor.Text("main"); !strings.Contains(got, "Sign in to browse the APIs") {
-		t.Errorf("the visitor's catalog reads %q", got)
+	if got := visitor.Text("main"); !strings.Contains(got, "forecast") || strings.Contains(got, "payroll") {
+		t.Errorf("the visitor's catalog reads %q, want forecast and not payroll", got)
+	}
+	visitor.ClickAndWait(`li[data-api="` + api + `"] h2 a`)
+	checks.check(t, visitor, "API (visitor)")
+	if got := visitor.Text(`section.plan`); !strings.Contains(got, "Quota of 10,000 requests a month") {
+		t.Errorf("the visitor's API page reads %q", got)
+	}
+	visitor.Go(base + "/portal/apis/" + intranet)
+	if st := visitor.Status(); st != http.StatusNotFound {
+		t.Errorf("the intranet API's page for a visitor: status %d, want 404", st)
 	}
 
 	// The developer signs up, is signed in, and finds the API.
