@@ -248,6 +248,7 @@
 //	POST   /applications/{id}/keys              admin, owner → 201 {"id","key","prefix","application","created_at"}
 //	GET    /applications/{id}/keys/{keyID}      who sees the application
 //	DELETE /applications/{id}/keys/{keyID}      admin, owner: revokes the key → 204
+//	POST   /applications/{id}/keys/verify       admin, owner: {"key"} → the key it is (never its text or hash), or 404 "key"
 //	POST   /applications/{id}/keys/{keyID}/rotate  admin, owner: {"grace_seconds": 0..86400} → 201 a new key
 //	                                            (shown once, as POST keys) and "rotated": the old key with its expires_at
 //	GET    /applications/{id}/subscriptions     who sees the application

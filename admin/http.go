@@ -94,6 +94,7 @@ func (s *Server) routes() *http.ServeMux {
 	h("GET /api/v1/applications/{id}/keys/{key}", s.getKey)
 	h("DELETE /api/v1/applications/{id}/keys/{key}", s.revokeKey)
 	h("POST /api/v1/applications/{id}/keys/{key}/rotate", s.rotateKey)
+	h("POST /api/v1/applications/{id}/keys/verify", s.verifyKey)
 	h("GET /api/v1/applications/{id}/subscriptions", s.listApplicationSubscriptions)
 	h("POST /api/v1/applications/{id}/subscriptions", s.createSubscription)
 

@@ -111,6 +111,7 @@ func TestPortalTryRefusals(t *testing.T) {
 	}{
 		{"sue's application", tryForm(f, "application", f.OtherApp, "key", f.OtherKey), 403, "application"},
 		{"sue's key with sam's application", tryForm(f, "key", f.OtherKey), 403, "key"},
+		{"a made-up key with sam's key's prefix", tryForm(f, "key", f.KeyPrefix+"0000000000000000000000000000000000000000"), 403, "key"},
 		{"a revoked key", tryForm(f, "key", revoked["key"].(string)), 403, "key"},
 		{"no key", tryForm(f, "key", ""), 400, "key"},
 		{"a key with a newline", tryForm(f, "key", f.Key+"\r\nX-Evil: 1"), 400, "key"},

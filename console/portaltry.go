@@ -370,13 +370,9 @@ func basicAuth(user, password string) string {
 	return strings.TrimPrefix(r.Header.Get("Authorization"), "Basic ")
 }
 
-// tryKey checks that key is a live API key of application appID, which the
-// user owns, as the admin API shows them to the user: the key's prefix
-// (the part the admin API keeps in clear) is that of one of the
-// application's live keys. The admin API shows no key's hash, so a key
-// of another application with the same prefix (8 characters, 5 of them
-// random) would pass; the gateway then counts the call against that key's
-// application.
+// tryKey checks that key is a live API key of application appID, which
+// the user owns: the admin API's POST /applications/{id}/keys/verify,
+// which compares the key's hash with those of the application's keys.
 func (s *Server) tryKey(r *http.Request, ss *session, appID, key string) error {
 	key = strings.TrimSpace(key)
 	switch {
@@ -397,24 +393,19 @@ func (s *Server) tryKey(r *http.Request, ss *session, appID, key string) error {
 	if app.Owner != ss.user.ID {
 		return tryRefused(http.StatusForbidden, "application", "You may try calls only with the keys of your own applications.")
 	}
-	now := s.now()
-	for offset := 0; offset < 10_000; offset += 1000 {
-		var keys list[portico.Key]
-		err := s.do(r, apiCall{method: http.MethodGet, path: "/applications/" + url.PathEscape(app.ID) + "/keys",
-			query: url.Values{"limit": {"1000"}, "offset": {strconv.Itoa(offset)}}, token: ss.token}, &keys)
-		if err != nil {
-			return err
-		}
-		for _, k := range keys.Items {
-			if k.Live(now) && k.ApplicationID == app.ID && len(k.Prefix) >= 4 && strings.HasPrefix(key, k.Prefix) {
-				return nil
-			}
-		}
-		if offset+len(keys.Items) >= keys.Total || len(keys.Items) == 0 {
-			break
-		}
+	var k portico.Key
+	err := s.do(r, apiCall{method: http.MethodPost, path: "/applications/" + url.PathEscape(app.ID) + "/keys/verify",
+		body: map[string]string{"key": key}, token: ss.token}, &k)
+	if e, ok := err.(*apiError); ok && (e.Status == http.StatusNotFound || e.Status == http.StatusBadRequest) {
+		return tryRefused(http.StatusForbidden, "key", "This is not a live key of the application %s.", app.Name)
 	}
-	return tryRefused(http.StatusForbidden, "key", "This is not a live key of the application %s.", app.Name)
+	if err != nil {
+		return err
+	}
+	if k.ApplicationID != app.ID || !k.Live(s.now()) {
+		return tryRefused(http.StatusForbidden, "key", "This is not a live key of the application %s.", app.Name)
+	}
+	return nil
 }
 
 // tryCall sends req through the gateway's handler and reads its answer.
