@@ -63,6 +63,7 @@ type Config struct {
 	TrustedProxies         string // comma-separated CIDRs; see trustedProxies
 	TrustedProxiesHeader   string // X-Forwarded-For or Forwarded
 	OAuth2TokenLifetime    time.Duration
+	PublicURL              string // the front door's base URL, for the developer portal; "": the gateway's address
 }
 
 // errHelp is returned by LoadConfig when -h was given and usage printed.
@@ -130,6 +131,7 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.AJPSecret, "ajp-secret", c.AJPSecret, "secret every AJP request must carry (mod_jk worker secret, mod_proxy_ajp secret=); required unless --ajp-addr is on loopback; prefer PORTICO_AJP_SECRET to the flag")
 	fs.Var(&listFlag{p: &c.AdminAllowedOrigin, fresh: true}, "admin-allowed-origin", "origins (scheme://host[:port]) besides the admin listener's own whose browser requests the admin API serves, e.g. the public origin behind a proxy: comma-separated or the flag repeated")
 	fs.Var(&listFlag{p: &c.TrustedProxies, fresh: true}, "trusted-proxies", "gateway: addresses of the proxies in front of it (the front door: nginx, Apache, HAProxy, a load balancer) whose report of the client's address it believes, for IP rules, header variables and analytics: CIDRs or addresses, comma-separated or the flag repeated (empty: the client is the connection's peer, and X-Forwarded-For is not believed)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the front door's base URL (https://api.example.com): where the developer portal tells callers to call APIs, and an origin whose portal form posts are served")
 	fs.StringVar(&c.TrustedProxiesHeader, "trusted-proxies-header", c.TrustedProxiesHeader, "gateway: the header in which --trusted-proxies report the client: X-Forwarded-For or Forwarded")
 	fs.DurationVar(&c.OAuth2TokenLifetime, "oauth2-token-lifetime", c.OAuth2TokenLifetime, "gateway: how long an access token of POST /oauth2/token is valid (1m to 24h)")
 	fs.Var(&listFlag{p: &c.WebhookAllowCIDR, fresh: true}, "webhook-allow-cidr", "address ranges webhooks may reach although internal (loopback, private, link-local…): CIDRs or addresses, comma-separated or the flag repeated")
@@ -321,6 +323,13 @@ func (c Config) validate() error {
 	}
 	if c.AJPAddr != "" && c.AJPSecret == "" && !loopbackAddr(c.AJPAddr) {
 		return fmt.Errorf("ajp-addr %s is not on loopback: set --ajp-secret or PORTICO_AJP_SECRET, the secret of the web server's AJP worker", c.AJPAddr)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.PublicURL, "?") || strings.HasSuffix(c.PublicURL, "#") {
+			return fmt.Errorf("public-url %q: want http(s)://host[:port][/path], without user, query or fragment", c.PublicURL)
+		}
 	}
 	if c.ReadHeaderTimeout <= 0 || c.IdleTimeout <= 0 {
 		return fmt.Errorf("read-header-timeout and idle-timeout must be positive")

@@ -79,6 +79,9 @@ func TestLoadConfigAuthSettings(t *testing.T) {
 	if err != nil || tp == nil || c.TrustedProxies != "10.0.0.0/8,192.0.2.7,::1" || c.OAuth2TokenLifetime != 15*time.Minute {
 		t.Fatalf("read %q, %v, %v: %v", c.TrustedProxies, tp, c.OAuth2TokenLifetime, err)
 	}
+	if c, err := LoadConfig([]string{"--public-url", "https://api.example.com/v"}, none); err != nil || c.PublicURL != "https://api.example.com/v" {
+		t.Fatalf("--public-url read as %q, %v", c.PublicURL, err)
+	}
 	if c, err := LoadConfig(nil, none); err != nil || c.TrustedProxies != "" || c.OAuth2TokenLifetime != time.Hour {
 		t.Fatalf("defaults: %q %v, %v", c.TrustedProxies, c.OAuth2TokenLifetime, err)
 	} else if tp, _ := c.trustedProxies(); tp != nil {
@@ -94,6 +97,12 @@ func TestLoadConfigAuthSettings(t *testing.T) {
 		{[]string{"--oauth2-token-lifetime", "30s"}, "oauth2-token-lifetime"},
 		{[]string{"--oauth2-token-lifetime", "48h"}, "oauth2-token-lifetime"},
 		{[]string{"--oauth2-token-lifetime", "-1h"}, "oauth2-token-lifetime"},
+		{[]string{"--public-url", "api.example.com"}, "public-url"},
+		{[]string{"--public-url", "ftp://api.example.com"}, "public-url"},
+		{[]string{"--public-url", "https://user:pw@api.example.com"}, "public-url"},
+		{[]string{"--public-url", "https://api.example.com/?x=1"}, "public-url"},
+		{[]string{"--public-url", "https://api.example.com/#top"}, "public-url"},
+		{[]string{"--public-url", "https://"}, "public-url"},
 	} {
 		if _, err := LoadConfig(tt.args, none); err == nil || !strings.Contains(err.Error(), tt.flag) {
 			t.Errorf("LoadConfig(%q): %v, want an error naming %s", tt.args, err, tt.flag)

@@ -333,6 +333,7 @@ func (m *Main) Run(ctx context.Context) error {
 		// handler in-process, counted as the gateway's requests.
 		GatewayAddr: m.GatewayAddr,
 		KeyHeader:   proxy.HeaderAPIKey,
+		PublicURL:   c.PublicURL,
 		Gateway: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			m.rate.Inc(time.Now())
 			m.gateway.ServeHTTP(w, r)
