@@ -73,6 +73,7 @@ fuzz ./clickhouse FuzzQuoteString
 # Its coverage is noisy (servers in the process): minimizing every new input would use the whole run.
 fuzz ./console FuzzForms -fuzzminimizetime 5x
 fuzz ./console FuzzChartText
+fuzz ./console FuzzPortalTry -fuzzminimizetime 5x
 fuzz ./admin FuzzSearch
 # The policy and auth building blocks (issue 11).
 fuzz ./threat FuzzJSONReader
