@@ -3,7 +3,10 @@ package portico
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Visibility says who may discover an API in the catalog.
@@ -62,14 +65,17 @@ const (
 
 // API is a backend web service published through the gateway.
 type API struct {
-	ID          string      `json:"id"`
-	Name        string      `json:"name"`
-	Version     string      `json:"version"`
-	Context     string      `json:"context"`
-	Description string      `json:"description,omitempty"`
-	Visibility  Visibility  `json:"visibility"`
-	State       Lifecycle   `json:"state"`
-	Auth        AuthMethods `json:"auth"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Context     string `json:"context"`
+	Description string `json:"description,omitempty"`
+	// Tags are short words the catalog shows and searches (see
+	// CheckTags).
+	Tags       []string    `json:"tags,omitempty"`
+	Visibility Visibility  `json:"visibility"`
+	State      Lifecycle   `json:"state"`
+	Auth       AuthMethods `json:"auth"`
 	// JWTIssuers are the issuers whose tokens an API with jwt auth trusts.
 	JWTIssuers []JWTIssuer `json:"jwt_issuers,omitempty"`
 	// ForwardCredentials forwards the caller's API key, Basic credentials
@@ -161,5 +167,40 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("duration must be a string like \"5s\": %w", err)
 	}
 	*d = Duration(v)
+	return nil
+}
+
+// Tag limits: at most MaxTags tags of at most MaxTagLength characters.
+const (
+	MaxTags      = 20
+	MaxTagLength = 40
+)
+
+// CheckTags checks an API's tags: at most MaxTags, each 1 to
+// MaxTagLength characters of letters, digits, spaces and "-_.+#/",
+// without spaces at either end, none twice in any case. A bad tag is an
+// EInvalid error naming "tags[i]".
+func CheckTags(tags []string) error {
+	if len(tags) > MaxTags {
+		return FieldErrorf(EInvalid, "tags", "at most %d tags", MaxTags)
+	}
+	seen := make(map[string]bool, len(tags))
+	for i, t := range tags {
+		field := fmt.Sprintf("tags[%d]", i)
+		n := utf8.RuneCountInString(t)
+		switch {
+		case n == 0 || n > MaxTagLength:
+			return FieldErrorf(EInvalid, field, "a tag is 1 to %d characters", MaxTagLength)
+		case strings.TrimSpace(t) != t:
+			return FieldErrorf(EInvalid, field, "a tag has no space at either end")
+		case strings.IndexFunc(t, func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune("-_.+#/", r)
+		}) >= 0:
+			return FieldErrorf(EInvalid, field, "a tag is letters, digits, spaces and -_.+#/ only")
+		case seen[strings.ToLower(t)]:
+			return FieldErrorf(EInvalid, field, "the tag %q is given twice", t)
+		}
+		seen[strings.ToLower(t)] = true
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/portico-gw/portico"
@@ -20,6 +21,7 @@ type apiRequest struct {
 	Version     string              `json:"version"`
 	Context     string              `json:"context"`
 	Description string              `json:"description"`
+	Tags        []string            `json:"tags"`
 	Visibility  portico.Visibility  `json:"visibility"`
 	State       json.RawMessage     `json:"state"`
 	Auth        portico.AuthMethods `json:"auth"`
@@ -57,6 +59,7 @@ func (q *apiRequest) api() (*portico.API, error) {
 		Version:            q.Version,
 		Context:            q.Context,
 		Description:        q.Description,
+		Tags:               q.Tags,
 		Visibility:         q.Visibility,
 		Auth:               q.Auth,
 		JWTIssuers:         q.JWTIssuers,
@@ -135,6 +138,7 @@ type apiListing struct {
 	Version     string              `json:"version"`
 	Context     string              `json:"context"`
 	Description string              `json:"description,omitempty"`
+	Tags        []string            `json:"tags,omitempty"`
 	Visibility  portico.Visibility  `json:"visibility"`
 	State       portico.Lifecycle   `json:"state"`
 	Auth        portico.AuthMethods `json:"auth"`
@@ -159,7 +163,7 @@ func viewAPI(u *portico.User, a *portico.API) any {
 		plans = []string{}
 	}
 	return apiListing{
-		ID: a.ID, Name: a.Name, Version: a.Version, Context: a.Context, Description: a.Description,
+		ID: a.ID, Name: a.Name, Version: a.Version, Context: a.Context, Description: a.Description, Tags: a.Tags,
 		Visibility: a.Visibility, State: a.State, Auth: a.Auth, Plans: plans, WebSocket: a.WebSocket,
 		ForwardCredentials: a.ForwardCredentials, Owner: a.Owner,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
@@ -233,11 +237,13 @@ func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
+	tag := q.Get("tag")
 	keep := func(a *portico.API, text string) bool {
 		return c.cfg.CanSeeAPI(c.user, a) && (state == "" || a.State == state) && (vis == "" || a.Visibility == vis) &&
+			(tag == "" || slices.ContainsFunc(a.Tags, func(t string) bool { return strings.EqualFold(t, tag) })) &&
 			search.text(text, func() bool { return search.api(a) })
 	}
-	if isAdmin(c.user) && state == "" && vis == "" && search.q == "" {
+	if isAdmin(c.user) && state == "" && vis == "" && tag == "" && search.q == "" {
 		keep = nil // every API: a page costs only its window
 	}
 	view := func(a *portico.API) any { return viewAPI(c.user, a) }

@@ -230,7 +230,7 @@
 //	PUT    /plans/{id}                          admin, owner
 //	DELETE /plans/{id}                          admin, owner; 409 while an API or a live subscription uses it
 //
-//	GET    /apis?state=&visibility=&q=          any; sees what it may (see Visibility)
+//	GET    /apis?state=&visibility=&tag=&q=     any; sees what it may (see Visibility)
 //	POST   /apis                                admin, publisher → 201, state "draft"; admin may send "allow_nested": true
 //	GET    /apis/{id}                           who sees it (also without credentials, a public API)
 //	PUT    /apis/{id}                           admin, owner

@@ -51,7 +51,7 @@ var (
 		return searchText(p.Name, p.Description)
 	}}
 	apiKind = kind[portico.API]{created: apiCreated, text: func(a *portico.API) string {
-		return searchText(a.Name, a.Context, a.Version, a.Description)
+		return searchText(append([]string{a.Name, a.Context, a.Version, a.Description}, a.Tags...)...)
 	}}
 	userKind = kind[portico.User]{created: userCreated, text: func(u *portico.User) string {
 		return searchText(u.Username, u.Email)

@@ -140,7 +140,7 @@ func (s search) user(u *portico.User) bool { return s.match(u.Username, u.Email)
 func (s search) plan(p *portico.Plan) bool { return s.match(p.Name, p.Description) }
 
 func (s search) api(a *portico.API) bool {
-	return s.match(a.Name, a.Context, a.Version, a.Description)
+	return s.match(append([]string{a.Name, a.Context, a.Version, a.Description}, a.Tags...)...)
 }
 
 func (s search) application(a *portico.Application) bool { return s.match(a.Name, a.Description) }

@@ -147,6 +147,9 @@ func validateAPI(a *portico.API) error {
 	if err := text("description", a.Description, false, maxDescription); err != nil {
 		return err
 	}
+	if err := portico.CheckTags(a.Tags); err != nil {
+		return err
+	}
 	if err := checkContext(a.Context); err != nil {
 		return err
 	}

@@ -94,7 +94,12 @@ func TestAPIAuthAndPoliciesForm(t *testing.T) {
 		"cors_origins": {"https://app.example.com\r\nhttps://*.example.org\r\n"}, "cors_methods": {"PUT, DELETE"},
 		"cors_headers": {"Authorization\nContent-Type"}, "cors_exposed": {"X-Total"}, "cors_credentials": {"1"}, "cors_max_age": {"600"},
 		"ip_allow": {"10.0.0.0/8\r\n192.0.2.7"}, "ip_deny": {"10.1.0.0/16"}, "policies_other": {other},
-		"endpoint_type": {"single"}, "targets": {"http://127.0.0.1:9001"}, "plans": {plan}}
+		"endpoint_type": {"single"}, "targets": {"http://127.0.0.1:9001"}, "plans": {plan}, "tags": {" forecasts, géo ,, <b>"}}
+	st, body, _ := post("/console/apis/new", form)
+	if st != http.StatusBadRequest || !strings.Contains(body, "a tag is letters, digits") || !strings.Contains(body, "forecasts, géo, &lt;b&gt;") {
+		t.Fatalf("a bad tag: %d, want 400 at the tags with the input kept\n%s", st, body)
+	}
+	form.Set("tags", " forecasts, géo ,, ")
 	st, body, loc := post("/console/apis/new", form)
 	if st != http.StatusSeeOther {
 		t.Fatalf("creating the API: %d\n%s", st, body)
@@ -124,7 +129,9 @@ func TestAPIAuthAndPoliciesForm(t *testing.T) {
 		}
 		return a
 	}
-	check("after create", hsSecret)
+	if a := check("after create", hsSecret); strings.Join(a.Tags, "|") != "forecasts|géo" {
+		t.Fatalf("stored tags %q", a.Tags)
+	}
 
 	page = get(loc)
 	for _, want := range []string{`id="auth_jwt" name="auth" value="jwt" aria-describedby="auth_jwt_hint" checked`,

@@ -121,6 +121,12 @@ func readAPIForm(r *http.Request, a *portico.API) (map[string]any, apiForm, *api
 	f := r.PostFormValue
 	a.Name, a.Version, a.Context = strings.TrimSpace(f("name")), strings.TrimSpace(f("version")), strings.TrimSpace(f("context"))
 	a.Description = f("description")
+	a.Tags = []string{}
+	for _, t := range strings.Split(f("tags"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			a.Tags = append(a.Tags, t)
+		}
+	}
 	a.Visibility = portico.Visibility(f("visibility"))
 	a.Endpoint.Type, a.Endpoint.Algorithm = portico.EndpointType(f("endpoint_type")), portico.Algorithm(f("algorithm"))
 	a.WebSocket = f("websocket") != ""
@@ -152,7 +158,7 @@ func readAPIForm(r *http.Request, a *portico.API) (map[string]any, apiForm, *api
 	// API keeps the stored secret of an issuer with an empty key (see
 	// admin/doc.go).
 	body := map[string]any{
-		"name": a.Name, "version": a.Version, "context": a.Context, "description": a.Description,
+		"name": a.Name, "version": a.Version, "context": a.Context, "description": a.Description, "tags": a.Tags,
 		"visibility": a.Visibility, "auth": a.Auth, "endpoint": a.Endpoint, "plans": a.Plans,
 		"websocket": a.WebSocket, "jwt_issuers": a.JWTIssuers, "forward_credentials": a.ForwardCredentials,
 		"identity_headers": a.IdentityHeaders, "policies": a.Policies,

@@ -44,6 +44,12 @@ func TestPortalVisitor(t *testing.T) {
 			t.Errorf("the visitor's catalog lists %s: %v, want %v", id, got, want)
 		}
 	}
+	if !strings.Contains(body, `<ul class="tags" aria-label="Tags"><li><a href="/portal/?q=g%c3%a9o">géo</a></li>`) {
+		t.Errorf("the catalog does not show the tags\n%s", mainOf(body))
+	}
+	if st, body := cl.Get("/portal/?q=basicapi+tag"); st != http.StatusOK || !strings.Contains(body, `data-api="`+f.Basic+`"`) || strings.Contains(body, `data-api="`+f.Weather+`"`) {
+		t.Errorf("a search by tag: %d\n%s", st, mainOf(body))
+	}
 	if strings.Contains(body, "hidden-intranet") || strings.Contains(body, "hidden-partner") {
 		t.Error("the visitor's catalog lists an intranet or partner API")
 	}

@@ -176,7 +176,7 @@ func seedCatalogTB(t testing.TB, e *portalEnv) catalogFixture {
 	f.Free = api(pubName, pubPW, "POST", "/plans", `{"name":"Free","auto_approve":true,"rate_limit":{"limit":100,"per":"minute","window":"fixed","resources":[{"pattern":"POST /orders","limit":5,"per":"second","window":"fixed"}]}}`, 201)["id"].(string)
 	f.Gold = api(pubName, pubPW, "POST", "/plans", `{"name":"Gold","quota":{"limit":10000,"per":"month","mode":"hard"}}`, 201)["id"].(string)
 	mk := func(name, context, auth, desc string) string {
-		return api(pubName, pubPW, "POST", "/apis", `{"name":"`+name+`","version":"v1","context":"`+context+`","description":"`+desc+`",
+		return api(pubName, pubPW, "POST", "/apis", `{"name":"`+name+`","version":"v1","context":"`+context+`","description":"`+desc+`","tags":["géo","`+name+` tag"],
 			"visibility":"public","auth":`+auth+`,"endpoint":{"type":"single","targets":[{"url":"http://127.0.0.1:9"}]},
 			"plans":["`+f.Free+`","`+f.Gold+`"]}`, 201)["id"].(string)
 	}
