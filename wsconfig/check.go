@@ -167,6 +167,7 @@ var apacheModules = map[Server][][2]string{
 		{"proxy_http_module", "mod_proxy_http.so"},
 		{"proxy_balancer_module", "mod_proxy_balancer.so"},
 		{"lbmethod_byrequests_module", "mod_lbmethod_byrequests.so"},
+		{"alias_module", "mod_alias.so"}, // RedirectMatch 404 of --portal-host
 	},
 	ApacheJK: {{"jk_module", "mod_jk.so"}},
 }
@@ -264,17 +265,23 @@ type iisRule struct {
 	Match struct {
 		URL string `xml:"url,attr"`
 	} `xml:"match"`
+	Conditions []struct {
+		Input   string `xml:"input,attr"`
+		Pattern string `xml:"pattern,attr"`
+	} `xml:"conditions>add"`
 	Action struct {
-		Type string `xml:"type,attr"`
-		URL  string `xml:"url,attr"`
+		Type       string `xml:"type,attr"`
+		URL        string `xml:"url,attr"`
+		StatusCode string `xml:"statusCode,attr"`
 	} `xml:"action"`
 }
 
 // checkIIS checks the structure of the IIS XML at path: well-formed, web
 // farms that each have a name, servers with an address, an ARR httpPort
 // and weight, at least one enabled, weighted round robin, and global rules
-// that each match a URL and rewrite it to a farm of the file; the last
-// rule matches every path.
+// that each match a URL and rewrite it to a farm of the file or answer it
+// with a 4xx CustomResponse (--portal-host), their conditions each with an
+// input and a pattern; the last rule matches every path.
 func checkIIS(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -335,12 +342,19 @@ func checkIIS(path string) error {
 	}
 	for _, r := range c.Rules {
 		farm, _, _ := strings.Cut(strings.TrimPrefix(r.Action.URL, "http://"), "/")
-		if r.Name == "" || r.Match.URL == "" || r.Action.Type != "Rewrite" || !farms[farm] {
-			return fmt.Errorf("%s: rule %q must match a URL and rewrite it to one of the web farms", path, r.Name)
+		rewrite := r.Action.Type == "Rewrite" && farms[farm]
+		refuse := r.Action.Type == "CustomResponse" && len(r.Action.StatusCode) == 3 && r.Action.StatusCode[0] == '4'
+		if r.Name == "" || r.Match.URL == "" || !rewrite && !refuse {
+			return fmt.Errorf("%s: rule %q must match a URL and rewrite it to one of the web farms, or answer it with a 4xx CustomResponse", path, r.Name)
+		}
+		for _, cond := range r.Conditions {
+			if cond.Input == "" || cond.Pattern == "" {
+				return fmt.Errorf("%s: rule %q has a condition without input or pattern", path, r.Name)
+			}
 		}
 	}
-	if last := c.Rules[len(c.Rules)-1]; last.Match.URL != "(.*)" {
-		return fmt.Errorf("%s: the last rule, %q, does not match every path", path, last.Name)
+	if last := c.Rules[len(c.Rules)-1]; last.Match.URL != "(.*)" || len(last.Conditions) > 0 || last.Action.Type != "Rewrite" {
+		return fmt.Errorf("%s: the last rule, %q, does not send every path to a web farm", path, last.Name)
 	}
 	return nil
 }

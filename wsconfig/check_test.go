@@ -134,3 +134,34 @@ func TestCommandCheck(t *testing.T) {
 		t.Fatalf("a failing command: %v; want ErrCheck with its output", err)
 	}
 }
+
+// TestCheckIISPortalHost: the IIS structure check takes the --portal-host
+// rules (a condition on {HTTP_HOST}, CustomResponse 404s) and refuses
+// such a rule that answers other than 4xx, a condition without a pattern,
+// and a conditional or refusing last rule.
+func TestCheckIISPortalHost(t *testing.T) {
+	ctx := context.Background()
+	o := wsconfig.Options{Portal: true, PortalHost: "portal.example.com"}
+	if err := wsconfig.Check(ctx, wsconfig.IIS, writeRender(t, wsconfig.IIS, threeNodes(), o)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(dir string)
+		want string
+	}{
+		{"custom response 200", replaceIn("portico-arr.xml", `statusCode="404" statusReason="Not Found" statusDescription="Only`, `statusCode="200" statusReason="OK" statusDescription="Only`), "4xx CustomResponse"},
+		{"condition without pattern", replaceIn("portico-arr.xml", ` pattern="^portal\.example\.com(:[0-9]+)?$"`, ""), "condition without input or pattern"},
+		{"last rule refuses", replaceIn("portico-arr.xml", `<action type="Rewrite" url="http://portico_default_gateway/{R:1}" />`, `<action type="CustomResponse" statusCode="404" />`), "does not send every path to a web farm"},
+		{"last rule conditional", replaceIn("portico-arr.xml", `<match url="(.*)" />`+"\n"+`          <action type="Rewrite" url="http://portico_default_gateway/`,
+			`<match url="(.*)" />`+"\n"+`          <conditions><add input="{HTTP_HOST}" pattern="^x$" /></conditions>`+"\n"+`          <action type="Rewrite" url="http://portico_default_gateway/`), "does not send every path to a web farm"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeRender(t, wsconfig.IIS, threeNodes(), o)
+			c.edit(dir)
+			if err := wsconfig.Check(ctx, wsconfig.IIS, dir); !errors.Is(err, wsconfig.ErrCheck) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Check: %v; want ErrCheck with %q", err, c.want)
+			}
+		})
+	}
+}

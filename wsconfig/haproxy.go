@@ -11,7 +11,10 @@ const haproxyMaxWeight = 256
 
 // haproxy renders one file to load with -f after the main one (which
 // keeps global and defaults): a frontend on the listener and a backend of
-// the gateways, with Portal another of the admin listeners.
+// the gateways, with Portal another of the admin listeners. With
+// PortalHost, an ACL on the Host header (without its port, in any case)
+// sends PortalPrefix to the admin listeners only on that host, which gets
+// 404 for every other path, as PortalPrefix does on every other host.
 //
 // Each gateway is checked actively: GET HealthPath on its admin listener
 // every 2 s (two failures take it out, two successes bring it back), or,
@@ -36,15 +39,32 @@ func (r *renderer) haproxy() ([]File, error) {
 	b.WriteString("    mode http\n    option http-keep-alive\n    option forwardfor\n")
 	b.WriteString("    timeout client 60s\n    timeout http-request 10s\n    timeout http-keep-alive 60s\n")
 	if r.o.Portal {
-		b.WriteString("    # The developer portal, on the nodes' admin listeners (--portal). HAProxy\n")
-		b.WriteString("    # routes by the path as sent: a portal path with dot segments, encoded\n")
-		b.WriteString("    # dots or slashes, or backslashes (which could climb out of the prefix on\n")
-		b.WriteString("    # the admin listener) is refused; browsers never send one.\n")
+		if r.portalHost != "" {
+			b.WriteString("    # The developer portal on a host name of its own (--portal-host), so that\n")
+			b.WriteString("    # no page an API's backend serves through the gateway is same-origin with\n")
+			b.WriteString("    # it: the admin listeners get only its prefix on that Host (without the\n")
+			b.WriteString("    # port, any case); that Host gets nothing else (404), nor does the prefix on\n")
+			b.WriteString("    # any other Host.\n")
+			fmt.Fprintf(&b, "    acl portico_portal_host req.hdr(host),field(1,:) -m str -i %s\n", r.portalHost)
+		} else {
+			b.WriteString("    # The developer portal, on the nodes' admin listeners (--portal). It shares\n")
+			b.WriteString("    # the APIs' host names, and so their origin: give it one of its own with\n")
+			b.WriteString("    # --portal-host.\n")
+		}
+		b.WriteString("    # HAProxy routes by the path as sent: a portal path with dot segments,\n")
+		b.WriteString("    # encoded dots or slashes, or backslashes (which could climb out of the\n")
+		b.WriteString("    # prefix on the admin listener) is refused; browsers never send one.\n")
 		fmt.Fprintf(&b, "    acl portico_portal path_beg %s\n", PortalPrefix)
 		b.WriteString("    acl portico_portal_climbs path -m sub -i /./ /../ %2e %2f %5c \\\\\n")
 		b.WriteString("    acl portico_portal_climbs path -m end /. /..\n")
 		b.WriteString("    http-request deny deny_status 400 if portico_portal portico_portal_climbs\n")
-		fmt.Fprintf(&b, "    use_backend %s if portico_portal\n", portal)
+		if r.portalHost != "" {
+			b.WriteString("    http-request deny deny_status 404 if portico_portal_host !portico_portal\n")
+			b.WriteString("    http-request deny deny_status 404 if portico_portal !portico_portal_host\n")
+			fmt.Fprintf(&b, "    use_backend %s if portico_portal portico_portal_host\n", portal)
+		} else {
+			fmt.Fprintf(&b, "    use_backend %s if portico_portal\n", portal)
+		}
 	}
 	b.WriteString("    # Every other path goes to the gateways. The admin API and the console are\n")
 	b.WriteString("    # on the nodes' admin listeners, which this frontend never reaches.\n")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -11,7 +12,10 @@ import (
 // Application Request Routing web farm of the gateways (with Portal one of
 // the admin listeners), each server with its lb factor as its ARR weight
 // (WeightedRoundRobin), keep-alive to the nodes, and the URL Rewrite
-// global rules that send every path to the farm. A member that is down is
+// global rules that send every path to the farm. With PortalHost, the
+// portal's rule has a condition on {HTTP_HOST} (the name, any port, any
+// case), and CustomResponse rules answer 404 for every other path on that
+// host and for PortalPrefix on every other host. A member that is down is
 // a server with enabled="false". IIS takes its listener from the site's
 // bindings, so Options.Listen is not used. ARR's health check asks each
 // server on the farm's port, where the gateway has no health endpoint, so
@@ -40,9 +44,37 @@ func (r *renderer) iis() ([]File, error) {
 		r.iisFarm(&b, portal, nodes, func(n Member) string { return n.Admin })
 	}
 	b.WriteString("  </webFarms>\n  <system.webServer>\n    <rewrite>\n      <globalRules>\n")
-	if r.o.Portal {
-		b.WriteString("        <!-- The developer portal, on the nodes' admin listeners (portal option). -->\n")
-		p := strings.TrimPrefix(PortalPrefix, "/")
+	p := strings.TrimPrefix(PortalPrefix, "/")
+	switch {
+	case r.o.Portal && r.portalHost != "":
+		host := regexp.QuoteMeta(r.portalHost)
+		b.WriteString("        <!-- The developer portal on a host name of its own (portal host option), so\n")
+		b.WriteString("             that no page an API's backend serves through the gateway is same-origin\n")
+		b.WriteString("             with it: only its prefix on that host goes to the admin listeners (the\n")
+		b.WriteString("             host matched without the port, in any case); that host gets nothing\n")
+		b.WriteString("             else, nor does the prefix on any other host (404). -->\n")
+		fmt.Fprintf(&b, "        <rule name=\"%s\" stopProcessing=\"true\">\n", portal)
+		fmt.Fprintf(&b, "          <match url=\"^%s(.*)\" />\n", p)
+		b.WriteString("          <conditions logicalGrouping=\"MatchAll\">\n")
+		fmt.Fprintf(&b, "            <add input=\"{HTTP_HOST}\" pattern=\"^%s(:[0-9]+)?$\" ignoreCase=\"true\" />\n", host)
+		b.WriteString("          </conditions>\n")
+		fmt.Fprintf(&b, "          <action type=\"Rewrite\" url=\"http://%s/%s{R:1}\" />\n", portal, p)
+		b.WriteString("        </rule>\n")
+		fmt.Fprintf(&b, "        <rule name=\"%s_host_only\" stopProcessing=\"true\">\n", portal)
+		b.WriteString("          <match url=\"(.*)\" />\n")
+		b.WriteString("          <conditions logicalGrouping=\"MatchAll\">\n")
+		fmt.Fprintf(&b, "            <add input=\"{HTTP_HOST}\" pattern=\"^%s(:[0-9]+)?$\" ignoreCase=\"true\" />\n", host)
+		b.WriteString("          </conditions>\n")
+		b.WriteString("          <action type=\"CustomResponse\" statusCode=\"404\" statusReason=\"Not Found\" statusDescription=\"Only the developer portal is on this host.\" />\n")
+		b.WriteString("        </rule>\n")
+		fmt.Fprintf(&b, "        <rule name=\"%s_elsewhere\" stopProcessing=\"true\">\n", portal)
+		fmt.Fprintf(&b, "          <match url=\"^%s\" />\n", p)
+		b.WriteString("          <action type=\"CustomResponse\" statusCode=\"404\" statusReason=\"Not Found\" statusDescription=\"The developer portal is on a host of its own.\" />\n")
+		b.WriteString("        </rule>\n")
+	case r.o.Portal:
+		b.WriteString("        <!-- The developer portal, on the nodes' admin listeners (portal option). It\n")
+		b.WriteString("             shares the APIs' host names, and so their origin: give it one of its\n")
+		b.WriteString("             own with the portal host option. -->\n")
 		fmt.Fprintf(&b, "        <rule name=\"%s\" stopProcessing=\"true\">\n", portal)
 		fmt.Fprintf(&b, "          <match url=\"^%s(.*)\" />\n", p)
 		fmt.Fprintf(&b, "          <action type=\"Rewrite\" url=\"http://%s/%s{R:1}\" />\n", portal, p)

@@ -20,7 +20,9 @@ const jkRecoveryOptions = 1 + 2 + 8 + 16
 // with its lbfactor, and the lb worker over them), uriworkermap.properties
 // (every path to the lb worker; with Portal, the portal's prefix excluded
 // with '!') and mod_jk.conf to Include (JkWorkersFile, JkShmFile,
-// JkLogFile, and a virtual host on the listener with JkMountFile). The
+// JkLogFile, and a virtual host on the listener with JkMountFile; with
+// PortalHost, PortalPrefix answers 404 there and a second virtual host for
+// that name forwards it, as for apache). The
 // members need an AJP address (portico serve --ajp-addr); those without
 // one are refused, unless down.
 //
@@ -107,6 +109,9 @@ func (r *renderer) apacheJK() ([]File, error) {
 		notes = append(notes, "With --portal it also needs mod_proxy, mod_proxy_http, mod_proxy_balancer,",
 			"mod_lbmethod_byrequests and mod_slotmem_shm.")
 	}
+	if r.portalHost != "" {
+		notes = append(notes, "With --portal-host it also needs mod_alias (Debian: a2enmod alias).")
+	}
 	r.hashHeader(&c, notes...)
 	path := func(name string) string { return filepath.Join(r.o.Dir, name) }
 	fmt.Fprintf(&c, "JkWorkersFile \"%s\"\n", path("workers.properties"))
@@ -118,6 +123,7 @@ func (r *renderer) apacheJK() ([]File, error) {
 	fmt.Fprintf(&c, "    JkMountFile \"%s\"\n", path("uriworkermap.properties"))
 	c.WriteString("    # Apache would answer TRACE itself, echoing the client's key and cookies.\n")
 	c.WriteString("    TraceEnable Off\n")
+	var portalNodes []Member
 	if r.o.Portal {
 		nodes, err := r.portalMembers()
 		if err == nil {
@@ -126,14 +132,26 @@ func (r *renderer) apacheJK() ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.WriteString("\n    # The developer portal, on the nodes' admin listeners (--portal).\n")
+		portalNodes = nodes
+	}
+	switch {
+	case r.o.Portal && r.portalHost != "":
+		c.WriteString("\n")
+		r.apachePortalElsewhere(&c, false)
+	case r.o.Portal:
+		c.WriteString("\n    # The developer portal, on the nodes' admin listeners (--portal). It shares\n")
+		c.WriteString("    # the APIs' host names, and so their origin: give it one of its own with\n")
+		c.WriteString("    # --portal-host.\n")
 		c.WriteString("    ProxyRequests Off\n    ProxyPreserveHost On\n")
 		portal := "balancer://" + r.name + "_portal"
-		r.apacheBalancer(&c, portal, nodes, func(n Member) string { return n.Admin })
+		r.apacheBalancer(&c, portal, portalNodes, func(n Member) string { return n.Admin })
 		fmt.Fprintf(&c, "    ProxyPass \"%s\" \"%s%s\"\n", PortalPrefix, portal, PortalPrefix)
 		fmt.Fprintf(&c, "    ProxyPassReverse \"%s\" \"%s%s\"\n", PortalPrefix, portal, PortalPrefix)
 	}
 	c.WriteString("</VirtualHost>\n")
+	if r.o.Portal && r.portalHost != "" {
+		r.apachePortalHost(&c, portalNodes)
+	}
 
 	workersMode := uint32(0o644)
 	if secret {

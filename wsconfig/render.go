@@ -3,7 +3,9 @@ package wsconfig
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +41,54 @@ func ParseServer(s string) (Server, error) {
 // adds there. Every other path goes to the gateways.
 const PortalPrefix = "/portal/"
 
+// ParsePortalHost returns the host name s, for Options.PortalHost, in
+// lower case, or an error naming --portal-host when s is not a DNS name:
+// an IP address, a port, a scheme, a path, a wildcard, a trailing dot or
+// anything but letters, digits, '-' and dots between labels of 1 to 63
+// characters (an internationalized name in its xn-- form). Servers match
+// it against the Host header without its port, in any case.
+func ParsePortalHost(s string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("wsconfig: --portal-host %q: %s", s, why)
+	}
+	switch {
+	case s == "":
+		return bad("empty: want the portal's own host name, e.g. portal.example.com")
+	case strings.Contains(s, "://"):
+		return bad("a host name, not a URL: no scheme")
+	case strings.ContainsAny(s, "/?#"):
+		return bad("a host name without a path")
+	case strings.Contains(s, "*"):
+		return bad("one host name, not a wildcard")
+	case net.ParseIP(strings.Trim(s, "[]")) != nil:
+		return bad("a DNS name, not an IP address")
+	case strings.ContainsAny(s, ":[]"):
+		return bad("a host name without a port (the front end serves it on its own listener)")
+	case strings.HasSuffix(s, "."):
+		return bad("write it without the trailing dot")
+	case len(s) > 253:
+		return bad("longer than a DNS name's 253 characters")
+	}
+	labels := strings.Split(s, ".")
+	for _, label := range labels {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return bad("a DNS name's labels are 1 to 63 characters, neither starting nor ending with '-'")
+		}
+		for _, c := range []byte(label) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return bad("a DNS name holds only letters, digits, '-' and dots (an internationalized name in its xn-- form)")
+			}
+		}
+	}
+	// Browsers take a name whose last label is a number (decimal, or hex
+	// with 0x) for an IPv4 address.
+	last := strings.ToLower(labels[len(labels)-1])
+	if strings.Trim(last, "0123456789") == "" || strings.HasPrefix(last, "0x") && strings.Trim(last[2:], "0123456789abcdef") == "" {
+		return bad("a DNS name, not an IP address: its last label is not a number")
+	}
+	return strings.ToLower(s), nil
+}
+
 // HealthPath is the health endpoint of a node: GET on its admin listener
 // answers 200 while the node serves (the gateway listener has none). An
 // active check needs the node's admin address.
@@ -64,7 +114,19 @@ type Options struct {
 	Listen string
 
 	// Portal also forwards PortalPrefix to the nodes' admin listeners.
+	// Without PortalHost the portal is then on every host name the front
+	// end serves, the APIs' too: a page that any API's backend serves
+	// through the gateway is same-origin with it, and its script can read
+	// the portal's pages and act as the signed-in subscriber.
 	Portal bool
+
+	// PortalHost, with Portal, is the host name the portal is served on,
+	// alone: PortalPrefix reaches the admin listeners only for requests
+	// whose Host is PortalHost (any case, any port), that host reaches
+	// nothing else (404), and on every other host PortalPrefix answers
+	// 404 and reaches no node. It must be a DNS name (ParsePortalHost).
+	// If empty, the portal shares the APIs' host names.
+	PortalHost string
 
 	// AJPSecret is the shared secret that mod_jk sends to the nodes' AJP
 	// listeners (apache-jk), which require one unless on loopback. If
@@ -96,6 +158,14 @@ func Render(s Server, m Members, o Options) ([]File, error) {
 		return nil, err
 	}
 	r := &renderer{s: s, m: m, o: o, nodes: m.sorted(), listen: l, name: "portico_" + ident(m.cluster())}
+	if o.PortalHost != "" {
+		if !o.Portal {
+			return nil, errors.New("wsconfig: --portal-host goes with --portal")
+		}
+		if r.portalHost, err = ParsePortalHost(o.PortalHost); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkText("AJP secret", o.AJPSecret); err != nil || strings.ContainsAny(o.AJPSecret, " \t#\\") {
 		return nil, fmt.Errorf("wsconfig: the AJP secret must be printable, without spaces, '#' or '\\'")
 	}
@@ -139,6 +209,8 @@ type renderer struct {
 	nodes  []Member // sorted by name
 	listen listenAddr
 	name   string // identifier prefix of upstreams, balancers, backends
+
+	portalHost string // Options.PortalHost in lower case; "" without one
 }
 
 // up returns the members that are up.

@@ -47,6 +47,7 @@ var goldenCases = []struct {
 }{
 	{"three", threeNodes, wsconfig.Options{}},
 	{"portal", threeNodes, wsconfig.Options{Listen: "127.0.0.1:8081", Portal: true, AJPSecret: "s3cret-for-ajp"}},
+	{"portalhost", threeNodes, wsconfig.Options{Listen: "127.0.0.1:8081", Portal: true, PortalHost: "Portal.Example.com", AJPSecret: "s3cret-for-ajp"}},
 	{"noadmin", func() wsconfig.Members {
 		return wsconfig.Members{Cluster: "eu-west", Source: "redis://10.0.0.9:6379/0 (cluster eu-west)", Nodes: []wsconfig.Member{
 			{Name: "a", Gateway: "localhost:8080", AJP: "localhost:8009"},
@@ -328,6 +329,173 @@ func FuzzRender(f *testing.F) {
 			for _, a := range []string{gateway, admin} {
 				if strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:[]_-") != "" {
 					t.Fatalf("%s: address %q rendered", s, a)
+				}
+			}
+		}
+	})
+}
+
+// TestParsePortalHost: --portal-host takes one DNS name, in lower case,
+// and refuses, naming the flag, what a server would take as another
+// name, a pattern, a port or a directive.
+func TestParsePortalHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"portal.example.com":           "portal.example.com",
+		"Portal.Example.COM":           "portal.example.com",
+		"portal":                       "portal",
+		"dev-portal.api.example":       "dev-portal.api.example",
+		"xn--prtal-jua.example":        "xn--prtal-jua.example",
+		"p0rtal.1example.com":          "p0rtal.1example.com",
+		strings.Repeat("a", 63):        strings.Repeat("a", 63),
+		"portal.example.com2":          "portal.example.com2",
+		"a." + strings.Repeat("b", 63): "a." + strings.Repeat("b", 63),
+	} {
+		if got, err := wsconfig.ParsePortalHost(in); err != nil || got != want {
+			t.Errorf("ParsePortalHost(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{"", "empty"},
+		{"https://portal.example.com", "not a URL"},
+		{"//portal.example.com", "without a path"},
+		{"portal.example.com/portal/", "without a path"},
+		{"portal.example.com?x", "without a path"},
+		{"*.example.com", "wildcard"},
+		{"portal.*", "wildcard"},
+		{"10.0.0.1", "not an IP address"},
+		{"::1", "not an IP address"},
+		{"[fd00::1]", "not an IP address"},
+		{"1.2.3", "not an IP address"},
+		{"0x7f.1", "not an IP address"},
+		{"0x7F", "not an IP address"},
+		{"127.0x1", "not an IP address"},
+		{"0x", "not an IP address"},
+		{"portal.example.com:8443", "without a port"},
+		{"portal.example.com.", "trailing dot"},
+		{".portal.example.com", "labels are 1 to 63"},
+		{"portal..example.com", "labels are 1 to 63"},
+		{"-portal.example.com", "labels are 1 to 63"},
+		{"portal-.example.com", "labels are 1 to 63"},
+		{strings.Repeat("a", 64) + ".example.com", "labels are 1 to 63"},
+		{strings.Repeat("a.", 127) + "com", "253 characters"},
+		{"portal_1.example.com", "only letters, digits"},
+		{"portal example.com", "only letters, digits"},
+		{"portal.example.com;include /etc/passwd", "without a path"},
+		{"portal.example.com;", "only letters, digits"},
+		{"portal.example.com\nserver_name evil", "only letters, digits"},
+		{"portal\"evil", "only letters, digits"},
+		{"pörtal.example.com", "xn-- form"},
+		{"portal.example.com,api.example.com", "only letters, digits"},
+		{"~portal", "only letters, digits"},
+	} {
+		got, err := wsconfig.ParsePortalHost(c.in)
+		if err == nil || !strings.Contains(err.Error(), "--portal-host") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParsePortalHost(%q) = %q, %v; want an error naming --portal-host with %q", c.in, got, err, c.want)
+			continue
+		}
+		for _, s := range wsconfig.Servers {
+			if _, rerr := wsconfig.Render(s, threeNodes(), wsconfig.Options{Dir: goldenDir, Portal: true, PortalHost: c.in}); c.in != "" && (rerr == nil || rerr.Error() != err.Error()) {
+				t.Errorf("%s: Render with PortalHost %q: %v; want %v", s, c.in, rerr, err)
+			}
+		}
+	}
+	for _, s := range wsconfig.Servers {
+		if _, err := wsconfig.Render(s, threeNodes(), wsconfig.Options{Dir: goldenDir, PortalHost: "portal.example.com"}); err == nil || !strings.Contains(err.Error(), "--portal-host goes with --portal") {
+			t.Errorf("%s: PortalHost without Portal: %v", s, err)
+		}
+	}
+}
+
+// TestRenderPortalHost checks what the golden files of the portalhost
+// case show, for each server: the admin listeners appear only in the part
+// of the config for the portal's host name, which comes after the APIs'
+// part (so that it is never the listener's default), and the APIs' part
+// answers 404 for the portal's prefix.
+func TestRenderPortalHost(t *testing.T) {
+	cases := map[wsconfig.Server]struct {
+		split     string   // where the portal host's part starts
+		use       string   // what sends a request to the admin listeners
+		api, host []string // in the APIs' part, in the portal host's part
+	}{
+		wsconfig.Nginx: {"server_name portal.example.com;", "proxy_pass http://portico_default_portal;",
+			[]string{"location /portal/ {\n        return 404;", "proxy_pass http://portico_default_gateway;"},
+			[]string{"location /portal/ {\n        proxy_pass http://portico_default_portal;", "location / {\n        return 404;"}},
+		wsconfig.Apache: {"ServerName portal.example.com", "balancer://portico_default_portal",
+			[]string{"ProxyPass \"/portal/\" \"!\"\n    RedirectMatch 404 \"^/portal/\"", "ProxyPass \"/\" \"balancer://portico_default_gateway/\""},
+			[]string{"ProxyPass \"/portal/\" \"balancer://portico_default_portal/portal/\"", "RedirectMatch 404 \"^/(?!portal/)\""}},
+		wsconfig.ApacheJK: {"ServerName portal.example.com", "balancer://portico_default_portal",
+			[]string{"JkMountFile", "RedirectMatch 404 \"^/portal/\""},
+			[]string{"ProxyPass \"/portal/\" \"balancer://portico_default_portal/portal/\"", "RedirectMatch 404 \"^/(?!portal/)\""}},
+		wsconfig.HAProxy: {"acl portico_portal_host req.hdr(host),field(1,:) -m str -i portal.example.com\n", "use_backend portico_default_portal",
+			nil,
+			[]string{"http-request deny deny_status 404 if portico_portal_host !portico_portal\n", "http-request deny deny_status 404 if portico_portal !portico_portal_host\n",
+				"use_backend portico_default_portal if portico_portal portico_portal_host\n"}},
+		wsconfig.IIS: {`<add input="{HTTP_HOST}" pattern="^portal\.example\.com(:[0-9]+)?$" ignoreCase="true" />`, `url="http://portico_default_portal/`,
+			nil,
+			[]string{`<action type="Rewrite" url="http://portico_default_portal/portal/{R:1}" />`, `<match url="^portal/" />` + "\n" + `          <action type="CustomResponse" statusCode="404"`}},
+	}
+	for s, c := range cases {
+		files, err := wsconfig.Render(s, threeNodes(), wsconfig.Options{Dir: goldenDir, Portal: true, PortalHost: "PORTAL.example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := files[0].Data
+		api, host, ok := bytes.Cut(directives(all), []byte(c.split))
+		if !ok {
+			t.Errorf("%s: no %q in\n%s", s, c.split, all)
+			continue
+		}
+		for _, w := range c.api {
+			if !bytes.Contains(api, []byte(w)) {
+				t.Errorf("%s: no %q before %q in\n%s", s, w, c.split, all)
+			}
+		}
+		for _, w := range c.host {
+			if !bytes.Contains(host, []byte(w)) {
+				t.Errorf("%s: no %q after %q in\n%s", s, w, c.split, all)
+			}
+		}
+		if bytes.Contains(api, []byte(c.use)) || !bytes.Contains(host, []byte(c.use)) {
+			t.Errorf("%s: %q (to the admin listeners) must be only after %q in\n%s", s, c.use, c.split, all)
+		}
+	}
+}
+
+// FuzzParsePortalHost: a name that ParsePortalHost takes is lower-case
+// letters, digits, '-' and dots only, and every server's render with it
+// has as many lines as with a plain name: nothing breaks out of a
+// directive.
+func FuzzParsePortalHost(f *testing.F) {
+	for _, s := range []string{"portal.example.com", "PORTAL", "a.b-c.d1", "x:80", "*.x", "a..b", "1.2.3.4", "a\nb", "a;b", "a b", "é.x", "a.", "xn--a.b"} {
+		f.Add(s)
+	}
+	plain := map[wsconfig.Server][]wsconfig.File{}
+	for _, s := range wsconfig.Servers {
+		files, err := wsconfig.Render(s, threeNodes(), wsconfig.Options{Dir: goldenDir, Portal: true, PortalHost: "portal.example.com"})
+		if err != nil {
+			f.Fatal(err)
+		}
+		plain[s] = files
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got, err := wsconfig.ParsePortalHost(name)
+		if err != nil {
+			if !strings.Contains(err.Error(), "--portal-host") {
+				t.Fatalf("%q: the error does not name the flag: %v", name, err)
+			}
+			return
+		}
+		if got == "" || strings.Trim(got, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" || !strings.EqualFold(got, name) {
+			t.Fatalf("ParsePortalHost(%q) = %q", name, got)
+		}
+		for _, s := range wsconfig.Servers {
+			files, err := wsconfig.Render(s, threeNodes(), wsconfig.Options{Dir: goldenDir, Portal: true, PortalHost: name})
+			if err != nil {
+				t.Fatalf("%s: %q parsed but did not render: %v", s, name, err)
+			}
+			for i, file := range files {
+				if g, w := bytes.Count(file.Data, []byte("\n")), bytes.Count(plain[s][i].Data, []byte("\n")); g != w {
+					t.Fatalf("%s %s: %d lines, %d with a plain name:\n%s", s, file.Name, g, w, file.Data)
 				}
 			}
 		}
