@@ -6,13 +6,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 
 	"github.com/portico-gw/portico"
@@ -242,19 +240,8 @@ func (s *Server) portalSetCookie(w http.ResponseWriter, r *http.Request, name, v
 // portalReadForm reads a form post as readForm does, answering with the
 // portal's pages.
 func (s *Server) portalReadForm(w http.ResponseWriter, r *http.Request, ss *session) bool {
-	ct := r.Header.Get("Content-Type")
-	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(strings.ToLower(mt)) != "application/x-www-form-urlencoded" {
-		s.portalFail(w, r, ss, http.StatusUnsupportedMediaType, "The portal takes forms sent as application/x-www-form-urlencoded only.")
-		return false
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			s.portalFail(w, r, ss, http.StatusRequestEntityTooLarge, "The form is larger than "+strconv.Itoa(maxFormBytes>>10)+" KiB.")
-			return false
-		}
-		s.portalFail(w, r, ss, http.StatusBadRequest, "The form could not be read.")
+	if st, msg := parseForm(w, r, "The portal"); st != 0 {
+		s.portalFail(w, r, ss, st, msg)
 		return false
 	}
 	return true
@@ -344,31 +331,11 @@ func (s *Server) portalRender(w http.ResponseWriter, r *http.Request, status int
 // portalFail shows an error page as fail does, in the portal: a 401 sends
 // the browser to the portal's sign-in page.
 func (s *Server) portalFail(w http.ResponseWriter, r *http.Request, ss *session, status int, err any) {
-	msg := ""
-	switch e := err.(type) {
-	case string:
-		msg = e
-	case *apiError:
-		if e.Status == http.StatusUnauthorized {
-			s.portalSetCookie(w, r, portalCookie, "", -1)
-			s.portalToLogin(w, r)
-			return
-		}
-		status, msg = e.Status, e.Message
-		if e.Status == http.StatusForbidden {
-			msg = "You may not do this: " + e.Message
-		}
-	case error:
-		var ae *apiError
-		if errors.As(e, &ae) {
-			s.portalFail(w, r, ss, status, ae)
-			return
-		}
-		s.log.Error("portal: a page failed", "path", r.URL.Path, "err", e)
-		status, msg = http.StatusInternalServerError, "Something went wrong; the node's log says what."
-	}
-	if status == 0 {
-		status = http.StatusInternalServerError
+	status, msg, signIn := s.failure(r, "portal", status, err)
+	if signIn {
+		s.portalSetCookie(w, r, portalCookie, "", -1)
+		s.portalToLogin(w, r)
+		return
 	}
 	s.portalRender(w, r, status, "error", &portalPage{Title: http.StatusText(status), Session: ss, Message: msg, Data: status})
 }

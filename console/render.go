@@ -196,33 +196,43 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // 401 sends the browser to sign in again), for another error a 500 whose
 // cause is logged, never shown; a string is shown with the given status.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, ss *session, status int, err any) {
+	status, msg, signIn := s.failure(r, "console", status, err)
+	if signIn {
+		s.clearCookie(w, r, sessionCookie)
+		s.toLogin(w, r)
+		return
+	}
+	s.render(w, r, status, "error", &page{Title: http.StatusText(status), Session: ss, Message: msg, Data: status})
+}
+
+// failure returns the status and the message of an error page for err,
+// as fail takes it, or signIn when the admin API no longer takes the
+// session (401): the page is then the sign-in page. An error that is not
+// the admin API's is logged (by area, "console" or "portal") and shown as
+// a 500 without its text.
+func (s *Server) failure(r *http.Request, area string, status int, err any) (int, string, bool) {
 	msg := ""
 	switch e := err.(type) {
 	case string:
 		msg = e
-	case *apiError:
-		if e.Status == http.StatusUnauthorized {
-			s.clearCookie(w, r, sessionCookie)
-			s.toLogin(w, r)
-			return
-		}
-		status, msg = e.Status, e.Message
-		if e.Status == http.StatusForbidden {
-			msg = "You may not do this: " + e.Message
-		}
 	case error:
 		var ae *apiError
-		if errors.As(e, &ae) {
-			s.fail(w, r, ss, status, ae)
-			return
+		if !errors.As(e, &ae) {
+			s.log.Error(area+": a page failed", "path", r.URL.Path, "err", e)
+			return http.StatusInternalServerError, "Something went wrong; the node's log says what.", false
 		}
-		s.log.Error("console: a page failed", "path", r.URL.Path, "err", e)
-		status, msg = http.StatusInternalServerError, "Something went wrong; the node's log says what."
+		if ae.Status == http.StatusUnauthorized {
+			return 0, "", true
+		}
+		status, msg = ae.Status, ae.Message
+		if ae.Status == http.StatusForbidden {
+			msg = "You may not do this: " + ae.Message
+		}
 	}
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
-	s.render(w, r, status, "error", &page{Title: http.StatusText(status), Session: ss, Message: msg, Data: status})
+	return status, msg, false
 }
 
 // done sends the browser on after a form succeeded (post/redirect/get).

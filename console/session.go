@@ -193,22 +193,30 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // nothing else), at most maxFormBytes. It answers the browser and reports
 // false when the form cannot be read.
 func (s *Server) readForm(w http.ResponseWriter, r *http.Request, ss *session) bool {
+	if st, msg := parseForm(w, r, "The console"); st != 0 {
+		s.fail(w, r, ss, st, msg)
+		return false
+	}
+	return true
+}
+
+// parseForm parses r's URL-encoded form of at most maxFormBytes into
+// r.Form, or returns the status and the message (of who, "The console"
+// or "The portal") that say why it cannot.
+func parseForm(w http.ResponseWriter, r *http.Request, who string) (int, string) {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(strings.ToLower(mt)) != "application/x-www-form-urlencoded" {
-		s.fail(w, r, ss, http.StatusUnsupportedMediaType, "The console takes forms sent as application/x-www-form-urlencoded only.")
-		return false
+		return http.StatusUnsupportedMediaType, who + " takes forms sent as application/x-www-form-urlencoded only."
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			s.fail(w, r, ss, http.StatusRequestEntityTooLarge, "The form is larger than "+strconv.Itoa(maxFormBytes>>10)+" KiB.")
-			return false
+			return http.StatusRequestEntityTooLarge, "The form is larger than " + strconv.Itoa(maxFormBytes>>10) + " KiB."
 		}
-		s.fail(w, r, ss, http.StatusBadRequest, "The form could not be read.")
-		return false
+		return http.StatusBadRequest, "The form could not be read."
 	}
-	return true
+	return 0, ""
 }
 
 // logout revokes the session's token, or with everywhere=1 every token of
