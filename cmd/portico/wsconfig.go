@@ -22,7 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-const wsconfigUsage = `usage: portico wsconfig --ws nginx|apache|apache-jk|haproxy|iis --out DIR [--listen ADDR] [--portal]
+const wsconfigUsage = `usage: portico wsconfig --ws nginx|apache|apache-jk|haproxy|iis --out DIR [--listen ADDR] [--portal [--portal-host NAME]]
                         (--cluster-xml FILE | --datastore URL [--cluster-name NAME])
                         [--check CMD] [--reload CMD] [--watch [--interval D]]
        portico wsconfig --uninstall --out DIR
@@ -35,6 +35,7 @@ Writes the front-end web server's config for the cluster's members into DIR
 type wsconfigFlags struct {
 	ws, out, listen                    string
 	portal                             bool
+	portalHost                         string
 	clusterXML, datastore, clusterName string
 	ajpSecret                          string
 	check, reload                      string
@@ -63,6 +64,7 @@ func runWsconfig(ctx context.Context, args []string, getenv func(string) (string
 	fs.StringVar(&f.out, "out", "", "the directory to write the config into (made if missing); it also gets wsconfig.log and wsconfig.manifest")
 	fs.StringVar(&f.listen, "listen", ":80", "the front end's own listener, [host]:port (IIS: the site's bindings instead)")
 	fs.BoolVar(&f.portal, "portal", false, "also forward "+wsconfig.PortalPrefix+", the developer portal's prefix, to the nodes' admin listeners")
+	fs.StringVar(&f.portalHost, "portal-host", "", "with --portal: serve "+wsconfig.PortalPrefix+" only on this host name, one of its own (e.g. portal.example.com), and nothing else on it; "+wsconfig.PortalPrefix+" answers 404 on the APIs' host names. Without it the portal shares the APIs' origin")
 	fs.StringVar(&f.clusterXML, "cluster-xml", "", "read the members from this copy of a node's cluster.xml")
 	fs.StringVar(&f.datastore, "datastore", env("PORTICO_DATASTORE"), "read the members from the cluster's data store, as portico serve --datastore (redis://…, redis-sentinel://…, redis-cluster://…)")
 	fs.StringVar(&f.clusterName, "cluster-name", cmp.Or(env("PORTICO_CLUSTER_NAME"), DefaultConfig().ClusterName), "the cluster's name in the data store, as portico serve --cluster-name")
@@ -86,6 +88,9 @@ func runWsconfig(ctx context.Context, args []string, getenv func(string) (string
 	if err := f.validate(fs.Args(), set); err != nil {
 		fmt.Fprintf(stderr, "portico wsconfig: %v\n\n%s", err, wsconfigUsage)
 		return 2
+	}
+	if f.portal && f.portalHost == "" {
+		fmt.Fprintln(stderr, "portico wsconfig: warning: --portal without --portal-host serves the developer portal on the APIs' host names: a page that any API's backend serves through the gateway is then same-origin with the portal, and its script can act as the signed-in subscriber. Give the portal a host name of its own with --portal-host NAME.")
 	}
 	unlock, err := lockOutDir(f.out)
 	if err != nil {
@@ -122,7 +127,7 @@ func runWsconfig(ctx context.Context, args []string, getenv func(string) (string
 		fmt.Fprintln(stderr, "portico wsconfig:", err)
 		return 1
 	}
-	o := wsconfig.Options{Dir: out, Listen: f.listen, Portal: f.portal, AJPSecret: f.ajpSecret}
+	o := wsconfig.Options{Dir: out, Listen: f.listen, Portal: f.portal, PortalHost: f.portalHost, AJPSecret: f.ajpSecret}
 	if s == wsconfig.ApacheJK && f.ajpSecret == "" {
 		// Nodes refuse AJP without their secret off loopback: a mod_jk
 		// config without it would get 403 for every request.
@@ -184,7 +189,7 @@ func (f *wsconfigFlags) validate(rest []string, set map[string]bool) error {
 	case f.out == "":
 		return errors.New("--out DIR is required")
 	case f.uninstall:
-		for _, name := range []string{"ws", "watch", "portal", "listen", "cluster-xml", "datastore", "check", "reload"} {
+		for _, name := range []string{"ws", "watch", "portal", "portal-host", "listen", "cluster-xml", "datastore", "check", "reload"} {
 			if set[name] {
 				return fmt.Errorf("--uninstall takes only --out (the manifest in it says what to remove), not --%s", name)
 			}
@@ -209,6 +214,14 @@ func (f *wsconfigFlags) validate(rest []string, set map[string]bool) error {
 	}
 	if set["interval"] && !f.watch {
 		return errors.New("--interval goes with --watch")
+	}
+	if set["portal-host"] && !f.portal {
+		return errors.New("--portal-host goes with --portal")
+	}
+	if set["portal-host"] {
+		if _, err := wsconfig.ParsePortalHost(f.portalHost); err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "wsconfig: "))
+		}
 	}
 	if f.interval <= 0 {
 		return errors.New("--interval must be positive")

@@ -154,6 +154,50 @@ func TestWsconfigRefuses(t *testing.T) {
 	}
 }
 
+// TestWsconfigPortalHost: --portal-host puts the portal on a host name of
+// its own (checked by the real nginx); --portal without it warns on
+// stderr that the portal shares the APIs' origin; a name that is not one
+// DNS name, or --portal-host without --portal, is a usage error naming the
+// flag, and nothing is written.
+func TestWsconfigPortalHost(t *testing.T) {
+	xmlPath := filepath.Join(t.TempDir(), "cluster.xml")
+	wsWriteClusterXML(t, xmlPath, wsNode("web1", "127.0.0.1:18080", "127.0.0.1:19080", 1, "up"))
+	out := filepath.Join(t.TempDir(), "front")
+	args := []string{"--ws", "nginx", "--out", out, "--cluster-xml", xmlPath, "--listen", "127.0.0.1:18000", "--portal"}
+	code, _, stderr := wsconfigRun(t, wsNoEnv, args...)
+	if code != 0 || !strings.Contains(stderr, "warning: --portal without --portal-host") || !strings.Contains(stderr, "same-origin") {
+		t.Fatalf("--portal alone: exit %d, want 0 and a warning: %s", code, stderr)
+	}
+	code, stdout, stderr := wsconfigRun(t, wsNoEnv, append(args, "--portal-host", "Portal.Example.com")...)
+	if code != 0 || strings.Contains(stderr, "warning") {
+		t.Fatalf("--portal-host: exit %d, %s %s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "portico.conf"))
+	if err != nil || !strings.Contains(string(data), "server_name portal.example.com;") || !strings.Contains(string(data), "location /portal/ {\n        return 404;") {
+		t.Fatalf("%v; want the portal's own server {} in\n%s", err, data)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ws", "nginx", "--out", out, "--cluster-xml", xmlPath, "--portal-host", "portal.example.com"}, "--portal-host goes with --portal"},
+		{append(args, "--portal-host", "portal.example.com:8443"), `--portal-host "portal.example.com:8443": a host name without a port`},
+		{append(args, "--portal-host", "https://portal.example.com"), "not a URL"},
+		{append(args, "--portal-host", "*.example.com"), "not a wildcard"},
+		{append(args, "--portal-host", "10.0.0.1"), "not an IP address"},
+		{append(args, "--portal-host", "portal.example.com\nserver_name x"), "only letters, digits"},
+		{append(args, "--portal-host", ""), `--portal-host "": empty`},
+		{[]string{"--uninstall", "--out", out, "--portal-host", "portal.example.com"}, "--uninstall takes only --out"},
+	} {
+		if code, _, stderr := wsconfigRun(t, wsNoEnv, c.args...); code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: exit %d, want 2 with %q: %s", c.args, code, c.want, stderr)
+		}
+	}
+	if again, err := os.ReadFile(filepath.Join(out, "portico.conf")); err != nil || string(again) != string(data) {
+		t.Errorf("a refused run changed the config: %v", err)
+	}
+}
+
 // TestWsconfigDatastore reads the members from a real Redis registry, as
 // the nodes' heartbeats leave them there, with the data store given by
 // PORTICO_DATASTORE as for portico serve.
