@@ -77,12 +77,13 @@
 // forwards /portal/ (wsconfig --portal) and never /console/, and a console
 // session is no portal session. Its forms carry a CSRF token of their own
 // (an HMAC of another message under the session's token), and it takes
-// form posts from the Origin of Server.PublicURL besides the console's.
+// form posts from the origins the console takes them from (its listener's
+// and AllowedOrigins: the portal's host on the front door), never from
+// Server.PublicURL's, the APIs' host, whose pages backends write.
 //
 //   - Catalog: the published APIs, then the deprecated ones, as the admin
-//     API lists them to the visitor (a visitor without a token is asked to
-//     sign in while the admin API lists nothing anonymously), searched and
-//     paged through both lists with at most three calls. An API's page
+//     API lists them to the visitor (without a token: the public ones),
+//     searched and paged through both lists with at most three calls. An API's page
 //     shows its plans' limits in words (portico.Plan.Describe), the paths
 //     its plans and policies name, and how to call it: the front door's
 //     base URL (Server.PublicURL, else the gateway's address) and the key

@@ -94,18 +94,11 @@ func (s *Server) portalRoutes() *http.ServeMux {
 }
 
 // portalSameOrigin reports whether a form post comes from the portal's
-// own pages: as the console's (sameOrigin), or, from the front door, with
-// the Origin of PublicURL.
-func (s *Server) portalSameOrigin(r *http.Request) bool {
-	if s.sameOrigin(r) {
-		return true
-	}
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		return false
-	}
-	o := publicOrigin(s.PublicURL)
-	return o != "" && strings.EqualFold(r.Header.Get("Origin"), o)
-}
+// own pages, as the console's do (sameOrigin: the listener's origin and
+// AllowedOrigins, where the portal's host on the front door goes). Never
+// from PublicURL's: that is the APIs' host, whose pages the APIs'
+// backends write.
+func (s *Server) portalSameOrigin(r *http.Request) bool { return s.sameOrigin(r) }
 
 // publicOrigin is the origin (scheme://host[:port]) of base URL u, or ""
 // when u is not an absolute http or https URL.

@@ -97,10 +97,14 @@ func TestPortalSignInThrottled(t *testing.T) {
 
 // TestPortalCrossSite: a portal form post from another site, without the
 // CSRF token, with another session's token or with the console's token of
-// the same user is refused and changes nothing; the front door's origin
-// (PublicURL) is the portal's own.
+// the same user is refused and changes nothing; so is one from the APIs'
+// host (PublicURL), whose pages backends write; the portal's host on the
+// front door (an AllowedOrigins entry) is the portal's own.
 func TestPortalCrossSite(t *testing.T) {
-	e := newPortal(t, func(c *console.Server) { c.PublicURL = "https://api.example.com" })
+	e := newPortal(t, func(c *console.Server) {
+		c.PublicURL = "https://api.example.com"
+		c.AllowedOrigins = []string{"https://developer.example.net"}
+	})
 	addUser(t, e.Console, subName, "subscriber")
 	cl := e.portalSignIn(t, subName, subPW)
 	other := e.portalSignIn(t, subName, subPW)
@@ -134,7 +138,9 @@ func TestPortalCrossSite(t *testing.T) {
 		{"other origin", "https://evil.example", "", form(cl.CSRF)},
 		{"null origin", "null", "", form(cl.CSRF)},
 		{"cross-site fetch", "", "cross-site", form(cl.CSRF)},
-		{"front door's origin, cross-site", "https://api.example.com", "cross-site", form(cl.CSRF)},
+		{"the APIs' host, cross-site", "https://api.example.com", "cross-site", form(cl.CSRF)},
+		{"the APIs' host, same-origin", "https://api.example.com", "same-origin", form(cl.CSRF)},
+		{"the portal's host, cross-site", "https://developer.example.net", "cross-site", form(cl.CSRF)},
 		{"no token", e.URL, "", form("-")},
 		{"empty token", e.URL, "", form("")},
 		{"another session's token", e.URL, "", form(other.CSRF)},
@@ -147,8 +153,8 @@ func TestPortalCrossSite(t *testing.T) {
 	if _, b := e.API(t, subName, subPW, "GET", "/applications", ""); strings.Contains(b, "mallory") {
 		t.Fatalf("a refused form created the application: %s", b)
 	}
-	if st := post("https://api.example.com", "same-origin", form(cl.CSRF)); st != http.StatusSeeOther {
-		t.Errorf("the portal's form through the front door (Origin https://api.example.com): %d, want 303", st)
+	if st := post("https://developer.example.net", "same-origin", form(cl.CSRF)); st != http.StatusSeeOther {
+		t.Errorf("the portal's form through the front door (Origin https://developer.example.net): %d, want 303", st)
 	}
 	if st := post(e.URL, "same-origin", form(cl.CSRF)); st != http.StatusSeeOther {
 		t.Errorf("the portal's own form: %d, want 303", st)
