@@ -67,7 +67,7 @@ func TestPortalBrowser(t *testing.T) {
 		"quota":      map[string]any{"limit": 10000, "per": "month", "mode": "hard"},
 	}, 201)["id"].(string)
 	api := admin.call("POST", "/apis", map[string]any{
-		"name": "forecast", "version": "v1", "context": "/forecast", "description": "Tomorrow's weather, today.",
+		"name": "forecast", "version": "v1", "context": "/forecast", "description": "Tomorrow's weather, today.", "tags": []string{"weather", "forecast"},
 		"visibility": "public", "auth": []string{"api_key"}, "plans": []string{plan},
 		"endpoint": map[string]any{"type": "single", "targets": []map[string]any{{"url": backend.URL}}},
 	}, 201)["id"].(string)
