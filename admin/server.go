@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/policy"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -106,6 +107,14 @@ type Server struct {
 	// Give every node of a cluster the same shared limiter so that the
 	// counts add up. If nil, sign-ins are not throttled.
 	SignInLimiter portico.Limiter
+
+	// TrustedProxies are the proxies in front of the admin listener (the
+	// front door forwarding /portal/) whose report of the client's address
+	// (X-Forwarded-For or Forwarded) the sign-in and sign-up throttles
+	// believe. If nil, the client is the connection's peer and those
+	// headers are ignored: behind a front door every client would then
+	// share its address's budget.
+	TrustedProxies *policy.TrustedProxies
 
 	// Usage reads the gateway's limit counters for GET
 	// /api/v1/subscriptions/{id}/usage: give it the gateway's limiter, so

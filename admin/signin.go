@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/policy"
 )
 
 // Sign-in throttling: failed sign-ins are counted in Server.SignInLimiter,
@@ -73,7 +74,7 @@ func (s *Server) signInOf(r *http.Request, name string) signIn {
 	if s.SignInLimiter == nil {
 		return signIn{}
 	}
-	si := signIn{addr: "signin/addr/" + clientAddr(r)}
+	si := signIn{addr: "signin/addr/" + s.clientAddr(r)}
 	if name != "" {
 		h := sha256.Sum256([]byte(strings.ToLower(name)))
 		si.user = "signin/user/" + hex.EncodeToString(h[:16]) // bounded, whatever a client sends as a name
@@ -88,17 +89,21 @@ func (si signIn) keys() []string {
 	return []string{si.user, si.addr}
 }
 
-// clientAddr returns the address r comes from as throttling counts it: the
-// IP of r.RemoteAddr, an IPv6 address cut to its /64 (what one host
-// usually gets). Forwarded headers are not trusted.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
+// clientAddr returns the address r comes from as throttling counts it:
+// the client's IP (policy.ClientIP: the peer, or what TrustedProxies in
+// front of the listener report), an IPv6 address cut to its /64 (what
+// one host usually gets). When a trusted proxy reports no address, the
+// peer's counts.
+func (s *Server) clientAddr(r *http.Request) string {
+	ip := policy.ClientIP(r.RemoteAddr, r.Header, s.TrustedProxies)
+	if !ip.IsValid() {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		if ip, err = netip.ParseAddr(host); err != nil {
+			return host
+		}
 	}
 	ip = ip.Unmap().WithZone("")
 	if ip.Is6() {

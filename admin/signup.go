@@ -220,7 +220,7 @@ func (s *Server) countSignup(r *http.Request) error {
 	if s.SignInLimiter == nil {
 		return nil
 	}
-	spec := []portico.LimitSpec{{Key: "signup/addr/" + clientAddr(r), Limit: maxSignups, Per: signupPeriod,
+	spec := []portico.LimitSpec{{Key: "signup/addr/" + s.clientAddr(r), Limit: maxSignups, Per: signupPeriod,
 		Window: portico.Fixed, OnError: portico.DatastoreLocal}}
 	d, err := s.SignInLimiter.Take(context.WithoutCancel(r.Context()), s.now(), spec)
 	if err != nil {

@@ -78,6 +78,13 @@ func (s *Server) do(from *http.Request, c apiCall, out any) error {
 	req.RemoteAddr = from.RemoteAddr
 	req.Host = from.Host
 	req.TLS = from.TLS
+	// The front door's report of the client: the admin API believes it
+	// only from its trusted proxies (admin.Server.TrustedProxies).
+	for _, h := range []string{"X-Forwarded-For", "Forwarded"} {
+		if v, ok := from.Header[h]; ok {
+			req.Header[h] = v
+		}
+	}
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

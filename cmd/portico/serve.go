@@ -219,6 +219,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:          m.logger.With("component", "admin"),
 		SignInLimiter:   m.limiter,
 		Usage:           m.limiter.(portico.UsageReader), // both limiters read usage
+		TrustedProxies:  trusted,                         // the front door forwards /portal/ too
 		CheckWebhookURL: m.hooks.CheckURL,
 		ReadBodyTimeout: c.ReadBodyTimeout,
 		AllowedOrigins:  adminOrigins,
