@@ -6,7 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/portico-gw/portico/console"
 )
 
 // tryForm is a try-it form of sam's application with its key, to change
@@ -219,5 +222,43 @@ func TestPortalTryForwarding(t *testing.T) {
 	calls := e.Gateway.Calls()
 	if len(calls) != 1 || calls[0].Header.Get("X-Forwarded-For") != "203.0.113.7" {
 		t.Errorf("the gateway got X-Forwarded-For %q, want the browser request's", calls[0].Header.Get("X-Forwarded-For"))
+	}
+}
+
+// TestPortalTryBounded: a node runs at most tryParallel try-it calls at
+// once; one more is refused at once with 503 and Retry-After, never
+// queued, and the slots come back when the calls end.
+func TestPortalTryBounded(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 8)
+	gateway := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+		io.WriteString(w, "done")
+	})
+	e := newPortal(t, func(c *console.Server) { c.Gateway = gateway })
+	f := seedCatalog(t, e)
+	// A client each: a Client is not for concurrent use.
+	send := func() (int, string) {
+		cl := e.portalSignIn(t, subName, subPW)
+		cl.Get("/portal/apis/" + f.Weather)
+		st, body, _ := cl.Post("/portal/apis/"+f.Weather+"/try", tryForm(f))
+		return st, body
+	}
+	var done sync.WaitGroup
+	for range 4 {
+		done.Add(1)
+		go func() { defer done.Done(); send() }()
+	}
+	for range 4 {
+		<-started
+	}
+	if st, body := send(); st != http.StatusServiceUnavailable || !strings.Contains(body, "Too many calls") {
+		t.Errorf("a fifth call at once: %d, want 503\n%s", st, mainOf(body))
+	}
+	close(release)
+	done.Wait()
+	if st, body := send(); st != http.StatusOK || !strings.Contains(body, "done") {
+		t.Errorf("a call after the others ended: %d, want 200\n%s", st, mainOf(body))
 	}
 }

@@ -95,6 +95,7 @@ type Server struct {
 	log    *slog.Logger
 	static http.Handler
 	portal portalSite
+	tries  chan struct{} // the try-it calls running (tryParallel at most)
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -106,6 +107,7 @@ func (s *Server) init() {
 			s.log = slog.New(slog.DiscardHandler)
 		}
 		s.pages = parsePages()
+		s.tries = make(chan struct{}, tryParallel)
 		sub, _ := fs.Sub(staticFS, "static")
 		s.static = http.StripPrefix("/console/static/", http.FileServerFS(sub))
 		s.mux = s.routes()
