@@ -33,13 +33,28 @@ func invalid(field, format string, args ...any) error {
 	return portico.FieldErrorf(portico.EInvalid, field, format, args...)
 }
 
-// text checks a free-text field: required when req, at most max runes.
+// text checks a free-text field: required when req, at most max runes,
+// UTF-8 without control characters (a description may hold tabs and line
+// breaks) nor the bidirectional overrides that make a name read other
+// than it is (U+202A to U+202E, U+2066 to U+2069): names reach logs,
+// notifications, webhooks and analytics as they are.
 func text(field, v string, req bool, max int) error {
 	if req && strings.TrimSpace(v) == "" {
 		return invalid(field, "%s is required", field)
 	}
 	if utf8.RuneCountInString(v) > max {
 		return invalid(field, "%s must be at most %d characters", field, max)
+	}
+	if !utf8.ValidString(v) {
+		return invalid(field, "%s must be UTF-8 text", field)
+	}
+	lines := field == "description"
+	for _, r := range v {
+		switch {
+		case lines && (r == '\t' || r == '\n' || r == '\r'):
+		case unicode.IsControl(r), r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			return invalid(field, "%s must not hold control characters (%U)", field, r)
+		}
 	}
 	return nil
 }
