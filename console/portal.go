@@ -60,10 +60,7 @@ func (s *Server) servePortal(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) portalRoutes() *http.ServeMux {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /portal/static/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		s.portal.static.ServeHTTP(w, r)
-	})
+	m.HandleFunc("GET /portal/static/", func(w http.ResponseWriter, r *http.Request) { serveAsset(w, r, s.portal.static) })
 	m.HandleFunc("GET /portal/login", s.portalLoginPage)
 	m.HandleFunc("POST /portal/login", s.portalLogin)
 	m.HandleFunc("GET /portal/signup", s.portalSignupPage)

@@ -75,6 +75,12 @@ func TestPortalVisitor(t *testing.T) {
 	if st, _ := cl.Get("/portal/signup"); st != http.StatusOK {
 		t.Errorf("the sign-up page: %d", st)
 	}
+	// The assets are served, their folders not listed.
+	for p, want := range map[string]int{"/portal/static/portal.css": 200, "/portal/static/": 404, "/console/static/": 404, "/console/static/console.css": 200} {
+		if st, _ := cl.Get(p); st != want {
+			t.Errorf("GET %s: %d, want %d", p, st, want)
+		}
+	}
 	// A form of the signed-in pages, sent without a session, changes
 	// nothing.
 	if st, _, _ := cl.Post("/portal/apps", url.Values{"name": {"x"}}); st != http.StatusSeeOther {

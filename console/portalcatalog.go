@@ -300,6 +300,10 @@ func (s *Server) portalSubscribe(w http.ResponseWriter, r *http.Request, ss *ses
 		return
 	}
 	app, plan := r.PostFormValue("application"), r.PostFormValue("plan")
+	if app == "" {
+		s.portalAPIAgain(w, r, ss, a, &apiError{Status: http.StatusBadRequest, Field: "application", Message: "Choose one of your applications."}, nil, nil)
+		return
+	}
 	var sub portico.Subscription
 	err := s.do(r, apiCall{method: http.MethodPost, path: "/applications/" + url.PathEscape(app) + "/subscriptions",
 		token: ss.token, body: map[string]string{"api": a.ID, "plan": plan}}, &sub)

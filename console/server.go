@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -163,12 +164,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// serveAsset serves an embedded asset with files, which lists no
+// directory (404).
+func serveAsset(w http.ResponseWriter, r *http.Request, files http.Handler) {
+	if strings.HasSuffix(r.URL.Path, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	files.ServeHTTP(w, r)
+}
+
 func (s *Server) routes() *http.ServeMux {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /console/static/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		s.static.ServeHTTP(w, r)
-	})
+	m.HandleFunc("GET /console/static/", func(w http.ResponseWriter, r *http.Request) { serveAsset(w, r, s.static) })
 	m.HandleFunc("GET /console/login", s.loginPage)
 	m.HandleFunc("POST /console/login", s.login)
 	m.Handle("POST /console/logout", s.authed(s.logout))
