@@ -1,6 +1,7 @@
 // Package openapi reads API descriptions — Swagger 2.0, OpenAPI 3.0 and
 // 3.1, in YAML or JSON — into what Portico makes of them (Parse, Spec,
-// Operation, Spec.Context).
+// Operation, Spec.Context), compares two of them (Diff), and writes an
+// API as the gateway publishes it as an OpenAPI 3.1 document (Export).
 // It is a library of pure functions: no I/O, no goroutines of its own,
 // no state between calls (the parser it uses builds its model on
 // goroutines it waits for, and keeps a cache it clears). Documents come
@@ -30,6 +31,8 @@
 //     "/pets/*"), each one checked by portico.ValidateResourcePattern.
 //   - context.go: a context path derived from the first server or the
 //     title, in the form the admin API takes.
+//   - export.go and convert.go: Export, and the conversion of a stored
+//     Swagger 2.0 or OpenAPI 3.0 document to OpenAPI 3.1.
 //   - jsonenc.go: node trees to and from JSON, in the order written.
 //
 // # Hostile documents
@@ -45,9 +48,11 @@
 // parser would do); and the rest check.go lists. Every refusal has a
 // test (refuse_test.go). Parse recovers from a panic of the parser on
 // its own goroutine (the document is refused); one on the goroutines the
-// parser starts to build its model would end the process. The time is linear in the size: a 15 MB document
-// of 9,000 schemas nested 10 to 48 levels, the parser's costliest shape
-// found, takes 1.6–3 s; a 3.8 MB YAML mapping of 300,000 keys 0.8–1 s.
+// parser starts to build its model would end the process.
+//
+// The time is linear in the size: a 15 MB document of 9,000 schemas
+// nested 10 to 48 levels, the parser's costliest shape found, takes
+// 1.6–3 s; a 3.8 MB YAML mapping of 300,000 keys 0.8–1 s.
 //
 // # Choosing the parser
 //
@@ -104,7 +109,9 @@
 // schema. libopenapi's gaps are filled here: Parse checks itself what
 // Portico reads (check.go), with the JSON pointer and line of each
 // problem; it refuses external references with its own message; it
-// ignores the circular-reference findings real schemas have. For the
+// ignores the circular-reference findings real schemas have; and
+// Export converts Swagger 2.0 itself (convert.go), as it must bring
+// OpenAPI 3.0 to 3.1 anyway, which kin does not do either. For the
 // request validation issue 12 asks next, libopenapi's companion module
 // libopenapi-validator reads the same model.
 //
