@@ -46,9 +46,12 @@
 // parser's own check is quadratic in a mapping's keys and is off); every
 // $ref not starting with "#" (files, URLs: never fetched, whatever the
 // parser would do); and the rest check.go lists. Every refusal has a
-// test (refuse_test.go). Parse recovers from a panic of the parser on
-// its own goroutine (the document is refused); one on the goroutines the
-// parser starts to build its model would end the process.
+// test (refuse_test.go), and FuzzParse checks that Parse never panics,
+// refuses only with an *Error, and that what it accepts exports and
+// parses again alike. Parse recovers from a panic of the parser on its
+// own goroutine (the document is refused); one on the goroutines the
+// parser starts to build its model would end the process: fuzzing has
+// found none.
 //
 // The time is linear in the size: a 15 MB document of 9,000 schemas
 // nested 10 to 48 levels, the parser's costliest shape found, takes
