@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"strconv"
 	"strings"
 
 	yaml "github.com/pb33f/go-yaml"
@@ -238,10 +240,20 @@ func newDocument(doc []byte) (libopenapi.Document, error) {
 		default:
 			msg = "the document does not parse: " + truncate(msg, 500)
 		}
-		return nil, &Error{Code: portico.EInvalid, Message: msg}
+		e := &Error{Code: portico.EInvalid, Message: msg}
+		// The YAML parser says where as "at L8.C18" or, for a construct
+		// it could not finish, "at L8.C18-L9.C3": where it stopped.
+		if m := yamlPosition.FindAllStringSubmatch(err.Error(), -1); m != nil {
+			last := m[len(m)-1]
+			e.Line, _ = strconv.Atoi(last[1])
+			e.Column, _ = strconv.Atoi(last[2])
+		}
+		return nil, e
 	}
 	return d, nil
 }
+
+var yamlPosition = regexp.MustCompile(`\bL([0-9]{1,9})\.C([0-9]{1,9})\b`)
 
 // modelError turns what the parser says when it builds its model into a
 // refusal, leaving out circular references, which schemas may have.

@@ -53,7 +53,8 @@ var refusals = []refusal{
 	// Syntax.
 	{"empty", "", "", 0, "empty"},
 	{"blank", " \n\t\n", "", 0, "empty"},
-	{"not YAML", head30 + "paths:\n  /x: [\n", "", 0, "does not parse"},
+	{"not YAML", head30 + "paths:\n  /x: [\n", "", 5, "does not parse"},
+	{"not YAML, a flow mapping left open", head30 + "paths:\n  /x: {get: {}\n  /y: {}\n", "", 5, "does not parse"},
 	{"JSON trailing comma", "{\"openapi\":\"3.0.0\",\n\"info\":{\"title\":\"t\",\"version\":\"1\"},}", "", 2, "not valid JSON"},
 	{"JSON not closed", `{"openapi":"3.0.0"`, "", 1, "not valid JSON"},
 	{"two YAML documents", head30 + "paths: {}\n---\n" + head30, "", 4, "more than one YAML document"},
@@ -70,7 +71,7 @@ var refusals = []refusal{
 	{"JSON nesting beyond MaxDepth", `{"openapi":"3.0.0","info":{"title":"t","version":"1"},"paths":{},"x-deep":` + nested("[", "]", openapi.MaxDepth) + `}`,
 		"/x-deep" + strings.Repeat("/0", openapi.MaxDepth-1), 1, "deeper than 100"},
 	{"YAML nesting beyond MaxDepth", head30 + "paths: {}\nx-deep: " + nested("[", "]", openapi.MaxDepth+5) + "\n", "/x-deep" + strings.Repeat("/0", openapi.MaxDepth-1), 4, "deeper than 100"},
-	{"YAML nesting beyond the parser", head30 + "x-deep: " + nested("{a: ", "}", 20000) + "\n", "", 0, "does not parse"},
+	{"YAML nesting beyond the parser", head30 + "x-deep: " + nested("{a: ", "}", 20000) + "\n", "", 3, "does not parse"},
 	{"schema nesting", op30(strings.Repeat(`{"type":"object","properties":{"a":`, 50)+`{"type":"string"}`+strings.Repeat(`}}`, 50), "{}"),
 		"/paths/~1x/get/responses/200/content/application~1json/schema" + strings.Repeat("/properties/a", 46), 1, "deeper than 100"},
 
