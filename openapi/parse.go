@@ -101,16 +101,15 @@ func Parse(doc []byte) (spec *Spec, err error) {
 		return nil, &Error{Code: portico.ETooLarge, Message: fmt.Sprintf("the document is %d bytes; the limit is %d (16 MiB)", len(doc), MaxDocumentBytes)}
 	}
 	doc = bytes.TrimPrefix(doc, []byte("\xef\xbb\xbf"))
-	isJSON := len(bytes.TrimLeft(doc, " \t\r\n")) > 0 && bytes.TrimLeft(doc, " \t\r\n")[0] == '{'
+	start := bytes.TrimLeft(doc, " \t\r\n")
+	isJSON := len(start) > 0 && start[0] == '{'
 	if isJSON {
-		if err := checkJSONSyntax(doc); err != nil {
-			return nil, err
-		}
+		err = checkJSONSyntax(doc)
+	} else {
+		err = checkOneDocument(doc)
 	}
-	if !isJSON {
-		if err := checkOneDocument(doc); err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	d, err := newDocument(doc)
 	if err != nil {
@@ -237,6 +236,8 @@ func newDocument(doc []byte) (libopenapi.Document, error) {
 			msg = `the document has no "openapi" or "swagger" field at the top: it is not an OpenAPI or Swagger document`
 		case strings.Contains(msg, "nothing in the spec"):
 			msg = "the document is empty"
+		case strings.Contains(msg, "spec is defined as") || strings.Contains(msg, "unable to extract version"):
+			msg = "Portico reads OpenAPI 3.0 and 3.1 and Swagger 2.0; the document's version field names none of them (" + truncate(msg, 200) + ")"
 		default:
 			msg = "the document does not parse: " + truncate(msg, 500)
 		}

@@ -127,10 +127,11 @@ var refusals = []refusal{
 	// Versions.
 	{"no version field", "info: {title: t, version: '1'}\npaths: {}\n", "", 0, `no "openapi" or "swagger"`},
 	{"both version fields", "swagger: '2.0'\n" + head30 + "paths: {}\n", "/openapi", 2, "both"},
-	{"swagger 3", "swagger: '3.0'\ninfo: {title: t, version: '1'}\npaths: {}\n", "", 0, ""},
+	{"swagger 3", "swagger: '3.0'\ninfo: {title: t, version: '1'}\npaths: {}\n", "", 0, "version field names none of them"},
+	{"openapi a mapping", "openapi: {a: b}\ninfo: {title: t, version: '1'}\npaths: {}\n", "", 0, "version field names none of them"},
 	{"openapi 3.2", "openapi: 3.2.0\ninfo: {title: t, version: '1'}\npaths: {}\n", "/openapi", 1, "3.0 and 3.1"},
 	{"openapi 4", `{"openapi":"4.0.0","info":{"title":"t","version":"1"},"paths":{}}`, "/openapi", 1, `declares openapi "4.0.0"`},
-	{"openapi 2", "openapi: 2.0.0\ninfo: {title: t, version: '1'}\npaths: {}\n", "", 0, ""},
+	{"openapi 2", "openapi: 2.0.0\ninfo: {title: t, version: '1'}\npaths: {}\n", "", 0, "version field names none of them"},
 
 	// What Portico reads.
 	{"no info", "openapi: 3.0.0\npaths: {}\n", "", 1, `no "info"`},
