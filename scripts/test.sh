@@ -86,3 +86,4 @@ fuzz ./policy FuzzCIDRList
 fuzz ./policy FuzzClientIP
 fuzz ./policy FuzzHeaderValueTemplate
 fuzz ./oauth2 FuzzTokenRequest
+fuzz ./openapi FuzzParse -fuzzminimizetime 5x
