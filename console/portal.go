@@ -237,16 +237,9 @@ func (s *Server) portalReadForm(w http.ResponseWriter, r *http.Request, ss *sess
 	return true
 }
 
-// portalPage is what every portal template gets.
-type portalPage struct {
-	Title   string
-	Session *session // nil for a visitor
-	Nav     []navItem
-	Active  string
-	Message string
-	Error   *apiError
-	Data    any
-}
+// portalPage is what every portal template gets: a console page whose
+// forms carry the portal's CSRF token.
+type portalPage struct{ page }
 
 // CSRF is the token every form of the page carries.
 func (p *portalPage) CSRF() string {
@@ -254,12 +247,6 @@ func (p *portalPage) CSRF() string {
 		return ""
 	}
 	return p.Session.portalCSRF()
-}
-
-// FieldError is the error message for the form input of fields (see
-// page.FieldError).
-func (p *portalPage) FieldError(fields ...string) string {
-	return (&page{Error: p.Error}).FieldError(fields...)
 }
 
 // portalNav is the portal's menu.
@@ -327,7 +314,7 @@ func (s *Server) portalFail(w http.ResponseWriter, r *http.Request, ss *session,
 		s.portalToLogin(w, r)
 		return
 	}
-	s.portalRender(w, r, status, "error", &portalPage{Title: http.StatusText(status), Session: ss, Message: msg, Data: status})
+	s.portalRender(w, r, status, "error", &portalPage{page{Title: http.StatusText(status), Session: ss, Message: msg, Data: status}})
 }
 
 // portalNext returns next if it is a portal page, else the portal's home
@@ -352,7 +339,7 @@ func (s *Server) portalRenderForm(w http.ResponseWriter, r *http.Request, status
 	rand.Read(b[:])
 	d.Form = hex.EncodeToString(b[:])
 	s.portalSetCookie(w, r, portalLoginCookie, d.Form, 3600)
-	s.portalRender(w, r, status, name, &portalPage{Title: title, Message: msg, Error: e, Data: d})
+	s.portalRender(w, r, status, name, &portalPage{page{Title: title, Message: msg, Error: e, Data: d}})
 }
 
 // portalFormCookie reports whether a sign-in or sign-up post carries the

@@ -58,7 +58,7 @@ func (s *Server) portalApps(w http.ResponseWriter, r *http.Request, ss *session,
 		return
 	}
 	p.Total = l.Total
-	pg := &portalPage{Title: "Applications", Session: ss, Error: e, Data: portalAppsData{Apps: l.Items, Pager: p, Form: f, Me: ss.user.ID}}
+	pg := &portalPage{page{Title: "Applications", Session: ss, Error: e, Data: portalAppsData{Apps: l.Items, Pager: p, Form: f, Me: ss.user.ID}}}
 	if r.URL.Query().Get("deleted") != "" {
 		pg.Message = "The application is deleted, with its keys and subscriptions."
 	}
@@ -130,7 +130,7 @@ func (s *Server) portalAppPage(w http.ResponseWriter, r *http.Request, ss *sessi
 	if app == nil {
 		return
 	}
-	pg := &portalPage{Session: ss}
+	pg := &portalPage{page{Session: ss}}
 	switch {
 	case r.URL.Query().Get("created") != "":
 		pg.Message = "The application is created. Make it a key, then subscribe it to an API from the catalog."
@@ -180,7 +180,7 @@ func (s *Server) portalUpdateApp(w http.ResponseWriter, r *http.Request, ss *ses
 	f := readAppForm(r)
 	if err := s.do(r, apiCall{method: http.MethodPut, path: "/applications/" + url.PathEscape(app.ID), token: ss.token, body: f}, nil); err != nil {
 		if e, ok := err.(*apiError); ok && e.Status == http.StatusBadRequest {
-			s.portalAppRender(w, r, &portalPage{Session: ss, Error: e}, app, f, nil, e.Status)
+			s.portalAppRender(w, r, &portalPage{page{Session: ss, Error: e}}, app, f, nil, e.Status)
 			return
 		}
 		s.portalFail(w, r, ss, 0, err)
@@ -216,7 +216,7 @@ func (s *Server) portalCreateKey(w http.ResponseWriter, r *http.Request, ss *ses
 		s.portalFail(w, r, ss, 0, err)
 		return
 	}
-	pg := &portalPage{Session: ss, Message: "The new key is shown below this once: copy it now. The portal keeps only its first characters."}
+	pg := &portalPage{page{Session: ss, Message: "The new key is shown below this once: copy it now. The portal keeps only its first characters."}}
 	s.portalAppRender(w, r, pg, app, appForm{Name: app.Name, Description: app.Description}, &nk, http.StatusCreated)
 }
 
@@ -241,14 +241,14 @@ func (s *Server) portalKeyAction(w http.ResponseWriter, r *http.Request, ss *ses
 		grace, err := strconv.Atoi(r.PostFormValue("grace"))
 		if err != nil || grace < 0 || time.Duration(grace)*time.Second > portico.MaxRotationGrace {
 			e := &apiError{Status: http.StatusBadRequest, Field: "grace_seconds", Message: "Choose a grace period of at most 24 hours."}
-			s.portalAppRender(w, r, &portalPage{Session: ss, Error: e}, app, form, nil, e.Status)
+			s.portalAppRender(w, r, &portalPage{page{Session: ss, Error: e}}, app, form, nil, e.Status)
 			return
 		}
 		var nk newKey
 		if err := s.do(r, apiCall{method: http.MethodPost, path: keyPath + "/rotate", token: ss.token,
 			body: map[string]int{"grace_seconds": grace}}, &nk); err != nil {
 			if e, ok := err.(*apiError); ok && (e.Status == http.StatusBadRequest || e.Status == http.StatusConflict) {
-				s.portalAppRender(w, r, &portalPage{Session: ss, Error: e}, app, form, nil, e.Status)
+				s.portalAppRender(w, r, &portalPage{page{Session: ss, Error: e}}, app, form, nil, e.Status)
 				return
 			}
 			s.portalFail(w, r, ss, 0, err)
@@ -259,7 +259,7 @@ func (s *Server) portalKeyAction(w http.ResponseWriter, r *http.Request, ss *ses
 			msg = "The new key is shown below this once: copy it now. The old key keeps working until " +
 				nk.Rotated.ExpiresAt.UTC().Format("2006-01-02 15:04:05 UTC") + ", then the gateway refuses it."
 		}
-		s.portalAppRender(w, r, &portalPage{Session: ss, Message: msg}, app, form, &nk, http.StatusCreated)
+		s.portalAppRender(w, r, &portalPage{page{Session: ss, Message: msg}}, app, form, &nk, http.StatusCreated)
 	default:
 		s.portalFail(w, r, ss, http.StatusNotFound, "There is no such action.")
 	}

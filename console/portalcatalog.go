@@ -36,18 +36,18 @@ func (s *Server) catalogPage(w http.ResponseWriter, r *http.Request, ss *session
 	if err != nil {
 		if e, ok := err.(*apiError); ok && e.Status == http.StatusUnauthorized && ss == nil {
 			d.SignIn = true
-			s.portalRender(w, r, http.StatusOK, "catalog", &portalPage{Title: "API catalog", Data: d})
+			s.portalRender(w, r, http.StatusOK, "catalog", &portalPage{page{Title: "API catalog", Data: d}})
 			return
 		}
 		if e, ok := err.(*apiError); ok && e.Status == http.StatusBadRequest {
-			s.portalRender(w, r, e.Status, "catalog", &portalPage{Title: "API catalog", Session: ss, Error: e, Data: d})
+			s.portalRender(w, r, e.Status, "catalog", &portalPage{page{Title: "API catalog", Session: ss, Error: e, Data: d}})
 			return
 		}
 		s.portalFail(w, r, ss, 0, err)
 		return
 	}
 	d.APIs, d.Pager.Total = apis, total
-	s.portalRender(w, r, http.StatusOK, "catalog", &portalPage{Title: "API catalog", Session: ss, Data: d})
+	s.portalRender(w, r, http.StatusOK, "catalog", &portalPage{page{Title: "API catalog", Session: ss, Data: d}})
 }
 
 // catalogList returns the catalog's page at offset: the APIs of each of
@@ -149,7 +149,7 @@ func (s *Server) portalAPIPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		s.portalFail(w, r, ss, 0, err)
 		return
 	}
-	pg := &portalPage{Title: a.Name + " " + a.Version, Session: ss, Data: d}
+	pg := &portalPage{page{Title: a.Name + " " + a.Version, Session: ss, Data: d}}
 	switch r.URL.Query().Get("subscribed") {
 	case string(portico.Approved):
 		pg.Message = "Subscribed: your application may call the API now."
@@ -338,5 +338,5 @@ func (s *Server) portalAPIAgain(w http.ResponseWriter, r *http.Request, ss *sess
 	if e != nil {
 		status = e.Status
 	}
-	s.portalRender(w, r, status, "api", &portalPage{Title: a.Name + " " + a.Version, Session: ss, Error: e, Data: d})
+	s.portalRender(w, r, status, "api", &portalPage{page{Title: a.Name + " " + a.Version, Session: ss, Error: e, Data: d}})
 }

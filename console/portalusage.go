@@ -52,7 +52,7 @@ func (s *Server) portalUsagePage(w http.ResponseWriter, r *http.Request, ss *ses
 		return
 	}
 	d := portalUsageData{Apps: apps, App: in.Get("application"), API: in.Get("api"), Ranges: dashRanges, Range: in.Get("range")}
-	pg := &portalPage{Title: "Usage", Session: ss, Data: &d}
+	pg := &portalPage{page{Title: "Usage", Session: ss, Data: &d}}
 	if len(apps) == 0 {
 		s.portalRender(w, r, http.StatusOK, "usage", pg)
 		return
