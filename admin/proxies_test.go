@@ -58,6 +58,19 @@ func TestThrottleBehindTrustedProxy(t *testing.T) {
 			if st := signup("198.51.100.7", "two"); st != want {
 				t.Fatalf("a sign-up from 198.51.100.7: %d, want %d", st, want)
 			}
+			if tc.trusted == nil {
+				return
+			}
+			// A report that holds no address counts as the front door
+			// itself: one budget for all such requests, never none.
+			for i := range 10 {
+				if st := signup("unknown, garbage", "bad"+strconv.Itoa(i)); st != http.StatusCreated {
+					t.Fatalf("sign-up %d with a broken report: %d", i, st)
+				}
+			}
+			if st := signup("not-an-address", "bad-more"); st != http.StatusTooManyRequests {
+				t.Fatalf("the eleventh sign-up with a broken report: %d, want 429", st)
+			}
 		})
 	}
 }
