@@ -13,9 +13,6 @@ import (
 type catalogData struct {
 	APIs  []portico.API
 	Pager pager
-	// SignIn is set when the admin API lists no APIs to visitors: the
-	// catalog asks them to sign in.
-	SignIn bool
 }
 
 // catalogStates are the states the catalog lists, in its order: what
@@ -34,11 +31,6 @@ func (s *Server) catalogPage(w http.ResponseWriter, r *http.Request, ss *session
 	}
 	apis, total, err := s.catalogList(r, token, p.Q, p.Offset)
 	if err != nil {
-		if e, ok := err.(*apiError); ok && e.Status == http.StatusUnauthorized && ss == nil {
-			d.SignIn = true
-			s.portalRender(w, r, http.StatusOK, "catalog", &portalPage{page{Title: "API catalog", Data: d}})
-			return
-		}
 		if e, ok := err.(*apiError); ok && e.Status == http.StatusBadRequest {
 			s.portalRender(w, r, e.Status, "catalog", &portalPage{page{Title: "API catalog", Session: ss, Error: e, Data: d}})
 			return
