@@ -683,3 +683,50 @@ func TestResponseHeaderLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestOneContinue sends a request with Expect: 100-continue to a backend
+// that answers 100 Continue, reads the body, then sends a second 100
+// before its final answer: the client must see one 100 — the gateway's
+// server's own, written when the transport starts reading the body —
+// and never the backend's.
+func TestOneContinue(t *testing.T) {
+	be := newRawBackend(t, func(c net.Conn, req *http.Request, _ int) bool {
+		io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
+		body, err := io.ReadAll(req.Body)
+		if err != nil || string(body) != "hello" {
+			return false
+		}
+		io.WriteString(c, "HTTP/1.1 100 Continue\r\nX-Late: 1\r\n\r\n"+
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return true
+	})
+	w := newWorld(t)
+	w.api("api", "/api", portico.AuthNone, "http://"+be.addr)
+	for i := range 3 {
+		c, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "PUT /api/e HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+			t.Fatalf("round %d: first line %q, %v; want a 100 Continue", i, line, err)
+		}
+		if blank, err := br.ReadString('\n'); err != nil || blank != "\r\n" {
+			t.Fatalf("round %d: after the 100's status line came %q, %v (the backend's 100, with the gateway's headers?)", i, blank, err)
+		}
+		io.WriteString(c, "hello")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(body) != "ok" {
+			t.Errorf("round %d: after the client's one 100 Continue came %d %q (a second 100 forwarded from the backend?)", i, resp.StatusCode, body)
+		}
+		c.Close()
+	}
+}

@@ -21,11 +21,33 @@ func (up *upstream) serveProxy(w http.ResponseWriter, r *http.Request, ex *excha
 		if st != nil {
 			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 		}
+		if r.Header.Get("Expect") != "" {
+			w = continueOnce{w}
+		}
 		up.proxy.ServeHTTP(w, r)
 		return
 	}
 	up.forward(fw, w, r, ex, st)
 }
+
+// continueOnce keeps the backend's 100 Continue from the client of a
+// request with Expect: 100-continue. The gateway's server answers the
+// client's expectation itself, when the body is first read — which the
+// transport does once the backend has sent its own 100 — so the backend
+// still decides when the upload starts. Forwarding the backend's 100
+// too (as httputil.ReverseProxy does with every 1xx) would race that
+// answer and sometimes give the client two.
+type continueOnce struct{ http.ResponseWriter }
+
+// WriteHeader implements http.ResponseWriter.
+func (w continueOnce) WriteHeader(code int) {
+	if code != http.StatusContinue {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w continueOnce) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // forward is the fast engine's reverse proxy: it builds the forwarded
 // request as upstream.rewrite has httputil.ReverseProxy build it (the
