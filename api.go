@@ -101,10 +101,16 @@ type API struct {
 	// responses nobody asked for: no HTTP/1.1 client can tell such a
 	// response, arriving after the next request was written, from the
 	// answer to that request. Nil means true (see ReusesConnections).
-	KeepAlive *bool     `json:"keepalive,omitempty"`
-	Owner     string    `json:"owner"` // user ID of the publisher
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	KeepAlive *bool `json:"keepalive,omitempty"`
+	// Resources are the operations the API declares (see CheckResources):
+	// from its document when imported.
+	Resources []Resource `json:"resources,omitempty"`
+	// Document is the description the API was imported from, nil for an
+	// API written by hand (see DocumentRef).
+	Document  *DocumentRef `json:"document,omitempty"`
+	Owner     string       `json:"owner"` // user ID of the publisher
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // ReusesConnections reports whether the gateway keeps connections to

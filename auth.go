@@ -140,6 +140,11 @@ type Policies struct {
 	Headers          *HeaderRules       `json:"headers,omitempty"`
 	Conversion       *Conversion        `json:"conversion,omitempty"`
 	Resources        []ResourcePolicies `json:"resources,omitempty"`
+	// ValidateRequests checks each request against the API's OpenAPI
+	// document (parameters, headers, JSON bodies) before it reaches the
+	// backend, and answers 400 listing the first problems. It needs the
+	// API to have an OpenAPI Document.
+	ValidateRequests bool `json:"validate_requests,omitempty"`
 }
 
 // ResourcePolicies replace, for the requests whose path inside the API

@@ -36,6 +36,10 @@ type apiRequest struct {
 	WebSocket   bool                `json:"websocket"`
 	KeepAlive   *bool               `json:"keepalive"`
 	Owner       string              `json:"owner"`
+	// Resources left out (or null) on an update keep the API's.
+	Resources []portico.Resource `json:"resources"`
+	// Document is read back as GET gives it: only the import sets it.
+	Document json.RawMessage `json:"document"`
 
 	// AllowNested lets the API's context lie under or over APIs of other
 	// owners. Only admins may set it; it is not stored (see
@@ -71,6 +75,7 @@ func (q *apiRequest) api() (*portico.API, error) {
 		Groups:             q.Groups,
 		WebSocket:          q.WebSocket,
 		KeepAlive:          q.KeepAlive,
+		Resources:          q.Resources,
 	}
 	for _, d := range []struct {
 		field string
@@ -85,6 +90,19 @@ func (q *apiRequest) api() (*portico.API, error) {
 		}
 	}
 	return a, nil
+}
+
+// sameDocument accepts, in an update, the document field as GET gives
+// it (or left out, or null): only the import changes an API's document.
+func sameDocument(raw json.RawMessage, old *portico.DocumentRef) error {
+	if !given(raw) {
+		return nil
+	}
+	var d portico.DocumentRef
+	if err := json.Unmarshal(raw, &d); err != nil || old == nil || d.SHA256 != old.SHA256 {
+		return invalid("document", "an API's document changes only by importing one (POST /api/v1/apis/import); leave document out or send it as GET gives it")
+	}
+	return nil
 }
 
 // keepSecrets gives each JWT issuer of a that comes without a key and
@@ -274,6 +292,9 @@ func (s *Server) createAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 	if given(req.State) {
 		return invalid("state", "a new API is always a draft; leave state out and publish it with POST /api/v1/apis/{id}/publish")
 	}
+	if given(req.Document) {
+		return invalid("document", "an API's document is set by importing it: POST /api/v1/apis/import")
+	}
 	a, err := req.api()
 	if err != nil {
 		return err
@@ -344,6 +365,13 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 			// partners by saving it; [] takes them all off.
 			n.Groups = old.Groups
 		}
+		if req.Resources == nil {
+			n.Resources = old.Resources
+		}
+		if err := sameDocument(req.Document, old.Document); err != nil {
+			return err
+		}
+		n.Document = old.Document
 		if err := validateAPI(&n); err != nil {
 			return err
 		}

@@ -184,6 +184,17 @@ func validateAPI(a *portico.API) error {
 		if err := a.Policies.Validate(); err != nil {
 			return err
 		}
+		if a.Policies.ValidateRequests && (a.Document == nil || a.Document.Format != portico.FormatOpenAPI) {
+			return invalid("policies.validate_requests", "request validation needs an OpenAPI document: import one (POST /api/v1/apis/import)")
+		}
+	}
+	if err := portico.CheckResources(a.Resources); err != nil {
+		return err
+	}
+	if a.Document != nil {
+		if err := a.Document.Validate(); err != nil {
+			return err
+		}
 	}
 	if err := checkEndpoint(&a.Endpoint); err != nil {
 		return err
