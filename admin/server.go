@@ -69,6 +69,11 @@ type Server struct {
 	// route answers 503.
 	Analytics portico.AnalyticsQuerier
 
+	// Documents keeps the APIs' imported documents (see
+	// portico.DocumentStore). Nil: Store, when it is one (both of
+	// Portico's stores are); otherwise imports answer 503.
+	Documents portico.DocumentStore
+
 	// Settings reads and changes the node's run-time settings
 	// (/api/v1/settings/…). If nil, those routes answer 404.
 	Settings SettingsController
@@ -160,6 +165,15 @@ type Server struct {
 }
 
 var _ http.Handler = (*Server)(nil)
+
+// documents returns the document store in use, nil when there is none.
+func (s *Server) documents() portico.DocumentStore {
+	if s.Documents != nil {
+		return s.Documents
+	}
+	ds, _ := s.Store.(portico.DocumentStore)
+	return ds
+}
 
 func (s *Server) init() {
 	s.once.Do(func() {
