@@ -58,6 +58,15 @@ func TestContract(t *testing.T) {
 			}
 			return open(t, srv, rs.Cluster())
 		})
+	storetest.RunDocuments(t,
+		func(t *testing.T) portico.DocumentStore { return fresh(t, srv) },
+		func(t *testing.T, s portico.DocumentStore) portico.DocumentStore {
+			rs := s.(*redisstore.Store)
+			if err := rs.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return open(t, srv, rs.Cluster())
+		})
 	storetest.RunSettings(t,
 		func(t *testing.T) portico.SettingStore { return fresh(t, srv) },
 		func(t *testing.T, s portico.SettingStore) portico.SettingStore {

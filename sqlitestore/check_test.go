@@ -182,7 +182,7 @@ func TestOpenExisting(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, table := range []string{"meta", "entities", "notifications", "counters", "tokens", "settings"} {
+			for _, table := range []string{"meta", "entities", "notifications", "counters", "tokens", "settings", "documents"} {
 				if _, err := db.w.Exec(`DROP TABLE ` + table); err != nil {
 					t.Fatal(err)
 				}

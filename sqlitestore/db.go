@@ -190,6 +190,15 @@ CREATE TABLE settings (
 	value TEXT NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 6: APIs' imported documents (portico.DocumentStore).
+	`
+CREATE TABLE documents (
+	api  TEXT NOT NULL,
+	sha  TEXT NOT NULL, -- hex SHA-256 of body
+	body BLOB NOT NULL,
+	PRIMARY KEY (api, sha)
+) WITHOUT ROWID;
+`,
 }
 
 // migrate brings the schema of db up to date in one transaction:
