@@ -404,6 +404,7 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 // subscriptions must be retired first.
 func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
+	var doc *portico.DocumentRef
 	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
 		a := t.cfg.APIs.Get(id)
 		if a == nil || !t.cfg.CanSeeAPI(t.me, a) {
@@ -430,10 +431,14 @@ func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 				t.del(portico.KindSubscription, sub.ID)
 			}
 		}
+		doc = a.Document
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if doc != nil {
+		s.dropDocument(id, doc.SHA256)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -74,6 +74,12 @@ type Server struct {
 	// Portico's stores are); otherwise imports answer 503.
 	Documents portico.DocumentStore
 
+	// PublicURL is the front door's base URL, such as
+	// "https://api.example.com": the server of the OpenAPI documents GET
+	// /api/v1/apis/{id}/openapi gives. Empty: the servers are the APIs'
+	// contexts, relative to where the document is read.
+	PublicURL string
+
 	// Settings reads and changes the node's run-time settings
 	// (/api/v1/settings/…). If nil, those routes answer 404.
 	Settings SettingsController

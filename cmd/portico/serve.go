@@ -223,6 +223,7 @@ func (m *Main) Run(ctx context.Context) error {
 		CheckWebhookURL: m.hooks.CheckURL,
 		ReadBodyTimeout: c.ReadBodyTimeout,
 		AllowedOrigins:  adminOrigins,
+		PublicURL:       c.PublicURL, // the server of exported OpenAPI documents
 	}
 	m.admin.DatastoreSettings = m
 	if m.analytics != nil {

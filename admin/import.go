@@ -1,0 +1,386 @@
+package admin
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/openapi"
+)
+
+// importResult is the answer of POST /api/v1/apis/import: the API as
+// imported, and the resources the import added and removed ("METHOD
+// /path" of the document, as Resource.Pattern and Path give them).
+type importResult struct {
+	API     *portico.API       `json:"api"`
+	Created bool               `json:"created"`
+	DryRun  bool               `json:"dry_run,omitempty"`
+	Added   []portico.Resource `json:"added"`
+	Removed []portico.Resource `json:"removed"`
+}
+
+// importAPI creates or updates an API from a description document sent
+// as the body (OpenAPI or Swagger, JSON or YAML). The query gives what
+// the document cannot: api (the ID of the API to update; none creates
+// one), context (derived from the document when creating, else kept),
+// target (repeatable; the document's absolute http(s) servers when
+// creating, else kept), dry_run=true (answer without writing). Updating
+// replaces name, version, description, tags, resources and document and
+// leaves everything else — plans, policies, subscriptions — as it was.
+func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !canPublish(c.user) {
+		return forbidden("only publishers and admins import APIs")
+	}
+	q := r.URL.Query()
+	for name := range q {
+		if !slices.Contains([]string{"api", "context", "target", "dry_run"}, name) {
+			return invalid(name, "unknown parameter %q; the import takes api, context, target and dry_run", name)
+		}
+	}
+	dryRun := false
+	if v := q.Get("dry_run"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return invalid("dry_run", "dry_run is true or false")
+		}
+		dryRun = b
+	}
+	ds := s.documents()
+	if ds == nil {
+		return portico.Errorf(portico.EUnavailable, "this node keeps no documents: its store is not a document store")
+	}
+	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, portico.MaxDocumentBytes)}
+	doc, err := io.ReadAll(body)
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		return readError(err)
+	}
+	spec, err := openapi.Parse(doc)
+	if err != nil {
+		return err
+	}
+	stored := spec.Document
+	sum := sha256.Sum256(stored)
+	ref := &portico.DocumentRef{
+		Format:  portico.FormatOpenAPI,
+		Version: spec.OpenAPI,
+		SHA256:  hex.EncodeToString(sum[:]),
+		Size:    int64(len(stored)),
+	}
+	resources := resourcesOf(spec.Operations)
+	targets, err := importTargets(q["target"], spec.Servers)
+	if err != nil {
+		return err
+	}
+
+	id := q.Get("api")
+	create := id == ""
+	if create {
+		id = portico.NewID()
+	}
+	if !dryRun {
+		if err := ds.PutDocument(r.Context(), id, ref.SHA256, stored); err != nil {
+			return err
+		}
+	}
+	var (
+		out    importResult
+		oldRef *portico.DocumentRef
+	)
+	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
+		ref.ImportedAt = t.now
+		var n portico.API
+		var old *portico.API
+		if create {
+			if len(targets) == 0 {
+				return invalid("target", "the document names no absolute http or https server: give the backend with target=URL")
+			}
+			n = portico.API{
+				ID: id, State: portico.Draft, Owner: t.me.ID, CreatedAt: t.now,
+				Context: spec.Context(), Visibility: portico.Public,
+				Auth: portico.AuthMethods{portico.AuthAPIKey}, Plans: []string{},
+			}
+		} else {
+			old = t.cfg.APIs.Get(id)
+			if old == nil || !t.cfg.CanSeeAPI(t.me, old) {
+				return notFound("API", id)
+			}
+			if !canManageAPI(t.me, old) {
+				return forbidden("only the API's owner or an admin may import into it")
+			}
+			n = *old
+		}
+		if ctx := q.Get("context"); ctx != "" {
+			n.Context = ctx
+		}
+		if len(targets) > 0 && (create || len(q["target"]) > 0) {
+			n.Endpoint = portico.Endpoint{Type: portico.Single, Targets: targets}
+			if len(targets) > 1 {
+				n.Endpoint.Type, n.Endpoint.Algorithm = portico.LoadBalancer, portico.RoundRobin
+			}
+		}
+		n.Name = clip(spec.Title, maxName)
+		n.Version = clip(spec.Version, maxVersion)
+		n.Description = clip(spec.Description, maxDescription)
+		n.Tags = usableTags(spec.Tags)
+		n.Resources = resources
+		n.Document = ref
+		n.UpdatedAt = t.now
+		if err := validateAPI(&n); err != nil {
+			return err
+		}
+		if err := checkAPIRefs(t.cfg, t.me, &n, old, false); err != nil {
+			return err
+		}
+		out = importResult{API: &n, Created: create, DryRun: dryRun}
+		if old != nil {
+			out.Added, out.Removed = resourceDiff(old.Resources, n.Resources)
+			oldRef = old.Document
+		} else {
+			out.Added, out.Removed = n.Resources, []portico.Resource{}
+		}
+		if dryRun {
+			return errDryRun
+		}
+		t.put(&n)
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	if err != nil {
+		if !dryRun && (oldRef == nil || oldRef.SHA256 != ref.SHA256) {
+			s.dropDocument(id, ref.SHA256)
+		}
+		return err
+	}
+	if !dryRun && oldRef != nil && oldRef.SHA256 != ref.SHA256 {
+		s.dropDocument(id, oldRef.SHA256)
+	}
+	out.API = out.API.Redacted()
+	if create && !dryRun {
+		writeCreated(w, "/api/v1/apis/"+id, out)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// errDryRun ends a dry run's update before it writes.
+var errDryRun = errors.New("dry run")
+
+// dropDocument deletes a document no API refers to any more, if the
+// Config does not say otherwise: the write that dropped it may have
+// raced another node's import of the same document into the same API.
+func (s *Server) dropDocument(api, sha string) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if a := s.cv.Load(); a != nil {
+		if cur := a.APIs.Get(api); cur != nil && cur.Document != nil && cur.Document.SHA256 == sha {
+			return
+		}
+	}
+	if err := s.documents().DeleteDocument(ctx, api, sha); err != nil {
+		s.log.Warn("an API's old document stays in the store", "api", api, "sha256", sha, "err", err)
+	}
+}
+
+// resourcesOf makes an API's resources of a document's operations.
+func resourcesOf(ops []openapi.Operation) []portico.Resource {
+	rs := make([]portico.Resource, 0, len(ops))
+	seen := map[string]bool{}
+	for _, o := range ops {
+		r := portico.Resource{
+			Pattern: o.Resource(),
+			Path:    clip(o.Path, 2048),
+			Summary: clip(o.Summary, 1000),
+		}
+		// An operation ID the document gives twice (a mistake OpenAPI
+		// forbids, and real documents make) is kept the first time.
+		if id := clip(o.OperationID, 200); id != "" && !seen[id] {
+			r.OperationID, seen[id] = id, true
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// resourceDiff lists the resources of to that from lacks and those of
+// from that to lacks, by method and path.
+func resourceDiff(from, to []portico.Resource) (added, removed []portico.Resource) {
+	key := func(r portico.Resource) string { return r.Pattern + " " + r.Path }
+	has := func(rs []portico.Resource) map[string]bool {
+		m := make(map[string]bool, len(rs))
+		for _, r := range rs {
+			m[key(r)] = true
+		}
+		return m
+	}
+	inFrom, inTo := has(from), has(to)
+	added, removed = []portico.Resource{}, []portico.Resource{}
+	for _, r := range to {
+		if !inFrom[key(r)] {
+			added = append(added, r)
+		}
+	}
+	for _, r := range from {
+		if !inTo[key(r)] {
+			removed = append(removed, r)
+		}
+	}
+	return added, removed
+}
+
+// importTargets returns the backend URLs given, checked, or else the
+// document's absolute http(s) servers.
+func importTargets(given, servers []string) ([]portico.Target, error) {
+	var ts []portico.Target
+	if len(given) > 0 {
+		for _, g := range given {
+			ts = append(ts, portico.Target{URL: g})
+		}
+		return ts, nil // validateAPI checks them, naming endpoint.targets[i]
+	}
+	for _, s := range servers {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			continue
+		}
+		if !slices.ContainsFunc(ts, func(t portico.Target) bool { return t.URL == s }) {
+			ts = append(ts, portico.Target{URL: s})
+		}
+		if len(ts) == 10 {
+			break
+		}
+	}
+	return ts, nil
+}
+
+// usableTags keeps the tags portico.CheckTags takes, at most
+// portico.MaxTags: a document's tags are free text.
+func usableTags(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if len(out) == portico.MaxTags {
+			break
+		}
+		if portico.CheckTags(append(slices.Clone(out), t)) == nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// clip makes a document's text fit a field: control characters become
+// spaces, spaces at the ends go, and the text is cut at max bytes on a
+// character boundary.
+func clip(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.TrimSpace(s[:cut])
+}
+
+// exportOpenAPI answers GET /api/v1/apis/{id}/openapi: the API as the
+// gateway publishes it, an OpenAPI 3.1 document (openapi.Export) — its
+// imported document with the gateway's servers and security in place of
+// the backend's, or else one made of its resources. Whoever may see the
+// API may read it, anonymous visitors of public APIs too: it names no
+// backend.
+func (s *Server) exportOpenAPI(w http.ResponseWriter, r *http.Request, c *call) error {
+	a := c.cfg.APIs.Get(r.PathValue("id"))
+	if a == nil || !c.cfg.CanSeeAPI(c.user, a) {
+		return notFound("API", r.PathValue("id"))
+	}
+	in := openapi.ExportInput{API: a, FrontDoor: s.PublicURL}
+	if a.Document != nil && a.Document.Format == portico.FormatOpenAPI {
+		doc, err := s.storedDocument(r.Context(), a)
+		if err != nil {
+			return err
+		}
+		in.Document = doc
+	} else {
+		for _, res := range a.Resources {
+			method, pattern, ok := strings.Cut(res.Pattern, " ")
+			if !ok {
+				method, pattern = "", res.Pattern
+			}
+			in.Operations = append(in.Operations, openapi.Operation{
+				Method: method, Path: cmp.Or(res.Path, pattern), Pattern: pattern,
+				OperationID: res.OperationID, Summary: res.Summary,
+			})
+		}
+	}
+	b, err := openapi.Export(in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(b)
+	return nil
+}
+
+// getDocument answers GET /api/v1/apis/{id}/document: the document the
+// API was imported from, as stored. Only who may change the API reads
+// it: it names the backend's servers.
+func (s *Server) getDocument(w http.ResponseWriter, r *http.Request, c *call) error {
+	a := c.cfg.APIs.Get(r.PathValue("id"))
+	if a == nil || !c.cfg.CanSeeAPI(c.user, a) {
+		return notFound("API", r.PathValue("id"))
+	}
+	if !canManageAPI(c.user, a) {
+		return forbidden("only the API's owner or an admin may read its imported document")
+	}
+	if a.Document == nil {
+		return portico.Errorf(portico.ENotFound, "API %s was not imported from a document", a.ID)
+	}
+	doc, err := s.storedDocument(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	ct := "application/json"
+	if a.Document.Format == portico.FormatWSDL {
+		ct = "text/xml; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "sandbox")
+	w.Write(doc)
+	return nil
+}
+
+// storedDocument reads a's document from the document store.
+func (s *Server) storedDocument(ctx context.Context, a *portico.API) ([]byte, error) {
+	ds := s.documents()
+	if ds == nil {
+		return nil, portico.Errorf(portico.EUnavailable, "this node keeps no documents: its store is not a document store")
+	}
+	doc, err := ds.Document(ctx, a.ID, a.Document.SHA256)
+	if portico.ErrorCodeOf(err) == portico.ENotFound {
+		return nil, &portico.Error{Code: portico.EUnavailable, Message: "the API's document is missing from the store; import it again", Err: err}
+	}
+	return doc, err
+}
