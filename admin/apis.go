@@ -168,6 +168,9 @@ type apiListing struct {
 	Owner              string    `json:"owner"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
+	// Resources are the API's operations, as its OpenAPI export gives
+	// them to whoever may see it.
+	Resources []portico.Resource `json:"resources,omitempty"`
 }
 
 // viewAPI returns a as u may see it: whole for who may manage it, else as
@@ -184,7 +187,7 @@ func viewAPI(u *portico.User, a *portico.API) any {
 		ID: a.ID, Name: a.Name, Version: a.Version, Context: a.Context, Description: a.Description, Tags: a.Tags,
 		Visibility: a.Visibility, State: a.State, Auth: a.Auth, Plans: plans, WebSocket: a.WebSocket,
 		ForwardCredentials: a.ForwardCredentials, Owner: a.Owner,
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Resources: a.Resources,
 	}
 }
 
@@ -264,7 +267,16 @@ func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request, c *call) error
 	if isAdmin(c.user) && state == "" && vis == "" && tag == "" && search.q == "" {
 		keep = nil // every API: a page costs only its window
 	}
-	view := func(a *portico.API) any { return viewAPI(c.user, a) }
+	// Lists leave resources out (an imported API may have thousands):
+	// GET /api/v1/apis/{id} gives them.
+	view := func(a *portico.API) any {
+		if a.Resources != nil {
+			lean := *a
+			lean.Resources = nil
+			a = &lean
+		}
+		return viewAPI(c.user, a)
+	}
 	return readOrdered(w, r, s.apiOrder(c.cfg), keep, view)
 }
 

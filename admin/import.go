@@ -322,18 +322,15 @@ func (s *Server) exportOpenAPI(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		in.Document = doc
 	} else {
-		for _, res := range a.Resources {
-			method, pattern, ok := strings.Cut(res.Pattern, " ")
-			if !ok {
-				method, pattern = "", res.Pattern
-			}
-			in.Operations = append(in.Operations, openapi.Operation{
-				Method: method, Path: cmp.Or(res.Path, pattern), Pattern: pattern,
-				OperationID: res.OperationID, Summary: res.Summary,
-			})
-		}
+		in.Operations = exportOperations(a.Resources)
 	}
 	b, err := openapi.Export(in)
+	if err != nil && in.Document == nil {
+		// A resource written by hand that OpenAPI cannot name: the
+		// document says what the gateway does, forward any path.
+		in.Operations = nil
+		b, err = openapi.Export(in)
+	}
 	if err != nil {
 		return err
 	}
@@ -341,6 +338,28 @@ func (s *Server) exportOpenAPI(w http.ResponseWriter, r *http.Request, c *call) 
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write(b)
 	return nil
+}
+
+// exportOperations makes OpenAPI operations of resources written by
+// hand: a pattern without a method is an operation for each of GET, PUT,
+// POST, DELETE and PATCH.
+func exportOperations(rs []portico.Resource) []openapi.Operation {
+	var ops []openapi.Operation
+	for _, res := range rs {
+		method, pattern, ok := strings.Cut(res.Pattern, " ")
+		methods := []string{method}
+		if !ok {
+			pattern, methods = res.Pattern, []string{"GET", "PUT", "POST", "DELETE", "PATCH"}
+		}
+		for i, m := range methods {
+			o := openapi.Operation{Method: m, Path: cmp.Or(res.Path, pattern), Pattern: pattern, Summary: res.Summary}
+			if i == 0 {
+				o.OperationID = res.OperationID
+			}
+			ops = append(ops, o)
+		}
+	}
+	return ops
 }
 
 // getDocument answers GET /api/v1/apis/{id}/document: the document the

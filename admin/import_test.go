@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -308,4 +310,25 @@ func TestExportOpenAPI(t *testing.T) {
 	docs.docs = nil
 	docs.mu.Unlock()
 	pub.do("GET", "/api/v1/apis/"+id+"/openapi", nil).want(503)
+}
+
+// TestImportContentTypes: the import takes documents as JSON, YAML or
+// XML, and refuses the types a cross-site form may send.
+func TestImportContentTypes(t *testing.T) {
+	e, _ := newImportEnv(t)
+	for ct, want := range map[string]int{
+		"application/yaml": 201, "text/plain": 415, "application/x-www-form-urlencoded": 415, "multipart/form-data; boundary=x": 415,
+	} {
+		req, _ := http.NewRequest("POST", e.url+"/api/v1/apis/import?context=/c"+strconv.Itoa(want)+strconv.Itoa(len(ct)), strings.NewReader(petstore(t)))
+		req.Header.Set("Content-Type", ct)
+		req.SetBasicAuth("admin", adminPW)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Content-Type %s: %d, want %d", ct, resp.StatusCode, want)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/portico-gw/portico"
@@ -77,18 +78,26 @@ func normOrigin(origin string) string {
 	return scheme + "://" + host
 }
 
+// documentTypes are the content types POST /api/v1/apis/import takes.
+var documentTypes = []string{"application/json", "application/yaml", "application/x-yaml", "text/yaml",
+	"application/openapi+json", "application/openapi+yaml", "text/xml", "application/xml", "application/wsdl+xml"}
+
 // checkContentType refuses a request body that is not JSON.
 func checkContentType(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" && r.ContentLength == 0 {
 		return nil
 	}
-	const how = "request bodies must be sent as Content-Type: application/json"
+	how, types := "request bodies must be sent as Content-Type: application/json", []string{"application/json"}
+	if r.URL.Path == "/api/v1/apis/import" {
+		// Documents: none of these types may a cross-site form send.
+		how, types = "documents must be sent as Content-Type: application/json, application/yaml or text/xml", documentTypes
+	}
 	if ct == "" {
 		return portico.FieldErrorf(portico.EUnsupported, "Content-Type", "%s; this request has a body and no Content-Type", how)
 	}
 	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" {
+	if err != nil || !slices.Contains(types, mt) {
 		return portico.FieldErrorf(portico.EUnsupported, "Content-Type", "%s, not %.100q", how, ct)
 	}
 	for k, v := range params {

@@ -52,8 +52,11 @@ type apiCall struct {
 	path   string     // under /api/v1, e.g. "/apis/abc"
 	query  url.Values // may be nil
 	body   any        // encoded as JSON when not nil
-	token  string     // bearer token; empty with basic set
-	basic  *[2]string // user name and password
+	raw    []byte     // sent as is when body is nil (an imported document)
+	// rawType is raw's content type.
+	rawType string
+	token   string     // bearer token; empty with basic set
+	basic   *[2]string // user name and password
 }
 
 // do runs c against the admin API and decodes a 2xx answer's body into
@@ -66,6 +69,8 @@ func (s *Server) do(from *http.Request, c apiCall, out any) error {
 			return fmt.Errorf("encoding the request: %w", err)
 		}
 		body = bytes.NewReader(b)
+	} else if c.raw != nil {
+		body = bytes.NewReader(c.raw)
 	}
 	u := "/api/v1" + c.path
 	if len(c.query) > 0 {
@@ -87,6 +92,8 @@ func (s *Server) do(from *http.Request, c apiCall, out any) error {
 	}
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	} else if c.raw != nil {
+		req.Header.Set("Content-Type", c.rawType)
 	}
 	switch {
 	case c.basic != nil:

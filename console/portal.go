@@ -70,6 +70,7 @@ func (s *Server) portalRoutes() *http.ServeMux {
 	open := func(pattern string, fn pageFunc) { m.Handle(pattern, s.portalOpen(fn)) }
 	open("GET /portal/{$}", s.catalogPage)
 	open("GET /portal/apis/{id}", s.portalAPIPage)
+	open("GET /portal/apis/{id}/openapi.json", s.portalOpenAPI)
 
 	p := func(pattern string, fn pageFunc) { m.Handle(pattern, s.portalAuthed(fn)) }
 	p("POST /portal/apis/{id}/subscribe", s.portalSubscribe)

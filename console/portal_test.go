@@ -1,6 +1,8 @@
 package console_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -284,5 +286,74 @@ func TestPortalCatalogPages(t *testing.T) {
 	// (api-00002) comes after the 66 published.
 	if order[0] != "api-00000" || order[65] != "api-00129" || order[66] != "api-00002" {
 		t.Errorf("order: first %s, 66th %s, 67th %s; want api-00000, api-00129, api-00002", order[0], order[65], order[66])
+	}
+}
+
+// TestPortalOperations: an API's page lists its operations, escaped,
+// each with a Try link that fills the form in, and offers its OpenAPI
+// document, which names the front door and not the backend.
+func TestPortalOperations(t *testing.T) {
+	e := newPortal(t, func(c *console.Server) { c.PublicURL = "https://api.example.com/" })
+	f := seedCatalog(t, e)
+	st, b := e.API(t, pubName, pubPW, "GET", "/apis/"+f.Weather, "")
+	if st != http.StatusOK {
+		t.Fatalf("GET the API: %d %s", st, b)
+	}
+	var a map[string]any
+	json.Unmarshal([]byte(b), &a)
+	a["resources"] = []map[string]any{
+		{"pattern": "GET /forecast/*", "path": "/forecast/{city}", "operation_id": "forecast", "summary": "The forecast <script>alert(1)</script>"},
+		{"pattern": "POST /orders", "operation_id": "order"},
+		{"pattern": "/anything"},
+	}
+	body, _ := json.Marshal(a)
+	if st, b := e.API(t, pubName, pubPW, "PUT", "/apis/"+f.Weather, string(body)); st != http.StatusOK {
+		t.Fatalf("PUT resources: %d %s", st, b)
+	}
+
+	cl := e.portalSignIn(t, subName, subPW)
+	_, page := cl.Get("/portal/apis/" + f.Weather)
+	ops := between(page, `<h2 id="operations">`, "</table>")
+	for _, want := range []string{
+		`<tr data-operation="forecast"><td><code>GET</code></td><td><code>/forecast/{city}</code></td><td>The forecast &lt;script&gt;alert(1)&lt;/script&gt;</td>`,
+		`<a href="?try_method=GET&amp;try_path=%2fforecast%2f%7bcity%7d#try">Try</a>`,
+		`<code>POST</code></td><td><code>/orders</code>`,
+		`<code>ANY</code></td><td><code>/anything</code>`,
+	} {
+		if !strings.Contains(ops, want) {
+			t.Errorf("the operations lack %q:\n%s", want, ops)
+		}
+	}
+	if strings.Contains(page, "<script>alert") {
+		t.Fatal("a summary reached the page unescaped")
+	}
+	_, page = cl.Get("/portal/apis/" + f.Weather + "?try_method=POST&try_path=/orders")
+	form := between(page, `<form class="stack" method="post" action="/portal/apis/`+f.Weather+`/try#try">`, "</form>")
+	if !strings.Contains(form, `<option selected>POST</option>`) || !strings.Contains(form, `value="/orders"`) {
+		t.Errorf("a Try link does not fill the form in:\n%s", form)
+	}
+	_, page = cl.Get("/portal/apis/" + f.Weather + "?try_method=TRACE&try_path=http://evil.example/")
+	form = between(page, `action="/portal/apis/`+f.Weather+`/try#try">`, "</form>")
+	if !strings.Contains(form, `<option selected>GET</option>`) || strings.Contains(form, "evil.example") {
+		t.Errorf("the form took a method or path it does not offer:\n%s", form)
+	}
+
+	// The document, anonymously too: the API is public.
+	anon := e.NewClient(t)
+	for _, c := range []*consoletest.Client{cl, anon} {
+		resp, err := c.HTTP.Get(e.URL + "/portal/apis/" + f.Weather + "/openapi.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" ||
+			!strings.Contains(string(doc), `"/forecast/{city}"`) ||
+			strings.Contains(string(doc), "127.0.0.1:9") {
+			t.Errorf("openapi.json: %d %q\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), doc)
+		}
+	}
+	if st, _ := cl.Get("/portal/apis/" + f.Draft + "/openapi.json"); st != http.StatusNotFound {
+		t.Errorf("a draft's document: %d, want 404", st)
 	}
 }

@@ -1,10 +1,12 @@
 package console
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/portico-gw/portico"
 )
@@ -86,10 +88,14 @@ type portalAPIData struct {
 	Plans      []planView
 	PlansNote  string   // why plans are not shown
 	Resources  []string // the paths its plans and policies name
-	BaseURL    string   // where to call it
-	KeyHeader  string
-	Auth       []authWay
-	Example    string // a curl command
+	// Operations are the API's resources (from its OpenAPI document when
+	// imported), at most maxOperations; MoreOperations counts the rest.
+	Operations     []operationView
+	MoreOperations int
+	BaseURL        string // where to call it
+	KeyHeader      string
+	Auth           []authWay
+	Example        string // a curl command
 
 	Apps    []portico.Application // the user's own applications
 	Subs    []subscriptionItem    // their subscriptions to the API
@@ -97,6 +103,38 @@ type portalAPIData struct {
 	TryNote string                // why there is no try-it form
 	Result  *tryResult
 	Methods []string // the try-it form's methods
+}
+
+// operationView is one of an API's operations on its page.
+type operationView struct {
+	Method      string // "GET"; "ANY" for a pattern without a method
+	Path        string // the document's template, such as "/pets/{id}"
+	Summary     string
+	OperationID string
+	SOAPAction  string
+}
+
+// maxOperations bounds the operations an API's page lists; the OpenAPI
+// document has them all.
+const maxOperations = 1000
+
+// operationsOf lists a's resources as operations.
+func operationsOf(a *portico.API) ([]operationView, int) {
+	var ops []operationView
+	for i, r := range a.Resources {
+		if i == maxOperations {
+			return ops, len(a.Resources) - i
+		}
+		method, path, ok := strings.Cut(r.Pattern, " ")
+		if !ok {
+			method, path = "ANY", r.Pattern
+		}
+		if r.Path != "" {
+			path = r.Path
+		}
+		ops = append(ops, operationView{Method: method, Path: path, Summary: r.Summary, OperationID: r.OperationID, SOAPAction: r.SOAPAction})
+	}
+	return ops, 0
 }
 
 // authWay is one way of calling an API, in words.
@@ -193,6 +231,7 @@ func (s *Server) portalAPIData(r *http.Request, ss *session, a *portico.API) (*p
 			addResource(rp.Pattern)
 		}
 	}
+	d.Operations, d.MoreOperations = operationsOf(a)
 	d.Auth = authWays(a, d.KeyHeader, s.gatewayBase())
 	d.Example = curlExample(a, d.BaseURL+"/", d.KeyHeader)
 	if ss == nil {
@@ -223,8 +262,39 @@ func (s *Server) portalAPIData(r *http.Request, ss *session, a *portico.API) (*p
 		if len(apps) > 0 {
 			d.Try.Application = apps[0].ID
 		}
+		// An operation's Try link fills the form in.
+		q := r.URL.Query()
+		if m := q.Get("try_method"); slices.Contains(tryMethods, m) {
+			d.Try.Method = m
+		}
+		if p := q.Get("try_path"); strings.HasPrefix(p, "/") && len(p) <= 2048 {
+			d.Try.Path = p
+		}
 	}
 	return d, nil
+}
+
+// portalOpenAPI serves an API's OpenAPI document (GET
+// /api/v1/apis/{id}/openapi) to whoever may see its page, for download.
+func (s *Server) portalOpenAPI(w http.ResponseWriter, r *http.Request, ss *session) {
+	a := s.portalAPI(w, r, ss, r.PathValue("id"))
+	if a == nil {
+		return
+	}
+	token := ""
+	if ss != nil {
+		token = ss.token
+	}
+	var doc json.RawMessage
+	if err := s.do(r, apiCall{method: http.MethodGet, path: "/apis/" + url.PathEscape(a.ID) + "/openapi", token: token}, &doc); err != nil {
+		s.portalFail(w, r, ss, 0, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "sandbox")
+	w.Header().Set("Content-Disposition", `attachment; filename="openapi.json"`)
+	w.Write(doc)
 }
 
 // ownApps lists the user's own applications (up to 1000): those the

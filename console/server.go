@@ -200,6 +200,8 @@ func (s *Server) routes() *http.ServeMux {
 	p("GET /console/apis", s.apisPage)
 	p("GET /console/apis/new", s.newAPIPage)
 	p("POST /console/apis/new", s.createAPI)
+	p("GET /console/apis/import", s.importPage)
+	p("POST /console/apis/import", s.importAPI)
 	p("GET /console/apis/{id}", s.apiPage)
 	p("POST /console/apis/{id}", s.updateAPI)
 	p("POST /console/apis/{id}/{action}", s.transitionAPI)

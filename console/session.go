@@ -64,7 +64,12 @@ func (s *Server) authed(fn pageFunc) http.Handler {
 		}
 		ss.user = &u
 		if r.Method == http.MethodPost {
-			if !s.readForm(w, r, ss) {
+			if uploads[r.URL.Path] {
+				if st, msg := parseUpload(w, r); st != 0 {
+					s.fail(w, r, ss, st, msg)
+					return
+				}
+			} else if !s.readForm(w, r, ss) {
 				return
 			}
 			if !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(ss.csrf())) {
@@ -198,6 +203,33 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, ss *session) b
 		return false
 	}
 	return true
+}
+
+// uploads are the console's pages whose forms send a file, as
+// multipart/form-data, of at most maxUploadBytes.
+var uploads = map[string]bool{"/console/apis/import": true}
+
+// maxUploadBytes bounds an upload form: the largest document the admin
+// API imports, and room for the other fields.
+const maxUploadBytes = portico.MaxDocumentBytes + 64<<10
+
+// parseUpload parses r's multipart form of at most maxUploadBytes, in
+// memory, into r.PostForm and r.MultipartForm, or returns the status
+// and the message that say why it cannot.
+func parseUpload(w http.ResponseWriter, r *http.Request) (int, string) {
+	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	if strings.TrimSpace(strings.ToLower(mt)) != "multipart/form-data" {
+		return http.StatusUnsupportedMediaType, "This form is sent as multipart/form-data."
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
+	if err := r.ParseMultipartForm(maxUploadBytes + 1<<20); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return http.StatusRequestEntityTooLarge, "The document is larger than " + strconv.Itoa(portico.MaxDocumentBytes>>20) + " MiB."
+		}
+		return http.StatusBadRequest, "The form could not be read."
+	}
+	return 0, ""
 }
 
 // parseForm parses r's URL-encoded form of at most maxFormBytes into
