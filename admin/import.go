@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/openapi"
+	"github.com/portico-gw/portico/soap"
 )
 
 // importResult is the answer of POST /api/v1/apis/import: the API as
@@ -66,20 +68,20 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		w.Header().Set("Connection", "close")
 		return readError(err)
 	}
-	spec, err := openapi.Parse(doc)
+	d, err := readDocument(doc)
 	if err != nil {
 		return err
 	}
-	stored := spec.Document
+	stored := d.stored
 	sum := sha256.Sum256(stored)
 	ref := &portico.DocumentRef{
-		Format:  portico.FormatOpenAPI,
-		Version: spec.OpenAPI,
+		Format:  d.format,
+		Version: d.version,
 		SHA256:  hex.EncodeToString(sum[:]),
 		Size:    int64(len(stored)),
 	}
-	resources := resourcesOf(spec.Operations)
-	targets, err := importTargets(q["target"], spec.Servers)
+	resources := d.resources
+	targets, err := importTargets(q["target"], d.servers)
 	if err != nil {
 		return err
 	}
@@ -108,7 +110,7 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 			}
 			n = portico.API{
 				ID: id, State: portico.Draft, Owner: t.me.ID, CreatedAt: t.now,
-				Context: spec.Context(), Visibility: portico.Public,
+				Context: d.context, Visibility: portico.Public,
 				Auth: portico.AuthMethods{portico.AuthAPIKey}, Plans: []string{},
 			}
 		} else {
@@ -130,10 +132,10 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 				n.Endpoint.Type, n.Endpoint.Algorithm = portico.LoadBalancer, portico.RoundRobin
 			}
 		}
-		n.Name = clip(spec.Title, maxName)
-		n.Version = clip(spec.Version, maxVersion)
-		n.Description = clip(spec.Description, maxDescription)
-		n.Tags = usableTags(spec.Tags)
+		n.Name = clip(d.title, maxName)
+		n.Version = clip(d.apiVersion, maxVersion)
+		n.Description = clip(d.description, maxDescription)
+		n.Tags = usableTags(d.tags)
 		n.Resources = resources
 		n.Document = ref
 		n.UpdatedAt = t.now
@@ -175,6 +177,50 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// document is what the import takes from a description document.
+type document struct {
+	format        portico.DocumentFormat
+	version       string // of the format
+	stored        []byte // what the document store keeps
+	title         string
+	apiVersion    string
+	description   string
+	tags, servers []string
+	context       string // derived, for a new API
+	resources     []portico.Resource
+}
+
+// readDocument reads an OpenAPI document, or a WSDL one (XML: its first
+// character other than a space is "<").
+func readDocument(doc []byte) (*document, error) {
+	if t := bytes.TrimLeft(doc, " \t\r\n\ufeff"); bytes.HasPrefix(t, []byte("<")) {
+		svc, err := soap.ParseWSDL(doc)
+		if err != nil {
+			return nil, err
+		}
+		d := &document{
+			format: portico.FormatWSDL, version: "1.1", stored: doc,
+			title: svc.Name, apiVersion: "1", description: svc.Documentation,
+			context:   (&openapi.Spec{Title: svc.Name}).Context(),
+			resources: svc.Resources(),
+		}
+		if len(svc.Endpoints) > 0 {
+			d.servers = []string{svc.Endpoints[0].Address}
+		}
+		return d, nil
+	}
+	spec, err := openapi.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &document{
+		format: portico.FormatOpenAPI, version: spec.OpenAPI, stored: spec.Document,
+		title: spec.Title, apiVersion: spec.Version, description: spec.Description,
+		tags: spec.Tags, servers: spec.Servers, context: spec.Context(),
+		resources: resourcesOf(spec.Operations),
+	}, nil
 }
 
 // errDryRun ends a dry run's update before it writes.
@@ -219,7 +265,12 @@ func resourcesOf(ops []openapi.Operation) []portico.Resource {
 // resourceDiff lists the resources of to that from lacks and those of
 // from that to lacks, by method and path.
 func resourceDiff(from, to []portico.Resource) (added, removed []portico.Resource) {
-	key := func(r portico.Resource) string { return r.Pattern + " " + r.Path }
+	key := func(r portico.Resource) string {
+		if r.Path == "" { // a SOAP operation: every one is POST /
+			return r.Pattern + " " + r.OperationID + " " + r.SOAPAction
+		}
+		return r.Pattern + " " + r.Path
+	}
 	has := func(rs []portico.Resource) map[string]bool {
 		m := make(map[string]bool, len(rs))
 		for _, r := range rs {

@@ -332,3 +332,52 @@ func TestImportContentTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestImportWSDL: a WSDL 1.1 document makes a SOAP API: its SOAP
+// address the target, each operation a POST / resource with its action;
+// a re-import tells operations apart by name; a DTD is refused.
+func TestImportWSDL(t *testing.T) {
+	e, docs := newImportEnv(t)
+	wsdl, err := os.ReadFile("../soap/testdata/booking-wcf.wsdl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got imported
+	e.admin().do("POST", "/api/v1/apis/import", string(wsdl)).want(201).decode(&got)
+	a := got.API
+	if a.Name != "BookingService" || a.Context != "/bookingservice" || a.Document == nil || a.Document.Format != portico.FormatWSDL || a.Document.Version != "1.1" {
+		t.Fatalf("imported %+v, document %+v", a, a.Document)
+	}
+	if len(a.Endpoint.Targets) != 1 || a.Endpoint.Targets[0].URL != "https://booking.example.com/BookingService.svc" {
+		t.Errorf("targets %+v", a.Endpoint.Targets)
+	}
+	if len(a.Resources) != 5 || a.Resources[0].Pattern != "POST /" || a.Resources[0].OperationID != "GetBooking" ||
+		a.Resources[0].SOAPAction != "http://tempuri.org/IBookingService/GetBooking" {
+		t.Errorf("resources %+v", a.Resources)
+	}
+	stored, _ := docs.Document(context.Background(), a.ID, a.Document.SHA256)
+	if string(stored) != string(wsdl) {
+		t.Error("the stored WSDL is not the document as sent")
+	}
+	var upd imported
+	fewer := strings.Replace(string(wsdl), "Ping", "Pong", -1)
+	e.admin().do("POST", "/api/v1/apis/import?api="+a.ID, fewer).want(200).decode(&upd)
+	if len(upd.Added) != 1 || upd.Added[0].OperationID != "Pong" || len(upd.Removed) != 1 || upd.Removed[0].OperationID != "Ping" {
+		t.Errorf("re-import: added %+v removed %+v", upd.Added, upd.Removed)
+	}
+	dtd := strings.Replace(string(wsdl), "?>", "?>\n<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>", 1)
+	r := e.admin().do("POST", "/api/v1/apis/import?context=/dtd", dtd).wantErr(400, "document")
+	if !strings.Contains(string(r.body), "line") {
+		t.Errorf("a DTD's refusal does not say where: %s", r.body)
+	}
+	req, _ := http.NewRequest("GET", e.url+"/api/v1/apis/"+a.ID+"/document", nil)
+	req.SetBasicAuth("admin", adminPW)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/xml; charset=utf-8" || resp.Header.Get("Content-Security-Policy") != "sandbox" {
+		t.Errorf("GET its document: %d %v", resp.StatusCode, resp.Header)
+	}
+}
