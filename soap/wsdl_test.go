@@ -6,7 +6,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/soap"
@@ -114,5 +116,90 @@ func checkService(t testing.TB, s *soap.Service) {
 		if len(o.Versions) == 0 || (o.Style != "document" && o.Style != "rpc") {
 			t.Errorf("operation %+v", o)
 		}
+	}
+}
+
+// TestParseWSDLReads checks what ParseWSDL takes from documents made to
+// show one thing each.
+func TestParseWSDLReads(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		doc  string
+		want string // the Service and resources, summarized as JSON on one line
+	}{
+		{"base", base, `{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port","binding":"B","address":"http://backend.example/svc","version":"1.1"}],` +
+			`"operations":[{"name":"Op","versions":["1.1"],"soap_action":"urn:op","style":"document"}],"resources":[{"pattern":"POST /","operation_id":"Op","soap_action":"urn:op"}]}`},
+		{"elements of other namespaces under the WSDL's usual prefixes are not WSDL's",
+			with(`<service name="S">`, `<wsdl:portType xmlns:wsdl="urn:fake" name="P"><wsdl:operation name="Fake"/></wsdl:portType><service name="S">`,
+				`<soap:address location="http://backend.example/svc"/>`, `<soap:address location="http://backend.example/svc"/><soap:address xmlns:soap="urn:fake" location="x"/>`),
+			`{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port","binding":"B","address":"http://backend.example/svc","version":"1.1"}],` +
+				`"operations":[{"name":"Op","versions":["1.1"],"soap_action":"urn:op","style":"document"}],"resources":[{"pattern":"POST /","operation_id":"Op","soap_action":"urn:op"}]}`},
+		{"SOAP 1.1 and 1.2 with different actions", with(`<service`, soap12Binding+`<service`,
+			`</port>`, `</port><port name="Port12" binding="tns:B12"><soap12:address location="http://backend.example/svc12"/></port>`),
+			`{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port","binding":"B","address":"http://backend.example/svc","version":"1.1"},` +
+				`{"port":"Port12","binding":"B12","address":"http://backend.example/svc12","version":"1.2"}],` +
+				`"operations":[{"name":"Op","versions":["1.1","1.2"],"soap_action":"urn:op","soap12_action":"urn:op12","style":"document"}],` +
+				`"resources":[{"pattern":"POST /","operation_id":"Op","soap_action":"urn:op"}]}`},
+		{"SOAP 1.2 port first, SOAP 1.1 action empty", with(`soapAction="urn:op"`, `soapAction=""`, `<service`, soap12Binding+`<service`,
+			`<port name="Port"`, `<port name="Port12" binding="tns:B12"><soap12:address location="http://backend.example/svc12"/></port><port name="Port"`),
+			`{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port12","binding":"B12","address":"http://backend.example/svc12","version":"1.2"},` +
+				`{"port":"Port","binding":"B","address":"http://backend.example/svc","version":"1.1"}],` +
+				`"operations":[{"name":"Op","versions":["1.1","1.2"],"soap12_action":"urn:op12","style":"document"}],` +
+				`"resources":[{"pattern":"POST /","operation_id":"Op","soap_action":"urn:op12"}]}`},
+		{"the first service with a SOAP port; other services and HTTP ports left out",
+			with(`<service name="S">`, `<service name="First"><port name="Get" binding="tns:B"><http:address xmlns:http="http://schemas.xmlsoap.org/wsdl/http/" location="http://x/"/></port></service><service name="S">`,
+				`</definitions>`, `<service name="Last"><port name="Other" binding="tns:B"><soap:address location="http://other.example/"/></port></service></definitions>`),
+			`{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port","binding":"B","address":"http://backend.example/svc","version":"1.1"}],` +
+				`"operations":[{"name":"Op","versions":["1.1"],"soap_action":"urn:op","style":"document"}],"resources":[{"pattern":"POST /","operation_id":"Op","soap_action":"urn:op"}]}`},
+		{"a prefix rebound inside the document, a default namespace undeclared",
+			with(`<binding name="B" type="tns:P">`, `<binding xmlns:tns="urn:other" xmlns:t2="urn:t" name="B" type="t2:P">`,
+				`<service name="S">`, `<service xmlns="" name="Ignored"/><service name="S">`),
+			`{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port","binding":"B","address":"http://backend.example/svc","version":"1.1"}],` +
+				`"operations":[{"name":"Op","versions":["1.1"],"soap_action":"urn:op","style":"document"}],"resources":[{"pattern":"POST /","operation_id":"Op","soap_action":"urn:op"}]}`},
+		{"rpc style from the binding, no soap:operation, documentation in both places",
+			with(`style="document"`, `style="rpc"`, `<soap:operation soapAction="urn:op"/>`, `<documentation>From the binding.</documentation>`,
+				`<operation name="Op"><input`, "<operation name=\"Op\"><documentation>\n  Line one,\n\n\n  line <b xmlns=\"urn:x\">two</b>\u0080.\n</documentation><documentation>More.</documentation><input"),
+			`{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port","binding":"B","address":"http://backend.example/svc","version":"1.1"}],` +
+				`"operations":[{"name":"Op","versions":["1.1"],"style":"rpc","documentation":"Line one,\n\nline two` + "\u0080" + `.\n\nMore."}],` +
+				`"resources":[{"pattern":"POST /","operation_id":"Op","summary":"Line one, line two. More."}]}`},
+		{"a byte order mark, an XML declaration, comments, processing instructions, CDATA",
+			"\ufeff<?xml version=\"1.0\" encoding=\"US-ASCII\"?>\n<!-- c -->\n<?pi x?>\n" + with(`<operation name="Op"><input`, `<operation name="Op"><documentation><![CDATA[a <b> & c]]></documentation><input`),
+			`{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port","binding":"B","address":"http://backend.example/svc","version":"1.1"}],` +
+				`"operations":[{"name":"Op","versions":["1.1"],"soap_action":"urn:op","style":"document","documentation":"a <b> & c"}],` +
+				`"resources":[{"pattern":"POST /","operation_id":"Op","summary":"a <b> & c","soap_action":"urn:op"}]}`},
+		{"xsd:import without a location, spaces around the address and action",
+			with(`<xsd:element`, `<xsd:import namespace="http://schemas.xmlsoap.org/soap/encoding/"/><xsd:element`,
+				`"http://backend.example/svc"`, `" https://backend.example:8443/a/b/ "`, `"urn:op"`, `"  urn:op "`),
+			`{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port","binding":"B","address":"https://backend.example:8443/a/b/","version":"1.1"}],` +
+				`"operations":[{"name":"Op","versions":["1.1"],"soap_action":"urn:op","style":"document"}],"resources":[{"pattern":"POST /","operation_id":"Op","soap_action":"urn:op"}]}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := soap.ParseWSDL([]byte(c.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkService(t, s)
+			var got bytes.Buffer
+			if err := json.Compact(&got, summarize(s, nil)); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != c.want {
+				t.Errorf("got\n%s\nwant\n%s", got.String(), c.want)
+			}
+		})
+	}
+}
+
+// TestResourcesSummary checks a long documentation's summary: at most
+// 1,000 bytes, cut between characters.
+func TestResourcesSummary(t *testing.T) {
+	long := strings.Repeat("é", 600) // 1,200 bytes
+	s, err := soap.ParseWSDL([]byte(with(`<operation name="Op"><input`, `<operation name="Op"><documentation>`+long+`</documentation><input`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := s.Resources()[0].Summary
+	if len(sum) > 1000 || !utf8.ValidString(sum) || !strings.HasSuffix(sum, "é…") || s.Operations[0].Documentation != long {
+		t.Errorf("summary of %d bytes: %q", len(sum), sum)
 	}
 }

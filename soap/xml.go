@@ -154,8 +154,8 @@ func (r *reader) run(ev events) error {
 		case xml.CharData:
 			if len(r.stack) > 0 {
 				ev.text(t)
-			} else if len(bytes.TrimLeft(t, " \t\r\n")) > 0 {
-				return r.errorAt(off, "text outside the root element")
+			} else if rest := bytes.TrimLeft(t, " \t\r\n"); len(rest) > 0 {
+				return r.errorAt(off+int64(len(t)-len(rest)), "text outside the root element")
 			}
 		case xml.Directive:
 			return r.errorAt(off, "the document has a document type declaration (<!DOCTYPE) or another markup declaration: "+
