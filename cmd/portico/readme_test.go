@@ -23,8 +23,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(readme)
-	// The walkthrough, then the examples of "Authentication" and
-	// "Policies", which go on from where it ends.
+	// The walkthrough, then the examples of "Authentication", "Policies"
+	// and "Import an API", which go on from where it ends.
 	var script strings.Builder
 	script.WriteString("set -e\n")
 	for _, sec := range [][2]string{{"## Walkthrough", "## Running Portico"}, {"## Authentication", "## Admin API"}} {
@@ -71,6 +71,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 		`"code":"forbidden"`,
 		"<city>Paris</city><sky>sunny</sky>",
 		"Access-Control-Allow-Origin: https://app.example",
+		`"added":[{"pattern":"GET /today.json","path":"/today.json","operation_id":"todayWithHours"`,
+		`"url": "/forecasts"`,
+		`"field":"document"`,
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q", want)
