@@ -169,8 +169,9 @@ type apiListing struct {
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
 	// Resources are the API's operations, as its OpenAPI export gives
-	// them to whoever may see it.
-	Resources []portico.Resource `json:"resources,omitempty"`
+	// them to whoever may see it; Document says it was imported.
+	Resources []portico.Resource   `json:"resources,omitempty"`
+	Document  *portico.DocumentRef `json:"document,omitempty"`
 }
 
 // viewAPI returns a as u may see it: whole for who may manage it, else as
@@ -187,7 +188,7 @@ func viewAPI(u *portico.User, a *portico.API) any {
 		ID: a.ID, Name: a.Name, Version: a.Version, Context: a.Context, Description: a.Description, Tags: a.Tags,
 		Visibility: a.Visibility, State: a.State, Auth: a.Auth, Plans: plans, WebSocket: a.WebSocket,
 		ForwardCredentials: a.ForwardCredentials, Owner: a.Owner,
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Resources: a.Resources,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Resources: a.Resources, Document: a.Document,
 	}
 }
 

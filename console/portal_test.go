@@ -1,10 +1,12 @@
 package console_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -313,16 +315,19 @@ func TestPortalOperations(t *testing.T) {
 
 	cl := e.portalSignIn(t, subName, subPW)
 	_, page := cl.Get("/portal/apis/" + f.Weather)
-	ops := between(page, `<h2 id="operations">`, "</table>")
+	ops := between(page, `<h2 id="operations">`, `<p><a href="/portal/apis/`)
 	for _, want := range []string{
-		`<tr data-operation="forecast"><td><code>GET</code></td><td><code>/forecast/{city}</code></td><td>The forecast &lt;script&gt;alert(1)&lt;/script&gt;</td>`,
-		`<a href="?try_method=GET&amp;try_path=%2fforecast%2f%7bcity%7d#try">Try</a>`,
-		`<code>POST</code></td><td><code>/orders</code>`,
-		`<code>ANY</code></td><td><code>/anything</code>`,
+		`<details class="operation" data-operation="forecast"><summary><code class="method">GET</code> <code class="path">/forecast/{city}</code> <span class="op-summary">The forecast &lt;script&gt;alert(1)&lt;/script&gt;</span>`,
+		`<a class="try-link" href="?try_method=GET&amp;try_path=%2fforecast%2f%7bcity%7d#try">Try it</a>`,
+		`<code class="method">POST</code> <code class="path">/orders</code>`,
+		`<code class="method">ANY</code> <code class="path">/anything</code>`,
 	} {
 		if !strings.Contains(ops, want) {
 			t.Errorf("the operations lack %q:\n%s", want, ops)
 		}
+	}
+	if strings.Contains(between(page, `<code class="path">/anything</code>`, "</details>"), "try-link") {
+		t.Error("an operation of any method has a Try link")
 	}
 	if strings.Contains(page, "<script>alert") {
 		t.Fatal("a summary reached the page unescaped")
@@ -355,5 +360,56 @@ func TestPortalOperations(t *testing.T) {
 	}
 	if st, _ := cl.Get("/portal/apis/" + f.Draft + "/openapi.json"); st != http.StatusNotFound {
 		t.Errorf("a draft's document: %d, want 404", st)
+	}
+}
+
+// TestPortalOperationDocs: the page of an API imported from an OpenAPI
+// document shows each operation's parameters, bodies' schemas and
+// examples, and responses, rendered on the server, the document's texts
+// escaped.
+func TestPortalOperationDocs(t *testing.T) {
+	e := newPortal(t)
+	f := seedCatalog(t, e)
+	doc, err := os.ReadFile("../openapi/testdata/petstore-openapi30.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = bytes.Replace(doc, []byte("summary: List all pets"), []byte("summary: List all pets <img src=x onerror=alert(1)>"), 1)
+	req, _ := http.NewRequest("POST", e.URL+"/api/v1/apis/import?context=/petstore&api="+f.Weather, bytes.NewReader(doc))
+	req.Header.Set("Content-Type", "application/yaml")
+	req.SetBasicAuth(pubName, pubPW)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("import: %d %s", resp.StatusCode, b)
+	}
+	for _, cl := range []*consoletest.Client{e.NewClient(t), e.portalSignIn(t, subName, subPW)} {
+		st, page := cl.Get("/portal/apis/" + f.Weather)
+		if st != http.StatusOK {
+			t.Fatalf("API page: %d", st)
+		}
+		list := between(page, `data-operation="listPets"`, "</details>")
+		for _, want := range []string{
+			"List all pets &lt;img src=x onerror=alert(1)&gt;",
+			"<td><code>limit</code></td><td>query</td><td>integer (int32)</td><td>no</td><td>How many items to return at one time (max 100)</td>",
+			"<h4>Response <code>200</code></h4><p>A paged array of pets</p>",
+			"<h4>Response <code>default</code></h4><p>unexpected error</p>",
+			`&#34;required&#34;: [`,
+		} {
+			if !strings.Contains(list, want) {
+				t.Errorf("listPets lacks %q:\n%s", want, list)
+			}
+		}
+		show := between(page, `data-operation="showPetById"`, "</details>")
+		if !strings.Contains(show, "<td><code>petId</code></td><td>path</td><td>string</td><td>yes</td>") {
+			t.Errorf("showPetById's path parameter:\n%s", show)
+		}
+		if strings.Contains(page, "<img src=x") {
+			t.Fatal("the document's text reached the page unescaped")
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/openapi"
 )
 
 // catalogData is what the catalog shows.
@@ -112,14 +113,25 @@ type operationView struct {
 	Summary     string
 	OperationID string
 	SOAPAction  string
+	// Doc is the operation's documentation from the API's OpenAPI
+	// document, nil when there is none.
+	Doc *openapi.OperationDoc
 }
 
 // maxOperations bounds the operations an API's page lists; the OpenAPI
 // document has them all.
 const maxOperations = 1000
 
-// operationsOf lists a's resources as operations.
-func operationsOf(a *portico.API) ([]operationView, int) {
+// operationsOf lists a's resources as operations, with their
+// documentation from ref when there is one.
+func operationsOf(a *portico.API, ref *openapi.Reference) ([]operationView, int) {
+	docs := map[string]*openapi.OperationDoc{}
+	if ref != nil {
+		for i := range ref.Operations {
+			o := &ref.Operations[i]
+			docs[o.Method+" "+o.Path] = o
+		}
+	}
 	var ops []operationView
 	for i, r := range a.Resources {
 		if i == maxOperations {
@@ -132,7 +144,8 @@ func operationsOf(a *portico.API) ([]operationView, int) {
 		if r.Path != "" {
 			path = r.Path
 		}
-		ops = append(ops, operationView{Method: method, Path: path, Summary: r.Summary, OperationID: r.OperationID, SOAPAction: r.SOAPAction})
+		ops = append(ops, operationView{Method: method, Path: path, Summary: r.Summary, OperationID: r.OperationID, SOAPAction: r.SOAPAction,
+			Doc: docs[method+" "+path]})
 	}
 	return ops, 0
 }
@@ -231,7 +244,13 @@ func (s *Server) portalAPIData(r *http.Request, ss *session, a *portico.API) (*p
 			addResource(rp.Pattern)
 		}
 	}
-	d.Operations, d.MoreOperations = operationsOf(a)
+	ref, err := s.reference(r, token, a)
+	if err != nil {
+		// The page still shows the operations' list; the log says why
+		// their documentation is missing.
+		s.log.Warn("the portal shows an API without its operations' documentation", "api", a.ID, "err", err)
+	}
+	d.Operations, d.MoreOperations = operationsOf(a, ref)
 	d.Auth = authWays(a, d.KeyHeader, s.gatewayBase())
 	d.Example = curlExample(a, d.BaseURL+"/", d.KeyHeader)
 	if ss == nil {

@@ -97,6 +97,7 @@ type Server struct {
 	static http.Handler
 	portal portalSite
 	tries  chan struct{} // the try-it calls running (tryParallel at most)
+	refs   refCache      // the operations' documentation, by document
 }
 
 var _ http.Handler = (*Server)(nil)

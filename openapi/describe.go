@@ -1,0 +1,313 @@
+package openapi
+
+import (
+	"strings"
+
+	yaml "github.com/pb33f/go-yaml"
+
+	"github.com/portico-gw/portico"
+)
+
+// Reference is what a reader of an API's documentation needs of each of
+// its operations: what Describe takes from an OpenAPI 3.1 document
+// (Export's) for the developer portal's pages.
+type Reference struct {
+	Operations []OperationDoc
+}
+
+// OperationDoc is one operation's documentation.
+type OperationDoc struct {
+	Method      string // upper case
+	Path        string // the path template
+	OperationID string
+	Summary     string
+	Description string
+	Deprecated  bool
+	Parameters  []ParameterDoc
+	// Requests are the request body's media types; RequestRequired says
+	// the body is required.
+	Requests        []MediaDoc
+	RequestRequired bool
+	Responses       []ResponseDoc
+}
+
+// ParameterDoc is one parameter: in path, query, header or cookie.
+type ParameterDoc struct {
+	Name, In    string
+	Required    bool
+	Type        string // the schema's type and format, such as "integer (int32)"
+	Description string
+	Example     string // as JSON
+}
+
+// MediaDoc is one media type of a request or response body.
+type MediaDoc struct {
+	Type    string // such as "application/json"
+	Schema  string // the schema as indented JSON, $refs inlined up to a bound
+	Example string // as indented JSON
+}
+
+// ResponseDoc is one response.
+type ResponseDoc struct {
+	Status      string // "200", "4XX", "default"
+	Description string
+	Bodies      []MediaDoc
+}
+
+// Bounds of what Describe writes: a schema inlines $refs up to
+// maxInlineDepth levels and maxInlineNodes nodes, and no text of it is
+// longer than maxDocText bytes; past a bound a $ref stays a $ref.
+const (
+	maxInlineDepth = 8
+	maxInlineNodes = 500
+	maxDocText     = 32 << 10
+)
+
+// Describe reads the operations of an OpenAPI 3.1 JSON document, such as
+// Export gives, in the order of its paths. Its error is EInvalid when the
+// document is not a JSON object. What is not in the form OpenAPI gives it
+// is left out, not refused: the document was checked on import.
+func Describe(doc []byte) (*Reference, error) {
+	root, err := readJSON(doc)
+	if err != nil || root.Kind != yaml.MappingNode {
+		return nil, portico.FieldErrorf(portico.EInvalid, "document", "the document is not a JSON object")
+	}
+	d := describer{root: root}
+	ref := &Reference{}
+	paths := get(root, "paths")
+	if paths == nil || paths.Kind != yaml.MappingNode {
+		return ref, nil
+	}
+	for i := 0; i+1 < len(paths.Content); i += 2 {
+		path, item := paths.Content[i].Value, d.deref(paths.Content[i+1])
+		shared := get(item, "parameters")
+		for _, m := range methods {
+			op := get(item, m)
+			if op == nil || op.Kind != yaml.MappingNode {
+				continue
+			}
+			ref.Operations = append(ref.Operations, d.operation(strings.ToUpper(m), path, op, shared))
+		}
+	}
+	return ref, nil
+}
+
+type describer struct {
+	root *yaml.Node
+}
+
+// deref follows n's $ref inside the document (a chain of at most 32),
+// or returns n.
+func (d *describer) deref(n *yaml.Node) *yaml.Node {
+	for range 32 {
+		r := text(get(n, "$ref"))
+		if r == "" {
+			return n
+		}
+		t := d.pointer(r)
+		if t == nil {
+			return n
+		}
+		n = t
+	}
+	return n
+}
+
+// pointer resolves a "#/…" JSON pointer in the document, nil if none.
+func (d *describer) pointer(ref string) *yaml.Node {
+	if !strings.HasPrefix(ref, "#/") {
+		return nil
+	}
+	n := d.root
+	for _, tok := range strings.Split(ref[2:], "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch n.Kind {
+		case yaml.MappingNode:
+			n = get(n, tok)
+		case yaml.SequenceNode:
+			i := 0
+			for _, c := range tok {
+				if c < '0' || c > '9' || i > len(n.Content) {
+					return nil
+				}
+				i = i*10 + int(c-'0')
+			}
+			if i >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[i]
+		default:
+			return nil
+		}
+		if n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+func (d *describer) operation(method, path string, op, shared *yaml.Node) OperationDoc {
+	o := OperationDoc{
+		Method: method, Path: path,
+		OperationID: text(get(op, "operationId")),
+		Summary:     clipText(text(get(op, "summary"))),
+		Description: clipText(text(get(op, "description"))),
+		Deprecated:  text(get(op, "deprecated")) == "true",
+	}
+	seen := map[string]bool{}
+	for _, list := range []*yaml.Node{get(op, "parameters"), shared} { // the operation's win
+		if list == nil || list.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, p := range list.Content {
+			p = d.deref(p)
+			name, in := text(get(p, "name")), text(get(p, "in"))
+			if name == "" || seen[in+" "+name] {
+				continue
+			}
+			seen[in+" "+name] = true
+			pd := ParameterDoc{Name: name, In: in, Required: text(get(p, "required")) == "true",
+				Description: clipText(text(get(p, "description")))}
+			if s := d.deref(get(p, "schema")); s != nil {
+				pd.Type = typeOf(s)
+			}
+			if ex := get(p, "example"); ex != nil {
+				pd.Example = d.json(ex, false)
+			}
+			o.Parameters = append(o.Parameters, pd)
+		}
+	}
+	if body := d.deref(get(op, "requestBody")); body != nil {
+		o.RequestRequired = text(get(body, "required")) == "true"
+		o.Requests = d.media(get(body, "content"))
+	}
+	if rs := get(op, "responses"); rs != nil && rs.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(rs.Content); i += 2 {
+			r := d.deref(rs.Content[i+1])
+			o.Responses = append(o.Responses, ResponseDoc{
+				Status:      rs.Content[i].Value,
+				Description: clipText(text(get(r, "description"))),
+				Bodies:      d.media(get(r, "content")),
+			})
+		}
+	}
+	return o
+}
+
+// media reads a content map: each media type's schema and example (its
+// example, else the first of its examples, else the schema's example).
+func (d *describer) media(content *yaml.Node) []MediaDoc {
+	if content == nil || content.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []MediaDoc
+	for i := 0; i+1 < len(content.Content); i += 2 {
+		mt, m := content.Content[i].Value, content.Content[i+1]
+		md := MediaDoc{Type: mt}
+		schema := get(m, "schema")
+		if schema != nil {
+			md.Schema = d.json(schema, true)
+		}
+		switch ex := get(m, "example"); {
+		case ex != nil:
+			md.Example = d.json(ex, false)
+		case get(m, "examples") != nil && get(m, "examples").Kind == yaml.MappingNode && len(get(m, "examples").Content) >= 2:
+			if v := get(d.deref(get(m, "examples").Content[1]), "value"); v != nil {
+				md.Example = d.json(v, false)
+			}
+		case schema != nil && get(d.deref(schema), "example") != nil:
+			md.Example = d.json(get(d.deref(schema), "example"), false)
+		}
+		out = append(out, md)
+	}
+	return out
+}
+
+// json writes n as indented JSON; inline replaces $refs by what they
+// point at, within the bounds, and never one that is being inlined
+// already (a recursive schema).
+func (d *describer) json(n *yaml.Node, inline bool) string {
+	if inline {
+		budget := maxInlineNodes
+		n = d.inline(n, 0, &budget, map[string]bool{})
+	}
+	b := appendJSON(nil, n, "  ", 0)
+	if len(b) > maxDocText {
+		return clipText(string(b[:maxDocText])) + "\n…"
+	}
+	return string(b)
+}
+
+func (d *describer) inline(n *yaml.Node, depth int, budget *int, open map[string]bool) *yaml.Node {
+	*budget--
+	if n == nil || *budget < 0 {
+		return n
+	}
+	if r := text(get(n, "$ref")); r != "" {
+		t := d.pointer(r)
+		if t == nil || open[r] || depth >= maxInlineDepth {
+			return n
+		}
+		open[r] = true
+		defer delete(open, r)
+		return d.inline(t, depth+1, budget, open)
+	}
+	if n.Kind != yaml.MappingNode && n.Kind != yaml.SequenceNode {
+		return n
+	}
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, x := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 {
+			c.Content[i] = x
+			continue
+		}
+		c.Content[i] = d.inline(x, depth, budget, open)
+	}
+	return &c
+}
+
+// typeOf says a schema's type in a few words: "integer (int32)",
+// "array of string", "string, one of a, b".
+func typeOf(s *yaml.Node) string {
+	t := text(get(s, "type"))
+	if ts := get(s, "type"); ts != nil && ts.Kind == yaml.SequenceNode {
+		var parts []string
+		for _, x := range ts.Content {
+			parts = append(parts, text(x))
+		}
+		t = strings.Join(parts, " or ")
+	}
+	if t == "array" {
+		if items := get(s, "items"); items != nil && text(get(items, "type")) != "" {
+			t += " of " + text(get(items, "type"))
+		}
+	}
+	if f := text(get(s, "format")); f != "" {
+		t += " (" + f + ")"
+	}
+	if e := get(s, "enum"); e != nil && e.Kind == yaml.SequenceNode {
+		var vs []string
+		for i, x := range e.Content {
+			if i == 10 {
+				vs = append(vs, "…")
+				break
+			}
+			vs = append(vs, text(x))
+		}
+		t += ", one of " + strings.Join(vs, ", ")
+	}
+	return clipText(t)
+}
+
+// clipText bounds a text of the document at maxDocText bytes.
+func clipText(s string) string {
+	if len(s) <= maxDocText {
+		return s
+	}
+	cut := maxDocText
+	for cut > 0 && s[cut]&0xc0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "…"
+}
