@@ -15,12 +15,12 @@ import (
 const (
 	// MaxDepth bounds the nesting of elements. A WSDL's own elements
 	// nest 4 deep; its schemas nest deeper, 3 levels for each anonymous
-	// type inside another (the documents of testdata nest 14 at most).
+	// type inside another (the documents of testdata nest 13 at most).
 	MaxDepth = 100
 	// MaxNodes bounds the elements and attributes (namespace
 	// declarations included) of a document: 2^20, one for every 16
-	// bytes of a document of MaxDocumentBytes. Real WSDLs spend 25 to 60
-	// bytes a node.
+	// bytes of a document of MaxDocumentBytes. The documents of testdata
+	// spend 25 to 36 bytes a node.
 	MaxNodes = 1 << 20
 )
 
