@@ -133,7 +133,7 @@ func ParseWSDL(doc []byte) (*Service, error) {
 	if len(doc) > portico.MaxDocumentBytes {
 		return nil, &Error{Code: portico.ETooLarge, Message: fmt.Sprintf("the document is %d bytes; the limit is %d (16 MiB)", len(doc), portico.MaxDocumentBytes)}
 	}
-	p := &parser{reader: newReader(doc), portTypes: map[string]*portType{}, bindings: map[string]*binding{}, ports: map[string]bool{}}
+	p := &parser{reader: newReader(doc), portTypes: map[string]*portType{}, bindings: map[string]*binding{}, services: map[string]bool{}, ports: map[string]bool{}}
 	if err := p.run(p); err != nil {
 		return nil, err
 	}
@@ -165,17 +165,17 @@ type parser struct {
 	portTypes    map[string]*portType // by local name: each is in tns
 	bindings     map[string]*binding
 	bindingOrder []*binding
-	services     []*service
+	serviceOrder []*service
+	services     map[string]bool // by name
 	ports        map[string]bool
 
 	// The innermost open element of each kind.
-	pt    *portType
-	ptOp  *portTypeOp
-	b     *binding
-	bOp   *bindingOp
-	s     *service
-	port  *port
-	names map[string]bool // services' names
+	pt   *portType
+	ptOp *portTypeOp
+	b    *binding
+	bOp  *bindingOp
+	s    *service
+	port *port
 
 	// The documentation being read, and where its text goes.
 	docInto *string
@@ -275,15 +275,12 @@ func (p *parser) start(e *element) error {
 			if err := p.checkName(e, "service"); err != nil {
 				return err
 			}
-			if p.names[e.name] {
+			if p.services[e.name] {
 				return p.errorAt(e.off, "a second service named %s", quote(e.name))
 			}
-			if p.names == nil {
-				p.names = map[string]bool{}
-			}
-			p.names[e.name] = true
+			p.services[e.name] = true
 			p.s = &service{name: e.name}
-			p.services = append(p.services, p.s)
+			p.serviceOrder = append(p.serviceOrder, p.s)
 			e.kind = serviceKind
 		}
 	case portTypeKind:
@@ -531,7 +528,7 @@ func (p *parser) build() (*Service, error) {
 		}
 	}
 	var svc *service
-	for _, s := range p.services {
+	for _, s := range p.serviceOrder {
 		if slices.ContainsFunc(s.ports, func(pt *port) bool { return pt.version != "" }) {
 			svc = s
 			break
