@@ -63,6 +63,7 @@ var refusals = []refusal{
 	{"truncated in a tag", base[:len(base)-20], `/definitions[@name="T"]/service[@name="S"]`, 6, "unexpected EOF"},
 	{"second root", base + "<definitions/>", "", 8, "a second root element"},
 	{"text after the root", base + "x", "", 8, "text outside the root element"},
+	{"end tag after the root", base + "</definitions>", "", 8, "the end tag </definitions> closes no element"},
 	{"invalid UTF-8", with("name=\"Op\"", "name=\"O\xffp\""), pathPortType, 4, "invalid UTF-8"},
 	{"control character by reference", with(`name="Op"`, `name="O&#1;p"`), pathPortType, 4, "illegal character code U+0001"},
 	{"undefined entity", with(`name="Op"`, `name="&lol;"`), pathPortType, 4, "invalid character entity &lol;"},
