@@ -93,14 +93,18 @@ func (c *Config) checkReinstate(s *Subscription) error {
 }
 
 // CheckSubscribe checks that application appID may take a new subscription
-// to API a under plan planID: a serves traffic (else EConflict, field
-// "api"), offers the plan (else EInvalid, field "plan"), and the
+// to API a under plan planID: a is published (else EConflict, field
+// "api": a deprecated API keeps its subscribers and takes no new ones), offers the plan (else EInvalid, field "plan"), and the
 // application has neither a live subscription to a nor an eviction from it
 // (EConflict, field "api"). Whether the caller may see a and manage the
 // application is the caller's check.
 func (c *Config) CheckSubscribe(appID string, a *API, planID string) error {
-	if !a.State.Serves() {
-		return FieldErrorf(EConflict, "api", "API %q is %s; only published or deprecated APIs take subscriptions", a.Name, a.State)
+	switch a.State {
+	case Published:
+	case Deprecated:
+		return FieldErrorf(EConflict, "api", "API %q is deprecated: it serves its subscribers until it is retired, and takes no new subscriptions", a.Name)
+	default:
+		return FieldErrorf(EConflict, "api", "API %q is %s; only published APIs take subscriptions", a.Name, a.State)
 	}
 	if c.Plans.Get(planID) == nil || !a.OffersPlan(planID) {
 		return FieldErrorf(EInvalid, "plan", "API %q does not offer plan %q", a.Name, planID)

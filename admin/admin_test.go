@@ -589,6 +589,17 @@ func TestSubscriptions(t *testing.T) {
 		t.Fatalf("subscription = %v, %d notifications", s, len(e.notes.items))
 	}
 	pub.do("POST", "/api/v1/subscriptions/"+s["id"].(string)+"/approve", nil).want(http.StatusOK)
+	// A deprecated API keeps its subscribers and takes no new one.
+	pub.do("POST", "/api/v1/apis/"+api+"/deprecate", nil).want(http.StatusOK)
+	app2 := sub.do("POST", "/api/v1/applications", map[string]any{"name": "app2"}).want(http.StatusCreated).str("id")
+	r := sub.do("POST", "/api/v1/applications/"+app2+"/subscriptions", map[string]any{"api": api, "plan": autoID}).wantErr(http.StatusConflict, "api")
+	if !strings.Contains(string(r.body), "deprecated") {
+		t.Errorf("the refusal does not say the API is deprecated: %s", r.body)
+	}
+	if st := e.cv.Load().Subscriptions.Get(s["id"].(string)).Status; st != portico.Approved {
+		t.Errorf("the subscription became %s when its API was deprecated", st)
+	}
+	sub.do("DELETE", "/api/v1/applications/"+app2, nil).want(http.StatusNoContent)
 	pub.do("POST", "/api/v1/apis/"+api+"/retire", nil).want(http.StatusOK)
 	sub.do("POST", path, map[string]any{"api": api, "plan": autoID}).wantErr(http.StatusNotFound, "api") // retired: no longer visible
 	pub.do("DELETE", "/api/v1/apis/"+api, nil).want(http.StatusNoContent)

@@ -154,11 +154,19 @@ func TestPortalApplications(t *testing.T) {
 	if st != http.StatusSeeOther || !strings.Contains(loc, "subscribed=approved") {
 		t.Fatalf("subscribing on Free: %d to %q", st, loc)
 	}
-	st, _, loc = cl.Post("/portal/apis/"+f.Old+"/subscribe", url.Values{"application": {appID}, "plan": {f.Gold}})
+	// A deprecated API takes no new subscriptions: the admin API's
+	// refusal is shown.
+	cl.Get("/portal/apis/" + f.Old)
+	st, body, _ = cl.Post("/portal/apis/"+f.Old+"/subscribe", url.Values{"application": {appID}, "plan": {f.Gold}})
+	if st != http.StatusConflict || !strings.Contains(body, "takes no new subscriptions") {
+		t.Errorf("subscribing to a deprecated API: %d, want the admin API's 409", st)
+	}
+	cl.Get("/portal/apis/" + f.Basic)
+	st, _, loc = cl.Post("/portal/apis/"+f.Basic+"/subscribe", url.Values{"application": {appID}, "plan": {f.Gold}})
 	if st != http.StatusSeeOther || !strings.Contains(loc, "subscribed=pending") {
 		t.Fatalf("subscribing on Gold: %d to %q", st, loc)
 	}
-	_, body = cl.Get("/portal/apis/" + f.Old)
+	_, body = cl.Get("/portal/apis/" + f.Basic)
 	row := between(body, `<tr data-subscription="`, "</tr>")
 	if !strings.Contains(row, "pending") || !strings.Contains(row, "Gold") || !strings.Contains(row, "renamed") {
 		t.Errorf("the API's page does not show the pending subscription: %s", row)
@@ -225,7 +233,10 @@ func TestPortalUsage(t *testing.T) {
 	e := newPortal(t)
 	f := seedCatalog(t, e)
 	mustAPI(t, e.Console, subName, subPW, "POST", "/applications/"+f.App+"/subscriptions", `{"api":"`+f.Weather+`","plan":"`+f.Free+`"}`, 201)
+	// A subscription made before the API was deprecated lives on.
+	mustAPI(t, e.Console, pubName, pubPW, "POST", "/apis/"+f.Old+"/publish", "", 200)
 	mustAPI(t, e.Console, subName, subPW, "POST", "/applications/"+f.App+"/subscriptions", `{"api":"`+f.Old+`","plan":"`+f.Gold+`"}`, 201)
+	mustAPI(t, e.Console, pubName, pubPW, "POST", "/apis/"+f.Old+"/deprecate", "", 200)
 	me := mustAPI(t, e.Console, subName, subPW, "GET", "/users/me", "", 200)["id"].(string)
 	sue := mustAPI(t, e.Console, sub2Name, sub2PW, "GET", "/users/me", "", 200)["id"].(string)
 	now := time.Now().UTC()
