@@ -50,7 +50,9 @@ func TestContract(t *testing.T) {
 		func(t *testing.T, s portico.TokenStore) portico.TokenStore { return reopen(t, s.(*sqlitestore.DB)) })
 	storetest.RunDocuments(t,
 		func(t *testing.T) portico.DocumentStore { return openAt(t, filepath.Join(t.TempDir(), "portico.db")) },
-		func(t *testing.T, s portico.DocumentStore) portico.DocumentStore { return reopen(t, s.(*sqlitestore.DB)) })
+		func(t *testing.T, s portico.DocumentStore) portico.DocumentStore {
+			return reopen(t, s.(*sqlitestore.DB))
+		})
 	storetest.RunSettings(t,
 		func(t *testing.T) portico.SettingStore { return openAt(t, filepath.Join(t.TempDir(), "portico.db")) },
 		func(t *testing.T, s portico.SettingStore) portico.SettingStore { return reopen(t, s.(*sqlitestore.DB)) })
