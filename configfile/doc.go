@@ -1,0 +1,133 @@
+// Package configfile is Portico's configuration as a file — config as
+// code: the format (format_version 1, YAML), its strict reading (Decode)
+// and deterministic writing (Encode), the file of a configuration
+// (FromConfig), and what makes a store match a file (Plan). It is a
+// library of pure functions over the root's types: no I/O, no
+// goroutines, no state between calls; what needs I/O (reading an API's
+// stored document) or the admin API's rules (Options.Validate) is passed
+// in. The admin API serves it (GET /api/v1/config, POST
+// /api/v1/config/apply) and `portico config export|diff|apply` calls
+// those.
+//
+// # The format
+//
+// A file is a mapping: format_version: 1, then the sections plans,
+// groups, apis, users and applications, each a list of entities with
+// the fields of the admin API's bodies (snake_case, the same values),
+// and with names where the store has IDs:
+//
+//	format_version: 1
+//	plans:
+//	  - name: gold
+//	    owner: pat                      # a username
+//	    rate_limit: {limit: 100, per: second, window: fixed}
+//	groups:
+//	  - name: partners
+//	    members: [sam]                  # usernames
+//	apis:
+//	  - name: weather                   # an API is known by name and version
+//	    version: "1.0"
+//	    context: /weather/v1
+//	    state: published
+//	    plans: [gold]                   # plan names
+//	    groups: [partners]              # group names
+//	    endpoint:
+//	      type: single
+//	      targets: [{url: "http://10.0.0.5:7001"}]
+//	    document:                       # the imported OpenAPI document, inline
+//	      format: openapi
+//	      content: {openapi: 3.0.3, info: {title: Weather, version: "1.0"}, paths: {}}
+//	users:                              # consumers: exported with include=consumers
+//	  - {username: sam, roles: [subscriber]}
+//	applications:
+//	  - name: sam-app
+//	    owner: sam
+//	    keys: [{prefix: pk_Ab3dE, hash: <hex SHA-256 of the key>}]
+//	    subscriptions: [{api: weather, api_version: "1.0", plan: gold, status: approved}]
+//
+// Entities are known by name, never by ID, so that a file applies to any
+// store: plans by name, APIs by name and version, groups by name and
+// users by username (both in any case), applications by owner and name,
+// keys by hash, subscriptions by application and API (one per
+// application and API: the live one, else the one that ended last). A
+// store whose names do not tell its entities apart (two plans named
+// gold) cannot be exported (EConflict): rename one.
+//
+// A section left out is not managed: an apply neither changes nor prunes
+// that kind, so a file of APIs alone may be applied to a store whose
+// plans are kept by hand; an empty section ([]) manages the kind and
+// says there are none. Within an entity, what the file gives replaces
+// what is stored (fields left out get the admin API's defaults), but for
+// an API's state (left out: a new API is a draft, an existing one keeps
+// its state), owners (left out: a new entity belongs to whoever applies
+// the file, an existing one keeps its owner), a group's members (left
+// out: kept, as the admin API's PUT keeps them) and a subscription's
+// status (left out: approved).
+//
+// # Secrets
+//
+// No file holds a secret. Passwords are never exported, and a user a
+// file creates has none until an admin sets one. API keys are given by
+// the hex SHA-256 of their text (portico.HashKey), as the store keeps
+// them: a key exported from one store works, with the same text, on the
+// store the file is applied to. Only live keys are exported; a key the
+// file gives that the store holds revoked is refused (a revoked key
+// never comes back), and a key's end (expires_at of a rotation) cannot
+// be moved. An HS256 JWT issuer's secret is exported as nothing
+// (portico.JWTIssuer.Redacted); applied to the store it came from, the
+// issuer keeps its stored secret (the admin API's keepSecrets, through
+// Options.Validate). On another store the file must give the secret in
+// key: differences show "(secret) → (another secret)", never the value.
+//
+// # Documents
+//
+// An API's imported document (portico.DocumentRef; the document itself
+// in a portico.DocumentStore) is inline, under document.content: an
+// OpenAPI document as a YAML mapping, in the order of its JSON, so that a
+// file reads and diffs as YAML; a WSDL document as text. Decode reads an
+// OpenAPI document back as JSON in canonical form (CanonicalJSON): keys
+// in order, numbers as written, no insignificant space. Plan compares
+// documents by SHA-256 and, when those differ, by canonical form (an
+// import stores the JSON it was sent, which may be indented): the same
+// document is no difference. A changed document is one of the
+// Changeset's Documents, to store before the change that refers to it
+// (PutDocument under the API's ID and SHA-256); the replaced one is in
+// Dropped.
+//
+// # Plan
+//
+// Plan compares the file with a configuration entity by entity and
+// returns a Changeset: the changes — new entities with new IDs, changed
+// ones with their own, deletes first and in the order dependents go
+// first — and the differences by entity and field, for people ("api
+// weather 1.0: plans: [gold] → [gold silver]"). Entities whose file form
+// does not differ are not written, so the same file applied twice
+// changes nothing the second time, and export → apply on an empty store
+// → export gives the same bytes. With Prune it deletes the entities of
+// the sections the file has that the file lacks, with what the admin API
+// deletes with them (an API's subscriptions, an application's keys and
+// subscriptions, a user's applications and group memberships), and
+// revokes an application's live keys the file lacks. Select narrows all
+// of it to the APIs carrying one of the tags: other APIs of the file are
+// left out, and only selected APIs are pruned.
+//
+// Plan resolves names and checks what it can see itself: a name that
+// refers to nothing (or to what the apply deletes), names the store gives
+// twice, keys. The admin API's rules come in through Options.Validate,
+// for each entity it creates or changes, and the checks of the whole
+// result (references, ownership, what may be deleted) are the admin
+// API's, on the Config the changes give. Every error is an *Error placed
+// in the file: the field from the file's root ("apis[3].plans[1]"), its
+// line, and the entity's name in the message.
+//
+// # Bounds
+//
+// Decode refuses files over MaxFileBytes (64 MiB), of more than
+// MaxValues values (counted on the bytes before parsing: a parsed value
+// costs a hundred bytes and more), nesting deeper than MaxDepth (110),
+// lists over MaxItems; anchors, aliases, merge keys, tags other than
+// YAML's own, complex or repeated keys; more than one YAML document.
+// FuzzDecode checks that Decode never panics, refuses only with an
+// *Error, and that what it takes encodes to a file it takes again and
+// encodes alike.
+package configfile

@@ -1,0 +1,219 @@
+package configfile
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/portico-gw/portico"
+)
+
+// FormatVersion is the only format_version this package reads and
+// writes.
+const FormatVersion = 1
+
+// File is a configuration as a file holds it: entities by name, never by
+// ID. A nil section (Plans, Groups, APIs, Users, Applications) is one the
+// file leaves out: Plan neither changes nor prunes that kind of entity.
+// An empty one ([] in YAML) says there are none.
+type File struct {
+	FormatVersion int            `json:"format_version"`
+	Plans         *[]SLAPlan     `json:"plans,omitempty"`
+	Groups        *[]Group       `json:"groups,omitempty"`
+	APIs          *[]API         `json:"apis,omitempty"`
+	Users         *[]User        `json:"users,omitempty"`
+	Applications  *[]Application `json:"applications,omitempty"`
+
+	lines map[string]int // field path → line, of a decoded file
+}
+
+// Line returns the line of the file where the value of field (a path
+// such as "apis[2].plans[0]", as errors name them) starts, or that of the
+// nearest enclosing value Decode saw; 0 when unknown (a File not read by
+// Decode).
+func (f *File) Line(field string) int {
+	for field != "" {
+		if l, ok := f.lines[field]; ok {
+			return l
+		}
+		i := max(strings.LastIndexByte(field, '.'), strings.LastIndexByte(field, '['))
+		if i < 0 {
+			break
+		}
+		field = field[:i]
+	}
+	return 0
+}
+
+// SLAPlan is a plan (portico.Plan), known by its name.
+type SLAPlan struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Owner is the username of the plan's owner; left out, a new plan
+	// belongs to whoever applies the file and an existing one keeps its
+	// owner.
+	Owner            string                       `json:"owner,omitempty"`
+	Shared           bool                         `json:"shared,omitempty"`
+	AutoApprove      bool                         `json:"auto_approve,omitempty"`
+	RateLimit        *portico.RateLimit           `json:"rate_limit,omitempty"`
+	Quota            *portico.Quota               `json:"quota,omitempty"`
+	OnDatastoreError portico.DatastoreErrorPolicy `json:"on_datastore_error,omitempty"`
+}
+
+// API is an API (portico.API), known by its name and version. It names
+// its plans and groups by name.
+type API struct {
+	Name        string   `json:"name"`
+	Version     string   `json:"version"`
+	Context     string   `json:"context"`
+	Description string   `json:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	// Owner is the username of the API's owner, as SLAPlan.Owner.
+	Owner string `json:"owner,omitempty"`
+	// State left out makes a new API a draft and keeps an existing API's.
+	State              portico.Lifecycle   `json:"state,omitempty"`
+	Visibility         portico.Visibility  `json:"visibility,omitempty"`
+	Auth               portico.AuthMethods `json:"auth,omitempty"`
+	JWTIssuers         []portico.JWTIssuer `json:"jwt_issuers,omitempty"`
+	ForwardCredentials bool                `json:"forward_credentials,omitempty"`
+	IdentityHeaders    bool                `json:"identity_headers,omitempty"`
+	WebSocket          bool                `json:"websocket,omitempty"`
+	KeepAlive          *bool               `json:"keepalive,omitempty"`
+	Endpoint           portico.Endpoint    `json:"endpoint"`
+	Timeouts           portico.Timeouts    `json:"timeouts,omitzero"`
+	Plans              []string            `json:"plans,omitempty"`  // plan names
+	Groups             []string            `json:"groups,omitempty"` // group names
+	Policies           *portico.Policies   `json:"policies,omitempty"`
+	Resources          []portico.Resource  `json:"resources,omitempty"`
+	Document           *Document           `json:"document,omitempty"`
+}
+
+// Document is the description an API was imported from, inline.
+type Document struct {
+	Format portico.DocumentFormat `json:"format"`
+	// Content is the document: for OpenAPI its JSON as YAML (a mapping),
+	// for WSDL its text.
+	Content Content `json:"content"`
+}
+
+// Content is a document's content: JSON (OpenAPI), kept in the form
+// CanonicalJSON gives, or text (WSDL). The zero Content is empty text.
+type Content struct {
+	json bool
+	b    []byte
+}
+
+// JSONContent returns the Content of the JSON document doc, in canonical
+// form (see CanonicalJSON). doc must be a JSON object.
+func JSONContent(doc []byte) (Content, error) {
+	c, err := CanonicalJSON(doc)
+	if err != nil {
+		return Content{}, err
+	}
+	if len(c) == 0 || c[0] != '{' {
+		return Content{}, &Error{Code: portico.EInvalid, Message: "a JSON document must be an object"}
+	}
+	return Content{json: true, b: c}, nil
+}
+
+// TextContent returns the Content of a text document.
+func TextContent(doc []byte) Content { return Content{b: bytes.Clone(doc)} }
+
+// IsJSON reports whether c holds a JSON document.
+func (c Content) IsJSON() bool { return c.json }
+
+// Bytes returns the document's bytes: canonical JSON, or the text. The
+// caller must not change them.
+func (c Content) Bytes() []byte { return c.b }
+
+// MarshalJSON writes JSON content as itself and text as a string.
+func (c Content) MarshalJSON() ([]byte, error) {
+	if c.json {
+		return c.b, nil
+	}
+	return marshalString(string(c.b)), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes: an object is JSON
+// content, a string text.
+func (c *Content) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*c = Content{b: []byte(s)}
+		return nil
+	}
+	j, err := JSONContent(b)
+	if err != nil {
+		return err
+	}
+	*c = j
+	return nil
+}
+
+// Group is a group of users (portico.Group), known by its name in any
+// case.
+type Group struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Members are the usernames of the group's members. Left out (nil),
+	// an existing group keeps its members, as a PUT of the admin API
+	// does; [] takes them all out.
+	Members *[]string `json:"members,omitempty"`
+}
+
+// User is a user (portico.User), known by its username in any case. Its
+// password is never in a file: a user the file creates has none until an
+// admin sets one.
+type User struct {
+	Username   string         `json:"username"`
+	Email      string         `json:"email,omitempty"`
+	Roles      []portico.Role `json:"roles"`
+	WebhookURL string         `json:"webhook_url,omitempty"`
+	Disabled   bool           `json:"disabled,omitempty"`
+	Internal   bool           `json:"internal,omitempty"`
+}
+
+// Application is an application (portico.Application), known by its
+// owner's username and its name, with its keys and subscriptions.
+type Application struct {
+	Name          string         `json:"name"`
+	Owner         string         `json:"owner"`
+	Description   string         `json:"description,omitempty"`
+	Keys          []Key          `json:"keys,omitempty"`
+	Subscriptions []Subscription `json:"subscriptions,omitempty"`
+}
+
+// Key is a live API key of an application, known by its hash: the hex
+// SHA-256 of its text (portico.HashKey), never the text itself.
+type Key struct {
+	Prefix string `json:"prefix"`
+	Hash   string `json:"hash"`
+	// ExpiresAt is when a rotated key ends.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// Subscription is an application's subscription to an API, known by the
+// API's name and version: an application has one per API in a file.
+type Subscription struct {
+	API        string `json:"api"`
+	APIVersion string `json:"api_version"`
+	// Plan is the plan's name; it may be left out only for a cancelled or
+	// evicted subscription whose plan is gone.
+	Plan string `json:"plan,omitempty"`
+	// Status left out is approved.
+	Status portico.SubscriptionStatus `json:"status,omitempty"`
+}
+
+// marshalString returns s as a JSON string, without escaping <, > and &.
+func marshalString(s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string always encodes
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
