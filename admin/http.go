@@ -109,6 +109,9 @@ func (s *Server) routes() *http.ServeMux {
 	h("POST /api/v1/subscriptions/{id}/evict", s.moderate(portico.EvictSubscription))
 	h("POST /api/v1/subscriptions/{id}/lift", s.moderate(portico.LiftEviction))
 
+	h("GET /api/v1/config", s.exportConfig)
+	h("POST /api/v1/config/apply", s.applyConfig)
+
 	h("GET /api/v1/groups", s.listGroups)
 	h("POST /api/v1/groups", s.createGroup)
 	h("GET /api/v1/groups/{id}", s.getGroup)

@@ -1,0 +1,596 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/configfile"
+	"github.com/portico-gw/portico/openapi"
+)
+
+// Declarative configuration: GET /api/v1/config exports the
+// configuration as a file (package configfile), POST
+// /api/v1/config/apply makes the store match one, in one write. Both are
+// for admins: the file is the whole configuration, and an apply may touch
+// every owner's entities. The rules are the admin API's own, called, not
+// restated, where they are functions (validatePlan, validateAPI,
+// keepSecrets, checkAPIRefs, ownerFor, the user checks, the root's
+// CheckGroup, CheckSubscribe and Transition); the rules that live inline
+// in the handlers (what may be deleted, which lifecycle moves the routes
+// allow, the last admin) are restated in checkApply, each naming the
+// handler it follows.
+
+// configApplyResult is the answer of POST /api/v1/config/apply.
+type configApplyResult struct {
+	DryRun bool `json:"dry_run"`
+	// Version is the configuration's version after the apply: the new
+	// one when it changed something, else the current one.
+	Version     int64                   `json:"version"`
+	Changes     int                     `json:"changes"`
+	Differences []configfile.Difference `json:"differences"`
+}
+
+// exportConfig answers GET /api/v1/config[?include=consumers]: the
+// configuration as YAML (format_version 1), with the users and the
+// applications, their keys (by hash) and subscriptions when asked.
+func (s *Server) exportConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !isAdmin(c.user) {
+		return forbidden("only admins export the configuration")
+	}
+	q := r.URL.Query()
+	for name := range q {
+		if name != "include" {
+			return invalid(name, "unknown parameter %q; the export takes include=consumers", name)
+		}
+	}
+	consumers := false
+	for _, v := range q["include"] {
+		if v != "consumers" {
+			return invalid("include", "include takes consumers (users, applications, keys and subscriptions), not %q", v)
+		}
+		consumers = true
+	}
+	f, err := configfile.FromConfig(c.cfg, configfile.ExportOptions{
+		Consumers: consumers,
+		Now:       s.now(),
+		Document:  func(a *portico.API) ([]byte, error) { return s.storedDocument(r.Context(), a) },
+	})
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/yaml; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Portico-Config-Version", strconv.FormatInt(c.cfg.Version, 10))
+	w.Write(configfile.Encode(f))
+	return nil
+}
+
+// applyOptions are the parameters of an apply.
+type applyOptions struct {
+	prune, dryRun, allowNested bool
+	tags                       []string
+}
+
+func applyOptionsOf(r *http.Request) (applyOptions, error) {
+	var o applyOptions
+	q := r.URL.Query()
+	for name, vs := range q {
+		switch name {
+		case "prune", "dry_run", "allow_nested":
+			if len(vs) != 1 {
+				return o, invalid(name, "%s is given once", name)
+			}
+			b, err := strconv.ParseBool(vs[0])
+			if err != nil {
+				return o, invalid(name, "%s is true or false", name)
+			}
+			switch name {
+			case "prune":
+				o.prune = b
+			case "dry_run":
+				o.dryRun = b
+			default:
+				o.allowNested = b
+			}
+		case "select":
+			for _, v := range vs {
+				tag, ok := strings.CutPrefix(v, "tag=")
+				if !ok || portico.CheckTags([]string{tag}) != nil {
+					return o, invalid("select", "select is tag=TAG, a tag as APIs have them, not %.60q", v)
+				}
+				o.tags = append(o.tags, tag)
+			}
+		default:
+			return o, invalid(name, "unknown parameter %q; the apply takes prune, select, dry_run and allow_nested", name)
+		}
+	}
+	return o, nil
+}
+
+// applyConfig answers POST /api/v1/config/apply: it makes the store match
+// the file of the body (YAML or JSON, at most configfile.MaxFileBytes) in
+// one write — one configuration version, one propagation — or changes
+// nothing and answers the first error, naming the entity and the field
+// (and the line of the body). With dry_run=true it only answers what
+// would change.
+func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !isAdmin(c.user) {
+		return forbidden("only admins apply a configuration file")
+	}
+	o, err := applyOptionsOf(r)
+	if err != nil {
+		return err
+	}
+	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, configfile.MaxFileBytes)}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		return readError(err)
+	}
+	f, err := configfile.Decode(b)
+	if err != nil {
+		return err
+	}
+	a := &applier{s: s, f: f, o: o, ids: map[string]string{}, docs: map[string][]byte{}, checked: map[string]bool{}}
+	// A first plan against the Config of the request, outside the write
+	// lock: refusals, the documents' checks and writes, and the webhook
+	// checks cost no time under it.
+	cs, err := a.plan(r.Context(), c.cfg, c.user)
+	if err == nil {
+		err = a.prepare(r.Context(), cs)
+	}
+	if err != nil || o.dryRun {
+		a.undo()
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, configApplyResult{DryRun: true, Version: c.cfg.Version, Changes: len(cs.Changes), Differences: differences(cs)})
+		return nil
+	}
+	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
+		cs, err = a.plan(r.Context(), t.cfg, t.me)
+		if err == nil {
+			err = a.prepare(r.Context(), cs)
+		}
+		if err != nil {
+			return err
+		}
+		t.changes = append(t.changes, cs.Changes...)
+		return nil
+	})
+	if err != nil {
+		a.undo()
+		return err
+	}
+	for _, d := range cs.Dropped {
+		s.dropDocument(d.API, d.SHA256)
+	}
+	writeJSON(w, http.StatusOK, configApplyResult{Version: s.cv.Load().Version, Changes: len(cs.Changes), Differences: differences(cs)})
+	return nil
+}
+
+func differences(cs *configfile.Changeset) []configfile.Difference {
+	if cs.Differences == nil {
+		return []configfile.Difference{}
+	}
+	return cs.Differences
+}
+
+// applier is one apply: its file and options, and what it keeps between
+// the plan outside the write lock and those under it.
+type applier struct {
+	s *Server
+	f *configfile.File
+	o applyOptions
+
+	ids     map[string]string // the IDs of new entities, by kind and name: the same in every plan
+	docs    map[string][]byte // stored documents read, by API ID "/" SHA-256
+	checked map[string]bool   // documents checked (and stored, unless a dry run), webhook URLs checked
+	written []configfile.DocumentWrite
+}
+
+// plan plans the apply against cfg for the caller me and checks the
+// result by the admin API's rules.
+func (a *applier) plan(ctx context.Context, cfg *portico.Config, me *portico.User) (*configfile.Changeset, error) {
+	now := a.s.now()
+	cs, err := configfile.Plan(a.f, cfg, configfile.Options{
+		Prune:  a.o.prune,
+		Select: a.o.tags,
+		Owner:  me.ID,
+		Now:    now,
+		NewID: func(k portico.Kind, key string) string {
+			id, ok := a.ids[string(k)+"\x00"+key]
+			if !ok {
+				id = portico.NewID()
+				a.ids[string(k)+"\x00"+key] = id
+			}
+			return id
+		},
+		Validate: func(e, old any) error { return validateEntity(e, old, now) },
+		Document: func(x *portico.API) ([]byte, error) {
+			k := x.ID + "/" + x.Document.SHA256
+			if b, ok := a.docs[k]; ok {
+				return b, nil
+			}
+			b, err := a.s.storedDocument(ctx, x)
+			if err == nil {
+				a.docs[k] = b
+			}
+			return b, err
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkApply(cfg, me, cs, a.o.allowNested); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// validateEntity is the Validate of the plan: the checks, and the
+// defaults, of the admin API's POST and PUT bodies.
+func validateEntity(e, old any, now time.Time) error {
+	switch v := e.(type) {
+	case *portico.Plan:
+		return validatePlan(v)
+	case *portico.API:
+		if o, _ := old.(*portico.API); o != nil {
+			keepSecrets(v, o)
+		}
+		return validateAPI(v)
+	case *portico.Group:
+		return v.Validate()
+	case *portico.User:
+		if err := checkUsername(v.Username); err != nil {
+			return err
+		}
+		roles, err := checkRoles(v.Roles)
+		if err != nil {
+			return err
+		}
+		v.Roles = roles
+		if err := checkEmail(v.Email); err != nil {
+			return err
+		}
+		if err := checkWebhook(v.WebhookURL); err != nil {
+			return err
+		}
+		// As changeUser: disabling ends the user's tokens, and enabling
+		// approves a user who signed up pending approval.
+		if o, _ := old.(*portico.User); o != nil && v.Disabled != o.Disabled {
+			if v.Disabled {
+				v.TokensNotBefore = now
+			} else {
+				v.PendingApproval = false
+			}
+		}
+		return nil
+	case *portico.Application:
+		if err := text("name", v.Name, true, maxName); err != nil {
+			return err
+		}
+		return text("description", v.Description, false, maxDescription)
+	}
+	return nil
+}
+
+// prepare checks, and unless a dry run stores, the documents the plan
+// writes, and checks the webhook URLs it sets, once for all plans.
+func (a *applier) prepare(ctx context.Context, cs *configfile.Changeset) error {
+	for i, ch := range cs.Changes {
+		u := ch.User
+		if u == nil || u.WebhookURL == "" || a.checked["webhook "+u.WebhookURL] {
+			continue
+		}
+		if err := a.s.checkWebhookURL(ctx, &u.WebhookURL); err != nil {
+			return cs.Error(i, err)
+		}
+		a.checked["webhook "+u.WebhookURL] = true
+	}
+	for _, d := range cs.Documents {
+		k := d.API + "/" + d.SHA256
+		if a.checked[k] {
+			continue
+		}
+		if err := checkDocument(d); err != nil {
+			return err
+		}
+		if !a.o.dryRun {
+			ds := a.s.documents()
+			if ds == nil {
+				return portico.Errorf(portico.EUnavailable, "this node keeps no documents: its store is not a document store")
+			}
+			if err := ds.PutDocument(ctx, d.API, d.SHA256, d.Bytes); err != nil {
+				return a.s.storeError("storing an API's document", err)
+			}
+			a.written = append(a.written, d)
+		}
+		a.checked[k] = true
+	}
+	return nil
+}
+
+// checkDocument checks a document the apply stores as the import does:
+// an OpenAPI document openapi.Parse takes. WSDL documents are refused
+// until the admin API imports them.
+func checkDocument(d configfile.DocumentWrite) error {
+	field := d.Field + ".content"
+	if !strings.HasPrefix(string(d.Bytes), "{") {
+		return portico.FieldErrorf(portico.EInvalid, field, "%s: wsdl documents cannot be applied yet", field)
+	}
+	if _, err := openapi.Parse(d.Bytes); err != nil {
+		return portico.FieldErrorf(portico.ErrorCodeOf(err), field, "%s: the OpenAPI document is refused: %s", field, portico.ErrorMessageOf(err))
+	}
+	return nil
+}
+
+// undo deletes the documents this apply stored, when no API refers to
+// them.
+func (a *applier) undo() {
+	for _, d := range a.written {
+		a.s.dropDocument(d.API, d.SHA256)
+	}
+}
+
+// checkApply checks the changes of cs, which make cfg into the Config
+// they give, by the admin API's rules, against that Config: an apply is
+// one change, so what it creates, keeps and deletes is checked as it
+// will be, not as it is before. me is the caller, an admin.
+func checkApply(cfg *portico.Config, me *portico.User, cs *configfile.Changeset, allowNested bool) error {
+	final := cfg.With(cfg.Version, cs.Changes...)
+	final.APIByContext("") // the index, built once: each check derives from it
+	t := &tx{cfg: final, me: me}
+	// Two APIs of one context: the Config's index of contexts holds one
+	// API per context, so the checks below, which derive from it, would
+	// not see it.
+	byCtx := make(map[string][]*portico.API, final.APIs.Len())
+	for a := range final.APIs.Values() {
+		byCtx[a.Context] = append(byCtx[a.Context], a)
+	}
+	for i, ch := range cs.Changes {
+		if a := ch.API; a != nil {
+			for _, o := range byCtx[a.Context] {
+				if o.ID != a.ID {
+					return cs.Error(i, portico.FieldErrorf(portico.EConflict, "context", "context %q is also API %q %s's", a.Context, o.Name, o.Version))
+				}
+			}
+		}
+	}
+	changed := false
+	for i, ch := range cs.Changes {
+		err := checkChange(cfg, final, t, ch, allowNested)
+		if err != nil {
+			return cs.Error(i, err)
+		}
+		changed = changed || ch.Kind == portico.KindUser
+	}
+	if changed {
+		// As changeUser and deleteUser: the last enabled admin stays, and
+		// no admin disables itself.
+		if countActiveAdmins(final) == 0 {
+			return portico.FieldErrorf(portico.EConflict, "users", "the apply leaves no enabled admin; keep at least one")
+		}
+		if u := final.Users.Get(me.ID); u != nil && u.Disabled {
+			return portico.FieldErrorf(portico.EConflict, "users", "you cannot disable yourself (user %s)", me.Username)
+		}
+	}
+	return nil
+}
+
+// checkChange checks one change ch of the apply.
+func checkChange(cfg, final *portico.Config, t *tx, ch portico.Change, allowNested bool) error {
+	switch {
+	case ch.Plan != nil:
+		old := cfg.Plans.Get(ch.ID)
+		_, err := ownerFor(t, ch.Plan.Owner, ownerOf(old, t.me), true)
+		return err
+	case ch.API != nil:
+		return checkAPIChange(cfg, final, t, ch.API, allowNested)
+	case ch.Group != nil:
+		return final.CheckGroup(ch.Group)
+	case ch.Application != nil:
+		owner := t.me.ID
+		if old := cfg.Applications.Get(ch.ID); old != nil {
+			owner = old.Owner
+		}
+		_, err := ownerFor(t, ch.Application.Owner, owner, false)
+		return err
+	case ch.Subscription != nil:
+		return checkSubscriptionChange(cfg, final, ch.Subscription)
+	case ch.Delete:
+		return checkDelete(cfg, final, ch)
+	}
+	return nil
+}
+
+func ownerOf(p *portico.Plan, me *portico.User) string {
+	if p == nil {
+		return me.ID
+	}
+	return p.Owner
+}
+
+// lifecycleMoves are the states an API reaches from each through the
+// lifecycle routes, one or more at a time: publish (draft or deprecated
+// → published), deprecate (published → deprecated), retire (published or
+// deprecated → retired).
+var lifecycleMoves = map[portico.Lifecycle][]portico.Lifecycle{
+	portico.Draft:      {portico.Published, portico.Deprecated, portico.Retired},
+	portico.Published:  {portico.Deprecated, portico.Retired},
+	portico.Deprecated: {portico.Published, portico.Retired},
+}
+
+func checkAPIChange(cfg, final *portico.Config, t *tx, a *portico.API, allowNested bool) error {
+	old := cfg.APIs.Get(a.ID)
+	if err := oneOf("state", a.State, portico.Draft, portico.Published, portico.Deprecated, portico.Retired); err != nil {
+		return err
+	}
+	if old != nil && a.State != old.State && !slices.Contains(lifecycleMoves[old.State], a.State) {
+		return portico.FieldErrorf(portico.EConflict, "state", "an API that is %s cannot become %s: "+
+			"an API goes from draft to published, deprecated and retired, and from deprecated back to published", old.State, a.State)
+	}
+	current := t.me.ID
+	if old != nil {
+		current = old.Owner
+	}
+	if _, err := ownerFor(t, a.Owner, current, true); err != nil {
+		return err
+	}
+	// The checks of createAPI and updateAPI against the Config the apply
+	// gives, but for a itself, which is as it was (or absent): what a
+	// offered and where it was count as before.
+	before := final.With(final.Version, portico.Delete(portico.KindAPI, a.ID))
+	if old != nil {
+		before = final.With(final.Version, portico.Put(old))
+	}
+	if err := checkAPIRefs(before, t.me, a, old, allowNested); err != nil {
+		return err
+	}
+	// As updateAPI: a plan a live subscription uses stays offered.
+	for _, sub := range portico.Sorted(final.SubscriptionsTo(a.ID), subCreated) {
+		if sub.Status.Live() && !a.OffersPlan(sub.PlanID) {
+			return portico.FieldErrorf(portico.EConflict, "plans",
+				"plan %s is used by subscription %s of this API; evict the subscription before removing the plan", planName(final, sub.PlanID), sub.ID)
+		}
+	}
+	return nil
+}
+
+func planName(cfg *portico.Config, id string) string {
+	if p := cfg.Plans.Get(id); p != nil {
+		return strconv.Quote(p.Name)
+	}
+	return id
+}
+
+// subscriptionMoves gives the action that moves a subscription from one
+// status to another (see portico.Config.Transition); a move it lacks is
+// a new subscription (from cancelled to live, as when the application
+// subscribes again) or is refused.
+func subscriptionMove(from, to portico.SubscriptionStatus) (portico.SubscriptionAction, bool) {
+	switch {
+	case to == portico.Approved && (from == portico.Pending || from == portico.Evicted):
+		return portico.ApproveSubscription, true
+	case to == portico.Evicted:
+		return portico.EvictSubscription, true
+	case to == portico.Cancelled && from == portico.Evicted:
+		return portico.LiftEviction, true
+	case to == portico.Cancelled:
+		return portico.CancelSubscription, true
+	}
+	return "", false
+}
+
+func checkSubscriptionChange(cfg, final *portico.Config, s *portico.Subscription) error {
+	old := cfg.Subscriptions.Get(s.ID)
+	a := final.APIs.Get(s.APIID)
+	if a == nil {
+		return portico.FieldErrorf(portico.EInvalid, "api", "no API %s", s.APIID)
+	}
+	if old != nil && old.Status == s.Status {
+		if s.Status.Live() && !a.OffersPlan(s.PlanID) {
+			return portico.FieldErrorf(portico.EInvalid, "plan", "API %q does not offer plan %s", a.Name, planName(final, s.PlanID))
+		}
+		return nil
+	}
+	if old != nil {
+		if act, ok := subscriptionMove(old.Status, s.Status); ok {
+			// Transition against the apply's Config, with the
+			// subscription as it was.
+			to, err := final.With(final.Version, portico.Put(old)).Transition(old, act)
+			if err != nil {
+				return fieldOf(err, "status")
+			}
+			if to != s.Status {
+				return portico.FieldErrorf(portico.EConflict, "status", "a subscription that is %s cannot become %s", old.Status, s.Status)
+			}
+			return nil
+		}
+		if old.Status != portico.Cancelled || !s.Status.Live() {
+			return portico.FieldErrorf(portico.EConflict, "status", "a subscription that is %s cannot become %s", old.Status, s.Status)
+		}
+	}
+	if !s.Status.Live() {
+		return nil // kept as it ended: evicted or cancelled
+	}
+	// A new (or renewed) live subscription: the rules of
+	// createSubscription, against the apply's Config without it.
+	return final.With(final.Version, portico.Delete(portico.KindSubscription, s.ID)).CheckSubscribe(s.ApplicationID, a, s.PlanID)
+}
+
+// fieldOf gives err, a *portico.Error, field when it names none.
+func fieldOf(err error, field string) error {
+	var pe *portico.Error
+	if errors.As(err, &pe) && pe.Field == "" {
+		c := *pe
+		c.Field = field
+		return &c
+	}
+	return err
+}
+
+// checkDelete applies the rules of the delete handlers to a delete of
+// the apply, in the Config it gives.
+func checkDelete(cfg, final *portico.Config, ch portico.Change) error {
+	switch ch.Kind {
+	case portico.KindAPI:
+		// As deleteAPI: not with approved subscriptions unless retired.
+		a := cfg.APIs.Get(ch.ID)
+		if a == nil || a.State == portico.Retired {
+			return nil
+		}
+		n := 0
+		for sub := range cfg.SubscriptionsTo(a.ID).Values() {
+			if sub.Status == portico.Approved {
+				n++
+			}
+		}
+		if n > 0 {
+			return portico.Errorf(portico.EConflict, "the apply deletes API %q %s (the file lacks it), which has %d approved subscriptions; retire it or evict them first", a.Name, a.Version, n)
+		}
+	case portico.KindPlan:
+		// As deletePlan: not while an API offers it or a live
+		// subscription uses it.
+		p := cfg.Plans.Get(ch.ID)
+		for _, a := range portico.Sorted(final.APIs, apiCreated) {
+			if a.OffersPlan(ch.ID) {
+				return portico.Errorf(portico.EConflict, "the apply deletes plan %q (the file lacks it), which API %q %s offers; remove it from the API first", p.Name, a.Name, a.Version)
+			}
+		}
+		for sub := range final.Subscriptions.Values() {
+			if sub.PlanID == ch.ID && sub.Status.Live() {
+				return portico.Errorf(portico.EConflict, "the apply deletes plan %q (the file lacks it), which subscription %s uses; evict it first", p.Name, sub.ID)
+			}
+		}
+	case portico.KindGroup:
+		// As deleteGroup: not while an API lists it.
+		if apis := final.APIsOfGroup(ch.ID); len(apis) > 0 {
+			return portico.Errorf(portico.EConflict, "the apply deletes group %q (the file lacks it), which API %q %s lists; take it off the API first",
+				cfg.Groups.Get(ch.ID).Name, apis[0].Name, apis[0].Version)
+		}
+	case portico.KindUser:
+		// As deleteUser: not an owner of APIs or plans.
+		u := cfg.Users.Get(ch.ID)
+		for a := range final.APIs.Values() {
+			if a.Owner == ch.ID {
+				return portico.Errorf(portico.EConflict, "the apply deletes user %q (the file lacks it), who owns API %q %s; give it another owner first", u.Username, a.Name, a.Version)
+			}
+		}
+		for p := range final.Plans.Values() {
+			if p.Owner == ch.ID {
+				return portico.Errorf(portico.EConflict, "the apply deletes user %q (the file lacks it), who owns plan %q; give it another owner first", u.Username, p.Name)
+			}
+		}
+	}
+	return nil
+}
