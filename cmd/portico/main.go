@@ -57,6 +57,8 @@ Usage:
                            copy the embedded store's config, users and keys into Redis
   portico wsconfig --ws nginx|apache|apache-jk|haproxy|iis --out DIR (--cluster-xml FILE | --datastore URL) [--watch]
                            write the front-end web server's config for the cluster (portico wsconfig -h lists the flags)
+  portico config export|diff|apply [flags]
+                           the configuration as a file, through a node's admin API (portico config -h)
   portico version          print the version
 `
 
@@ -85,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return datastoreCmd(args[1:], stdout, stderr)
 	case "wsconfig":
 		return wsconfigCmd(args[1:], stdout, stderr)
+	case "config":
+		return configCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
