@@ -114,20 +114,42 @@
 //     fails the transport's read, so the request to the backend is cut
 //     off, never ended, and the client gets 400 or 413 (errorHandler,
 //     violationError) or, once the response began, a cut connection.
-//  7. Request header rules, with the request id, application, subscriber,
+//  7. Request validation (Policies.ValidateRequests, validateRequest):
+//     the body is read whole — through threat protection's reader, so
+//     its violations answer as in step 6 — up to threat protection's
+//     MaxBodyBytes, else DefaultValidateMaxBody (413 over it); the
+//     request (its path inside the API, parameters, Content-Type and
+//     JSON body) is checked against the API's OpenAPI document by
+//     openapi.Validator, and refused with a 400 listing up to ten
+//     problems ({"error": {"code": "invalid", "message", "problems":
+//     [{"in", "name", "message"}]}}); the same bytes go on, with a
+//     Content-Length. While the document is not compiled, 503.
+//  8. Request header rules, with the request id, application, subscriber,
 //     API ID and client address as variables.
-//  8. Request conversion (jsonxml) of a body of the format it reads,
+//  9. Request conversion (jsonxml) of a body of the format it reads,
 //     whole, with Content-Type and Content-Length set (413 over MaxBytes,
 //     400 when it does not convert).
-//  9. The backend; then on its response: response header rules, the CORS
+//  10. The backend; then on its response: response header rules, the CORS
 //     fields, response conversion (a body that is encoded, over MaxBytes
 //     or does not convert is a 502 bad_gateway).
 //
-// Steps 6 to 8 use the first resource policy whose pattern matches the
-// request, else the API's own. All of it is compiled once per change of
-// the API (routePolicies, routeAuth, and one TokenVerifier per API with
-// jwt, handed on to the API's next upstream while its issuers stay equal
-// and closed when they change or the API goes). An API without policies
+// Steps 6, 8 and 9 use the first resource policy whose pattern matches
+// the request, else the API's own (step 7 bounds the body by that threat
+// protection). All of it is compiled once per change of the API
+// (routePolicies, routeAuth, and one TokenVerifier per API with jwt,
+// handed on to the API's next upstream while its issuers stay equal and
+// closed when they change or the API goes), except the validators of the
+// documents: they are compiled once per document SHA-256, shared by
+// every API (and API version) with that document, off the request path
+// and off Update (docValidator). When an upstream for a new document is
+// built, a goroutine reads it from Gateway.Documents and compiles it,
+// and reads it again every DocumentRetry while the store fails or does
+// not have it; until then the API answers 503 with Retry-After, so that
+// no request passes unchecked. A document that does not compile (a
+// schema pattern Go's regexp does not take) or does not match its
+// SHA-256 is logged and its APIs answer 503 until they get another. The
+// last upstream to drop a document stops its goroutine and forgets it;
+// Gateway.Close stops them all. An API without policies
 // pays one nil check: its requests take the same path as before
 // (BenchmarkEngines). Both engines apply the response half: the
 // ReverseProxy through modifyResponse and the request's context, the fast

@@ -8,13 +8,16 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/openapi"
 )
 
 // FuzzServeHTTP sends arbitrary paths, queries and keys through the
-// gateway: it must never panic, never forward an API key, and never send
-// the backend a path outside the target's base path.
+// gateway: it must never panic, never forward an API key, never send
+// the backend a path outside the target's base path, nor a request to an
+// API that validates requests that its document does not take.
 func FuzzServeHTTP(f *testing.F) {
 	var got struct {
 		path, query string
@@ -27,7 +30,9 @@ func FuzzServeHTTP(f *testing.F) {
 		w.Write([]byte("ok"))
 	}))
 	defer be.Close()
-	w := &world{cfg: portico.NewConfig(), gw: &Gateway{Limiter: &fakeLimiter{n: 1 << 62}}}
+	store := &docStore{}
+	w := &world{cfg: portico.NewConfig(), gw: &Gateway{Limiter: &fakeLimiter{n: 1 << 62}, Documents: store, DocumentRetry: time.Millisecond}}
+	defer w.gw.Close()
 	w.api("open", "/open", portico.AuthNone, be.URL+"/base")
 	w.api("api", "/api/v1", portico.AuthAPIKey, be.URL+"/base")
 	// An API with policies and methods that read Authorization.
@@ -41,6 +46,26 @@ func FuzzServeHTTP(f *testing.F) {
 	})
 	key := w.subscribe("app", "api", portico.Approved)
 	w.apply(portico.Put(&portico.Subscription{ID: "s-pol", ApplicationID: "app", APIID: "pol", PlanID: "plan", Status: portico.Approved}))
+	// An API that validates requests, and its validator to check the
+	// gateway's verdicts by.
+	doc, ref := ordersDocument(f, "orders-openapi31.yaml")
+	store.PutDocument(f.Context(), "val", ref.SHA256, doc)
+	w.validatingAPI("val", "/val", be.URL+"/base", ref, nil)
+	v, err := openapi.NewValidator(doc)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		w.gw.mu.Lock()
+		loaded := w.gw.validators[ref.SHA256].v.Load() != nil
+		w.gw.mu.Unlock()
+		if loaded {
+			break
+		}
+		if time.Now().After(deadline) {
+			f.Fatal("the document did not load")
+		}
+	}
 
 	f.Add("/open/x", "a=1&api_key=zz", "")
 	f.Add("/api/v1/x/y", "api_key="+key, "")
@@ -51,6 +76,9 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("/pol/x/1", "", key)
 	f.Add("/pol/y", "api_key="+key, "")
 	f.Add("/pol/x/%2e", "", "YXBwOnBrX2FwcF9hcGk=") // Basic app:pk_app_api
+	f.Add("/val/orders", "status=open&ids=1,2&limit=100", "")
+	f.Add("/val/orders/7", "api_key="+key, "")
+	f.Add("/val/files/ab.json", "", "")
 	f.Fuzz(func(t *testing.T, path, query, hdrKey string) {
 		// Only what a real server would take from a client reaches the gateway.
 		u := &url.URL{Path: path}
@@ -86,6 +114,11 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		if strings.HasPrefix(path, "/pol") && got.authz {
 			t.Fatalf("Authorization forwarded by an API that takes Basic")
+		}
+		if rest, ok := strings.CutPrefix(req.URL.Path, "/val"); ok {
+			if ps := v.Validate(req, rest, nil); len(ps) > 0 {
+				t.Fatalf("forwarded %q?%q, which the document does not take: %+v", req.URL.Path, req.URL.RawQuery, ps)
+			}
 		}
 		if got.key || hasKeyParam(got.query) {
 			t.Fatalf("key forwarded: header %v, query %q", got.key, got.query)

@@ -121,10 +121,27 @@ type Gateway struct {
 	// /oauth2/jwks.json, before any API is looked up.
 	TokenEndpoint http.Handler
 
+	// Documents holds the APIs' imported documents, which APIs with
+	// Policies.ValidateRequests check requests against. The gateway
+	// reads each document once per SHA-256, off the request path. Nil:
+	// such APIs answer 503.
+	Documents portico.DocumentStore
+
+	// DocumentRetry is the pause between two tries to read a document
+	// that could not be read (the store down, the document not there
+	// yet); meanwhile its APIs answer 503. Zero means
+	// DefaultDocumentRetry.
+	DocumentRetry time.Duration
+
 	snap atomic.Pointer[snapshot]
 
-	mu        sync.Mutex // guards upstreams during Update
+	mu        sync.Mutex // guards upstreams and validators during Update
 	upstreams map[string]*upstream
+
+	validators map[string]*docValidator // by document SHA-256
+	loadCtx    context.Context          // the loaders' parent, done on Close
+	stopLoads  context.CancelFunc
+	loaders    sync.WaitGroup
 
 	reqSeq   atomic.Uint64
 	inflight sync.WaitGroup // recorded requests being served
@@ -182,14 +199,16 @@ func (g *Gateway) Update(cfg *portico.Config) {
 	}
 }
 
-// Close closes the token verifiers of the APIs the gateway routes. Call it
-// last, after Wait; the gateway must not be updated or serve afterwards.
+// Close closes the token verifiers of the APIs the gateway routes and
+// stops the loading of their documents. Call it last, after Wait; the
+// gateway must not be updated or serve afterwards.
 func (g *Gateway) Close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, up := range g.upstreams {
 		up.closeVerifier()
 	}
+	g.stopValidators()
 }
 
 // Version returns the config version the gateway routes by, or -1 before
@@ -371,7 +390,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 			// On every response, the gateway's errors included.
 			pol.cors.Response(r.Header, h)
 		}
-	} else if up.polErr {
+	}
+	if up.polErr || up.valErr {
 		writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's policies cannot be applied")
 		return
 	}
@@ -441,10 +461,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	}
 	var st *reqState
 	if pol != nil {
+		path := strings.TrimPrefix(r.URL.Path, api.Context)
 		st = &reqState{
-			body: pol.body(r.Method, strings.TrimPrefix(r.URL.Path, api.Context)),
+			body: pol.body(r.Method, path),
 			cors: pol.cors != nil,
 			head: r.Method == http.MethodHead,
+			val:  up.val,
+			path: path,
 		}
 		if st.body.headers != nil {
 			if !client.IsValid() {

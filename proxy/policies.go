@@ -116,6 +116,8 @@ type reqState struct {
 	cors bool // the gateway set the CORS fields: the backend's are dropped
 	head bool // a HEAD request: no body to convert
 	vars policy.Vars
+	val  *docValidator // nil: the API does not validate requests
+	path string        // the path inside the API
 }
 
 // stateKey keys a *reqState in the context of a request that
@@ -181,8 +183,9 @@ func (b *checkedBody) Read(p []byte) (int, error) {
 func (b *checkedBody) Close() error { return nil }
 
 // requestPolicies applies the body policies to a request that passed auth
-// and limits: threat protection, request header rules, request conversion.
-// It reports whether the request may go on; when not, it has answered.
+// and limits: threat protection, request validation, request header
+// rules, request conversion. It reports whether the request may go on;
+// when not, it has answered.
 func (g *Gateway) requestPolicies(w http.ResponseWriter, r *http.Request, st *reqState) bool {
 	bp := st.body
 	if tp := bp.threat; tp != nil {
@@ -199,6 +202,9 @@ func (g *Gateway) requestPolicies(w http.ResponseWriter, r *http.Request, st *re
 		if hasBody(r) {
 			r.Body = newCheckedBody(r.Body, threat.FormatOf(ct), tp)
 		}
+	}
+	if st.val != nil && !g.validateRequest(w, r, st) {
+		return false
 	}
 	if bp.headers != nil {
 		bp.headers.ApplyRequest(r.Header, &st.vars)

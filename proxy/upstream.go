@@ -36,6 +36,8 @@ type upstream struct {
 	auth   routeAuth
 	pol    *routePolicies // nil: the API has no policies
 	polErr bool           // the API's policies did not compile: it answers 503
+	val    *docValidator  // the API's document's, when it validates requests
+	valErr bool           // it validates requests but has no OpenAPI document: it answers 503
 
 	// verifier checks the tokens of an API with jwt auth; nil without
 	// jwt or when it could not be made (then such tokens get a 503).
@@ -75,6 +77,7 @@ func (g *Gateway) buildUpstream(a *portico.API, prev *upstream) *upstream {
 	} else {
 		up.pol = pol
 	}
+	g.validatorFor(up, a)
 	if a.Auth.Has(portico.AuthJWT) {
 		switch {
 		case prev != nil && prev.verifier != nil && sameIssuers(prev.api.JWTIssuers, a.JWTIssuers):
@@ -165,10 +168,16 @@ const maxResponseHeader = 1 << 20
 // Go's none), to rarely meet a connection the backend just closed.
 const idleTimeout = 30 * time.Second
 
+// close releases what the upstream holds once it is out of use. Under
+// Gateway.mu.
 func (up *upstream) close() {
 	up.transport.CloseIdleConnections()
 	up.h1.closeIdle()
 	up.closeVerifier()
+	if up.val != nil {
+		up.g.releaseValidator(up.val, up.api.ID)
+		up.val = nil
+	}
 }
 
 // closeVerifier closes the upstream's token verifier unless the next

@@ -87,5 +87,6 @@ fuzz ./policy FuzzClientIP
 fuzz ./policy FuzzHeaderValueTemplate
 fuzz ./oauth2 FuzzTokenRequest
 fuzz ./openapi FuzzParse -fuzzminimizetime 5x
+fuzz ./openapi FuzzValidate -fuzzminimizetime 5x
 fuzz ./configfile FuzzDecode -fuzzminimizetime 5x
 fuzz ./soap FuzzParseWSDL -fuzzminimizetime 5x
