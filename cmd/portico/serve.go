@@ -196,6 +196,14 @@ func (m *Main) Run(ctx context.Context) error {
 			Logger:   m.logger.With("component", "oauth2"),
 		},
 	}
+	// Request validation reads the APIs' imported documents from the
+	// config store. A store that does not keep them leaves Documents nil:
+	// the APIs that validate requests then answer 503.
+	if ds, ok := m.store.(portico.DocumentStore); ok {
+		m.gateway.Documents = ds
+	} else {
+		m.logger.Warn("the datastore keeps no API documents: APIs that validate requests answer 503")
+	}
 	m.metrics = metrics.New(metrics.Sources{
 		ConfigVersion: func() int64 { return m.gateway.Version() },
 		LiveNodes:     m.liveNodes,
@@ -803,7 +811,7 @@ func (m *Main) Close() error {
 		acancel()
 	}
 	if m.gateway != nil {
-		m.gateway.Close() // the APIs' JWT verifiers and their key refreshes
+		m.gateway.Close() // the APIs' JWT verifiers and their key refreshes, the loading of documents
 	}
 	if m.oauth2 != nil {
 		m.oauth2.Close()
