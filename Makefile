@@ -21,7 +21,7 @@ bench:
 # JSON→XML on a 2 KiB POSTed body, each as × nginx and × portico (needs
 # nginx and wrk). A JWT's first sight: go test -bench FirstSight ./jwtauth.
 bench-auth:
-	go run ./internal/loadbench -targets nginx,portico,portico-basic,portico-jwt,portico-jwt-rs256,portico-oauth2,portico-threat,portico-json2xml $(BENCHFLAGS)
+	go run ./internal/loadbench -targets nginx,portico,portico-basic,portico-jwt,portico-jwt-rs256,portico-oauth2,portico-threat,portico-validate,portico-json2xml $(BENCHFLAGS)
 
 # Cluster benchmarks: a change on one of three built nodes until another's
 # gateway enforces it (p50/p99/max), and what one change costs a node

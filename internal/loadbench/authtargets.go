@@ -64,6 +64,13 @@ func authTargets() []*target {
 			func() (benchAPI, error) {
 				return postAPI(map[string]any{"threat_protection": map[string]any{}}), nil
 			}),
+		porticoAPITarget("portico-validate",
+			fmt.Sprintf("wrk POST of a %d-byte JSON body → Portico as portico, the request validated against the API's OpenAPI document (validate_requests) → backend", benchBodyBytes),
+			func() (benchAPI, error) {
+				api := postAPI(map[string]any{"validate_requests": true})
+				api.document = []byte(benchDocument)
+				return api, nil
+			}),
 		porticoAPITarget("portico-json2xml",
 			fmt.Sprintf("wrk POST of a %d-byte JSON body → Portico as portico, converted to XML (conversion request json_to_xml) → backend", benchBodyBytes),
 			func() (benchAPI, error) {
@@ -232,3 +239,38 @@ func benchJSON(size int) []byte {
 	b := head + items.String() + mid
 	return []byte(b + strings.Repeat("n", max(0, size-len(b)-len(end))) + end)
 }
+
+// benchDocument is the OpenAPI document of the portico-validate target's
+// API: GET /hello (the readiness check) and POST /hello of an order as
+// benchJSON writes it, every member checked (patterns, bounds, no
+// members beyond those named).
+const benchDocument = `{
+  "openapi": "3.1.0",
+  "info": {"title": "bench", "version": "v1"},
+  "paths": {
+    "/hello": {
+      "get": {"responses": {"200": {"description": "hello"}}},
+      "post": {
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}},
+        "responses": {"200": {"description": "hello"}}
+      }
+    }
+  },
+  "components": {"schemas": {
+    "Envelope": {"type": "object", "required": ["order"], "additionalProperties": false,
+      "properties": {"order": {"$ref": "#/components/schemas/Order"}}},
+    "Order": {"type": "object", "required": ["id", "customer", "items"], "additionalProperties": false, "properties": {
+      "id": {"type": "string", "pattern": "^[a-z]+-[0-9]+$"},
+      "customer": {"type": "object", "required": ["name", "email"], "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "email": {"type": "string", "pattern": "^[^@]+@[^@]+$"}}},
+      "items": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"$ref": "#/components/schemas/Item"}},
+      "note": {"type": "string", "maxLength": 65536}}},
+    "Item": {"type": "object", "required": ["sku", "qty", "price"], "additionalProperties": false, "properties": {
+      "sku": {"type": "string", "pattern": "^SKU-[0-9]{5}$"},
+      "qty": {"type": "integer", "minimum": 1, "maximum": 1000},
+      "price": {"type": "number", "minimum": 0},
+      "gift": {"type": "boolean"}}}
+  }}
+}
+`

@@ -20,6 +20,7 @@ import (
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/jsonxml"
 	"github.com/portico-gw/portico/jwtauth"
+	"github.com/portico-gw/portico/openapi"
 	"github.com/portico-gw/portico/threat"
 )
 
@@ -44,6 +45,25 @@ func TestBenchJSON(t *testing.T) {
 		if !strings.Contains(x.String(), "<sku>SKU-00001</sku>") {
 			t.Errorf("benchJSON(%d) as XML lacks the first item: %s", size, clip(x.Bytes(), 300))
 		}
+	}
+	// And the portico-validate target's document takes it, and the
+	// readiness check's GET.
+	v, err := openapi.NewValidator([]byte(benchDocument))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{200, benchBodyBytes, 4096} {
+		r := httptest.NewRequest("POST", "/bench/hello", nil)
+		r.Header.Set("Content-Type", "application/json")
+		if ps := v.Validate(r, "/hello", benchJSON(size)); len(ps) > 0 {
+			t.Errorf("benchJSON(%d) does not match benchDocument: %+v", size, ps)
+		}
+	}
+	if ps := v.Validate(httptest.NewRequest("GET", "/bench/hello", nil), "/hello", nil); len(ps) > 0 {
+		t.Errorf("GET /hello does not match benchDocument: %+v", ps)
+	}
+	if ps := v.Validate(httptest.NewRequest("POST", "/bench/hello", nil), "/hello", []byte(`{"order":{}}`)); len(ps) == 0 {
+		t.Error("benchDocument takes an empty order")
 	}
 	if !bytes.Equal(benchJSON(benchBodyBytes), benchJSON(benchBodyBytes)) {
 		t.Error("benchJSON is not the same twice")
@@ -211,7 +231,7 @@ type errReader struct{}
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 
 func TestAuthTargets(t *testing.T) {
-	names := []string{"portico-basic", "portico-jwt", "portico-jwt-rs256", "portico-oauth2", "portico-threat", "portico-json2xml"}
+	names := []string{"portico-basic", "portico-jwt", "portico-jwt-rs256", "portico-oauth2", "portico-threat", "portico-validate", "portico-json2xml"}
 	o, err := parseFlags([]string{"-targets", "portico," + strings.Join(names, ",")}, new(strings.Builder))
 	if err != nil {
 		t.Fatal(err)

@@ -61,7 +61,7 @@ func clusterTarget() *target {
 			gws, adms = append(gws, gw), append(adms, adm)
 		}
 		a := &adminClient{base: "http://" + adms[0] + "/api/v1", user: "admin", password: password, proc: nodes[0]}
-		app, err := configurePortico(ctx, a, e.backendURL, nil)
+		app, err := configurePortico(ctx, a, e.backendURL, nil, nil)
 		if err != nil {
 			return err
 		}

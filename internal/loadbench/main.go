@@ -9,7 +9,8 @@
 //	                  portico-noanalytics,portico-cluster,
 //	                  apache-direct,apache-proxy,apache-jk,nginx-portico,
 //	                  portico-basic,portico-jwt,portico-jwt-rs256,
-//	                  portico-oauth2,portico-threat,portico-json2xml]
+//	                  portico-oauth2,portico-threat,portico-validate,
+//	                  portico-json2xml]
 //	        [-portico-env GOGC=400] [-settle 30s]
 //
 // One backend process (this program re-executed in a hidden mode) serves a
@@ -70,6 +71,9 @@
 //	                     the gateway's POST /oauth2/token
 //	portico-threat       a POST of a 2 KiB JSON body (a wrk Lua script),
 //	                     threat protection at its defaults
+//	portico-validate     the same POST, checked against the API's OpenAPI
+//	                     document (validate_requests: every member of
+//	                     the body, its patterns and bounds)
 //	portico-json2xml     the same POST, converted to XML on its way
 //
 // A JWT's first sight (its signature checked before it is cached) is not

@@ -87,6 +87,11 @@ type benchAPI struct {
 	// body, when not nil, is POSTed with Content-Type contentType.
 	body        []byte
 	contentType string
+
+	// document, when not nil, is an OpenAPI document imported into the
+	// API (POST /apis/import) before its policies are set: those that
+	// need one (validate_requests) are refused without.
+	document []byte
 }
 
 // A benchApp is the application configurePortico creates: its ID and its
@@ -122,7 +127,7 @@ func (e *env) porticoAPINode(ctx context.Context, name string, args []string, ap
 		return p, "", "", "", err
 	}
 	a := &adminClient{base: "http://" + adm + "/api/v1", user: "admin", password: password, proc: p}
-	app, err := configurePortico(ctx, a, e.backendURL, api.fields)
+	app, err := configurePortico(ctx, a, e.backendURL, api.fields, api.document)
 	if err != nil {
 		return p, "", "", "", err
 	}
@@ -230,9 +235,10 @@ func randomHex(n int) string {
 
 // configurePortico creates through the admin API a plan whose limits never
 // trigger, an API on the backend offering it, with fields added to (or
-// replacing) its own, an application with a key and an approved
-// subscription, and returns the application.
-func configurePortico(ctx context.Context, a *adminClient, backendURL string, fields map[string]any) (benchApp, error) {
+// replacing) its own and, when document is not nil, that OpenAPI document
+// imported, an application with a key and an approved subscription, and
+// returns the application.
+func configurePortico(ctx context.Context, a *adminClient, backendURL string, fields map[string]any, document []byte) (benchApp, error) {
 	var plan, api, app struct {
 		ID string `json:"id"`
 	}
@@ -258,9 +264,25 @@ func configurePortico(ctx context.Context, a *adminClient, backendURL string, fi
 		"plans": []string{plan.ID},
 	}
 	maps.Copy(apiFields, fields)
-	err = a.do(ctx, "POST", "/apis", apiFields, http.StatusCreated, &api)
+	create := apiFields
+	if document != nil {
+		// The policies go on once the document is there.
+		create = maps.Clone(apiFields)
+		delete(create, "policies")
+	}
+	err = a.do(ctx, "POST", "/apis", create, http.StatusCreated, &api)
 	if err != nil {
 		return benchApp{}, err
+	}
+	if document != nil {
+		// The import replaces the name and version by the document's;
+		// the update puts back the API's fields with its policies.
+		if err := a.send(ctx, "POST", "/apis/import?api="+api.ID, "application/json", document, http.StatusOK, nil); err != nil {
+			return benchApp{}, err
+		}
+		if err := a.do(ctx, "PUT", "/apis/"+api.ID, apiFields, http.StatusOK, nil); err != nil {
+			return benchApp{}, err
+		}
 	}
 	if err := a.do(ctx, "POST", "/apis/"+api.ID+"/publish", nil, http.StatusOK, nil); err != nil {
 		return benchApp{}, err
@@ -310,13 +332,20 @@ type adminClient struct {
 // response into out unless out is nil. An unexpected answer is an error
 // that shows the whole exchange.
 func (a *adminClient) do(ctx context.Context, method, path string, in any, want int, out any) error {
+	if in == nil {
+		return a.send(ctx, method, path, "", nil, want, out)
+	}
+	sent, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return a.send(ctx, method, path, "application/json", sent, want, out)
+}
+
+// send is do with a body of contentType as it is (none when sent is nil).
+func (a *adminClient) send(ctx context.Context, method, path, contentType string, sent []byte, want int, out any) error {
 	var body io.Reader
-	var sent []byte
-	if in != nil {
-		var err error
-		if sent, err = json.Marshal(in); err != nil {
-			return err
-		}
+	if sent != nil {
 		body = bytes.NewReader(sent)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -327,8 +356,8 @@ func (a *adminClient) do(ctx context.Context, method, path string, in any, want 
 	}
 	req.SetBasicAuth(a.user, a.password)
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if sent != nil {
+		req.Header.Set("Content-Type", contentType)
 	}
 	call := method + " " + a.base + path
 	resp, err := http.DefaultClient.Do(req)
@@ -345,7 +374,7 @@ func (a *adminClient) do(ctx context.Context, method, path string, in any, want 
 	}
 	if resp.StatusCode != want {
 		return fmt.Errorf("admin API %s: status %s, want %d\n  sent:     %s\n  received: %s",
-			call, resp.Status, want, sent, clip(got, 4000))
+			call, resp.Status, want, clip(sent, 4000), clip(got, 4000))
 	}
 	if out != nil {
 		if err := json.Unmarshal(got, out); err != nil {

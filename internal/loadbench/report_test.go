@@ -168,7 +168,7 @@ func TestDefaultTargets(t *testing.T) {
 	}
 	names := strings.Join(targetNames(), ",")
 	if want := strings.Join(def, ",") + ",apache-direct,apache-proxy,apache-jk,nginx-portico," +
-		"portico-basic,portico-jwt,portico-jwt-rs256,portico-oauth2,portico-threat,portico-json2xml"; names != want {
+		"portico-basic,portico-jwt,portico-jwt-rs256,portico-oauth2,portico-threat,portico-validate,portico-json2xml"; names != want {
 		t.Errorf("targets = %s, want %s", names, want)
 	}
 	for _, g := range goals {
