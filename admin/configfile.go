@@ -13,6 +13,7 @@ import (
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/configfile"
 	"github.com/portico-gw/portico/openapi"
+	"github.com/portico-gw/portico/soap"
 )
 
 // Declarative configuration: GET /api/v1/config exports the
@@ -320,16 +321,19 @@ func (a *applier) prepare(ctx context.Context, cs *configfile.Changeset) error {
 	return nil
 }
 
-// checkDocument checks a document the apply stores as the import does:
-// an OpenAPI document openapi.Parse takes. WSDL documents are refused
-// until the admin API imports them.
+// checkDocument checks a document the apply stores as the import checks
+// it: an OpenAPI document openapi.Parse takes, a WSDL one soap.ParseWSDL
+// takes.
 func checkDocument(d configfile.DocumentWrite) error {
 	field := d.Field + ".content"
-	if !strings.HasPrefix(string(d.Bytes), "{") {
-		return portico.FieldErrorf(portico.EInvalid, field, "%s: wsdl documents cannot be applied yet", field)
+	var err error
+	if d.Format == portico.FormatWSDL {
+		_, err = soap.ParseWSDL(d.Bytes)
+	} else {
+		_, err = openapi.Parse(d.Bytes)
 	}
-	if _, err := openapi.Parse(d.Bytes); err != nil {
-		return portico.FieldErrorf(portico.ErrorCodeOf(err), field, "%s: the OpenAPI document is refused: %s", field, portico.ErrorMessageOf(err))
+	if err != nil {
+		return portico.FieldErrorf(portico.ErrorCodeOf(err), field, "%s: the %s document is refused: %s", field, d.Format, portico.ErrorMessageOf(err))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -410,5 +411,34 @@ func TestConfigDocuments(t *testing.T) {
 	}
 	if keys := docs.keys(); len(keys) != 1 {
 		t.Errorf("documents after a refusal %v", keys)
+	}
+}
+
+// TestConfigWSDL: a WSDL document is exported as its text, applies as
+// nothing, and a changed one is checked as the import checks it.
+func TestConfigWSDL(t *testing.T) {
+	docs := &memDocs{}
+	e := newEnv(t, func(s *admin.Server) { s.Documents = docs })
+	wsdl, err := os.ReadFile("../soap/testdata/calculator-axis2.wsdl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got imported
+	e.admin().do("POST", "/api/v1/apis/import?target=http://10.0.0.9:8080/calc", string(wsdl)).want(201).decode(&got)
+	_, exported := e.admin().exportConfig("")
+	if !strings.Contains(exported, "format: wsdl") || !strings.Contains(exported, "content: |") {
+		t.Fatalf("export:\n%s", exported)
+	}
+	if res := e.admin().apply("", exported).applied(); len(res.Differences) != 0 {
+		t.Fatalf("the export applies as %v", res.lines())
+	}
+	broken := strings.Replace(exported, "definitions", "definition", 1)
+	e.admin().apply("", broken).wantErr(400, "apis[0].document.content")
+	if keys := docs.keys(); len(keys) != 1 || keys[0] != got.API.ID+"/"+got.API.Document.SHA256 {
+		t.Errorf("documents %v", keys)
+	}
+	stored, _ := docs.Document(context.Background(), got.API.ID, got.API.Document.SHA256)
+	if string(stored) != string(wsdl) {
+		t.Error("the stored WSDL changed")
 	}
 }

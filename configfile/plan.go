@@ -82,6 +82,7 @@ type Source struct {
 type DocumentWrite struct {
 	API    string
 	SHA256 string
+	Format portico.DocumentFormat
 	Bytes  []byte
 	Field  string // the document's path in the file
 }
@@ -728,7 +729,7 @@ func (p *planner) api(path, name string, fa *API, old *portico.API) (*portico.AP
 		}
 		a.Document = ref
 		if changed {
-			p.docs = append(p.docs, DocumentWrite{API: a.ID, SHA256: ref.SHA256, Bytes: d.Content.Bytes(), Field: path + ".document"})
+			p.docs = append(p.docs, DocumentWrite{API: a.ID, SHA256: ref.SHA256, Format: d.Format, Bytes: d.Content.Bytes(), Field: path + ".document"})
 			from := "(none)"
 			if old != nil && old.Document != nil {
 				from = "sha256 " + old.Document.SHA256[:12] + "…"
