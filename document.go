@@ -1,6 +1,7 @@
 package portico
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -51,6 +52,19 @@ func (r *DocumentRef) Validate() error {
 		return FieldErrorf(EInvalid, "document.version", "version is 1 to 20 characters without control characters")
 	}
 	return nil
+}
+
+// DocumentMediaType is the content type a document to import is sent
+// as: text/xml (a WSDL) when its first character other than a space is
+// "<", application/json when "{", else application/yaml.
+func DocumentMediaType(doc []byte) string {
+	switch t := bytes.TrimLeft(doc, " \t\r\n\ufeff"); {
+	case bytes.HasPrefix(t, []byte("<")):
+		return "text/xml"
+	case bytes.HasPrefix(t, []byte("{")):
+		return "application/json"
+	}
+	return "application/yaml"
 }
 
 // MaxDocumentBytes bounds a stored description document.

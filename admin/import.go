@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -195,7 +194,7 @@ type document struct {
 // readDocument reads an OpenAPI document, or a WSDL one (XML: its first
 // character other than a space is "<").
 func readDocument(doc []byte) (*document, error) {
-	if t := bytes.TrimLeft(doc, " \t\r\n\ufeff"); bytes.HasPrefix(t, []byte("<")) {
+	if portico.DocumentMediaType(doc) == "text/xml" {
 		svc, err := soap.ParseWSDL(doc)
 		if err != nil {
 			return nil, err

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"net/url"
@@ -26,18 +25,6 @@ type importResult struct {
 	DryRun  bool               `json:"dry_run"`
 	Added   []portico.Resource `json:"added"`
 	Removed []portico.Resource `json:"removed"`
-}
-
-// documentType is the content type of an uploaded document: XML (a
-// WSDL) when it starts with "<", JSON when with "{", else YAML.
-func documentType(doc []byte) string {
-	switch t := bytes.TrimLeft(doc, " \t\r\n\ufeff"); {
-	case bytes.HasPrefix(t, []byte("<")):
-		return "text/xml"
-	case bytes.HasPrefix(t, []byte("{")):
-		return "application/json"
-	}
-	return "application/yaml"
 }
 
 // importPage shows the form that imports an OpenAPI document: as a new
@@ -85,7 +72,7 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, ss *session) 
 		q.Set("dry_run", "true")
 	}
 	var res importResult
-	if err := s.do(r, apiCall{method: http.MethodPost, path: "/apis/import", query: q, raw: doc, rawType: documentType(doc), token: ss.token}, &res); err != nil {
+	if err := s.do(r, apiCall{method: http.MethodPost, path: "/apis/import", query: q, raw: doc, rawType: portico.DocumentMediaType(doc), token: ss.token}, &res); err != nil {
 		s.formFailed(w, r, ss, err, "api_import", title, d)
 		return
 	}

@@ -59,6 +59,8 @@ Usage:
                            write the front-end web server's config for the cluster (portico wsconfig -h lists the flags)
   portico config export|diff|apply [flags]
                            the configuration as a file, through a node's admin API (portico config -h)
+  portico api import [flags] FILE
+                           import an OpenAPI or WSDL document as an API, or into one (portico api -h)
   portico version          print the version
 `
 
@@ -89,6 +91,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return wsconfigCmd(args[1:], stdout, stderr)
 	case "config":
 		return configCmd(args[1:], stdout, stderr)
+	case "api":
+		return apiCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
