@@ -442,3 +442,22 @@ func TestConfigWSDL(t *testing.T) {
 		t.Error("the stored WSDL changed")
 	}
 }
+
+// TestConfigApplyContentTypes: a file is sent as YAML or JSON; the types
+// a cross-site form may send are refused.
+func TestConfigApplyContentTypes(t *testing.T) {
+	e := newEnv(t)
+	for ct, want := range map[string]int{"application/yaml": 200, "text/plain": 415, "application/x-www-form-urlencoded": 415} {
+		req, _ := http.NewRequest("POST", e.url+"/api/v1/config/apply?dry_run=true", strings.NewReader("format_version: 1\nplans: []\n"))
+		req.Header.Set("Content-Type", ct)
+		req.SetBasicAuth("admin", adminPW)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Content-Type %s: %d, want %d", ct, resp.StatusCode, want)
+		}
+	}
+}

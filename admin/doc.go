@@ -238,6 +238,12 @@
 //	POST   /apis/{id}/publish                   admin, owner: draft or deprecated → published
 //	POST   /apis/{id}/deprecate                 admin, owner: published → deprecated
 //	POST   /apis/{id}/retire                    admin, owner: published or deprecated → retired
+//	POST   /apis/import?api=&context=&target=&dry_run=
+//	                                            admin, publisher (into an API: its owner): the body an OpenAPI, Swagger or
+//	                                            WSDL document (application/json, application/yaml or text/xml) → 201 a new
+//	                                            draft, 200 an update: {"api","created","dry_run","added","removed"}
+//	GET    /apis/{id}/openapi                   who sees it: the API as published, OpenAPI 3.1 (see import.go)
+//	GET    /apis/{id}/document                  admin, owner: the imported document as stored (it names the backend)
 //
 //	GET    /applications?q=                     any: own; admin all; publisher also those subscribed to its APIs
 //	POST   /applications                        any: {"name","description"}; admin may set "owner" → 201
@@ -279,6 +285,9 @@
 //	GET    /cluster/nodes                       admin → {"items":[…]}
 //	GET    /settings/signup                     admin → {"mode": "off"|"open"|"approval"}
 //	PUT    /settings/signup                     admin: {"mode"} → 200
+//	GET    /config?include=consumers            admin: the configuration as a file (YAML, format_version 1; see package configfile)
+//	POST   /config/apply?prune=&select=tag=…&dry_run=&allow_nested=
+//	                                            admin: a file (YAML or JSON) applied in one write → {"dry_run","version","changes","differences"}
 //
 // # Key rotation
 //

@@ -82,6 +82,9 @@ func normOrigin(origin string) string {
 var documentTypes = []string{"application/json", "application/yaml", "application/x-yaml", "text/yaml",
 	"application/openapi+json", "application/openapi+yaml", "text/xml", "application/xml", "application/wsdl+xml"}
 
+// configTypes are the content types POST /api/v1/config/apply takes.
+var configTypes = []string{"application/json", "application/yaml", "application/x-yaml", "text/yaml"}
+
 // checkContentType refuses a request body that is not JSON.
 func checkContentType(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
@@ -89,9 +92,12 @@ func checkContentType(r *http.Request) error {
 		return nil
 	}
 	how, types := "request bodies must be sent as Content-Type: application/json", []string{"application/json"}
-	if r.URL.Path == "/api/v1/apis/import" {
+	switch r.URL.Path {
+	case "/api/v1/apis/import":
 		// Documents: none of these types may a cross-site form send.
 		how, types = "documents must be sent as Content-Type: application/json, application/yaml or text/xml", documentTypes
+	case "/api/v1/config/apply":
+		how, types = "configuration files must be sent as Content-Type: application/yaml or application/json", configTypes
 	}
 	if ct == "" {
 		return portico.FieldErrorf(portico.EUnsupported, "Content-Type", "%s; this request has a body and no Content-Type", how)
