@@ -143,6 +143,17 @@ func CheckResources(rs []Resource) error {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
+// ImportResult is the admin API's answer to an import (POST
+// /api/v1/apis/import): the API as imported, and the resources the
+// import added to it and removed from it.
+type ImportResult struct {
+	API     *API       `json:"api"`
+	Created bool       `json:"created"`
+	DryRun  bool       `json:"dry_run,omitempty"`
+	Added   []Resource `json:"added"`
+	Removed []Resource `json:"removed"`
+}
+
 // DocumentStore keeps APIs' description documents, each under its API's
 // ID and its SHA-256 (see DocumentRef). Documents are written before the
 // change that refers to them, and deleted after the change that drops

@@ -20,17 +20,6 @@ import (
 	"github.com/portico-gw/portico/soap"
 )
 
-// importResult is the answer of POST /api/v1/apis/import: the API as
-// imported, and the resources the import added and removed ("METHOD
-// /path" of the document, as Resource.Pattern and Path give them).
-type importResult struct {
-	API     *portico.API       `json:"api"`
-	Created bool               `json:"created"`
-	DryRun  bool               `json:"dry_run,omitempty"`
-	Added   []portico.Resource `json:"added"`
-	Removed []portico.Resource `json:"removed"`
-}
-
 // importAPI creates or updates an API from a description document sent
 // as the body (OpenAPI or Swagger, JSON or YAML). The query gives what
 // the document cannot: api (the ID of the API to update; none creates
@@ -96,7 +85,7 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 	}
 	var (
-		out    importResult
+		out    portico.ImportResult
 		oldRef *portico.DocumentRef
 	)
 	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
@@ -144,7 +133,7 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		if err := checkAPIRefs(t.cfg, t.me, &n, old, false); err != nil {
 			return err
 		}
-		out = importResult{API: &n, Created: create, DryRun: dryRun}
+		out = portico.ImportResult{API: &n, Created: create, DryRun: dryRun}
 		if old != nil {
 			out.Added, out.Removed = resourceDiff(old.Resources, n.Resources)
 			oldRef = old.Document

@@ -68,13 +68,7 @@ func (m *memDocs) keys() []string {
 	return ks
 }
 
-type imported struct {
-	API     portico.API        `json:"api"`
-	Created bool               `json:"created"`
-	DryRun  bool               `json:"dry_run"`
-	Added   []portico.Resource `json:"added"`
-	Removed []portico.Resource `json:"removed"`
-}
+type imported = portico.ImportResult
 
 func petstore(t *testing.T) string {
 	b, err := os.ReadFile("../openapi/testdata/petstore-openapi30.yaml")

@@ -15,16 +15,7 @@ type importData struct {
 	API     string // the ID of the API to update; "" creates one
 	Context string
 	Targets string // one URL a line
-	Result  *importResult
-}
-
-// importResult is the admin API's answer to POST /apis/import.
-type importResult struct {
-	API     portico.API        `json:"api"`
-	Created bool               `json:"created"`
-	DryRun  bool               `json:"dry_run"`
-	Added   []portico.Resource `json:"added"`
-	Removed []portico.Resource `json:"removed"`
+	Result  *portico.ImportResult
 }
 
 // importPage shows the form that imports an OpenAPI document: as a new
@@ -71,7 +62,7 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, ss *session) 
 	if f("dry_run") != "" {
 		q.Set("dry_run", "true")
 	}
-	var res importResult
+	var res portico.ImportResult
 	if err := s.do(r, apiCall{method: http.MethodPost, path: "/apis/import", query: q, raw: doc, rawType: portico.DocumentMediaType(doc), token: ss.token}, &res); err != nil {
 		s.formFailed(w, r, ss, err, "api_import", title, d)
 		return

@@ -90,15 +90,12 @@ func runAPI(ctx context.Context, args []string, getenv func(string) (string, boo
 		return fail(err)
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	var res struct {
-		API     portico.API        `json:"api"`
-		Created bool               `json:"created"`
-		DryRun  bool               `json:"dry_run"`
-		Added   []portico.Resource `json:"added"`
-		Removed []portico.Resource `json:"removed"`
-	}
+	var res portico.ImportResult
 	if err := c.call(ctx, "POST", "/api/v1/apis/import", q, doc, portico.DocumentMediaType(doc), nil, &res); err != nil {
 		return fail(err)
+	}
+	if res.API == nil {
+		return fail(errors.New("the admin API's answer names no API"))
 	}
 	verb := "updated"
 	switch {
