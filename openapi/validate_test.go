@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico/openapi"
 )
@@ -205,7 +206,7 @@ func TestNewValidatorRefuses(t *testing.T) {
 		{"not JSON", `openapi: 3.1.0`, "", "not a JSON object"},
 		{"an array", `[]`, "", "not a JSON object"},
 		{"a pattern Go's regexp does not take", head + `{"type":"string","pattern":"^(?=a)"}` + tail,
-			"/paths/~1a/post/requestBody/content/application~1json/schema", "does not compile"},
+			"/paths/~1a/post/requestBody/content/application~1json/schema/pattern", "is not valid regex"},
 		{"a schema $ref to nothing", head + `{"$ref":"#/components/schemas/Nothing"}` + tail,
 			"/paths/~1a/post/requestBody/content/application~1json/schema", "does not compile"},
 		{"a schema $ref outside", head + `{"$ref":"https://example.com/s.json"}` + tail,
@@ -259,5 +260,76 @@ func TestValidateHostilePattern(t *testing.T) {
 	r.Header.Set("Content-Type", "application/json")
 	if ps := v.Validate(r, "/a", body); len(ps) != 1 || !strings.Contains(ps[0].Message, "does not match pattern") {
 		t.Errorf("problems %+v, want the pattern's", ps)
+	}
+}
+
+// TestNewValidatorLarge compiles the 10 MB document of 1,000 operations
+// (large_test.go) and validates requests of it. Its 250 schemas of 150
+// properties all refer to each other: the compiler's work on one
+// connected graph of schemas grows with its square (its queue is a
+// list), so this worst case takes 10–20 s, once per document, off the
+// request path; asana.yaml (325 KB) takes 0.1 s.
+func TestNewValidatorLarge(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("a 10 MB document, measured without the race detector")
+	}
+	s, err := openapi.Parse(largeDocument(t, largeOps, largeBytes, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	v, err := openapi.NewValidator(s.Document)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d bytes compiled in %v", len(s.Document), took)
+	if took > 60*time.Second {
+		t.Errorf("compiling took %v", took)
+	}
+	r := httptest.NewRequest("GET", "/r249/x?limit=ten", nil)
+	if ps := v.Validate(r, "/r249/x", nil); len(ps) != 1 || ps[0].In+" "+ps[0].Name != "query limit" {
+		t.Errorf("problems %+v, want the limit's", ps)
+	}
+	r = httptest.NewRequest("PUT", "/r249/x", nil)
+	r.Header.Set("Content-Type", "application/json")
+	if ps := v.Validate(r, "/r249/x", []byte(`{"p0":"a","p1":-1}`)); len(ps) != 1 || ps[0].Name != "/p1" {
+		t.Errorf("problems %+v, want p1's", ps)
+	}
+}
+
+// TestNewValidatorDocuments: every document of testdata that Parse takes
+// compiles, and a request for no operation of it is refused.
+func TestNewValidatorDocuments(t *testing.T) {
+	files, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		if f.IsDir() || !(strings.HasSuffix(f.Name(), ".yaml") || strings.HasSuffix(f.Name(), ".json")) {
+			continue
+		}
+		doc, err := os.ReadFile("testdata/" + f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := openapi.Parse(doc)
+		if err != nil {
+			continue // refused by the import already
+		}
+		v, err := openapi.NewValidator(s.Document)
+		if err != nil {
+			t.Errorf("%s: %v", f.Name(), err)
+			continue
+		}
+		n++
+		r := httptest.NewRequest("GET", "/no/such/operation/here", nil)
+		if ps := v.Validate(r, r.URL.Path, nil); len(ps) != 1 || ps[0].In != "path" {
+			t.Errorf("%s: problems %+v, want no operation", f.Name(), ps)
+		}
+	}
+	if n < 8 {
+		t.Errorf("%d documents compiled, want the 8 or more of testdata", n)
 	}
 }
