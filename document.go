@@ -141,7 +141,16 @@ func CheckResources(rs []Resource) error {
 	return nil
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+// isControl reports control characters and the bidirectional controls
+// that make a text read other than it is (U+202A–U+202E, U+2066–U+2069).
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || IsBidiControl(r)
+}
+
+// IsBidiControl reports the bidirectional embeddings, overrides and
+// isolates, which make a text read other than it is ("exe.png" shown as
+// "gnp.exe").
+func IsBidiControl(r rune) bool { return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) }
 
 // ImportResult is the admin API's answer to an import (POST
 // /api/v1/apis/import): the API as imported, and the resources the

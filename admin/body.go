@@ -11,15 +11,22 @@ import (
 )
 
 // idleBody is a request body each read of which must make progress within
-// timeout (Server.ReadBodyTimeout), through the connection's read deadline.
+// timeout (Server.ReadBodyTimeout), and the whole of which must arrive by
+// end (Server.ReadRequestTimeout), through the connection's read
+// deadline: a body sent a byte at a time, each in time, still ends.
 type idleBody struct {
 	io.ReadCloser
 	ctl     *http.ResponseController
 	timeout time.Duration
+	end     time.Time
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	b.ctl.SetReadDeadline(time.Now().Add(b.timeout))
+	deadline := time.Now().Add(b.timeout)
+	if deadline.After(b.end) {
+		deadline = b.end
+	}
+	b.ctl.SetReadDeadline(deadline)
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
 		// Done with the body: the server's own reads that follow (watching

@@ -22,28 +22,38 @@ import (
 // timeout"): 408 request_timeout for one that stalls (past
 // Server.ReadBodyTimeout, or the http.Server's ReadTimeout), 400 for one
 // whose framing is malformed, and the connection is closed. A body that
-// keeps making progress within ReadBodyTimeout is read whatever its total
-// time. Before, a stalled body was a 400 "invalid request body: read tcp
+// keeps making progress within ReadBodyTimeout is read, within
+// ReadRequestTimeout. Before, a stalled body was a 400 "invalid request body: read tcp
 // 127.0.0.1:…->127.0.0.1:…: i/o timeout".
 func TestBodyReadErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		bodyTimeout time.Duration // Server.ReadBodyTimeout
 		readTimeout time.Duration // http.Server.ReadTimeout
+		wholeBody   time.Duration // Server.ReadRequestTimeout
 		send        func(t *testing.T, c net.Conn)
 		status      int
 		want        string
 	}{
-		{"stalled past ReadBodyTimeout", 300 * time.Millisecond, 0, stall, 408, `"request_timeout"`},
-		{"stalled past ReadTimeout", 0, 500 * time.Millisecond, stall, 408, `"request_timeout"`},
-		{"malformed chunks", 300 * time.Millisecond, 0, func(t *testing.T, c net.Conn) {
+		{"stalled past ReadBodyTimeout", 300 * time.Millisecond, 0, 0, stall, 408, `"request_timeout"`},
+		{"stalled past ReadTimeout", 0, 500 * time.Millisecond, 0, stall, 408, `"request_timeout"`},
+		{"drip-fed past ReadRequestTimeout", 300 * time.Millisecond, 0, 500 * time.Millisecond, func(t *testing.T, c net.Conn) {
+			write(t, c, planRequest("Content-Length: 100"))
+			for range 100 { // a byte every 150ms, each in time: 15s for the whole body
+				time.Sleep(150 * time.Millisecond)
+				if _, err := io.WriteString(c, " "); err != nil {
+					return // the server gave up
+				}
+			}
+		}, 408, `"request_timeout"`},
+		{"malformed chunks", 300 * time.Millisecond, 0, 0, func(t *testing.T, c net.Conn) {
 			write(t, c, planRequest("Transfer-Encoding: chunked")+"5\r\n{\"nam\r\nzz\r\n")
 		}, 400, "the request body could not be read"},
-		{"cut off", 0, 0, func(t *testing.T, c net.Conn) {
+		{"cut off", 0, 0, 0, func(t *testing.T, c net.Conn) {
 			write(t, c, planRequest("Content-Length: 100")+`{"name":"gold"`)
 			c.(*net.TCPConn).CloseWrite()
 		}, 400, "the request body could not be read"},
-		{"slow but steady", 300 * time.Millisecond, 0, func(t *testing.T, c net.Conn) {
+		{"slow but steady", 300 * time.Millisecond, 0, 0, func(t *testing.T, c net.Conn) {
 			body := `{"name":"gold","rate_limit":{"limit":10,"per":"second"}}`
 			write(t, c, planRequest("Content-Length: "+strconv.Itoa(len(body))))
 			// Four pieces 150ms apart: 600ms in all, no gap of 300ms.
@@ -54,7 +64,7 @@ func TestBodyReadErrors(t *testing.T) {
 		}, 201, `"gold"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := &admin.Server{Store: newMemStore(), PasswordCost: bcrypt.MinCost, ReadBodyTimeout: tc.bodyTimeout}
+			srv := &admin.Server{Store: newMemStore(), PasswordCost: bcrypt.MinCost, ReadBodyTimeout: tc.bodyTimeout, ReadRequestTimeout: tc.wholeBody}
 			if _, _, err := srv.EnsureAdmin(context.Background(), adminPW); err != nil {
 				t.Fatal(err)
 			}

@@ -303,7 +303,13 @@ func (a *applier) prepare(ctx context.Context, cs *configfile.Changeset) error {
 		if a.checked[k] {
 			continue
 		}
-		if err := checkDocument(d); err != nil {
+		release, err := a.s.parseSlot(ctx)
+		if err != nil {
+			return err
+		}
+		err = checkDocument(d)
+		release()
+		if err != nil {
 			return err
 		}
 		if !a.o.dryRun {

@@ -56,7 +56,12 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		w.Header().Set("Connection", "close")
 		return readError(err)
 	}
+	release, err := s.parseSlot(r.Context())
+	if err != nil {
+		return err
+	}
 	d, err := readDocument(doc)
+	release()
 	if err != nil {
 		return err
 	}
@@ -211,6 +216,22 @@ func readDocument(doc []byte) (*document, error) {
 	}, nil
 }
 
+// maxParses bounds the documents a node parses at once (imports and
+// config applies): the parser's model of a document at openapi.MaxNodes
+// takes about 0.5 GB while it is built.
+const maxParses = 2
+
+// parseSlot waits for one of the maxParses slots, until ctx ends, and
+// returns the function that frees it.
+func (s *Server) parseSlot(ctx context.Context) (func(), error) {
+	select {
+	case s.parses <- struct{}{}:
+		return func() { <-s.parses }, nil
+	case <-ctx.Done():
+		return nil, &portico.Error{Code: portico.EUnavailable, Message: "the node is parsing other documents; try again", Err: ctx.Err()}
+	}
+}
+
 // errDryRun ends a dry run's update before it writes.
 var errDryRun = errors.New("dry run")
 
@@ -322,11 +343,14 @@ func usableTags(tags []string) []string {
 }
 
 // clip makes a document's text fit a field: control characters become
-// spaces, spaces at the ends go, and the text is cut at max bytes on a
+// spaces, bidirectional controls go, spaces at the ends go, and the text is cut at max bytes on a
 // character boundary.
 func clip(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == utf8.RuneError {
+		switch {
+		case portico.IsBidiControl(r):
+			return -1
+		case unicode.IsControl(r) || r == utf8.RuneError:
 			return ' '
 		}
 		return r

@@ -375,3 +375,20 @@ func TestImportWSDL(t *testing.T) {
 		t.Errorf("GET its document: %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// TestImportBidi: a document's bidirectional controls are dropped from
+// what the import takes (name, summaries, operation IDs); an API written
+// with them in its resources is refused, as in its name.
+func TestImportBidi(t *testing.T) {
+	e, _ := newImportEnv(t)
+	doc := strings.Replace(petstore(t), "summary: List all pets", "summary: \"List all \\u202Egnp.exe\"", 1)
+	doc = strings.Replace(doc, "title: Swagger Petstore", "title: \"Swagger \\u2066Petstore\"", 1)
+	var got imported
+	e.admin().do("POST", "/api/v1/apis/import", doc).want(201).decode(&got)
+	if got.API.Name != "Swagger Petstore" || got.API.Resources[0].Summary != "List all gnp.exe" {
+		t.Errorf("name %q, summary %q: bidirectional controls kept", got.API.Name, got.API.Resources[0].Summary)
+	}
+	a := e.admin().do("GET", "/api/v1/apis/"+got.API.ID, nil).want(200).obj()
+	a["resources"].([]any)[0].(map[string]any)["summary"] = "sum\u202Egnp.exe"
+	e.admin().do("PUT", "/api/v1/apis/"+got.API.ID, a).wantErr(400, "resources[0].summary")
+}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -151,6 +152,13 @@ type Server struct {
 	// while the body is read. If zero, the http.Server's deadlines apply.
 	ReadBodyTimeout time.Duration
 
+	// ReadRequestTimeout bounds, with ReadBodyTimeout set, the time a
+	// whole request body may take (ReadBodyTimeout bounds each wait):
+	// zero means 30 s, as the admin listener's http.Server reads a whole
+	// request; ten times that for the documents of an import or a config
+	// apply (up to 16 MiB).
+	ReadRequestTimeout time.Duration
+
 	// CheckWebhookURL vets a webhook_url a user sets (for instance that it
 	// reaches no internal address); an error answers 400 naming the field,
 	// its message shown to the caller. If nil, only the URL's form is
@@ -167,10 +175,18 @@ type Server struct {
 	throttle throttle
 	orders   orders // the tables in list order, of the newest Config listed
 
-	memSettings memSettings // run-time settings when Store keeps none
+	memSettings memSettings   // run-time settings when Store keeps none
+	parses      chan struct{} // the documents being parsed (see parseSlot)
 }
 
 var _ http.Handler = (*Server)(nil)
+
+// defaultReadRequestTimeout is ReadRequestTimeout's zero value, and
+// documentTimeFactor what it is multiplied by for a document.
+const (
+	defaultReadRequestTimeout = 30 * time.Second
+	documentTimeFactor        = 10
+)
 
 // documents returns the document store in use, nil when there is none.
 func (s *Server) documents() portico.DocumentStore {
@@ -192,6 +208,7 @@ func (s *Server) init() {
 			s.log = slog.New(slog.DiscardHandler)
 		}
 		s.mux = s.routes()
+		s.parses = make(chan struct{}, maxParses)
 	})
 }
 
@@ -286,7 +303,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.ReadBodyTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
-		r.Body = &idleBody{ReadCloser: r.Body, ctl: http.NewResponseController(w), timeout: s.ReadBodyTimeout}
+		whole := cmp.Or(s.ReadRequestTimeout, defaultReadRequestTimeout)
+		if r.URL.Path == "/api/v1/apis/import" || r.URL.Path == "/api/v1/config/apply" {
+			whole *= documentTimeFactor // up to 16 MiB rather than 1 MiB
+		}
+		r.Body = &idleBody{ReadCloser: r.Body, ctl: http.NewResponseController(w), timeout: s.ReadBodyTimeout, end: time.Now().Add(whole)}
 	}
 	s.mux.ServeHTTP(w, r)
 }

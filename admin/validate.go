@@ -52,7 +52,7 @@ func text(field, v string, req bool, max int) error {
 	for _, r := range v {
 		switch {
 		case lines && (r == '\t' || r == '\n' || r == '\r'):
-		case unicode.IsControl(r), r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+		case unicode.IsControl(r), portico.IsBidiControl(r):
 			return invalid(field, "%s must not hold control characters (%U)", field, r)
 		}
 	}

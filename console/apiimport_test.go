@@ -53,6 +53,10 @@ func TestImportForm(t *testing.T) {
 	if st != http.StatusOK || !strings.Contains(body, "<h2>Created</h2>") || !strings.Contains(body, "<code>GET /pets/*</code> showPetById") {
 		t.Fatalf("import: %d\n%s", st, body)
 	}
+	// A preview of a new API links to no page: there is none.
+	if st, pre := postUpload(t, cl, c.URL, map[string]string{"dry_run": "1", "context": "/preview"}, doc); st != http.StatusOK || strings.Contains(between(pre, "import-result", "</section>"), "/console/apis/") {
+		t.Errorf("the preview of a new API: %d, links to a page", st)
+	}
 	id := consoletest.Field(body, "api")
 	if id == "" {
 		t.Fatal("the form does not keep the new API's ID for the next import")

@@ -9,6 +9,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -411,5 +413,71 @@ func TestPortalOperationDocs(t *testing.T) {
 		if strings.Contains(page, "<img src=x") {
 			t.Fatal("the document's text reached the page unescaped")
 		}
+	}
+}
+
+// countingAPI counts the admin API calls of one path suffix.
+type countingAPI struct {
+	http.Handler
+	suffix string
+	n      atomic.Int64
+}
+
+func (c *countingAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, c.suffix) {
+		c.n.Add(1)
+	}
+	c.Handler.ServeHTTP(w, r)
+}
+
+// TestPortalReferenceOnce: the operations' documentation of an imported
+// API is made once — concurrent first views wait for one description of
+// the document, later views use it — and again after a new import.
+func TestPortalReferenceOnce(t *testing.T) {
+	var exports *countingAPI
+	e := newPortal(t, func(c *console.Server) {
+		exports = &countingAPI{Handler: c.API, suffix: "/openapi"}
+		c.API = exports
+	})
+	f := seedCatalog(t, e)
+	doc, err := os.ReadFile("../openapi/testdata/petstore-openapi30.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := func(doc []byte) {
+		req, _ := http.NewRequest("POST", e.URL+"/api/v1/apis/import?context=/petstore&api="+f.Weather, bytes.NewReader(doc))
+		req.Header.Set("Content-Type", "application/yaml")
+		req.SetBasicAuth(pubName, pubPW)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("import: %d", resp.StatusCode)
+		}
+	}
+	imp(doc)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			resp, err := http.Get(e.URL + "/portal/apis/" + f.Weather)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !strings.Contains(string(b), `data-operation="listPets"`) {
+					t.Error("a page lacks the operations")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	e.NewClient(t).Get("/portal/apis/" + f.Weather)
+	if n := exports.n.Load(); n != 1 {
+		t.Errorf("9 views made %d descriptions, want 1", n)
+	}
+	imp(bytes.Replace(doc, []byte("List all pets"), []byte("List every pet"), 1))
+	if _, page := e.NewClient(t).Get("/portal/apis/" + f.Weather); !strings.Contains(page, "List every pet") || exports.n.Load() != 2 {
+		t.Errorf("after a new import: %d descriptions, new summary shown: %v", exports.n.Load(), strings.Contains(page, "List every pet"))
 	}
 }

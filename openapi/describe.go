@@ -45,6 +45,9 @@ type MediaDoc struct {
 	Type    string // such as "application/json"
 	Schema  string // the schema as indented JSON, $refs inlined up to a bound
 	Example string // as indented JSON
+	// LeftOut says the document has a schema or example that the bound
+	// of what Describe writes left out.
+	LeftOut bool
 }
 
 // ResponseDoc is one response.
@@ -54,13 +57,15 @@ type ResponseDoc struct {
 	Bodies      []MediaDoc
 }
 
-// Bounds of what Describe writes: a schema inlines $refs up to
-// maxInlineDepth levels and maxInlineNodes nodes, and no text of it is
-// longer than maxDocText bytes; past a bound a $ref stays a $ref.
+// Bounds of what Describe writes: a schema or example is at most
+// maxInlineNodes nodes ($refs inlined up to maxInlineDepth levels) and
+// maxDocText bytes, and all of them together maxReferenceNodes nodes, so
+// that a page of the portal stays a few megabytes whatever the document.
 const (
-	maxInlineDepth = 8
-	maxInlineNodes = 500
-	maxDocText     = 32 << 10
+	maxInlineDepth    = 8
+	maxInlineNodes    = 400
+	maxDocText        = 16 << 10
+	maxReferenceNodes = 200_000
 )
 
 // Describe reads the operations of an OpenAPI 3.1 JSON document, such as
@@ -93,7 +98,8 @@ func Describe(doc []byte) (*Reference, error) {
 }
 
 type describer struct {
-	root *yaml.Node
+	root  *yaml.Node
+	spent int // nodes written into texts so far (see json)
 }
 
 // deref follows n's $ref inside the document (a chain of at most 32),
@@ -148,8 +154,8 @@ func (d *describer) pointer(ref string) *yaml.Node {
 
 func (d *describer) operation(method, path string, op, shared *yaml.Node) OperationDoc {
 	o := OperationDoc{
-		Method: method, Path: path,
-		OperationID: text(get(op, "operationId")),
+		Method: method, Path: clipText(path),
+		OperationID: clipText(text(get(op, "operationId"))),
 		Summary:     clipText(text(get(op, "summary"))),
 		Description: clipText(text(get(op, "description"))),
 		Deprecated:  text(get(op, "deprecated")) == "true",
@@ -166,7 +172,7 @@ func (d *describer) operation(method, path string, op, shared *yaml.Node) Operat
 				continue
 			}
 			seen[in+" "+name] = true
-			pd := ParameterDoc{Name: name, In: in, Required: text(get(p, "required")) == "true",
+			pd := ParameterDoc{Name: clipText(name), In: clipText(in), Required: text(get(p, "required")) == "true",
 				Description: clipText(text(get(p, "description")))}
 			if s := d.deref(get(p, "schema")); s != nil {
 				pd.Type = typeOf(s)
@@ -185,7 +191,7 @@ func (d *describer) operation(method, path string, op, shared *yaml.Node) Operat
 		for i := 0; i+1 < len(rs.Content); i += 2 {
 			r := d.deref(rs.Content[i+1])
 			o.Responses = append(o.Responses, ResponseDoc{
-				Status:      rs.Content[i].Value,
+				Status:      clipText(rs.Content[i].Value),
 				Description: clipText(text(get(r, "description"))),
 				Bodies:      d.media(get(r, "content")),
 			})
@@ -203,10 +209,11 @@ func (d *describer) media(content *yaml.Node) []MediaDoc {
 	var out []MediaDoc
 	for i := 0; i+1 < len(content.Content); i += 2 {
 		mt, m := content.Content[i].Value, content.Content[i+1]
-		md := MediaDoc{Type: mt}
+		md := MediaDoc{Type: clipText(mt)}
 		schema := get(m, "schema")
 		if schema != nil {
 			md.Schema = d.json(schema, true)
+			md.LeftOut = md.Schema == ""
 		}
 		switch ex := get(m, "example"); {
 		case ex != nil:
@@ -218,51 +225,74 @@ func (d *describer) media(content *yaml.Node) []MediaDoc {
 		case schema != nil && get(d.deref(schema), "example") != nil:
 			md.Example = d.json(get(d.deref(schema), "example"), false)
 		}
+		md.LeftOut = md.LeftOut || (md.Example == "" && d.spent >= maxReferenceNodes && (get(m, "example") != nil || get(m, "examples") != nil))
 		out = append(out, md)
 	}
 	return out
 }
 
-// json writes n as indented JSON; inline replaces $refs by what they
-// point at, within the bounds, and never one that is being inlined
-// already (a recursive schema).
+// json writes n as indented JSON, at most maxInlineNodes of it (the
+// rest "…"); inline replaces $refs by what they point at, within
+// maxInlineDepth, never one that is being inlined already (a recursive
+// schema). What all the document's texts may take together is bounded
+// too (maxReferenceNodes): past that, "" — the page then points to the
+// document.
 func (d *describer) json(n *yaml.Node, inline bool) string {
-	if inline {
-		budget := maxInlineNodes
-		n = d.inline(n, 0, &budget, map[string]bool{})
+	if d.spent >= maxReferenceNodes {
+		return ""
 	}
-	b := appendJSON(nil, n, "  ", 0)
+	budget := maxInlineNodes
+	c := d.copyBounded(n, 0, &budget, map[string]bool{}, inline)
+	d.spent += maxInlineNodes - budget
+	b := appendJSON(nil, c, "  ", 0)
 	if len(b) > maxDocText {
 		return clipText(string(b[:maxDocText])) + "\n…"
 	}
-	return string(b)
+	return clipText(string(b))
 }
 
-func (d *describer) inline(n *yaml.Node, depth int, budget *int, open map[string]bool) *yaml.Node {
-	*budget--
-	if n == nil || *budget < 0 {
+// copyBounded copies n, with at most *budget nodes: past it, a node is
+// "…".
+func (d *describer) copyBounded(n *yaml.Node, depth int, budget *int, open map[string]bool, inline bool) *yaml.Node {
+	if n == nil {
 		return n
 	}
-	if r := text(get(n, "$ref")); r != "" {
+	if *budget <= 0 {
+		return str("…")
+	}
+	*budget--
+	if r := text(get(n, "$ref")); inline && r != "" {
 		t := d.pointer(r)
 		if t == nil || open[r] || depth >= maxInlineDepth {
 			return n
 		}
 		open[r] = true
 		defer delete(open, r)
-		return d.inline(t, depth+1, budget, open)
+		return d.copyBounded(t, depth+1, budget, open, inline)
 	}
 	if n.Kind != yaml.MappingNode && n.Kind != yaml.SequenceNode {
 		return n
 	}
 	c := *n
-	c.Content = make([]*yaml.Node, len(n.Content))
+	c.Content = make([]*yaml.Node, 0, len(n.Content))
 	for i, x := range n.Content {
+		if *budget <= 0 {
+			switch {
+			case n.Kind == yaml.SequenceNode:
+				c.Content = append(c.Content, str("…"))
+			case len(c.Content)%2 == 0:
+				c.Content = append(c.Content, str("…"), str("…"))
+			}
+			break
+		}
 		if n.Kind == yaml.MappingNode && i%2 == 0 {
-			c.Content[i] = x
+			c.Content = append(c.Content, x)
 			continue
 		}
-		c.Content[i] = d.inline(x, depth, budget, open)
+		c.Content = append(c.Content, d.copyBounded(x, depth, budget, open, inline))
+	}
+	if len(c.Content)%2 != 0 && n.Kind == yaml.MappingNode { // a key whose value the budget left out
+		c.Content = append(c.Content, str("…"))
 	}
 	return &c
 }
@@ -300,8 +330,17 @@ func typeOf(s *yaml.Node) string {
 	return clipText(t)
 }
 
-// clipText bounds a text of the document at maxDocText bytes.
+// clipText bounds a text of the document at maxDocText bytes, without
+// the bidirectional controls that would make it read other than it is.
 func clipText(s string) string {
+	if strings.IndexFunc(s, portico.IsBidiControl) >= 0 {
+		s = strings.Map(func(r rune) rune {
+			if portico.IsBidiControl(r) {
+				return -1
+			}
+			return r
+		}, s)
+	}
 	if len(s) <= maxDocText {
 		return s
 	}

@@ -124,3 +124,55 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
 }
+
+// TestDescribeFanOut: one large schema that a thousand operations refer
+// to (the shape a probe used to make the portal spend 40 s and 90 MB on
+// one page) is written within the document's bound: every schema cut at
+// maxInlineNodes, all of them together at maxReferenceNodes.
+func TestDescribeFanOut(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths":{`)
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"/x` + itoa(i) + `":{"post":{"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Big"}}}},` +
+			`"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Big"}}}}}}}`)
+	}
+	b.WriteString(`},"components":{"schemas":{"Big":{"type":"object","properties":{`)
+	for p := range 15000 {
+		if p > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"p` + itoa(p) + `":{"type":"string","description":"a property"}`)
+	}
+	b.WriteString(`}}}}}`)
+	ref, err := Describe([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, empty := 0, 0
+	for _, o := range ref.Operations {
+		for _, m := range o.Requests {
+			total += len(m.Schema)
+			if m.Schema == "" {
+				empty++
+				if !m.LeftOut {
+					t.Fatal("a schema left out is not said to be")
+				}
+			}
+			if len(m.Schema) > maxDocText+10 {
+				t.Fatalf("a schema of %d bytes", len(m.Schema))
+			}
+		}
+		for _, r := range o.Responses {
+			for _, m := range r.Bodies {
+				total += len(m.Schema)
+			}
+		}
+	}
+	t.Logf("%d operations, %d bytes of schemas, %d request schemas left out", len(ref.Operations), total, empty)
+	if total > 8<<20 || empty == 0 {
+		t.Errorf("%d bytes of schemas and %d left out: the document's bound does not hold", total, empty)
+	}
+}

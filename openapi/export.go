@@ -133,8 +133,10 @@ func hasPath(paths *yaml.Node) bool {
 
 // removeBackendSettings removes from a 3.1 document the servers and
 // security requirements of its path items and operations and the
-// top-level ones, and its security schemes: they describe the backend,
-// which callers reach only through the gateway.
+// top-level ones, its security schemes and its links' servers: they
+// describe the backend, which callers reach only through the gateway.
+// (Extensions and callbacks are the publisher's text, exported as
+// written.)
 func removeBackendSettings(root *yaml.Node) {
 	del(root, "servers")
 	del(root, "security")
@@ -157,6 +159,25 @@ func removeBackendSettings(root *yaml.Node) {
 				strip(container.Content[i])
 			}
 		}
+	}
+	removeLinkServers(root, 0)
+}
+
+// removeLinkServers removes the server of every Link object (a mapping
+// holding operationId or operationRef): a link's server names a backend
+// as the document's servers do. It walks the whole tree, for links may
+// sit in components, responses and callbacks.
+func removeLinkServers(n *yaml.Node, depth int) {
+	if n == nil || depth > MaxDepth {
+		return
+	}
+	if n.Kind == yaml.MappingNode && (get(n, "operationId") != nil || get(n, "operationRef") != nil) {
+		if s := get(n, "server"); s != nil && s.Kind == yaml.MappingNode {
+			del(n, "server")
+		}
+	}
+	for _, c := range n.Content {
+		removeLinkServers(c, depth+1)
 	}
 }
 

@@ -445,3 +445,22 @@ func export(t *testing.T, doc string) map[string]any {
 	}
 	return decode(t, out)
 }
+
+// TestExportLinkServers: a link's server, which names a backend as the
+// document's servers do, is not exported; the link is.
+func TestExportLinkServers(t *testing.T) {
+	doc := []byte(`{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{"description":"ok",
+"links":{"next":{"operationId":"b","server":{"url":"http://10.7.7.7/link"}}}}}}},"/b":{"get":{"operationId":"b","responses":{"200":{"description":"ok"}}}}},
+"components":{"links":{"L":{"operationRef":"#/paths/~1b/get","server":{"url":"http://10.8.8.8/"}}}}}`)
+	spec, err := openapi.Parse(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := openapi.Export(openapi.ExportInput{API: &portico.API{Name: "t", Version: "1", Context: "/t"}, Document: spec.Document})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "10.7.7.7") || strings.Contains(string(out), "10.8.8.8") || !strings.Contains(string(out), `"next"`) {
+		t.Errorf("export:\n%s", out)
+	}
+}

@@ -111,6 +111,9 @@ func Parse(doc []byte) (spec *Spec, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if n := countNodes(doc, isJSON); n > 2*MaxNodes {
+		return nil, &Error{Code: portico.EInvalid, Message: fmt.Sprintf("the document holds about %d values, keys and items; Portico imports documents of up to %d", n, MaxNodes)}
+	}
 	d, err := newDocument(doc)
 	if err != nil {
 		return nil, err

@@ -76,7 +76,7 @@ var refusals = []refusal{
 		"/paths/~1x/get/responses/200/content/application~1json/schema" + strings.Repeat("/properties/a", 46), 1, "deeper than 100"},
 
 	// YAML aliases.
-	{"billion laughs", laughs("x-lol"), "/x-lol/a5/7/4/6/8/7/0", 5, "YAML aliases expand the document beyond"},
+	{"billion laughs", laughs("x-lol"), "/x-lol/a4/9/6/1/7/8", 5, "YAML aliases expand the document beyond"},
 	{"billion laughs in a schema", head30 + "components:\n  schemas:\n    S0: &s0 {type: object, properties: {a: {type: string}, b: {type: string}}}\n" +
 		func() string {
 			var b strings.Builder
@@ -89,7 +89,10 @@ var refusals = []refusal{
 			}
 			return b.String() + "paths:\n  /x:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n" +
 				"            application/json:\n              schema: *s8\n"
-		}(), "/components/schemas/S6/properties/p0/properties/p0/properties/p9/properties/p8/properties/p8/properties/p9/properties/a/type", 5, "YAML aliases expand the document beyond"},
+		}(), "/components/schemas/S5/properties/p0/properties/p4/properties/p0/properties/p2/properties/p0", 5, "YAML aliases expand the document beyond"},
+	{"too many nodes (JSON)", `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{},"x-d":[` + strings.Repeat("1,", 2*openapi.MaxNodes) + `1]}`, "", 0, "values, keys and items"},
+	{"too many nodes (YAML)", head30 + "paths: {}\nx-d:\n" + strings.Repeat("- 1\n", openapi.MaxNodes+1), "", 0, "values, keys and items"},
+	{"too many nodes (YAML flow)", head30 + "paths: {}\nx-d: [" + strings.Repeat("1,", openapi.MaxNodes) + "1]\n", "/x-d/749993", 4, "values, keys and items"},
 	{"alias of its own anchor", head30 + "paths: {}\nx-a: &a\n  b: *a\n", "/x-a/b/b", 5, "contains it"},
 	{"merge of a scalar", head30 + "paths: {}\nx-a:\n  <<: 5\n", "/x-a", 5, "merge key"},
 

@@ -19,12 +19,18 @@ const (
 	// documents nest 25 levels (Stripe's); JSON Schema inlined without
 	// end is the usual reason for more.
 	MaxDepth = 100
+	// MaxNodes bounds the values, keys and items of a document, its
+	// aliases expanded. The parser's model costs about 1 KB a node (a
+	// 411-byte document whose aliases expand to 531,441 nodes took 530 MB),
+	// so the bound is on nodes rather than bytes alone; real documents
+	// hold one node in 20 to 35 bytes (a 16 MiB one about 800,000 at the
+	// densest), 10 MB of "1," 2.5 million.
+	MaxNodes = 750_000
 	// maxAliasNodes and maxAliasBytes bound what YAML aliases add to a
-	// document once expanded: at most about as much again as the size
-	// bound allows, which no legitimate reuse of an anchor comes near and
-	// a "billion laughs" document exceeds at once.
-	maxAliasNodes = 1 << 20
-	maxAliasBytes = MaxDocumentBytes
+	// document once expanded, which no legitimate reuse of an anchor comes
+	// near and a "billion laughs" document exceeds at once.
+	maxAliasNodes = 1 << 17
+	maxAliasBytes = 4 << 20
 )
 
 // scanner walks a document's tree as it reads once its aliases are
@@ -32,6 +38,7 @@ const (
 type scanner struct {
 	p          path
 	aliasDepth int // > 0 while inside an alias's expansion
+	nodes      int // scanned so far, aliases expanded
 	aliasNodes int
 	aliasBytes int
 	expand     bool                // the tree holds an alias or a merge key
@@ -47,6 +54,10 @@ type ref struct {
 }
 
 func (s *scanner) scan(n *yaml.Node, depth int) *Error {
+	s.nodes++
+	if s.nodes > MaxNodes {
+		return errorAt(s.p, n, "the document holds more than %d values, keys and items (its aliases expanded); Portico imports documents up to that", MaxNodes)
+	}
 	if s.aliasDepth > 0 {
 		s.aliasNodes++
 		s.aliasBytes += len(n.Value)
@@ -123,6 +134,64 @@ func (s *scanner) scan(n *yaml.Node, depth int) *Error {
 		s.p = s.p[:len(s.p)-1]
 	}
 	return nil
+}
+
+// countNodes returns an upper bound of the nodes the parser will make of
+// doc, in one pass without allocating, so that a document too dense for
+// MaxNodes is refused before the parser spends memory on it: for JSON,
+// the values and keys (strings, numbers, literals, objects and arrays);
+// for YAML, the lines with content twice (a key and its value) and the
+// flow collections' items (commas and brackets).
+func countNodes(doc []byte, isJSON bool) int {
+	n := 0
+	if isJSON {
+		inString, escaped, inValue := false, false, false
+		for _, c := range doc {
+			switch {
+			case inString:
+				switch {
+				case escaped:
+					escaped = false
+				case c == '\\':
+					escaped = true
+				case c == '"':
+					inString = false
+				}
+			case c == '"':
+				inString, inValue = true, false
+				n++
+			case c == '{' || c == '[':
+				inValue = false
+				n++
+			case c == ',' || c == ':' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t':
+				inValue = false
+			case !inValue: // a number or literal starts
+				inValue = true
+				n++
+			}
+		}
+		return n
+	}
+	lineHasContent := false
+	for _, c := range doc {
+		switch c {
+		case '\n':
+			if lineHasContent {
+				n += 2
+			}
+			lineHasContent = false
+		case ' ', '\t', '\r':
+		case ',', '[', '{':
+			n++
+			lineHasContent = true
+		default:
+			lineHasContent = true
+		}
+	}
+	if lineHasContent {
+		n += 2
+	}
+	return n
 }
 
 // scanMerge scans the value of a merge key: a mapping, or a sequence of
