@@ -141,11 +141,12 @@
 // closed when they change or the API goes), except the validators of the
 // documents: they are compiled once per document SHA-256, shared by
 // every API (and API version) with that document, off the request path
-// and off Update (docValidator). When an upstream for a new document is
-// built, a goroutine reads it from Gateway.Documents and compiles it,
-// and reads it again every DocumentRetry while the store fails or does
-// not have it; until then the API answers 503 with Retry-After, so that
-// no request passes unchecked. A document that does not compile (a
+// (docValidator). When an upstream for a new document is built, a
+// goroutine reads it from Gateway.Documents and compiles it, and reads
+// it again every DocumentRetry while the store fails or does not have
+// it; Update waits for its first try, up to DocumentWait, before it
+// swaps the change in. Until it is compiled the API answers 503 with
+// Retry-After, so that no request passes unchecked. A document that does not compile (a
 // schema pattern Go's regexp does not take) or does not match its
 // SHA-256 is logged and its APIs answer 503 until they get another. The
 // last upstream to drop a document stops its goroutine and forgets it;

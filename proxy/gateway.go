@@ -127,6 +127,13 @@ type Gateway struct {
 	// such APIs answer 503.
 	Documents portico.DocumentStore
 
+	// DocumentWait bounds how long Update waits for the documents a
+	// change brings to be read and compiled before it swaps the change
+	// in, so that their APIs do not answer 503 meanwhile (they do when
+	// it is over, until the documents are compiled). Zero means
+	// DefaultDocumentWait; negative, no wait.
+	DocumentWait time.Duration
+
 	// DocumentRetry is the pause between two tries to read a document
 	// that could not be read (the store down, the document not there
 	// yet); meanwhile its APIs answer 503. Zero means
@@ -139,6 +146,7 @@ type Gateway struct {
 	upstreams map[string]*upstream
 
 	validators map[string]*docValidator // by document SHA-256
+	fresh      []*docValidator          // made by the Update under way
 	loadCtx    context.Context          // the loaders' parent, done on Close
 	stopLoads  context.CancelFunc
 	loaders    sync.WaitGroup
@@ -185,7 +193,9 @@ func looped(h http.Header) bool {
 // Update derives the routing snapshot of cfg from the current one and swaps
 // it in; its cost follows the changes between the two Configs (see
 // portico.Table.Diff). Requests in flight finish on the snapshot they
-// started with.
+// started with. When the change brings documents to validate requests
+// against that no API used before, Update first waits, up to
+// DocumentWait, for each to be read and compiled or to fail a first time.
 func (g *Gateway) Update(cfg *portico.Config) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -193,6 +203,7 @@ func (g *Gateway) Update(cfg *portico.Config) {
 		g.upstreams = map[string]*upstream{}
 	}
 	snap, dropped := update(g.snap.Load(), cfg, g.upstreams, g.buildUpstream)
+	g.awaitValidators()
 	g.snap.Store(snap)
 	for _, up := range dropped {
 		up.close()

@@ -32,6 +32,10 @@ const DefaultValidateMaxBody = 1 << 20
 // document when Gateway.DocumentRetry is zero.
 const DefaultDocumentRetry = 5 * time.Second
 
+// DefaultDocumentWait bounds Update's wait for new documents when
+// Gateway.DocumentWait is zero.
+const DefaultDocumentWait = 2 * time.Second
+
 // docValidator is the compiled validator of one document, by its
 // SHA-256, shared by the upstreams of every API (and API version) with
 // that document. Its loader goroutine reads the document from the
@@ -42,6 +46,9 @@ type docValidator struct {
 	v      atomic.Pointer[openapi.Validator]
 	broken atomic.Bool // the document does not compile: 503 for good
 	cancel context.CancelFunc
+	// settled is closed once the first try ended: compiled, refused, or
+	// the document could not be read.
+	settled chan struct{}
 
 	mu   sync.Mutex
 	apis map[string]int // the IDs of the APIs using it, each with its count of upstreams
@@ -70,13 +77,37 @@ func (g *Gateway) acquireValidator(api, sha string) *docValidator {
 		d.mu.Unlock()
 		return d
 	}
-	d := &docValidator{sha: sha, apis: map[string]int{api: 1}}
+	d := &docValidator{sha: sha, apis: map[string]int{api: 1}, settled: make(chan struct{})}
 	var ctx context.Context
 	ctx, d.cancel = context.WithCancel(g.loadCtx)
 	g.validators[sha] = d
+	g.fresh = append(g.fresh, d)
 	g.loaders.Add(1)
 	go g.loadValidator(ctx, d)
 	return d
+}
+
+// awaitValidators waits, up to DocumentWait in all, for the first try of
+// each validator the Update under way made. Under Gateway.mu.
+func (g *Gateway) awaitValidators() {
+	fresh := g.fresh
+	g.fresh = nil
+	wait := g.DocumentWait
+	if wait == 0 {
+		wait = DefaultDocumentWait
+	}
+	if len(fresh) == 0 || wait < 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for _, d := range fresh {
+		select {
+		case <-d.settled:
+		case <-t.C:
+			return
+		}
+	}
 }
 
 // releaseValidator drops API api's use of d; the last use stops its
@@ -100,6 +131,8 @@ func (g *Gateway) releaseValidator(d *docValidator, api string) {
 // tried again: it will not change under its SHA-256.
 func (g *Gateway) loadValidator(ctx context.Context, d *docValidator) {
 	defer g.loaders.Done()
+	var settle sync.Once
+	defer settle.Do(func() { close(d.settled) })
 	pause := g.DocumentRetry
 	if pause <= 0 {
 		pause = DefaultDocumentRetry
@@ -134,6 +167,7 @@ func (g *Gateway) loadValidator(ctx context.Context, d *docValidator) {
 		case failures == 0:
 			log.Warn("cannot load the document to validate requests: its APIs answer 503 until it loads; retrying",
 				"api", api, "every", pause, "err", err)
+			settle.Do(func() { close(d.settled) })
 		}
 		t := time.NewTimer(pause)
 		select {

@@ -30,6 +30,7 @@ type docStore struct {
 	mu    sync.Mutex
 	docs  map[string][]byte // by API ID + "/" + SHA-256
 	down  bool
+	gate  chan struct{} // when not nil, reads wait for it to close
 	reads atomic.Int32
 }
 
@@ -43,8 +44,18 @@ func (s *docStore) PutDocument(_ context.Context, api, sha string, doc []byte) e
 	return nil
 }
 
-func (s *docStore) Document(_ context.Context, api, sha string) ([]byte, error) {
+func (s *docStore) Document(ctx context.Context, api, sha string) ([]byte, error) {
 	s.reads.Add(1)
+	s.mu.Lock()
+	gate := s.gate
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.down {
@@ -462,4 +473,39 @@ func TestValidateRequestsCannot(t *testing.T) {
 	if resp, body, _ := send(t, srv.URL, "GET", "/shop/orders/1", nil, nil); resp.StatusCode != 503 {
 		t.Errorf("no document store: %d %s, want 503", resp.StatusCode, body)
 	}
+}
+
+// TestValidateRequestsUpdateWaits: Update waits for a new document to be
+// compiled before it swaps the change in, so that the API's first
+// requests are validated rather than answered 503; but no longer than
+// DocumentWait.
+func TestValidateRequestsUpdateWaits(t *testing.T) {
+	w, store := validatingWorld(t)
+	be := newCapture(t, nil)
+	doc, ref := ordersDocument(t, "orders-openapi31.yaml")
+	store.PutDocument(t.Context(), "api", ref.SHA256, doc)
+	w.validatingAPI("api", "/shop", be.URL, ref, nil)
+	if resp, body, _ := send(t, w.srv.URL, "GET", "/shop/orders/1", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("right after Update: %d %s, want 200", resp.StatusCode, body)
+	}
+
+	// A store that does not answer: Update waits DocumentWait, then the
+	// API answers 503 until the document comes.
+	w.gw.DocumentWait = 50 * time.Millisecond
+	gate := make(chan struct{})
+	store.mu.Lock()
+	store.gate = gate
+	store.mu.Unlock()
+	doc2, ref2 := ordersDocument(t, "orders-swagger2.yaml")
+	store.PutDocument(t.Context(), "api", ref2.SHA256, doc2)
+	start := time.Now()
+	w.validatingAPI("api", "/shop", be.URL, ref2, nil)
+	if d := time.Since(start); d < 50*time.Millisecond || d > 2*time.Second {
+		t.Errorf("Update took %v with a store that does not answer, want DocumentWait (50ms)", d)
+	}
+	if resp, body, _ := send(t, w.srv.URL, "GET", "/shop/orders/1", nil, nil); resp.StatusCode != 503 {
+		t.Errorf("document not read yet: %d %s, want 503", resp.StatusCode, body)
+	}
+	close(gate)
+	waitStatus(t, w.srv.URL, "/shop/orders/1", 200)
 }
