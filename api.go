@@ -117,6 +117,13 @@ type API struct {
 // the API's backend alive between requests (KeepAlive nil or true).
 func (a *API) ReusesConnections() bool { return a.KeepAlive == nil || *a.KeepAlive }
 
+// IsSOAP reports whether a is a SOAP API: imported from a WSDL document
+// (Document.Format FormatWSDL). The gateway answers its own errors to a
+// SOAP API's clients as SOAP faults, records the operation a request
+// calls by its action, and refuses calls naming no operation when every
+// one of the API's resources has an action (package proxy's doc.go).
+func (a *API) IsSOAP() bool { return a.Document != nil && a.Document.Format == FormatWSDL }
+
 // OffersPlan reports whether planID is among the API's plans.
 func (a *API) OffersPlan(planID string) bool {
 	for _, p := range a.Plans {

@@ -120,7 +120,7 @@ func CheckResources(rs []Resource) error {
 		for _, t := range []struct {
 			name, v string
 			max     int
-		}{{"path", r.Path, 2048}, {"operation_id", r.OperationID, 200}, {"summary", r.Summary, 1000}, {"soap_action", r.SOAPAction, 2048}} {
+		}{{"path", r.Path, 2048}, {"operation_id", r.OperationID, 200}, {"summary", r.Summary, 1000}, {"soap_action", r.SOAPAction, MaxSOAPActionBytes}} {
 			if len(t.v) > t.max || !utf8.ValidString(t.v) || strings.ContainsFunc(t.v, isControl) {
 				return FieldErrorf(EInvalid, f+"."+t.name, "%s is at most %d bytes of UTF-8 without control characters", t.name, t.max)
 			}

@@ -98,9 +98,12 @@ func (p *Plan) OfferableBy(owner string) bool {
 }
 
 // RateLimit allows Limit requests per Per. Resources override the limit for
-// requests whose path inside the API matches a pattern; each override has a
-// counter of its own, and the first matching override replaces the plan-wide
-// limit for that request.
+// requests whose path inside the API matches a pattern (and, for an
+// override with a SOAPAction, whose SOAP action is that one); each override
+// has a counter of its own, and the first matching override, in the order
+// given, replaces the plan-wide limit for that request: an override by
+// pattern alone placed before one with the same pattern and an action
+// takes that action's requests too.
 type RateLimit struct {
 	Limit     int64           `json:"limit"`
 	Per       Period          `json:"per"`
@@ -114,10 +117,23 @@ type RateLimit struct {
 // trailing "/**" matches any rest of the path.
 type ResourceLimit struct {
 	Pattern string `json:"pattern"`
-	Limit   int64  `json:"limit"`
-	Per     Period `json:"per"`
-	Window  Window `json:"window"`
+	// SOAPAction, when set, limits one operation of a SOAP API: the
+	// override counts only the requests matching Pattern whose SOAP
+	// action, as a client names it (the SOAPAction header of SOAP 1.1,
+	// the action parameter of SOAP 1.2's content type), is exactly this
+	// one: a Resource's SOAPAction, such as "urn:GetBooking", under its
+	// pattern "POST /". A request that names no action (any request that
+	// is not SOAP) never matches it. At most MaxSOAPActionBytes of UTF-8
+	// without control characters.
+	SOAPAction string `json:"soap_action,omitempty"`
+	Limit      int64  `json:"limit"`
+	Per        Period `json:"per"`
+	Window     Window `json:"window"`
 }
+
+// MaxSOAPActionBytes bounds a SOAP action, of a Resource or a
+// ResourceLimit.
+const MaxSOAPActionBytes = 2048
 
 // Quota allows Limit requests per calendar Per (day, week or month, UTC).
 // A soft quota raises a notification when usage crosses Threshold percent

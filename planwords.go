@@ -12,7 +12,11 @@ func (p *Plan) Describe() []string {
 	var out []string
 	if rl := p.RateLimit; rl != nil {
 		for _, r := range rl.Resources {
-			out = append(out, fmt.Sprintf("%s: %s, then 429.", r.Pattern, rateWords(r.Limit, r.Per, r.Window)))
+			what := r.Pattern
+			if r.SOAPAction != "" {
+				what += " (SOAP action " + strconv.Quote(r.SOAPAction) + ")"
+			}
+			out = append(out, fmt.Sprintf("%s: %s, then 429.", what, rateWords(r.Limit, r.Per, r.Window)))
 		}
 		what := "Every request"
 		if len(rl.Resources) > 0 {
