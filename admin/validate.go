@@ -99,10 +99,20 @@ func validatePlan(p *portico.Plan) error {
 			if err := portico.ValidateResourcePattern(f+".pattern", res.Pattern); err != nil {
 				return err
 			}
-			if seen[res.Pattern] {
+			if len(res.SOAPAction) > portico.MaxSOAPActionBytes || !utf8.ValidString(res.SOAPAction) ||
+				strings.ContainsFunc(res.SOAPAction, func(r rune) bool { return unicode.IsControl(r) || portico.IsBidiControl(r) }) {
+				return invalid(f+".soap_action", "%s.soap_action is at most %d bytes of UTF-8 without control characters", f, portico.MaxSOAPActionBytes)
+			}
+			// A pattern may come back with another action: each is an
+			// operation of its own.
+			key := res.Pattern + "\x00" + res.SOAPAction
+			if seen[key] {
+				if res.SOAPAction != "" {
+					return invalid(f+".soap_action", "pattern %q with soap_action %q appears twice", res.Pattern, res.SOAPAction)
+				}
 				return invalid(f+".pattern", "pattern %q appears twice", res.Pattern)
 			}
-			seen[res.Pattern] = true
+			seen[key] = true
 			if err := checkRate(f, res.Limit, res.Per, &res.Window); err != nil {
 				return err
 			}
