@@ -51,7 +51,12 @@
 // parameter of its content type. Where a binding gives "" (JAX-WS and
 // CXF give it to every operation) or none, the resource has none, and
 // the operation cannot be limited separately; so too for an action that
-// several operations share (the WSDL 1.1 Note's rpc example does). The
+// several operations share (the WSDL 1.1 Note's rpc example does), and
+// for an operation whose SOAP 1.1 and 1.2 bindings give different
+// actions: the clients of one version would not send the resource's
+// action, and so would dodge its limits — or, where every other
+// operation has an action, be refused by the gateway (proxy's doc.go,
+// "SOAP APIs"). The
 // WS-Addressing action of a port type operation, explicit or by its
 // default pattern, is not used in its place: clients put it in the
 // envelope, which the gateway does not read, and in the HTTP action only

@@ -21,15 +21,19 @@ const maxSummaryBytes = 1000
 // operation, in order, with ResourcePattern, the operation's name as
 // OperationID, its documentation as Summary (on one line, without
 // control characters, cut to 1000 bytes), and as SOAPAction the action
-// a client names it by: its SOAPAction, or its SOAP12Action when the
-// SOAP 1.1 binding gives "" and the SOAP 1.2 binding an action (a
-// SOAP12Action that differs from a non-empty SOAPAction is left out: a
-// Resource has one action).
+// every client names it by: its SOAPAction (the SOAP 1.2 binding's when
+// only that lists it).
 //
 // An action that several operations share is given to none of them: the
 // gateway could not tell which one a request calls, so none can be
 // limited separately, as none can whose action is "". (JAX-WS services
 // give every operation the action "": a request names no operation.)
+// Nor is an action given to an operation whose SOAP 1.1 and 1.2 bindings
+// give it different ones (SOAP12Action set, "" for one of them
+// included): a Resource has one action, which the other version's
+// clients do not send, so they would dodge its limits; and the gateway
+// refuses a SOAP API's calls that name no resource's action when every
+// resource has one, which would refuse them.
 // The operation's WS-Addressing action is not read: clients send it in
 // the envelope, which the gateway does not read, and as the HTTP action
 // only when they use WS-Addressing.
@@ -52,10 +56,11 @@ func (s *Service) Resources() []portico.Resource {
 	return rs
 }
 
-// action is the one action a Resource gives the operation.
+// action is the one action a Resource gives the operation: "" when its
+// SOAP 1.1 and 1.2 bindings give it two.
 func (o *Operation) action() string {
-	if o.SOAPAction == "" {
-		return o.SOAP12Action
+	if o.SOAP12Action != "" {
+		return ""
 	}
 	return o.SOAPAction
 }

@@ -139,13 +139,13 @@ func TestParseWSDLReads(t *testing.T) {
 			`{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port","binding":"B","address":"http://backend.example/svc","version":"1.1"},` +
 				`{"port":"Port12","binding":"B12","address":"http://backend.example/svc12","version":"1.2"}],` +
 				`"operations":[{"name":"Op","versions":["1.1","1.2"],"soap_action":"urn:op","soap12_action":"urn:op12","style":"document"}],` +
-				`"resources":[{"pattern":"POST /","operation_id":"Op","soap_action":"urn:op"}]}`},
+				`"resources":[{"pattern":"POST /","operation_id":"Op"}]}`},
 		{"SOAP 1.2 port first, SOAP 1.1 action empty", with(`soapAction="urn:op"`, `soapAction=""`, `<service`, soap12Binding+`<service`,
 			`<port name="Port"`, `<port name="Port12" binding="tns:B12"><soap12:address location="http://backend.example/svc12"/></port><port name="Port"`),
 			`{"name":"S","target_namespace":"urn:t","endpoints":[{"port":"Port12","binding":"B12","address":"http://backend.example/svc12","version":"1.2"},` +
 				`{"port":"Port","binding":"B","address":"http://backend.example/svc","version":"1.1"}],` +
 				`"operations":[{"name":"Op","versions":["1.1","1.2"],"soap12_action":"urn:op12","style":"document"}],` +
-				`"resources":[{"pattern":"POST /","operation_id":"Op","soap_action":"urn:op12"}]}`},
+				`"resources":[{"pattern":"POST /","operation_id":"Op"}]}`},
 		{"the first service with a SOAP port; other services and HTTP ports left out",
 			with(`<service name="S">`, `<service name="First"><port name="Get" binding="tns:B"><http:address xmlns:http="http://schemas.xmlsoap.org/wsdl/http/" location="http://x/"/></port></service><service name="S">`,
 				`</definitions>`, `<service name="Last"><port name="Other" binding="tns:B"><soap:address location="http://other.example/"/></port></service></definitions>`),
