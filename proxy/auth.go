@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/portico-gw/portico"
@@ -70,14 +69,14 @@ var invalidTokenChallenge = []string{`Bearer realm="portico", error="invalid_tok
 // field "Basic …" for basic, "Bearer …" for jwt and oauth2. A credential
 // that is present but bad is a 401, never a try of another method. It
 // returns the application and, for an OAuth2 token, the plans the token
-// is good for (nil: any); when ok is false it has answered.
-func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, snap *snapshot, up *upstream, key string) (app *portico.Application, scope []string, ok bool) {
+// is good for (nil: any); when ok is false it has answered, in form.
+func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, snap *snapshot, up *upstream, key string, form errorForm) (app *portico.Application, scope []string, ok bool) {
 	ra := &up.auth
 	var scheme, cred string
 	if ra.authzOwned {
 		if vs := r.Header["Authorization"]; len(vs) > 0 {
 			if len(vs) > 1 {
-				writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, "send one Authorization field", reasonInvalidCredentials, nil)
+				form.writeAuth(w, http.StatusUnauthorized, portico.EUnauthorized, "send one Authorization field", reasonInvalidCredentials, nil)
 				return nil, nil, false
 			}
 			scheme, cred = splitAuthorization(vs[0])
@@ -87,19 +86,19 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, snap *sna
 		switch m {
 		case portico.AuthAPIKey:
 			if key != "" {
-				return g.keyAuth(w, snap, key)
+				return g.keyAuth(w, snap, key, form)
 			}
 		case portico.AuthBasic:
 			if strings.EqualFold(scheme, "Basic") {
-				return g.basicAuth(w, snap, cred)
+				return g.basicAuth(w, snap, cred, form)
 			}
 		case portico.AuthJWT, portico.AuthOAuth2:
 			if strings.EqualFold(scheme, "Bearer") {
-				return g.bearerAuth(w, r, snap, up, cred)
+				return g.bearerAuth(w, r, snap, up, cred, form)
 			}
 		}
 	}
-	writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, ra.missing, "", ra.challenges)
+	form.writeAuth(w, http.StatusUnauthorized, portico.EUnauthorized, ra.missing, "", ra.challenges)
 	return nil, nil, false
 }
 
@@ -162,7 +161,7 @@ func keyOf(snap *snapshot, b []byte) *portico.Key {
 }
 
 // keyAuth looks an API key up by its SHA-256 among the live keys.
-func (g *Gateway) keyAuth(w http.ResponseWriter, snap *snapshot, key string) (*portico.Application, []string, bool) {
+func (g *Gateway) keyAuth(w http.ResponseWriter, snap *snapshot, key string, form errorForm) (*portico.Application, []string, bool) {
 	sum := sha256.Sum256([]byte(key))
 	k := snap.keys.Get(string(sum[:]))
 	var app *portico.Application
@@ -170,7 +169,7 @@ func (g *Gateway) keyAuth(w http.ResponseWriter, snap *snapshot, key string) (*p
 		app = snap.cfg.Applications.Get(k.ApplicationID)
 	}
 	if app == nil {
-		writeError(w, http.StatusUnauthorized, portico.EUnauthorized, "invalid API key")
+		form.write(w, http.StatusUnauthorized, portico.EUnauthorized, "invalid API key")
 		return nil, nil, false
 	}
 	return app, nil, true
@@ -185,7 +184,7 @@ const maxBasicCredentials = 1024
 // password hash: keys are random), and must belong to that application.
 // Every failure gets one message, so that it tells nothing about which
 // part was wrong.
-func (g *Gateway) basicAuth(w http.ResponseWriter, snap *snapshot, cred string) (*portico.Application, []string, bool) {
+func (g *Gateway) basicAuth(w http.ResponseWriter, snap *snapshot, cred string, form errorForm) (*portico.Application, []string, bool) {
 	var buf [maxBasicCredentials]byte
 	var app *portico.Application
 	if len(cred) <= len(buf)*4/3 {
@@ -203,7 +202,7 @@ func (g *Gateway) basicAuth(w http.ResponseWriter, snap *snapshot, cred string) 
 		}
 	}
 	if app == nil {
-		writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized,
+		form.writeAuth(w, http.StatusUnauthorized, portico.EUnauthorized,
 			"invalid Basic credentials: send the application ID as the user name and one of its API keys as the password",
 			reasonInvalidCredentials, nil)
 		return nil, nil, false
@@ -216,7 +215,7 @@ func (g *Gateway) basicAuth(w http.ResponseWriter, snap *snapshot, cred string) 
 // API's JWT issuers only when the token is not of the gateway's form or
 // issuer (see notGatewayToken); a token of the gateway's that is expired
 // or unknown is refused as such.
-func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snapshot, up *upstream, token string) (*portico.Application, []string, bool) {
+func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snapshot, up *upstream, token string, form errorForm) (*portico.Application, []string, bool) {
 	api := up.api
 	now := g.now()
 	var id portico.TokenIdentity
@@ -233,7 +232,7 @@ func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snaps
 	if api.Auth.Has(portico.AuthJWT) && (!api.Auth.Has(portico.AuthOAuth2) || notGatewayToken(err)) {
 		if up.verifier == nil {
 			// newUpstream logged why.
-			writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's tokens cannot be checked now")
+			form.write(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's tokens cannot be checked now")
 			return nil, nil, false
 		}
 		id, err = up.verifier.VerifyToken(r.Context(), token, now)
@@ -241,19 +240,19 @@ func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snaps
 	if err != nil {
 		var pe *portico.Error
 		if errors.As(err, &pe) && pe.Code == portico.EUnavailable {
-			writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, pe.Message)
+			form.write(w, http.StatusServiceUnavailable, portico.EUnavailable, pe.Message)
 			return nil, nil, false
 		}
 		msg := "invalid bearer token"
 		if pe != nil && pe.Message != "" {
 			msg = pe.Message
 		}
-		writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, msg, reasonOf(err), invalidTokenChallenge)
+		form.writeAuth(w, http.StatusUnauthorized, portico.EUnauthorized, msg, reasonOf(err), invalidTokenChallenge)
 		return nil, nil, false
 	}
 	app := snap.cfg.Applications.Get(id.Application)
 	if app == nil {
-		writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, "the token names no known application", reasonUnknownApplication, invalidTokenChallenge)
+		form.writeAuth(w, http.StatusUnauthorized, portico.EUnauthorized, "the token names no known application", reasonUnknownApplication, invalidTokenChallenge)
 		return nil, nil, false
 	}
 	if !oauth {
@@ -262,7 +261,7 @@ func (g *Gateway) bearerAuth(w http.ResponseWriter, r *http.Request, snap *snaps
 	// The gateway's own token lives no longer than the key it was issued
 	// against.
 	if k := snap.cfg.Keys.Get(id.KeyID); k == nil || k.ApplicationID != app.ID || !live(k) || k.Expired(now) {
-		writeAuthError(w, http.StatusUnauthorized, portico.EUnauthorized, "the key the token was issued against is revoked", reasonKeyRevoked, invalidTokenChallenge)
+		form.writeAuth(w, http.StatusUnauthorized, portico.EUnauthorized, "the key the token was issued against is revoked", reasonKeyRevoked, invalidTokenChallenge)
 		return nil, nil, false
 	}
 	if len(id.Plans) == 0 {
@@ -300,30 +299,3 @@ func reasonOf(err error) string {
 }
 
 var insufficientScope = []string{`Bearer realm="portico", error="insufficient_scope"`}
-
-// writeAuthError writes a JSON error response as writeError does, with a
-// "reason" member when reason is not empty and the WWW-Authenticate
-// challenges given.
-func writeAuthError(w http.ResponseWriter, status int, code portico.ErrorCode, msg, reason string, challenges []string) {
-	if ex, ok := w.(*exchange); ok {
-		ex.errCode = code
-	}
-	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	if len(challenges) > 0 {
-		h["Www-Authenticate"] = challenges
-	}
-	w.WriteHeader(status)
-	b := make([]byte, 0, 96+len(msg)+len(reason))
-	b = append(b, `{"error":{"code":`...)
-	b = strconv.AppendQuote(b, string(code))
-	b = append(b, `,"message":`...)
-	b = strconv.AppendQuote(b, msg)
-	if reason != "" {
-		b = append(b, `,"reason":`...)
-		b = strconv.AppendQuote(b, reason)
-	}
-	b = append(b, "}}\n"...)
-	w.Write(b)
-}

@@ -46,7 +46,7 @@ func benchAuth(b *testing.B, method portico.AuthType, key string, hdr ...string)
 	rw := &nopWriter{h: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if app, _, ok := w.gw.authenticate(rw, req, snap, up, key); !ok || app.ID != "app" {
+		if app, _, ok := w.gw.authenticate(rw, req, snap, up, key, jsonErrors); !ok || app.ID != "app" {
 			b.Fatal("refused")
 		}
 	}
@@ -100,13 +100,13 @@ func BenchmarkThreatJSON2KiB(b *testing.B) {
 // JSON body.
 func BenchmarkConvertJSONToXML2KiB(b *testing.B) {
 	c := &portico.Conversion{Request: portico.ConvertJSONToXML}
-	bp := &bodyPolicies{conv: c, opts: jsonxml.OptionsFor(c)}
+	st := &reqState{body: &bodyPolicies{conv: c, opts: jsonxml.OptionsFor(c)}}
 	rw := &nopWriter{h: http.Header{}}
 	b.SetBytes(int64(len(body2KiB)))
 	b.ReportAllocs()
 	for b.Loop() {
 		r := &http.Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body2KiB)), ContentLength: int64(len(body2KiB))}
-		if !convertRequest(rw, r, bp) {
+		if !convertRequest(rw, r, st) {
 			b.Fatal("refused")
 		}
 	}

@@ -68,8 +68,8 @@ func (b *requestBody) readErr() error {
 // client, and reports whether it did: 408 when the client was too slow,
 // 400 when the body was malformed or cut off; either way the connection
 // is closed, for the rest of the body cannot be told from the next
-// request.
-func clientBodyError(w http.ResponseWriter, r *http.Request) bool {
+// request. It answers in form.
+func clientBodyError(w http.ResponseWriter, r *http.Request, form errorForm) bool {
 	body := r.Body
 	if cb, ok := body.(*checkedBody); ok {
 		body = cb.src
@@ -84,9 +84,9 @@ func clientBodyError(w http.ResponseWriter, r *http.Request) bool {
 	}
 	w.Header()["Connection"] = []string{"close"}
 	if isTimeout(err) {
-		writeError(w, http.StatusRequestTimeout, portico.ERequestTimeout, "the request body did not arrive in time")
+		form.write(w, http.StatusRequestTimeout, portico.ERequestTimeout, "the request body did not arrive in time")
 	} else {
-		writeError(w, http.StatusBadRequest, portico.EInvalid, "the request body is malformed or cut off")
+		form.write(w, http.StatusBadRequest, portico.EInvalid, "the request body is malformed or cut off")
 	}
 	return true
 }

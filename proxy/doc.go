@@ -57,6 +57,8 @@
 //     idlePeek); an API's http.Transport dials guardedConns, which hold a
 //     reused connection until the transport's reader found nothing left
 //     over.
+//   - errorForm (reply.go): every answer the gateway makes itself goes
+//     through it: JSON, or a SOAP fault on a SOAP API.
 //   - At the edge, before routing: the client's X-Request-Id (kept only
 //     when it is one field of token characters), API keys taken out of
 //     every header and query parameter a backend could read as one
@@ -97,9 +99,12 @@
 //     present but bad is a 401 with a "reason", never a try of another
 //     method; none is a 401 naming what the API takes, with
 //     WWW-Authenticate for Basic and Bearer.
-//  5. Subscription, the OAuth2 token's scope (its plans), the plan, the
-//     limits: the same for every method; the analytics record gets the
-//     application. Then the credentials are removed (X-API-Key always,
+//  5. Subscription, the OAuth2 token's scope (its plans), the plan; on a
+//     SOAP API, the operation the request calls (a call naming none is
+//     refused with a 400 where every operation has an action: "SOAP
+//     APIs" below); the limits (an override with a SOAP action takes
+//     only the requests naming it): the same for every method; the
+//     analytics record gets the application. Then the credentials are removed (X-API-Key always,
 //     Authorization on APIs that take basic, jwt or oauth2) unless the
 //     API forwards them. On any other API, open ones included, an
 //     Authorization field is the backend's business and passes, unless it
@@ -155,4 +160,70 @@
 // (BenchmarkEngines). Both engines apply the response half: the
 // ReverseProxy through modifyResponse and the request's context, the fast
 // engine's forward by calling reqState.response itself.
+//
+// # SOAP APIs
+//
+// An API imported from a WSDL document is a SOAP API
+// (portico.API.IsSOAP): its target is the service's SOAP address and
+// each operation a resource with the pattern "POST /" and the action
+// clients name it by (package soap's doc.go). The gateway reads a
+// request's action from its headers alone (reqAction, with soap.Action:
+// the SOAPAction field of SOAP 1.1, the action parameter of SOAP 1.2's
+// Content-Type; either field given twice names no action) and never
+// reads or changes an envelope: the body goes to the backend as it
+// came, and the backend's answer, its faults included, comes back as it
+// went (TestSOAPPassThrough).
+//
+// Faults. To a SOAP API's requests the gateway's own answers — 401
+// (WWW-Authenticate kept), 403, 405, 413, 415, 400 (threat protection,
+// the paths it refuses, an unknown action), 429 (Retry-After and the
+// RateLimit fields kept), 502, 503, 504, 508 — are SOAP faults
+// (soap.Fault) of the request's version: SOAP 1.2 for application/soap+xml,
+// SOAP 1.1 for text/xml and for anything that is not SOAP (a GET of the
+// WSDL, a body of another type): SOAP 1.1 is what most clients speak,
+// and a fault is plain XML to any other. The version is the one the
+// client sent, read before header rules or conversions change the
+// request (reqState.form). A 4xx is a Client (SOAP 1.2: Sender) fault,
+// a 5xx a Server (Receiver) one, and the detail holds Portico's error
+// code and the status; the JSON error's "reason" of a 401 is left out
+// (bearer challenges name it). A request that reaches no API gets
+// JSON's 404: it belongs to no SOAP API.
+//
+// The HTTP status stays the gateway's own, not the 500 that WS-I's Basic
+// Profile gives every SOAP 1.1 fault (R1126) nor SOAP 1.2's 400 for a
+// Sender fault: 401, 429 with Retry-After and 504 tell clients, proxies,
+// retry policies and monitoring what happened and what to do, which a
+// 500 hides, and the analytics count the gateway's answers by status. A
+// SOAP stack that reads a fault's body only under 500 (as R1126 lets it
+// expect) reports such an answer by its status rather than by the
+// fault's text: the call fails either way, as it must.
+//
+// Operations and limits. A plan's resource override with a SOAPAction
+// (portico.ResourceLimit) takes the requests that match its pattern and
+// name that action, on any API: a request that names no action (one that
+// is not SOAP) never matches it. Each such override counts on a key of
+// its own (limitID), so a plan can limit a SOAP API's operations one by
+// one. The analytics record's resource for a SOAP API's call is the
+// operation its action names ("POST / GetBooking"), or the pattern when
+// the action is not one the API declares; on other APIs, an override
+// with an action is recorded as its pattern and action. Either way the
+// names come from the configuration, never from a client's text.
+//
+// Unknown actions. Where every resource of a SOAP API has an action
+// (soapOps.strict: the import gives distinct ones, and leaves the action
+// out where operations share one, give "" or differ between the SOAP
+// versions), a call — a request matching one of its patterns — whose
+// action names none of them (an undeclared action, "", none, one that
+// does not read, a request that is not SOAP) is refused with a 400
+// fault before its limits and the backend: services that dispatch on the
+// body's first element (JAX-WS, CXF) would otherwise run an operation
+// whose limit the request dodged by naming another action. Requests that
+// call no operation (a GET of ?wsdl, a POST to another path) pass, as on
+// any API, and an API with an operation without action takes any
+// action. What the gateway cannot see is the body: a call naming one
+// declared operation's action and carrying another's body counts
+// against the one it names; a service that dispatches on the action
+// (ASP.NET, WCF) runs that one, one that dispatches on the body the
+// other. FuzzSOAPCall checks that no call naming no operation reaches
+// the backend and that every answer of the gateway's reads as a fault.
 package proxy

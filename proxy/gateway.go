@@ -343,33 +343,40 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	// forwards credentials; nor any X-Portico-* field the client sent.
 	key := takeKey(r)
 
+	snap := g.snap.Load()
+	var rt *route
+	if snap != nil {
+		rt = snap.lookup(r.URL.Path)
+	}
+	// The gateway's errors to a SOAP API's requests are SOAP faults of
+	// the request's version, those refusing its paths below included
+	// (reply.go); act is the request's SOAP action, read once.
+	form := jsonErrors
+	var act reqAction
+	if rt != nil && rt.up.soap != nil {
+		form.fault = act.of(r.Header).faultVersion(r.Header)
+	}
 	if strings.EqualFold(r.Method, http.MethodConnect) || strings.EqualFold(r.Method, http.MethodTrace) {
 		// CONNECT would ask a backend for a tunnel, TRACE would echo the
 		// request's headers (credentials included) back to a script; in
 		// any case, as some backends read methods case-insensitively.
-		writeError(w, http.StatusMethodNotAllowed, portico.ENotAllowed, "the gateway does not forward CONNECT or TRACE requests")
+		form.write(w, http.StatusMethodNotAllowed, portico.ENotAllowed, "the gateway does not forward CONNECT or TRACE requests")
 		return
 	}
 	if looped(r.Header) {
-		writeError(w, http.StatusLoopDetected, portico.ELoopDetected, "the request came back to the gateway through an API's target: check the API's endpoint")
+		form.write(w, http.StatusLoopDetected, portico.ELoopDetected, "the request came back to the gateway through an API's target: check the API's endpoint")
 		return
 	}
 	if !cleanPath(r.URL.Path) {
-		writeError(w, http.StatusBadRequest, portico.EInvalid, "the path must not contain empty, \".\" or \"..\" segments")
+		form.write(w, http.StatusBadRequest, portico.EInvalid, "the path must not contain empty, \".\" or \"..\" segments")
 		return
 	}
 	if ambiguousPath(r.URL) {
-		writeError(w, http.StatusBadRequest, portico.EInvalid, "the path must not contain an encoded \"/\", a \"\\\", control characters or a doubly encoded \".\", \"/\" or \"\\\"")
+		form.write(w, http.StatusBadRequest, portico.EInvalid, "the path must not contain an encoded \"/\", a \"\\\", control characters or a doubly encoded \".\", \"/\" or \"\\\"")
 		return
 	}
-	snap := g.snap.Load()
-	if snap == nil {
-		writeError(w, http.StatusNotFound, portico.ENotFound, "no API matches this path")
-		return
-	}
-	rt := snap.lookup(r.URL.Path)
 	if rt == nil {
-		writeError(w, http.StatusNotFound, portico.ENotFound, "no API matches this path")
+		jsonErrors.write(w, http.StatusNotFound, portico.ENotFound, "no API matches this path")
 		return
 	}
 	if ex != nil {
@@ -385,14 +392,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		if pol.ip != nil {
 			client = g.clientAddr(r)
 			if !pol.ip.Allowed(client) {
-				writeError(w, http.StatusForbidden, portico.EForbidden, "the client's address may not call this API")
+				form.write(w, http.StatusForbidden, portico.EForbidden, "the client's address may not call this API")
 				return
 			}
 		}
 		if pol.cors != nil {
 			if policy.IsPreflight(r.Method, r.Header) {
 				if err := pol.cors.Preflight(r.Header, h); err != nil {
-					writePolicyError(w, err)
+					form.writePolicy(w, err)
 				} else {
 					w.WriteHeader(http.StatusNoContent)
 				}
@@ -403,12 +410,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		}
 	}
 	if up.polErr || up.valErr {
-		writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's policies cannot be applied")
+		form.write(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's policies cannot be applied")
 		return
 	}
-	var app *portico.Application
+	var (
+		app *portico.Application
+		se  *subEntry
+		ps  *planSpecs
+	)
 	if !api.Auth.Open() {
-		a, scope, ok := g.authenticate(w, r, snap, up, key)
+		a, scope, ok := g.authenticate(w, r, snap, up, key, form)
 		if !ok {
 			return
 		}
@@ -416,9 +427,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		if ex != nil {
 			ex.app = app
 		}
-		se := snap.sub(app.ID, api.ID)
+		se = snap.sub(app.ID, api.ID)
 		if se == nil {
-			writeError(w, http.StatusForbidden, portico.EForbidden, "the application has no subscription to this API")
+			form.write(w, http.StatusForbidden, portico.EForbidden, "the application has no subscription to this API")
 			return
 		}
 		if ex != nil {
@@ -427,26 +438,40 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		switch se.sub.Status {
 		case portico.Approved:
 		case portico.Evicted:
-			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API was evicted")
+			form.write(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API was evicted")
 			return
 		case portico.Cancelled:
-			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API was cancelled")
+			form.write(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API was cancelled")
 			return
 		default:
-			writeError(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API is waiting for approval")
+			form.write(w, http.StatusForbidden, portico.EForbidden, "the application's subscription to this API is waiting for approval")
 			return
 		}
 		if scope != nil && !slices.Contains(scope, se.sub.PlanID) {
 			h["Www-Authenticate"] = insufficientScope
-			writeError(w, http.StatusForbidden, portico.EForbidden, "insufficient scope: the token was not issued for this subscription's plan")
+			form.write(w, http.StatusForbidden, portico.EForbidden, "insufficient scope: the token was not issued for this subscription's plan")
 			return
 		}
-		ps := snap.plans[se.sub.PlanID]
+		ps = snap.plans[se.sub.PlanID]
 		if ps == nil {
-			writeError(w, http.StatusForbidden, portico.EForbidden, "the subscription's plan no longer exists")
+			form.write(w, http.StatusForbidden, portico.EForbidden, "the subscription's plan no longer exists")
 			return
 		}
-		if !g.limit(w, r, rt, app, se, ps, ex) {
+	}
+	if up.soap != nil {
+		path := strings.TrimPrefix(r.URL.Path, api.Context)
+		if ex != nil {
+			if l, ok := up.soap.label(r.Method, path, act.of(r.Header)); ok {
+				ex.resource = l
+			}
+		}
+		if up.soap.refuses(r.Method, path, act.of(r.Header)) {
+			form.write(w, http.StatusBadRequest, portico.EInvalid, unknownAction)
+			return
+		}
+	}
+	if app != nil {
+		if !g.limit(w, r, rt, app, se, ps, ex, &act, form) {
 			return
 		}
 		if api.ForwardCredentials {
@@ -479,6 +504,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 			head: r.Method == http.MethodHead,
 			val:  up.val,
 			path: path,
+			form: form,
 		}
 		if st.body.headers != nil {
 			if !client.IsValid() {
@@ -518,14 +544,21 @@ const (
 
 // limit takes the request against the subscription's limits, writes the
 // RateLimit headers and, when the request is over a limit, the 429. It
-// reports whether the request may go on.
-func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, app *portico.Application, se *subEntry, ps *planSpecs, ex *exchange) bool {
+// reports whether the request may go on. act is the request's SOAP
+// action, read when an override with an action needs it; the analytics
+// record names the override that matched (with its action, one the plan
+// declares) unless serve named the SOAP operation already.
+func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, app *portico.Application, se *subEntry, ps *planSpecs, ex *exchange, act *reqAction, form errorForm) bool {
 	if g.Limiter == nil {
 		return true
 	}
-	specs, res := se.limitSpecs(ps, r.Method, strings.TrimPrefix(r.URL.Path, rt.api.Context))
-	if ex != nil && res >= 0 {
-		ex.resource = ps.plan.RateLimit.Resources[res].Pattern
+	specs, res := se.limitSpecs(ps, r.Method, strings.TrimPrefix(r.URL.Path, rt.api.Context), r.Header, act)
+	if ex != nil && res >= 0 && ex.resource == "" {
+		rl := &ps.plan.RateLimit.Resources[res]
+		ex.resource = rl.Pattern
+		if rl.SOAPAction != "" {
+			ex.resource += " " + rl.SOAPAction
+		}
 	}
 	if len(specs) == 0 {
 		return true
@@ -534,7 +567,7 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, app *
 	d, err := g.Limiter.Take(r.Context(), now, specs)
 	if err != nil {
 		g.logger().Error("limiter failed", "err", err, "api", rt.api.Name)
-		writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, "rate limiter unavailable")
+		form.write(w, http.StatusServiceUnavailable, portico.EUnavailable, "rate limiter unavailable")
 		return false
 	}
 	h := w.Header()
@@ -563,14 +596,14 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, app *
 		delete(h, "Ratelimit-Limit")
 		delete(h, "Ratelimit-Remaining")
 		delete(h, "Ratelimit-Reset")
-		writeError(w, http.StatusServiceUnavailable, portico.EUnavailable,
+		form.write(w, http.StatusServiceUnavailable, portico.EUnavailable,
 			"the plan's limits cannot be checked while the data store is unreachable (on_datastore_error: closed); retry later")
 		return false
 	}
 	if strings.HasSuffix(d.Rejected, "/quota") {
-		writeError(w, http.StatusTooManyRequests, portico.EQuotaExceeded, "quota exceeded")
+		form.write(w, http.StatusTooManyRequests, portico.EQuotaExceeded, "quota exceeded")
 	} else {
-		writeError(w, http.StatusTooManyRequests, portico.ERateLimited, "rate limit exceeded")
+		form.write(w, http.StatusTooManyRequests, portico.ERateLimited, "rate limit exceeded")
 	}
 	return false
 }
@@ -822,24 +855,6 @@ func ceilSeconds(d time.Duration) int64 {
 		return 0
 	}
 	return int64((d + time.Second - 1) / time.Second)
-}
-
-// writeError writes a JSON error response.
-func writeError(w http.ResponseWriter, status int, code portico.ErrorCode, msg string) {
-	if ex, ok := w.(*exchange); ok {
-		ex.errCode = code
-	}
-	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	w.WriteHeader(status)
-	b := make([]byte, 0, 64+len(msg))
-	b = append(b, `{"error":{"code":`...)
-	b = strconv.AppendQuote(b, string(code))
-	b = append(b, `,"message":`...)
-	b = strconv.AppendQuote(b, msg)
-	b = append(b, "}}\n"...)
-	w.Write(b)
 }
 
 var errAllTargetsDown = errors.New("every target of the endpoint is down")

@@ -121,7 +121,7 @@ func TestKeyExpiryAllocs(t *testing.T) {
 		snap := w.gw.snap.Load()
 		up := snap.routes["/api"].up
 		return testing.AllocsPerRun(200, func() {
-			if _, _, ok := w.gw.authenticate(rw, req, snap, up, key); !ok {
+			if _, _, ok := w.gw.authenticate(rw, req, snap, up, key, jsonErrors); !ok {
 				t.Fatal("refused")
 			}
 		})

@@ -12,17 +12,53 @@ import (
 // planSpecs is a plan compiled for the request path.
 type planSpecs struct {
 	plan      *portico.Plan
-	resources []*resourcePattern
+	resources []resourceLimit // the plan's RateLimit.Resources, in order
+}
+
+// resourceLimit is a resource override of a plan compiled for the
+// request path.
+type resourceLimit struct {
+	pat    *resourcePattern
+	action string // "": any request matching pat
+	id     string // names the override's counter, see limitID
 }
 
 func compilePlan(p *portico.Plan) *planSpecs {
 	ps := &planSpecs{plan: p}
 	if p.RateLimit != nil {
 		for _, r := range p.RateLimit.Resources {
-			ps.resources = append(ps.resources, compilePattern(r.Pattern))
+			rp := compilePattern(r.Pattern)
+			ps.resources = append(ps.resources, resourceLimit{pat: rp, action: r.SOAPAction, id: limitID(rp, r.SOAPAction)})
 		}
 	}
 	return ps
+}
+
+// match reports whether the override takes a request with method, path
+// (inside the API) and headers h, whose SOAP action is read into a when
+// the override names one.
+func (rl *resourceLimit) match(method, path string, h http.Header, a *reqAction) bool {
+	if !rl.pat.match(method, path) {
+		return false
+	}
+	if rl.action == "" {
+		return true
+	}
+	a.of(h)
+	return a.ok && a.action == rl.action
+}
+
+// limitID names the counter of an override of pattern rp and SOAP action
+// action: the pattern's id (patternID) without an action, so that
+// overrides stored before actions existed keep their counters; with one,
+// 16 hex digits of the SHA-256 of the pattern's normalized form, a NUL
+// and the action, so that each operation has a counter of its own.
+func limitID(rp *resourcePattern, action string) string {
+	if action == "" {
+		return rp.id
+	}
+	h := sha256.Sum256([]byte(rp.normal() + "\x00" + action))
+	return hex.EncodeToString(h[:8])
 }
 
 // forSubscription returns the limit specs of a subscription of application
@@ -69,6 +105,7 @@ type resourcePattern struct {
 	segs   []string // pattern segments after the leading "/"
 	rest   bool     // pattern ended in "/**"
 	id     string   // names the override's counter, see patternID
+	text   string   // the pattern as written
 }
 
 // patternID returns a stable name for a resource override's counter: 16
@@ -78,16 +115,22 @@ type resourcePattern struct {
 // characters (a pattern ending in "/quota" must not look like the quota's
 // key).
 func patternID(rp *resourcePattern) string {
+	h := sha256.Sum256([]byte(rp.normal()))
+	return hex.EncodeToString(h[:8])
+}
+
+// normal returns the pattern's normalized form: its method (upper case)
+// and path, each once spaced.
+func (rp *resourcePattern) normal() string {
 	s := rp.method + " /" + strings.Join(rp.segs, "/")
 	if rp.rest {
 		s += "/**"
 	}
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:8])
+	return s
 }
 
 func compilePattern(s string) *resourcePattern {
-	rp := &resourcePattern{}
+	rp := &resourcePattern{text: s}
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, ' '); i > 0 {
 		rp.method = strings.ToUpper(s[:i])

@@ -118,6 +118,7 @@ type reqState struct {
 	vars policy.Vars
 	val  *docValidator // nil: the API does not validate requests
 	path string        // the path inside the API
+	form errorForm     // of the gateway's errors, read before the policies changed the request
 }
 
 // stateKey keys a *reqState in the context of a request that
@@ -196,7 +197,7 @@ func (g *Gateway) requestPolicies(w http.ResponseWriter, r *http.Request, st *re
 				// read up to 256 KiB of it to keep the connection).
 				w.Header()["Connection"] = []string{"close"}
 			}
-			writePolicyError(w, err)
+			st.form.writePolicy(w, err)
 			return false
 		}
 		if hasBody(r) {
@@ -215,7 +216,7 @@ func (g *Gateway) requestPolicies(w http.ResponseWriter, r *http.Request, st *re
 			delete(r.Header, "Accept-Encoding")
 		}
 		if c.Request != portico.ConvertNone && hasBody(r) && threat.FormatOf(contentType(r.Header)) == sourceFormat(c.Request) {
-			return convertRequest(w, r, bp)
+			return convertRequest(w, r, st)
 		}
 	}
 	return true
@@ -242,14 +243,15 @@ func convert(d portico.ConversionDirection, src io.Reader, opts jsonxml.Options)
 // convertRequest replaces the request's body by its conversion, with the
 // Content-Type and Content-Length of the result. A body over the
 // conversion's MaxBytes is a 413, one that does not convert a 400.
-func convertRequest(w http.ResponseWriter, r *http.Request, bp *bodyPolicies) bool {
+func convertRequest(w http.ResponseWriter, r *http.Request, st *reqState) bool {
+	bp := st.body
 	buf, ct, err := convert(bp.conv.Request, r.Body, bp.opts)
 	if err != nil {
-		if clientBodyError(w, r) {
+		if clientBodyError(w, r, st.form) {
 			return false
 		}
 		w.Header()["Connection"] = []string{"close"} // the rest of the body is unread
-		writePolicyError(w, err)
+		st.form.writePolicy(w, err)
 		return false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
@@ -260,18 +262,7 @@ func convertRequest(w http.ResponseWriter, r *http.Request, bp *bodyPolicies) bo
 	return true
 }
 
-// writePolicyError answers a request a policy refused with err, a
-// *portico.Error from package threat or jsonxml (its message names the
-// limit, never the body), by its code.
-func writePolicyError(w http.ResponseWriter, err error) {
-	var pe *portico.Error
-	if !errors.As(err, &pe) {
-		writeError(w, http.StatusBadRequest, portico.EInvalid, "the request body could not be read")
-		return
-	}
-	writeError(w, policyStatus(pe.Code), pe.Code, pe.Message)
-}
-
+// policyStatus is the HTTP status of a policy's refusal with code.
 func policyStatus(code portico.ErrorCode) int {
 	switch code {
 	case portico.ENotAllowed:
@@ -287,9 +278,9 @@ func policyStatus(code portico.ErrorCode) int {
 }
 
 // violationError answers a request whose body threat protection refused
-// while it streamed to the backend, and reports whether it did. The
-// connection is closed: the rest of the body is unread.
-func violationError(w http.ResponseWriter, r *http.Request) bool {
+// while it streamed to the backend, and reports whether it did, in form.
+// The connection is closed: the rest of the body is unread.
+func violationError(w http.ResponseWriter, r *http.Request, form errorForm) bool {
 	b, ok := r.Body.(*checkedBody)
 	if !ok {
 		return false
@@ -299,7 +290,7 @@ func violationError(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	w.Header()["Connection"] = []string{"close"}
-	writeError(w, policyStatus(pe.Code), pe.Code, pe.Message)
+	form.write(w, policyStatus(pe.Code), pe.Code, pe.Message)
 	return true
 }
 

@@ -100,18 +100,18 @@ func (up *upstream) forward(fw *respWriter, w http.ResponseWriter, r *http.Reque
 
 	resp, err := (*balancedTransport)(up).RoundTrip(out)
 	if err != nil {
-		up.errorHandler(w, r, err)
+		up.backendError(w, r, st, err)
 		return
 	}
 	if err := up.modifyResponse(resp); err != nil {
 		resp.Body.Close()
-		up.errorHandler(w, r, err)
+		up.backendError(w, r, st, err)
 		return
 	}
 	if st != nil {
 		if err := st.response(resp); err != nil {
 			resp.Body.Close()
-			up.errorHandler(w, r, err)
+			up.backendError(w, r, st, err)
 			return
 		}
 	}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/hex"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -54,18 +55,19 @@ type subLimits struct {
 	resSpecs [][]portico.LimitSpec
 }
 
-// limitSpecs returns the specs under ps for a request with method and path
-// (the path inside the API) and the index of the plan's resource override
-// that matched, or -1.
-func (e *subEntry) limitSpecs(ps *planSpecs, method, path string) ([]portico.LimitSpec, int) {
+// limitSpecs returns the specs under ps for a request with method, path
+// (the path inside the API) and headers h, and the index of the plan's
+// resource override that matched, or -1. The request's SOAP action is
+// read into a only when an override with an action matches its pattern.
+func (e *subEntry) limitSpecs(ps *planSpecs, method, path string, h http.Header, a *reqAction) ([]portico.LimitSpec, int) {
 	l := e.limits.Load()
 	if l == nil || l.ps != ps {
 		l = &subLimits{ps: ps}
 		l.specs, l.resSpecs = ps.forSubscription(e.sub.ApplicationID, e.sub.APIID)
 		e.limits.Store(l)
 	}
-	for i, rp := range ps.resources {
-		if rp.match(method, path) {
+	for i := range ps.resources {
+		if ps.resources[i].match(method, path, h, a) {
 			return l.resSpecs[i], i
 		}
 	}

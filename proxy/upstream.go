@@ -34,6 +34,7 @@ type upstream struct {
 	g         *Gateway
 
 	auth   routeAuth
+	soap   *soapOps       // nil: the API is not a SOAP API
 	pol    *routePolicies // nil: the API has no policies
 	polErr bool           // the API's policies did not compile: it answers 503
 	val    *docValidator  // the API's document's, when it validates requests
@@ -64,7 +65,7 @@ func shadowedByTokenEndpoint(context string) bool {
 // policies; prev is the upstream a had, if any, whose token verifier a
 // takes over when its JWT issuers did not change.
 func (g *Gateway) buildUpstream(a *portico.API, prev *upstream) *upstream {
-	up := &upstream{api: a, g: g, auth: newRouteAuth(a)}
+	up := &upstream{api: a, g: g, auth: newRouteAuth(a), soap: compileSOAP(a)}
 	if g.TokenEndpoint != nil && shadowedByTokenEndpoint(a.Context) {
 		// The admin API refuses such a context; one stored before it
 		// did is still routed, but not on the token endpoint's paths.
@@ -405,16 +406,24 @@ func (up *upstream) modifyResponse(resp *http.Response) error {
 	return nil
 }
 
-// errorHandler maps a failed upstream call to 502 or 504, or to 400 or
-// 408 when reading the client's body failed.
+// errorHandler is the ReverseProxy's ErrorHandler: backendError, with
+// the policies' state the request carries in its context.
 func (up *upstream) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	if violationError(w, r) || clientBodyError(w, r) {
+	up.backendError(w, r, stateOf(r.Context()), err)
+}
+
+// backendError maps a failed upstream call to 502 or 504, or to 400 or
+// 408 when reading the client's body failed, in the form of r's errors
+// (st, when not nil, is the request's policies' state).
+func (up *upstream) backendError(w http.ResponseWriter, r *http.Request, st *reqState, err error) {
+	form := up.formOf(r, st)
+	if violationError(w, r, form) || clientBodyError(w, r, form) {
 		return
 	}
 	var bad *badResponse
 	if errors.As(err, &bad) {
 		up.g.logger().Warn("backend response refused", "api", up.api.Name, "version", up.api.Version, "err", err)
-		writeError(w, http.StatusBadGateway, portico.EBadGateway, bad.msg)
+		form.write(w, http.StatusBadGateway, portico.EBadGateway, bad.msg)
 		return
 	}
 	if r.Context().Err() != nil && !errors.Is(r.Context().Err(), context.DeadlineExceeded) {
@@ -423,15 +432,15 @@ func (up *upstream) errorHandler(w http.ResponseWriter, r *http.Request, err err
 		return
 	}
 	if isTimeout(err) && !isDialError(err) {
-		writeError(w, http.StatusGatewayTimeout, portico.EGatewayTimeout, "the backend did not answer in time")
+		form.write(w, http.StatusGatewayTimeout, portico.EGatewayTimeout, "the backend did not answer in time")
 		return
 	}
 	up.g.logger().Warn("upstream failed", "api", up.api.Name, "version", up.api.Version, "err", err)
 	if errors.Is(err, errAllTargetsDown) || isDialError(err) {
-		writeError(w, http.StatusBadGateway, portico.EBadGateway, "the backend is unreachable")
+		form.write(w, http.StatusBadGateway, portico.EBadGateway, "the backend is unreachable")
 		return
 	}
-	writeError(w, http.StatusBadGateway, portico.EBadGateway, "the backend failed to answer")
+	form.write(w, http.StatusBadGateway, portico.EBadGateway, "the backend failed to answer")
 }
 
 type noClose struct{ io.ReadCloser }

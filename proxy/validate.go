@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -227,10 +226,10 @@ func (g *Gateway) validateRequest(w http.ResponseWriter, r *http.Request, st *re
 			w.Header()["Connection"] = []string{"close"}
 		}
 		if st.val.broken.Load() {
-			writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's document cannot be used to validate requests")
+			st.form.write(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's document cannot be used to validate requests")
 		} else {
 			w.Header()["Retry-After"] = []string{"1"}
-			writeError(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's document is not loaded yet to validate requests; retry later")
+			st.form.write(w, http.StatusServiceUnavailable, portico.EUnavailable, "this API's document is not loaded yet to validate requests; retry later")
 		}
 		return false
 	}
@@ -242,7 +241,7 @@ func (g *Gateway) validateRequest(w http.ResponseWriter, r *http.Request, st *re
 		}
 		tooLarge := func() bool {
 			w.Header()["Connection"] = []string{"close"}
-			writeError(w, http.StatusRequestEntityTooLarge, portico.ETooLarge,
+			st.form.write(w, http.StatusRequestEntityTooLarge, portico.ETooLarge,
 				fmt.Sprintf("the request body is larger than the %d bytes the gateway reads to validate it", limit))
 			return false
 		}
@@ -252,11 +251,11 @@ func (g *Gateway) validateRequest(w http.ResponseWriter, r *http.Request, st *re
 		var err error
 		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
 		if err != nil {
-			if clientBodyError(w, r) || violationError(w, r) {
+			if clientBodyError(w, r, st.form) || violationError(w, r, st.form) {
 				return false
 			}
 			w.Header()["Connection"] = []string{"close"}
-			writeError(w, http.StatusBadRequest, portico.EInvalid, "the request body could not be read")
+			st.form.write(w, http.StatusBadRequest, portico.EInvalid, "the request body could not be read")
 			return false
 		}
 		if int64(len(body)) > limit {
@@ -268,34 +267,8 @@ func (g *Gateway) validateRequest(w http.ResponseWriter, r *http.Request, st *re
 		r.Header["Content-Length"] = []string{strconv.Itoa(len(body))}
 	}
 	if ps := v.Validate(r, st.path, body); len(ps) > 0 {
-		writeProblems(w, ps)
+		st.form.writeProblems(w, ps)
 		return false
 	}
 	return true
-}
-
-// writeProblems answers 400 with the problems the validator found, in
-// writeError's form with a "problems" list: {"error": {"code":
-// "invalid", "message": …, "problems": [{"in", "name", "message"}]}}.
-func writeProblems(w http.ResponseWriter, ps []openapi.Problem) {
-	if ex, ok := w.(*exchange); ok {
-		ex.errCode = portico.EInvalid
-	}
-	type problemError struct {
-		Code     portico.ErrorCode `json:"code"`
-		Message  string            `json:"message"`
-		Problems []openapi.Problem `json:"problems"`
-	}
-	b, err := json.Marshal(struct {
-		Error problemError `json:"error"`
-	}{problemError{portico.EInvalid, "the request does not match the API's document", ps}})
-	if err != nil { // cannot happen: strings only
-		writeError(w, http.StatusBadRequest, portico.EInvalid, "the request does not match the API's document")
-		return
-	}
-	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	w.WriteHeader(http.StatusBadRequest)
-	w.Write(append(b, '\n'))
 }
