@@ -554,11 +554,7 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, app *
 	}
 	specs, res := se.limitSpecs(ps, r.Method, strings.TrimPrefix(r.URL.Path, rt.api.Context), r.Header, act)
 	if ex != nil && res >= 0 && ex.resource == "" {
-		rl := &ps.plan.RateLimit.Resources[res]
-		ex.resource = rl.Pattern
-		if rl.SOAPAction != "" {
-			ex.resource += " " + rl.SOAPAction
-		}
+		ex.resource = ps.resources[res].label
 	}
 	if len(specs) == 0 {
 		return true

@@ -21,6 +21,7 @@ type resourceLimit struct {
 	pat    *resourcePattern
 	action string // "": any request matching pat
 	id     string // names the override's counter, see limitID
+	label  string // the analytics record's resource: the pattern, and the action
 }
 
 func compilePlan(p *portico.Plan) *planSpecs {
@@ -28,7 +29,11 @@ func compilePlan(p *portico.Plan) *planSpecs {
 	if p.RateLimit != nil {
 		for _, r := range p.RateLimit.Resources {
 			rp := compilePattern(r.Pattern)
-			ps.resources = append(ps.resources, resourceLimit{pat: rp, action: r.SOAPAction, id: limitID(rp, r.SOAPAction)})
+			label := r.Pattern
+			if r.SOAPAction != "" {
+				label += " " + r.SOAPAction
+			}
+			ps.resources = append(ps.resources, resourceLimit{pat: rp, action: r.SOAPAction, id: limitID(rp, r.SOAPAction), label: label})
 		}
 	}
 	return ps
