@@ -18,7 +18,7 @@ type Record struct {
 	Subscriber      string        `json:"subscriber"`  // user ID of the application's owner
 	Application     string        `json:"application"` // application ID
 	Plan            string        `json:"plan"`        // plan ID
-	Resource        string        `json:"resource"`    // the matched per-resource pattern, if any
+	Resource        string        `json:"resource"`    // the matched per-resource pattern, if any; for a SOAP call its operation ("POST / GetBooking")
 	Method          string        `json:"method"`
 	Status          int           `json:"status"`
 	ErrorCode       string        `json:"error_code"` // the gateway's error code, "" when proxied

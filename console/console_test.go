@@ -367,3 +367,35 @@ func mustGet(t *testing.T, u string) *http.Request {
 	}
 	return req
 }
+
+// TestPlanFormSOAPActions: a plan's limits of SOAP operations show in
+// the form and survive an edit that does not touch them; one typed is
+// read, and a bad one is refused at the field.
+func TestPlanFormSOAPActions(t *testing.T) {
+	c := consoletest.New(t)
+	addUser(t, c, "pat", "publisher")
+	plan := mustAPI(t, c, "pat", "pat-password-1", "POST", "/plans", `{"name":"desk","rate_limit":{"limit":100,"per":"minute",
+		"resources":[{"pattern":"POST /","soap_action":"urn:booking:Cancel","limit":1,"per":"minute"},{"pattern":"POST /","limit":10,"per":"minute"}]}}`, 201)
+	id := plan["id"].(string)
+	cl := c.SignIn(t, "pat", "pat-password-1")
+	_, body := cl.Get("/console/plans/" + id)
+	if !strings.Contains(body, "POST / 1 minute fixed soap_action=urn:booking:Cancel\nPOST / 10 minute fixed\n") {
+		t.Fatalf("the form does not show the action limit:\n%s", between(body, "<textarea", "</textarea>"))
+	}
+	form := url.Values{"name": {"desk"}, "description": {"front desk"}, "rate_limit": {"1"}, "rate_limit_limit": {"100"},
+		"rate_limit_per": {"minute"}, "rate_limit_window": {"fixed"},
+		"resources": {"POST / 1 minute fixed soap_action=urn:booking:Cancel\nPOST / 10 minute fixed\nPOST / 2 second soap_action=urn:booking:Get\n"}}
+	if st, _, _ := cl.Post("/console/plans/"+id, form); st != http.StatusSeeOther {
+		t.Fatalf("saving: %d", st)
+	}
+	got := mustAPI(t, c, "pat", "pat-password-1", "GET", "/plans/"+id, "", 200)
+	rs := got["rate_limit"].(map[string]any)["resources"].([]any)
+	if len(rs) != 3 || rs[0].(map[string]any)["soap_action"] != "urn:booking:Cancel" || rs[2].(map[string]any)["soap_action"] != "urn:booking:Get" {
+		t.Errorf("after the edit: %v", rs)
+	}
+	cl.Get("/console/plans/" + id)
+	form.Set("resources", "POST / 1 minute soap_action=urn:a\u202Eb\n")
+	if st, body, _ := cl.Post("/console/plans/"+id, form); st != http.StatusBadRequest || !strings.Contains(body, "field-error") {
+		t.Errorf("a bidi action: %d", st)
+	}
+}

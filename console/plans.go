@@ -33,7 +33,7 @@ type planForm struct {
 	RateN, QuotaN, Thresh string // numbers as typed
 	Per, Window           string
 	QuotaPer, QuotaMode   string
-	Resources             string // one per line: [METHOD] /pattern limit per [window]
+	Resources             string // one per line: [METHOD] /pattern limit per [window] [soap_action=ACTION]
 	Describe              []string
 }
 
@@ -43,7 +43,11 @@ func formOf(p portico.Plan, isNew bool) planForm {
 		f.RateLimit, f.RateN, f.Per, f.Window = true, strconv.FormatInt(rl.Limit, 10), string(rl.Per), string(rl.Window)
 		var b strings.Builder
 		for _, r := range rl.Resources {
-			fmt.Fprintf(&b, "%s %d %s %s\n", r.Pattern, r.Limit, r.Per, r.Window)
+			fmt.Fprintf(&b, "%s %d %s %s", r.Pattern, r.Limit, r.Per, r.Window)
+			if r.SOAPAction != "" {
+				b.WriteString(" " + soapActionPrefix + r.SOAPAction)
+			}
+			b.WriteByte('\n')
 		}
 		f.Resources = b.String()
 	}
@@ -55,6 +59,10 @@ func formOf(p portico.Plan, isNew bool) planForm {
 	}
 	return f
 }
+
+// soapActionPrefix starts the last word of a resource limit's line that
+// names the SOAP action it limits.
+const soapActionPrefix = "soap_action="
 
 // readPlanForm reads the plan form over p. Numbers that are not numbers
 // are refused here, naming the admin API's field; every other rule is the
@@ -87,7 +95,14 @@ func readPlanForm(r *http.Request, p *portico.Plan) (planForm, *apiError) {
 			if len(fs) == 0 {
 				continue
 			}
-			// [METHOD] /pattern limit per [window]
+			// [METHOD] /pattern limit per [window] [soap_action=ACTION]
+			action := ""
+			if last := fs[len(fs)-1]; strings.HasPrefix(last, soapActionPrefix) {
+				action, fs = strings.TrimPrefix(last, soapActionPrefix), fs[:len(fs)-1]
+			}
+			if len(fs) == 0 {
+				fs = []string{""}
+			}
 			pattern := fs[0]
 			rest := fs[1:]
 			if !strings.HasPrefix(pattern, "/") && len(rest) > 0 {
@@ -96,13 +111,13 @@ func readPlanForm(r *http.Request, p *portico.Plan) (planForm, *apiError) {
 			field := fmt.Sprintf("rate_limit.resources[%d]", len(p.RateLimit.Resources))
 			if len(rest) < 2 || len(rest) > 3 {
 				return pf, &apiError{Status: http.StatusBadRequest, Field: field,
-					Message: fmt.Sprintf("line %d of the resource limits: write [METHOD] /path limit per [fixed|rolling], like POST /orders 10 second", i+1)}
+					Message: fmt.Sprintf("line %d of the resource limits: write [METHOD] /path limit per [fixed|rolling] [soap_action=ACTION], like POST /orders 10 second", i+1)}
 			}
 			n, bad := num(field+".limit", rest[0])
 			if bad != nil {
 				return pf, bad
 			}
-			rl := portico.ResourceLimit{Pattern: pattern, Limit: n, Per: portico.Period(rest[1]), Window: portico.Fixed}
+			rl := portico.ResourceLimit{Pattern: pattern, Limit: n, Per: portico.Period(rest[1]), Window: portico.Fixed, SOAPAction: action}
 			if len(rest) == 3 {
 				rl.Window = portico.Window(rest[2])
 			}

@@ -251,7 +251,7 @@ func writeFailure(w http.ResponseWriter, f *failure) {
 }
 
 // notFound answers a path the Server does not serve as the gateway
-// answers a path no API matches (proxy/gateway.go writeError).
+// answers a path no API matches (proxy/reply.go errorForm).
 func notFound(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

@@ -61,6 +61,7 @@ fuzz ./proxy FuzzLookup
 fuzz ./proxy FuzzServeHTTP -fuzzminimizetime 5x
 fuzz ./proxy FuzzUpstreamResponse
 fuzz ./proxy FuzzServerParse
+fuzz ./proxy FuzzSOAPCall -fuzzminimizetime 5x
 fuzz ./framing FuzzSniffer
 fuzz ./cmd/portico FuzzEngineFraming
 fuzz ./ajp FuzzForwardRequest
