@@ -23,8 +23,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(readme)
-	// The walkthrough, then the examples of "Authentication", "Policies"
-	// and "Import an API", which go on from where it ends.
+	// The walkthrough, then the examples of "Authentication", "Policies",
+	// "Import an API" and "SOAP", which go on from where it ends.
 	var script strings.Builder
 	script.WriteString("set -e\n")
 	for _, sec := range [][2]string{{"## Walkthrough", "## Running Portico"}, {"## Authentication", "## Admin API"}} {
@@ -74,6 +74,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 		`"added":[{"pattern":"GET /today.json","path":"/today.json","operation_id":"todayWithHours"`,
 		`"url": "/forecasts"`,
 		`"field":"document"`,
+		"<p:code>rate_limited</p:code><p:status>429</p:status></p:error></detail></soap:Fault></soap:Body></soap:Envelope> 429",
+		"SOAP action names no operation of this API",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q", want)
