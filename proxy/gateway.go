@@ -465,7 +465,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 				ex.resource = l
 			}
 		}
-		if up.soap.refuses(r.Method, path, act.of(r.Header)) {
+		if up.soap.refuses(r.Method, path, r.ContentLength != 0 || len(r.TransferEncoding) > 0, act.of(r.Header)) {
 			form.write(w, http.StatusBadRequest, portico.EInvalid, unknownAction)
 			return
 		}

@@ -34,16 +34,43 @@ func (a *reqAction) of(h http.Header) *reqAction {
 // requestAction is soap.Action of a request's Content-Type and SOAPAction
 // fields. A request with either field twice names no action (ok false):
 // the gateway and the backend could each read another.
+//
+// Nor does one whose action the gateway and the backend could read apart:
+// a Content-Type with an RFC 2231 parameter ("action*=" or "action*0=",
+// which Go's MIME parser prefers to a plain "action=" and most SOAP
+// stacks ignore), or a
+// SOAP 1.2 request whose SOAPAction field names another action than its
+// Content-Type (stacks that read SOAPAction on SOAP 1.2 too would run
+// that one).
 func requestAction(h http.Header) (version, action string, ok bool) {
 	ct, sa := h["Content-Type"], h["Soapaction"]
-	if len(ct) != 1 || len(sa) > 1 {
+	if len(ct) != 1 || len(sa) > 1 || extendedParam(ct[0]) {
 		return "", "", false
 	}
 	var v string
 	if len(sa) == 1 {
 		v = sa[0]
 	}
-	return soap.Action(ct[0], v)
+	version, action, ok = soap.Action(ct[0], v)
+	if ok && version == soap.SOAP12 && len(sa) == 1 {
+		if _, other, ok11 := soap.Action(soap.ContentType11, sa[0]); !ok11 || other != action {
+			return "", "", false
+		}
+	}
+	return version, action, ok
+}
+
+// extendedParam reports whether a Content-Type holds an RFC 2231
+// parameter (name*=, name*0=, name*1*=…), read outside quotes or not.
+func extendedParam(ct string) bool {
+	for i := strings.IndexByte(ct, '*'); i >= 0; i = strings.IndexByte(ct, '*') {
+		rest := strings.TrimLeft(ct[i+1:], "0123456789*")
+		if strings.HasPrefix(strings.TrimLeft(rest, " \t"), "=") {
+			return true
+		}
+		ct = ct[i+1:]
+	}
+	return false
 }
 
 // faultVersion returns the SOAP version of the faults that answer the
@@ -159,15 +186,18 @@ func (o *soapOps) label(method, path string, a *reqAction) (string, bool) {
 	return "", false
 }
 
-// refuses reports whether the API refuses a request with method, path
-// and action a: the API is strict, the request calls an operation (it
-// matches a resource's pattern) and a names none of them (or the
-// request names its action unreadably, or is not SOAP).
-func (o *soapOps) refuses(method, path string, a *reqAction) bool {
+// refuses reports whether a strict API refuses a request with method,
+// path and action a: every request but a bodiless read (a GET of the
+// WSDL) must call one of its operations — match its resource's pattern
+// and name its action. A request on another path or with another method
+// may carry an envelope too, which a backend that dispatches on the body
+// (and not the path, the method or the action) would run, dodging the
+// operation's limit; so may one naming its action unreadably, or none.
+func (o *soapOps) refuses(method, path string, hasBody bool, a *reqAction) bool {
 	if !o.strict {
 		return false
 	}
-	if _, ok := o.call(method, path); !ok {
+	if !hasBody && (method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions) {
 		return false
 	}
 	_, ok := o.op(method, path, a)

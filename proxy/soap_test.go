@@ -341,7 +341,8 @@ func TestSOAPFaults(t *testing.T) {
 			}
 		}},
 		{"405 the gateway's: TRACE", call{method: "TRACE", body: "-", hdr: []string{"X-API-Key", ""}}, 405, portico.ENotAllowed, nil},
-		{"405 threat protection", call{method: "PUT"}, 405, portico.ENotAllowed, nil},
+		{"405 threat protection", call{method: "OPTIONS", body: "-"}, 405, portico.ENotAllowed, nil},
+		{"400 an envelope by PUT", call{method: "PUT"}, 400, portico.EInvalid, nil},
 		{"415 threat protection: SOAP with attachments", call{multipart: true}, 415, portico.EUnsupported, nil},
 		{"413 threat protection", call{body: strings.Repeat(" ", 5000)}, 413, portico.ETooLarge, nil},
 		{"400 threat protection: nesting", call{body: deep}, 400, portico.EInvalid, nil},
@@ -527,11 +528,12 @@ func TestSOAPLimitsPerOperation(t *testing.T) {
 }
 
 // TestSOAPUnknownAction: where every operation of a SOAP API has an
-// action, a call (a request matching an operation's pattern) naming
-// none of them is refused with a 400 fault before the backend — which
-// dispatches on the body and would run the operation whose limit the
-// call dodged. Requests that call no operation pass, and an API with an
-// operation without action takes any action.
+// action, a request with a body that does not call one of them (its
+// pattern, its action, named once and readably) is refused with a 400
+// fault before the backend — which may dispatch on the body and run the
+// operation whose limit the request dodged. Bodiless reads pass (a GET
+// of the WSDL), and an API with an operation without action takes any
+// action.
 func TestSOAPUnknownAction(t *testing.T) {
 	w, be, key, _ := soapWorld(t)
 	w.soapAPI("loose", "/loose", be.URL, portico.AuthMethods{portico.AuthNone}, func(a *portico.API) {
@@ -554,7 +556,12 @@ func TestSOAPUnknownAction(t *testing.T) {
 		{"not SOAP", "/soap", []string{"Content-Type", "application/json"}, false},
 		{"a declared action", "/soap", []string{"Content-Type", "text/xml", "SOAPAction", `"urn:GetBooking"`}, true},
 		{"a declared action, unquoted", "/soap/", []string{"Content-Type", "text/xml", "SOAPAction", `urn:GetBooking`}, true},
-		{"another path: no operation's", "/soap/other", []string{"Content-Type", "text/xml", "SOAPAction", `"urn:Other"`}, true},
+		{"another path, a declared action", "/soap/other", []string{"Content-Type", "text/xml", "SOAPAction", `"urn:Limited"`}, false},
+		{"another path, an undeclared action", "/soap/other", []string{"Content-Type", "text/xml", "SOAPAction", `"urn:Other"`}, false},
+		{"SOAP 1.2 with a SOAPAction field naming another action", "/soap", []string{"Content-Type", `application/soap+xml; action="urn:GetBooking"`, "SOAPAction", `"urn:Limited"`}, false},
+		{"SOAP 1.2 with a SOAPAction field naming the same", "/soap", []string{"Content-Type", `application/soap+xml; action="urn:GetBooking"`, "SOAPAction", `"urn:GetBooking"`}, true},
+		{"an RFC 2231 action beside the plain one", "/soap", []string{"Content-Type", `application/soap+xml; action="urn:GetBooking"; action*=utf-8''urn%3ALimited`}, false},
+		{"an RFC 2231 action in pieces", "/soap", []string{"Content-Type", `application/soap+xml; action*0="urn:"; action*1="Limited"`}, false},
 		{"an API with an operation without action", "/loose", []string{"Content-Type", "text/xml", "SOAPAction", `"urn:Other"`}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
