@@ -192,6 +192,11 @@ func viewAPI(u *portico.User, a *portico.API) any {
 	}
 }
 
+// validates reports whether a checks requests against its document.
+func validates(a *portico.API) bool {
+	return a != nil && a.Policies != nil && a.Policies.ValidateRequests && a.Document != nil
+}
+
 // checkAPIRefs checks a against the rest of the Config: its context clashes
 // with no other API's (portico.Config.ContextClash) and its plans may be
 // offered (portico.Config.CheckAPIPlans) and its groups exist
@@ -206,6 +211,10 @@ func checkAPIRefs(cfg *portico.Config, me *portico.User, a, old *portico.API, al
 	if a.ForwardCredentials && !isAdmin(me) && (old == nil || !old.ForwardCredentials) {
 		return portico.FieldErrorf(portico.EForbidden, "forward_credentials",
 			"only an admin may forward callers' credentials to a backend: it could use them on every API the application subscribes to")
+	}
+	if validates(a) && !isAdmin(me) && (!validates(old) || old.Document.SHA256 != a.Document.SHA256) {
+		return portico.FieldErrorf(portico.EForbidden, "policies.validate_requests",
+			"only an admin may turn on request validation or change the document of an API that validates: a document's schemas cost the gateway CPU and memory on every request, without a bound yet")
 	}
 	if cl := cfg.ContextClash(a, allowNested); cl != nil {
 		return contextClashError(cfg, me, a, cl)

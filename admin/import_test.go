@@ -392,3 +392,28 @@ func TestImportBidi(t *testing.T) {
 	a["resources"].([]any)[0].(map[string]any)["summary"] = "sum\u202Egnp.exe"
 	e.admin().do("PUT", "/api/v1/apis/"+got.API.ID, a).wantErr(400, "resources[0].summary")
 }
+
+// TestValidationAdminOnly: only an admin turns on request validation or
+// changes the document of an API that validates (its schemas cost the
+// gateway per request, without a bound yet); the publisher may turn it
+// off and edit the rest.
+func TestValidationAdminOnly(t *testing.T) {
+	e, _ := newImportEnv(t)
+	pub, _ := e.addUser("pub", portico.RolePublisher)
+	var got imported
+	pub.do("POST", "/api/v1/apis/import", petstore(t)).want(201).decode(&got)
+	id := got.API.ID
+	a := pub.do("GET", "/api/v1/apis/"+id, nil).want(200).obj()
+	a["policies"] = map[string]any{"validate_requests": true}
+	pub.do("PUT", "/api/v1/apis/"+id, a).wantErr(403, "policies.validate_requests")
+	e.admin().do("PUT", "/api/v1/apis/"+id, a).want(200)
+	a = pub.do("GET", "/api/v1/apis/"+id, nil).want(200).obj()
+	a["description"] = "edited by its publisher"
+	pub.do("PUT", "/api/v1/apis/"+id, a).want(200)
+	newer := strings.Replace(petstore(t), "version: 1.0.0", "version: 1.0.1", 1)
+	pub.do("POST", "/api/v1/apis/import?api="+id, newer).wantErr(403, "policies.validate_requests")
+	e.admin().do("POST", "/api/v1/apis/import?api="+id, newer).want(200)
+	a = pub.do("GET", "/api/v1/apis/"+id, nil).want(200).obj()
+	a["policies"] = map[string]any{"validate_requests": false}
+	pub.do("PUT", "/api/v1/apis/"+id, a).want(200)
+}

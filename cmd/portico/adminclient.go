@@ -70,7 +70,10 @@ func newAdminClient(ctx context.Context, adminURL string, getenv func(string) (s
 	}
 	c := &adminClient{
 		base: strings.TrimSuffix(u.String(), "/"),
-		http: &http.Client{Timeout: 10 * time.Minute},
+		http: &http.Client{Timeout: 10 * time.Minute,
+			// A redirect is not followed: the credentials would go with it
+			// (to another port or scheme of the same host, say).
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 	c.base = strings.TrimSuffix(c.base, "/api/v1")
 	if tok, _ := getenv(envAdminToken); tok != "" {
