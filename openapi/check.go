@@ -140,25 +140,9 @@ func (c *checker) resolve(p path, v *yaml.Node) (*yaml.Node, *Error) {
 	case frag[0] != '/':
 		return nil, errorAt(p, v, "$ref %q is not a JSON pointer such as \"#/components/schemas/Pet\" (plain-name fragments are not supported)", q)
 	}
-	t := c.root
-	for tok := range strings.SplitSeq(frag[1:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		switch t.Kind {
-		case yaml.MappingNode:
-			t = get(t, tok)
-		case yaml.SequenceNode:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(t.Content) || tok != strconv.Itoa(i) {
-				t = nil
-			} else {
-				t = t.Content[i]
-			}
-		default:
-			t = nil
-		}
-		if t == nil {
-			return nil, errorAt(p, v, "$ref %q points to nothing in the document", q)
-		}
+	t := pointer(c.root, frag)
+	if t == nil {
+		return nil, errorAt(p, v, "$ref %q points to nothing in the document", q)
 	}
 	c.resolved[s] = t
 	return t, nil

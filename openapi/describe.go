@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"net/url"
 	"strings"
 
 	yaml "github.com/pb33f/go-yaml"
@@ -119,37 +120,16 @@ func (d *describer) deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// pointer resolves a "#/…" JSON pointer in the document, nil if none.
+// pointer resolves a "#/…" reference in the document, nil if none.
 func (d *describer) pointer(ref string) *yaml.Node {
 	if !strings.HasPrefix(ref, "#/") {
 		return nil
 	}
-	n := d.root
-	for _, tok := range strings.Split(ref[2:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		switch n.Kind {
-		case yaml.MappingNode:
-			n = get(n, tok)
-		case yaml.SequenceNode:
-			i := 0
-			for _, c := range tok {
-				if c < '0' || c > '9' || i > len(n.Content) {
-					return nil
-				}
-				i = i*10 + int(c-'0')
-			}
-			if i >= len(n.Content) {
-				return nil
-			}
-			n = n.Content[i]
-		default:
-			return nil
-		}
-		if n == nil {
-			return nil
-		}
+	frag, err := url.PathUnescape(ref[1:])
+	if err != nil {
+		return nil
 	}
-	return n
+	return pointer(d.root, frag)
 }
 
 func (d *describer) operation(method, path string, op, shared *yaml.Node) OperationDoc {

@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"strconv"
+	"strings"
 
 	yaml "github.com/pb33f/go-yaml"
 )
@@ -293,6 +294,35 @@ func expandTree(n *yaml.Node) *yaml.Node {
 		}
 	}
 	return c
+}
+
+// pointer returns the node of the tree at root that JSON pointer ptr
+// (RFC 6901, such as "/components/schemas/Pet", already percent-decoded)
+// names, or nil when it names nothing.
+func pointer(root *yaml.Node, ptr string) *yaml.Node {
+	if !strings.HasPrefix(ptr, "/") {
+		return nil
+	}
+	t := root
+	for tok := range strings.SplitSeq(ptr[1:], "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch t.Kind {
+		case yaml.MappingNode:
+			t = get(t, tok)
+		case yaml.SequenceNode:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(t.Content) || tok != strconv.Itoa(i) {
+				return nil
+			}
+			t = t.Content[i]
+		default:
+			return nil
+		}
+		if t == nil {
+			return nil
+		}
+	}
+	return t
 }
 
 // get returns the value of key in mapping m of a plain tree, or nil.

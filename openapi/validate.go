@@ -262,25 +262,9 @@ func (b *builder) resolve(n *yaml.Node, p string) (*yaml.Node, string, *Error) {
 		if !strings.HasPrefix(ref, "#/") || err != nil {
 			return nil, "", &Error{Code: portico.EInvalid, Pointer: p, Message: fmt.Sprintf("$ref %.200q is not a pointer into the document", ref)}
 		}
-		t := b.root
-		for tok := range strings.SplitSeq(frag[1:], "/") {
-			tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-			switch t.Kind {
-			case yaml.MappingNode:
-				t = get(t, tok)
-			case yaml.SequenceNode:
-				i, err := strconv.Atoi(tok)
-				if err != nil || i < 0 || i >= len(t.Content) {
-					t = nil
-				} else {
-					t = t.Content[i]
-				}
-			default:
-				t = nil
-			}
-			if t == nil {
-				return nil, "", &Error{Code: portico.EInvalid, Pointer: p, Message: fmt.Sprintf("$ref %.200q points to nothing in the document", ref)}
-			}
+		t := pointer(b.root, frag)
+		if t == nil {
+			return nil, "", &Error{Code: portico.EInvalid, Pointer: p, Message: fmt.Sprintf("$ref %.200q points to nothing in the document", ref)}
 		}
 		n, p = t, frag
 	}
