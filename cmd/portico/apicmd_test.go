@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -85,5 +89,35 @@ func TestAPIImportCLI(t *testing.T) {
 		if code != tc.code || !strings.Contains(out+errOut, tc.say) {
 			t.Errorf("%s: exit %d, want %d saying %q\n%s%s", tc.name, code, tc.code, tc.say, out, errOut)
 		}
+	}
+}
+
+// TestAdminClientNoRedirect: the admin client does not follow a
+// redirect, where its credentials would go with it (to another port of
+// the same host, say): the answer is an error, and the other server
+// never hears from it.
+func TestAdminClientNoRedirect(t *testing.T) {
+	var reached atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	defer other.Close()
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer first.Close()
+	env := func(k string) (string, bool) {
+		if k == "PORTICO_ADMIN_TOKEN" {
+			return "secret-token", true
+		}
+		return "", false
+	}
+	c, err := newAdminClient(context.Background(), first.URL, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.do(context.Background(), "GET", "/api/v1/config", nil, nil, ""); err == nil {
+		t.Error("a redirect was taken for an answer")
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("the redirect's target got %d requests (with the token)", n)
 	}
 }
