@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -98,14 +99,28 @@ type Resource struct {
 	// (the SOAPAction header of SOAP 1.1, the action parameter of the
 	// content type of SOAP 1.2).
 	SOAPAction string `json:"soap_action,omitempty"`
+	// SOAPBody is, for a SOAP API, the element every envelope calling
+	// the operation starts its Body with, in Clark notation:
+	// "{namespace}local", or "local" for an element in no namespace
+	// (the import gives it where the document tells it: see package
+	// soap's doc.go). The gateway refuses a call naming the operation's
+	// action whose envelope's Body starts with another element: a backend
+	// that dispatches on that element would run another operation. ""
+	// leaves the envelope unread.
+	SOAPBody string `json:"soap_body,omitempty"`
 }
 
 // MaxResources bounds API.Resources.
 const MaxResources = 5000
 
+// MaxSOAPBodyBytes bounds a Resource's SOAPBody: a namespace of up to
+// MaxSOAPActionBytes and a local name.
+const MaxSOAPBodyBytes = MaxSOAPActionBytes + 256
+
 // CheckResources checks an API's resources: at most MaxResources, each
 // a valid pattern, texts of bounded length without control characters,
-// and no operation ID or SOAP action twice. Errors name "resources[i]…".
+// a SOAPBody in Clark notation, and no operation ID or SOAP action
+// twice. Errors name "resources[i]…".
 func CheckResources(rs []Resource) error {
 	if len(rs) > MaxResources {
 		return FieldErrorf(EInvalid, "resources", "at most %d resources", MaxResources)
@@ -125,6 +140,9 @@ func CheckResources(rs []Resource) error {
 				return FieldErrorf(EInvalid, f+"."+t.name, "%s is at most %d bytes of UTF-8 without control characters", t.name, t.max)
 			}
 		}
+		if msg := checkSOAPBody(r.SOAPBody); msg != "" {
+			return FieldErrorf(EInvalid, f+".soap_body", "soap_body %s", msg)
+		}
 		if r.OperationID != "" {
 			if j, ok := ids[r.OperationID]; ok {
 				return FieldErrorf(EInvalid, f+".operation_id", "operation_id %q is also resources[%d]'s", r.OperationID, j)
@@ -139,6 +157,28 @@ func CheckResources(rs []Resource) error {
 		}
 	}
 	return nil
+}
+
+// checkSOAPBody returns what is wrong with a Resource's SOAPBody, or "".
+func checkSOAPBody(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) > MaxSOAPBodyBytes || !utf8.ValidString(s) || strings.ContainsFunc(s, isControl) {
+		return fmt.Sprintf("is at most %d bytes of UTF-8 without control characters", MaxSOAPBodyBytes)
+	}
+	local := s
+	if s[0] == '{' {
+		ns, l, ok := strings.Cut(s[1:], "}")
+		if !ok || ns == "" {
+			return `is "{namespace}local" (Clark notation), or "local" for an element in no namespace`
+		}
+		local = l
+	}
+	if local == "" || strings.ContainsFunc(local, func(r rune) bool { return r == ':' || r == '{' || r == '}' || unicode.IsSpace(r) }) {
+		return "names an element: its local name is not empty and holds no spaces, colons or braces"
+	}
+	return ""
 }
 
 // isControl reports control characters and the bidirectional controls
