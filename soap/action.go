@@ -34,41 +34,79 @@ const maxContentTypeBytes = 4096
 // one quoted string or bare value, or whose action is over
 // MaxActionBytes, not UTF-8, or holds control characters.
 func Action(contentType, soapAction string) (version, action string, ok bool) {
-	if len(contentType) > maxContentTypeBytes {
+	m, ok := parseMedia(contentType)
+	switch {
+	case !ok:
 		return "", "", false
+	case m.version == SOAP11:
+		return soap11Action(soapAction)
+	}
+	return soap12Action(m.action)
+}
+
+// media is what a request's Content-Type says of its SOAP message.
+type media struct {
+	version   string
+	action    string // SOAP 1.2's action parameter (of start-info, for MTOM, when it has one)
+	multipart bool   // multipart/related: the envelope is in a part
+	params    map[string]string
+}
+
+// parseMedia reads a Content-Type as Action does; ok is false for one
+// that is not SOAP's.
+func parseMedia(contentType string) (m media, ok bool) {
+	if len(contentType) > maxContentTypeBytes {
+		return m, false
 	}
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return "", "", false
+		return m, false
 	}
+	m.params = params
 	switch mt {
 	case "text/xml":
-		return soap11Action(soapAction)
+		m.version = SOAP11
 	case "application/soap+xml":
-		return soap12Action(params["action"])
+		m.version, m.action = SOAP12, params["action"]
 	case "multipart/related":
+		m.multipart = true
 		switch strings.ToLower(strings.TrimSpace(params["type"])) {
 		case "text/xml":
-			return soap11Action(soapAction)
+			m.version = SOAP11
 		case "application/soap+xml":
-			return soap12Action(params["action"])
+			m.version, m.action = SOAP12, params["action"]
 		case "application/xop+xml":
 			start, startParams, err := mime.ParseMediaType(params["start-info"])
 			if err != nil {
-				return "", "", false
+				return media{}, false
 			}
 			switch start {
 			case "text/xml":
-				return soap11Action(soapAction)
+				m.version = SOAP11
 			case "application/soap+xml":
+				m.version = SOAP12
 				if a, ok := startParams["action"]; ok {
-					return soap12Action(a)
+					m.action = a
+				} else {
+					m.action = params["action"]
 				}
-				return soap12Action(params["action"])
 			}
 		}
 	}
-	return "", "", false
+	if m.version == "" {
+		return media{}, false
+	}
+	return m, true
+}
+
+// mediaParam returns the parameter name of a media type.
+func mediaParam(contentType, name string) (string, bool) {
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return "", false
+	}
+	v, ok := params[name]
+	return v, ok
 }
 
 // soap11Action reads the value of a SOAPAction header.

@@ -1,12 +1,15 @@
 // Package soap is what Portico knows of SOAP: it reads a WSDL 1.1
 // document into the service an API is imported from (ParseWSDL, Service,
-// Service.Resources), tells which operation a request calls (Action), and
-// writes the gateway's own errors as SOAP faults (Fault). It is a library
-// of pure functions: no I/O, no goroutines, no state between calls.
-// Documents come from outside (issue 12's import): ParseWSDL takes any
-// bytes and refuses, with an *Error naming the element, its line and its
-// column, what it cannot take whole. Envelopes are not read here: the
-// gateway passes them through untouched.
+// Service.Resources), tells which operation a request names (Action) and
+// which its envelope calls (BodyElement), and writes the gateway's own
+// errors as SOAP faults (Fault). It is a library of pure functions: no
+// goroutines, no state between calls, no I/O but reading the io.Reader
+// BodyElement is given. Documents and envelopes come from outside (issue
+// 12's import, a gateway's clients): ParseWSDL takes any bytes and
+// refuses, with an *Error naming the element, its line and its column,
+// what it cannot take whole; BodyElement likewise refuses an envelope it
+// cannot read. The gateway passes envelopes through untouched: it only
+// reads the start of some (proxy's doc.go, "SOAP APIs").
 //
 // # Moving parts
 //
@@ -17,12 +20,15 @@
 //     binds, and QNames in attribute values resolved in scope) and the
 //     limits. It keeps only the open elements.
 //   - wsdl.go: ParseWSDL and the types. As elements pass it keeps, of
-//     each port type, binding and service, what Portico uses (names,
-//     documentation, soapActions, styles, ports and addresses), and
-//     skips the rest, schemas included; then it puts the Service
-//     together and checks the references.
+//     each message, port type, binding and service, what Portico uses
+//     (names, documentation, the elements of messages' parts, inputs,
+//     soapActions, styles, the soap:body of inputs, ports and
+//     addresses), and skips the rest, schemas included; then it puts the
+//     Service together and checks the references.
 //   - resource.go: Service.Resources and ResourcePattern.
 //   - action.go: Action, from a request's Content-Type and SOAPAction.
+//   - envelope.go: BodyElement, the first element of an envelope's Body,
+//     read from a stream with the reader of xml.go.
 //   - fault.go: Fault, in SOAP 1.1 or 1.2.
 //   - error.go: Error, and positions in the document.
 //
@@ -62,7 +68,24 @@
 // envelope, which the gateway does not read, and in the HTTP action only
 // when they use WS-Addressing, and then SOAP 1.1 clients may still send
 // "". Nor is the body's first element, by which JAX-WS services
-// dispatch: naming an operation by it would need the envelope read.
+// dispatch: it is no name for the limits, but what the gateway checks a
+// call's envelope against (below).
+//
+// An operation's body element (Operation.BodyElement, a Resource's
+// SOAPBody) is the element, in Clark notation ("{namespace}local"), that
+// the soap:Body of every request calling it starts with, where the
+// document tells it: in document style, the element of the one part of
+// its input message that the input's soap:body binds (all the message's
+// parts, or those its parts attribute names; a soap:body inside a MIME
+// multipartRelated counts); in rpc style, the operation's name in the
+// soap:body's namespace attribute. It is left empty — the gateway then
+// does not check the envelope against it — where the document does not
+// tell it: an operation without input or without soap:body, a document
+// style body of no part or several (WS-I's Basic Profile allows one,
+// R2201), or of a part with a type (its content, not an element, is the
+// Body's), an rpc soap:body without namespace (R2717 requires one), and
+// an operation that two bindings give different elements. The schemas
+// are not read: that the element is declared is not checked.
 //
 // # Hostile documents
 //
@@ -92,14 +115,23 @@
 //   - WSDL 2.0, named as such, and any root but WSDL 1.1's definitions;
 //   - names empty, over MaxNameBytes (200, the bound of an operation ID)
 //     or holding spaces, colons or control characters (Unicode's C0 and
-//     C1 ranges, which portico.CheckResources refuses); soapActions over
-//     MaxActionBytes or with control characters; names given twice and
-//     overloaded operations;
+//     C1 ranges, which portico.CheckResources refuses), parts' names
+//     likewise (colons allowed); soapActions over MaxActionBytes or with
+//     control characters; names given twice (messages and the parts of
+//     one included) and overloaded operations;
+//   - a part with both an element and a type (R2306), a part's element
+//     or an input's message that is not a QName with a declared prefix,
+//     an element in a namespace over MaxActionBytes or holding control
+//     characters or braces (Clark notation could not write it), a
+//     soap:body namespace likewise, a use neither literal nor encoded, a
+//     second input in an operation or soap:body in an input;
 //   - references to nothing: a binding's port type or a port's binding
-//     (by namespace and name), SOAP bindings that lack an operation of
-//     their port type or list one it lacks (no operation without a SOAP
-//     binding), SOAP versions that do not match between port, binding and
-//     operation;
+//     (by namespace and name), the input message of an operation of a
+//     SOAP binding's port type, a part a soap:body's parts attribute
+//     names, SOAP bindings that lack an operation of their port type or
+//     list one it lacks (no operation without a SOAP binding), SOAP
+//     versions that do not match between port, binding, operation and
+//     soap:body;
 //   - no service with a SOAP port, and SOAP addresses that are not an
 //     absolute http or https URL with a host, or that carry credentials,
 //     a query or a fragment (an API's target has none);
@@ -128,6 +160,25 @@
 // 1.1, application/soap+xml with its action parameter SOAP 1.2 (and
 // either inside multipart/related, for attachments and MTOM). It refuses
 // (ok false) what is neither, and actions a Resource could not hold.
+//
+// BodyElement reads a request's envelope, of the version its
+// Content-Type names, up to the start tag of the Body's first child, and
+// not a byte further but what the decoder reads ahead (its caller bounds
+// the reader: the gateway holds 64 KiB at most). It reads with the
+// WSDL's reader, so with its refusals (no DOCTYPE, declared prefixes,
+// UTF-8, MaxDepth), one pass, no copy of the envelope kept; and it is
+// stricter than SOAP stacks are where they could part ways with it: the
+// Envelope of the Content-Type's version as the root, an optional Header
+// and then the Body as its first children, nothing but spaces in the
+// Envelope and in the Body before its child, a Content-Type charset of
+// UTF-8 (or US-ASCII) if any. Of a multipart body (SOAP with
+// attachments, MTOM) it reads the first part, which must be the root
+// (the start parameter, when given, names its Content-ID), come after
+// nothing but line breaks, with a boundary line of the boundary and
+// spaces alone, and not be encoded for transfer (base64,
+// quoted-printable). FuzzBodyElement checks that it never panics, that
+// the names it gives fit a Resource, and that they are those
+// encoding/xml's own namespace handling finds.
 // Fault writes a fault of the request's version, Client or Sender for a
 // 4xx status and Server or Receiver for a 5xx, with the message as its
 // text and Portico's error code in the detail, escaped so that no

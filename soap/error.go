@@ -8,10 +8,11 @@ import (
 	"github.com/portico-gw/portico"
 )
 
-// Error is ParseWSDL's refusal of a document: what is wrong and where. It
-// unwraps to a *portico.Error (Code, Field "document", and this error's
-// text as the message), so portico.ErrorCodeOf and ErrorMessageOf read
-// it as they read any domain error.
+// Error is ParseWSDL's refusal of a document, or BodyElement's of an
+// envelope: what is wrong and where. It unwraps to a *portico.Error
+// (Code, Field "document", and this error's text as the message), so
+// portico.ErrorCodeOf and ErrorMessageOf read it as they read any domain
+// error.
 type Error struct {
 	// Code is portico.EInvalid, or portico.ETooLarge for a document over
 	// MaxDocumentBytes.
@@ -23,7 +24,8 @@ type Error struct {
 	Path string
 	// Line and Column (from 1; the column in characters) place the start
 	// of the offending element, or the point where the XML stopped
-	// parsing; 0 when unknown.
+	// parsing; 0 when unknown. In an envelope they are where the reader
+	// was (the end of the offending start tag), the column in bytes.
 	Line, Column int
 	// Message says what is wrong, in words for the document's author.
 	Message string

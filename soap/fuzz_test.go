@@ -11,10 +11,12 @@ import (
 	"github.com/portico-gw/portico/soap"
 )
 
-// FuzzParseWSDL feeds documents to ParseWSDL. It must not panic; it must
-// refuse only with an *soap.Error that places itself consistently; and
-// what it accepts must hold what checkService checks: among it, that
-// its resources pass portico.CheckResources.
+// FuzzParseWSDL feeds documents to ParseWSDL, starting from those of
+// testdata, the refusals and the documents of the body elements. It must
+// not panic; it must refuse only with an *soap.Error that places itself
+// consistently; and what it accepts must hold what checkService checks:
+// among it, that its resources (their SOAPBody included) pass
+// portico.CheckResources.
 func FuzzParseWSDL(f *testing.F) {
 	for _, file := range documents(f) {
 		doc, err := os.ReadFile(file)
@@ -24,6 +26,9 @@ func FuzzParseWSDL(f *testing.F) {
 		f.Add(doc)
 	}
 	f.Add([]byte(base))
+	for _, c := range bodyElements {
+		f.Add([]byte(c.doc))
+	}
 	for _, r := range refusals {
 		if len(r.doc) < 4<<10 {
 			f.Add([]byte(r.doc))

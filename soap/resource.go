@@ -20,9 +20,9 @@ const maxSummaryBytes = 1000
 // Resources returns the API's resources for the service: one for each
 // operation, in order, with ResourcePattern, the operation's name as
 // OperationID, its documentation as Summary (on one line, without
-// control characters, cut to 1000 bytes), and as SOAPAction the action
-// every client names it by: its SOAPAction (the SOAP 1.2 binding's when
-// only that lists it).
+// control characters, cut to 1000 bytes), its BodyElement as SOAPBody,
+// and as SOAPAction the action every client names it by: its SOAPAction
+// (the SOAP 1.2 binding's when only that lists it).
 //
 // An action that several operations share is given to none of them: the
 // gateway could not tell which one a request calls, so none can be
@@ -47,7 +47,7 @@ func (s *Service) Resources() []portico.Resource {
 	}
 	rs := make([]portico.Resource, 0, len(s.Operations))
 	for _, o := range s.Operations {
-		r := portico.Resource{Pattern: ResourcePattern, OperationID: o.Name, Summary: summary(o.Documentation)}
+		r := portico.Resource{Pattern: ResourcePattern, OperationID: o.Name, Summary: summary(o.Documentation), SOAPBody: o.BodyElement}
 		if a := o.action(); uses[a] == 1 {
 			r.SOAPAction = a
 		}

@@ -87,6 +87,17 @@ type Operation struct {
 	// documentation, or of the binding operation's when that has none,
 	// tidied as Service.Documentation is.
 	Documentation string `json:"documentation,omitempty"`
+	// BodyElement is the element a request's soap:Body starts with when
+	// it calls the operation, in Clark notation ("{namespace}local", or
+	// "local" in no namespace): in document style the element of the
+	// one part of its input message that the soap:body binds; in rpc
+	// style the operation's name in the soap:body's namespace. It is ""
+	// where the document does not tell it: no input or no soap:body, a
+	// document style body of no part or of several, or of a part with a
+	// type rather than an element; an rpc soap:body without a namespace;
+	// bindings (of one SOAP version or both) that give the operation
+	// different elements.
+	BodyElement string `json:"body_element,omitempty"`
 }
 
 // ParseWSDL reads a WSDL 1.1 document describing a SOAP service over
@@ -109,15 +120,26 @@ type Operation struct {
 //     document must be whole (an XML Schema import without a
 //     schemaLocation names a namespace, such as another schema of the
 //     same types section, and is taken);
-//   - names (of services, ports, bindings, port types, operations) that
-//     are empty, over MaxNameBytes, or hold spaces, colons or control
-//     characters; a name given twice; operations overloaded (a name twice
-//     in a port type or binding);
+//   - names (of services, ports, bindings, port types, operations,
+//     messages) that are empty, over MaxNameBytes, or hold spaces, colons
+//     or control characters (parts' names may hold colons); a name given
+//     twice (a part's in its message); operations overloaded (a name
+//     twice in a port type or binding);
+//   - a part with both an element and a type; a part's element, or an
+//     input's message, that is not a qualified name with a declared
+//     prefix; an element, or a soap:body's namespace, in a namespace over
+//     MaxActionBytes or holding control characters or braces; a use
+//     other than literal or encoded; two inputs in an operation, two
+//     soap:bodies in an input;
 //   - a binding whose type is no port type of the document, a SOAP
 //     binding that lacks an operation of its port type or lists one the
 //     port type lacks, a binding with both a soap:binding and a
 //     soap12:binding, a port whose SOAP address does not match its
-//     binding's SOAP version, a style other than document or rpc;
+//     binding's SOAP version, a soap:body of the other version, a style
+//     other than document or rpc;
+//   - an operation of a SOAP binding's port type whose input message is
+//     no message of the document, a soap:body whose parts attribute
+//     names a part its message lacks;
 //   - a soapAction over MaxActionBytes or with control characters, or
 //     an operation that two bindings of one SOAP version give different
 //     actions;
@@ -133,7 +155,8 @@ func ParseWSDL(doc []byte) (*Service, error) {
 	if len(doc) > portico.MaxDocumentBytes {
 		return nil, &Error{Code: portico.ETooLarge, Message: fmt.Sprintf("the document is %d bytes; the limit is %d (16 MiB)", len(doc), portico.MaxDocumentBytes)}
 	}
-	p := &parser{reader: newReader(doc), portTypes: map[string]*portType{}, bindings: map[string]*binding{}, services: map[string]bool{}, ports: map[string]bool{}}
+	p := &parser{reader: newReader(doc), portTypes: map[string]*portType{}, bindings: map[string]*binding{}, messages: map[string]*message{},
+		services: map[string]bool{}, ports: map[string]bool{}}
 	if err := p.run(p); err != nil {
 		return nil, err
 	}
@@ -147,10 +170,12 @@ const (
 	other kind = iota
 	definitionsKind
 	documentationKind // a documentation whose text is kept
+	messageKind
 	portTypeKind
 	portTypeOpKind
 	bindingKind
 	bindingOpKind
+	bindingInputKind // a binding operation's input, or a MIME multipart in it
 	serviceKind
 	portKind
 )
@@ -164,12 +189,14 @@ type parser struct {
 
 	portTypes    map[string]*portType // by local name: each is in tns
 	bindings     map[string]*binding
+	messages     map[string]*message
 	bindingOrder []*binding
 	serviceOrder []*service
 	services     map[string]bool // by name
 	ports        map[string]bool
 
 	// The innermost open element of each kind.
+	msg  *message
 	pt   *portType
 	ptOp *portTypeOp
 	b    *binding
@@ -204,6 +231,21 @@ type portType struct {
 
 type portTypeOp struct {
 	name, doc string
+	// Its input's message, when it has an input.
+	input         bool
+	inNS, inLocal string
+	inRef         ref
+}
+
+// message is a wsdl:message: its parts, in order and by name.
+type message struct {
+	parts []*part
+	part  map[string]*part
+}
+
+type part struct {
+	name    string
+	element string // its element in Clark notation; "" for a part with a type
 }
 
 type binding struct {
@@ -222,6 +264,15 @@ type bindingOp struct {
 	version   string // of its soap:operation or soap12:operation; "" for none
 	action    string
 	style     string
+
+	input bool // it has an input
+	// Its input's soap:body or soap12:body, when it has one.
+	body        bool
+	bodyVersion string
+	bodyRef     ref
+	partsGiven  bool     // the soap:body has a parts attribute
+	parts       []string // its part names
+	bodyNS      string   // its namespace attribute
 }
 
 type service struct {
@@ -259,6 +310,16 @@ func (p *parser) start(e *element) error {
 		case "import":
 			loc, _ := e.attr("location")
 			return p.errorAt(e.off, "the document imports %s: Portico does not follow imports; give one document with every definition inline", quote(loc))
+		case "message":
+			if err := p.checkName(e, "message"); err != nil {
+				return err
+			}
+			if p.messages[e.name] != nil {
+				return p.errorAt(e.off, "a second message named %s", quote(e.name))
+			}
+			p.msg = &message{part: map[string]*part{}}
+			p.messages[e.name] = p.msg
+			e.kind = messageKind
 		case "portType":
 			if err := p.checkName(e, "port type"); err != nil {
 				return err
@@ -296,14 +357,37 @@ func (p *parser) start(e *element) error {
 			p.pt.op[e.name] = p.ptOp
 			e.kind = portTypeOpKind
 		}
+	case messageKind:
+		if e.is(nsWSDL, "part") {
+			return p.startPart(e)
+		}
 	case portTypeOpKind:
-		if e.is(nsWSDL, "documentation") {
+		switch {
+		case e.is(nsWSDL, "documentation"):
 			p.collect(e, &p.ptOp.doc)
+		case e.is(nsWSDL, "input"):
+			if p.ptOp.input {
+				return p.errorAt(e.off, "the operation has a second input")
+			}
+			m, _ := e.attr("message")
+			ns, local, ok := p.resolveQName(strings.TrimSpace(m))
+			if !ok {
+				return p.errorAt(e.off, "the input's message %s is not a qualified name with a declared prefix", quote(m))
+			}
+			p.ptOp.input, p.ptOp.inNS, p.ptOp.inLocal, p.ptOp.inRef = true, ns, local, p.ref(e)
 		}
 	case bindingKind:
 		return p.startInBinding(e)
 	case bindingOpKind:
 		return p.startInBindingOp(e)
+	case bindingInputKind:
+		switch {
+		case e.space == nsMIME && (e.local == "multipartRelated" || e.local == "part"):
+			// SOAP with attachments: the soap:body is in a MIME part.
+			e.kind = bindingInputKind
+		case soapVersion(e.space) != "" && e.local == "body":
+			return p.startBody(e)
+		}
 	case serviceKind:
 		switch {
 		case e.is(nsWSDL, "documentation"):
@@ -396,6 +480,14 @@ func (p *parser) startInBindingOp(e *element) error {
 		p.collect(e, &p.bOp.doc)
 		return nil
 	}
+	if e.is(nsWSDL, "input") {
+		if p.bOp.input {
+			return p.errorAt(e.off, "the operation has a second input")
+		}
+		p.bOp.input = true
+		e.kind = bindingInputKind
+		return nil
+	}
 	v := soapVersion(e.space)
 	if v == "" || e.local != "operation" {
 		return nil
@@ -414,6 +506,87 @@ func (p *parser) startInBindingOp(e *element) error {
 	}
 	p.bOp.version, p.bOp.action, p.bOp.style = v, action, style
 	return nil
+}
+
+// startPart reads a part of a message: its name, and its element.
+func (p *parser) startPart(e *element) error {
+	n, _ := e.attr("name")
+	switch {
+	case n == "":
+		return p.errorAt(e.off, "the part has no name")
+	case len(n) > MaxNameBytes:
+		return p.errorAt(e.off, "the part's name is over %d bytes", MaxNameBytes)
+	case strings.ContainsFunc(n, func(r rune) bool { return isControl(r) || unicode.IsSpace(r) }):
+		return p.errorAt(e.off, "the part's name %s holds spaces or control characters", quote(n))
+	case p.msg.part[n] != nil:
+		return p.errorAt(e.off, "the message has two parts named %s", quote(n))
+	}
+	pt := &part{name: n}
+	el, hasElement := e.attr("element")
+	if _, hasType := e.attr("type"); hasElement && hasType {
+		return p.errorAt(e.off, "the part has both an element and a type (WS-I Basic Profile R2306)")
+	}
+	if hasElement {
+		ns, local, ok := p.resolveQName(strings.TrimSpace(el))
+		if !ok {
+			return p.errorAt(e.off, "the part's element %s is not a qualified name with a declared prefix", quote(el))
+		}
+		if msg := checkElement(ns, local); msg != "" {
+			return p.errorAt(e.off, "the part's element %s %s", quote(el), msg)
+		}
+		pt.element = clark(ns, local)
+	}
+	p.msg.parts = append(p.msg.parts, pt)
+	p.msg.part[n] = pt
+	return nil
+}
+
+// startBody reads the soap:body or soap12:body of a binding operation's
+// input.
+func (p *parser) startBody(e *element) error {
+	op := p.bOp
+	if op.body {
+		return p.errorAt(e.off, "the input has a second soap:body or soap12:body")
+	}
+	op.body, op.bodyVersion, op.bodyRef = true, soapVersion(e.space), p.ref(e)
+	if parts, ok := e.attr("parts"); ok {
+		op.partsGiven, op.parts = true, strings.Fields(parts)
+	}
+	ns, _ := e.attr("namespace")
+	ns = strings.TrimSpace(ns)
+	if len(ns) > MaxActionBytes || strings.ContainsFunc(ns, func(r rune) bool { return isControl(r) || r == '{' || r == '}' }) {
+		return p.errorAt(e.off, "the namespace %s is over %d bytes or holds control characters or braces", quote(ns), MaxActionBytes)
+	}
+	op.bodyNS = ns
+	if use, _ := e.attr("use"); strings.TrimSpace(use) != "" && strings.TrimSpace(use) != "literal" && strings.TrimSpace(use) != "encoded" {
+		return p.errorAt(e.off, "the use %s is neither literal nor encoded", quote(use))
+	}
+	return nil
+}
+
+// checkElement returns what is wrong with an element's namespace and
+// local name as a Resource's SOAPBody would hold them, or "".
+func checkElement(ns, local string) string {
+	switch {
+	case len(ns) > MaxActionBytes:
+		return fmt.Sprintf("is in a namespace of over %d bytes", MaxActionBytes)
+	case strings.ContainsFunc(ns, func(r rune) bool { return isControl(r) || r == '{' || r == '}' }):
+		return "is in a namespace that holds control characters or braces"
+	case len(local) > MaxNameBytes:
+		return fmt.Sprintf("has a name of over %d bytes", MaxNameBytes)
+	case strings.ContainsFunc(local, func(r rune) bool { return isControl(r) || unicode.IsSpace(r) || r == '{' || r == '}' }):
+		return "has a name that holds spaces, control characters or braces"
+	}
+	return ""
+}
+
+// clark writes an element's name in Clark notation: "{namespace}local",
+// or "local" in no namespace.
+func clark(ns, local string) string {
+	if ns == "" {
+		return local
+	}
+	return "{" + ns + "}" + local
 }
 
 func (p *parser) startPort(e *element) error {
@@ -467,10 +640,11 @@ func (p *parser) collect(e *element, into *string) {
 	p.docText.Reset()
 }
 
-func (p *parser) text(t []byte) {
+func (p *parser) text(t []byte) error {
 	if p.docInto != nil {
 		p.docText.Write(t)
 	}
+	return nil
 }
 
 func (p *parser) end(e *element) error {
@@ -605,6 +779,22 @@ func (p *parser) checkBinding(b *binding) error {
 		if op.version != "" && op.version != b.version {
 			return p.errorAtRef(op.ref, "the operation has a SOAP %s soap:operation in a SOAP %s binding", op.version, b.version)
 		}
+		if op.body && op.bodyVersion != b.version {
+			return p.errorAtRef(op.bodyRef, "the input has a SOAP %s soap:body in a SOAP %s binding", op.bodyVersion, b.version)
+		}
+		ptOp := pt.op[op.name]
+		if !ptOp.input {
+			continue
+		}
+		msg := p.messages[ptOp.inLocal]
+		if ptOp.inNS != p.tns || msg == nil {
+			return p.errorAtRef(ptOp.inRef, "the input's message %s is no message of the document%s", quote(ptOp.inLocal), p.notInTNS(ptOp.inNS))
+		}
+		for _, n := range op.parts {
+			if msg.part[n] == nil {
+				return p.errorAtRef(op.bodyRef, "the soap:body's parts name %s, which the message %s lacks", quote(n), quote(ptOp.inLocal))
+			}
+		}
 	}
 	for _, op := range pt.ops {
 		if b.op[op.name] == nil {
@@ -623,10 +813,12 @@ type merger struct {
 
 type merged struct {
 	Operation
-	// action and binding for each SOAP version, for the checks.
+	// action, binding and body element for each SOAP version, for the
+	// checks.
 	has     [2]bool
 	action  [2]string
 	binding [2]string
+	body    [2]string
 }
 
 func (m *merger) add(p *parser, b *binding, op *bindingOp, ptOp *portTypeOp) error {
@@ -634,15 +826,16 @@ func (m *merger) add(p *parser, b *binding, op *bindingOp, ptOp *portTypeOp) err
 	if b.version == SOAP12 {
 		v = 1
 	}
+	style := op.style
+	if style == "" {
+		style = b.style
+	}
+	if style == "" {
+		style = "document"
+	}
+	body := p.bodyElement(style, op, ptOp)
 	o := m.byName[op.name]
 	if o == nil {
-		style := op.style
-		if style == "" {
-			style = b.style
-		}
-		if style == "" {
-			style = "document"
-		}
 		doc := ptOp.doc
 		if doc == "" {
 			doc = op.doc
@@ -656,9 +849,13 @@ func (m *merger) add(p *parser, b *binding, op *bindingOp, ptOp *portTypeOp) err
 			return p.errorAtRef(op.ref, "the operation %s has the SOAP %s action %s in the binding %s and %s in the binding %s: Portico could not tell which to match",
 				quote(op.name), b.version, quote(o.action[v]), quote(o.binding[v]), quote(op.action), quote(b.name))
 		}
+		if o.body[v] != body {
+			o.body[v] = ""
+			o.BodyElement = ""
+		}
 		return nil
 	}
-	o.has[v], o.action[v], o.binding[v] = true, op.action, b.name
+	o.has[v], o.action[v], o.binding[v], o.body[v] = true, op.action, b.name, body
 	o.Versions = o.Versions[:0]
 	for i, ver := range []string{SOAP11, SOAP12} {
 		if o.has[i] {
@@ -674,7 +871,44 @@ func (m *merger) add(p *parser, b *binding, op *bindingOp, ptOp *portTypeOp) err
 	default:
 		o.SOAPAction = o.action[1]
 	}
+	switch {
+	case o.has[0] && o.has[1] && o.body[0] != o.body[1]:
+		o.BodyElement = ""
+	case o.has[0]:
+		o.BodyElement = o.body[0]
+	default:
+		o.BodyElement = o.body[1]
+	}
 	return nil
+}
+
+// bodyElement returns the element, in Clark notation, that the soap:Body
+// of a request calling op (of the port type's ptOp, in style) starts
+// with, or "" when the document does not tell it (see
+// Operation.BodyElement). checkBinding has checked the references.
+func (p *parser) bodyElement(style string, op *bindingOp, ptOp *portTypeOp) string {
+	if !ptOp.input || !op.body {
+		return ""
+	}
+	if style == "rpc" {
+		// The wrapper element: the operation's name in the namespace.
+		if op.bodyNS == "" || strings.ContainsAny(op.name, "{}") {
+			return ""
+		}
+		return clark(op.bodyNS, op.name)
+	}
+	msg := p.messages[ptOp.inLocal]
+	parts := msg.parts
+	if op.partsGiven {
+		parts = parts[:0:0]
+		for _, n := range op.parts {
+			parts = append(parts, msg.part[n])
+		}
+	}
+	if len(parts) != 1 {
+		return ""
+	}
+	return parts[0].element
 }
 
 // checkAddress returns what is wrong with a SOAP address as an API's

@@ -30,6 +30,7 @@ const (
 	nsWSDL   = "http://schemas.xmlsoap.org/wsdl/"
 	nsSOAP11 = "http://schemas.xmlsoap.org/wsdl/soap/"
 	nsSOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
+	nsMIME   = "http://schemas.xmlsoap.org/wsdl/mime/"
 	nsWSDL20 = "http://www.w3.org/ns/wsdl"
 	nsXML    = "http://www.w3.org/XML/1998/namespace"
 	nsXMLNS  = "http://www.w3.org/2000/xmlns/"
@@ -46,10 +47,11 @@ func isXSD(ns string) bool {
 // references) and does itself what RawToken leaves out: end tags that
 // match, one root element, namespace prefixes resolved (so that
 // elements are matched by URI), attributes given once, and the limits.
-// It keeps only the open elements: the WSDL reader (wsdl.go) takes what
-// it needs as they pass.
+// It keeps only the open elements: the WSDL reader (wsdl.go) and the
+// envelope reader (envelope.go) take what they need as they pass.
 type reader struct {
-	doc  []byte // the document as given, for positions
+	doc  []byte // the document as given, for positions; nil for a stream
+	what string // what it reads, for messages: "WSDL documents", "envelopes"
 	base int64  // offset in doc of what the decoder reads (after a byte order mark)
 	d    *xml.Decoder
 	// stack holds the open elements, the root first.
@@ -103,7 +105,7 @@ func (e *element) qname() string {
 type events interface {
 	start(e *element) error
 	end(e *element) error
-	text(t []byte)
+	text(t []byte) error
 }
 
 var (
@@ -112,12 +114,21 @@ var (
 )
 
 func newReader(doc []byte) *reader {
-	r := &reader{doc: doc, ns: map[string][]string{"xml": {nsXML}}}
 	body := doc
+	var base int64
 	if bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) { // a UTF-8 byte order mark
-		body, r.base = body[3:], 3
+		body, base = body[3:], 3
 	}
-	r.d = xml.NewDecoder(bytes.NewReader(body))
+	r := newStreamReader(bytes.NewReader(body), "WSDL documents")
+	r.doc, r.base = doc, base
+	return r
+}
+
+// newStreamReader returns a reader of src, which starts after any byte
+// order mark; errors place themselves by the decoder's position.
+func newStreamReader(src io.Reader, what string) *reader {
+	r := &reader{what: what, ns: map[string][]string{"xml": {nsXML}}}
+	r.d = xml.NewDecoder(src)
 	r.d.Strict = true
 	r.d.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
 		if l := strings.ToLower(label); l == "us-ascii" || l == "ascii" {
@@ -131,7 +142,7 @@ func newReader(doc []byte) *reader {
 // run reads the document to its end, passing elements and text to ev.
 func (r *reader) run(ev events) error {
 	if bytes.HasPrefix(r.doc, []byte{0xfe, 0xff}) || bytes.HasPrefix(r.doc, []byte{0xff, 0xfe}) {
-		return &Error{Code: portico.EInvalid, Line: 1, Column: 1, Message: "the document is in UTF-16; Portico reads WSDL documents in UTF-8: convert it"}
+		return &Error{Code: portico.EInvalid, Line: 1, Column: 1, Message: "the document is in UTF-16; Portico reads " + r.what + " in UTF-8: convert it"}
 	}
 	for {
 		off := r.base + r.d.InputOffset()
@@ -153,7 +164,9 @@ func (r *reader) run(ev events) error {
 			}
 		case xml.CharData:
 			if len(r.stack) > 0 {
-				ev.text(t)
+				if err := ev.text(t); err != nil {
+					return err
+				}
 			} else if rest := bytes.TrimLeft(t, " \t\r\n"); len(rest) > 0 {
 				return r.errorAt(off+int64(len(t)-len(rest)), "text outside the root element")
 			}
@@ -331,9 +344,14 @@ func (r *reader) path() string {
 }
 
 // errorAt returns an EInvalid Error at byte offset off of the document,
-// inside the open elements.
+// inside the open elements; in a stream, where the decoder is.
 func (r *reader) errorAt(off int64, format string, args ...any) *Error {
-	line, col := position(r.doc, off)
+	var line, col int
+	if r.doc != nil {
+		line, col = position(r.doc, off)
+	} else {
+		line, col = r.d.InputPos()
+	}
 	return &Error{Code: portico.EInvalid, Path: r.path(), Line: line, Column: col, Message: fmt.Sprintf(format, args...)}
 }
 
@@ -345,7 +363,7 @@ func (r *reader) syntaxError(err error) *Error {
 	case errors.As(err, &se):
 		msg = "the document is not well-formed XML: " + se.Msg
 	case errors.Is(err, errEncoding):
-		msg = "the document declares an encoding other than UTF-8; Portico reads WSDL documents in UTF-8: convert it, and declare encoding=\"UTF-8\" or none"
+		msg = "the document declares an encoding other than UTF-8; Portico reads " + r.what + " in UTF-8: convert it, and declare encoding=\"UTF-8\" or none"
 	case errors.Is(err, errNotASCII):
 		msg = "the document declares the encoding US-ASCII but holds a byte over 0x7F: declare UTF-8"
 	default:
