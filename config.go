@@ -98,7 +98,9 @@ func (c *Config) With(version int64, changes ...Change) *Config {
 	for _, ch := range changes {
 		switch ch.Kind {
 		case KindPlan:
+			old := n.Plans.Get(ch.ID)
 			n.Plans = put(n.Plans, ch.ID, ch.Plan, ch.Delete)
+			ix.plan(ch.ID, old, n.Plans.Get(ch.ID))
 		case KindAPI:
 			old := n.APIs.Get(ch.ID)
 			n.APIs = put(n.APIs, ch.ID, ch.API, ch.Delete)

@@ -22,6 +22,8 @@ type index struct {
 	apisUnder   Table[Table[API]]          // context path → APIs whose context lies under it
 	groupByName Table[Group]               // by lower-case name
 	groupsOf    Table[Table[Group]]        // user ID → the groups it is a member of
+	apisByName  Table[Table[API]]          // apiNameKey → the APIs of that name and version
+	plansOf     Table[Table[Plan]]         // user ID → the plans it owns
 }
 
 // index returns c's index, building it on first use.
@@ -46,6 +48,8 @@ func (c *Config) index() *index {
 	wg.Go(func() { ix.appsByOwner = groupBy(c.Applications, func(a *Application) string { return a.Owner }) })
 	wg.Go(func() { ix.apiByCtx, ix.apisUnder = contextIndex(c.APIs) })
 	wg.Go(func() { ix.groupByName, ix.groupsOf = groupIndex(c.Groups) })
+	wg.Go(func() { ix.apisByName = groupBy(c.APIs, apiNameKey) })
+	wg.Go(func() { ix.plansOf = groupBy(c.Plans, ownerOfPlan) })
 	wg.Wait()
 	if c.ix.CompareAndSwap(nil, ix) {
 		return ix
@@ -218,6 +222,7 @@ func appOfKey(k *Key) string           { return k.ApplicationID }
 func appOfSub(s *Subscription) string  { return s.ApplicationID }
 func apiOfSub(s *Subscription) string  { return s.APIID }
 func ownerOfApp(a *Application) string { return a.Owner }
+func ownerOfPlan(p *Plan) string       { return p.Owner }
 func lowerName(u *User) string         { return strings.ToLower(u.Username) }
 func lowerGroup(g *Group) string       { return strings.ToLower(g.Name) }
 
@@ -262,6 +267,13 @@ func (ix *index) api(id string, old, cur *API) {
 	if cur != nil {
 		ix.apiByCtx = ix.apiByCtx.With(cur.Context, cur)
 		ancestors(cur.Context, func(p string) { ix.apisUnder = join(ix.apisUnder, p, id, cur) })
+	}
+	ix.apisByName = regroup(ix.apisByName, id, old, cur, apiNameKey)
+}
+
+func (ix *index) plan(id string, old, cur *Plan) {
+	if ix != nil {
+		ix.plansOf = regroup(ix.plansOf, id, old, cur, ownerOfPlan)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,6 +81,7 @@ func TestValidateAPIAuthAndPolicies(t *testing.T) {
 		if _, ok := edits["context"]; !ok {
 			edits["context"] = "/ok/" + string(rune('a'+i))
 		}
+		edits["version"] = "v" + strconv.Itoa(i+2) // a name of its own
 		adm.do("POST", "/api/v1/apis", edit(t, base, edits)).want(http.StatusCreated)
 	}
 

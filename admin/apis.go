@@ -197,10 +197,11 @@ func validates(a *portico.API) bool {
 	return a != nil && a.Policies != nil && a.Policies.ValidateRequests && a.Document != nil
 }
 
-// checkAPIRefs checks a against the rest of the Config: its context clashes
-// with no other API's (portico.Config.ContextClash) and its plans may be
-// offered (portico.Config.CheckAPIPlans) and its groups exist
-// (portico.Config.CheckAPIGroups). Only admins may allow nesting
+// checkAPIRefs checks a against the rest of the Config: its context
+// clashes with no other API's (portico.Config.ContextClash), its groups
+// exist (portico.Config.CheckAPIGroups), its plans may be offered
+// (portico.Config.CheckAPIPlans), and its name and version are no other
+// API's (portico.Config.CheckAPIName). Only admins may allow nesting
 // across owners, and turn on forward_credentials: a backend that gets an
 // application's key or token could use it on every API the application
 // subscribes to. old is the API as stored, nil for a new one.
@@ -222,7 +223,10 @@ func checkAPIRefs(cfg *portico.Config, me *portico.User, a, old *portico.API, al
 	if err := cfg.CheckAPIGroups(a); err != nil {
 		return err
 	}
-	return cfg.CheckAPIPlans(a, isAdmin(me))
+	if err := cfg.CheckAPIPlans(a, isAdmin(me)); err != nil {
+		return err
+	}
+	return cfg.CheckAPIName(a)
 }
 
 // contextClashError says what clashes, naming the other API only to who

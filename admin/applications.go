@@ -115,6 +115,9 @@ func (s *Server) createApplication(w http.ResponseWriter, r *http.Request, c *ca
 			CreatedAt:   t.now,
 			UpdatedAt:   t.now,
 		}
+		if err := t.cfg.CheckApplicationName(out); err != nil {
+			return err
+		}
 		t.put(out)
 		return nil
 	})
@@ -151,6 +154,9 @@ func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		n := *old
 		n.Name, n.Description, n.Owner, n.UpdatedAt = req.Name, req.Description, owner, t.now
+		if err := t.cfg.CheckApplicationName(&n); err != nil {
+			return err
+		}
 		t.put(&n)
 		out = &n
 		return nil

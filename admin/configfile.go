@@ -36,6 +36,10 @@ type configApplyResult struct {
 	Version     int64                   `json:"version"`
 	Changes     int                     `json:"changes"`
 	Differences []configfile.Difference `json:"differences"`
+	// LeftOut names what of the file a select=tag=… apply leaves
+	// untouched: the sections other than apis, and the APIs carrying no
+	// selected tag.
+	LeftOut []string `json:"left_out,omitempty"`
 }
 
 // exportConfig answers GET /api/v1/config[?include=consumers]: the
@@ -154,7 +158,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, c *call) er
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, configApplyResult{DryRun: true, Version: c.cfg.Version, Changes: len(cs.Changes), Differences: differences(cs)})
+		writeJSON(w, http.StatusOK, configApplyResult{DryRun: true, Version: c.cfg.Version, Changes: len(cs.Changes), Differences: differences(cs), LeftOut: cs.LeftOut})
 		return nil
 	}
 	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
@@ -175,7 +179,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, c *call) er
 	for _, d := range cs.Dropped {
 		s.dropDocument(d.API, d.SHA256)
 	}
-	writeJSON(w, http.StatusOK, configApplyResult{Version: s.cv.Load().Version, Changes: len(cs.Changes), Differences: differences(cs)})
+	writeJSON(w, http.StatusOK, configApplyResult{Version: s.cv.Load().Version, Changes: len(cs.Changes), Differences: differences(cs), LeftOut: cs.LeftOut})
 	return nil
 }
 
@@ -402,8 +406,10 @@ func checkChange(cfg, final *portico.Config, t *tx, ch portico.Change, allowNest
 	switch {
 	case ch.Plan != nil:
 		old := cfg.Plans.Get(ch.ID)
-		_, err := ownerFor(t, ch.Plan.Owner, ownerOf(old, t.me), true)
-		return err
+		if _, err := ownerFor(t, ch.Plan.Owner, ownerOf(old, t.me), true); err != nil {
+			return err
+		}
+		return final.CheckPlanName(ch.Plan)
 	case ch.API != nil:
 		return checkAPIChange(cfg, final, t, ch.API, allowNested)
 	case ch.Group != nil:
@@ -413,8 +419,10 @@ func checkChange(cfg, final *portico.Config, t *tx, ch portico.Change, allowNest
 		if old := cfg.Applications.Get(ch.ID); old != nil {
 			owner = old.Owner
 		}
-		_, err := ownerFor(t, ch.Application.Owner, owner, false)
-		return err
+		if _, err := ownerFor(t, ch.Application.Owner, owner, false); err != nil {
+			return err
+		}
+		return final.CheckApplicationName(ch.Application)
 	case ch.Subscription != nil:
 		return checkSubscriptionChange(cfg, final, ch.Subscription)
 	case ch.Delete:

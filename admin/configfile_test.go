@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -103,7 +104,7 @@ apis:
     endpoint:
       type: load_balancer
       targets: [{url: "http://10.0.0.6:7001"}, {url: "http://10.0.0.7:7001", weight: 2}]
-    plans: [gold]
+    plans: [{name: gold, owner: pat}]
 users:
   - username: sam
     roles: [subscriber]
@@ -131,7 +132,7 @@ func TestConfigApply(t *testing.T) {
 	e.addUser("pat", portico.RolePublisher)
 	before := e.store.snapshot().Version
 	res := e.admin().apply("", theFile()).applied()
-	want := []string{"create plan gold", "create plan silver", "create group partners", "create api billing 2", "create api weather 1.0",
+	want := []string{"create plan gold (pat)", "create plan silver (pat)", "create group partners", "create api billing 2", "create api weather 1.0",
 		"create user sam", "create application sam-app (sam)", "create key pk_sam12… (sam-app (sam))", "create subscription sam-app (sam) → weather 1.0"}
 	if got := res.lines(); !slices.Equal(got, want) || res.DryRun || res.Changes != 9 {
 		t.Fatalf("apply: %+v\n%v", res, got)
@@ -218,14 +219,15 @@ func TestConfigApplyRefuses(t *testing.T) {
 		want   string
 	}{
 		{"plan rule", "", []string{"rate_limit: {limit: 100, per: second}", "rate_limit: {limit: 0, per: second}"}, 400,
-			"plans[0].rate_limit.limit", "plan gold: rate_limit.limit must be greater than 0"},
+			"plans[0].rate_limit.limit", "plan gold (pat): rate_limit.limit must be greater than 0"},
 		{"API rule", "", []string{`url: "http://10.0.0.5:7001"`, `url: "ftp://10.0.0.5"`}, 400,
 			"apis[0].endpoint.targets[0].url", "api weather 1.0: endpoint.targets[0].url must be an absolute http or https URL"},
 		{"unknown plan", "", []string{"plans: [gold, silver]", "plans: [gold, platinum]"}, 400,
-			"apis[0].plans[1]", `no plan "platinum"`},
+			"apis[0].plans[1]", `no plan platinum (pat) in the file or the store`},
 		{"same context", "", []string{"context: /billing", "context: /weather/v1"}, 409,
 			"apis[1].context", `context "/weather/v1" is also API "weather"`},
-		{"owner not a publisher", "", []string{"    owner: pat\n    state: published", "    owner: viewer\n    state: published"}, 400,
+		{"owner not a publisher", "", []string{"    owner: pat\n    state: published", "    owner: viewer\n    state: published",
+			"plans: [gold, silver]", "plans: [{name: gold, owner: pat}, {name: silver, owner: pat}]"}, 400,
 			"apis[0].owner", `owner "viewer" is neither a publisher nor an admin`},
 		{"published without plans", "", []string{"plans: [gold, silver]", "plans: []"}, 400,
 			"apis[0].plans", "must offer at least one plan"},
@@ -286,7 +288,7 @@ func TestConfigApplyAllOrNothing(t *testing.T) {
 	e := newEnv(t, func(s *admin.Server) { s.Documents = docs })
 	e.addUser("pat", portico.RolePublisher)
 	before := e.store.snapshot().Version
-	file := strings.Replace(theFile(), "    plans: [gold]\n", "    plans: [gold]\n    document:\n      format: openapi\n      content: {openapi: 3.0.3, info: {title: B, version: '2'}, paths: {}}\n", 1)
+	file := strings.Replace(theFile(), "    plans: [{name: gold, owner: pat}]\n", "    plans: [{name: gold, owner: pat}]\n    document:\n      format: openapi\n      content: {openapi: 3.0.3, info: {title: B, version: '2'}, paths: {}}\n", 1)
 	file = strings.Replace(file, "  - username: admin\n", "  - username: admin\n    webhook_url: not-a-url\n", 1)
 	e.admin().apply("", file).wantErr(400, "users[2].webhook_url")
 	if e.store.snapshot().Version != before || len(docs.keys()) != 0 {
@@ -459,5 +461,119 @@ func TestConfigApplyContentTypes(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("Content-Type %s: %d, want %d", ct, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestConfigNames: names are unique where a file knows entities by them —
+// plans and applications among one owner's, APIs (with their versions)
+// across the store, in any case — at every route that creates or renames
+// one, so no publisher or subscriber can make the admin's export, diff or
+// apply fail; and another owner's plan of the same name changes nothing
+// of what a file's plan names refer to.
+func TestConfigNames(t *testing.T) {
+	docs := &memDocs{}
+	e := newEnv(t, func(s *admin.Server) { s.Documents = docs })
+	e.addUser("pat", portico.RolePublisher)
+	mallory, _ := e.addUser("mallory", portico.RolePublisher)
+	e.admin().apply("", theFile()).want(200)
+	sam := e.as("sam", "sam-secret")
+	e.admin().do("PUT", "/api/v1/users/"+e.store.snapshot().UserByName("sam").ID, map[string]any{"password": "sam-secret"}).want(200)
+
+	// Another publisher's plan "gold" is hers: allowed, once.
+	mallory.do("POST", "/api/v1/plans", goldPlan("gold")).want(http.StatusCreated)
+	mallory.do("POST", "/api/v1/plans", goldPlan("GOLD")).wantErr(http.StatusConflict, "name")
+	other := mallory.do("POST", "/api/v1/plans", goldPlan("other")).want(http.StatusCreated).str("id")
+	mallory.do("PUT", "/api/v1/plans/"+other, goldPlan("Gold")).wantErr(http.StatusConflict, "name")
+	// A subscriber's applications, and an admin moving one to an owner
+	// that has the name.
+	sam.do("POST", "/api/v1/applications", map[string]any{"name": "Sam-App"}).wantErr(http.StatusConflict, "name")
+	app := sam.do("POST", "/api/v1/applications", map[string]any{"name": "second"}).want(http.StatusCreated).str("id")
+	sam.do("PUT", "/api/v1/applications/"+app, map[string]any{"name": "SAM-APP"}).wantErr(http.StatusConflict, "name")
+	mine := mallory.do("POST", "/api/v1/applications", map[string]any{"name": "sam-app"}).want(http.StatusCreated).str("id")
+	e.admin().do("PUT", "/api/v1/applications/"+mine, map[string]any{"name": "sam-app", "owner": "sam"}).wantErr(http.StatusConflict, "name")
+	// APIs: by name and version across the store, created, renamed or
+	// imported.
+	taken := weatherAPI("/mallory")
+	taken["name"], taken["version"] = "Weather", "1.0"
+	mallory.do("POST", "/api/v1/apis", taken).wantErr(http.StatusConflict, "name")
+	taken["version"] = "2.0"
+	id := mallory.do("POST", "/api/v1/apis", taken).want(http.StatusCreated).str("id")
+	taken["version"] = "1.0"
+	mallory.do("PUT", "/api/v1/apis/"+id, taken).wantErr(http.StatusConflict, "name")
+	doc := strings.Replace(petstore(t), "title: Swagger Petstore", "title: weather", 1)
+	doc = strings.Replace(doc, "version: 1.0.0", `version: "1.0"`, 1)
+	mallory.do("POST", "/api/v1/apis/import?context=/pets", doc).wantErr(http.StatusConflict, "document")
+	mallory.do("POST", "/api/v1/apis/import?api="+id, doc).wantErr(http.StatusConflict, "document")
+
+	// The admin's file means what it meant, and the export applies as
+	// nothing.
+	if res := e.admin().apply("", theFile()).applied(); len(res.Differences) != 0 {
+		t.Errorf("the file after others took names: %v", res.lines())
+	}
+	code, exported := e.admin().exportConfig("?include=consumers")
+	if code != 200 {
+		t.Fatalf("export: %d %s", code, exported)
+	}
+	if !strings.Contains(exported, "  - name: gold\n    owner: mallory\n") || !strings.Contains(exported, "plans:\n      - name: gold\n        owner: pat\n") {
+		t.Errorf("export:\n%s", exported)
+	}
+	if res := e.admin().apply("?prune=true", exported).applied(); len(res.Differences) != 0 {
+		t.Errorf("the export applies as %v", res.lines())
+	}
+	// A file cannot write two of one name either: its names match the
+	// store's in any case.
+	res := e.admin().apply("", strings.Replace(theFile(), "  - name: sam-app\n", "  - name: SAM-APP\n", 1)).applied()
+	if got := res.lines(); !slices.Equal(got, []string{"application SAM-APP (sam): name: sam-app → SAM-APP"}) {
+		t.Errorf("another case: %v", got)
+	}
+}
+
+// TestConfigSelect: select=tag=… confines an apply to the APIs carrying
+// the tag in the store and in the file. An API outside the selection
+// listed with the tag is refused, not taken over; the file's other
+// sections and APIs are left untouched and reported.
+func TestConfigSelect(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("pat", portico.RolePublisher)
+	e.admin().apply("", theFile()).want(200)
+	before := e.store.snapshot()
+
+	// billing is team-b's: a team-a file cannot take it over.
+	takeover := strings.Replace(theFile(), "    tags: [team-b]\n", "    tags: [team-a]\n    owner: pat\n", 1)
+	takeover = strings.Replace(takeover, `{url: "http://10.0.0.6:7001"}`, `{url: "http://10.6.6.6:7001"}`, 1)
+	r := e.admin().apply("?select=tag=team-a", takeover).wantErr(400, "apis[1].tags")
+	if !strings.Contains(string(r.body), "the store's API carries none of the selected tags (team-a)") {
+		t.Errorf("takeover: %s", r.body)
+	}
+	if e.store.snapshot().Version != before.Version {
+		t.Fatal("a refused apply wrote")
+	}
+
+	// A team-a change applies weather only: gold's limit, sam's roles and
+	// billing's targets in the same file stay as stored.
+	file := strings.Replace(theFile(), `{url: "http://10.0.0.5:7001"}`, `{url: "http://10.0.0.9:7001"}`, 1)
+	file = strings.Replace(file, "rate_limit: {limit: 100, per: second}", "rate_limit: {limit: 5, per: second}", 1)
+	file = strings.Replace(file, "  - username: sam\n    roles: [subscriber]\n", "  - username: sam\n    roles: [admin]\n", 1)
+	file = strings.Replace(file, `{url: "http://10.0.0.6:7001"}`, `{url: "http://10.6.6.6:7001"}`, 1)
+	res := e.admin().apply("?select=tag=team-a&prune=true", file).applied()
+	if got := res.lines(); !slices.Equal(got, []string{"api weather 1.0: endpoint.targets[0].url: http://10.0.0.5:7001 → http://10.0.0.9:7001"}) {
+		t.Errorf("select team-a: %v", got)
+	}
+	var body struct {
+		LeftOut []string `json:"left_out"`
+	}
+	json.Unmarshal(e.admin().apply("?select=tag=team-a&dry_run=true", file).want(200).body, &body)
+	if want := []string{"plans", "groups", "users", "applications", "api billing 2"}; !slices.Equal(body.LeftOut, want) {
+		t.Errorf("left out %v, want %v", body.LeftOut, want)
+	}
+	after := e.store.snapshot()
+	if p := after.PlansNamed(after.UserByName("pat").ID, "gold")[0]; p.RateLimit.Limit != 100 {
+		t.Errorf("gold changed: %+v", p.RateLimit)
+	}
+	if !slices.Equal(after.UserByName("sam").Roles, []portico.Role{portico.RoleSubscriber}) {
+		t.Errorf("sam changed: %v", after.UserByName("sam").Roles)
+	}
+	if b := findAPI(t, after, "billing"); b.Endpoint.Targets[0].URL != "http://10.0.0.6:7001" {
+		t.Errorf("billing changed: %+v", b.Endpoint)
 	}
 }

@@ -139,7 +139,13 @@
 // traffic; it may nest its own APIs, and only an admin may nest across
 // owners, by sending "allow_nested": true (a publisher sending it gets
 // 403). The check applies when an API is created or its context or owner
-// changes. A subscriber
+// changes. Names are unique where people and configuration files know
+// entities by them, compared in any case (package portico's names.go): an
+// API's name and version across the store (409, field "name"; an import
+// whose document names another API's answers 409, field "document"), a
+// plan's and an application's among those of its owner (409, field
+// "name"), checked when one is created, renamed or given another owner;
+// two owners may each have a plan "gold". A subscriber
 // sees the APIs their visibility lets it see (see Visibility) and every
 // plan, and manages its own applications, keys and subscriptions. Any
 // user may own applications. Roles add up: a user may hold several. What

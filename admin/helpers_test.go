@@ -265,12 +265,20 @@ func goldPlan(name string) map[string]any {
 	}
 }
 
+// weatherAPI is an API "weather" at context: version "v1" at /w, /weather
+// and /weather/v1, else "v1" and the context, so that APIs at other
+// contexts have names of their own (an API's name and version are
+// unique).
 func weatherAPI(context string, plans ...string) map[string]any {
 	if plans == nil {
 		plans = []string{}
 	}
+	version := "v1"
+	if context != "/w" && context != "/weather" && context != "/weather/v1" {
+		version += context
+	}
 	return map[string]any{
-		"name": "weather", "version": "v1", "context": context,
+		"name": "weather", "version": version, "context": context,
 		"visibility": "public", "auth": "api_key",
 		"endpoint": map[string]any{
 			"type": "load_balancer", "algorithm": "weighted_round_robin",

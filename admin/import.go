@@ -136,6 +136,11 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 			return err
 		}
 		if err := checkAPIRefs(t.cfg, t.me, &n, old, false); err != nil {
+			if portico.ErrorFieldOf(err) == "name" {
+				return portico.FieldErrorf(portico.EConflict, "document", "the document names the API %q version %q (info.title and info.version; "+
+					"a WSDL's service and version 1), and another API has that name and version: an API's name and version are unique in any case; "+
+					"import into that API (api=ID), or change the name or version in the document", n.Name, n.Version)
+			}
 			return err
 		}
 		out = portico.ImportResult{API: &n, Created: create, DryRun: dryRun}

@@ -99,6 +99,9 @@ func (s *Server) createPlan(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 		n := *p
 		n.ID, n.Owner, n.CreatedAt, n.UpdatedAt = portico.NewID(), owner, t.now, t.now
+		if err := t.cfg.CheckPlanName(&n); err != nil {
+			return err
+		}
 		t.put(&n)
 		out = &n
 		return nil
@@ -140,6 +143,9 @@ func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 		n := *p
 		n.ID, n.Owner, n.CreatedAt, n.UpdatedAt = old.ID, owner, old.CreatedAt, t.now
+		if err := t.cfg.CheckPlanName(&n); err != nil {
+			return err
+		}
 		t.put(&n)
 		out = &n
 		return nil

@@ -69,9 +69,9 @@ func TestValidatePlan(t *testing.T) {
 		p.Quota.Threshold != 80 || p.OnDatastoreError != portico.DatastoreLocal {
 		t.Fatalf("defaults not filled in: %+v %+v %+v", p.RateLimit, p.Quota, p)
 	}
-	e.admin().do("POST", "/api/v1/plans", edit(t, base, map[string]any{"rate_limit": nil})).want(http.StatusCreated)
-	e.admin().do("POST", "/api/v1/plans", edit(t, base, map[string]any{"quota": nil})).want(http.StatusCreated)
-	e.admin().do("POST", "/api/v1/plans", edit(t, base, map[string]any{"rate_limit.resources.0.pattern": "/files/*/x/**"})).want(http.StatusCreated)
+	e.admin().do("POST", "/api/v1/plans", edit(t, base, map[string]any{"name": "gold2", "rate_limit": nil})).want(http.StatusCreated)
+	e.admin().do("POST", "/api/v1/plans", edit(t, base, map[string]any{"name": "gold3", "quota": nil})).want(http.StatusCreated)
+	e.admin().do("POST", "/api/v1/plans", edit(t, base, map[string]any{"name": "gold4", "rate_limit.resources.0.pattern": "/files/*/x/**"})).want(http.StatusCreated)
 
 	for _, c := range []struct {
 		name  string
@@ -134,7 +134,7 @@ func TestValidateAPI(t *testing.T) {
 	if a.Timeouts.Connect != portico.Duration(2e9) || a.Timeouts.Response != portico.Duration(30e9) {
 		t.Fatalf("timeouts = %+v", a.Timeouts)
 	}
-	single := edit(t, base, map[string]any{"context": "/single", "endpoint": map[string]any{
+	single := edit(t, base, map[string]any{"context": "/single", "version": "single", "endpoint": map[string]any{
 		"type": "single", "targets": []any{map[string]any{"url": "https://example.com:8443/v1"}}}})
 	adm.do("POST", "/api/v1/apis", single).want(http.StatusCreated)
 

@@ -36,7 +36,11 @@ func (f *File) check() error {
 			if err := name(path, "name", p.Name); err != nil {
 				return err
 			}
-			if err := u(path, p.Name, quoteValue(p.Name)); err != nil {
+			shown := quoteValue(p.Name)
+			if p.Owner != "" {
+				shown += " of " + quoteValue(p.Owner)
+			}
+			if err := u(path, strings.ToLower(p.Owner)+"\x00"+strings.ToLower(p.Name), shown); err != nil {
 				return err
 			}
 		}
@@ -68,10 +72,10 @@ func (f *File) check() error {
 			if err := name(path, "version", a.Version); err != nil {
 				return err
 			}
-			if err := u(path, a.Name+"\x00"+a.Version, quoteValue(a.Name)+" version "+quoteValue(a.Version)); err != nil {
+			if err := u(path, portico.APINameKey(a.Name, a.Version), quoteValue(a.Name)+" version "+quoteValue(a.Version)); err != nil {
 				return err
 			}
-			if err := f.names(path+".plans", a.Plans, false); err != nil {
+			if err := f.planRefs(path+".plans", a.Plans); err != nil {
 				return err
 			}
 			if err := f.names(path+".groups", a.Groups, true); err != nil {
@@ -105,7 +109,7 @@ func (f *File) check() error {
 			if err := name(path, "owner", a.Owner); err != nil {
 				return err
 			}
-			if err := u(path, strings.ToLower(a.Owner)+"\x00"+a.Name, quoteValue(a.Name)+" of "+quoteValue(a.Owner)); err != nil {
+			if err := u(path, strings.ToLower(a.Owner)+"\x00"+strings.ToLower(a.Name), quoteValue(a.Name)+" of "+quoteValue(a.Owner)); err != nil {
 				return err
 			}
 			for j, k := range a.Keys {
@@ -131,14 +135,14 @@ func (f *File) check() error {
 				}
 				switch s.Status {
 				case "", portico.Pending, portico.Approved:
-					if err := name(sp, "plan", s.Plan); err != nil {
+					if err := name(sp, "plan", s.Plan.Name); err != nil {
 						return err
 					}
 				case portico.Cancelled, portico.Evicted:
 				default:
 					return errorf(f.Line(sp+".status"), sp+".status", "status must be one of pending, approved, cancelled, evicted, not %s", quoteValue(string(s.Status)))
 				}
-				if err := subs(sp, s.API+"\x00"+s.APIVersion, "API "+quoteValue(s.API)+" version "+quoteValue(s.APIVersion)); err != nil {
+				if err := subs(sp, portico.APINameKey(s.API, s.APIVersion), "API "+quoteValue(s.API)+" version "+quoteValue(s.APIVersion)); err != nil {
 					return err
 				}
 			}
@@ -162,6 +166,24 @@ func (f *File) names(path string, names []string, fold bool) error {
 		}
 		if j, ok := seen[k]; ok {
 			return errorf(f.Line(p), p, "%s is listed twice (also %s[%d])", quoteValue(n), path, j)
+		}
+		seen[k] = i
+	}
+	return nil
+}
+
+// planRefs checks a list of plans: each has a name, none is given twice
+// (by name and owner, in any case).
+func (f *File) planRefs(path string, refs []PlanRef) error {
+	seen := make(map[string]int, len(refs))
+	for i, r := range refs {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if strings.TrimSpace(r.Name) == "" {
+			return errorf(f.Line(p), p, "a name is required")
+		}
+		k := strings.ToLower(r.Owner) + "\x00" + strings.ToLower(r.Name)
+		if j, ok := seen[k]; ok {
+			return errorf(f.Line(p), p, "plan %s is listed twice (also %s[%d])", quoteValue(r.String()), path, j)
 		}
 		seen[k] = i
 	}

@@ -28,8 +28,11 @@
 //	  - name: weather                   # an API is known by name and version
 //	    version: "1.0"
 //	    context: /weather/v1
+//	    owner: pat
 //	    state: published
-//	    plans: [gold]                   # plan names
+//	    plans:                          # plans: by name those of the API's owner,
+//	      - gold
+//	      - {name: basic, owner: admin} # another owner's by name and owner
 //	    groups: [partners]              # group names
 //	    endpoint:
 //	      type: single
@@ -46,12 +49,24 @@
 //	    subscriptions: [{api: weather, api_version: "1.0", plan: gold, status: approved}]
 //
 // Entities are known by name, never by ID, so that a file applies to any
-// store: plans by name, APIs by name and version, groups by name and
-// users by username (both in any case), applications by owner and name,
-// keys by hash, subscriptions by application and API (one per
-// application and API: the live one, else the one that ended last). A
-// store whose names do not tell its entities apart (two plans named
-// gold) cannot be exported (EConflict): rename one.
+// store, and names are compared in any case: groups by name and users by
+// username, APIs by name and version, plans by owner and name,
+// applications by owner and name, keys by hash, subscriptions by
+// application and API (one per application and API: the live one, else
+// the one that ended last). The store keeps these names unique (package
+// portico's names.go), at every route that creates or renames an entity:
+// plans and applications among one owner's, so that no user can take a
+// name another needs or make another's file ambiguous. A reference to a
+// plan (PlanRef) is its name alone when the plan is the API owner's (in
+// an API's plans) or, in a subscription, the plan of that name the API
+// offers (else the API owner's); any other plan is named with its owner,
+// {name: gold, owner: pat}. Another user's plan "gold" never changes what
+// a file's "gold" is. A plan's owner is part of its name: a plan whose
+// owner the file leaves out is one of whoever applies the file, and a
+// plan given with another owner is another plan. A store written before
+// names were unique may hold two entities of one name, or a plan without
+// an owner: it cannot be exported (EConflict, naming both and how to
+// rename one), and an apply refuses to name either.
 //
 // A section left out is not managed: an apply neither changes nor prunes
 // that kind, so a file of APIs alone may be applied to a store whose
@@ -59,8 +74,8 @@
 // says there are none. Within an entity, what the file gives replaces
 // what is stored (fields left out get the admin API's defaults), but for
 // an API's state (left out: a new API is a draft, an existing one keeps
-// its state), owners (left out: a new entity belongs to whoever applies
-// the file, an existing one keeps its owner), a group's members (left
+// its state), an API's owner (left out: a new API belongs to whoever
+// applies the file, an existing one keeps its owner), a group's members (left
 // out: kept, as the admin API's PUT keeps them) and a subscription's
 // status (left out: approved).
 //
@@ -107,9 +122,29 @@
 // the sections the file has that the file lacks, with what the admin API
 // deletes with them (an API's subscriptions, an application's keys and
 // subscriptions, a user's applications and group memberships), and
-// revokes an application's live keys the file lacks. Select narrows all
-// of it to the APIs carrying one of the tags: other APIs of the file are
-// left out, and only selected APIs are pruned.
+// revokes an application's live keys the file lacks.
+//
+// # Select
+//
+// Select (select=tag=… of the admin API, --select of portico config)
+// confines an apply to the selected APIs: those carrying one of the tags,
+// in any case. Nothing outside the selection changes:
+//
+//   - the file's other sections (plans, groups, users, applications) are
+//     left out, as if the file lacked them; a selected API's references
+//     to plans, groups and owners are resolved in the store;
+//   - an API of the file that carries no selected tag, in the file nor in
+//     the store, is left out;
+//   - an API the file gives with a selected tag that the store holds
+//     without one is refused (it would take over an API of another
+//     team), and so is an API the store holds with a selected tag that
+//     the file gives without one (it would leave the selection): change
+//     an API's tags with an apply without Select;
+//   - Prune deletes only selected APIs the file lacks, with their
+//     subscriptions, nothing of other kinds.
+//
+// What is left out is reported (Changeset.LeftOut: the sections, then
+// the APIs), and the differences are those of the selected APIs alone.
 //
 // Plan resolves names and checks what it can see itself: a name that
 // refers to nothing (or to what the apply deletes), names the store gives

@@ -44,7 +44,7 @@ func Encode(f *File) []byte {
 func sortFile(c *File) {
 	if c.Plans != nil {
 		s := slices.Clone(*c.Plans)
-		slices.SortStableFunc(s, func(a, b SLAPlan) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortStableFunc(s, func(a, b SLAPlan) int { return cmp.Or(strings.Compare(a.Name, b.Name), foldCompare(a.Owner, b.Owner)) })
 		c.Plans = &s
 	}
 	if c.Groups != nil {

@@ -111,7 +111,7 @@ func ExampleEncode() {
 		APIs: &[]configfile.API{{Name: "weather", Version: "1.0", Context: "/weather/v1", Owner: "pat",
 			State: portico.Published, Auth: portico.AuthMethods{portico.AuthAPIKey}, Tags: []string{"team-a"},
 			Endpoint: portico.Endpoint{Type: portico.Single, Targets: []portico.Target{{URL: "http://10.0.0.5:7001"}}},
-			Plans:    []string{"gold"}}},
+			Plans:    []configfile.PlanRef{{Name: "gold"}}}},
 	}
 	fmt.Print(string(configfile.Encode(f)))
 	// Output:

@@ -147,29 +147,42 @@ func newNamer(cfg *portico.Config) *namer {
 }
 
 // unique checks that the names of cfg's plans, APIs and applications
-// tell them apart.
+// tell them apart (see package portico's names.go), and that each plan
+// and application has an owner a file can name: a store written before
+// names were unique may hold two of one name, which an admin renames.
 func (n *namer) unique() error {
 	seen := map[string]string{}
-	clash := func(what, key, id, name string) error {
+	clash := func(what, key, id, name, how string) error {
 		if other, ok := seen[key]; ok {
 			return &Error{Code: portico.EConflict, Field: what, Message: fmt.Sprintf(
-				"%s %s and %s are both %s: a file knows them by name; rename one", what, other, id, name)}
+				"%s %s and %s are both %s (names are compared in any case): a file knows them by name; rename one (%s)", what, other, id, name,
+				strings.ReplaceAll(how, "ID", id))}
 		}
 		seen[key] = id
 		return nil
 	}
-	for _, p := range portico.Sorted(n.cfg.Plans, func(p *portico.Plan) (int64, string) { return p.CreatedAt.UnixNano(), p.ID }) {
-		if err := clash("plans", "p\x00"+p.Name, p.ID, "plan "+p.Name); err != nil {
+	for _, p := range portico.Sorted(n.cfg.Plans, planCreated) {
+		owner := n.username(p.Owner)
+		if owner == "" {
+			return &Error{Code: portico.EConflict, Field: "plans", Message: fmt.Sprintf(
+				"plan %s (%s) has no owner a file can name: a file knows a plan by its owner and name; give it one (PUT /api/v1/plans/%s with \"owner\")", quoteValue(p.Name), p.ID, p.ID)}
+		}
+		if err := clash("plans", "p\x00"+p.Owner+"\x00"+strings.ToLower(p.Name), p.ID, "plan "+planName(p.Name, owner), "PUT /api/v1/plans/ID"); err != nil {
 			return err
 		}
 	}
-	for _, a := range portico.Sorted(n.cfg.APIs, func(a *portico.API) (int64, string) { return a.CreatedAt.UnixNano(), a.ID }) {
-		if err := clash("apis", "a\x00"+a.Name+"\x00"+a.Version, a.ID, "API "+apiName(a.Name, a.Version)); err != nil {
+	for _, a := range portico.Sorted(n.cfg.APIs, apiCreated) {
+		if err := clash("apis", "a\x00"+portico.APINameKey(a.Name, a.Version), a.ID, "API "+apiName(a.Name, a.Version), "PUT /api/v1/apis/ID"); err != nil {
 			return err
 		}
 	}
-	for _, a := range portico.Sorted(n.cfg.Applications, func(a *portico.Application) (int64, string) { return a.CreatedAt.UnixNano(), a.ID }) {
-		if err := clash("applications", "c\x00"+a.Owner+"\x00"+a.Name, a.ID, "application "+appName(a.Name, n.username(a.Owner))); err != nil {
+	for _, a := range portico.Sorted(n.cfg.Applications, appCreated) {
+		owner := n.username(a.Owner)
+		if owner == "" {
+			return &Error{Code: portico.EConflict, Field: "applications", Message: fmt.Sprintf(
+				"application %s (%s) has no owner a file can name (user %s is gone); delete it or give it an owner (PUT /api/v1/applications/%s with \"owner\")", quoteValue(a.Name), a.ID, a.Owner, a.ID)}
+		}
+		if err := clash("applications", "c\x00"+a.Owner+"\x00"+strings.ToLower(a.Name), a.ID, "application "+appName(a.Name, owner), "PUT /api/v1/applications/ID"); err != nil {
 			return err
 		}
 	}
@@ -214,7 +227,7 @@ func (n *namer) apiFile(a *portico.API) (API, error) {
 		if p == nil {
 			return API{}, &Error{Code: portico.EConflict, Field: "apis", Message: fmt.Sprintf("API %s offers plan %s, which does not exist", apiName(a.Name, a.Version), id)}
 		}
-		f.Plans = append(f.Plans, p.Name)
+		f.Plans = append(f.Plans, n.planRef(p, a.Owner))
 	}
 	for _, id := range a.Groups {
 		g := n.groups(id)
@@ -243,17 +256,52 @@ func keyFile(k *portico.Key) Key {
 
 func (n *namer) subFile(s *portico.Subscription) Subscription {
 	f := Subscription{Status: s.Status}
-	if a := n.apis(s.APIID); a != nil {
+	a := n.apis(s.APIID)
+	if a != nil {
 		f.API, f.APIVersion = a.Name, a.Version
 	}
 	if p := n.plans(s.PlanID); p != nil {
-		f.Plan = p.Name
+		f.Plan = PlanRef{Name: p.Name, Owner: n.username(p.Owner)}
+		if a != nil && n.offeredNamed(a, p.Name) == p {
+			f.Plan.Owner = "" // the API's own plan of that name
+		} else if a != nil && p.Owner == a.Owner && n.offeredNamed(a, p.Name) == nil {
+			f.Plan.Owner = "" // the API owner's plan of that name
+		}
 	}
 	return f
 }
+
+// planRef returns the reference to plan p from an entity owned by owner:
+// its name alone when it is owner's, else with its owner's username.
+func (n *namer) planRef(p *portico.Plan, owner string) PlanRef {
+	if p.Owner == owner {
+		return PlanRef{Name: p.Name}
+	}
+	return PlanRef{Name: p.Name, Owner: n.username(p.Owner)}
+}
+
+// offeredNamed returns the plan named name, in any case, among those API
+// a offers: nil when none is, ambiguousPlan when several are.
+func (n *namer) offeredNamed(a *portico.API, name string) *portico.Plan {
+	var found *portico.Plan
+	for _, id := range a.Plans {
+		if p := n.plans(id); p != nil && portico.SameName(p.Name, name) {
+			if found != nil {
+				return ambiguousPlan
+			}
+			found = p
+		}
+	}
+	return found
+}
+
+// ambiguousPlan stands for two plans of one name offered by one API.
+var ambiguousPlan = &portico.Plan{}
 
 // Names of entities in messages and differences.
 
 func apiName(name, version string) string { return name + " " + version }
 
 func appName(name, owner string) string { return name + " (" + owner + ")" }
+
+func planName(name, owner string) string { return name + " (" + owner + ")" }

@@ -46,13 +46,15 @@ func (f *File) Line(field string) int {
 	return 0
 }
 
-// SLAPlan is a plan (portico.Plan), known by its name.
+// SLAPlan is a plan (portico.Plan), known by its owner and its name in
+// any case: the plans of one owner have names of their own, and two
+// owners may each have a plan "gold".
 type SLAPlan struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
-	// Owner is the username of the plan's owner; left out, a new plan
-	// belongs to whoever applies the file and an existing one keeps its
-	// owner.
+	// Owner is the username of the plan's owner; left out, whoever
+	// applies the file. A plan's owner is part of its name: a file gives
+	// another owner's plan of the same name as another plan.
 	Owner            string                       `json:"owner,omitempty"`
 	Shared           bool                         `json:"shared,omitempty"`
 	AutoApprove      bool                         `json:"auto_approve,omitempty"`
@@ -82,11 +84,70 @@ type API struct {
 	KeepAlive          *bool               `json:"keepalive,omitempty"`
 	Endpoint           portico.Endpoint    `json:"endpoint"`
 	Timeouts           portico.Timeouts    `json:"timeouts,omitzero"`
-	Plans              []string            `json:"plans,omitempty"`  // plan names
-	Groups             []string            `json:"groups,omitempty"` // group names
-	Policies           *portico.Policies   `json:"policies,omitempty"`
-	Resources          []portico.Resource  `json:"resources,omitempty"`
-	Document           *Document           `json:"document,omitempty"`
+	// Plans are the plans the API offers: by name alone those of the
+	// API's owner, by name and owner any other's (see PlanRef).
+	Plans     []PlanRef          `json:"plans,omitempty"`
+	Groups    []string           `json:"groups,omitempty"` // group names
+	Policies  *portico.Policies  `json:"policies,omitempty"`
+	Resources []portico.Resource `json:"resources,omitempty"`
+	Document  *Document          `json:"document,omitempty"`
+}
+
+// PlanRef names a plan where a file refers to one: by its name alone,
+// in any case, when it is a plan of the owner the reference implies (of
+// an API's owner in API.Plans; see Subscription.Plan), else by its name
+// and its owner's username. In YAML a name alone is a string ("gold"), a
+// name and an owner a mapping ({name: gold, owner: pat}). Another user's
+// plan of the same name never changes what a name alone refers to: a
+// publisher's plan "gold" cannot capture a file's "gold".
+type PlanRef struct {
+	Name string `json:"name"`
+	// Owner is the username of the plan's owner, or "" for a plan of the
+	// owner the reference implies.
+	Owner string `json:"owner,omitempty"`
+}
+
+// String names the plan for people: "gold", or "gold (pat)" with an
+// owner.
+func (r PlanRef) String() string {
+	if r.Owner == "" {
+		return r.Name
+	}
+	return planName(r.Name, r.Owner)
+}
+
+// MarshalJSON writes a name alone as a string, else an object.
+func (r PlanRef) MarshalJSON() ([]byte, error) {
+	if r.Owner == "" {
+		return marshalString(r.Name), nil
+	}
+	b := append([]byte(`{"name":`), marshalString(r.Name)...)
+	b = append(append(b, `,"owner":`...), marshalString(r.Owner)...)
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads a string (a name alone) or an object of name and
+// owner, both required.
+func (r *PlanRef) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		*r = PlanRef{}
+		return json.Unmarshal(b, &r.Name)
+	}
+	var v struct {
+		Name  *string `json:"name"`
+		Owner *string `json:"owner"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if len(b) == 0 || b[0] != '{' || dec.Decode(&v) != nil {
+		return &Error{Code: portico.EInvalid, Message: "a plan is its name (gold), or its name and its owner's username ({name: gold, owner: pat}), nothing else"}
+	}
+	if v.Name == nil || v.Owner == nil || *v.Owner == "" {
+		return &Error{Code: portico.EInvalid, Message: "a plan given as a mapping has a name and an owner (a username): {name: gold, owner: pat}; a plan of the implied owner is its name alone"}
+	}
+	*r = PlanRef{Name: *v.Name, Owner: *v.Owner}
+	return nil
 }
 
 // Document is the description an API was imported from, inline.
@@ -202,9 +263,11 @@ type Key struct {
 type Subscription struct {
 	API        string `json:"api"`
 	APIVersion string `json:"api_version"`
-	// Plan is the plan's name; it may be left out only for a cancelled or
+	// Plan is the subscription's plan (see PlanRef): by name alone one of
+	// the plans the API offers, or else one of the API owner's; by name
+	// and owner any plan. It may be left out only for a cancelled or
 	// evicted subscription whose plan is gone.
-	Plan string `json:"plan,omitempty"`
+	Plan PlanRef `json:"plan,omitzero"`
 	// Status left out is approved.
 	Status portico.SubscriptionStatus `json:"status,omitempty"`
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -22,10 +23,15 @@ type Options struct {
 	// and subscriptions, a user's applications). Without Prune, nothing
 	// is deleted.
 	Prune bool
-	// Select, when not empty, narrows the apply to the APIs with one of
-	// these tags (in any case), in the file and in the store: the file's
-	// other APIs are left out, and Prune deletes only selected APIs
-	// (nothing of other kinds).
+	// Select, when not empty, confines the apply to the selected APIs:
+	// those carrying one of these tags (in any case). The file's other
+	// sections (plans, groups, users, applications) are left out, and so
+	// are its APIs that carry none of the tags in the file nor in the
+	// store (see Changeset.LeftOut). An API the file selects that the
+	// store holds unselected, or the store selects and the file gives
+	// without the tags, is refused: a selection never changes, takes
+	// over or deletes an API outside it. Prune deletes only selected
+	// APIs (with their subscriptions), nothing of other kinds.
 	Select []string
 	// Owner is the user ID of the owner of the plans and APIs the file
 	// creates without naming an owner: whoever applies it.
@@ -65,6 +71,11 @@ type Changeset struct {
 	Documents []DocumentWrite
 	// Dropped are the documents no API refers to once Changes are written.
 	Dropped []DocumentWrite
+	// LeftOut names, under Options.Select, what of the file the apply
+	// leaves untouched: the sections other than apis the file has
+	// ("plans", "groups", "users", "applications"), then the APIs
+	// carrying no selected tag ("api billing 2").
+	LeftOut []string
 
 	file *File
 }
@@ -138,8 +149,8 @@ type planner struct {
 	// are those the apply deletes.
 	users  map[string]*portico.User  // by lower-case username
 	groups map[string]*portico.Group // by lower-case name
-	plans  map[string]*portico.Plan  // by name
-	apis   map[string]*portico.API   // by name "\x00" version
+	plans  map[string]*portico.Plan  // by planKey
+	apis   map[string]*portico.API   // by portico.APINameKey
 	byID   map[string]any            // every entity put, by ID
 
 	puts, dels   []change
@@ -147,7 +158,8 @@ type planner struct {
 	diffs        []Difference
 	docs, drops  []DocumentWrite
 	storeKeys    map[string]*portico.Key // by hash, built when needed
-	selectedTags map[string]bool
+	selectedTags map[string]bool         // nil: no Select
+	leftOut      []string
 }
 
 type change struct {
@@ -193,7 +205,20 @@ func Plan(f *File, cfg *portico.Config, o Options) (*Changeset, error) {
 	p.n.groups = func(id string) *portico.Group { return lookupID(p, id, cfg.Groups.Get) }
 	p.n.apis = func(id string) *portico.API { return lookupID(p, id, cfg.APIs.Get) }
 	p.n.apps = func(id string) *portico.Application { return lookupID(p, id, cfg.Applications.Get) }
-	for _, step := range []func() error{p.planUsers, p.planGroups, p.planPlans, p.planAPIs, p.planApplications} {
+	steps := []func() error{p.planUsers, p.planGroups, p.planPlans, p.planAPIs, p.planApplications}
+	if p.selectedTags != nil {
+		// The selection is APIs: the other sections are left out.
+		steps = []func() error{p.planAPIs}
+		for _, sec := range []struct {
+			name string
+			in   bool
+		}{{"plans", f.Plans != nil}, {"groups", f.Groups != nil}, {"users", f.Users != nil}, {"applications", f.Applications != nil}} {
+			if sec.in {
+				p.leftOut = append(p.leftOut, sec.name)
+			}
+		}
+	}
+	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
 		}
@@ -495,20 +520,33 @@ func groupFileOrNil(p *planner, g *portico.Group) any {
 	return p.old.groupFile(g)
 }
 
-// storedPlan returns the stored plan named name, nil when there is none,
-// or an error when two have the name.
-func (p *planner) storedPlan(field, name string) (*portico.Plan, error) {
+// planKey is the key of owner's plan name, in any case.
+func planKey(owner, name string) string { return owner + "\x00" + strings.ToLower(name) }
+
+// storedPlan returns the stored plan of owner (a user ID) named name, nil
+// when there is none, or an error when two have the name.
+func (p *planner) storedPlan(field, owner, name string) (*portico.Plan, error) {
 	var found *portico.Plan
-	for pl := range p.cfg.Plans.Values() {
-		if pl.Name != name || p.deleted[pl.ID] {
+	for _, pl := range p.cfg.PlansNamed(owner, name) {
+		if p.deleted[pl.ID] {
 			continue
 		}
 		if found != nil {
-			return nil, p.failf(field, "the store has two plans named %s (%s and %s): a file cannot tell them apart; rename one", quoteValue(name), found.ID, pl.ID)
+			return nil, p.failf(field, "the store has two plans of %s named %s (%s and %s): a file cannot tell them apart; rename one",
+				p.username(owner), quoteValue(name), found.ID, pl.ID)
 		}
 		found = pl
 	}
 	return found, nil
+}
+
+// username returns the username of the user with ID id, as the apply
+// leaves it.
+func (p *planner) username(id string) string {
+	if u := p.n.users(id); u != nil {
+		return u.Username
+	}
+	return id
 }
 
 func (p *planner) planPlans() error {
@@ -516,9 +554,20 @@ func (p *planner) planPlans() error {
 		return nil
 	}
 	inFile := map[string]bool{}
+	paths := map[string]string{} // planKey → the path that gives it
 	for i, fp := range *p.f.Plans {
 		path := fmt.Sprintf("plans[%d]", i)
-		old, err := p.storedPlan(path+".name", fp.Name)
+		owner, err := p.ownerID(path+".owner", fp.Owner, "")
+		if err != nil {
+			return err
+		}
+		key := planKey(owner, fp.Name)
+		name := planName(fp.Name, p.username(owner))
+		if first, ok := paths[key]; ok {
+			return p.failf(path, "plan %s is given twice (also %s): a plan whose owner is left out is one of whoever applies the file", name, first)
+		}
+		paths[key] = path
+		old, err := p.storedPlan(path+".name", owner, fp.Name)
 		if err != nil {
 			return err
 		}
@@ -526,52 +575,105 @@ func (p *planner) planPlans() error {
 		if old != nil {
 			pl = *old
 		} else {
-			pl = portico.Plan{ID: p.o.NewID(portico.KindPlan, fp.Name), CreatedAt: p.o.Now, UpdatedAt: p.o.Now}
-		}
-		if pl.Owner, err = p.ownerID(path+".owner", fp.Owner, pl.Owner); err != nil {
-			return err
+			pl = portico.Plan{ID: p.o.NewID(portico.KindPlan, key), Owner: owner, CreatedAt: p.o.Now, UpdatedAt: p.o.Now}
 		}
 		pl.Name, pl.Description, pl.Shared, pl.AutoApprove = fp.Name, fp.Description, fp.Shared, fp.AutoApprove
 		pl.RateLimit, pl.Quota, pl.OnDatastoreError = cloneRate(fp.RateLimit), cloneQuota(fp.Quota), fp.OnDatastoreError
-		name := "plan " + fp.Name
-		if err := p.validate(path, name, &pl, old); err != nil {
+		if err := p.validate(path, "plan "+name, &pl, old); err != nil {
 			return err
 		}
 		inFile[pl.ID] = true
-		p.plans[fp.Name] = &pl
+		p.plans[key] = &pl
 		var oldF any
 		if old != nil {
 			oldF = p.old.planFile(old)
 		}
-		p.put(portico.KindPlan, fp.Name, Source{path, name}, &pl, old, oldF, p.n.planFile(&pl))
+		p.put(portico.KindPlan, name, Source{path, "plan " + name}, &pl, old, oldF, p.n.planFile(&pl))
 	}
 	if p.pruning() {
 		for _, pl := range portico.Sorted(p.cfg.Plans, planCreated) {
 			if !inFile[pl.ID] {
-				p.del(portico.KindPlan, pl.ID, pl.Name)
-				p.plans[pl.Name] = nil
+				p.del(portico.KindPlan, pl.ID, planName(pl.Name, p.username(pl.Owner)))
+				p.plans[planKey(pl.Owner, pl.Name)] = nil
 			}
 		}
 	}
 	return nil
 }
 
-// planID returns the ID of the plan named name once the apply is done.
-func (p *planner) planID(field, name string) (string, error) {
-	if pl, ok := p.plans[name]; ok {
-		if pl == nil {
-			return "", p.failf(field, "plan %s is deleted by this apply (--prune: the file lacks it)", quoteValue(name))
+// planFor returns the plan ref names as the apply leaves it, from an
+// entity of owner (a user ID): ref's owner's plan when it names one, else
+// owner's.
+func (p *planner) planFor(field string, ref PlanRef, owner string) (*portico.Plan, error) {
+	implied := ref.Owner == ""
+	if !implied {
+		u := p.user(ref.Owner)
+		if u == nil {
+			return nil, p.failf(field, "plan %s: no user %s", quoteValue(ref.Name), quoteValue(ref.Owner))
 		}
-		return pl.ID, nil
+		owner = u.ID
 	}
-	pl, err := p.storedPlan(field, name)
-	if err != nil {
-		return "", err
+	name := planName(ref.Name, p.username(owner))
+	if pl, ok := p.plans[planKey(owner, ref.Name)]; ok {
+		if pl == nil {
+			return nil, p.failf(field, "plan %s is deleted by this apply (--prune: the file lacks it)", name)
+		}
+		return pl, nil
 	}
-	if pl == nil {
-		return "", p.failf(field, "no plan %s in the file or the store", quoteValue(name))
+	pl, err := p.storedPlan(field, owner, ref.Name)
+	if err != nil || pl != nil {
+		return pl, err
 	}
-	return pl.ID, nil
+	msg := fmt.Sprintf("no plan %s in the file or the store", name)
+	if p.selectedTags != nil && p.f.Plans != nil {
+		msg = fmt.Sprintf("no plan %s in the store (--select leaves the file's plans section out: apply it without --select first)", name)
+	}
+	if implied {
+		msg += " (a plan named alone is one of the API's owner)"
+		if others := p.plansNamed(ref.Name); len(others) > 0 {
+			msg += fmt.Sprintf("; plans named %s belong to %s: name one as {name: %s, owner: USERNAME}", quoteValue(ref.Name), strings.Join(others, ", "), ref.Name)
+		}
+	}
+	return nil, p.failf(field, "%s", msg)
+}
+
+// plansNamed returns the usernames of the owners of the plans named name
+// once the apply is done, at most 5.
+func (p *planner) plansNamed(name string) []string {
+	var owners []string
+	add := func(pl *portico.Plan) {
+		if pl != nil && portico.SameName(pl.Name, name) && len(owners) < 5 && !slices.Contains(owners, p.username(pl.Owner)) {
+			owners = append(owners, p.username(pl.Owner))
+		}
+	}
+	for _, pl := range portico.Sorted(p.cfg.Plans, planCreated) {
+		if !p.deleted[pl.ID] {
+			add(p.n.plans(pl.ID))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.plans)) {
+		if pl := p.plans[k]; pl != nil && p.cfg.Plans.Get(pl.ID) == nil {
+			add(pl)
+		}
+	}
+	return owners
+}
+
+// subPlan returns the plan ref names for a subscription to API a as the
+// apply leaves them: with an owner, that owner's plan; by name alone the
+// plan of that name a offers, or else one of a's owner.
+func (p *planner) subPlan(field string, ref PlanRef, a *portico.API) (*portico.Plan, error) {
+	if ref.Owner == "" {
+		switch pl := p.n.offeredNamed(a, ref.Name); pl {
+		case nil:
+		case ambiguousPlan:
+			return nil, p.failf(field, "API %s offers two plans named %s: name the subscription's as {name: %s, owner: USERNAME}",
+				apiName(a.Name, a.Version), quoteValue(ref.Name), ref.Name)
+		default:
+			return pl, nil
+		}
+	}
+	return p.planFor(field, ref, a.Owner)
 }
 
 func cloneRate(r *portico.RateLimit) *portico.RateLimit {
@@ -591,12 +693,12 @@ func cloneQuota(q *portico.Quota) *portico.Quota {
 	return &c
 }
 
-// storedAPI returns the stored API of name and version, nil when there
-// is none, or an error when two have them.
+// storedAPI returns the stored API of name and version, in any case, nil
+// when there is none, or an error when two have them.
 func (p *planner) storedAPI(field, name, version string) (*portico.API, error) {
 	var found *portico.API
-	for a := range p.cfg.APIs.Values() {
-		if a.Name != name || a.Version != version || p.deleted[a.ID] {
+	for _, a := range portico.Sorted(p.cfg.APIsNamed(name, version), apiCreated) {
+		if p.deleted[a.ID] {
 			continue
 		}
 		if found != nil {
@@ -611,32 +713,28 @@ func (p *planner) planAPIs() error {
 	if p.f.APIs == nil {
 		return nil
 	}
-	stored := map[string][]*portico.API{} // by name "\x00" version
-	for a := range p.cfg.APIs.Values() {
-		k := a.Name + "\x00" + a.Version
-		stored[k] = append(stored[k], a)
-	}
 	inFile := map[string]bool{}
 	for i, fa := range *p.f.APIs {
-		if !p.selected(fa.Tags) {
-			continue
-		}
 		path := fmt.Sprintf("apis[%d]", i)
 		name := "api " + apiName(fa.Name, fa.Version)
-		var old *portico.API
-		switch olds := stored[fa.Name+"\x00"+fa.Version]; len(olds) {
-		case 0:
-		case 1:
-			old = olds[0]
-		default:
-			return p.failf(path, "the store has two APIs %s (%s and %s): a file cannot tell them apart; rename one", apiName(fa.Name, fa.Version), olds[0].ID, olds[1].ID)
+		old, err := p.storedAPI(path, fa.Name, fa.Version)
+		if err != nil {
+			return err
+		}
+		in, err := p.inSelection(path, &fa, old)
+		if err != nil {
+			return err
+		}
+		if !in {
+			p.leftOut = append(p.leftOut, name)
+			continue
 		}
 		a, extra, err := p.api(path, name, &fa, old)
 		if err != nil {
 			return err
 		}
 		inFile[a.ID] = true
-		p.apis[fa.Name+"\x00"+fa.Version] = a
+		p.apis[portico.APINameKey(fa.Name, fa.Version)] = a
 		var oldF any
 		if old != nil {
 			f, err := p.old.apiFile(old)
@@ -661,6 +759,36 @@ func (p *planner) planAPIs() error {
 	return nil
 }
 
+// inSelection reports whether the file's API fa, stored as old (nil:
+// new), is in the selection of Options.Select: every API is without one.
+// An API is in it when it carries a selected tag in the file or in the
+// store; it must then carry one in both (when stored), else the apply is
+// refused: it would take over an API outside the selection, or move one
+// out of it.
+func (p *planner) inSelection(path string, fa *API, old *portico.API) (bool, error) {
+	if p.selectedTags == nil {
+		return true, nil
+	}
+	inFile, inStore := p.selected(fa.Tags), old != nil && p.selected(old.Tags)
+	switch {
+	case !inFile && !inStore:
+		return false, nil
+	case inFile && old != nil && !inStore:
+		return false, p.failf(path+".tags", "api %s: the store's API carries none of the selected tags (%s): "+
+			"--select changes only APIs selected in the store too; change its tags with an apply without --select", apiName(fa.Name, fa.Version), p.selectedList())
+	case !inFile && inStore:
+		return false, p.failf(path+".tags", "api %s: the store's API carries a selected tag (%s) and the file's does not: "+
+			"--select neither takes an API out of the selection nor leaves one selected unchanged; change its tags with an apply without --select", apiName(fa.Name, fa.Version), p.selectedList())
+	}
+	return true, nil
+}
+
+// selectedList names the selected tags for people.
+func (p *planner) selectedList() string {
+	tags := slices.Sorted(maps.Keys(p.selectedTags))
+	return strings.Join(tags, ", ")
+}
+
 // deleteAPI deletes a and its subscriptions, and drops its document.
 func (p *planner) deleteAPI(a *portico.API) {
 	for _, s := range portico.Sorted(p.cfg.SubscriptionsTo(a.ID), subCreated) {
@@ -671,7 +799,7 @@ func (p *planner) deleteAPI(a *portico.API) {
 		p.del(portico.KindSubscription, s.ID, p.subName(app, s))
 	}
 	p.del(portico.KindAPI, a.ID, apiName(a.Name, a.Version))
-	p.apis[a.Name+"\x00"+a.Version] = nil
+	p.apis[portico.APINameKey(a.Name, a.Version)] = nil
 	if a.Document != nil {
 		p.drops = append(p.drops, DocumentWrite{API: a.ID, SHA256: a.Document.SHA256})
 	}
@@ -684,7 +812,7 @@ func (p *planner) api(path, name string, fa *API, old *portico.API) (*portico.AP
 	if old != nil {
 		a = *old
 	} else {
-		a = portico.API{ID: p.o.NewID(portico.KindAPI, fa.Name+"\x00"+fa.Version), State: portico.Draft, CreatedAt: p.o.Now, UpdatedAt: p.o.Now}
+		a = portico.API{ID: p.o.NewID(portico.KindAPI, portico.APINameKey(fa.Name, fa.Version)), State: portico.Draft, CreatedAt: p.o.Now, UpdatedAt: p.o.Now}
 	}
 	var err error
 	if a.Owner, err = p.ownerID(path+".owner", fa.Owner, a.Owner); err != nil {
@@ -699,12 +827,12 @@ func (p *planner) api(path, name string, fa *API, old *portico.API) (*portico.AP
 	a.Endpoint = portico.Endpoint{Type: fa.Endpoint.Type, Algorithm: fa.Endpoint.Algorithm, Targets: slices.Clone(fa.Endpoint.Targets)}
 	a.Timeouts, a.Policies, a.Resources = fa.Timeouts, fa.Policies, slices.Clone(fa.Resources)
 	a.Plans = make([]string, 0, len(fa.Plans))
-	for j, pn := range fa.Plans {
-		id, err := p.planID(fmt.Sprintf("%s.plans[%d]", path, j), pn)
+	for j, ref := range fa.Plans {
+		pl, err := p.planFor(fmt.Sprintf("%s.plans[%d]", path, j), ref, a.Owner)
 		if err != nil {
 			return nil, nil, err
 		}
-		a.Plans = append(a.Plans, id)
+		a.Plans = append(a.Plans, pl.ID)
 	}
 	a.Groups = nil
 	for j, gn := range fa.Groups {
@@ -716,6 +844,9 @@ func (p *planner) api(path, name string, fa *API, old *portico.API) (*portico.AP
 			}
 		}
 		if g == nil {
+			if p.selectedTags != nil && p.f.Groups != nil {
+				return nil, nil, p.failf(f, "no group %s in the store (--select leaves the file's groups section out: apply it without --select first)", quoteValue(gn))
+			}
 			return nil, nil, p.failf(f, "no group %s", quoteValue(gn))
 		}
 		a.Groups = append(a.Groups, g.ID)
@@ -829,7 +960,7 @@ func documentVersion(d *Document) string {
 
 // apiByName returns the API of name and version once the apply is done.
 func (p *planner) apiByName(field, name, version string) (*portico.API, error) {
-	if a, ok := p.apis[name+"\x00"+version]; ok {
+	if a, ok := p.apis[portico.APINameKey(name, version)]; ok {
 		if a == nil {
 			return nil, p.failf(field, "API %s is deleted by this apply (--prune: the file lacks it)", apiName(name, version))
 		}
@@ -857,10 +988,7 @@ func (p *planner) planApplications() error {
 			return p.failf(path+".owner", "application %s: no user %s", fa.Name, quoteValue(fa.Owner))
 		}
 		var old *portico.Application
-		for a := range p.cfg.ApplicationsOf(owner.ID).Values() {
-			if a.Name != fa.Name {
-				continue
-			}
+		for _, a := range p.cfg.ApplicationsNamed(owner.ID, fa.Name) {
 			if old != nil {
 				return p.failf(path+".name", "user %s has two applications named %s (%s and %s): a file cannot tell them apart; rename one", owner.Username, quoteValue(fa.Name), old.ID, a.ID)
 			}
@@ -870,7 +998,7 @@ func (p *planner) planApplications() error {
 		if old != nil {
 			a = *old
 		} else {
-			a = portico.Application{ID: p.o.NewID(portico.KindApplication, strings.ToLower(fa.Owner)+"\x00"+fa.Name), CreatedAt: p.o.Now, UpdatedAt: p.o.Now}
+			a = portico.Application{ID: p.o.NewID(portico.KindApplication, owner.ID+"\x00"+strings.ToLower(fa.Name)), CreatedAt: p.o.Now, UpdatedAt: p.o.Now}
 		}
 		a.Name, a.Description, a.Owner = fa.Name, fa.Description, owner.ID
 		name := appName(fa.Name, owner.Username)
@@ -976,10 +1104,12 @@ func (p *planner) planSubscriptions(path, app string, fa *Application, a *portic
 			s = portico.Subscription{ID: p.o.NewID(portico.KindSubscription, a.ID+"\x00"+api.ID), ApplicationID: a.ID, APIID: api.ID, CreatedAt: p.o.Now, UpdatedAt: p.o.Now}
 		}
 		s.Status = cmp.Or(fs.Status, portico.Approved)
-		if fs.Plan != "" {
-			if s.PlanID, err = p.planID(sp+".plan", fs.Plan); err != nil {
+		if fs.Plan.Name != "" {
+			pl, err := p.subPlan(sp+".plan", fs.Plan, api)
+			if err != nil {
 				return err
 			}
+			s.PlanID = pl.ID
 		} else if old == nil {
 			s.PlanID = ""
 		}
@@ -1014,7 +1144,7 @@ var diffOrder = []portico.Kind{portico.KindPlan, portico.KindGroup, portico.Kind
 	portico.KindApplication, portico.KindKey, portico.KindSubscription}
 
 func (p *planner) result() *Changeset {
-	out := &Changeset{file: p.f, Documents: p.docs}
+	out := &Changeset{file: p.f, Documents: p.docs, LeftOut: p.leftOut}
 	slices.SortStableFunc(p.dels, func(a, b change) int { return kindRank(b.c.Kind) - kindRank(a.c.Kind) })
 	slices.SortStableFunc(p.puts, func(a, b change) int { return kindRank(a.c.Kind) - kindRank(b.c.Kind) })
 	for _, c := range append(p.dels, p.puts...) {

@@ -85,7 +85,7 @@ func TestPlanUpdate(t *testing.T) {
 	// gold, which the file says.
 	cs := fx.plan(t, f, configfile.Options{})
 	want := []string{
-		"plan gold: rate_limit.limit: 100 → 200",
+		"plan gold (pat): rate_limit.limit: 100 → 200",
 		"group Partners: members: [sam Ann] → [Ann]",
 		"api weather 1.0: tags: [team-a Forecast] → [team-a Forecast new]",
 		"api weather 1.0: endpoint.targets[1].url: http://10.1.0.6:7001/base → http://10.1.0.7:7001/base",
@@ -131,7 +131,7 @@ func TestPlanPrune(t *testing.T) {
 	fx := newFixture()
 	_, b := fx.export(t, true)
 	billing := "  - name: billing\n    version: \"2\"\n    context: /billing\n    tags: [team-b]\n    owner: admin\n    state: draft\n    visibility: public\n" +
-		"    auth: [api_key]\n    endpoint:\n      type: single\n      targets:\n        - url: https://billing.internal\n          weight: 1\n    plans: [gold]\n"
+		"    auth: [api_key]\n    endpoint:\n      type: single\n      targets:\n        - url: https://billing.internal\n          weight: 1\n    plans:\n      - name: gold\n        owner: pat\n"
 	ann := "  - username: Ann\n    roles: [subscriber]\n    disabled: true\n    internal: true\n"
 	annApp := "  - name: ann-app\n    owner: Ann\n    keys:\n      - prefix: pk_ann55\n        hash: " + portico.HashKey("pk_ann55-key") + "\n" +
 		"    subscriptions:\n      - api: weather\n        api_version: \"1.0\"\n        plan: silver\n        status: evicted\n"
@@ -187,27 +187,55 @@ func TestPlanPrune(t *testing.T) {
 	}
 }
 
-// TestPlanSelect narrows an apply to the APIs of a tag.
+// TestPlanSelect confines an apply to the APIs of a tag: the file's
+// other sections and APIs are left out and reported, an API selected on
+// one side only (in the file or in the store) is refused, and prune
+// deletes only selected APIs.
 func TestPlanSelect(t *testing.T) {
 	fx := newFixture()
-	_, b := fx.export(t, false)
+	_, b := fx.export(t, true)
 	f := edit(t, b, "    context: /billing\n", "    context: /billing/v2\n", "    context: /weather/v1\n", "    context: /weather/v9\n",
-		"  - name: silver\n", "  - name: bronze\n")
-	cs := fx.plan(t, f, configfile.Options{Select: []string{"TEAM-B"}})
-	if got := cs.Lines(); !slices.Equal(got, []string{"create plan bronze", "api billing 2: context: /billing → /billing/v2"}) {
+		"  - name: silver\n", "  - name: bronze\n", "    members: [sam, Ann]\n", "    members: []\n",
+		"  - username: sam\n    roles: [subscriber]\n", "  - username: sam\n    roles: [admin]\n")
+	cs := fx.plan(t, f, configfile.Options{Select: []string{"TEAM-B"}, Prune: true})
+	if got := cs.Lines(); !slices.Equal(got, []string{"api billing 2: context: /billing → /billing/v2"}) {
 		t.Errorf("select team-b: %v", got)
+	}
+	if want := []string{"plans", "groups", "users", "applications", "api weather 1.0"}; !slices.Equal(cs.LeftOut, want) {
+		t.Errorf("left out %v, want %v", cs.LeftOut, want)
+	}
+	// Outside the selection: an API the store does not select given the
+	// selected tag (taking it over), and a selected API given without it.
+	for _, tc := range []struct {
+		name, tags, sel, want string
+	}{
+		{"taken over", "    tags: [team-b]\n", "team-b", "api weather 1.0: the store's API carries none of the selected tags (team-b)"},
+		{"taken out", "    tags: [Forecast]\n", "team-a", "api weather 1.0: the store's API carries a selected tag (team-a) and the file's does not"},
+	} {
+		f := edit(t, b, "    tags: [team-a, Forecast]\n", tc.tags)
+		_, err := configfile.Plan(f, fx.cfg, configfile.Options{Select: []string{tc.sel}, Now: now})
+		var e *configfile.Error
+		if !errors.As(err, &e) || e.Field != "apis[1].tags" || e.Line != f.Line("apis[1].tags") || !strings.Contains(e.Message, tc.want) {
+			t.Errorf("%s: %v; want apis[1].tags: %q", tc.name, err, tc.want)
+		}
+	}
+	// A selected API's reference to a plan only the left-out section has.
+	f = edit(t, b, "    plans: [gold, silver]\n", "    plans: [gold, platinum]\n", "  - name: silver\n", "  - name: platinum\n")
+	if _, err := configfile.Plan(f, fx.cfg, configfile.Options{Select: []string{"team-a"}, Now: now}); err == nil ||
+		!strings.Contains(err.Error(), "no plan platinum (pat) in the store (--select leaves the file's plans section out") {
+		t.Errorf("a plan of the left-out section: %v", err)
 	}
 	// Pruning within the selection: the file lacks weather, tagged
 	// team-a; billing, tagged team-b, stays, and so do the plans.
-	f, _ = fx.export(t, false)
-	*f.APIs = slices.DeleteFunc(*f.APIs, func(a configfile.API) bool { return a.Name == "weather" })
-	*f.Plans = (*f.Plans)[:0]
-	cs = fx.plan(t, f, configfile.Options{Prune: true, Select: []string{"team-a"}})
+	g, _ := fx.export(t, false)
+	*g.APIs = slices.DeleteFunc(*g.APIs, func(a configfile.API) bool { return a.Name == "weather" })
+	*g.Plans = (*g.Plans)[:0]
+	cs = fx.plan(t, g, configfile.Options{Prune: true, Select: []string{"team-a"}})
 	if got := cs.Lines(); !slices.Equal(got, []string{"delete api weather 1.0", "delete subscription ann-app (Ann) → weather 1.0",
 		"delete subscription sam-app (sam) → weather 1.0", "delete subscription sam-app (sam) → weather 1.0"}) {
 		t.Errorf("prune team-a: %v", got)
 	}
-	if cs := fx.plan(t, f, configfile.Options{Prune: true, Select: []string{"team-c"}}); len(cs.Changes) != 0 {
+	if cs := fx.plan(t, g, configfile.Options{Prune: true, Select: []string{"team-c"}}); len(cs.Changes) != 0 {
 		t.Errorf("prune team-c: %v", cs.Lines())
 	}
 }
@@ -226,8 +254,12 @@ func TestPlanRefuses(t *testing.T) {
 		field string
 		want  string
 	}{
-		{"unknown plan", nil, []string{"    plans: [gold]\n", "    plans: [gold, platinum]\n"}, false,
-			"apis[0].plans[1]", `no plan "platinum" in the file or the store`},
+		{"unknown plan", nil, []string{"    plans: [gold, silver]\n", "    plans: [gold, silver, platinum]\n"}, false,
+			"apis[1].plans[2]", `no plan platinum (pat) in the file or the store (a plan named alone is one of the API's owner)`},
+		{"another owner's plan named alone", nil, []string{"      - name: gold\n        owner: pat\n", "      - gold\n"}, false,
+			"apis[0].plans[0]", `no plan gold (admin) in the file or the store (a plan named alone is one of the API's owner); plans named "gold" belong to pat: name one as {name: gold, owner: USERNAME}`},
+		{"a plan of an unknown owner", nil, []string{"        owner: pat\n", "        owner: nobody\n"}, false,
+			"apis[0].plans[0]", `plan "gold": no user "nobody"`},
 		{"unknown group", nil, []string{"    groups: [Partners]\n", "    groups: [partners, Others]\n"}, false,
 			"apis[1].groups[1]", `no group "Others"`},
 		{"unknown owner", nil, []string{"    owner: admin\n", "    owner: nobody\n"}, false,
@@ -239,7 +271,7 @@ func TestPlanRefuses(t *testing.T) {
 		{"unknown API", nil, []string{"        api_version: \"1.0\"\n        plan: gold\n", "        api_version: \"9\"\n        plan: gold\n"}, false,
 			"applications[1].subscriptions[0].api", `no API weather 9 in the file or the store`},
 		{"pruned plan offered", nil, []string{"  - name: silver\n", "  - name: bronze\n"}, true,
-			"apis[1].plans[1]", `plan "silver" is deleted by this apply`},
+			"apis[1].plans[1]", `plan silver (pat) is deleted by this apply`},
 		{"revoked key", nil, []string{"      - prefix: pk_live1\n        hash: " + portico.HashKey("pk_live1-key"), "      - prefix: pk_old22\n        hash: " + portico.HashKey("pk_old22-key")}, false,
 			"applications[1].keys[1].hash", "was revoked: a revoked key never comes back"},
 		{"another application's key", nil, []string{"      - prefix: pk_ann55\n        hash: " + portico.HashKey("pk_ann55-key"), "      - prefix: pk_ann55\n        hash: " + portico.HashKey("pk_live1-key"),
@@ -247,11 +279,11 @@ func TestPlanRefuses(t *testing.T) {
 			"applications[0].keys[0].hash", "belongs to application sam-app (sam) in the store, not to ann-app (Ann)"},
 		{"a key's end moved", nil, []string{`expires_at: "2026-03-03T13:00:00Z"`, `expires_at: "2026-03-09T13:00:00Z"`}, false,
 			"applications[1].keys[0].expires_at", "a key's end cannot be moved"},
-		{"two stored plans of one name", stored(portico.Put(&portico.Plan{ID: "p-gold-2", Name: "gold"})), nil, false,
-			"plans[0].name", `the store has two plans named "gold"`},
-		{"two stored APIs of one name", stored(portico.Put(&portico.API{ID: "a-w2", Name: "weather", Version: "1.0", Context: "/w2"})), nil, false,
+		{"two stored plans of one name", stored(portico.Put(&portico.Plan{ID: "p-gold-2", Name: "GOLD", Owner: "u-pat"})), nil, false,
+			"plans[0].name", `the store has two plans of pat named "gold"`},
+		{"two stored APIs of one name", stored(portico.Put(&portico.API{ID: "a-w2", Name: "Weather", Version: "1.0", Context: "/w2"})), nil, false,
 			"apis[1]", "the store has two APIs weather 1.0"},
-		{"two stored applications of one name", stored(portico.Put(&portico.Application{ID: "c-sam-2", Name: "sam-app", Owner: "u-sam"})), nil, false,
+		{"two stored applications of one name", stored(portico.Put(&portico.Application{ID: "c-sam-2", Name: "Sam-App", Owner: "u-sam"})), nil, false,
 			"applications[1].name", `user sam has two applications named "sam-app"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -393,9 +425,10 @@ func TestFromConfigAmbiguous(t *testing.T) {
 		more portico.Change
 		want string
 	}{
-		{"plans", portico.Put(&portico.Plan{ID: "p-gold-2", Name: "gold", CreatedAt: now}), "plans p-gold and p-gold-2 are both plan gold"},
-		{"apis", portico.Put(&portico.API{ID: "a-w2", Name: "weather", Version: "1.0", Context: "/w2", CreatedAt: now}), "apis a-weather and a-w2 are both API weather 1.0"},
-		{"applications", portico.Put(&portico.Application{ID: "c-sam-2", Name: "sam-app", Owner: "u-sam", CreatedAt: now}), "applications c-sam and c-sam-2 are both application sam-app (sam)"},
+		{"plans", portico.Put(&portico.Plan{ID: "p-gold-2", Name: "Gold", Owner: "u-pat", CreatedAt: now}), "plans p-gold and p-gold-2 are both plan Gold (pat) (names are compared in any case): a file knows them by name; rename one (PUT /api/v1/plans/p-gold-2)"},
+		{"a plan without an owner", portico.Put(&portico.Plan{ID: "p-gold-2", Name: "gold", CreatedAt: now}), `plan "gold" (p-gold-2) has no owner a file can name`},
+		{"apis", portico.Put(&portico.API{ID: "a-w2", Name: "WEATHER", Version: "1.0", Context: "/w2", CreatedAt: now}), "apis a-weather and a-w2 are both API WEATHER 1.0"},
+		{"applications", portico.Put(&portico.Application{ID: "c-sam-2", Name: "Sam-App", Owner: "u-sam", CreatedAt: now}), "applications c-sam and c-sam-2 are both application Sam-App (sam)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := newFixture().cfg.With(9, tc.more)
@@ -404,5 +437,48 @@ func TestFromConfigAmbiguous(t *testing.T) {
 				t.Fatalf("FromConfig = %v; want a conflict saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestPlanRefs: plans of other owners are named with their owner, a
+// subscription's plan by name alone when the API offers one plan of that
+// name, and both round trip; another owner's plan of the same name
+// changes nothing of what a name alone refers to.
+func TestPlanRefs(t *testing.T) {
+	src := newFixture()
+	w := *src.cfg.APIs.Get("a-weather")
+	w.Plans = append(slices.Clone(w.Plans), "p-gold-admin")
+	src.cfg = src.cfg.With(9,
+		portico.Put(&portico.Plan{ID: "p-gold-admin", Name: "Gold", Owner: "u-admin", Quota: &portico.Quota{Limit: 5, Per: portico.Day, Mode: portico.Hard},
+			OnDatastoreError: portico.DatastoreLocal, CreatedAt: now, UpdatedAt: now}),
+		portico.Put(&w))
+	f, b := src.export(t, true)
+	for _, want := range []string{
+		"    plans:\n      - gold\n      - silver\n      - name: Gold\n        owner: admin\n", // weather, pat's: pat's by name, admin's with the owner
+		"      - api: weather\n        api_version: \"1.0\"\n        plan:\n          name: gold\n          owner: pat\n", // sam's: weather offers two plans of that name
+		"        plan: silver\n", // ann's: one silver offered
+	} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("the export lacks %q:\n%s", want, b)
+		}
+	}
+	dst := &fixture{docs: map[string]string{}, cfg: portico.NewConfig().With(1,
+		portico.Put(&portico.User{ID: "other-admin", Username: "admin", Roles: []portico.Role{portico.RoleAdmin}, CreatedAt: t0, UpdatedAt: t0}))}
+	dst.apply(t, f, configfile.Options{Prune: true})
+	if _, again := dst.export(t, true); !bytes.Equal(again, b) {
+		t.Fatalf("export → apply → export differs:\n%s\nwant\n%s", again, b)
+	}
+	// A publisher's own plan "gold" (mallory's) changes nothing.
+	src.cfg = src.cfg.With(10,
+		portico.Put(&portico.User{ID: "u-mal", Username: "mallory", Roles: []portico.Role{portico.RolePublisher}, CreatedAt: now, UpdatedAt: now}),
+		portico.Put(&portico.Plan{ID: "p-gold-mal", Name: "GOLD", Owner: "u-mal", Quota: &portico.Quota{Limit: 1, Per: portico.Day, Mode: portico.Hard}, CreatedAt: now, UpdatedAt: now}))
+	if cs := src.plan(t, f, configfile.Options{}); len(cs.Differences) != 0 {
+		t.Errorf("another owner's plan of the name: %v", cs.Lines())
+	}
+	// Two plans of one name offered: a subscription's plan named alone is
+	// refused, naming how to name it.
+	bad := edit(t, b, "        plan:\n          name: gold\n          owner: pat\n", "        plan: gold\n")
+	if _, err := configfile.Plan(bad, src.cfg, configfile.Options{Now: now}); err == nil || !strings.Contains(err.Error(), `API weather 1.0 offers two plans named "gold": name the subscription's as {name: gold, owner: USERNAME}`) {
+		t.Errorf("an ambiguous subscription plan: %v", err)
 	}
 }

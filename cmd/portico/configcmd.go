@@ -149,6 +149,7 @@ func runConfig(ctx context.Context, args []string, getenv func(string) (string, 
 		Version     int64                   `json:"version"`
 		Changes     int                     `json:"changes"`
 		Differences []configfile.Difference `json:"differences"`
+		LeftOut     []string                `json:"left_out"`
 	}
 	if err := c.call(ctx, "POST", "/api/v1/config/apply", q, body, "application/json", nil, &res); err != nil {
 		return fail(placeError(file, f, err))
@@ -157,6 +158,9 @@ func runConfig(ctx context.Context, args []string, getenv func(string) (string, 
 		for _, l := range d.Lines() {
 			fmt.Fprintln(stdout, l)
 		}
+	}
+	if len(res.LeftOut) > 0 {
+		fmt.Fprintf(stderr, "left out by --select: %s\n", leftOut(res.LeftOut))
 	}
 	switch {
 	case verb == "diff" && len(res.Differences) > 0:
@@ -170,6 +174,35 @@ func runConfig(ctx context.Context, args []string, getenv func(string) (string, 
 		fmt.Fprintf(stderr, "applied %s as configuration version %d\n", changes(res.Changes), res.Version)
 	}
 	return configOK
+}
+
+// leftOut words what a --select apply left out of the file: its
+// sections, then its APIs (the first few by name).
+func leftOut(items []string) string {
+	var sections, apis []string
+	for _, it := range items {
+		if strings.HasPrefix(it, "api ") {
+			apis = append(apis, it)
+		} else {
+			sections = append(sections, it)
+		}
+	}
+	var parts []string
+	if len(sections) > 0 {
+		parts = append(parts, "the file's "+strings.Join(sections, ", "))
+	}
+	if n := len(apis); n > 0 {
+		shown := strings.Join(apis[:min(n, 5)], ", ")
+		if n > 5 {
+			shown += fmt.Sprintf(" and %d more", n-5)
+		}
+		what := "APIs"
+		if n == 1 {
+			what = "API"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s without a selected tag (%s)", n, what, shown))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func changes(n int) string {

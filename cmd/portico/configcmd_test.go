@@ -138,10 +138,10 @@ func TestConfigRoundTrip(t *testing.T) {
 	changed := bytes.Replace(exported, []byte("limit: 100\n"), []byte("limit: 120\n"), 1)
 	os.WriteFile(fileB, changed, 0o600)
 	code, out, _ = configCLI(t, bin, asAdmin, "diff", atB, "-f", fileB)
-	if code != 2 || out != "plan gold: rate_limit.limit: 100 → 120\n" {
+	if code != 2 || out != "plan gold (pat): rate_limit.limit: 100 → 120\n" {
 		t.Fatalf("diff of a change: exit %d %q", code, out)
 	}
-	if code, out, _ = configCLI(t, bin, asAdmin, "apply", atB, "-f", fileB, "--dry-run"); code != 0 || out != "plan gold: rate_limit.limit: 100 → 120\n" {
+	if code, out, _ = configCLI(t, bin, asAdmin, "apply", atB, "-f", fileB, "--dry-run"); code != 0 || out != "plan gold (pat): rate_limit.limit: 100 → 120\n" {
 		t.Fatalf("dry run: exit %d %q", code, out)
 	}
 	if code, _, _ = configCLI(t, bin, asAdmin, "diff", atB, "-f", fileB); code != 2 {
@@ -158,7 +158,7 @@ func TestConfigRoundTrip(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, bytes.Replace(exported, []byte("plans: [gold]"), []byte("plans: [gold, platinum]"), 1), 0o600)
 	code, _, errOut = configCLI(t, bin, asAdmin, "apply", atB, "-f", bad)
-	if line := lineOf(exported, "plans: [gold]"); code != 1 || !strings.Contains(errOut, "bad.yaml:"+line+`: apis[1].plans[1]: no plan "platinum" in the file or the store`) {
+	if line := lineOf(exported, "plans: [gold]"); code != 1 || !strings.Contains(errOut, "bad.yaml:"+line+`: apis[1].plans[1]: no plan platinum (pat) in the file or the store`) {
 		t.Fatalf("an unknown plan: exit %d %q (want line %s)", code, errOut, line)
 	}
 	os.WriteFile(bad, []byte("format_version: 1\nplans:\n  - name: gold\n    quota: {limit: lots}\n"), 0o600)
