@@ -17,14 +17,14 @@ import (
 )
 
 const apiUsage = `usage:
-  portico api import [--admin URL] [--api ID] [--context PATH] [--target URL]… [--dry-run] FILE
+  portico api import [--admin URL] [--timeout D] [--api ID] [--context PATH] [--target URL]… [--dry-run] FILE
 
 Imports an OpenAPI 3.0/3.1 or Swagger 2.0 document (YAML or JSON) or a WSDL 1.1
 document (FILE, or - for standard input) as a new API, or with --api into an API
 (POST /api/v1/apis/import), and prints what it added and removed. Credentials come
 from the environment: PORTICO_ADMIN_TOKEN, or PORTICO_ADMIN_USER and
 PORTICO_ADMIN_PASSWORD; --admin defaults to PORTICO_ADMIN_URL, else
-http://localhost:9080.
+http://localhost:9080; --timeout bounds each call of the admin API (default 2m).
 `
 
 // apiCmd runs `portico api import`.
@@ -46,6 +46,7 @@ func runAPI(ctx context.Context, args []string, getenv func(string) (string, boo
 	fs := flag.NewFlagSet("portico api import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	admin := fs.String("admin", "", "the admin API of a node: http(s)://host:port (default $PORTICO_ADMIN_URL, else "+defaultAdminURL+")")
+	timeout := timeoutFlag(fs)
 	apiID := fs.String("api", "", "the ID of the API to import into (default: a new API)")
 	ctxPath := fs.String("context", "", "the API's context path (default: derived from the document for a new API, else kept)")
 	dryRun := fs.Bool("dry-run", false, "print what would change, change nothing")
@@ -85,7 +86,7 @@ func runAPI(ctx context.Context, args []string, getenv func(string) (string, boo
 	if *dryRun {
 		q.Set("dry_run", "true")
 	}
-	c, err := newAdminClient(ctx, *admin, getenv)
+	c, err := newAdminClient(ctx, *admin, *timeout, getenv)
 	if err != nil {
 		return fail(err)
 	}
@@ -107,12 +108,14 @@ func runAPI(ctx context.Context, args []string, getenv func(string) (string, boo
 	case res.Created:
 		verb = "created (a draft: add plans and publish it)"
 	}
-	fmt.Fprintf(stdout, "%s %s %s at %s: %s\n", res.API.ID, res.API.Name, res.API.Version, res.API.Context, verb)
+	// What the server answers is printed with its control characters
+	// escaped: a document's title or summary could hold a terminal's.
+	fmt.Fprintf(stdout, "%s: %s\n", terminalSafe(fmt.Sprintf("%s %s %s at %s", res.API.ID, res.API.Name, res.API.Version, res.API.Context)), verb)
 	for _, r := range res.Added {
-		fmt.Fprintf(stdout, "+ %s\n", resourceLine(r))
+		fmt.Fprintf(stdout, "+ %s\n", terminalSafe(resourceLine(r)))
 	}
 	for _, r := range res.Removed {
-		fmt.Fprintf(stdout, "- %s\n", resourceLine(r))
+		fmt.Fprintf(stdout, "- %s\n", terminalSafe(resourceLine(r)))
 	}
 	return 0
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 // apiCLI runs `bin api args…` with env and stdin, as configCLI runs
@@ -110,7 +115,7 @@ func TestAdminClientNoRedirect(t *testing.T) {
 		}
 		return "", false
 	}
-	c, err := newAdminClient(context.Background(), first.URL, env)
+	c, err := newAdminClient(context.Background(), first.URL, 0, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,5 +124,99 @@ func TestAdminClientNoRedirect(t *testing.T) {
 	}
 	if n := reached.Load(); n != 0 {
 		t.Errorf("the redirect's target got %d requests (with the token)", n)
+	}
+}
+
+// TestAdminClientAnswers: what the admin client reads of an answer is
+// bounded (a 2xx answer by maxAnswer, an error by maxErrorBytes), a call
+// ends at its timeout, and the server's text reaches the terminal with
+// its control characters escaped.
+func TestAdminClientAnswers(t *testing.T) {
+	const hostile = "no plan \x1b]0;owned\x07\x1b[2J\x1b[31mgold\u202e\u009b1m\xff"
+	var mode atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch mode.Load() {
+		case "hostile error":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": "invalid\x1b[1m", "message": hostile, "field": "apis[0]"}})
+			w.Write(b)
+		case "hostile text":
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, hostile)
+		case "hostile differences":
+			io.WriteString(w, `{"differences":[{"action":"update","kind":"api","name":"w\u001b[31m 1","fields":[{"field":"description","from":"a\nb","to":"\u202eevil"}]}]}`)
+		case "endless":
+			chunk := bytes.Repeat([]byte("x"), 64<<10)
+			for range 1 << 12 { // 256 MiB at most
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		case "long error":
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write(bytes.Repeat([]byte("e"), 1<<20))
+		case "slow":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+		}
+	}))
+	defer srv.Close()
+	env := func(k string) (string, bool) {
+		if k == "PORTICO_ADMIN_TOKEN" {
+			return "token", true
+		}
+		return "", false
+	}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("format_version: 1\nplans: []\n"), 0o600)
+	run := func(m string, args ...string) (int, string) {
+		mode.Store(m)
+		var out, errOut bytes.Buffer
+		code := runConfig(context.Background(), append(args, "--admin="+srv.URL), env, nil, &out, &errOut)
+		t.Logf("%s: exit %d\n%s%s", m, code, out.String(), errOut.String())
+		return code, out.String() + errOut.String()
+	}
+	for _, m := range []string{"hostile error", "hostile text", "hostile differences"} {
+		code, text := run(m, "diff", "-f", file)
+		if strings.ContainsAny(text, "\x1b\x07\u202e\u009b") || !utf8.ValidString(text) {
+			t.Errorf("%s: the terminal gets control characters: %q", m, text)
+		}
+		if m != "hostile differences" && (code != 1 || !strings.Contains(text, `no plan \x1b]0;owned\x07\x1b[2J\x1b[31mgold\u202e\u009b1m`)) {
+			t.Errorf("%s: exit %d %q", m, code, text)
+		}
+		if m == "hostile differences" && !strings.Contains(text, `api w\x1b[31m 1: description: a\x0ab → \u202eevil`) {
+			t.Errorf("%s: %q", m, text)
+		}
+	}
+
+	c, err := newAdminClient(context.Background(), srv.URL, 0, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.maxAnswer = 1 << 20
+	mode.Store("endless")
+	if _, _, err := c.do(context.Background(), "GET", "/api/v1/config", nil, nil, ""); err == nil || !strings.Contains(err.Error(), "the answer is over 1048576 bytes") {
+		t.Errorf("an endless answer: %v", err)
+	}
+	mode.Store("long error")
+	_, _, err = c.do(context.Background(), "GET", "/api/v1/config", nil, nil, "")
+	var ae *adminError
+	if !errors.As(err, &ae) || len(ae.Message) > 260 || ae.Status != 500 {
+		t.Errorf("a long error answer: %v", err)
+	}
+	// The timeout: a server that never answers.
+	c, _ = newAdminClient(context.Background(), srv.URL, 300*time.Millisecond, env)
+	mode.Store("slow")
+	start := time.Now()
+	_, _, err = c.do(context.Background(), "GET", "/api/v1/config", nil, nil, "")
+	t.Logf("a silent server: %v after %v", err, time.Since(start))
+	if err == nil || !strings.Contains(err.Error(), "Timeout") {
+		t.Errorf("a silent server: %v", err)
+	}
+	if code, text := run("slow", "diff", "-f", file, "--timeout", "0s"); code != 1 || !strings.Contains(text, "timeout is a duration from 1s to 24h") {
+		t.Errorf("--timeout 0s: exit %d %q", code, text)
 	}
 }

@@ -18,14 +18,14 @@ import (
 )
 
 const configUsage = `usage:
-  portico config export [--admin URL] [--include consumers] [-o FILE]
-  portico config diff   [--admin URL] -f FILE [--prune] [--select tag=TAG]… [--allow-nested]
-  portico config apply  [--admin URL] -f FILE [--prune] [--select tag=TAG]… [--allow-nested] [--dry-run]
+  portico config export [--admin URL] [--timeout D] [--include consumers] [-o FILE]
+  portico config diff   [--admin URL] [--timeout D] -f FILE [--prune] [--select tag=TAG]… [--allow-nested]
+  portico config apply  [--admin URL] [--timeout D] -f FILE [--prune] [--select tag=TAG]… [--allow-nested] [--dry-run]
 
 Credentials come from the environment: PORTICO_ADMIN_TOKEN (a bearer token), or
 PORTICO_ADMIN_USER and PORTICO_ADMIN_PASSWORD; --admin defaults to PORTICO_ADMIN_URL,
-else http://localhost:9080. Exit status: 0 no difference (diff) or done, 2 a
-difference (diff), 1 an error.
+else http://localhost:9080; --timeout bounds each call of the admin API (default 2m).
+Exit status: 0 no difference (diff) or done, 2 a difference (diff), 1 an error.
 `
 
 // Exit statuses of portico config.
@@ -56,6 +56,7 @@ func runConfig(ctx context.Context, args []string, getenv func(string) (string, 
 	fs := flag.NewFlagSet("portico config "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	admin := fs.String("admin", "", "the admin API of a node: http(s)://host:port (default $PORTICO_ADMIN_URL, else "+defaultAdminURL+")")
+	timeout := timeoutFlag(fs)
 	var include, file, out string
 	var prune, dryRun, allowNested bool
 	var tags []string
@@ -107,7 +108,7 @@ func runConfig(ctx context.Context, args []string, getenv func(string) (string, 
 			return fail(err)
 		}
 	}
-	c, err := newAdminClient(ctx, *admin, getenv)
+	c, err := newAdminClient(ctx, *admin, *timeout, getenv)
 	if err != nil {
 		return fail(err)
 	}
@@ -156,11 +157,11 @@ func runConfig(ctx context.Context, args []string, getenv func(string) (string, 
 	}
 	for _, d := range res.Differences {
 		for _, l := range d.Lines() {
-			fmt.Fprintln(stdout, l)
+			fmt.Fprintln(stdout, terminalSafe(l))
 		}
 	}
 	if len(res.LeftOut) > 0 {
-		fmt.Fprintf(stderr, "left out by --select: %s\n", leftOut(res.LeftOut))
+		fmt.Fprintf(stderr, "left out by --select: %s\n", terminalSafe(leftOut(res.LeftOut)))
 	}
 	switch {
 	case verb == "diff" && len(res.Differences) > 0:
@@ -254,5 +255,5 @@ func placeError(name string, f *configfile.File, err error) error {
 	if line == 0 {
 		return err
 	}
-	return fmt.Errorf("%s:%d: %s", name, line, linePrefix.ReplaceAllString(ae.Message, ""))
+	return fmt.Errorf("%s:%d: %s", name, line, terminalSafe(linePrefix.ReplaceAllString(ae.Message, "")))
 }
