@@ -63,6 +63,7 @@ func BenchmarkH1RoundTrip(b *testing.B) {
 	req, _ := http.NewRequest("GET", "http://"+addr+"/x", nil)
 	buf := make([]byte, 64)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		resp, err := t.RoundTrip(req)
 		if err != nil {

@@ -14,3 +14,6 @@ func (*idlePeek) init(net.Conn) {}
 // buffer are detected (h1Transport.release), not those that arrived while
 // idle.
 func (*idlePeek) quiet() bool { return true }
+
+// send writes a request with write; the answer is then read as usual.
+func (*idlePeek) send(_ bool, write func() error) error { return write() }
