@@ -458,17 +458,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 			return
 		}
 	}
-	if up.soap != nil {
-		path := strings.TrimPrefix(r.URL.Path, api.Context)
-		if ex != nil {
-			if l, ok := up.soap.label(r.Method, path, act.of(r.Header)); ok {
-				ex.resource = l
-			}
-		}
-		if up.soap.refuses(r.Method, path, r.ContentLength != 0 || len(r.TransferEncoding) > 0, act.of(r.Header)) {
-			form.write(w, http.StatusBadRequest, portico.EInvalid, unknownAction)
-			return
-		}
+	if up.soap != nil && !up.soap.admit(w, r, strings.TrimPrefix(r.URL.Path, api.Context), ex, act.of(r.Header), form) {
+		return
 	}
 	if app != nil {
 		if !g.limit(w, r, rt, app, se, ps, ex, &act, form) {

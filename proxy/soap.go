@@ -11,8 +11,10 @@ import (
 // This file is what the gateway reads of SOAP requests: the action a
 // request names (for plan limits on every API), and on SOAP APIs
 // (portico.API.IsSOAP) the operation it calls — for the analytics
-// record, and to refuse calls that name none where every operation has
-// an action. Envelopes are never read: the body passes as it came.
+// record, to refuse calls that name none where every operation has an
+// action, and to check that the envelope calls the operation the action
+// names (soapOps.admit; the envelope's start is read in soapbody.go).
+// The body passes as it came.
 
 // reqAction is a request's SOAP version and action as soap.Action reads
 // them from its headers, read once, when first needed.
@@ -104,15 +106,37 @@ type soapOps struct {
 	// a backend that may dispatch on the envelope's body and run an
 	// operation whose limit the request dodged.
 	strict bool
+	// byBody holds the resources that have a body element
+	// (portico.Resource.SOAPBody), by element.
+	byBody map[string]bodyOps
+	// reads: a resource has a body element, so the gateway may read the
+	// envelopes of the API's calls.
+	reads bool
+	// callable: the operations of some body element all have actions,
+	// so a request that does not name them cannot call them: the
+	// envelopes of requests that name no operation with a body element
+	// are read, and refused when they call such an operation.
+	callable bool
 }
 
-// soapOp is one operation: its pattern, and how the analytics record
-// names it.
+// soapOp is one operation: its pattern, how the analytics record names
+// it, and the element its envelopes start their Body with.
 type soapOp struct {
 	pat *resourcePattern
 	// label is the record's resource: the pattern and the operation ID
 	// ("POST / GetBooking"), or the action when the resource has no ID.
 	label string
+	name  string // the operation ID, or the action
+	body  string // portico.Resource.SOAPBody; "": the envelope is not checked
+}
+
+// bodyOps are the operations whose envelopes start their Body with one
+// element.
+type bodyOps struct {
+	n        int
+	name     string // of the first
+	action   string // of the first
+	callable bool   // every one has an action
 }
 
 // compileSOAP returns the operations of API a, nil when a is not a SOAP
@@ -130,20 +154,150 @@ func compileSOAP(a *portico.API) *soapOps {
 			pats[r.Pattern] = p
 			ops.pats = append(ops.pats, p)
 		}
-		if r.SOAPAction == "" {
-			ops.strict = false
-			continue
-		}
 		name := r.OperationID
 		if name == "" {
 			name = r.SOAPAction
 		}
-		if _, ok := ops.byAction[r.SOAPAction]; !ok {
-			ops.byAction[r.SOAPAction] = soapOp{pat: p, label: r.Pattern + " " + name}
+		if r.SOAPBody != "" {
+			if ops.byBody == nil {
+				ops.byBody = make(map[string]bodyOps)
+			}
+			b := ops.byBody[r.SOAPBody]
+			if b.n == 0 {
+				b.name, b.action, b.callable = name, r.SOAPAction, true
+			}
+			b.n++
+			b.callable = b.callable && r.SOAPAction != ""
+			ops.byBody[r.SOAPBody] = b
+			ops.reads = true
 		}
+		if r.SOAPAction == "" {
+			ops.strict = false
+			continue
+		}
+		if _, ok := ops.byAction[r.SOAPAction]; !ok {
+			ops.byAction[r.SOAPAction] = soapOp{pat: p, label: r.Pattern + " " + name, name: name, body: r.SOAPBody}
+		}
+	}
+	for _, b := range ops.byBody {
+		ops.callable = ops.callable || b.callable
 	}
 	return ops
 }
+
+// admit applies to r, a request of the SOAP API whose path inside the
+// API is path and whose action is a, what the gateway does of SOAP
+// before the limits, and reports whether r may go on; when not, it has
+// answered in form:
+//   - it names the operation r calls in the analytics record ex (label);
+//   - on a strict API, it refuses a request that calls none (refuses):
+//     415 when r's body is not SOAP's media type at all, else 400;
+//   - it checks that r's envelope calls the operation r names (check).
+func (o *soapOps) admit(w http.ResponseWriter, r *http.Request, path string, ex *exchange, a *reqAction, form errorForm) bool {
+	if ex != nil {
+		if l, ok := o.label(r.Method, path, a); ok {
+			ex.resource = l
+		}
+	}
+	hasBody := r.ContentLength != 0 || len(r.TransferEncoding) > 0
+	if o.refuses(r.Method, path, hasBody, a) {
+		if hasBody && !soapMedia(r.Header) {
+			form.write(w, http.StatusUnsupportedMediaType, portico.EUnsupported, notSOAP)
+			return false
+		}
+		form.write(w, http.StatusBadRequest, portico.EInvalid, unknownAction)
+		return false
+	}
+	if !hasBody || !o.reads {
+		return true
+	}
+	return o.check(w, r, path, a, form)
+}
+
+// check reads the start of r's envelope (readEnvelope) where it may call
+// another operation than the one r names, and refuses r when it does,
+// before the backend gets a byte of it: a backend that dispatches on the
+// element the Body starts with (JAX-WS, CXF, Axis2 do) would run that
+// operation, whose limits r dodged. It reads the envelope
+//   - of a request naming an operation with a body element: the Body
+//     must start with that element;
+//   - of any other request (an operation without body element named, or
+//     none, on an API that is not strict) when some body element's
+//     operations all have actions: the Body must not start with that
+//     element, whose operations r would have named.
+//
+// Either way a body that is not a SOAP media type is refused with 415
+// (its backend may read it as an envelope all the same), and so is one
+// with a Content-Encoding, which the gateway does not decode; an
+// envelope that does not read, or whose Body has no element within
+// maxEnvelopePrefix, with 400.
+func (o *soapOps) check(w http.ResponseWriter, r *http.Request, path string, a *reqAction, form errorForm) bool {
+	op, named := o.op(r.Method, path, a)
+	if !(named && op.body != "") && !o.callable {
+		return true
+	}
+	if !soapMedia(r.Header) {
+		form.write(w, http.StatusUnsupportedMediaType, portico.EUnsupported, notSOAP)
+		return false
+	}
+	if ce := r.Header["Content-Encoding"]; len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(strings.TrimSpace(ce[0]), "identity")) {
+		form.write(w, http.StatusUnsupportedMediaType, portico.EUnsupported,
+			"the gateway reads the start of this API's envelopes, and does not decode them: send them without a Content-Encoding")
+		return false
+	}
+	got, whole, ok := readEnvelope(w, r, form)
+	if !ok {
+		return false
+	}
+	switch {
+	case named && op.body != "":
+		if got == op.body {
+			return true
+		}
+		refuseEnvelope(w, form, whole, "the envelope's Body starts with "+quoteElement(got)+", but the request's action names the operation "+op.name+
+			", whose envelope's Body starts with "+op.body+": send the action of the operation the envelope calls")
+		return false
+	case named:
+		if b, ok := o.byBody[got]; ok && b.callable {
+			refuseEnvelope(w, form, whole, "the envelope's Body starts with "+quoteElement(got)+", the element of "+b.what()+
+				", not of the operation "+op.name+" the request's action names: send the action of the operation the envelope calls")
+			return false
+		}
+	default:
+		if b, ok := o.byBody[got]; ok && b.callable {
+			refuseEnvelope(w, form, whole, "the envelope's Body starts with "+quoteElement(got)+", the element of "+b.what()+
+				", which the request's action does not name: send the action of the operation the envelope calls")
+			return false
+		}
+	}
+	return true
+}
+
+// what names the operations of a body element in a message.
+func (b bodyOps) what() string {
+	if b.n == 1 {
+		return "the operation " + b.name
+	}
+	return "the operations " + b.name + " and others"
+}
+
+// soapMedia reports whether a request's (first) Content-Type is a media
+// type SOAP messages come in — text/xml, application/soap+xml or
+// multipart/related — whatever its parameters.
+func soapMedia(h http.Header) bool {
+	vs := h["Content-Type"]
+	if len(vs) == 0 {
+		return false
+	}
+	mt, _, _ := strings.Cut(vs[0], ";")
+	mt = strings.TrimSpace(mt)
+	return strings.EqualFold(mt, "text/xml") || strings.EqualFold(mt, "application/soap+xml") || strings.EqualFold(mt, "multipart/related")
+}
+
+// notSOAP is the message of the 415 that refuses a call whose body is not
+// a SOAP message.
+const notSOAP = "a SOAP API takes SOAP messages: text/xml (SOAP 1.1), application/soap+xml (SOAP 1.2), " +
+	"or multipart/related with either as its type (SOAP with attachments, MTOM)"
 
 // op returns the operation a request with method, path (inside the API)
 // and action a calls: the resource whose action a names and whose

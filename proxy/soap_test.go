@@ -531,9 +531,9 @@ func TestSOAPLimitsPerOperation(t *testing.T) {
 // action, a request with a body that does not call one of them (its
 // pattern, its action, named once and readably) is refused with a 400
 // fault before the backend — which may dispatch on the body and run the
-// operation whose limit the request dodged. Bodiless reads pass (a GET
-// of the WSDL), and an API with an operation without action takes any
-// action.
+// operation whose limit the request dodged — or a 415 when its body is
+// not a SOAP message at all. Bodiless reads pass (a GET of the WSDL),
+// and an API with an operation without action takes any action.
 func TestSOAPUnknownAction(t *testing.T) {
 	w, be, key, _ := soapWorld(t)
 	w.soapAPI("loose", "/loose", be.URL, portico.AuthMethods{portico.AuthNone}, func(a *portico.API) {
@@ -553,7 +553,8 @@ func TestSOAPUnknownAction(t *testing.T) {
 		{"two SOAPAction fields", "/soap", []string{"Content-Type", "text/xml", "SOAPAction", `"urn:GetBooking"`, "SOAPAction", `"urn:Limited"`}, false},
 		{"an action that does not parse", "/soap", []string{"Content-Type", "text/xml", "SOAPAction", `"urn:GetBooking`}, false},
 		{"SOAP 1.2 with the action in a SOAPAction field", "/soap", []string{"Content-Type", "application/soap+xml", "SOAPAction", `"urn:GetBooking"`}, false},
-		{"not SOAP", "/soap", []string{"Content-Type", "application/json"}, false},
+		{"not SOAP: 415", "/soap", []string{"Content-Type", "application/json", "SOAPAction", `"urn:GetBooking"`}, false},
+		{"no Content-Type: 415", "/soap", []string{"SOAPAction", `"urn:GetBooking"`}, false},
 		{"a declared action", "/soap", []string{"Content-Type", "text/xml", "SOAPAction", `"urn:GetBooking"`}, true},
 		{"a declared action, unquoted", "/soap/", []string{"Content-Type", "text/xml", "SOAPAction", `urn:GetBooking`}, true},
 		{"another path, a declared action", "/soap/other", []string{"Content-Type", "text/xml", "SOAPAction", `"urn:Limited"`}, false},
@@ -577,7 +578,11 @@ func TestSOAPUnknownAction(t *testing.T) {
 			if strings.HasPrefix(tc.hdr[1], "application/soap+xml") {
 				v = soap.SOAP12
 			}
-			checkFault(t, resp, body, v, 400, portico.EInvalid)
+			if strings.HasSuffix(tc.name, ": 415") {
+				checkFault(t, resp, body, v, 415, portico.EUnsupported)
+			} else {
+				checkFault(t, resp, body, v, 400, portico.EInvalid)
+			}
 			if be.count() != n {
 				t.Error("the backend got the request")
 			}
