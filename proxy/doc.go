@@ -101,8 +101,9 @@
 //     WWW-Authenticate for Basic and Bearer.
 //  5. Subscription, the OAuth2 token's scope (its plans), the plan; on a
 //     SOAP API, the operation the request calls (a call naming none is
-//     refused with a 400 where every operation has an action: "SOAP
-//     APIs" below); the limits (an override with a SOAP action takes
+//     refused with a 400 where every operation has an action, and one
+//     whose envelope calls another operation than it names: "SOAP APIs"
+//     below); the limits (an override with a SOAP action takes
 //     only the requests naming it): the same for every method; the
 //     analytics record gets the application. Then the credentials are removed (X-API-Key always,
 //     Authorization on APIs that take basic, jwt or oauth2) unless the
@@ -166,13 +167,15 @@
 // An API imported from a WSDL document is a SOAP API
 // (portico.API.IsSOAP): its target is the service's SOAP address and
 // each operation a resource with the pattern "POST /" and the action
-// clients name it by (package soap's doc.go). The gateway reads a
-// request's action from its headers alone (reqAction, with soap.Action:
-// the SOAPAction field of SOAP 1.1, the action parameter of SOAP 1.2's
-// Content-Type; either field given twice names no action) and never
-// reads or changes an envelope: the body goes to the backend as it
-// came, and the backend's answer, its faults included, comes back as it
-// went (TestSOAPPassThrough).
+// clients name it by, and where the document tells it the element its
+// envelopes start their Body with (portico.Resource.SOAPBody; package
+// soap's doc.go). The gateway reads a request's action from its headers
+// (reqAction, with soap.Action: the SOAPAction field of SOAP 1.1, the
+// action parameter of SOAP 1.2's Content-Type; either field given twice
+// names no action), and of some calls the start of the envelope
+// ("Envelopes" below); it never changes an envelope: the body goes to
+// the backend as it came, and the backend's answer, its faults
+// included, comes back as it went (TestSOAPPassThrough).
 //
 // Faults. To a SOAP API's requests the gateway's own answers — 401
 // (WWW-Authenticate kept), 403, 405, 413, 415, 400 (threat protection,
@@ -215,15 +218,45 @@
 // versions), a call — a request matching one of its patterns — whose
 // action names none of them (an undeclared action, "", none, one that
 // does not read, a request that is not SOAP) is refused with a 400
-// fault before its limits and the backend: services that dispatch on the
-// body's first element (JAX-WS, CXF) would otherwise run an operation
-// whose limit the request dodged by naming another action. Requests that
-// call no operation (a GET of ?wsdl, a POST to another path) pass, as on
-// any API, and an API with an operation without action takes any
-// action. What the gateway cannot see is the body: a call naming one
-// declared operation's action and carrying another's body counts
-// against the one it names; a service that dispatches on the action
-// (ASP.NET, WCF) runs that one, one that dispatches on the body the
-// other. FuzzSOAPCall checks that no call naming no operation reaches
-// the backend and that every answer of the gateway's reads as a fault.
+// fault before its limits and the backend (a 415 naming the media types
+// a SOAP API takes when its body is not text/xml, application/soap+xml
+// or multipart/related): services that dispatch on the body's first
+// element (JAX-WS, CXF) would otherwise run an operation whose limit the
+// request dodged by naming another action. Requests that call no
+// operation (a GET of ?wsdl, a POST to another path) pass, as on any
+// API, and an API with an operation without action takes any action.
+// FuzzSOAPCall checks that no call naming no operation reaches the
+// backend and that every answer of the gateway's reads as a fault.
+//
+// Envelopes. A call naming an operation that has a body element could
+// still carry another operation's envelope, which a backend that
+// dispatches on the body would run under the limits of the one named.
+// So before its limits, soapOps.check reads the start of such a call's
+// body (soapbody.go: readEnvelope holds up to maxEnvelopePrefix, 64
+// KiB, and soap.BodyElement reads it in one pass up to the Body's first
+// element, of a multipart body its first part) and compares that
+// element with the operation's: another element, an envelope that does
+// not read (not well-formed, a DOCTYPE, the other SOAP version's, text
+// or another element before the Body or its child), no element within
+// 64 KiB, are a 400 fault naming what was expected; a body that is not
+// a SOAP media type or has a Content-Encoding a 415. The backend gets no
+// byte of a refused call: the request to it starts only after the
+// decision, and the held bytes are then put back before the rest (the
+// body stays the *requestBody, which counts them once). A call naming
+// an operation without a body element, or naming none on an API that is
+// not strict, is read only when the operations of some element all have
+// actions, and refused when its envelope starts with that element: its
+// client could have named that operation, whose limits it would dodge
+// (an operation without action can only be called so). Where no
+// resource has a body element nothing is read, and a call naming one
+// operation's action with another's body counts against the one it
+// names — a service that dispatches on the action (ASP.NET, WCF) runs
+// that one, one that dispatches on the body the other; an API imported
+// before the import gave elements gets them when its WSDL is imported
+// again.
+// TestSOAPEnvelopeChecked, TestSOAPEnvelopeLoose, TestSOAPEnvelopeRPC,
+// TestSOAPEnvelopeDribbled and FuzzSOAPEnvelope (what reaches the
+// backend naming an operation starts its Body, as encoding/xml reads
+// it, with that operation's element) check it; BenchmarkSOAPEnvelope
+// measures it.
 package proxy
