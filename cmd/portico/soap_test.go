@@ -124,7 +124,8 @@ func gatewayFault(t *testing.T, body string) (envNS, code string) {
 // one operation, publishes it, and calls it through the gateway with a
 // key in both SOAP versions: envelopes pass untouched, the limited
 // operation gets a 429 fault of the caller's version while the others
-// pass, and the gateway's own errors are faults. A plan's soap_action
+// pass, one operation's envelope under another's action is refused
+// before the backend, and the gateway's own errors are faults. A plan's soap_action
 // is refused where it could mislead (control and bidirectional
 // characters, over 2048 bytes, twice with one pattern).
 func TestSOAPEndToEnd(t *testing.T) {
@@ -146,7 +147,8 @@ func TestSOAPEndToEnd(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 201 || !bytes.Contains(raw, []byte(`"format":"wsdl"`)) || !bytes.Contains(raw, []byte(bookingAction("CancelBooking"))) {
+	if resp.StatusCode != 201 || !bytes.Contains(raw, []byte(`"format":"wsdl"`)) || !bytes.Contains(raw, []byte(bookingAction("CancelBooking"))) ||
+		!bytes.Contains(raw, []byte(`"soap_body":"{http://tempuri.org/}CancelBooking"`)) {
 		t.Fatalf("import: %d %s", resp.StatusCode, raw)
 	}
 	var imported struct {
@@ -237,6 +239,19 @@ func TestSOAPEndToEnd(t *testing.T) {
 	}
 	if r, body, _ := bookingCall(t, url, soap.SOAP12, bookingAction("CreateBooking"), "CreateBooking", key); r.StatusCode != 200 || r.Header.Get("RateLimit-Limit") != "50" {
 		t.Errorf("CreateBooking after CancelBooking's limit: %d %v %s", r.StatusCode, r.Header, body)
+	}
+	// CancelBooking's envelope under GetBooking's action: the backend,
+	// which dispatches on the body, would cancel under GetBooking's
+	// limit.
+	before := be.last()
+	for _, v := range []string{soap.SOAP11, soap.SOAP12} {
+		r, body, _ := bookingCall(t, url, v, bookingAction("GetBooking"), "CancelBooking", key)
+		if _, code := gatewayFault(t, body); r.StatusCode != 400 || code != "invalid" || !strings.Contains(body, "{http://tempuri.org/}GetBooking") {
+			t.Errorf("SOAP %s: CancelBooking's envelope under GetBooking's action: %d %s", v, r.StatusCode, body)
+		}
+		if !bytes.Equal(be.last(), before) {
+			t.Errorf("SOAP %s: the backend got %q", v, be.last())
+		}
 	}
 	if r, body, _ := bookingCall(t, url, soap.SOAP11, "http://tempuri.org/IBookingService/DeleteEverything", "CancelBooking", key); r.StatusCode != 400 {
 		t.Errorf("an undeclared action: %d %s", r.StatusCode, body)
