@@ -76,6 +76,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		`"field":"document"`,
 		"<p:code>rate_limited</p:code><p:status>429</p:status></p:error></detail></soap:Fault></soap:Body></soap:Envelope> 429",
 		"SOAP action names no operation of this API",
+		"Body starts with &#34;{urn:booking}CancelBooking&#34;, but the request&#39;s action names the operation GetBooking",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q", want)
