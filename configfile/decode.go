@@ -23,9 +23,15 @@ const (
 	// portico.MaxDocumentBytes of JSON, a little more as YAML.
 	MaxFileBytes = 64 << 20
 	// MaxValues bounds the values (mappings, sequences and scalars, keys
-	// included) of a file, counted before it is parsed: a parsed value
-	// costs a hundred bytes and more of memory.
-	MaxValues = 4 << 20
+	// included) of a file, counted before it is parsed (valueBound): a
+	// parsed value costs about 270 bytes of memory while the file is
+	// read, so a file at the bound takes about 400 MB, as an imported
+	// document at openapi.MaxNodes does. A file of 10,000 APIs counts
+	// about 460,000; with 20,000 applications of subscribers, their
+	// users, keys and subscriptions, 1.1 million. A larger configuration
+	// is applied in parts: a file of some sections leaves the others as
+	// they are.
+	MaxValues = 1_500_000
 	// MaxDepth bounds nesting: an OpenAPI document nests at most 100
 	// levels (package openapi's bound), a few more in a file.
 	MaxDepth = 110
@@ -90,14 +96,31 @@ func Decode(b []byte) (*File, error) {
 	return f, nil
 }
 
-// valueBound returns a bound of the number of values in the YAML b: each
-// value after the first follows one of these bytes.
+// valueBound returns a bound of the number of values (the nodes the
+// YAML parser makes: mappings, sequences and scalars, keys included) in
+// the YAML b, in one pass without allocating, from the indicators that
+// start them: the root; a ":" (a key and its value) and a "?" (an
+// explicit key and its value), wherever they are; a block sequence's "-"
+// followed by a space or a line's end (an item); a flow sequence's "["
+// (itself and a first item), a flow mapping's "{" (itself and a first
+// key given alone, with its empty value) and a ","  (the next item, or
+// key and empty value). Every YAML construct that makes a node starts
+// with one of these, at the counts given or fewer (a single-pair mapping
+// in a flow sequence, [a: 1], makes three nodes of "," and ":"); those
+// inside scalars and comments count too, which only raises the bound
+// (a URL's colons, a description's commas).
 func valueBound(b []byte) int {
 	n := 1
-	for _, c := range b {
+	for i, c := range b {
 		switch c {
-		case '\n', ',', ':', '-', '[', '{', '?':
-			n++
+		case '[', ',', ':', '?':
+			n += 2
+		case '{':
+			n += 3
+		case '-':
+			if i+1 == len(b) || b[i+1] == ' ' || b[i+1] == '\t' || b[i+1] == '\n' || b[i+1] == '\r' {
+				n++
+			}
 		}
 	}
 	return n
@@ -211,7 +234,10 @@ type decoder struct {
 	lines map[string]int
 }
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	contentType     = reflect.TypeFor[Content]()
+)
 
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) error {
 	if path != "" {
@@ -225,6 +251,14 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) error {
 		j, err := appendNodeJSON(nil, n)
 		if err != nil {
 			return located(err, n.Line, path)
+		}
+		if v.Type() == contentType && n.Kind == yaml.MappingNode {
+			// A document as a mapping: appendNodeJSON writes canonical
+			// JSON already (the tree is checked: no key twice, no
+			// deeper than MaxDepth), which Content.UnmarshalJSON would
+			// only read into a second tree to write again.
+			v.Set(reflect.ValueOf(Content{json: true, b: j}))
+			return nil
 		}
 		if err := v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(j); err != nil {
 			return errorf(n.Line, path, "%s", unmarshalMessage(path, err))

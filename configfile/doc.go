@@ -158,10 +158,16 @@
 // # Bounds
 //
 // Decode refuses files over MaxFileBytes (64 MiB), of more than
-// MaxValues values (counted on the bytes before parsing: a parsed value
-// costs a hundred bytes and more), nesting deeper than MaxDepth (110),
+// MaxValues (1.5 million) values, nesting deeper than MaxDepth (110),
 // lists over MaxItems; anchors, aliases, merge keys, tags other than
 // YAML's own, complex or repeated keys; more than one YAML document.
+// Values are counted on the bytes before the parser runs (a bound of the
+// nodes it makes, from the indicators that start them; FuzzValueBound):
+// a parsed value costs about 270 bytes while the file is read, so a file
+// at the bound takes about 400 MB, as an imported document at the
+// import's bound does, and the admin API reads files in the parse slots
+// of imports (two at a time per node). A document inline in the file is
+// read once, as canonical JSON straight from the file's tree.
 // FuzzDecode checks that Decode never panics, refuses only with an
 // *Error, and that what it takes encodes to a file it takes again and
 // encodes alike.

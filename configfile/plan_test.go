@@ -454,7 +454,7 @@ func TestPlanRefs(t *testing.T) {
 		portico.Put(&w))
 	f, b := src.export(t, true)
 	for _, want := range []string{
-		"    plans:\n      - gold\n      - silver\n      - name: Gold\n        owner: admin\n", // weather, pat's: pat's by name, admin's with the owner
+		"    plans:\n      - gold\n      - silver\n      - name: Gold\n        owner: admin\n",                            // weather, pat's: pat's by name, admin's with the owner
 		"      - api: weather\n        api_version: \"1.0\"\n        plan:\n          name: gold\n          owner: pat\n", // sam's: weather offers two plans of that name
 		"        plan: silver\n", // ann's: one silver offered
 	} {
