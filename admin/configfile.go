@@ -141,7 +141,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, c *call) er
 		w.Header().Set("Connection", "close")
 		return readError(err)
 	}
-	// The file is read into a tree of about 270 bytes a value: parsed in
+	// The file is read into a tree of about 330 bytes a value: parsed in
 	// one of the node's parse slots, as an imported document is, so that
 	// applies and imports together hold at most maxParses trees.
 	release, err := s.parseSlot(r.Context())

@@ -163,9 +163,9 @@
 // YAML's own, complex or repeated keys; more than one YAML document.
 // Values are counted on the bytes before the parser runs (a bound of the
 // nodes it makes, from the indicators that start them; FuzzValueBound):
-// a parsed value costs about 270 bytes while the file is read, so a file
-// at the bound takes about 400 MB, as an imported document at the
-// import's bound does, and the admin API reads files in the parse slots
+// a parsed value costs about 330 bytes while the file is read, so a file
+// at the bound takes about 500 MB, less than an imported document at the
+// import's bound, and the admin API reads files in the parse slots
 // of imports (two at a time per node). A document inline in the file is
 // read once, as canonical JSON straight from the file's tree.
 // FuzzDecode checks that Decode never panics, refuses only with an
