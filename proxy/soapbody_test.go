@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/portico-gw/portico"
 	"github.com/portico-gw/portico/soap"
@@ -491,4 +492,37 @@ func FuzzSOAPEnvelope(f *testing.F) {
 			t.Fatalf("%d %q is not a SOAP fault (%v)", rec.Code, rec.Body.String(), err)
 		}
 	})
+}
+
+// TestSOAPEnvelopeExpectContinue: a client that waits for 100 Continue
+// before it sends the body gets it from the gateway, which reads the
+// envelope; the call then passes, or is refused, as any other.
+func TestSOAPEnvelopeExpectContinue(t *testing.T) {
+	w, be, _ := envelopeWorld(t)
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	defer client.CloseIdleConnections()
+	for _, op := range []string{"GetBooking", "CancelBooking"} {
+		sent := envelope(soap.SOAP11, op)
+		req, _ := http.NewRequest("POST", w.srv.URL+"/checked", strings.NewReader(sent))
+		req.Header.Set("Expect", "100-continue")
+		req.Header.Set("Content-Type", "text/xml")
+		req.Header.Set("SOAPAction", `"urn:GetBooking"`)
+		arrived := be.n.Load()
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if op == "GetBooking" {
+			if resp.StatusCode != 200 || string(be.last(t).body) != sent {
+				t.Errorf("%s: %d %s", op, resp.StatusCode, body)
+			}
+			continue
+		}
+		checkFault(t, resp, string(body), soap.SOAP11, 400, portico.EInvalid)
+		if be.n.Load() != arrived {
+			t.Errorf("%s reached the backend", op)
+		}
+	}
 }
