@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -254,6 +255,7 @@ func (c *handedConn) Read(p []byte) (int, error) {
 type conn struct {
 	s    *Server
 	nc   net.Conn
+	rd   sockReader // what br reads from
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	idle atomic.Bool // waiting for a request: Shutdown may close it
@@ -271,6 +273,18 @@ type conn struct {
 	out    *http.Request // the request forwarded, reused (see forward)
 	outURL url.URL
 	outHdr http.Header
+
+	// The idle period before the next request (see readHead): its
+	// length (ReadHeaderTimeout or IdleTimeout, 0 for none), start and
+	// deadline (zero for none).
+	idleWait   time.Duration
+	idleStart  time.Time
+	idleUntil  time.Time
+	headArmed  bool // the deadline for the rest of a started head is set
+	probing    bool // the read deadline set is idleProbe's
+	pending    bool // the last response waits in bw (see respWriter.finish)
+	sessionFn  func(fd uintptr) bool
+	sessionEnd int // what ended serveSession's callback: a head… constant
 }
 
 // Read and write buffers: a request head that does not fit readBufSize
@@ -293,13 +307,15 @@ func (c *conn) serve() {
 			c.s.logger().Error("panic serving a gateway request", "remote", c.remote, "panic", p, "stack", string(debug.Stack()))
 		}
 		if !handed {
+			c.flushPending()
 			c.nc.Close()
 		}
 		c.release()
 		c.s.forget(c)
 	}()
+	c.rd.c, c.rd.fd = c.nc, -1
 	c.br = readers.Get().(*bufio.Reader)
-	c.br.Reset(c.nc)
+	c.br.Reset(&c.rd)
 	c.remote = c.nc.RemoteAddr().String()
 	c.clientIP, _, _ = net.SplitHostPort(c.remote)
 	// The requests' context is never cancelled: the fast path does not
@@ -308,20 +324,104 @@ func (c *conn) serve() {
 	c.req = &http.Request{}
 	c.out = &http.Request{}
 	c.rw.c = c
+	var end int
+	if raw := rawConnOf(c.nc); raw != nil {
+		end = c.serveSession(raw)
+	} else {
+		for end = headReady; end == headReady; {
+			end = c.serveNext()
+		}
+	}
+	if end == headHandOver {
+		handed = c.handOver()
+	}
+}
+
+// serveNext reads the next request and serves it. It returns headReady
+// when the connection may carry another, else what ends it; headWait
+// only inside serveSession.
+func (c *conn) serveNext() int {
+	n, st := c.readHead()
+	if st != headReady {
+		return st
+	}
+	if !c.parse(n) {
+		return headHandOver
+	}
+	c.br.Discard(n)
+	c.served++
+	if !c.serveRequest() {
+		return headClose
+	}
+	return headReady
+}
+
+// What readHead found.
+const (
+	headReady    = iota // a head the fast path may read
+	headWait            // serveSession: wait until the socket is readable
+	headHandOver        // a head for the fallback
+	headClose           // close: end of stream, error, timeout or drain
+)
+
+// idleProbe bounds a wait for the next request that no read of the
+// socket began (see serveSession): a client that sent the end of its
+// stream with its last request is noticed by then.
+const idleProbe = 100 * time.Millisecond
+
+// serveSession serves the connection inside one RawConn.Read, on systems
+// whose poller reports a socket's readiness by edge (epoll, kqueue): br
+// reads the socket directly without waiting (sockReader), and when it
+// must wait, the callback returns and the poller waits for readiness.
+// As the readiness is reset only when the session begins, every byte
+// that arrives later is reported, so after a read that took all the
+// socket held, serveSession waits for the next request without trying
+// to read it first. With Go's own reads, each request would cost one
+// read more, of an empty socket, after its response was written
+// (BenchmarkEngines, `make bench`).
+//
+// The one arrival no readiness reports again is an end of stream that
+// came with the last request (a client's half-close): that wait is
+// bounded by idleProbe (the idle timeout when shorter), after which a
+// new session reads first, as Go's reads do. It returns what ended the
+// connection (headClose or headHandOver).
+func (c *conn) serveSession(raw syscall.RawConn) int {
+	c.sessionFn = c.session
 	for {
-		n, ok := c.readHead()
-		if n < 0 {
-			return // closed, timed out, or the server is draining
+		c.sessionEnd = headWait
+		err := raw.Read(c.sessionFn)
+		c.rd.fd = -1
+		if c.sessionEnd != headWait {
+			return c.sessionEnd
 		}
-		if !ok || !c.parse(n) {
-			handed = c.handOver()
-			return
+		// The wait failed: closed, or timed out.
+		if err == nil || !c.probing || !isTimeout(err) || c.br.Buffered() > 0 {
+			return headClose
 		}
-		c.br.Discard(n)
-		c.served++
-		keep := c.serveRequest()
-		if !keep {
-			return
+		// The probe ran out: a new session reads before it waits again,
+		// until the idle timeout.
+		c.armDeadline(c.idleUntil, 0)
+	}
+}
+
+// session is serveSession's RawConn.Read callback: called at once and
+// then each time the socket turns readable, it serves requests until
+// one must wait (false) or the connection ends (true).
+func (c *conn) session(fd uintptr) bool {
+	// At the session's start the socket may hold what arrived before,
+	// unreported; when woken, something arrived: read before waiting.
+	c.rd.fd, c.rd.state = int(fd), readUnknown
+	for {
+		switch st := c.serveNext(); st {
+		case headReady:
+			continue
+		case headWait:
+			c.rd.fd = -1
+			return false
+		default:
+			c.sessionEnd = st
+			c.rd.fd = -1
+			return true
 		}
 	}
 }
@@ -331,6 +431,7 @@ func (c *conn) serve() {
 // within slack (1/64 of it) and a keep-alive connection skips a timer
 // update per request (BenchmarkEngines).
 func (c *conn) armDeadline(at time.Time, slack time.Duration) {
+	c.probing = false
 	if at.IsZero() != c.deadline.IsZero() || at.Sub(c.deadline) > slack || at.Before(c.deadline) {
 		c.nc.SetReadDeadline(at)
 		c.deadline = at
@@ -364,65 +465,154 @@ func (c *conn) handOver() bool {
 	return c.s.handoff.give(&handedConn{Conn: c.nc, pending: pending})
 }
 
-// readHead waits for a request head and returns its length with ok set,
-// or, with ok unset, that the head is not one the fast path reads (no end
-// of head within the buffer: the fallback decides). n is -1 when the
-// connection is to be closed: read error, timeout, end of stream, or a
-// drain.
-func (c *conn) readHead() (n int, ok bool) {
+// readHead waits for a request head and returns its length with
+// headReady, or headHandOver for a head the fast path does not read (no
+// end of head within the buffer: the fallback decides), or headClose:
+// read error, timeout, end of stream, or a drain. Inside serveSession it
+// never waits: it returns headWait instead, with the read deadline set,
+// and is called again when the socket is readable.
+func (c *conn) readHead() (n int, st int) {
 	s := c.s
 	if c.br.Buffered() == 0 {
 		if s.draining.Load() {
-			return -1, false
+			c.flushPending()
+			return 0, headClose
 		}
-		// An idle connection holds no write buffer: 10,000 idle clients
-		// cost their read buffers and goroutines only.
-		c.releaseWriter()
-		c.idle.Store(true)
-		// A new connection gets ReadHeaderTimeout for its first request,
-		// as net/http gives it: IdleTimeout is for kept-alive ones.
-		wait := s.IdleTimeout
-		if c.served == 0 && s.ReadHeaderTimeout > 0 {
-			wait = s.ReadHeaderTimeout
+		if !c.idle.Load() {
+			// An idle period begins. A new connection gets
+			// ReadHeaderTimeout for its first request, as net/http gives
+			// it: IdleTimeout is for kept-alive ones.
+			c.idleWait = s.IdleTimeout
+			if c.served == 0 && s.ReadHeaderTimeout > 0 {
+				c.idleWait = s.ReadHeaderTimeout
+			}
+			c.idleStart = time.Now()
+			c.idleUntil = time.Time{}
+			if c.idleWait > 0 {
+				c.idleUntil = c.idleStart.Add(c.idleWait)
+			}
+			// The response first, before any read or wait.
+			if c.flushPending() != nil {
+				return 0, headClose
+			}
+			// An idle connection holds no write buffer: 10,000 idle
+			// clients cost their read buffers and goroutines only.
+			c.releaseWriter()
+			c.idle.Store(true)
 		}
-		if wait > 0 {
-			c.armDeadline(time.Now().Add(wait), wait/64)
-		} else {
-			c.armDeadline(time.Time{}, 0)
+		switch {
+		case c.rd.fd < 0:
+			// Go's read waits below.
+			c.armDeadline(c.idleUntil, c.idleWait/64)
+		case c.rd.state == readDrained:
+			// serveSession: the last read took all there was, so wait
+			// for readiness at once, at most idleProbe.
+			if c.idleWait > 0 && c.idleWait <= idleProbe {
+				c.armDeadline(c.idleUntil, c.idleWait/64)
+			} else {
+				// Moved at most once every idleProbe/2 on a busy
+				// connection.
+				c.armDeadline(c.idleStart.Add(idleProbe), idleProbe/2)
+				c.probing = true
+			}
+			return 0, headWait
 		}
 		_, err := c.br.Peek(1)
-		c.idle.Store(false)
-		if err != nil {
-			return -1, false
+		if err == errWouldBlock {
+			c.armDeadline(c.idleUntil, c.idleWait/64)
+			return 0, headWait
 		}
+		if err != nil {
+			return 0, headClose
+		}
+		c.idle.Store(false)
 		if s.draining.Load() {
 			// Closed as idle a moment too late: the request was not
 			// started, and closing is what Shutdown meant to do.
-			return -1, false
+			return 0, headClose
 		}
 	}
-	deadline := false
 	from := 0
 	for {
 		b, _ := c.br.Peek(c.br.Buffered())
 		if end := requestHeadEnd(b, from); end >= 0 {
-			return end, true
+			c.headArmed = false
+			return end, headReady
 		}
 		if len(b) >= readBufSize || !fastPrefix(b) {
-			return 0, false
+			return 0, headHandOver
 		}
-		if !deadline && s.ReadHeaderTimeout > 0 {
-			deadline = true
-			c.armDeadline(time.Now().Add(s.ReadHeaderTimeout), 0)
+		if !c.headArmed {
+			c.headArmed = true
+			switch {
+			case s.ReadHeaderTimeout > 0:
+				c.armDeadline(time.Now().Add(s.ReadHeaderTimeout), 0)
+			case c.probing:
+				// Not idleProbe's deadline: the idle timeout's.
+				c.armDeadline(c.idleUntil, 0)
+			}
 		}
 		from = max(len(b)-3, 0)
 		if _, err := c.br.Peek(len(b) + 1); err != nil {
-			if len(b) > 0 && !isTimeout(err) {
-				return 0, false // cut off: let net/http answer what it can
+			switch {
+			case err == errWouldBlock:
+				return 0, headWait
+			case len(b) > 0 && !isTimeout(err):
+				return 0, headHandOver // cut off: let net/http answer what it can
 			}
-			return -1, false
+			return 0, headClose
 		}
 	}
+}
+
+// flushPending writes the response respWriter.finish left in bw, if any.
+func (c *conn) flushPending() error {
+	if !c.pending {
+		return nil
+	}
+	c.pending = false
+	return c.bw.Flush()
+}
+
+// sockReader is what a connection's br reads from: the connection, or,
+// inside serveSession (fd set), its socket directly, without waiting.
+type sockReader struct {
+	c     net.Conn
+	fd    int // the socket inside serveSession's callback, else -1
+	state int // what the last direct read found: read… constant
+}
+
+// What a direct read of the socket found.
+const (
+	readUnknown = iota // the socket may hold more: read before waiting
+	readDrained        // it took less than it could: all there was
+	readEmpty          // it found nothing (errWouldBlock)
+)
+
+// errWouldBlock is sockReader's answer when the socket has nothing to
+// read yet.
+var errWouldBlock = errors.New("would block")
+
+func (r *sockReader) Read(p []byte) (int, error) {
+	if r.fd < 0 {
+		return r.c.Read(p)
+	}
+	n, err := readSocket(r.fd, p)
+	switch {
+	case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
+		r.state = readEmpty
+		return 0, errWouldBlock
+	case err != nil:
+		r.state = readUnknown
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: err}
+	case n == 0:
+		return 0, io.EOF
+	case n < len(p):
+		r.state = readDrained
+	default:
+		r.state = readUnknown
+	}
+	return n, nil
 }
 
 // requestHeadEnd returns the length of the request head at the start of b

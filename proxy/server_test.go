@@ -275,3 +275,86 @@ func TestResponseFieldsAsNetHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestServerHalfClose: a client that half-closes its connection after
+// its request gets the answer and then the end of the stream, long before
+// the idle timeout, also when the end arrived while the request before
+// it was served, together with the request, which no readiness reports
+// again (serveSession's idleProbe).
+func TestServerHalfClose(t *testing.T) {
+	var client atomic.Pointer[net.TCPConn]
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/first" {
+			c := client.Load()
+			io.WriteString(c, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+			c.CloseWrite()
+			if err := waitSent(c); err != nil {
+				t.Log(err)
+			}
+		}
+		engineOf(w, r)
+	})
+	addr, _, _ := startServer(t, h, func(s *Server, _ *http.Server) {
+		s.IdleTimeout = time.Hour
+	})
+	for _, tc := range []struct{ name, send string }{
+		{"with the request", "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{"while serving the one before", "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"},
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client.Store(c.(*net.TCPConn))
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, tc.send)
+		answers := 2
+		if tc.send[5] == 'a' {
+			c.(*net.TCPConn).CloseWrite()
+			answers = 1
+		}
+		br := bufio.NewReader(c)
+		readResponses(t, br, answers)
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("%s: after the answers: %v, want the connection closed", tc.name, err)
+		}
+		c.Close()
+	}
+}
+
+// TestServerRequestWhileServing: a request that arrives while the one
+// before is served is read once that one is answered, also when the idle
+// timeout is shorter than idleProbe (a missed readiness would let the
+// connection time out with the request unanswered).
+func TestServerRequestWhileServing(t *testing.T) {
+	var client atomic.Pointer[net.TCPConn]
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/first" {
+			// The second request is in the gateway's socket before the
+			// first is answered.
+			c := client.Load()
+			io.WriteString(c, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+			if err := waitSent(c); err != nil {
+				t.Log(err)
+			}
+		}
+		engineOf(w, r)
+	})
+	addr, _, _ := startServer(t, h, func(s *Server, _ *http.Server) {
+		s.IdleTimeout = idleProbe / 2
+	})
+	for range 20 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client.Store(c.(*net.TCPConn))
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+		got := strings.Join(readResponses(t, bufio.NewReader(c), 2), " | ")
+		if want := "200 fast GET  | 200 fast GET "; got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+		c.Close()
+	}
+}

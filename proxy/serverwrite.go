@@ -139,6 +139,14 @@ func (w *respWriter) finish() bool {
 	if len(w.buf) > 64<<10 {
 		w.buf = nil // don't keep a large error body's buffer per connection
 	}
+	if !w.closing && w.c.rd.fd >= 0 && w.c.br.Buffered() == 0 {
+		// Inside serveSession: written when readHead begins the idle
+		// period, before it reads or waits (BenchmarkEngines: the
+		// session needs no read before its wait). A pipelined request
+		// gets the answer to the one before at once.
+		w.c.pending = true
+		return true
+	}
 	if err := bw.Flush(); err != nil {
 		return false
 	}
