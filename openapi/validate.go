@@ -7,10 +7,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	yaml "github.com/pb33f/go-yaml"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -27,7 +27,7 @@ type Problem struct {
 	In string `json:"in"`
 	// Name is the parameter's name, "Content-Type" for the body's media
 	// type, or for the body the JSON pointer (RFC 6901) of the value in
-	// question ("" for the body as a whole).
+	// question ("" for the body as a whole; "/field" for a form's field).
 	Name string `json:"name,omitempty"`
 	// Message says what is wrong. It may quote a value of the request,
 	// cut to a few hundred bytes.
@@ -52,18 +52,18 @@ type vroute struct {
 }
 
 // segment matches one segment of a path template: a literal, a lone
-// expression ("{id}") or a mix ("{name}.json").
+// expression ("{id}") or a mix ("{name}.json", "v{major}.{minor}").
 type segment struct {
 	lit   string
-	name  string         // a lone expression's parameter
-	re    *regexp.Regexp // a mix's matcher, a group per name
-	names []string
+	name  string   // a lone expression's parameter
+	lits  []string // a mix's literals, around and between its expressions
+	names []string // a mix's parameters
 }
 
 // rank orders segments: literals before mixes before lone expressions.
 func (s *segment) rank() int {
 	switch {
-	case s.re != nil:
+	case s.names != nil:
 		return 1
 	case s.name != "":
 		return 2
@@ -74,8 +74,9 @@ func (s *segment) rank() int {
 // vop is one operation.
 type vop struct {
 	method, template string
+	pointer          string // in the document, for errors
 	params           []*vparam
-	body             *vbody // nil: the document declares no body
+	body             *vbody // nil: the document declares no request body
 }
 
 // vparam is one parameter with what checking its values takes.
@@ -84,20 +85,38 @@ type vparam struct {
 	required bool
 	style    string
 	explode  bool
-	shape    byte    // 'p'rimitive, 'a'rray, 'o'bject, 'c'ontent (not read)
+	shape    byte    // 'p'rimitive, 'a'rray, 'o'bject, 'c'ontent
 	kinds    kindSet // the types a primitive value may take
 	items    kindSet // the types of an array's items
-	schema   *jsonschema.Schema
+	fields   fieldSet
+	media    string // a content parameter's media type, lower case
+	schema   *compiled
 }
 
+// vbody is an operation's request body.
 type vbody struct {
 	required bool
 	media    []*vmedia
 }
 
+// vmedia is one media type of a request body.
 type vmedia struct {
 	typ    string // lower case, as the document gives it: "application/json", "image/*", "*/*"
+	shape  shape  // of its schema
+	fields fieldSet
+	schema *compiled // nil: no schema
+}
+
+// compiled is a schema compiled, with the bounds of what checking
+// values against it costs (budget.go).
+type compiled struct {
 	schema *jsonschema.Schema
+	bound  schemaBound
+	graph  *costGraph // for the run-time budget
+	// perByte bounds what a byte of an instance costs (each value, key
+	// and string takes at least one): a body up to MaxRequestCost/perByte
+	// bytes needs no pricing.
+	perByte float64
 }
 
 // kindSet is a set of JSON types a parameter's text may be read as.
@@ -117,11 +136,18 @@ const docURL = "mem:///openapi.json"
 // NewValidator compiles doc, an API's stored document (Spec.Document:
 // Swagger 2.0, OpenAPI 3.0 or 3.1 as JSON), into a Validator. Swagger 2.0
 // is converted and 3.0 schemas upgraded as Export does. Every schema
-// of every operation's parameters and JSON bodies is compiled here; a
-// document whose schemas do not all compile (a $ref to nothing, a
-// pattern Go's regexp does not take, such as one with a lookahead) is
-// refused with an *Error naming the schema. Schemas' patterns run on
-// Go's regexp, whose time is linear in the input.
+// of every operation's parameters and request bodies is compiled here,
+// and what checking a request against them can cost is bounded
+// (budget.go): a document is refused, with an *Error naming the place
+// in the document and what is wrong, when its schemas do not all
+// compile (a $ref to nothing, a pattern Go's regexp does not take, such
+// as one with a lookahead), when a pattern compiles to more than
+// MaxPatternSize instructions, when checking one value of a request
+// could cost more than MaxValueCost evaluations or one byte more than
+// MaxPatternWork steps of regular expressions, or when a schema applies
+// itself again to the same value. The errors are meant for the
+// document's publisher: they quote the document, never the validator's
+// internals.
 func NewValidator(doc []byte) (*Validator, error) {
 	if len(doc) > MaxDocumentBytes {
 		return nil, &Error{Code: portico.ETooLarge, Message: fmt.Sprintf("the document is over %d bytes", MaxDocumentBytes)}
@@ -133,7 +159,9 @@ func NewValidator(doc []byte) (*Validator, error) {
 	switch {
 	case get(root, "swagger") != nil:
 		csvDefault(root)
+		enc := formEncodings(root)
 		root = fromSwagger(root)
+		setFormEncodings(root, enc)
 	case strings.HasPrefix(text(get(root, "openapi")), "3.0"):
 		upgrade30(root)
 	}
@@ -149,6 +177,9 @@ func NewValidator(doc []byte) (*Validator, error) {
 		return nil, err
 	}
 	if err := b.compileAll(inst); err != nil {
+		return nil, err
+	}
+	if err := b.checkParameters(); err != nil {
 		return nil, err
 	}
 	for _, rs := range b.v.byLen {
@@ -243,10 +274,12 @@ type builder struct {
 	pending []pending // the schemas to compile, once the walk is done
 }
 
-// pending is a schema to compile: the one at pointer p, into *dst.
+// pending is a schema to compile: the one at pointer p, into *dst;
+// depth is how deep the values checked against it nest.
 type pending struct {
-	p   string
-	dst **jsonschema.Schema
+	p     string
+	dst   **compiled
+	depth int
 }
 
 // resolve follows n's $ref chain from pointer p and returns the node
@@ -269,6 +302,15 @@ func (b *builder) resolve(n *yaml.Node, p string) (*yaml.Node, string, *Error) {
 		n, p = t, frag
 	}
 	return nil, "", &Error{Code: portico.EInvalid, Pointer: p, Message: fmt.Sprintf("a chain of more than %d $refs", maxRefHops)}
+}
+
+// node resolves n's $ref chain, or returns nil when it leads nowhere.
+func (b *builder) node(n *yaml.Node) *yaml.Node {
+	r, _, err := b.resolve(n, "")
+	if err != nil {
+		return nil
+	}
+	return r
 }
 
 func (b *builder) paths() *Error {
@@ -326,23 +368,18 @@ func compileTemplate(tpl, p string) (*vroute, *Error) {
 		case open == 0 && strings.IndexByte(s, '}') == len(s)-1:
 			seg.name = s[1 : len(s)-1]
 		default:
-			var re strings.Builder
-			re.WriteString("^")
 			rest := s
 			for {
 				o := strings.IndexByte(rest, '{')
 				if o < 0 {
-					re.WriteString(regexp.QuoteMeta(rest))
+					seg.lits = append(seg.lits, rest)
 					break
 				}
 				c := strings.IndexByte(rest, '}')
-				re.WriteString(regexp.QuoteMeta(rest[:o]))
-				re.WriteString("(.+?)")
+				seg.lits = append(seg.lits, rest[:o])
 				seg.names = append(seg.names, rest[o+1:c])
 				rest = rest[c+1:]
 			}
-			re.WriteString("$")
-			seg.re = regexp.MustCompile(re.String())
 		}
 		rt.segs = append(rt.segs, seg)
 	}
@@ -353,7 +390,7 @@ func compileTemplate(tpl, p string) (*vroute, *Error) {
 // parameters (at sp), which it inherits unless it has its own of the
 // same name and place.
 func (b *builder) operation(method, tpl string, op *yaml.Node, p string, shared *yaml.Node, sp string) (*vop, *Error) {
-	vo := &vop{method: method, template: tpl}
+	vo := &vop{method: method, template: tpl, pointer: p}
 	for _, list := range []struct {
 		n *yaml.Node
 		p string
@@ -391,18 +428,39 @@ func (b *builder) operation(method, tpl string, op *yaml.Node, p string, shared 
 				if t, _, err := mime.ParseMediaType(typ); err == nil {
 					typ = t
 				}
-				vm := &vmedia{typ: typ}
-				if s := get(content.Content[i+1], "schema"); s != nil && isJSONType(typ) {
-					b.compile(rp+path{"content", content.Content[i].Value, "schema"}.String(), &vm.schema)
+				mp := rp + path{"content", content.Content[i].Value}.String()
+				vm, err := b.media(typ, content.Content[i+1], mp)
+				if err != nil {
+					return nil, err
 				}
 				vo.body.media = append(vo.body.media, vm)
 			}
 		}
-		if len(vo.body.media) == 0 {
-			vo.body = nil // nothing declared to check against
-		}
 	}
 	return vo, nil
+}
+
+// media compiles the media type object mn of a request body, at p.
+func (b *builder) media(typ string, mn *yaml.Node, p string) (*vmedia, *Error) {
+	vm := &vmedia{typ: typ}
+	s := get(mn, "schema")
+	if s == nil {
+		return vm, nil
+	}
+	sn, _, err := b.resolve(s, p+"/schema")
+	if err != nil {
+		return nil, err
+	}
+	vm.shape = b.shapeOf(sn)
+	if vm.shape.trivial {
+		return vm, nil // every body conforms
+	}
+	if typ == "application/x-www-form-urlencoded" || typ == "multipart/form-data" || typ == "*/*" ||
+		typ == "application/*" || typ == "multipart/*" {
+		vm.fields = b.fieldsOf(sn, get(mn, "encoding"))
+	}
+	b.compile(p+"/schema", &vm.schema, MaxDepth)
+	return vm, nil
 }
 
 // parameter compiles the parameter pn at p; nil for one the gateway does
@@ -438,11 +496,26 @@ func (b *builder) parameter(pn *yaml.Node, p string) (*vparam, *Error) {
 	if e := get(pn, "explode"); e != nil {
 		vp.explode = text(e) == "true"
 	}
+	if !slices.Contains(paramStyles[vp.in], vp.style) {
+		return nil, &Error{Code: portico.EInvalid, Pointer: p + "/style", Message: fmt.Sprintf("a %s parameter takes style %s, not %.50q",
+			vp.in, strings.Join(paramStyles[vp.in], ", "), vp.style)}
+	}
 	s := get(pn, "schema")
 	if s == nil {
-		// A parameter by content (a media type): its value is JSON text
-		// or other; only its presence is checked.
+		// A parameter by content: one media type, whose schema checks
+		// the value (JSON read as JSON, any other as text).
 		vp.shape = 'c'
+		content := get(pn, "content")
+		if content == nil || content.Kind != yaml.MappingNode || len(content.Content) != 2 {
+			return vp, nil // neither schema nor content: any value
+		}
+		vp.media = strings.ToLower(strings.TrimSpace(content.Content[0].Value))
+		if t, _, err := mime.ParseMediaType(vp.media); err == nil {
+			vp.media = t
+		}
+		if cs := get(content.Content[1], "schema"); cs != nil {
+			b.compile(p+path{"content", content.Content[0].Value, "schema"}.String(), &vp.schema, MaxDepth)
+		}
 		return vp, nil
 	}
 	sn, _, rerr := b.resolve(s, p+"/schema")
@@ -456,32 +529,41 @@ func (b *builder) parameter(pn *yaml.Node, p string) (*vparam, *Error) {
 		vp.shape = 'a'
 		vp.items = kindAny
 		if it := get(sn, "items"); it != nil {
-			if in, _, err := b.resolve(it, p); err == nil {
+			if in := b.node(it); in != nil {
 				vp.items = b.kinds(in, 0)
 			}
 		}
 	case hasType(sn, "object"):
 		vp.shape = 'o'
+		vp.fields = b.fieldsOf(sn, nil)
 	}
-	b.compile(p+"/schema", &vp.schema)
+	b.compile(p+"/schema", &vp.schema, 1)
 	return vp, nil
 }
 
+// paramStyles are the styles each place of parameter takes.
+var paramStyles = map[string][]string{
+	"path":   {"simple", "label", "matrix"},
+	"query":  {"form", "spaceDelimited", "pipeDelimited", "deepObject"},
+	"header": {"simple"},
+	"cookie": {"form"},
+}
+
 // compile notes that the schema at pointer p is to be compiled into
-// *dst (by compileAll).
-func (b *builder) compile(p string, dst **jsonschema.Schema) {
-	b.pending = append(b.pending, pending{p, dst})
+// *dst (by compileAll), for values nesting depth levels.
+func (b *builder) compile(p string, dst **compiled, depth int) {
+	b.pending = append(b.pending, pending{p, dst, depth})
 }
 
 // compileAll compiles the pending schemas of inst, the document as the
-// compiler reads it. The compiler is given not the document but a
-// resource of "$defs" alone: each schema to compile and each value a
-// "$ref" points to, under its pointer in the document, every "$ref"
-// rewritten to point there. Every schema is then a subschema the
-// compiler finds in one pass over the resource; given the document, it
-// would process each schema of it as a new location, copying what it
-// had found so far each time (quadratic: 55 s for the 10 MB document
-// of TestNewValidatorLarge).
+// compiler reads it, and bounds what they cost (budget.go). The compiler
+// is given not the document but a resource of "$defs" alone: each
+// schema to compile and each value a "$ref" points to, under its
+// pointer in the document, every "$ref" rewritten to point there. Every
+// schema is then a subschema the compiler finds in one pass over the
+// resource; given the document, it would process each schema of it as
+// a new location, copying what it had found so far each time
+// (quadratic: 55 s for the 10 MB document of TestNewValidatorLarge).
 func (b *builder) compileAll(inst any) *Error {
 	defs := map[string]any{}
 	var work []string // defs whose $refs are still to rewrite
@@ -530,32 +612,95 @@ func (b *builder) compileAll(inst any) *Error {
 		work = work[:len(work)-1]
 		walk(defs[p])
 	}
+	eng := &patternEngine{}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.UseLoader(noLoader{})
+	c.UseRegexpEngine(eng.compile)
+	c.AssertFormat()
+	for _, f := range extraFormats {
+		c.RegisterFormat(f)
+	}
 	if err := c.AddResource(docURL, map[string]any{"$defs": defs}); err != nil {
-		return &Error{Code: portico.EInvalid, Message: err.Error()}
+		return &Error{Code: portico.EInvalid, Message: cleanMessage("the schemas cannot be read: " + err.Error())}
 	}
 	if _, err := c.Compile(docURL); err != nil {
 		return schemaError(err)
 	}
-	for _, p := range b.pending {
+	g := newCostGraph()
+	roots := make([]*costRoot, len(b.pending))
+	for i, p := range b.pending {
 		s, err := c.Compile(docURL + defRef(p.p))
 		if err != nil {
-			return &Error{Code: portico.EInvalid, Pointer: p.p, Message: truncate("the schema does not compile: "+err.Error(), 500)}
+			e := schemaError(err)
+			if e.Pointer == "" {
+				e.Pointer = p.p
+			}
+			return e
 		}
-		*p.dst = s
+		cs := &compiled{schema: s, graph: g}
+		*p.dst = cs
+		n, cerr := g.add(s)
+		if cerr != nil {
+			return cerr
+		}
+		roots[i] = &costRoot{node: n, depth: p.depth, bound: &cs.bound}
+	}
+	eng.done.Store(true) // from now on it checks format "regex" values only
+	if ce := g.bounds(roots); ce != nil {
+		root := ""
+		if ce.root >= 0 {
+			root = b.pending[ce.root].p
+		}
+		return g.errorOf(ce, root)
+	}
+	for _, p := range b.pending {
+		f, x := (*p.dst).bound.max()
+		// A number costs up to 5 units a byte beyond costParse each time
+		// it is read ("1e999"), and is read at most f/costParse times.
+		(*p.dst).perByte = f + f/costParse*5 + x/workPerUnit
+	}
+	return nil
+}
+
+// checkParameters bounds what an operation's parameters cost together:
+// each can read every byte of its place (an exploded object reads the
+// whole query), so their costs add.
+func (b *builder) checkParameters() *Error {
+	for _, rs := range b.v.byLen {
+		for _, rt := range rs {
+			for _, op := range rt.ops {
+				var value, work float64
+				for _, p := range op.params {
+					if p.schema != nil {
+						f, x := p.schema.bound.max()
+						value, work = value+f+1, work+x
+					}
+				}
+				if value > MaxValueCost || work > MaxPatternWork {
+					return &Error{Code: portico.EInvalid, Pointer: op.pointer + "/parameters", Message: fmt.Sprintf(
+						"checking the operation's parameters can cost %s schema evaluations a value and %s regular-expression steps a byte, "+
+							"over the %d and %d the validator allows (openapi.MaxValueCost, openapi.MaxPatternWork)",
+						fmtCost(value), fmtCost(work), MaxValueCost, MaxPatternWork)}
+				}
+			}
+		}
 	}
 	return nil
 }
 
 // schemaError names, of the compiler's refusal of a schema of the
-// resource compileAll made, the place in the document and what is wrong.
+// resource compileAll made, the place in the document and what is wrong,
+// in the document's terms.
 func schemaError(err error) *Error {
-	e := &Error{Code: portico.EInvalid, Message: truncate("the schemas do not compile: "+err.Error(), 500)}
+	e := &Error{Code: portico.EInvalid, Message: truncate(cleanMessage("the schema does not compile: "+err.Error()), 500)}
 	var se *jsonschema.SchemaValidationError
 	var ve *jsonschema.ValidationError
-	if !errors.As(err, &se) || !errors.As(se.Err, &ve) {
+	if !errors.As(err, &se) {
+		return e
+	}
+	e.Pointer = docPointer(se.URL)
+	if !errors.As(se.Err, &ve) {
 		return e
 	}
 	for len(ve.Causes) > 0 {
@@ -563,9 +708,38 @@ func schemaError(err error) *Error {
 	}
 	if loc := ve.InstanceLocation; len(loc) >= 2 && loc[0] == "$defs" {
 		e.Pointer = loc[1] + path(loc[2:]).String()
-		e.Message = truncate("the schema does not compile: "+ve.ErrorKind.LocalizedString(message.NewPrinter(language.English)), 500)
+		msg := ve.ErrorKind.LocalizedString(message.NewPrinter(language.English))
+		if k, ok := ve.ErrorKind.(*kind.Format); ok {
+			var big *errPatternSize
+			if errors.As(k.Err, &big) {
+				msg = big.Error()
+			}
+		}
+		e.Message = truncate(cleanMessage("the schema does not compile: "+msg), 500)
 	}
 	return e
+}
+
+// cleanMessage replaces, in a message of the schema compiler, the URLs
+// of its resource (docURL#/$defs/…) with the JSON pointers of the
+// document they stand for.
+func cleanMessage(msg string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(msg, docURL)
+		if i < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		b.WriteString(msg[:i])
+		rest := msg[i+len(docURL):]
+		end := strings.IndexAny(rest, " \"'`,;)]}>\n")
+		if end < 0 {
+			end = len(rest)
+		}
+		b.WriteString("#" + docPointer(rest[:end]))
+		msg = rest[end:]
+	}
 }
 
 // defRef returns the "$ref" to the value at pointer p of the document in
@@ -618,7 +792,7 @@ func (b *builder) kinds(s *yaml.Node, depth int) kindSet {
 		for _, key := range []string{"allOf", "anyOf", "oneOf"} {
 			if l := seqOf(get(s, key)); l != nil {
 				for _, m := range l.Content {
-					if mn, _, err := b.resolve(m, ""); err == nil {
+					if mn := b.node(m); mn != nil {
 						k |= b.kinds(mn, depth+1)
 					}
 				}
@@ -666,43 +840,64 @@ func isJSONType(t string) bool {
 // its context, decoded, as in r.URL.Path) is path and whose whole body
 // is body, against the document, and returns its first problems, at
 // most MaxProblems; none when it conforms. It checks, of the operation
-// whose path template and method match (HEAD falls back to GET), the
-// path, query, header and cookie parameters, and of the body: its
-// presence when required, its Content-Type against the media types
-// declared, and a JSON body against its schema. No operation is a
-// problem; so are a query that does not parse, a body that is not JSON,
-// gives a key twice, nests deeper than MaxDepth, or has a number over
-// 1,000 characters or with an exponent over 1,000.
+// whose path template and method match (HEAD falls back to GET):
+//
+//   - the path, query, header and cookie parameters against their
+//     schemas, read by their style (simple, label, matrix, form with and
+//     without explode, spaceDelimited, pipeDelimited, deepObject; an
+//     exploded form object is the query's parameters the operation does
+//     not declare otherwise) or by their content (JSON read as JSON,
+//     other media types as text);
+//   - the body: its presence when required, and its absence when the
+//     operation declares no request body; its Content-Type, one media
+//     type, against those declared (exact, then "type/*", then "*/*");
+//     and against the media type's schema, a JSON body as JSON, an
+//     application/x-www-form-urlencoded or multipart/form-data body as an
+//     object of its fields (by the encoding's style and explode, a JSON
+//     part or field of object type as JSON), a text/* body in UTF-8 as a
+//     string, and any body whose schema is a binary string
+//     (format "binary", contentMediaType, contentEncoding) by its size
+//     in bytes against minLength and maxLength. A body the gateway
+//     cannot read against a schema that constrains it (an XML body, say)
+//     is a problem, never let through unchecked;
+//   - formats: date-time, date, time, duration, email, hostname, ipv4,
+//     ipv6, uri, uri-reference, iri, uuid, json-pointer, regex and the
+//     others of the schema library, and OpenAPI's int32 and int64 (the
+//     range of a number); other formats (float, double, byte, binary,
+//     password…) are annotations.
+//
+// No operation is a problem; so are a query that does not parse, a body
+// that is not JSON, gives a key twice, nests deeper than MaxDepth, or
+// has a number over 1,000 characters or with an exponent over 1,000,
+// and a body whose values would cost more than MaxRequestCost to check.
+// When r's context is done, Validate stops between parameters and
+// before the body, with a problem.
 //
 // Not checked: parameters the gateway consumes (the X-Api-Key header,
 // the api_key query parameter) or OpenAPI ignores (Accept, Content-Type,
-// Authorization headers); parameters given by content rather than
-// schema, objects in deepObject style or exploded form style, beyond
-// their presence; bodies of other media types than JSON, beyond their
-// Content-Type; formats (annotations in JSON Schema 2020-12); security
-// requirements (the gateway's auth applies instead).
+// Authorization headers); security requirements (the gateway's auth
+// applies instead); the headers of multipart parts beyond their
+// Content-Type; responses.
 func (v *Validator) Validate(r *http.Request, path string, body []byte) []Problem {
 	op, vals, miss := v.find(r.Method, path)
 	if op == nil {
 		return []Problem{{In: "path", Message: miss}}
 	}
+	ctx := r.Context()
 	var ps problems
-	var query url.Values
+	q := &queryParams{raw: r.URL.RawQuery, op: op}
 	for _, p := range op.params {
 		if len(ps) >= MaxProblems {
 			break
 		}
+		if ctx.Err() != nil {
+			return cancelled(ps)
+		}
 		switch p.in {
 		case "path":
-			p.check(&ps, []string{vals[p.name]})
+			p.checkPath(&ps, vals[p.name])
 		case "query":
-			if query == nil {
-				var err error
-				if query, err = url.ParseQuery(r.URL.RawQuery); err != nil {
-					ps.add("query", "", "the query string does not parse: "+err.Error())
-				}
-			}
-			p.presence(&ps, query[p.name])
+			p.checkQuery(&ps, q)
 		case "header":
 			p.presence(&ps, r.Header.Values(p.name))
 		case "cookie":
@@ -713,10 +908,21 @@ func (v *Validator) Validate(r *http.Request, path string, body []byte) []Proble
 			p.presence(&ps, vs)
 		}
 	}
-	if op.body != nil && len(ps) < MaxProblems {
-		op.body.check(&ps, r.Header, body)
+	if len(ps) < MaxProblems {
+		if ctx.Err() != nil {
+			return cancelled(ps)
+		}
+		op.checkBody(&ps, r.Header, body)
 	}
 	return ps
+}
+
+// cancelled returns ps with the problem of a request whose context ended.
+func cancelled(ps problems) []Problem {
+	if len(ps) >= MaxProblems {
+		ps = ps[:MaxProblems-1]
+	}
+	return append(ps, Problem{In: "body", Message: "the request ended before it was checked"})
 }
 
 // find returns the operation for method and path with the values of
@@ -768,16 +974,12 @@ func (rt *vroute) match(p string) (map[string]string, bool) {
 			rest = ""
 		}
 		switch {
-		case s.re != nil:
-			m := s.re.FindStringSubmatch(seg)
-			if m == nil {
-				return nil, false
+		case s.names != nil:
+			if vals == nil {
+				vals = map[string]string{}
 			}
-			for k, name := range s.names {
-				if vals == nil {
-					vals = map[string]string{}
-				}
-				vals[name] = m[k+1]
+			if !s.matchMix(seg, vals) {
+				return nil, false
 			}
 		case s.name != "":
 			if seg == "" {
@@ -794,6 +996,42 @@ func (rt *vroute) match(p string) (map[string]string, bool) {
 	return vals, true
 }
 
+// matchMix matches seg against a segment of literals and expressions,
+// each expression taking at least one character and as few as the rest
+// allows (as the regular expression ^lit(.+?)lit(.+?)lit$ would, in
+// linear time), and sets the expressions' values in vals.
+func (s *segment) matchMix(seg string, vals map[string]string) bool {
+	first, last := s.lits[0], s.lits[len(s.lits)-1]
+	if len(seg) < len(first)+len(last)+len(s.names) || !strings.HasPrefix(seg, first) || !strings.HasSuffix(seg, last) {
+		return false
+	}
+	mid := seg[len(first) : len(seg)-len(last)]
+	for i, name := range s.names {
+		if i == len(s.names)-1 {
+			if mid == "" || strings.ContainsRune(mid, '\n') {
+				return false
+			}
+			vals[name] = mid
+			break
+		}
+		if mid == "" {
+			return false
+		}
+		_, size := utf8.DecodeRuneInString(mid)
+		j := strings.Index(mid[size:], s.lits[i+1])
+		if j < 0 {
+			return false
+		}
+		val := mid[:size+j]
+		if strings.ContainsRune(val, '\n') {
+			return false
+		}
+		vals[name] = val
+		mid = mid[size+j+len(s.lits[i+1]):]
+	}
+	return true
+}
+
 // problems collects Problems up to MaxProblems.
 type problems []Problem
 
@@ -801,161 +1039,6 @@ func (ps *problems) add(in, name, msg string) {
 	if len(*ps) < MaxProblems {
 		*ps = append(*ps, Problem{In: in, Name: name, Message: truncate(msg, 300)})
 	}
-}
-
-// presence checks a parameter given the values vs the request has for
-// it.
-func (p *vparam) presence(ps *problems, vs []string) {
-	if len(vs) == 0 {
-		if p.required {
-			ps.add(p.in, p.name, fmt.Sprintf("the required %s parameter is missing", p.in))
-		}
-		return
-	}
-	p.check(ps, vs)
-}
-
-// check checks the values of a parameter that is present.
-func (p *vparam) check(ps *problems, vs []string) {
-	if p.schema == nil {
-		return
-	}
-	switch p.shape {
-	case 'a':
-		var items []string
-		if p.in == "query" && p.explode && (p.style == "form" || p.style == "") {
-			items = vs
-		} else {
-			sep := ","
-			switch p.style {
-			case "spaceDelimited":
-				sep = " "
-			case "pipeDelimited":
-				sep = "|"
-			case "label", "matrix":
-				return // not read
-			}
-			for _, v := range vs {
-				if v == "" {
-					continue
-				}
-				for x := range strings.SplitSeq(v, sep) {
-					if p.in == "header" {
-						x = strings.TrimSpace(x)
-					}
-					items = append(items, x)
-				}
-			}
-		}
-		a := make([]any, len(items))
-		for i, x := range items {
-			a[i] = coerce(x, p.items)
-		}
-		p.validate(ps, a)
-	case 'o':
-		if (p.in == "query" || p.in == "cookie") && (p.explode || p.style == "deepObject") || p.style == "label" || p.style == "matrix" {
-			return // not read
-		}
-		for _, v := range vs {
-			m := map[string]any{}
-			if p.explode { // simple style: k=v,k=v
-				for kv := range strings.SplitSeq(v, ",") {
-					k, x, _ := strings.Cut(kv, "=")
-					m[k] = coerce(x, kindAny)
-				}
-			} else { // k,v,k,v
-				parts := strings.Split(v, ",")
-				for i := 0; i+1 < len(parts); i += 2 {
-					m[parts[i]] = coerce(parts[i+1], kindAny)
-				}
-			}
-			p.validate(ps, m)
-		}
-	case 'p':
-		for _, v := range vs {
-			if p.in == "header" {
-				v = strings.TrimSpace(v)
-			}
-			p.validate(ps, coerce(v, p.kinds))
-		}
-	}
-}
-
-func (p *vparam) validate(ps *problems, v any) {
-	if err := p.schema.Validate(v); err != nil {
-		schemaProblems(ps, p.in, p.name, err)
-	}
-}
-
-// coerce reads a parameter's text as the first of the kinds it may
-// take: a number, a boolean, null, else the text itself.
-func coerce(s string, k kindSet) any {
-	if k&kindNumber != 0 {
-		if n, ok := asNumber(s); ok {
-			return n
-		}
-	}
-	if k&kindBoolean != 0 && (s == "true" || s == "false") {
-		return s == "true"
-	}
-	if k&kindNull != 0 && k&kindString == 0 && s == "null" {
-		return nil
-	}
-	return s
-}
-
-// check checks a request's body against the operation's.
-func (b *vbody) check(ps *problems, h http.Header, body []byte) {
-	if len(body) == 0 {
-		if b.required {
-			ps.add("body", "", "the operation requires a request body")
-		}
-		return
-	}
-	cts := h["Content-Type"]
-	if len(cts) != 1 {
-		ps.add("header", "Content-Type", "a request body needs one Content-Type, one of "+b.types())
-		return
-	}
-	typ, _, err := mime.ParseMediaType(cts[0])
-	if err != nil {
-		ps.add("header", "Content-Type", fmt.Sprintf("Content-Type %.100q is not a media type", cts[0]))
-		return
-	}
-	var m *vmedia
-	for _, want := range []func(string) bool{
-		func(t string) bool { return t == typ },
-		func(t string) bool { return strings.HasSuffix(t, "/*") && strings.HasPrefix(typ, t[:len(t)-1]) },
-		func(t string) bool { return t == "*/*" },
-	} {
-		if i := slices.IndexFunc(b.media, func(x *vmedia) bool { return want(x.typ) }); i >= 0 {
-			m = b.media[i]
-			break
-		}
-	}
-	if m == nil {
-		ps.add("header", "Content-Type", fmt.Sprintf("the operation takes no %.100s body: it takes %s", typ, b.types()))
-		return
-	}
-	if m.schema == nil || !isJSONType(typ) {
-		return
-	}
-	inst, err := decodeJSON(body, MaxDepth)
-	if err != nil {
-		ps.add("body", "", "the body is not valid JSON: "+err.Error())
-		return
-	}
-	if err := m.schema.Validate(inst); err != nil {
-		schemaProblems(ps, "body", "", err)
-	}
-}
-
-func (b *vbody) types() string {
-	ts := make([]string, len(b.media))
-	for i, m := range b.media {
-		ts[i] = m.typ
-	}
-	return truncate(strings.Join(ts, ", "), 200)
 }
 
 // schemaProblems adds the leaves of a schema validation error, ordered
@@ -991,10 +1074,16 @@ func schemaProblems(ps *problems, in, name string, err error) {
 			return
 		}
 		var msg string
-		if k, ok := l.e.ErrorKind.(*kind.Pattern); ok {
+		switch k := l.e.ErrorKind.(type) {
+		case *kind.Pattern:
 			// The value is the client's own, and may be long.
 			msg = fmt.Sprintf("the value does not match pattern %.200q", k.Want)
-		} else {
+		case *kind.Format:
+			msg = fmt.Sprintf("the value is not a valid %.50s", k.Want)
+			if k.Err != nil {
+				msg += ": " + truncate(k.Err.Error(), 150)
+			}
+		default:
 			msg = l.e.ErrorKind.LocalizedString(p)
 		}
 		ptr := path(l.loc).String()
@@ -1006,4 +1095,27 @@ func schemaProblems(ps *problems, in, name string, err error) {
 			ps.add(in, name, msg)
 		}
 	}
+}
+
+// validate checks value v against c, adding what is wrong to ps.
+func (c *compiled) validate(ps *problems, in, name string, v any) {
+	if err := c.schema.Validate(v); err != nil {
+		schemaProblems(ps, in, name, err)
+	}
+}
+
+// overBudget reports whether checking v, read from size bytes, costs
+// more than MaxRequestCost, adding the problem when it does.
+func (c *compiled) overBudget(ps *problems, in, name string, v any, size int) bool {
+	if float64(size+1)*c.perByte <= MaxRequestCost {
+		return false
+	}
+	pr := pricer{g: c.graph, limit: MaxRequestCost}
+	pr.price(c.schema, v)
+	if pr.total <= MaxRequestCost {
+		return false
+	}
+	ps.add(in, name, fmt.Sprintf("the value is too large to check against the operation's schema: checking it could cost over %d units "+
+		"(openapi.MaxRequestCost); send a smaller one", MaxRequestCost))
+	return true
 }
