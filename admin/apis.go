@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portico-gw/portico"
+	"github.com/portico-gw/portico/openapi"
 )
 
 // apiRequest is the body of POST and PUT /api/v1/apis. In a PUT, an
@@ -197,6 +198,26 @@ func validates(a *portico.API) bool {
 	return a != nil && a.Policies != nil && a.Policies.ValidateRequests && a.Document != nil
 }
 
+// checkValidator checks that the gateway's request validator compiles
+// doc, the OpenAPI document (as stored: JSON) of an API that validates
+// requests, as the gateway will (openapi.NewValidator): a document it
+// cannot compile would answer every request to the API 503. It names
+// field, where the problem is; the caller holds a parse slot.
+func checkValidator(doc []byte, field string) error {
+	if _, err := openapi.NewValidator(doc); err != nil {
+		return portico.FieldErrorf(portico.EInvalid, field, "request validation (policies.validate_requests) cannot use the document: %s; "+
+			"fix the document or turn validation off", portico.ErrorMessageOf(err))
+	}
+	return nil
+}
+
+// turnsOnValidation reports whether a request changing old (nil: none)
+// with policies turns request validation on for a document old already
+// has, which the gateway has not compiled for validation yet.
+func turnsOnValidation(old *portico.API, policies *portico.Policies) bool {
+	return old != nil && old.Document != nil && policies != nil && policies.ValidateRequests && !validates(old)
+}
+
 // checkAPIRefs checks a against the rest of the Config: its context
 // clashes with no other API's (portico.Config.ContextClash), its groups
 // exist (portico.Config.CheckAPIGroups), its plans may be offered
@@ -371,6 +392,16 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
+	// Turning validation on: the stored document must compile for the
+	// gateway's validator, checked before the write (it reads the
+	// document and may take seconds).
+	compiled := ""
+	if cur := c.cfg.APIs.Get(id); turnsOnValidation(cur, a.Policies) && canManageAPI(c.user, cur) && isAdmin(c.user) {
+		if err := s.checkStoredValidator(r.Context(), cur); err != nil {
+			return err
+		}
+		compiled = cur.Document.SHA256
+	}
 	var out *portico.API
 	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
 		old := t.cfg.APIs.Get(id)
@@ -408,6 +439,9 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		n.ID, n.State, n.Owner, n.CreatedAt, n.UpdatedAt = old.ID, old.State, owner, old.CreatedAt, t.now
 		if err := checkAPIRefs(t.cfg, t.me, &n, old, req.AllowNested); err != nil {
 			return err
+		}
+		if turnsOnValidation(old, n.Policies) && compiled != old.Document.SHA256 {
+			return portico.Errorf(portico.EConflict, "the API changed while its document was checked for request validation; send the change again")
 		}
 		for _, sub := range portico.Sorted(t.cfg.SubscriptionsTo(id), subCreated) {
 			if sub.Status.Live() && !n.OffersPlan(sub.PlanID) {

@@ -159,7 +159,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, c *call) er
 	// checks cost no time under it.
 	cs, err := a.plan(r.Context(), c.cfg, c.user)
 	if err == nil {
-		err = a.prepare(r.Context(), cs)
+		err = a.prepare(r.Context(), c.cfg, cs)
 	}
 	if err != nil || o.dryRun {
 		a.undo()
@@ -172,7 +172,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request, c *call) er
 	err = s.update(r.Context(), c.user.ID, func(t *tx) error {
 		cs, err = a.plan(r.Context(), t.cfg, t.me)
 		if err == nil {
-			err = a.prepare(r.Context(), cs)
+			err = a.prepare(r.Context(), t.cfg, cs)
 		}
 		if err != nil {
 			return err
@@ -298,8 +298,11 @@ func validateEntity(e, old any, now time.Time) error {
 }
 
 // prepare checks, and unless a dry run stores, the documents the plan
-// writes, and checks the webhook URLs it sets, once for all plans.
-func (a *applier) prepare(ctx context.Context, cs *configfile.Changeset) error {
+// writes, checks that the gateway's request validator compiles the
+// document of each API the plan makes validate requests (a new document,
+// or validation turned on), and checks the webhook URLs it sets, once
+// for all plans. cfg is the Config the plan changes.
+func (a *applier) prepare(ctx context.Context, cfg *portico.Config, cs *configfile.Changeset) error {
 	for i, ch := range cs.Changes {
 		u := ch.User
 		if u == nil || u.WebhookURL == "" || a.checked["webhook "+u.WebhookURL] {
@@ -310,8 +313,10 @@ func (a *applier) prepare(ctx context.Context, cs *configfile.Changeset) error {
 		}
 		a.checked["webhook "+u.WebhookURL] = true
 	}
+	newDocs := map[string][]byte{} // by API ID "/" SHA-256
 	for _, d := range cs.Documents {
 		k := d.API + "/" + d.SHA256
+		newDocs[k] = d.Bytes
 		if a.checked[k] {
 			continue
 		}
@@ -335,6 +340,36 @@ func (a *applier) prepare(ctx context.Context, cs *configfile.Changeset) error {
 			a.written = append(a.written, d)
 		}
 		a.checked[k] = true
+	}
+	for i, ch := range cs.Changes {
+		x := ch.API
+		if !validates(x) || x.Document.Format != portico.FormatOpenAPI {
+			continue
+		}
+		k := x.ID + "/" + x.Document.SHA256
+		doc, isNew := newDocs[k]
+		old := cfg.APIs.Get(x.ID)
+		if a.checked["validator "+k] || (!isNew && validates(old)) {
+			continue // checked, or the document the gateway validates with already
+		}
+		field := "document.content"
+		if !isNew {
+			field = "policies.validate_requests"
+			var err error
+			if doc, err = a.s.storedDocument(ctx, x); err != nil {
+				return err
+			}
+		}
+		release, err := a.s.parseSlot(ctx)
+		if err != nil {
+			return err
+		}
+		err = checkValidator(doc, field)
+		release()
+		if err != nil {
+			return cs.Error(i, err)
+		}
+		a.checked["validator "+k] = true
 	}
 	return nil
 }

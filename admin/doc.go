@@ -247,7 +247,11 @@
 //	POST   /apis/import?api=&context=&target=&dry_run=
 //	                                            admin, publisher (into an API: its owner): the body an OpenAPI, Swagger or
 //	                                            WSDL document (application/json, application/yaml or text/xml) → 201 a new
-//	                                            draft, 200 an update: {"api","created","dry_run","added","removed"}
+//	                                            draft, 200 an update: {"api","created","dry_run","added","removed"};
+//	                                            400 (field "document") into an API that validates requests when the
+//	                                            gateway's validator cannot compile the document (so does a PUT turning
+//	                                            policies.validate_requests on, for the stored one: field
+//	                                            "policies.validate_requests")
 //	GET    /apis/{id}/openapi                   who sees it: the API as published, OpenAPI 3.1 (see import.go)
 //	GET    /apis/{id}/document                  admin, owner: the imported document as stored (it names the backend)
 //

@@ -56,11 +56,17 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		w.Header().Set("Connection", "close")
 		return readError(err)
 	}
+	// Into an API that validates requests, the gateway's validator must
+	// compile the new document: checked with the parse, in its slot.
+	compile := validates(c.cfg.APIs.Get(q.Get("api")))
 	release, err := s.parseSlot(r.Context())
 	if err != nil {
 		return err
 	}
 	d, err := readDocument(doc)
+	if err == nil && compile && d.format == portico.FormatOpenAPI {
+		err = checkValidator(d.stored, "document")
+	}
 	release()
 	if err != nil {
 		return err
@@ -134,6 +140,9 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		n.UpdatedAt = t.now
 		if err := validateAPI(&n); err != nil {
 			return err
+		}
+		if validates(&n) && !compile {
+			return portico.Errorf(portico.EConflict, "request validation was turned on for the API during the import; import again")
 		}
 		if err := checkAPIRefs(t.cfg, t.me, &n, old, false); err != nil {
 			if portico.ErrorFieldOf(err) == "name" {
@@ -457,6 +466,21 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request, c *call) er
 	w.Header().Set("Content-Security-Policy", "sandbox")
 	w.Write(doc)
 	return nil
+}
+
+// checkStoredValidator checks, in a parse slot, that the gateway's
+// request validator compiles a's stored document (see checkValidator).
+func (s *Server) checkStoredValidator(ctx context.Context, a *portico.API) error {
+	doc, err := s.storedDocument(ctx, a)
+	if err != nil {
+		return err
+	}
+	release, err := s.parseSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return checkValidator(doc, "policies.validate_requests")
 }
 
 // storedDocument reads a's document from the document store.

@@ -417,3 +417,57 @@ func TestValidationAdminOnly(t *testing.T) {
 	a["policies"] = map[string]any{"validate_requests": false}
 	pub.do("PUT", "/api/v1/apis/"+id, a).want(200)
 }
+
+// TestValidatorCompiles: an API that validates requests takes only a
+// document the gateway's validator compiles (openapi.NewValidator), at
+// the import, at the PUT that turns validation on and at a config apply,
+// which refuse one it cannot with 400 naming the problem: else every
+// request to the API would answer 503.
+func TestValidatorCompiles(t *testing.T) {
+	e, _ := newImportEnv(t)
+	adm := e.admin()
+	// A pattern with a lookahead, which the parser takes and Go's regexp
+	// does not.
+	bad := strings.Replace(petstore(t), "          description: The id of the pet to retrieve\n          schema:\n            type: string\n",
+		"          description: The id of the pet to retrieve\n          schema:\n            type: string\n            pattern: \"^(?=a)\"\n", 1)
+	if bad == petstore(t) {
+		t.Fatal("the petstore changed")
+	}
+	var good imported
+	adm.do("POST", "/api/v1/apis/import?context=/good", petstore(t)).want(201).decode(&good)
+	a := adm.do("GET", "/api/v1/apis/"+good.API.ID, nil).want(200).obj()
+	a["policies"] = map[string]any{"validate_requests": true}
+	adm.do("PUT", "/api/v1/apis/"+good.API.ID, a).want(200)
+	r := adm.do("POST", "/api/v1/apis/import?api="+good.API.ID, bad).wantErr(400, "document")
+	if !strings.Contains(string(r.body), "request validation (policies.validate_requests) cannot use the document") || !strings.Contains(string(r.body), "(?=a)") {
+		t.Errorf("import: %s", r.body)
+	}
+
+	// An API without validation takes the document; turning validation
+	// on is refused.
+	var other imported
+	badOther := strings.Replace(bad, "title: Swagger Petstore", "title: Other Petstore", 1)
+	adm.do("POST", "/api/v1/apis/import?context=/other", badOther).want(201).decode(&other)
+	b := adm.do("GET", "/api/v1/apis/"+other.API.ID, nil).want(200).obj()
+	b["policies"] = map[string]any{"validate_requests": true}
+	adm.do("PUT", "/api/v1/apis/"+other.API.ID, b).wantErr(400, "policies.validate_requests")
+
+	// A config apply: turning validation on for the API whose stored
+	// document does not compile, and a new document that does not.
+	_, exported := adm.exportConfig("")
+	on := strings.Replace(exported, "  - name: Other Petstore\n", "  - name: Other Petstore\n    policies: {validate_requests: true}\n", 1)
+	if on == exported {
+		t.Fatalf("export:\n%s", exported)
+	}
+	adm.apply("", on).wantErr(400, "apis[0].policies.validate_requests")
+	i := strings.Index(exported, "  - name: Swagger Petstore\n")
+	j := i + strings.Index(exported[i:], "description: The id of the pet to retrieve\n")
+	newDoc := exported[:j] + strings.Replace(exported[j:], "type: string\n", "type: string\n                    pattern: ^(?=b)\n", 1)
+	r = adm.apply("", newDoc).wantErr(400, "apis[1].document.content")
+	if !strings.Contains(string(r.body), "(?=b)") {
+		t.Errorf("apply: %s", r.body)
+	}
+	if res := adm.apply("", exported).applied(); len(res.Differences) != 0 {
+		t.Errorf("the export applies as %v", res.lines())
+	}
+}
