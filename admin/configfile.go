@@ -280,12 +280,19 @@ func validateEntity(e, old any, now time.Time) error {
 		}
 		// As changeUser: disabling ends the user's tokens, and enabling
 		// approves a user who signed up pending approval.
-		if o, _ := old.(*portico.User); o != nil && v.Disabled != o.Disabled {
-			if v.Disabled {
-				v.TokensNotBefore = now
-			} else {
-				v.PendingApproval = false
+		o, _ := old.(*portico.User)
+		if v.PendingApproval && !v.Disabled {
+			return invalid("pending_approval", "a user pending approval is disabled until an admin approves it: "+
+				"give disabled: true, or approve it with disabled: false and without pending_approval")
+		}
+		if o != nil && v.PendingApproval != o.PendingApproval && (v.PendingApproval || v.Disabled) {
+			if v.PendingApproval {
+				return invalid("pending_approval", "only a sign-up makes a user pending approval")
 			}
+			return invalid("pending_approval", "a user leaves pending approval by being approved: give disabled: false")
+		}
+		if o != nil && v.Disabled != o.Disabled && v.Disabled {
+			v.TokensNotBefore = now
 		}
 		return nil
 	case *portico.Application:

@@ -577,3 +577,67 @@ func TestConfigSelect(t *testing.T) {
 		t.Errorf("billing changed: %+v", b.Endpoint)
 	}
 }
+
+// TestConfigPendingApproval: a user who signed up and waits for approval
+// is exported so, and a round trip keeps it waiting; a file approves it
+// by enabling it, and cannot make a user pending or enabled and pending.
+func TestConfigPendingApproval(t *testing.T) {
+	e, _ := signupEnv(t, portico.SignupApproval)
+	e.anon().do("POST", "/api/v1/signup", signupBody("ann")).want(http.StatusCreated)
+	_, exported := e.admin().exportConfig("?include=consumers")
+	const pending = "  - username: ann\n    email: ann@example.com\n    roles: [subscriber]\n    disabled: true\n    pending_approval: true\n"
+	if !strings.Contains(exported, pending) {
+		t.Fatalf("export:\n%s", exported)
+	}
+	f := newEnv(t)
+	f.admin().apply("", exported).want(200)
+	if _, again := f.admin().exportConfig("?include=consumers"); again != exported {
+		t.Errorf("export → apply → export differs:\n%s\nwant\n%s", again, exported)
+	}
+	ann := f.store.snapshot().UserByName("ann")
+	if !ann.PendingApproval || !ann.Disabled {
+		t.Fatalf("ann on the other node: %+v", ann)
+	}
+	f.admin().do("POST", "/api/v1/users/"+ann.ID+"/approve", nil).want(http.StatusOK)
+
+	for _, tc := range []struct{ name, to, want string }{
+		{"enabled and pending", "  - username: ann\n    roles: [subscriber]\n    pending_approval: true\n", "a user pending approval is disabled"},
+		{"out of pending, still disabled", "  - username: ann\n    email: ann@example.com\n    roles: [subscriber]\n    disabled: true\n", "leaves pending approval by being approved"},
+	} {
+		r := e.admin().apply("", strings.Replace(exported, pending, tc.to, 1)).wantErr(400, "users[1].pending_approval")
+		if !strings.Contains(string(r.body), tc.want) {
+			t.Errorf("%s: %s", tc.name, r.body)
+		}
+	}
+	admin := "  - username: admin\n    roles: [admin]\n"
+	e.admin().apply("", strings.Replace(exported, admin, "  - username: admin\n    roles: [admin]\n    disabled: true\n    pending_approval: true\n", 1)).
+		wantErr(400, "users[0].pending_approval")
+	res := e.admin().apply("", strings.Replace(exported, pending, "  - username: ann\n    email: ann@example.com\n    roles: [subscriber]\n", 1)).applied()
+	if got := res.lines(); !slices.Equal(got, []string{"user ann: disabled: true → (none)", "user ann: pending_approval: true → (none)"}) {
+		t.Errorf("approved by the file: %v", got)
+	}
+}
+
+// TestConfigKeyEnded: a key the file creates, or gives an end, must end
+// after the apply; a key moved from another store keeps working here.
+func TestConfigKeyEnded(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("pat", portico.RolePublisher)
+	past := `, expires_at: "2024-12-31T00:00:00Z"}]`
+	file := strings.Replace(theFile(), `}]
+    subscriptions:`, past+`
+    subscriptions:`, 1)
+	if file == theFile() {
+		t.Fatal("no key in the file")
+	}
+	r := e.admin().apply("", file).wantErr(400, "applications[0].keys[0].expires_at")
+	if !strings.Contains(string(r.body), "is not in the future") {
+		t.Errorf("a new key that has ended: %s", r.body)
+	}
+	e.admin().apply("", theFile()).want(200)
+	e.admin().apply("", file).wantErr(400, "applications[0].keys[0].expires_at")
+	future := strings.Replace(file, "2024-12-31", "2025-01-02", 1)
+	if res := e.admin().apply("", future).applied(); len(res.Differences) != 1 {
+		t.Errorf("an end in the future: %v", res.lines())
+	}
+}

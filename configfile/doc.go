@@ -85,10 +85,15 @@
 // file creates has none until an admin sets one. API keys are given by
 // the hex SHA-256 of their text (portico.HashKey), as the store keeps
 // them: a key exported from one store works, with the same text, on the
-// store the file is applied to. Only live keys are exported; a key the
-// file gives that the store holds revoked is refused (a revoked key
-// never comes back), and a key's end (expires_at of a rotation) cannot
-// be moved. An HS256 JWT issuer's secret is exported as nothing
+// store the file is applied to. So a file can also create a key from any
+// hash, one whose text whoever wrote the file knows: only admins apply
+// files (SECURITY.md says so too). Only live keys are exported; a
+// key the file gives that the store holds revoked is refused (a revoked
+// key never comes back), a key's end (expires_at of a rotation) cannot
+// be moved, and a key the file creates or gives an end must end after
+// the apply. A user who signed up and waits for an admin's approval is
+// exported with pending_approval (and disabled); the file gives that to
+// the user it creates, and approves a stored one by enabling it. An HS256 JWT issuer's secret is exported as nothing
 // (portico.JWTIssuer.Redacted); applied to the store it came from, the
 // issuer keeps its stored secret (the admin API's keepSecrets, through
 // Options.Validate). On another store the file must give the secret in

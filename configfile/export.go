@@ -242,7 +242,7 @@ func (n *namer) apiFile(a *portico.API) (API, error) {
 func userFile(u *portico.User) User {
 	return User{
 		Username: u.Username, Email: u.Email, Roles: slices.Clone(u.Roles), WebhookURL: u.WebhookURL,
-		Disabled: u.Disabled, Internal: u.Internal,
+		Disabled: u.Disabled, Internal: u.Internal, PendingApproval: u.PendingApproval,
 	}
 }
 

@@ -237,6 +237,11 @@ type User struct {
 	WebhookURL string         `json:"webhook_url,omitempty"`
 	Disabled   bool           `json:"disabled,omitempty"`
 	Internal   bool           `json:"internal,omitempty"`
+	// PendingApproval marks a user who signed up and waits for an
+	// admin's approval (portico.User.PendingApproval): it is disabled.
+	// A sign-up alone sets it; a file keeps it, gives it to the user it
+	// creates, or clears it by enabling the user (disabled: false).
+	PendingApproval bool `json:"pending_approval,omitempty"`
 }
 
 // Application is an application (portico.Application), known by its
@@ -254,7 +259,9 @@ type Application struct {
 type Key struct {
 	Prefix string `json:"prefix"`
 	Hash   string `json:"hash"`
-	// ExpiresAt is when a rotated key ends.
+	// ExpiresAt is when a rotated key ends. A key the file creates, or
+	// gives an end, must end after the apply; a stored key's end cannot
+	// be moved.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 

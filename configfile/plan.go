@@ -379,7 +379,7 @@ func (p *planner) planUsers() error {
 			u = portico.User{ID: p.o.NewID(portico.KindUser, strings.ToLower(fu.Username)), CreatedAt: p.o.Now, UpdatedAt: p.o.Now}
 		}
 		u.Username, u.Email, u.Roles, u.WebhookURL = fu.Username, fu.Email, slices.Clone(fu.Roles), fu.WebhookURL
-		u.Disabled, u.Internal = fu.Disabled, fu.Internal
+		u.Disabled, u.Internal, u.PendingApproval = fu.Disabled, fu.Internal, fu.PendingApproval
 		name := "user " + fu.Username
 		if err := p.validate(path, name, &u, old); err != nil {
 			return err
@@ -1056,6 +1056,12 @@ func (p *planner) planKeys(path, app string, fa *Application, a *portico.Applica
 			return p.failf(kp+".expires_at", "key %s ends at %s: a key's end cannot be moved", name, old.ExpiresAt.Format(time.RFC3339))
 		default:
 			k = *old
+		}
+		if !fk.ExpiresAt.IsZero() && !fk.ExpiresAt.After(p.o.Now) && (old == nil || old.ExpiresAt.IsZero()) {
+			// A key the apply creates, or gives an end, that has ended:
+			// an ended key is no key to move or to end.
+			return p.failf(kp+".expires_at", "key %s: expires_at %s is not in the future: a key the file creates or ends must end later; "+
+				"take an ended key out of the file (revoke a live one by leaving it out with --prune)", name, fk.ExpiresAt.UTC().Format(time.RFC3339))
 		}
 		k.Prefix, k.ExpiresAt = fk.Prefix, fk.ExpiresAt.UTC()
 		inFile[k.ID] = true
