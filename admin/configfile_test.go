@@ -641,3 +641,25 @@ func TestConfigKeyEnded(t *testing.T) {
 		t.Errorf("an end in the future: %v", res.lines())
 	}
 }
+
+// TestConfigPendingSubscription: a subscription waiting for approval is
+// exported with its status, and a round trip keeps it waiting.
+func TestConfigPendingSubscription(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("pat", portico.RolePublisher)
+	e.admin().apply("", theFile()).want(200)
+	cfg := e.store.snapshot()
+	app := e.admin().do("POST", "/api/v1/applications", map[string]any{"name": "waiting", "owner": "sam"}).want(http.StatusCreated).str("id")
+	silver := cfg.PlansNamed(cfg.UserByName("pat").ID, "silver")[0].ID
+	e.admin().do("POST", "/api/v1/applications/"+app+"/subscriptions", map[string]any{"api": findAPI(t, cfg, "weather").ID, "plan": silver}).want(http.StatusCreated)
+	_, exported := e.admin().exportConfig("?include=consumers")
+	if !strings.Contains(exported, "  - name: waiting\n    owner: sam\n    subscriptions:\n      - api: weather\n        api_version: \"1.0\"\n        plan: silver\n        status: pending\n") {
+		t.Fatalf("export:\n%s", exported)
+	}
+	f := newEnv(t)
+	f.addUser("pat", portico.RolePublisher)
+	f.admin().apply("", exported).want(200)
+	if _, again := f.admin().exportConfig("?include=consumers"); again != exported {
+		t.Errorf("export → apply → export differs:\n%s\nwant\n%s", again, exported)
+	}
+}
