@@ -47,7 +47,8 @@ const (
 	// documents of testdata cost at most 26 a value of a body and 141 for
 	// an operation's parameters (asana.yaml, whose opt_fields parameters
 	// list hundreds of names); the 10 MB document of large_test.go 10.
-	// Three alternatives of anyOf nested five deep cost 364.
+	// An anyOf of three $refs to another nested four deep costs 241 (the
+	// $refs count), five deep 727.
 	MaxValueCost = 500
 	// MaxPatternSize bounds the program of one regular expression of a
 	// schema (pattern, patternProperties), in instructions: compiling and
@@ -617,11 +618,22 @@ func (g *costGraph) order() ([]int32, int32) {
 		}
 	}
 	if len(out) < len(g.nodes) {
-		for i := range g.nodes {
-			if succ[i] > 0 {
-				return nil, int32(i)
+		// Each node left has a successor left: follow them to a node
+		// met twice, which is on a cycle.
+		i := int32(slices.IndexFunc(succ, func(n int32) bool { return n > 0 }))
+		met := map[int32]bool{}
+		for !met[i] {
+			met[i] = true
+			next := i
+			for _, gr := range g.nodes[i].same {
+				if j := slices.IndexFunc(gr.members, func(t int32) bool { return succ[t] > 0 }); j >= 0 {
+					next = gr.members[j]
+					break
+				}
 			}
+			i = next
 		}
+		return nil, i
 	}
 	return out, -1
 }
@@ -805,6 +817,16 @@ func (g *costGraph) culprit(order []int32, k int, value bool, cur, prev level) *
 		for _, w := range kws {
 			if byKw[w] > best {
 				kw, best = w, byKw[w]
+			}
+		}
+		if k == 1 {
+			// A member or item over the bound by itself: show where in it.
+			for _, es := range [][]cedge{nd.props, nd.also, nd.items, nd.alsoItem} {
+				for _, e := range es {
+					if e.kw == kw && prev[j][e.to] > bound {
+						return g.culprit(order, 0, value, prev, prev)
+					}
+				}
 			}
 		}
 		return &costError{node: i, kw: kw, level: k, cost: cur[j][i], work: !value}

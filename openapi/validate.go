@@ -625,14 +625,14 @@ func (b *builder) compileAll(inst any) *Error {
 		return &Error{Code: portico.EInvalid, Message: cleanMessage("the schemas cannot be read: " + err.Error())}
 	}
 	if _, err := c.Compile(docURL); err != nil {
-		return schemaError(err)
+		return schemaError(err, inst)
 	}
 	g := newCostGraph()
 	roots := make([]*costRoot, len(b.pending))
 	for i, p := range b.pending {
 		s, err := c.Compile(docURL + defRef(p.p))
 		if err != nil {
-			e := schemaError(err)
+			e := schemaError(err, inst)
 			if e.Pointer == "" {
 				e.Pointer = p.p
 			}
@@ -692,7 +692,7 @@ func (b *builder) checkParameters() *Error {
 // schemaError names, of the compiler's refusal of a schema of the
 // resource compileAll made, the place in the document and what is wrong,
 // in the document's terms.
-func schemaError(err error) *Error {
+func schemaError(err error, inst any) *Error {
 	e := &Error{Code: portico.EInvalid, Message: truncate(cleanMessage("the schema does not compile: "+err.Error()), 500)}
 	var se *jsonschema.SchemaValidationError
 	var ve *jsonschema.ValidationError
@@ -703,41 +703,104 @@ func schemaError(err error) *Error {
 	if !errors.As(se.Err, &ve) {
 		return e
 	}
-	for len(ve.Causes) > 0 {
+	// The deepest place in the resource on the way to the first leaf, and
+	// the key of an object when a key is what is wrong (propertyNames).
+	var loc []string
+	key := ""
+	for {
+		if l := ve.InstanceLocation; len(l) >= 2 && l[0] == "$defs" {
+			loc, key = l, ""
+		}
+		if k, ok := ve.ErrorKind.(*kind.PropertyNames); ok {
+			key = k.Property
+		}
+		if len(ve.Causes) == 0 {
+			break
+		}
 		ve = ve.Causes[0]
 	}
-	if loc := ve.InstanceLocation; len(loc) >= 2 && loc[0] == "$defs" {
-		e.Pointer = loc[1] + path(loc[2:]).String()
-		msg := ve.ErrorKind.LocalizedString(message.NewPrinter(language.English))
-		if k, ok := ve.ErrorKind.(*kind.Format); ok {
-			var big *errPatternSize
-			if errors.As(k.Err, &big) {
-				msg = big.Error()
+	if loc == nil {
+		return e
+	}
+	e.Pointer = loc[1] + path(loc[2:]).String()
+	if key != "" {
+		// The library's place for a key is not to be trusted (it shares
+		// the slice it appends to): find the key among patternProperties,
+		// the keys the dialect checks.
+		e.Pointer = loc[1]
+		if def, ok := lookupPointer(inst, loc[1]); ok {
+			if p, ok := findKey(def, "patternProperties", key, 0); ok {
+				e.Pointer += p.String()
 			}
 		}
-		e.Message = truncate(cleanMessage("the schema does not compile: "+msg), 500)
 	}
+	msg := ve.ErrorKind.LocalizedString(message.NewPrinter(language.English))
+	if k, ok := ve.ErrorKind.(*kind.Format); ok {
+		var big *errPatternSize
+		if errors.As(k.Err, &big) {
+			msg = big.Error()
+		}
+	}
+	e.Message = truncate(cleanMessage("the schema does not compile: "+msg), 500)
 	return e
 }
 
-// cleanMessage replaces, in a message of the schema compiler, the URLs
-// of its resource (docURL#/$defs/…) with the JSON pointers of the
-// document they stand for.
+// findKey returns the path in v to member key of a member named holder.
+func findKey(v any, holder, key string, depth int) (path, bool) {
+	if depth > MaxDepth {
+		return nil, false
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if h, ok := v[holder].(map[string]any); ok {
+			if _, ok := h[key]; ok {
+				return path{holder, key}, true
+			}
+		}
+		for _, k := range sortedKeys(v) {
+			if p, ok := findKey(v[k], holder, key, depth+1); ok {
+				return append(path{k}, p...), true
+			}
+		}
+	case []any:
+		for i, m := range v {
+			if p, ok := findKey(m, holder, key, depth+1); ok {
+				return append(path{strconv.Itoa(i)}, p...), true
+			}
+		}
+	}
+	return nil, false
+}
+
+// cleanMessage rewrites a message of the schema compiler in the
+// document's terms: the URLs of its resource (docURL#/$defs/…) and the
+// pointers into it (/$defs/…) become the JSON pointers of the document
+// they stand for, and only the first line is kept.
 func cleanMessage(msg string) string {
+	msg, _, _ = strings.Cut(msg, "\n")
 	var b strings.Builder
 	for {
 		i := strings.Index(msg, docURL)
-		if i < 0 {
+		j := strings.Index(msg, "/$defs/")
+		if i < 0 && j < 0 {
 			b.WriteString(msg)
 			return b.String()
 		}
+		skip := len(docURL)
+		if i < 0 || j >= 0 && j < i {
+			i, skip = j, 0
+		}
 		b.WriteString(msg[:i])
-		rest := msg[i+len(docURL):]
-		end := strings.IndexAny(rest, " \"'`,;)]}>\n")
+		rest := msg[i+skip:]
+		end := strings.IndexAny(rest, " \"'`,;)]}>")
 		if end < 0 {
 			end = len(rest)
 		}
-		b.WriteString("#" + docPointer(rest[:end]))
+		frag := rest[:end]
+		if skip == 0 {
+			frag = "#" + frag
+		}
+		b.WriteString("#" + docPointer(frag))
 		msg = rest[end:]
 	}
 }
