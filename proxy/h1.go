@@ -468,12 +468,17 @@ func (t *h1Transport) get(ctx context.Context, host string, fresh bool) (*h1Conn
 	if err != nil {
 		return nil, false, err
 	}
+	return newH1Conn(conn, host), false, nil
+}
+
+// newH1Conn makes a connection to host of conn, dialed.
+func newH1Conn(conn net.Conn, host string) *h1Conn {
 	c := &h1Conn{Conn: conn, host: host, bw: bufio.NewWriterSize(conn, 8<<10)}
 	c.writeFn = c.writeReq
 	c.lr.c = conn
 	c.br = bufio.NewReaderSize(&c.lr, 16<<10)
 	c.peek.init(conn)
-	return c, false, nil
+	return c
 }
 
 // closeIdle closes every idle connection.

@@ -313,17 +313,7 @@ func (c *conn) serve() {
 		c.release()
 		c.s.forget(c)
 	}()
-	c.rd.c, c.rd.fd = c.nc, -1
-	c.br = readers.Get().(*bufio.Reader)
-	c.br.Reset(&c.rd)
-	c.remote = c.nc.RemoteAddr().String()
-	c.clientIP, _, _ = net.SplitHostPort(c.remote)
-	// The requests' context is never cancelled: the fast path does not
-	// watch the client while the backend answers (the response timeout
-	// bounds that wait), which spares a goroutine per request.
-	c.req = &http.Request{}
-	c.out = &http.Request{}
-	c.rw.c = c
+	c.init()
 	var end int
 	if raw := rawConnOf(c.nc); raw != nil {
 		end = c.serveSession(raw)
@@ -335,6 +325,21 @@ func (c *conn) serve() {
 	if end == headHandOver {
 		handed = c.handOver()
 	}
+}
+
+// init prepares a new connection to serve its first request.
+func (c *conn) init() {
+	c.rd.c, c.rd.fd = c.nc, -1
+	c.br = readers.Get().(*bufio.Reader)
+	c.br.Reset(&c.rd)
+	c.remote = c.nc.RemoteAddr().String()
+	c.clientIP, _, _ = net.SplitHostPort(c.remote)
+	// The requests' context is never cancelled: the fast path does not
+	// watch the client while the backend answers (the response timeout
+	// bounds that wait), which spares a goroutine per request.
+	c.req = &http.Request{}
+	c.out = &http.Request{}
+	c.rw.c = c
 }
 
 // serveNext reads the next request and serves it. It returns headReady
