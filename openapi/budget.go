@@ -69,7 +69,7 @@ const (
 	// prices the instance with a dry run over the schemas as the schema
 	// library would apply them, every branch taken (pricer), and refuses
 	// it, before any schema runs, when it costs more.
-	MaxRequestCost = 1_000_000
+	MaxRequestCost = 600_000
 )
 
 // What counts in the units, measured with the schema library on the

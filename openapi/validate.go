@@ -1114,15 +1114,28 @@ func schemaProblems(ps *problems, in, name string, err error) {
 		ps.add(in, name, err.Error())
 		return
 	}
+	// The first leaves by place, in the order found among those of one
+	// place: a bounded insertion, not a sort of every leaf (a body can
+	// fail tens of thousands of schemas).
 	type leaf struct {
 		loc []string
 		e   *jsonschema.ValidationError
 	}
-	var leaves []leaf
+	room := MaxProblems - len(*ps)
+	leaves := make([]leaf, 0, room+1)
 	var walk func(e *jsonschema.ValidationError, depth int)
 	walk = func(e *jsonschema.ValidationError, depth int) {
 		if len(e.Causes) == 0 || depth > MaxDepth*2 {
-			leaves = append(leaves, leaf{e.InstanceLocation, e})
+			i := len(leaves)
+			for i > 0 && slices.Compare(leaves[i-1].loc, e.InstanceLocation) > 0 {
+				i--
+			}
+			if i < room {
+				leaves = slices.Insert(leaves, i, leaf{e.InstanceLocation, e})
+				if len(leaves) > room {
+					leaves = leaves[:room]
+				}
+			}
 			return
 		}
 		for _, c := range e.Causes {
@@ -1130,7 +1143,6 @@ func schemaProblems(ps *problems, in, name string, err error) {
 		}
 	}
 	walk(ve, 0)
-	slices.SortStableFunc(leaves, func(a, b leaf) int { return slices.Compare(a.loc, b.loc) })
 	p := message.NewPrinter(language.English)
 	for _, l := range leaves {
 		if len(*ps) >= MaxProblems {
