@@ -146,7 +146,7 @@
 // lookup is a map's. Measured on a 2-core machine shared with other work
 // (TestParseWSDLLarge, BenchmarkParseWSDLLarge), best of three: a
 // generated ASP.NET-style document of 5,000 operations in SOAP 1.1 and
-// 1.2 bindings, 8.9 MB, takes 0.23–0.36 s and allocates 89 MB; the
+// 1.2 bindings, 8.9 MB, takes 0.23–0.36 s and allocates 66 MB; the
 // costliest hostile shapes found take 0.4–0.95 s: 2^20 empty elements
 // (4 MB) 0.50–0.72 s, elements of 100 attributes up to 2^20 nodes
 // (7.2 MB) 0.50–0.76 s, 16 MiB of nesting to MaxDepth, refused at 2^20

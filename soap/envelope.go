@@ -63,22 +63,23 @@ func BodyElement(r io.Reader, contentType string) (string, error) {
 	if cs, ok := m.params["charset"]; ok && !utf8Charset(cs) {
 		return "", &Error{Code: portico.EInvalid, Message: fmt.Sprintf("the Content-Type's charset is %s: Portico reads envelopes in UTF-8", quote(cs))}
 	}
-	src := &recorder{r: r}
-	var body io.Reader = src
-	if br, ok := r.(io.ByteReader); ok {
-		body = &byteRecorder{src, br}
-	}
 	if m.multipart {
-		part, err := rootPart(src, m.params)
-		if src.err != nil {
-			return "", src.err
+		rec := &recorder{r: r}
+		part, err := rootPart(rec, m.params)
+		if rec.err != nil {
+			return "", rec.err
 		}
 		if err != nil {
 			return "", err
 		}
-		body = part
+		name, err := readBodyElement(newSource(part), m.version)
+		if rec.err != nil {
+			return "", rec.err
+		}
+		return name, err
 	}
-	name, err := readBodyElement(body, m.version)
+	src := newSource(r)
+	name, err := readBodyElement(src, m.version)
 	if src.err != nil {
 		return "", src.err
 	}
@@ -99,19 +100,49 @@ func (s *recorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// byteRecorder is a recorder of an io.ByteReader: the decoder reads it
-// through no buffer of its own.
-type byteRecorder struct {
-	*recorder
-	br io.ByteReader
+// source is what the decoder reads: r, through a bufio.Reader unless r
+// is an io.ByteReader (the decoder then reads through no buffer of its
+// own), after the bytes read ahead to look for a byte order mark. It
+// remembers the first error of r other than io.EOF.
+type source struct {
+	r    io.Reader
+	br   io.ByteReader // r, or its bufio.Reader
+	head []byte        // read ahead, to give back first
+	err  error
 }
 
-func (s *byteRecorder) ReadByte() (byte, error) {
+func newSource(r io.Reader) *source {
+	if br, ok := r.(io.ByteReader); ok {
+		return &source{r: r, br: br}
+	}
+	b := bufio.NewReader(r)
+	return &source{r: b, br: b}
+}
+
+func (s *source) ReadByte() (byte, error) {
+	if len(s.head) > 0 {
+		c := s.head[0]
+		s.head = s.head[1:]
+		return c, nil
+	}
 	c, err := s.br.ReadByte()
 	if err != nil && err != io.EOF && s.err == nil {
 		s.err = err
 	}
 	return c, err
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	if len(s.head) > 0 {
+		n := copy(p, s.head)
+		s.head = s.head[n:]
+		return n, nil
+	}
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
 }
 
 // utf8Charset reports whether a charset parameter names UTF-8 or its
@@ -230,19 +261,12 @@ type envelope struct {
 }
 
 // readBodyElement reads the envelope of version in src.
-func readBodyElement(src io.Reader, version string) (string, error) {
-	var br io.ByteReader
-	if b, ok := src.(io.ByteReader); ok {
-		br = b
-	} else {
-		b := bufio.NewReader(src)
-		src, br = b, b
-	}
+func readBodyElement(src *source, version string) (string, error) {
 	// A byte order mark: UTF-8's is taken off, UTF-16's refused.
 	var head [3]byte
 	n := 0
 	for ; n < len(head); n++ {
-		c, err := br.ReadByte()
+		c, err := src.ReadByte()
 		if err != nil {
 			break
 		}
@@ -254,11 +278,12 @@ func readBodyElement(src io.Reader, version string) (string, error) {
 	case n == 3 && head == [3]byte{0xef, 0xbb, 0xbf}:
 		n = 0
 	}
+	src.head = head[:n]
 	e := &envelope{version: version, ns: nsEnv11}
 	if version == SOAP12 {
 		e.ns = nsEnv12
 	}
-	e.r = newStreamReader(&unread{head: head[:n], src: src, br: br}, "envelopes")
+	e.r = newStreamReader(src, "envelopes")
 	err := e.r.run(e)
 	switch {
 	case err == errFound:
@@ -267,31 +292,6 @@ func readBodyElement(src io.Reader, version string) (string, error) {
 		return "", err
 	}
 	return "", &Error{Code: portico.EInvalid, Message: "the envelope has no Body"} // cannot happen: the Envelope's end says so
-}
-
-// unread gives the bytes read ahead back before those of src.
-type unread struct {
-	head []byte
-	src  io.Reader
-	br   io.ByteReader
-}
-
-func (u *unread) Read(p []byte) (int, error) {
-	if len(u.head) > 0 {
-		n := copy(p, u.head)
-		u.head = u.head[n:]
-		return n, nil
-	}
-	return u.src.Read(p)
-}
-
-func (u *unread) ReadByte() (byte, error) {
-	if len(u.head) > 0 {
-		c := u.head[0]
-		u.head = u.head[1:]
-		return c, nil
-	}
-	return u.br.ReadByte()
 }
 
 func (e *envelope) start(el *element) error {

@@ -54,8 +54,11 @@ type reader struct {
 	what string // what it reads, for messages: "WSDL documents", "envelopes"
 	base int64  // offset in doc of what the decoder reads (after a byte order mark)
 	d    *xml.Decoder
-	// stack holds the open elements, the root first.
+	// stack holds the open elements, the root first; free, those that
+	// closed, for the next to open (no event keeps an element after its
+	// end).
 	stack []*element
+	free  []*element
 	// ns maps each prefix in scope ("" for the default namespace) to
 	// the URIs bound to it by the open elements, the innermost last.
 	ns map[string][]string
@@ -194,7 +197,14 @@ func (r *reader) start(t xml.StartElement, off int64, ev events) error {
 	if r.nodes += 1 + len(t.Attr); r.nodes > MaxNodes {
 		return r.errorAt(off, "the document has more than %d elements and attributes", MaxNodes)
 	}
-	e := &element{raw: t.Name, off: off, decls: len(r.declared)}
+	var e *element
+	if n := len(r.free); n > 0 {
+		e = r.free[n-1]
+		r.free = r.free[:n-1]
+		*e = element{raw: t.Name, off: off, decls: len(r.declared), attrs: e.attrs[:0]}
+	} else {
+		e = &element{raw: t.Name, off: off, decls: len(r.declared)}
+	}
 	r.stack = append(r.stack, e)
 	// Namespace declarations first: they apply to the element's own
 	// name and attributes.
@@ -294,6 +304,7 @@ func (r *reader) end(t xml.EndElement, off int64, ev events) error {
 	r.declared = r.declared[:e.decls]
 	r.stack[len(r.stack)-1] = nil
 	r.stack = r.stack[:len(r.stack)-1]
+	r.free = append(r.free, e)
 	r.rootDone = len(r.stack) == 0
 	return err
 }
