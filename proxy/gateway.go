@@ -238,6 +238,18 @@ func (g *Gateway) now() time.Time {
 	return time.Now()
 }
 
+// after returns the current time as t, an earlier reading of g.now, plus
+// the time since t: one read of the monotonic clock where time.Now reads
+// it and the wall clock, each about 50 ns on this project's machines
+// (BenchmarkFastPath). The request path stamps a request's steps this
+// way; their durations are the monotonic clock's, as with time.Now.
+func (g *Gateway) after(t time.Time) time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return t.Add(time.Since(t))
+}
+
 func (g *Gateway) logger() *slog.Logger {
 	if g.Logger != nil {
 		return g.Logger
@@ -514,7 +526,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		}
 	}
 	if ex != nil {
-		ex.proxied = g.now()
+		ex.proxied = g.after(ex.start)
 	}
 	up.serveProxy(w, r, ex, st)
 }
@@ -550,7 +562,12 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, rt *route, app *
 	if len(specs) == 0 {
 		return true
 	}
-	now := g.now()
+	var now time.Time
+	if ex != nil {
+		now = ex.start // the request's arrival, read once (BenchmarkFastPath)
+	} else {
+		now = g.now()
+	}
 	d, err := g.Limiter.Take(r.Context(), now, specs)
 	if err != nil {
 		g.logger().Error("limiter failed", "err", err, "api", rt.api.Name)

@@ -122,12 +122,17 @@ var errStaleConn = errors.New("reused connection closed by the backend")
 var errNotQuiet = errors.New("idle connection not quiet")
 
 func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.roundTripAt(req, time.Now())
+}
+
+// roundTripAt is RoundTrip at the time now, which the caller read.
+func (t *h1Transport) roundTripAt(req *http.Request, now time.Time) (*http.Response, error) {
 	for attempt := 0; ; {
-		c, reused, err := t.get(req.Context(), req.URL.Host, attempt > 0)
+		c, reused, err := t.get(req.Context(), req.URL.Host, attempt > 0, now)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := t.roundTrip(c, req, reused)
+		resp, err := t.roundTrip(c, req, reused, now)
 		if err == nil {
 			return resp, nil
 		}
@@ -159,7 +164,7 @@ func neverStopped() bool { return true }
 // roundTrip sends req on c and reads the response's head. A reused
 // connection is first checked for bytes that arrived while it was idle
 // (errNotQuiet).
-func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool) (*http.Response, error) {
+func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool, now time.Time) (*http.Response, error) {
 	ctx := req.Context()
 	stop := neverStopped
 	if ctx.Done() != nil {
@@ -172,7 +177,7 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool) (*htt
 		}
 		return nil, err
 	}
-	c.lastUsed = time.Now()
+	c.lastUsed = now
 	if t.responseTimeout > 0 {
 		c.armDeadline(c.lastUsed.Add(t.responseTimeout), t.responseTimeout/64)
 	}
@@ -450,8 +455,7 @@ func (t *h1Transport) release(c *h1Conn, stop func() bool, keep bool) {
 // get returns an idle connection to host (most recently used first), or
 // dials a new one; a new one always when fresh is set. Whether something
 // arrived on an idle one while it was idle, roundTrip checks.
-func (t *h1Transport) get(ctx context.Context, host string, fresh bool) (*h1Conn, bool, error) {
-	now := time.Now()
+func (t *h1Transport) get(ctx context.Context, host string, fresh bool, now time.Time) (*h1Conn, bool, error) {
 	t.mu.Lock()
 	for cs := t.idle[host]; len(cs) > 0 && !fresh; cs = t.idle[host] {
 		c := cs[len(cs)-1]

@@ -53,6 +53,7 @@ func BenchmarkFastPath(b *testing.B) {
 	c := &conn{s: s, nc: cl}
 	c.init()
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		cl.wrote.Reset()
 		if st := c.serveNext(); st != headReady {

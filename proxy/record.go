@@ -44,7 +44,7 @@ func (e *exchange) WriteHeader(code int) {
 	if e.status == 0 && code >= 200 {
 		e.status = code
 		if !e.proxied.IsZero() {
-			e.began = e.g.now()
+			e.began = e.g.after(e.proxied)
 		}
 	}
 	e.ResponseWriter.WriteHeader(code)
@@ -82,7 +82,7 @@ func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
 // record hands the record of the finished exchange to the Recorder.
 func (g *Gateway) record(ex *exchange, r *http.Request) {
-	end := g.now()
+	end := g.after(ex.start)
 	rec := &ex.rec
 	rec.Time = ex.start.UTC()
 	rec.RequestID = r.Header.Get(HeaderRequestID)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // serveProxy forwards r to the API's backend: a request of the fast
@@ -98,7 +99,11 @@ func (up *upstream) forward(fw *respWriter, w http.ResponseWriter, r *http.Reque
 	*out = http.Request{Method: r.Method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: oh, Close: !up.api.ReusesConnections()}
 
-	resp, err := (*balancedTransport)(up).RoundTrip(out)
+	var now time.Time // read by the transport
+	if ex != nil {
+		now = ex.proxied
+	}
+	resp, err := (*balancedTransport)(up).roundTrip(out, now)
 	if err != nil {
 		up.backendError(w, r, st, err)
 		return

@@ -261,7 +261,22 @@ var errUnaskedSwitch = errors.New("the backend switched protocols unasked")
 type balancedTransport upstream
 
 func (bt *balancedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return bt.roundTrip(req, time.Time{})
+}
+
+// roundTrip is RoundTrip with the current time when the caller has it
+// (zero: read it here); see Gateway.after.
+func (bt *balancedTransport) roundTrip(req *http.Request, now time.Time) (*http.Response, error) {
 	up := (*upstream)(bt)
+	if now.IsZero() {
+		now = up.g.now()
+	}
+	// The lean client's idle timeouts run on the real clock, not on a
+	// Gateway.Now of tests.
+	h1now := now
+	if up.g.Now != nil {
+		h1now = time.Now()
+	}
 	rest, restRaw := req.URL.Path, req.URL.RawPath
 	body := req.Body
 	retryable := len(up.targets) > 1
@@ -271,7 +286,10 @@ func (bt *balancedTransport) RoundTrip(req *http.Request) (*http.Response, error
 	var tried uint64
 	var lastErr error
 	for attempt := 0; attempt < len(up.targets) && attempt < 64; attempt++ {
-		i, ok := up.balancer.Pick(up.g.now(), tried)
+		if attempt > 0 {
+			now = up.g.after(now)
+		}
+		i, ok := up.balancer.Pick(now, tried)
 		if !ok {
 			break
 		}
@@ -285,7 +303,7 @@ func (bt *balancedTransport) RoundTrip(req *http.Request) (*http.Response, error
 		var resp *http.Response
 		var err error
 		if canUseH1(req) {
-			resp, err = up.h1.RoundTrip(req)
+			resp, err = up.h1.roundTripAt(req, h1now)
 		} else if up.transport.DisableKeepAlives {
 			resp, err = up.transport.RoundTrip(req) // no reuse: nothing to guard
 		} else {
