@@ -509,3 +509,108 @@ func TestValidateRequestsUpdateWaits(t *testing.T) {
 	close(gate)
 	waitStatus(t, w.srv.URL, "/shop/orders/1", 200)
 }
+
+// readsDocument is a document whose operations take a form, a text body
+// and no body, with formats.
+const readsDocument = `{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths":{
+"/form":{"post":{"requestBody":{"required":true,"content":{"application/x-www-form-urlencoded":{"schema":{"type":"object","required":["name"],
+	"properties":{"name":{"type":"string","maxLength":5},"age":{"type":"integer","minimum":0},"born":{"type":"string","format":"date"}}}}}},"responses":{}}},
+"/note":{"put":{"requestBody":{"content":{"text/plain":{"schema":{"type":"string","maxLength":5}},
+	"application/xml":{"schema":{"type":"object","required":["a"]}}}},"responses":{}}},
+"/ping":{"get":{"responses":{}}}}}`
+
+// TestValidateRequestsReads: through the gateway, a form and a text body
+// are checked against their schemas and forwarded unchanged when they
+// conform; a body to an operation that declares none, a body the gateway
+// cannot read against its schema and a bad date are refused with 400
+// before the backend.
+func TestValidateRequestsReads(t *testing.T) {
+	w, store := validatingWorld(t)
+	be := newCapture(t, nil)
+	doc := []byte(readsDocument)
+	ref := docRef(doc, "3.1.0")
+	store.PutDocument(t.Context(), "api", ref.SHA256, doc)
+	w.validatingAPI("api", "/r", be.URL, ref, nil)
+	waitStatus(t, w.srv.URL, "/r/ping", 200)
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for _, c := range []struct {
+		name, method, path string
+		hdr                map[string]string
+		body               string
+		status             int
+		problems           []string
+	}{
+		{"form", "POST", "/r/form", form, "name=ada&age=36&born=1815-12-10", 200, nil},
+		{"form against its schema", "POST", "/r/form", form, "name=adalovelace&age=-1", 400, []string{"body /age", "body /name"}},
+		{"form with a bad date", "POST", "/r/form", form, "name=ada&born=1815-13-10", 400, []string{"body /born"}},
+		{"text", "PUT", "/r/note", map[string]string{"Content-Type": "text/plain"}, "hello", 200, nil},
+		{"text against its schema", "PUT", "/r/note", map[string]string{"Content-Type": "text/plain"}, "hello world", 400, []string{"body "}},
+		{"XML", "PUT", "/r/note", map[string]string{"Content-Type": "application/xml"}, "<a/>", 400, []string{"body "}},
+		{"a body where none is declared", "GET", "/r/ping", map[string]string{"Content-Type": "application/json"}, "{}", 400, []string{"body "}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := be.count()
+			resp, text, ps := send(t, w.srv.URL, c.method, c.path, c.hdr, strings.NewReader(c.body))
+			if resp.StatusCode != c.status || strings.Join(ps, "|") != strings.Join(c.problems, "|") {
+				t.Fatalf("%d %s, want %d with problems %q", resp.StatusCode, text, c.status, c.problems)
+			}
+			if c.status != 200 {
+				if be.count() != n {
+					t.Errorf("the backend got a request the gateway refused")
+				}
+				return
+			}
+			if got := be.last(t); got.body != c.body {
+				t.Errorf("the backend got %q, want %q", got.body, c.body)
+			}
+		})
+	}
+}
+
+// TestValidateRequestsBudget: an API whose document could make a request
+// cost more than the validator's bounds (the probe's anyOf fan-out)
+// answers 503 rather than check requests against it; a body priced over
+// openapi.MaxRequestCost is refused with 400 before any schema runs.
+func TestValidateRequestsBudget(t *testing.T) {
+	w, store := validatingWorld(t)
+	be := newCapture(t, nil)
+	var schemas []string
+	for i := range 13 {
+		schemas = append(schemas, fmt.Sprintf(`"L%d":{"anyOf":[{"$ref":"#/components/schemas/L%d"},{"$ref":"#/components/schemas/L%d"},{"$ref":"#/components/schemas/L%d"}]}`, i, i+1, i+1, i+1))
+	}
+	fanOut := []byte(`{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths":{"/a":{"post":{"requestBody":{"content":{"application/json":` +
+		`{"schema":{"$ref":"#/components/schemas/L0"}}}},"responses":{}}}},"components":{"schemas":{` + strings.Join(schemas, ",") + `,"L13":{"type":"string"}}}}`)
+	costly := []byte(`{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths":{"/a":{"post":{"requestBody":{"content":{"application/json":` +
+		`{"schema":{"type":"array","items":{"anyOf":[` + strings.TrimSuffix(strings.Repeat(`{"type":"integer"},`, 150), ",") + `]}}}}},"responses":{}}}}}`)
+	for _, d := range []struct {
+		id  string
+		doc []byte
+	}{{"fanout", fanOut}, {"costly", costly}} {
+		ref := docRef(d.doc, "3.1.0")
+		store.PutDocument(t.Context(), d.id, ref.SHA256, d.doc)
+		w.validatingAPI(d.id, "/"+d.id, be.URL, ref, nil)
+	}
+	jsonCT := map[string]string{"Content-Type": "application/json"}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, body, _ := send(t, w.srv.URL, "POST", "/fanout/a", jsonCT, strings.NewReader(`true`))
+		if resp.StatusCode == 503 && strings.Contains(body, "cannot be used to validate") {
+			break
+		}
+		if resp.StatusCode != 503 || time.Now().After(deadline) {
+			t.Fatalf("fan-out document: %d %s, want 503", resp.StatusCode, body)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitStatus(t, w.srv.URL, "/costly/a", 400) // a GET: no such operation
+	resp, body, ps := send(t, w.srv.URL, "POST", "/costly/a", jsonCT, strings.NewReader("["+strings.TrimSuffix(strings.Repeat("1.5,", 5000), ",")+"]"))
+	if resp.StatusCode != 400 || len(ps) != 1 || !strings.Contains(body, "too large to check") {
+		t.Errorf("a body over the budget: %d %s, want 400", resp.StatusCode, body)
+	}
+	if resp, body, _ := send(t, w.srv.URL, "POST", "/costly/a", jsonCT, strings.NewReader("[1,2,3]")); resp.StatusCode != 200 {
+		t.Errorf("a body within it: %d %s, want 200", resp.StatusCode, body)
+	}
+	if be.count() != 1 {
+		t.Errorf("the backend got %d requests, want the one valid", be.count())
+	}
+}
