@@ -443,11 +443,8 @@ func (s *Server) updateAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		if turnsOnValidation(old, n.Policies) && compiled != old.Document.SHA256 {
 			return portico.Errorf(portico.EConflict, "the API changed while its document was checked for request validation; send the change again")
 		}
-		for _, sub := range portico.Sorted(t.cfg.SubscriptionsTo(id), subCreated) {
-			if sub.Status.Live() && !n.OffersPlan(sub.PlanID) {
-				return portico.FieldErrorf(portico.EConflict, "plans",
-					"plan %s is used by subscription %s of this API; evict the subscription before removing the plan", sub.PlanID, sub.ID)
-			}
+		if err := t.cfg.CheckPlansInUse(&n); err != nil {
+			return err
 		}
 		t.put(&n)
 		out = &n
@@ -473,23 +470,12 @@ func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		if !canManageAPI(t.me, a) {
 			return forbidden("only the API's owner or an admin may delete it")
 		}
-		subs := portico.Sorted(t.cfg.SubscriptionsTo(id), subCreated)
-		if a.State != portico.Retired {
-			n := 0
-			for _, sub := range subs {
-				if sub.APIID == id && sub.Status == portico.Approved {
-					n++
-				}
-			}
-			if n > 0 {
-				return portico.Errorf(portico.EConflict, "API %q has %d approved subscriptions; retire it or evict them first", a.Name, n)
-			}
+		if err := t.cfg.CheckDeleteAPI(a); err != nil {
+			return err
 		}
 		t.del(portico.KindAPI, id)
-		for _, sub := range subs {
-			if sub.APIID == id {
-				t.del(portico.KindSubscription, sub.ID)
-			}
+		for _, sub := range portico.Sorted(t.cfg.SubscriptionsTo(id), subCreated) {
+			t.del(portico.KindSubscription, sub.ID)
 		}
 		doc = a.Document
 		return nil
@@ -505,8 +491,9 @@ func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 // transition returns the handler of a lifecycle route: it moves an API
-// from one of the states in from to state to.
-func (s *Server) transition(verb string, to portico.Lifecycle, from ...portico.Lifecycle) handler {
+// to state to, from a state of to.MovesFrom().
+func (s *Server) transition(verb string, to portico.Lifecycle) handler {
+	from := to.MovesFrom()
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
 		id := r.PathValue("id")
 		var out *portico.API

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,13 +19,14 @@ import (
 // configuration as a file (package configfile), POST
 // /api/v1/config/apply makes the store match one, in one write. Both are
 // for admins: the file is the whole configuration, and an apply may touch
-// every owner's entities. The rules are the admin API's own, called, not
-// restated, where they are functions (validatePlan, validateAPI,
-// keepSecrets, checkAPIRefs, ownerFor, the user checks, the root's
-// CheckGroup, CheckSubscribe and Transition); the rules that live inline
-// in the handlers (what may be deleted, which lifecycle moves the routes
-// allow, the last admin) are restated in checkApply, each naming the
-// handler it follows.
+// every owner's entities. The rules are the admin API's own, called, never
+// restated: the checks of its bodies (validatePlan, validateAPI,
+// keepSecrets, the user checks), of references and ownership
+// (checkAPIRefs, ownerFor, disablesSelf), and the root's rules that its
+// routes call too (portico.Config's CheckGroup, CheckSubscribe,
+// Transition, the names' checks, what may be deleted, an enabled admin
+// remaining, the plans in use, portico.Lifecycle's moves,
+// portico.User.SetDisabled), on the Config the apply gives.
 
 // configApplyResult is the answer of POST /api/v1/config/apply.
 type configApplyResult struct {
@@ -278,21 +278,26 @@ func validateEntity(e, old any, now time.Time) error {
 		if err := checkWebhook(v.WebhookURL); err != nil {
 			return err
 		}
-		// As changeUser: disabling ends the user's tokens, and enabling
-		// approves a user who signed up pending approval.
-		o, _ := old.(*portico.User)
 		if v.PendingApproval && !v.Disabled {
 			return invalid("pending_approval", "a user pending approval is disabled until an admin approves it: "+
 				"give disabled: true, or approve it with disabled: false and without pending_approval")
 		}
-		if o != nil && v.PendingApproval != o.PendingApproval && (v.PendingApproval || v.Disabled) {
-			if v.PendingApproval {
-				return invalid("pending_approval", "only a sign-up makes a user pending approval")
-			}
-			return invalid("pending_approval", "a user leaves pending approval by being approved: give disabled: false")
+		o, _ := old.(*portico.User)
+		if o == nil {
+			return nil // a new user as the file gives it: pending approval on the store it came from, say
 		}
-		if o != nil && v.Disabled != o.Disabled && v.Disabled {
-			v.TokensNotBefore = now
+		// A user is disabled and enabled as the routes do it
+		// (portico.User.SetDisabled), which also says what becomes of its
+		// pending approval: the file must say the same.
+		disabled, pending := v.Disabled, v.PendingApproval
+		v.Disabled, v.PendingApproval = o.Disabled, o.PendingApproval
+		v.SetDisabled(disabled, now)
+		switch {
+		case pending == v.PendingApproval:
+		case pending:
+			return invalid("pending_approval", "only a sign-up makes a user pending approval")
+		default:
+			return invalid("pending_approval", "a user leaves pending approval by being approved: give disabled: false")
 		}
 		return nil
 	case *portico.Application:
@@ -439,12 +444,10 @@ func checkApply(cfg *portico.Config, me *portico.User, cs *configfile.Changeset,
 		changed = changed || ch.Kind == portico.KindUser
 	}
 	if changed {
-		// As changeUser and deleteUser: the last enabled admin stays, and
-		// no admin disables itself.
-		if countActiveAdmins(final) == 0 {
+		if err := final.CheckEnabledAdmin(); err != nil {
 			return portico.FieldErrorf(portico.EConflict, "users", "the apply leaves no enabled admin; keep at least one")
 		}
-		if u := final.Users.Get(me.ID); u != nil && u.Disabled {
+		if disablesSelf(me, final.Users.Get(me.ID)) {
 			return portico.FieldErrorf(portico.EConflict, "users", "you cannot disable yourself (user %s)", me.Username)
 		}
 	}
@@ -488,24 +491,14 @@ func ownerOf(p *portico.Plan, me *portico.User) string {
 	return p.Owner
 }
 
-// lifecycleMoves are the states an API reaches from each through the
-// lifecycle routes, one or more at a time: publish (draft or deprecated
-// → published), deprecate (published → deprecated), retire (published or
-// deprecated → retired).
-var lifecycleMoves = map[portico.Lifecycle][]portico.Lifecycle{
-	portico.Draft:      {portico.Published, portico.Deprecated, portico.Retired},
-	portico.Published:  {portico.Deprecated, portico.Retired},
-	portico.Deprecated: {portico.Published, portico.Retired},
-}
-
 func checkAPIChange(cfg, final *portico.Config, t *tx, a *portico.API, allowNested bool) error {
 	old := cfg.APIs.Get(a.ID)
 	if err := oneOf("state", a.State, portico.Draft, portico.Published, portico.Deprecated, portico.Retired); err != nil {
 		return err
 	}
-	if old != nil && a.State != old.State && !slices.Contains(lifecycleMoves[old.State], a.State) {
+	if old != nil && !old.State.Reaches(a.State) {
 		return portico.FieldErrorf(portico.EConflict, "state", "an API that is %s cannot become %s: "+
-			"an API goes from draft to published, deprecated and retired, and from deprecated back to published", old.State, a.State)
+			"no lifecycle move (publish, deprecate, retire) leads there", old.State, a.State)
 	}
 	current := t.me.ID
 	if old != nil {
@@ -524,14 +517,7 @@ func checkAPIChange(cfg, final *portico.Config, t *tx, a *portico.API, allowNest
 	if err := checkAPIRefs(before, t.me, a, old, allowNested); err != nil {
 		return err
 	}
-	// As updateAPI: a plan a live subscription uses stays offered.
-	for _, sub := range portico.Sorted(final.SubscriptionsTo(a.ID), subCreated) {
-		if sub.Status.Live() && !a.OffersPlan(sub.PlanID) {
-			return portico.FieldErrorf(portico.EConflict, "plans",
-				"plan %s is used by subscription %s of this API; evict the subscription before removing the plan", planName(final, sub.PlanID), sub.ID)
-		}
-	}
-	return nil
+	return final.CheckPlansInUse(a)
 }
 
 func planName(cfg *portico.Config, id string) string {
@@ -541,7 +527,7 @@ func planName(cfg *portico.Config, id string) string {
 	return id
 }
 
-// subscriptionMoves gives the action that moves a subscription from one
+// subscriptionMove gives the action that moves a subscription from one
 // status to another (see portico.Config.Transition); a move it lacks is
 // a new subscription (from cancelled to live, as when the application
 // subscribes again) or is refused.
@@ -607,58 +593,24 @@ func fieldOf(err error, field string) error {
 	return err
 }
 
-// checkDelete applies the rules of the delete handlers to a delete of
-// the apply, in the Config it gives.
+// checkDelete checks a delete of the apply, which the file lacks, by the
+// rules of what may be deleted (portico.Config's CheckDelete…): an API
+// as it was (with the subscriptions the apply deletes with it), the
+// others in the Config the apply gives.
 func checkDelete(cfg, final *portico.Config, ch portico.Change) error {
+	var err error
 	switch ch.Kind {
 	case portico.KindAPI:
-		// As deleteAPI: not with approved subscriptions unless retired.
-		a := cfg.APIs.Get(ch.ID)
-		if a == nil || a.State == portico.Retired {
-			return nil
-		}
-		n := 0
-		for sub := range cfg.SubscriptionsTo(a.ID).Values() {
-			if sub.Status == portico.Approved {
-				n++
-			}
-		}
-		if n > 0 {
-			return portico.Errorf(portico.EConflict, "the apply deletes API %q %s (the file lacks it), which has %d approved subscriptions; retire it or evict them first", a.Name, a.Version, n)
-		}
+		err = cfg.CheckDeleteAPI(cfg.APIs.Get(ch.ID))
 	case portico.KindPlan:
-		// As deletePlan: not while an API offers it or a live
-		// subscription uses it.
-		p := cfg.Plans.Get(ch.ID)
-		for _, a := range portico.Sorted(final.APIs, apiCreated) {
-			if a.OffersPlan(ch.ID) {
-				return portico.Errorf(portico.EConflict, "the apply deletes plan %q (the file lacks it), which API %q %s offers; remove it from the API first", p.Name, a.Name, a.Version)
-			}
-		}
-		for sub := range final.Subscriptions.Values() {
-			if sub.PlanID == ch.ID && sub.Status.Live() {
-				return portico.Errorf(portico.EConflict, "the apply deletes plan %q (the file lacks it), which subscription %s uses; evict it first", p.Name, sub.ID)
-			}
-		}
+		err = final.CheckDeletePlan(cfg.Plans.Get(ch.ID))
 	case portico.KindGroup:
-		// As deleteGroup: not while an API lists it.
-		if apis := final.APIsOfGroup(ch.ID); len(apis) > 0 {
-			return portico.Errorf(portico.EConflict, "the apply deletes group %q (the file lacks it), which API %q %s lists; take it off the API first",
-				cfg.Groups.Get(ch.ID).Name, apis[0].Name, apis[0].Version)
-		}
+		err = final.CheckDeleteGroup(cfg.Groups.Get(ch.ID))
 	case portico.KindUser:
-		// As deleteUser: not an owner of APIs or plans.
-		u := cfg.Users.Get(ch.ID)
-		for a := range final.APIs.Values() {
-			if a.Owner == ch.ID {
-				return portico.Errorf(portico.EConflict, "the apply deletes user %q (the file lacks it), who owns API %q %s; give it another owner first", u.Username, a.Name, a.Version)
-			}
-		}
-		for p := range final.Plans.Values() {
-			if p.Owner == ch.ID {
-				return portico.Errorf(portico.EConflict, "the apply deletes user %q (the file lacks it), who owns plan %q; give it another owner first", u.Username, p.Name)
-			}
-		}
+		err = final.CheckDeleteUser(cfg.Users.Get(ch.ID))
+	}
+	if err != nil {
+		return portico.Errorf(portico.ErrorCodeOf(err), "the file lacks it, and prune may not delete it: %s", portico.ErrorMessageOf(err))
 	}
 	return nil
 }

@@ -1,10 +1,8 @@
 package admin
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/portico-gw/portico"
@@ -187,17 +185,8 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, c *call) er
 		if g == nil {
 			return notFound("group", id)
 		}
-		if apis := t.cfg.APIsOfGroup(id); len(apis) > 0 {
-			names := make([]string, 0, 3)
-			for _, a := range apis[:min(3, len(apis))] {
-				names = append(names, fmt.Sprintf("%q (%s)", a.Name, a.ID))
-			}
-			more := ""
-			if len(apis) > 3 {
-				more = fmt.Sprintf(" and %d more", len(apis)-3)
-			}
-			return portico.Errorf(portico.EConflict, "group %q is listed by %d APIs: %s%s; take it off them first",
-				g.Name, len(apis), strings.Join(names, ", "), more)
+		if err := t.cfg.CheckDeleteGroup(g); err != nil {
+			return err
 		}
 		t.del(portico.KindGroup, id)
 		return nil

@@ -83,9 +83,9 @@ func (s *Server) routes() *http.ServeMux {
 	h("POST /api/v1/apis/import", s.importAPI)
 	pub("GET /api/v1/apis/{id}/openapi", s.exportOpenAPI)
 	h("GET /api/v1/apis/{id}/document", s.getDocument)
-	h("POST /api/v1/apis/{id}/publish", s.transition("publish", portico.Published, portico.Draft, portico.Deprecated))
-	h("POST /api/v1/apis/{id}/deprecate", s.transition("deprecate", portico.Deprecated, portico.Published))
-	h("POST /api/v1/apis/{id}/retire", s.transition("retire", portico.Retired, portico.Published, portico.Deprecated))
+	h("POST /api/v1/apis/{id}/publish", s.transition("publish", portico.Published))
+	h("POST /api/v1/apis/{id}/deprecate", s.transition("deprecate", portico.Deprecated))
+	h("POST /api/v1/apis/{id}/retire", s.transition("retire", portico.Retired))
 
 	h("GET /api/v1/applications", s.listApplications)
 	h("POST /api/v1/applications", s.createApplication)

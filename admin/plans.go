@@ -157,9 +157,9 @@ func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request, c *call) err
 	return nil
 }
 
-// deletePlan deletes a plan that no API offers and no pending or approved
-// subscription uses. Cancelled and evicted subscriptions keep the deleted
-// plan's ID.
+// deletePlan deletes a plan that may be deleted
+// (portico.Config.CheckDeletePlan: no API offers it, no pending or
+// approved subscription uses it).
 func (s *Server) deletePlan(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
 	err := s.update(r.Context(), c.user.ID, func(t *tx) error {
@@ -170,15 +170,8 @@ func (s *Server) deletePlan(w http.ResponseWriter, r *http.Request, c *call) err
 		if !canManagePlan(t.me, p) {
 			return forbidden("only the plan's owner or an admin may delete it")
 		}
-		for _, a := range portico.Sorted(t.cfg.APIs, apiCreated) {
-			if a.OffersPlan(id) {
-				return portico.Errorf(portico.EConflict, "plan %q is offered by API %q (%s); remove it from the API first", p.Name, a.Name, a.ID)
-			}
-		}
-		for sub := range t.cfg.Subscriptions.Values() {
-			if sub.PlanID == id && sub.Status.Live() {
-				return portico.Errorf(portico.EConflict, "plan %q is used by subscription %s; evict it first", p.Name, sub.ID)
-			}
+		if err := t.cfg.CheckDeletePlan(p); err != nil {
+			return err
 		}
 		t.del(portico.KindPlan, id)
 		return nil

@@ -242,7 +242,7 @@ func (s *Server) countSignup(r *http.Request) error {
 func enabledAdmins(cfg *portico.Config) []string {
 	var ids []string
 	for _, u := range portico.Sorted(cfg.Users, userCreated) {
-		if activeAdmin(u) {
+		if u.EnabledAdmin() {
 			ids = append(ids, u.ID)
 		}
 	}
@@ -269,7 +269,8 @@ func (s *Server) approveUser(w http.ResponseWriter, r *http.Request, c *call) er
 			return portico.Errorf(portico.EConflict, "user %q is not waiting for approval", u.Username)
 		}
 		n := *u
-		n.Disabled, n.PendingApproval, n.UpdatedAt = false, false, t.now
+		n.SetDisabled(false, t.now)
+		n.UpdatedAt = t.now
 		t.put(&n)
 		out = &n
 		return nil

@@ -139,19 +139,10 @@ var errInternalAdminOnly = portico.FieldErrorf(portico.EForbidden, "internal", "
 
 func userCreated(u *portico.User) (int64, string) { return u.CreatedAt.UnixNano(), u.ID }
 
-// activeAdmin reports whether u is an admin who can sign in.
-func activeAdmin(u *portico.User) bool { return isAdmin(u) && !u.Disabled }
-
-// countActiveAdmins counts the admins who can sign in: the last one may
-// not be disabled, deleted or lose the role.
-func countActiveAdmins(cfg *portico.Config) int {
-	n := 0
-	for u := range cfg.Users.Values() {
-		if activeAdmin(u) {
-			n++
-		}
-	}
-	return n
+// disablesSelf reports whether a change that leaves user n (nil:
+// deleted) disables the caller me: no admin locks itself out.
+func disablesSelf(me, n *portico.User) bool {
+	return n != nil && n.ID == me.ID && n.Disabled && !me.Disabled
 }
 
 func sameRoles(a, b []portico.Role) bool {
@@ -396,15 +387,9 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 			if !admin {
 				return portico.FieldErrorf(portico.EForbidden, "disabled", "only admins enable and disable users")
 			}
-			if *req.Disabled && id == t.me.ID {
+			n.SetDisabled(*req.Disabled, t.now)
+			if disablesSelf(t.me, &n) {
 				return portico.FieldErrorf(portico.EConflict, "disabled", "you cannot disable yourself")
-			}
-			n.Disabled = *req.Disabled
-			if n.Disabled {
-				// Enabling the user again must not bring its tokens back.
-				n.TokensNotBefore = t.now
-			} else {
-				n.PendingApproval = false // enabling approves
 			}
 		}
 		if req.Internal != nil && *req.Internal != old.Internal {
@@ -413,7 +398,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, c *call, id 
 			}
 			n.Internal = *req.Internal
 		}
-		if activeAdmin(old) && !activeAdmin(&n) && countActiveAdmins(t.cfg) == 1 {
+		if old.EnabledAdmin() && !n.EnabledAdmin() && t.cfg.With(t.cfg.Version, portico.Put(&n)).CheckEnabledAdmin() != nil {
 			if n.Disabled {
 				return portico.FieldErrorf(portico.EConflict, "disabled", "%q is the last enabled admin; enable or make another admin first", old.Username)
 			}
@@ -458,22 +443,11 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) err
 		if !isAdmin(t.me) {
 			return forbidden("only admins delete users")
 		}
-		if activeAdmin(u) && countActiveAdmins(t.cfg) == 1 {
+		if u.EnabledAdmin() && t.cfg.With(t.cfg.Version, portico.Delete(portico.KindUser, id)).CheckEnabledAdmin() != nil {
 			return portico.Errorf(portico.EConflict, "%q is the last admin and cannot be deleted", u.Username)
 		}
-		apis, plans := 0, 0
-		for a := range t.cfg.APIs.Values() {
-			if a.Owner == id {
-				apis++
-			}
-		}
-		for p := range t.cfg.Plans.Values() {
-			if p.Owner == id {
-				plans++
-			}
-		}
-		if apis+plans > 0 {
-			return portico.Errorf(portico.EConflict, "%q owns %d APIs and %d plans; delete them or give them another owner first", u.Username, apis, plans)
+		if err := t.cfg.CheckDeleteUser(u); err != nil {
+			return err
 		}
 		for _, app := range portico.Sorted(t.cfg.ApplicationsOf(id), appCreated) {
 			deleteApp(t, app.ID)
