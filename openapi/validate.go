@@ -496,9 +496,9 @@ func (b *builder) parameter(pn *yaml.Node, p string) (*vparam, *Error) {
 	if e := get(pn, "explode"); e != nil {
 		vp.explode = text(e) == "true"
 	}
-	if !slices.Contains(paramStyles[vp.in], vp.style) {
-		return nil, &Error{Code: portico.EInvalid, Pointer: p + "/style", Message: fmt.Sprintf("a %s parameter takes style %s, not %.50q",
-			vp.in, strings.Join(paramStyles[vp.in], ", "), vp.style)}
+	if !slices.Contains(paramStyles, vp.style) {
+		return nil, &Error{Code: portico.EInvalid, Pointer: p + "/style", Message: fmt.Sprintf("style %.50q is not one of %s",
+			vp.style, strings.Join(paramStyles, ", "))}
 	}
 	s := get(pn, "schema")
 	if s == nil {
@@ -537,17 +537,14 @@ func (b *builder) parameter(pn *yaml.Node, p string) (*vparam, *Error) {
 		vp.shape = 'o'
 		vp.fields = b.fieldsOf(sn, nil)
 	}
-	b.compile(p+"/schema", &vp.schema, 1)
+	b.compile(p+"/schema", &vp.schema, 2) // an object's member given twice is an array
 	return vp, nil
 }
 
-// paramStyles are the styles each place of parameter takes.
-var paramStyles = map[string][]string{
-	"path":   {"simple", "label", "matrix"},
-	"query":  {"form", "spaceDelimited", "pipeDelimited", "deepObject"},
-	"header": {"simple"},
-	"cookie": {"form"},
-}
+// paramStyles are the styles of parameters. OpenAPI gives each place of
+// parameter some of them; converted Swagger 2.0 documents also put the
+// delimited ones in paths and headers, which read them as in a query.
+var paramStyles = []string{"simple", "label", "matrix", "form", "spaceDelimited", "pipeDelimited", "deepObject"}
 
 // compile notes that the schema at pointer p is to be compiled into
 // *dst (by compileAll), for values nesting depth levels.

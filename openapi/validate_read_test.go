@@ -51,6 +51,8 @@ const swaggerForm = `{"swagger":"2.0","info":{"title":"t","version":"1"},"paths"
 	{"name":"name","in":"formData","required":true,"type":"string"},
 	{"name":"ids","in":"formData","type":"array","items":{"type":"integer"}},
 	{"name":"ssv","in":"formData","type":"array","collectionFormat":"ssv","items":{"type":"integer"}}],"responses":{"200":{"description":"ok"}}}},
+"/p/{ids}":{"get":{"parameters":[{"name":"ids","in":"path","required":true,"type":"array","collectionFormat":"pipes","items":{"type":"integer"}}],
+	"responses":{"200":{"description":"ok"}}}},
 "/file":{"post":{"consumes":["multipart/form-data"],"parameters":[
 	{"name":"file","in":"formData","type":"file","required":true},
 	{"name":"n","in":"formData","type":"integer"}],"responses":{"200":{"description":"ok"}}}}}}`
@@ -182,7 +184,8 @@ func TestValidateReads(t *testing.T) {
 
 // TestValidateSwaggerForm: Swagger 2.0 form fields are checked as the
 // form body they become, arrays by their collectionFormat (csv when not
-// given), a file field in a multipart body.
+// given), a file field in a multipart body; a path array keeps its
+// collectionFormat.
 func TestValidateSwaggerForm(t *testing.T) {
 	s, err := openapi.Parse([]byte(swaggerForm))
 	if err != nil {
@@ -202,6 +205,8 @@ func TestValidateSwaggerForm(t *testing.T) {
 		{"ssv array, an item bad", "POST", "/form", form, "name=a&ssv=" + url.QueryEscape("4 y"), []string{"body /ssv/1"}, "want integer"},
 		{"a required field missing", "POST", "/form", form, "ids=1", []string{"body "}, "missing property 'name'"},
 		{"as JSON", "POST", "/form", "application/json", `{"name":"a"}`, []string{"header Content-Type"}, "takes no application/json body"},
+		{"a path array in pipes", "GET", "/p/1|2", "", "", nil, ""},
+		{"a path array in pipes, an item bad", "GET", "/p/1|x", "", "", []string{"path ids"}, "at /1: got string, want integer"},
 		{"file", "POST", "/file", file, fileBody, nil, ""},
 		{"file, another field bad", "POST", "/file", badN, badNBody, []string{"body /n"}, "want integer"},
 		{"file missing", "POST", "/file", noFile, noFileBody, []string{"body "}, "missing property 'file'"},
