@@ -36,7 +36,8 @@
 //   - export.go and convert.go: Export, and the conversion of a stored
 //     Swagger 2.0 or OpenAPI 3.0 document to OpenAPI 3.1.
 //   - jsonenc.go: node trees to and from JSON, in the order written.
-//   - validate.go and validatejson.go: request validation (below).
+//   - validate.go, validateparam.go, validatebody.go, validatejson.go:
+//     request validation; budget.go: what it may cost (below).
 //
 // # Hostile documents
 //
@@ -128,27 +129,36 @@
 // # Request validation
 //
 // NewValidator compiles an API's stored document once (the gateway does
-// it off the request path, once per document SHA-256); Validate then
-// checks a request, from any number of goroutines, and returns at most
-// MaxProblems problems, each with where it is ("path", "query",
-// "header", "cookie", "body"), the parameter's name or the body value's
-// JSON pointer, and a message. Swagger 2.0 is converted and 3.0 schemas
-// upgraded first, as Export does (an array parameter of Swagger 2.0
-// without collectionFormat is csv, which the conversion alone would
-// read as exploded), so that every schema is JSON Schema 2020-12. The
-// operation is found by the path inside the API (the gateway strips the
-// context) and the method: literal segments before templated ones
+// it off the request path, once per document SHA-256; the admin API
+// when validation is turned on, to refuse a document it cannot use);
+// Validate then checks a request, from any number of goroutines, and
+// returns at most MaxProblems problems, each with where it is ("path",
+// "query", "header", "cookie", "body"), the parameter's name or the body
+// value's JSON pointer, and a message. Swagger 2.0 is converted and 3.0
+// schemas upgraded first, as Export does (an array parameter of Swagger
+// 2.0 without collectionFormat is csv, which the conversion alone would
+// read as exploded; a form field keeps its collectionFormat as its
+// encoding), so that every schema is JSON Schema 2020-12. The operation
+// is found by the path inside the API (the gateway strips the context)
+// and the method: literal segments before templated ones
 // ("/orders/latest" before "/orders/{id}"), templates inside a segment
-// ("/files/{name}.json") by a Go regexp, HEAD as GET when the document
-// has no HEAD. Parameters are read by their style (simple, form with and
-// without explode, spaceDelimited, pipeDelimited) and their text taken
-// as the type the schema asks for before the schema checks it; bodies by
-// their Content-Type against the media types declared, and JSON bodies
-// against their schema. Validate's doc comment lists what is not
-// checked.
+// ("/files/{name}.json") matched in linear time without a regular
+// expression, HEAD as GET when the document has no HEAD. Parameters are
+// read by their style (simple, label, matrix, form with and without
+// explode, spaceDelimited, pipeDelimited, deepObject) or their content,
+// their text taken as the type the schema asks for before the schema
+// checks it; bodies by their Content-Type against the media types
+// declared (exact, then "type/*", then "*/*") and read as that type says
+// (validatebody.go): JSON, a form or multipart form as an object of its
+// fields, text as a string, a binary string by its size. What the
+// validator cannot read against a schema that constrains it (an XML
+// body, a part of another type than JSON for an object field) is a
+// problem: nothing of a request passes unchecked. Formats are asserted
+// (the schema library's, and int32 and int64). Validate's doc comment
+// lists what is checked and what is not.
 //
 // Hostile input: schema patterns run on Go's regexp (the schema
-// library's default), whose time is linear in the input — "^(a+)+$"
+// library's default), whose time is linear in the text — "^(a+)+$"
 // against 100,000 "a"s and a "!" is a test — and a pattern it does not
 // take (a lookahead) makes NewValidator refuse the document, naming the
 // pattern, rather than skip the check. Bodies are read by validatejson.go,
@@ -158,18 +168,77 @@
 // reads numbers as big.Rat: "1e1000000" alone costs 30 ms). The gateway
 // bounds the body before (threat protection's MaxBodyBytes, else 1
 // MiB). Messages do not quote a value that failed a pattern, and are cut
-// to 300 bytes. FuzzValidate checks that Validate never panics, keeps to
-// MaxProblems and never takes for JSON a body that is not.
+// to 300 bytes; NewValidator's errors name places in the document, never
+// the compiler's resource. FuzzValidate checks that Validate never
+// panics, keeps to MaxProblems and never takes for JSON a body that is
+// not.
 //
-// Compiling is linear in the document but for one thing: the schema
-// library processes each schema location it is asked for afresh, copying
-// what it found so far, so NewValidator hands it a resource of "$defs"
-// alone — each schema to compile and each $ref target under its pointer,
-// the $refs rewritten — which it processes in one pass. Its compile
-// queue is still a list, quadratic in one connected graph of schemas:
-// the 10 MB document of large_test.go (250 schemas of 150 properties,
-// all linked) compiles in 17 s and 600 MB; asana.yaml (325 KB, 152
-// operations) in 0.1 s.
+// # The budget
+//
+// A document sets what each request costs: the schema library has no
+// step limit, evaluates every alternative of an anyOf that fails and
+// every one of a oneOf, allocates an error for each failure, reads
+// numbers as big.Rat for each enum member, and a regular expression
+// costs, for each byte, as many steps as Go's matcher runs threads. A
+// document of schemas L0…L13, each an anyOf of three $refs to the next,
+// made a 4-byte body cost 9 s and 1.8 GB; a pattern of a hundred
+// ".{1,1000}" in a row 11.6 s on a 2 KB string, going on after the
+// client left. budget.go bounds it in two steps.
+//
+// At NewValidator, for every schema a request's values meet, the most
+// one value can cost is worked out for each depth the body reader allows
+// (0 to MaxDepth), level by level over the graph of compiled schemas:
+// on one value, the schemas applied to it add up (allOf, anyOf, oneOf,
+// not, if, then, else, $ref, dependentSchemas), with their enum and
+// const members and the numbers they read; on a member or item, the
+// parent's schemas visiting it and each of its schemas that may take it
+// (the most costly of properties and additionalProperties, every
+// patternProperties, unevaluatedProperties, propertyNames; prefixItems
+// or items, contains, unevaluatedItems, uniqueItems hashing it). A cycle
+// that applies a schema to the same value again is refused (the library
+// would refuse every value reaching it), as is a $dynamicRef or
+// $recursiveRef resolved by the way to it. Regular expressions are
+// compiled by the package's own engine for the library: a program over
+// MaxPatternSize instructions is refused, and each pattern is priced by
+// the most threads Go's NFA can run at once on it, found by following
+// the sets of instructions it reaches when every character is taken to
+// match (an upper bound for any text: 4 for "^.{1,255}$", whose 513
+// instructions a program size would count, 1,779 for ten ".{1,100}" in
+// a row). A document whose values could cost more than MaxValueCost
+// units (500) or whose bytes more than MaxPatternWork steps (2,000) is
+// refused, with the place where the cost adds up ("at
+// /components/schemas/L8/anyOf: checking one value of a request can
+// cost up to 727 schema evaluations here, over the 500…"). So every
+// request costs at most a known multiple of its size. The bounds leave
+// room for real documents: the documents of testdata cost at most 26
+// units a body value and 141 for an operation's parameters together
+// (Asana's, whose opt_fields list hundreds of names), 11 steps a byte;
+// the 10 MB document of large_test.go 10 units, and the analysis takes
+// 11 ms of its compilation. Within them, an anyOf of three $refs nests
+// four deep, an enum holds about 130 numbers or 7,900 names.
+//
+// At Validate, the body read is priced before any schema runs, by a dry
+// run over the schemas and the instance that follows the library's
+// steps, taking every branch (pricer), stops once over MaxRequestCost
+// (600,000 units) and refuses the body; a body too small to reach it at
+// the document's bounds is not priced. A unit is about one evaluation:
+// 0.22–0.3 µs passing, up to 1 µs failing (its error); a 1 MiB body of
+// the orders documents prices at 382,000 and takes 85 ms. The library
+// cannot be stopped inside an evaluation (no context, no step hook: its
+// extensions see no request), so the dry run is the run-time step
+// budget; between parameters and before the body, a request whose
+// context is done is not checked further.
+//
+// BenchmarkValidateWorst measures documents at the bounds on the 2-core
+// test machine, under a load average of 8 (other work): an anyOf of 165
+// alternatives all failing, 2 KiB of "1.5" items, 140–330 ms and 44 MB;
+// a pattern of 1,779 threads, 2 KiB of 1,000-character strings, 20–25 ms
+// and 34 KB; an enum of 120 numbers none matches, 2 KiB of "1" items,
+// 140–250 ms and 31 MB; 1 MiB bodies of each are priced over the budget
+// and refused in 1.4–220 ms, most of it reading the JSON (53 MB for
+// 524,000 numbers). BenchmarkValidate's request (the orders documents,
+// 2 KiB) is not priced and costs what it did: 82.9 KB, 2,093
+// allocations.
 //
 // # Choosing the validator
 //
@@ -206,8 +275,7 @@
 // less time and allocation, one module instead of eight, the
 // hostile-input rules above (duplicate keys, number bounds) where the
 // body is read, and refusals in Portico's terms. The cost: the
-// parameter styles are Portico's to keep (deepObject and content
-// parameters are not read). With the final code, BenchmarkValidate
+// parameter styles and body readers are Portico's to keep. With the final code, BenchmarkValidate
 // measures the request above at 200–311 µs, 83 KB and 2,093
 // allocations (load average 3.3). In `make bench-auth`, the
 // portico-validate target (the 2 KiB POST checked against a document
