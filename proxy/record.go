@@ -80,12 +80,35 @@ func (e *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // hijack for upgrades).
 func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
+// responseType returns the response's Content-Type: the writer's, or,
+// for a response the fast engine streams from the backend, the backend's
+// (respWriter keeps those apart).
+func (e *exchange) responseType() string {
+	if t := first(e.Header(), "Content-Type"); t != "" {
+		return t
+	}
+	if w, ok := e.ResponseWriter.(*respWriter); ok && w.streaming {
+		return first(w.upstream, "Content-Type")
+	}
+	return ""
+}
+
+// first returns the first value of the field of canonical name name.
+func first(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // record hands the record of the finished exchange to the Recorder.
 func (g *Gateway) record(ex *exchange, r *http.Request) {
 	end := g.after(ex.start)
 	rec := &ex.rec
 	rec.Time = ex.start.UTC()
-	rec.RequestID = r.Header.Get(HeaderRequestID)
+	// The names are canonical: map reads, without Header.Get's
+	// canonicalization (BenchmarkFastPath).
+	rec.RequestID = first(r.Header, HeaderRequestID)
 	rec.Method = r.Method
 	rec.Status = ex.status
 	if rec.Status == 0 {
@@ -97,8 +120,8 @@ func (g *Gateway) record(ex *exchange, r *http.Request) {
 		rec.RequestBytes = ex.body.n.Load()
 	}
 	rec.ResponseBytes = ex.bytes
-	rec.RequestType = r.Header.Get("Content-Type")
-	rec.ResponseType = ex.Header().Get("Content-Type")
+	rec.RequestType = first(r.Header, "Content-Type")
+	rec.ResponseType = ex.responseType()
 	rec.Latency = end.Sub(ex.start)
 	if !ex.proxied.IsZero() {
 		if ex.began.IsZero() {

@@ -190,3 +190,25 @@ func waitRecords(t *testing.T, rec *recorded, n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestRecordGET: the record of a GET, which the fast engine forwards
+// itself, names the backend's Content-Type as the record of a request
+// that net/http serves does.
+func TestRecordGET(t *testing.T) {
+	w := newWorld(t)
+	rec := &recorded{}
+	w.gw.Recorder = rec
+	be := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "text/plain")
+		io.WriteString(rw, "twelve bytes")
+	}))
+	defer be.Close()
+	w.api("api", "/api", portico.AuthNone, be.URL)
+	resp, body := get(t, w.srv.URL+"/api/x")
+	if resp.StatusCode != 200 || body != "twelve bytes" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+	if r := rec.last(t); r.ResponseType != "text/plain" || r.ResponseBytes != 12 || r.Status != 200 {
+		t.Errorf("record: type %q, %d bytes, status %d; want text/plain, 12, 200", r.ResponseType, r.ResponseBytes, r.Status)
+	}
+}
