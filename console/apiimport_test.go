@@ -49,13 +49,18 @@ func TestImportForm(t *testing.T) {
 	if st, body := cl.Get("/console/apis/import"); st != http.StatusOK || !strings.Contains(body, `enctype="multipart/form-data"`) {
 		t.Fatalf("import page: %d", st)
 	}
+	// A preview of a new API links to no page: there is none.
+	if st, pre := postUpload(t, cl, c.URL, map[string]string{"dry_run": "1", "context": "/preview"}, doc); st != http.StatusOK || strings.Contains(between(pre, "import-result", "</section>"), "/console/apis/") {
+		t.Errorf("the preview of a new API: %d, links to a page", st)
+	}
 	st, body := postUpload(t, cl, c.URL, nil, doc)
 	if st != http.StatusOK || !strings.Contains(body, "<h2>Created</h2>") || !strings.Contains(body, "<code>GET /pets/*</code> showPetById") {
 		t.Fatalf("import: %d\n%s", st, body)
 	}
-	// A preview of a new API links to no page: there is none.
-	if st, pre := postUpload(t, cl, c.URL, map[string]string{"dry_run": "1", "context": "/preview"}, doc); st != http.StatusOK || strings.Contains(between(pre, "import-result", "</section>"), "/console/apis/") {
-		t.Errorf("the preview of a new API: %d, links to a page", st)
+	// A second import of the same document as a new API is refused: its
+	// name and version are the first one's.
+	if st, _ := postUpload(t, cl, c.URL, map[string]string{"context": "/again"}, doc); st == http.StatusOK {
+		t.Errorf("a second API of the same name and version: %d", st)
 	}
 	id := consoletest.Field(body, "api")
 	if id == "" {

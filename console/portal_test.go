@@ -162,7 +162,10 @@ func TestPortalCrossSite(t *testing.T) {
 	if st := post("https://developer.example.net", "same-origin", form(cl.CSRF)); st != http.StatusSeeOther {
 		t.Errorf("the portal's form through the front door (Origin https://developer.example.net): %d, want 303", st)
 	}
-	if st := post(e.URL, "same-origin", form(cl.CSRF)); st != http.StatusSeeOther {
+	// Another name: an owner's applications have distinct names.
+	own := form(cl.CSRF)
+	own.Set("name", "mallory's second app")
+	if st := post(e.URL, "same-origin", own); st != http.StatusSeeOther {
 		t.Errorf("the portal's own form: %d, want 303", st)
 	}
 }
