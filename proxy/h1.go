@@ -200,6 +200,7 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool, now t
 	}
 	var resp *http.Response
 	var framed bool
+	var lean *leanResp
 	for n := 0; ; n++ {
 		if _, err := c.br.Peek(1); err != nil {
 			if n == 0 {
@@ -210,12 +211,14 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool, now t
 		end := c.headBlock()
 		framed = end >= 0 && framingFields(c.peekHead(end))
 		var r *http.Response
+		lean = nil
 		if end >= 0 {
-			r = leanResponse(c.peekHead(end+2), req)
+			lean = leanResponse(c.peekHead(end+2), req)
 		}
-		if r != nil {
+		if lean != nil {
 			c.br.Discard(end + 2)
-			r.Body = newLengthBody(c.br, r)
+			r = &lean.resp
+			r.Body = lean.lengthBody(c.br)
 		} else {
 			var err error
 			if r, err = http.ReadResponse(c.br, req); err != nil {
@@ -249,7 +252,14 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool, now t
 		t.release(c, stop, keep)
 		return resp, nil
 	}
-	resp.Body = &h1Body{rc: resp.Body, c: c, t: t, stop: stop, keep: keep}
+	var b *h1Body
+	if lean != nil {
+		b = &lean.hb
+	} else {
+		b = new(h1Body)
+	}
+	*b = h1Body{rc: resp.Body, c: c, t: t, stop: stop, keep: keep}
+	resp.Body = b
 	return resp, nil
 }
 

@@ -41,16 +41,19 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	if strings.IndexFunc(path, isCTL) >= 0 || strings.IndexFunc(u.RawQuery, isCTL) >= 0 {
 		return req.Write(bw) // which refuses it
 	}
-	bw.WriteString(method)
-	bw.WriteByte(' ')
-	bw.WriteString(path)
+	// Appended to the buffer's free space and written in one call
+	// (BenchmarkFastPath).
+	b := bw.AvailableBuffer()
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, path...)
 	if u.ForceQuery || u.RawQuery != "" {
-		bw.WriteByte('?')
-		bw.WriteString(u.RawQuery)
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
 	}
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(host)
-	bw.WriteString("\r\n")
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\n"...)
 	ua := "Go-http-client/1.1"
 	if v, ok := req.Header["User-Agent"]; ok {
 		ua = ""
@@ -59,19 +62,19 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 		}
 	}
 	if ua != "" {
-		writeField(bw, "User-Agent", []string{ua})
+		b = appendField(b, "User-Agent", []string{ua})
 	}
 	if req.Close && !headerHasToken(req.Header["Connection"], "close") {
-		bw.WriteString("Connection: close\r\n")
+		b = append(b, "Connection: close\r\n"...)
 	}
 	for name, vs := range req.Header {
 		switch name {
 		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
 			continue
 		}
-		writeField(bw, name, vs)
+		b = appendField(b, name, vs)
 	}
-	_, err := bw.WriteString("\r\n")
+	_, err := bw.Write(append(b, "\r\n"...))
 	return err
 }
 
@@ -96,8 +99,9 @@ func headerHasToken(vs []string, token string) bool {
 // HTTP/1.0, a status below 200 or 101, a field line that is not "token:
 // value" with a value of visible characters, spaces, tabs and obs-text,
 // a Transfer-Encoding or Trailer field, or a Content-Length that is not
-// one field of digits. The response has no Body yet.
-func leanResponse(b []byte, req *http.Request) *http.Response {
+// one field of digits. The response has no Body yet (see
+// leanResp.lengthBody).
+func leanResponse(b []byte, req *http.Request) *leanResp {
 	if len(b) < 4 || string(b[len(b)-4:]) != "\r\n\r\n" {
 		return nil
 	}
@@ -107,7 +111,9 @@ func leanResponse(b []byte, req *http.Request) *http.Response {
 	if len(line) < 12 || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
 		return nil
 	}
-	resp := &http.Response{Request: req, ContentLength: -1}
+	a := new(leanResp)
+	resp := &a.resp
+	resp.Request, resp.ContentLength = req, -1
 	switch line[:8] {
 	case "HTTP/1.1":
 		resp.Proto, resp.ProtoMajor, resp.ProtoMinor = "HTTP/1.1", 1, 1
@@ -128,8 +134,11 @@ func leanResponse(b []byte, req *http.Request) *http.Response {
 	}
 	resp.StatusCode, resp.Status = code, line[9:]
 	fields := head[eol+2:]
-	n := strings.Count(fields, "\r\n")
-	vals := make([]string, 0, n)
+	n := strings.Count(fields, "\n")
+	vals := a.vals[:0]
+	if n > len(a.vals) {
+		vals = make([]string, 0, n)
+	}
 	h := make(http.Header, n)
 	lengths := 0
 	for fields != "" {
@@ -152,7 +161,7 @@ func leanResponse(b []byte, req *http.Request) *http.Response {
 				return nil
 			}
 		}
-		name = http.CanonicalHeaderKey(name)
+		name = canonicalName(name)
 		switch name {
 		case "Transfer-Encoding", "Trailer":
 			return nil
@@ -186,20 +195,32 @@ func leanResponse(b []byte, req *http.Request) *http.Response {
 	case resp.ContentLength < 0:
 		return nil // runs to the close: ReadResponse's body
 	}
-	return resp
+	return a
+}
+
+// leanResp is what leanResponse allocates for a response, in one piece:
+// the response, the two layers of its body (lengthBody, h1Body) and the
+// backing array of its field values (BenchmarkFastPath: one allocation
+// where there were four).
+type leanResp struct {
+	resp http.Response
+	lb   lengthBody
+	hb   h1Body
+	vals [8]string
 }
 
 func notDigit(r rune) bool { return r < '0' || r > '9' }
 
-// newLengthBody returns the body of a response leanResponse read: none
-// for a HEAD, 204, 304 or a zero length, else its Content-Length bytes
-// from br.
-func newLengthBody(br *bufio.Reader, resp *http.Response) io.ReadCloser {
+// lengthBody returns the body of the response: none for a HEAD, 204,
+// 304 or a zero length, else its Content-Length bytes from br.
+func (a *leanResp) lengthBody(br *bufio.Reader) io.ReadCloser {
+	resp := &a.resp
 	if resp.Request.Method == http.MethodHead || resp.StatusCode == http.StatusNoContent ||
 		resp.StatusCode == http.StatusNotModified || resp.ContentLength == 0 {
 		return http.NoBody
 	}
-	return &lengthBody{br: br, left: resp.ContentLength}
+	a.lb = lengthBody{br: br, left: resp.ContentLength}
+	return &a.lb
 }
 
 // lengthBody reads a body of a known length, as ReadResponse's body does:

@@ -151,7 +151,7 @@ func fieldLine(fl string) (name, value string, ok bool) {
 			return "", "", false
 		}
 	}
-	name = http.CanonicalHeaderKey(name)
+	name = canonicalName(name)
 	switch name {
 	case "Host":
 		if !validFastHost(value) {
@@ -162,6 +162,63 @@ func fieldLine(fl string) (name, value string, ok bool) {
 	}
 	return name, value, true
 }
+
+// canonicalName returns the canonical form of a field name of token
+// characters, as http.CanonicalHeaderKey does: the name itself when it
+// is canonical already, a constant for the common ones, else a new
+// string. Most names are one of the first two, which cost neither an
+// allocation nor Go's own checks (BenchmarkFastPath).
+func canonicalName(name string) string {
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return canonicalSlow(name)
+		}
+		upper = c == '-'
+	}
+	return name
+}
+
+func canonicalSlow(name string) string {
+	var buf [40]byte
+	if len(name) > len(buf) {
+		return http.CanonicalHeaderKey(name)
+	}
+	b := buf[:len(name)]
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b[i] = c
+		upper = c == '-'
+	}
+	if s, ok := commonNames[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	return string(b)
+}
+
+// commonNames are the field names canonicalName returns without
+// allocating when a client spells them otherwise.
+var commonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
+		"Content-Length", "Content-Type", "Cookie", "Date", "Host", "If-Modified-Since", "If-None-Match",
+		"Keep-Alive", "Origin", "Pragma", "Referer", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"User-Agent", "Via", "X-Api-Key", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+		"X-Real-Ip", "X-Request-Id", "Soapaction", "Expect", "Forwarded", "Proxy-Connection",
+	} {
+		m[s] = s
+	}
+	return m
+}()
 
 // fastPrefix reports whether every complete line of an unfinished head
 // is one the fast path takes, so that it is worth waiting for the rest.
@@ -230,13 +287,7 @@ func (p *headParse) parseTarget(t string) bool {
 
 // plainPathChar reports whether c stands for itself in a path, that is
 // url.URL's escaped form of a path of such characters is the path itself.
-func plainPathChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("-_.~$&+,/:;=@", c) >= 0
-}
+func plainPathChar(c byte) bool { return charClass[c]&classPlainPath != 0 }
 
 // validFastHost reports whether a Host value is one the fast path takes
 // (and the lean client writes unchanged, as http.Request.Write would): a

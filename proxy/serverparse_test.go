@@ -92,3 +92,15 @@ func FuzzServerParse(f *testing.F) {
 		}
 	})
 }
+
+// TestCanonicalName: canonicalName gives what http.CanonicalHeaderKey
+// gives for every name of token characters.
+func TestCanonicalName(t *testing.T) {
+	for _, name := range []string{"x-api-key", "X-API-KEY", "X-Api-Key", "host", "HOST", "content-type", "a", "A", "-",
+		"a-", "-a", "x--y", "x_y-z", "X-Forwarded-FOR", "accept", "Foo-bar-BAZ", "1a-2b", "soapaction", "SOAPAction",
+		"a-very-long-field-name-of-more-than-forty-bytes", "WWW-authenticate", "~!#$%&'*+.^`|"} {
+		if got, want := canonicalName(name), http.CanonicalHeaderKey(name); got != want {
+			t.Errorf("canonicalName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -131,9 +131,9 @@ func (w *respWriter) finish() bool {
 			w.writeHead(-1)
 		}
 		if w.chunked {
-			bw.WriteString("0\r\n")
-			writeFields(bw, w.trailer)
-			bw.WriteString("\r\n")
+			b := append(bw.AvailableBuffer(), "0\r\n"...)
+			b = appendFields(b, w.trailer)
+			bw.Write(append(b, "\r\n"...))
 		}
 	}
 	if len(w.buf) > 64<<10 {
@@ -171,9 +171,12 @@ func (w *respWriter) writeHead(length int) {
 	if w.c.s.draining.Load() {
 		w.closing = true
 	}
-	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(statusLine(w.status))
-	bw.WriteString("\r\n")
+	// The head is appended to the buffer's free space and written in one
+	// call, not field by field through the writer (BenchmarkFastPath).
+	b := bw.AvailableBuffer()
+	b = append(b, "HTTP/1.1 "...)
+	b = append(b, statusLine(w.status)...)
+	b = append(b, "\r\n"...)
 	_, hasDate := w.h["Date"]
 	_, hasLength := w.h["Content-Length"]
 	// As net/http writes a response: no field whose name is not a token
@@ -185,7 +188,7 @@ func (w *respWriter) writeHead(length int) {
 		if name == "Connection" || name == "Transfer-Encoding" || (name == "Content-Length" && (w.streaming || noLength)) || !validFieldName(name) {
 			continue
 		}
-		writeField(bw, name, vs)
+		b = appendField(b, name, vs)
 	}
 	if w.streaming {
 		hasLength = false
@@ -199,52 +202,53 @@ func (w *respWriter) writeHead(length int) {
 			case "Content-Length":
 				hasLength = true
 			}
-			writeField(bw, name, vs)
+			b = appendField(b, name, vs)
 		}
 	}
 	if !hasDate {
-		bw.WriteString("Date: ")
-		bw.WriteString(httpDate())
-		bw.WriteString("\r\n")
+		b = append(b, "Date: "...)
+		b = append(b, httpDate()...)
+		b = append(b, "\r\n"...)
 	}
 	switch {
 	case w.chunked && !w.noBody:
-		bw.WriteString("Transfer-Encoding: chunked\r\n")
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	case length >= 0 && !hasLength && !w.noBody && bodyAllowed(w.status):
-		bw.WriteString("Content-Length: ")
-		bw.WriteString(strconv.Itoa(length))
-		bw.WriteString("\r\n")
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(length), 10)
+		b = append(b, "\r\n"...)
 	}
 	if w.closing {
-		bw.WriteString("Connection: close\r\n")
+		b = append(b, "Connection: close\r\n"...)
 	}
-	bw.WriteString("\r\n")
+	b = append(b, "\r\n"...)
+	bw.Write(b)
 }
 
-type stringWriter interface {
-	WriteString(string) (int, error)
-}
-
-// writeField writes a field's lines; a value's CR and LF become spaces,
-// as net/http writes them.
-func writeField(bw stringWriter, name string, vs []string) {
+// appendField appends a field's lines; a value's CR and LF become
+// spaces, as net/http writes them.
+func appendField(b []byte, name string, vs []string) []byte {
 	for _, v := range vs {
-		bw.WriteString(name)
-		bw.WriteString(": ")
+		b = append(b, name...)
+		b = append(b, ": "...)
 		if strings.IndexByte(v, '\r') >= 0 || strings.IndexByte(v, '\n') >= 0 {
 			v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 		}
-		bw.WriteString(strings.TrimSpace(v))
-		bw.WriteString("\r\n")
+		b = append(b, strings.TrimSpace(v)...)
+		b = append(b, "\r\n"...)
 	}
+	return b
 }
 
-func writeFields(bw stringWriter, h http.Header) {
+// appendFields appends the fields of a trailer, but for the connection's
+// own and Content-Length.
+func appendFields(b []byte, h http.Header) []byte {
 	for name, vs := range h {
 		if !hopByHop(name) && name != "Content-Length" {
-			writeField(bw, name, vs)
+			b = appendField(b, name, vs)
 		}
 	}
+	return b
 }
 
 // hopByHop reports whether a response field is the connection's own
