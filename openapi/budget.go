@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/big"
 	"math/bits"
 	"net/url"
 	"regexp"
@@ -329,6 +330,10 @@ func estimateSize(re *syntax.Regexp) int {
 type costGraph struct {
 	nodes []cnode
 	index map[*jsonschema.Schema]int32
+	// unique: some schema has uniqueItems, whose comparisons a body can
+	// make quadratic (pricer.uniqueCompares): no per-byte bound holds,
+	// so every body is priced.
+	unique bool
 }
 
 type cnode struct {
@@ -551,6 +556,7 @@ func (g *costGraph) fill(i int32, id func(*jsonschema.Schema) int32) *Error {
 		n.alsoItem = append(n.alsoItem, cedge{"unevaluatedItems", id(t)})
 	}
 	n.unique = s.UniqueItems
+	g.unique = g.unique || s.UniqueItems
 	g.nodes[i] = n
 	return nil
 }
@@ -1112,6 +1118,7 @@ func (pr *pricer) array(s *jsonschema.Schema, arr []any) {
 		for _, m := range arr {
 			pr.hash(m) // each item is hashed whole
 		}
+		pr.uniqueCompares(arr)
 	}
 	for i, m := range arr {
 		if pr.total > pr.limit {
@@ -1156,6 +1163,86 @@ func (pr *pricer) compare(v, m any) {
 		c, _ := constCost(m)
 		pr.total += c
 	}
+}
+
+// uniqueCompares prices the comparisons the library's uniqueItems check
+// makes: every pair of items up to 20 of them; past 20, each item against
+// the earlier items whose hash it shares. Its hash input is ambiguous (a
+// string is written without its length, so ["a\u0004a"] and ["a", "a"]
+// feed it the same bytes), so a client can make items that share one
+// hash and cost a comparison with every other (quadratic, and each
+// comparison of numbers reads both as a big.Rat): the groups are found
+// here from the same bytes (hashInput), and priced pair by pair.
+func (pr *pricer) uniqueCompares(arr []any) {
+	if len(arr) <= 20 {
+		for i, m := range arr {
+			pr.total += float64(i) * compareUnits(m)
+		}
+		return
+	}
+	seen := make(map[string]int, len(arr))
+	var b []byte
+	for _, m := range arr {
+		if pr.total > pr.limit {
+			return
+		}
+		b = hashInput(b[:0], m)
+		n := seen[string(b)]
+		seen[string(b)] = n + 1
+		pr.total += float64(n) * compareUnits(m)
+	}
+}
+
+// compareUnits is what the library's comparison of v with an item of its
+// own shape costs: both read (numbers as big.Rats), one byte of a
+// string a unit of work.
+func compareUnits(v any) float64 {
+	c, _ := constCost(v)
+	if s, ok := v.(string); ok {
+		c += float64(len(s)) / workPerUnit
+	}
+	return costEnumScalar + 2*c
+}
+
+// hashInput appends to b the bytes the schema library's uniqueItems hash
+// reads of v (its writeHash): items whose bytes are equal land in one
+// bucket and are compared with each other.
+func hashInput(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case map[string]any:
+		b = append(b, 0)
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			b = hashInput(b, k)
+			b = hashInput(b, v[k])
+		}
+	case []any:
+		b = append(b, 1)
+		for _, m := range v {
+			b = hashInput(b, m)
+		}
+	case nil:
+		b = append(b, 2)
+	case bool:
+		b = append(b, 3, 0)
+		if v {
+			b[len(b)-1] = 1
+		}
+	case string:
+		b = append(b, 4)
+		b = append(b, v...)
+	case json.Number:
+		b = append(b, 5)
+		if r, ok := new(big.Rat).SetString(string(v)); ok {
+			b = append(b, r.Num().Bytes()...)
+			b = append(b, r.Denom().Bytes()...)
+		}
+	}
+	return b
 }
 
 // hash prices the library's hashing of v, for uniqueItems: every value

@@ -1179,7 +1179,7 @@ func (c *compiled) validate(ps *problems, in, name string, v any) {
 // overBudget reports whether checking v, read from size bytes, costs
 // more than MaxRequestCost, adding the problem when it does.
 func (c *compiled) overBudget(ps *problems, in, name string, v any, size int) bool {
-	if float64(size+1)*c.perByte <= MaxRequestCost {
+	if !c.graph.unique && float64(size+1)*c.perByte <= MaxRequestCost {
 		return false
 	}
 	pr := pricer{g: c.graph, limit: MaxRequestCost}
