@@ -19,6 +19,43 @@ import (
 // maxRefHops bounds a chain of $refs that point to $refs.
 const maxRefHops = 32
 
+// maxRefScan bounds the entries of mappings that resolving a document's
+// distinct $refs scans: the OpenAPI parser (libopenapi) looks each one up
+// by scanning every mapping on its way, so a document of n schemas that
+// each refer to another costs n²/2 (10,000: 0.5 s; 30,000: 5 s; a
+// probe's 100,000: 3 minutes of CPU and 1 GB). The check runs before the
+// parser builds its model (TestRefScan). Real documents scan far less:
+// at most 65,000 entries among the golden documents and the 10 MB
+// document of TestParseLarge (measured); 60 million is a document of
+// about 7,700 schemas each referred to.
+const maxRefScan = 60_000_000
+
+// scanCost returns the entries of the mappings that resolving pointer
+// ptr scans: every mapping on its way, in full.
+func scanCost(root *yaml.Node, ptr string, ix keyIndex) int {
+	n, t := 0, root
+	for tok := range strings.SplitSeq(ptr[1:], "/") {
+		if t == nil {
+			break
+		}
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch t.Kind {
+		case yaml.MappingNode:
+			n += len(t.Content) / 2
+			t = ix.get(t, tok)
+		case yaml.SequenceNode:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(t.Content) {
+				return n
+			}
+			t = t.Content[i]
+		default:
+			return n
+		}
+	}
+	return n
+}
+
 // versionPattern is the openapi field Portico reads.
 var versionPattern = regexp.MustCompile(`^3\.[01](\.[0-9]+)?([-+][0-9A-Za-z.-]+)?$`)
 
@@ -32,6 +69,10 @@ type checker struct {
 	version  string // "2.0", "3.0.3", …
 	swagger  bool
 	resolved map[string]*yaml.Node // $ref → its target
+	ix       keyIndex              // for resolving $refs
+	// refScan is what the parser's own resolution of the $refs resolved
+	// so far scans (see maxRefScan).
+	refScan  int
 	opIDs    map[string]*yaml.Node // operationId → its node
 	seen     map[*yaml.Node]bool   // path items and operations checked
 	patterns map[*yaml.Node]string // path key node → its pattern
@@ -83,6 +124,7 @@ func (c *checker) check(refs []ref) *Error {
 // others, then refuses cycles of $refs that never reach a value.
 func (c *checker) checkRefs(refs []ref) *Error {
 	c.resolved = map[string]*yaml.Node{}
+	c.ix = keyIndex{}
 	for _, rf := range refs {
 		if rf.value.Kind != yaml.ScalarNode || rf.value.Tag != "!!str" {
 			continue // not a reference: a schema property named "$ref", say
@@ -140,9 +182,15 @@ func (c *checker) resolve(p path, v *yaml.Node) (*yaml.Node, *Error) {
 	case frag[0] != '/':
 		return nil, errorAt(p, v, "$ref %q is not a JSON pointer such as \"#/components/schemas/Pet\" (plain-name fragments are not supported)", q)
 	}
-	t := pointer(c.root, frag)
+	t := pointer(c.root, frag, c.ix)
 	if t == nil {
 		return nil, errorAt(p, v, "$ref %q points to nothing in the document", q)
+	}
+	c.refScan += scanCost(c.root, frag, c.ix)
+	if c.refScan > maxRefScan {
+		return nil, errorAt(p, v, "the document's $refs point into mappings so large that resolving them would take the parser minutes "+
+			"(each $ref to a distinct place scans the mappings on its way, here over %d entries in all): "+
+			"Portico imports documents whose $refs scan up to %d", c.refScan, maxRefScan)
 	}
 	c.resolved[s] = t
 	return t, nil

@@ -100,6 +100,7 @@ func Describe(doc []byte) (*Reference, error) {
 
 type describer struct {
 	root  *yaml.Node
+	ix    keyIndex
 	spent int // nodes written into texts so far (see json)
 }
 
@@ -129,7 +130,10 @@ func (d *describer) pointer(ref string) *yaml.Node {
 	if err != nil {
 		return nil
 	}
-	return pointer(d.root, frag)
+	if d.ix == nil {
+		d.ix = keyIndex{}
+	}
+	return pointer(d.root, frag, d.ix)
 }
 
 func (d *describer) operation(method, path string, op, shared *yaml.Node) OperationDoc {

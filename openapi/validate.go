@@ -270,6 +270,7 @@ func dropDialects(n *yaml.Node, depth int) {
 // builder walks the converted document's paths.
 type builder struct {
 	root    *yaml.Node
+	ix      keyIndex
 	v       *Validator
 	pending []pending // the schemas to compile, once the walk is done
 }
@@ -295,7 +296,10 @@ func (b *builder) resolve(n *yaml.Node, p string) (*yaml.Node, string, *Error) {
 		if !strings.HasPrefix(ref, "#/") || err != nil {
 			return nil, "", &Error{Code: portico.EInvalid, Pointer: p, Message: fmt.Sprintf("$ref %.200q is not a pointer into the document", ref)}
 		}
-		t := pointer(b.root, frag)
+		if b.ix == nil {
+			b.ix = keyIndex{}
+		}
+		t := pointer(b.root, frag, b.ix)
 		if t == nil {
 			return nil, "", &Error{Code: portico.EInvalid, Pointer: p, Message: fmt.Sprintf("$ref %.200q points to nothing in the document", ref)}
 		}
