@@ -75,7 +75,9 @@
 // what is stored (fields left out get the admin API's defaults), but for
 // an API's state (left out: a new API is a draft, an existing one keeps
 // its state), an API's owner (left out: a new API belongs to whoever
-// applies the file, an existing one keeps its owner), a group's members (left
+// applies the file, an existing one keeps its owner, and must be the
+// applier's: a file that leaves the owner out never changes another
+// user's API of the same name), a group's members (left
 // out: kept, as the admin API's PUT keeps them) and a subscription's
 // status (left out: approved).
 //

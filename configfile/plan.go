@@ -814,6 +814,14 @@ func (p *planner) api(path, name string, fa *API, old *portico.API) (*portico.AP
 	} else {
 		a = portico.API{ID: p.o.NewID(portico.KindAPI, portico.APINameKey(fa.Name, fa.Version)), State: portico.Draft, CreatedAt: p.o.Now, UpdatedAt: p.o.Now}
 	}
+	if old != nil && fa.Owner == "" && old.Owner != p.o.Owner {
+		// Without this, a file written for the applier's own API would
+		// change another user's API of that name and leave it theirs:
+		// its owner could then point it anywhere (a probe's squatted
+		// name took over the file's context and traffic).
+		return nil, nil, p.failf(path, "API %s is %s's in the store, and the file leaves its owner out, which keeps an API's owner: "+
+			"give owner: %s to change it as theirs, or your own username to take it over", name, p.username(old.Owner), p.username(old.Owner))
+	}
 	var err error
 	if a.Owner, err = p.ownerID(path+".owner", fa.Owner, a.Owner); err != nil {
 		return nil, nil, err

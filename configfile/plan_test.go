@@ -264,6 +264,8 @@ func TestPlanRefuses(t *testing.T) {
 			"apis[1].groups[1]", `no group "Others"`},
 		{"unknown owner", nil, []string{"    owner: admin\n", "    owner: nobody\n"}, false,
 			"apis[0].owner", `no user "nobody"`},
+		{"another user's API, its owner left out", nil, []string{"    owner: admin\n", ""}, false,
+			"apis[0]", `is admin's in the store, and the file leaves its owner out`},
 		{"unknown member", nil, []string{"    members: [sam, Ann]\n", "    members: [sam, bob]\n"}, false,
 			"groups[0].members[1]", `group Partners: no user "bob"`},
 		{"unknown application owner", nil, []string{"    owner: sam\n", "    owner: bob\n"}, false,
