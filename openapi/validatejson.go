@@ -1,10 +1,12 @@
 package openapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -201,6 +203,11 @@ func (d *jsonReader) str() (string, error) {
 			if err := json.Unmarshal(d.b[start:d.i], &s); err != nil {
 				return "", &jsonError{off: start, msg: "invalid string"}
 			}
+			if strings.ContainsRune(s, utf8.RuneError) && !givesReplacement(d.b[start:d.i]) {
+				// encoding/json made a lone surrogate (\ud800) into
+				// U+FFFD; a backend may read it otherwise.
+				return "", &jsonError{off: start, msg: "a string holds a lone UTF-16 surrogate escape"}
+			}
 			return s, nil
 		case c == '\\':
 			plain = false
@@ -210,7 +217,9 @@ func (d *jsonReader) str() (string, error) {
 		case c >= utf8.RuneSelf:
 			r, n := utf8.DecodeRune(d.b[d.i:])
 			if r == utf8.RuneError && n == 1 {
-				plain = false
+				// encoding/json would make it U+FFFD, and a backend
+				// that drops bad bytes would read another string.
+				return "", d.errorf("a string holds bytes that are not UTF-8")
 			}
 			d.i += n
 		default:
@@ -309,4 +318,10 @@ func asNumber(s string) (json.Number, bool) {
 		return "", false
 	}
 	return json.Number(s), true
+}
+
+// givesReplacement reports whether JSON string q holds U+FFFD itself, as
+// UTF-8 or as the escape \ufffd.
+func givesReplacement(q []byte) bool {
+	return bytes.Contains(bytes.ToLower(q), []byte(`\ufffd`)) || bytes.Contains(q, []byte(string(utf8.RuneError)))
 }
