@@ -62,21 +62,68 @@ type h1Conn struct {
 	deadline time.Time     // the read deadline set, zero for none
 	peek     idlePeek      // see idlePeek.send
 	req      *http.Request // the request writeFn writes
-	writeFn  func() error  // writeReq, made once
+	writeFn  func(fd int) error
+	readFn   func(fd int) bool
+	wfd      int // the socket for sockWrite inside idlePeek.send, else -1
 }
 
-// writeReq writes c.req and flushes it.
-func (c *h1Conn) writeReq() error {
-	if err := writeRequest(c.bw, c.req); err != nil {
-		return err
+// writeReq writes c.req and flushes it, to the socket fd directly when it
+// is not -1 (see idlePeek.send).
+func (c *h1Conn) writeReq(fd int) error {
+	c.wfd = fd
+	err := writeRequest(c.bw, c.req)
+	if err == nil {
+		err = c.bw.Flush()
 	}
-	return c.bw.Flush()
+	c.wfd = -1
+	return err
+}
+
+// readAnswer reads the answer's first bytes from the socket fd directly
+// (see idlePeek.send) and reports whether there was nothing after all.
+func (c *h1Conn) readAnswer(fd int) bool {
+	c.lr.fd = fd
+	_, err := c.br.Peek(1)
+	c.lr.fd = -1
+	return err == errWouldBlock
+}
+
+// h1Writer is what an h1Conn's bw writes to: the socket directly inside
+// idlePeek.send, else the connection.
+type h1Writer struct{ c *h1Conn }
+
+func (w h1Writer) Write(p []byte) (int, error) {
+	if w.c.wfd < 0 {
+		return w.c.Conn.Write(p)
+	}
+	return writeAll(w.c.Conn, w.c.wfd, p)
+}
+
+// writeAll writes p to the non-blocking socket fd of conn directly, and
+// what it does not take at once through conn, whose write waits for room.
+func writeAll(conn net.Conn, fd int, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := writeSocket(fd, p[n:])
+		switch {
+		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
+			m, err = conn.Write(p[n:])
+			return n + m, err
+		case err != nil:
+			return n, &net.OpError{Op: "write", Net: "tcp", Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: err}
+		}
+		n += m
+	}
+	return n, nil
 }
 
 // limitedReader reads from its connection at most left bytes while on is
 // set: it bounds response headers, which http.ReadResponse does not.
+// Inside idlePeek.send (fd set) it reads the socket directly, without
+// waiting (errWouldBlock).
 type limitedReader struct {
 	c    net.Conn
+	fd   int
 	left int64
 	on   bool
 }
@@ -84,17 +131,32 @@ type limitedReader struct {
 var errHeaderTooLarge = errors.New("response headers too large")
 
 func (l *limitedReader) Read(p []byte) (int, error) {
-	if !l.on {
-		return l.c.Read(p)
+	if l.on {
+		if l.left <= 0 {
+			return 0, errHeaderTooLarge
+		}
+		if int64(len(p)) > l.left {
+			p = p[:l.left]
+		}
 	}
-	if l.left <= 0 {
-		return 0, errHeaderTooLarge
+	var n int
+	var err error
+	if l.fd < 0 {
+		n, err = l.c.Read(p)
+	} else {
+		n, err = readSocket(l.fd, p)
+		switch {
+		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
+			return 0, errWouldBlock
+		case err != nil:
+			err = &net.OpError{Op: "read", Net: "tcp", Source: l.c.LocalAddr(), Addr: l.c.RemoteAddr(), Err: err}
+		case n == 0:
+			err = io.EOF
+		}
 	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
+	if l.on {
+		l.left -= int64(n)
 	}
-	n, err := l.c.Read(p)
-	l.left -= int64(n)
 	return n, err
 }
 
@@ -181,11 +243,15 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool, now t
 	if t.responseTimeout > 0 {
 		c.armDeadline(c.lastUsed.Add(t.responseTimeout), t.responseTimeout/64)
 	}
-	// The check, the write and the wait for the answer in one step
-	// (idlePeek.send): one system call fewer than writing and then
-	// reading (BenchmarkH1RoundTrip).
+	c.lr.on, c.lr.left = true, t.maxHeader
+	if c.lr.left <= 0 {
+		c.lr.left = defaultMaxHeader
+	}
+	// The check, the write, the wait for the answer and its first read in
+	// one step (idlePeek.send): one system call fewer than writing and
+	// then reading (BenchmarkH1RoundTrip).
 	c.req = req
-	err := c.peek.send(reused, c.writeFn)
+	err := c.peek.send(reused, c.writeFn, c.readFn)
 	c.req = nil
 	if err == errNotQuiet {
 		stop()
@@ -193,10 +259,6 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool, now t
 	}
 	if err != nil {
 		return fail(staleIf(err))
-	}
-	c.lr.on, c.lr.left = true, t.maxHeader
-	if c.lr.left <= 0 {
-		c.lr.left = defaultMaxHeader
 	}
 	var resp *http.Response
 	var framed bool
@@ -487,9 +549,10 @@ func (t *h1Transport) get(ctx context.Context, host string, fresh bool, now time
 
 // newH1Conn makes a connection to host of conn, dialed.
 func newH1Conn(conn net.Conn, host string) *h1Conn {
-	c := &h1Conn{Conn: conn, host: host, bw: bufio.NewWriterSize(conn, 8<<10)}
-	c.writeFn = c.writeReq
-	c.lr.c = conn
+	c := &h1Conn{Conn: conn, host: host, wfd: -1}
+	c.bw = bufio.NewWriterSize(h1Writer{c}, 8<<10)
+	c.writeFn, c.readFn = c.writeReq, c.readAnswer
+	c.lr.c, c.lr.fd = conn, -1
 	c.br = bufio.NewReaderSize(&c.lr, 16<<10)
 	c.peek.init(conn)
 	return c

@@ -16,4 +16,6 @@ func (*idlePeek) init(net.Conn) {}
 func (*idlePeek) quiet() bool { return true }
 
 // send writes a request with write; the answer is then read as usual.
-func (*idlePeek) send(_ bool, write func() error) error { return write() }
+func (*idlePeek) send(_ bool, write func(fd int) error, _ func(fd int) bool) error {
+	return write(-1)
+}

@@ -256,6 +256,7 @@ type conn struct {
 	s    *Server
 	nc   net.Conn
 	rd   sockReader // what br reads from
+	wr   sockWriter // what bw writes to
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	idle atomic.Bool // waiting for a request: Shutdown may close it
@@ -330,6 +331,7 @@ func (c *conn) serve() {
 // init prepares a new connection to serve its first request.
 func (c *conn) init() {
 	c.rd.c, c.rd.fd = c.nc, -1
+	c.wr.c = c
 	c.br = readers.Get().(*bufio.Reader)
 	c.br.Reset(&c.rd)
 	c.remote = c.nc.RemoteAddr().String()
@@ -596,6 +598,18 @@ type sockReader struct {
 	state int // what the last direct read found: read… constant
 }
 
+// sockWriter is what a connection's bw writes to: inside serveSession
+// the socket directly (what it does not take at once through the
+// connection, whose write waits for room), else the connection.
+type sockWriter struct{ c *conn }
+
+func (w *sockWriter) Write(p []byte) (int, error) {
+	if w.c.rd.fd < 0 {
+		return w.c.nc.Write(p)
+	}
+	return writeAll(w.c.nc, w.c.rd.fd, p)
+}
+
 // What a direct read of the socket found.
 const (
 	readUnknown = iota // the socket may hold more: read before waiting
@@ -618,7 +632,7 @@ func (r *sockReader) Read(p []byte) (int, error) {
 		return 0, errWouldBlock
 	case err != nil:
 		r.state = readUnknown
-		return 0, &net.OpError{Op: "read", Net: "tcp", Err: err}
+		return 0, &net.OpError{Op: "read", Net: "tcp", Source: r.c.LocalAddr(), Addr: r.c.RemoteAddr(), Err: err}
 	case n == 0:
 		return 0, io.EOF
 	case n < len(p):
@@ -647,7 +661,7 @@ func requestHeadEnd(b []byte, from int) int {
 func (c *conn) serveRequest() bool {
 	if c.bw == nil {
 		c.bw = writers.Get().(*bufio.Writer)
-		c.bw.Reset(c.nc)
+		c.bw.Reset(&c.wr)
 	}
 	r := c.req
 	rw := &c.rw

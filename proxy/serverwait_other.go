@@ -11,5 +11,6 @@ import (
 // reports readiness by edge; here connections are read with Go's reads.
 func rawConnOf(net.Conn) syscall.RawConn { return nil }
 
-// readSocket is never called where rawConnOf returns nil.
-func readSocket(int, []byte) (int, error) { return 0, syscall.EINVAL }
+// The direct socket calls are never made where rawConnOf returns nil.
+func readSocket(int, []byte) (int, error)  { return 0, syscall.EINVAL }
+func writeSocket(int, []byte) (int, error) { return 0, syscall.EINVAL }

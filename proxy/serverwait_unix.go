@@ -20,14 +20,3 @@ func rawConnOf(c net.Conn) syscall.RawConn {
 	}
 	return raw
 }
-
-// readSocket reads from a non-blocking socket, as Go's own reads do,
-// again when a signal interrupted the call.
-func readSocket(fd int, p []byte) (int, error) {
-	for {
-		n, err := syscall.Read(fd, p)
-		if err != syscall.EINTR {
-			return max(n, 0), err
-		}
-	}
-}
