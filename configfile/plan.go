@@ -820,7 +820,7 @@ func (p *planner) api(path, name string, fa *API, old *portico.API) (*portico.AP
 		// its owner could then point it anywhere (a probe's squatted
 		// name took over the file's context and traffic).
 		return nil, nil, p.failf(path, "API %s is %s's in the store, and the file leaves its owner out, which keeps an API's owner: "+
-			"give owner: %s to change it as theirs, or your own username to take it over", name, p.username(old.Owner), p.username(old.Owner))
+			"give owner: %s to change it as theirs, or your own username to take it over", apiName(fa.Name, fa.Version), p.username(old.Owner), p.username(old.Owner))
 	}
 	var err error
 	if a.Owner, err = p.ownerID(path+".owner", fa.Owner, a.Owner); err != nil {
