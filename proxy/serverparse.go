@@ -44,7 +44,7 @@ func (c *conn) parse(n int) bool {
 		return false
 	}
 	if p.header == nil {
-		p.header = make(http.Header, 16)
+		p.header = make(http.Header, 8) // see forward's outHdr
 		p.vals = make([]string, 0, maxFastFields)
 	}
 	clear(p.header)
