@@ -184,17 +184,18 @@ var errStaleConn = errors.New("reused connection closed by the backend")
 var errNotQuiet = errors.New("idle connection not quiet")
 
 func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.roundTripAt(req, time.Now())
+	return t.roundTripAt(req, time.Now(), nil)
 }
 
-// roundTripAt is RoundTrip at the time now, which the caller read.
-func (t *h1Transport) roundTripAt(req *http.Request, now time.Time) (*http.Response, error) {
+// roundTripAt is RoundTrip at the time now, which the caller read; a
+// lean response is read into scratch when it is not nil (see leanResp).
+func (t *h1Transport) roundTripAt(req *http.Request, now time.Time, scratch *leanResp) (*http.Response, error) {
 	for attempt := 0; ; {
 		c, reused, err := t.get(req.Context(), req.URL.Host, attempt > 0, now)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := t.roundTrip(c, req, reused, now)
+		resp, err := t.roundTrip(c, req, reused, now, scratch)
 		if err == nil {
 			return resp, nil
 		}
@@ -226,7 +227,7 @@ func neverStopped() bool { return true }
 // roundTrip sends req on c and reads the response's head. A reused
 // connection is first checked for bytes that arrived while it was idle
 // (errNotQuiet).
-func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool, now time.Time) (*http.Response, error) {
+func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool, now time.Time, scratch *leanResp) (*http.Response, error) {
 	ctx := req.Context()
 	stop := neverStopped
 	if ctx.Done() != nil {
@@ -275,7 +276,7 @@ func (t *h1Transport) roundTrip(c *h1Conn, req *http.Request, reused bool, now t
 		var r *http.Response
 		lean = nil
 		if end >= 0 {
-			lean = leanResponse(c.peekHead(end+2), req)
+			lean = leanResponse(c.peekHead(end+2), req, scratch)
 		}
 		if lean != nil {
 			c.br.Discard(end + 2)

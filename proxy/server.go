@@ -274,6 +274,7 @@ type conn struct {
 	out    *http.Request // the request forwarded, reused (see forward)
 	outURL url.URL
 	outHdr http.Header
+	lean   *leanResp // the backend's response, from leans (see forward)
 
 	// The idle period before the next request (see readHead): its
 	// length (ReadHeaderTimeout or IdleTimeout, 0 for none), start and
@@ -667,5 +668,15 @@ func (c *conn) serveRequest() bool {
 	rw := &c.rw
 	rw.reset(r.Method == http.MethodHead, r.Close || c.s.draining.Load())
 	c.s.Handler.ServeHTTP(rw, r)
-	return rw.finish()
+	keep := rw.finish()
+	if c.lean != nil {
+		// The response is written: nothing holds it any more.
+		leans.Put(c.lean)
+		c.lean = nil
+	}
+	return keep
 }
+
+// leans recycles the backends' responses that forward reads (leanResp),
+// from one request to another, held only while a request is served.
+var leans = sync.Pool{New: func() any { return new(leanResp) }}

@@ -106,7 +106,10 @@ func (up *upstream) forward(fw *respWriter, w http.ResponseWriter, r *http.Reque
 	if ex != nil {
 		now = ex.proxied
 	}
-	resp, err := (*balancedTransport)(up).roundTrip(out, now)
+	if c.lean == nil {
+		c.lean = leans.Get().(*leanResp)
+	}
+	resp, err := (*balancedTransport)(up).roundTrip(out, now, c.lean)
 	if err != nil {
 		up.backendError(w, r, st, err)
 		return

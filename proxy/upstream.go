@@ -261,12 +261,13 @@ var errUnaskedSwitch = errors.New("the backend switched protocols unasked")
 type balancedTransport upstream
 
 func (bt *balancedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return bt.roundTrip(req, time.Time{})
+	return bt.roundTrip(req, time.Time{}, nil)
 }
 
 // roundTrip is RoundTrip with the current time when the caller has it
-// (zero: read it here); see Gateway.after.
-func (bt *balancedTransport) roundTrip(req *http.Request, now time.Time) (*http.Response, error) {
+// (zero: read it here; see Gateway.after) and, when not nil, what the
+// lean client reads a response into (see leanResp).
+func (bt *balancedTransport) roundTrip(req *http.Request, now time.Time, scratch *leanResp) (*http.Response, error) {
 	up := (*upstream)(bt)
 	if now.IsZero() {
 		now = up.g.now()
@@ -303,7 +304,7 @@ func (bt *balancedTransport) roundTrip(req *http.Request, now time.Time) (*http.
 		var resp *http.Response
 		var err error
 		if canUseH1(req) {
-			resp, err = up.h1.roundTripAt(req, h1now)
+			resp, err = up.h1.roundTripAt(req, h1now, scratch)
 		} else if up.transport.DisableKeepAlives {
 			resp, err = up.transport.RoundTrip(req) // no reuse: nothing to guard
 		} else {
