@@ -274,6 +274,7 @@ type conn struct {
 	out    *http.Request // the request forwarded, reused (see forward)
 	outURL url.URL
 	outHdr http.Header
+	xfh    [1]string // outHdr's X-Forwarded-Host
 	lean   *leanResp // the backend's response, from leans (see forward)
 
 	// The idle period before the next request (see readHead): its
