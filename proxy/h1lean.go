@@ -211,10 +211,10 @@ func leanResponse(b []byte, req *http.Request, a *leanResp) *leanResp {
 // leanResp is what leanResponse makes for a response, in one piece: the
 // response, the two layers of its body (lengthBody, h1Body) and the
 // backing array of its field values (BenchmarkFastPath: one allocation
-// where there were four). The fast engine's forward passes one from a
-// pool (leans), whose header map is kept too, so that its responses
-// allocate neither; it goes back to the pool once the response is
-// written, when nothing holds it any more.
+// where there were four). The fast engine's forward passes its
+// connection's, from a pool (leans), whose header map is kept too, so
+// that its responses allocate neither; each request fills it anew, once
+// nothing holds the last response any more.
 type leanResp struct {
 	resp http.Response
 	lb   lengthBody
