@@ -244,15 +244,21 @@ func TestRollingExact(t *testing.T) {
 			t.Fatalf("request %d: %+v %v", i, d, err)
 		}
 	}
-	d, err := l.Take(ctx, time.Now(), specs)
+	// The server decides on its clock, between sent and received: the
+	// window reopens at its time + RetryAfter, so no earlier than sent +
+	// RetryAfter and no later than received + RetryAfter (a loaded
+	// machine can hold the answer back longer than a fixed margin).
+	sent := time.Now()
+	d, err := l.Take(ctx, sent, specs)
+	received := time.Now()
 	if err != nil || d.Allowed || d.RetryAfter <= 900*time.Millisecond || d.RetryAfter > 1100*time.Millisecond {
 		t.Fatalf("6th: %+v %v", d, err)
 	}
-	time.Sleep(d.RetryAfter - 50*time.Millisecond)
+	time.Sleep(time.Until(sent.Add(d.RetryAfter - 50*time.Millisecond)))
 	if d, _ := l.Take(ctx, time.Now(), specs); d.Allowed {
 		t.Fatalf("admitted 50ms before RetryAfter")
 	}
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(time.Until(received.Add(d.RetryAfter + 60*time.Millisecond)))
 	if d, _ := l.Take(ctx, time.Now(), specs); !d.Allowed {
 		t.Fatalf("rejected after RetryAfter: %+v", d)
 	}
