@@ -57,6 +57,13 @@
 //     idlePeek); an API's http.Transport dials guardedConns, which hold a
 //     reused connection until the transport's reader found nothing left
 //     over.
+//   - System calls: the fast engine serves a client connection inside one
+//     RawConn.Read (Server's serveSession) and the lean client sends each
+//     request inside one (idlePeek.send: the idle check, the write, the
+//     wait and the answer's first read), with direct socket calls
+//     (rawio_linux.go), so that neither reads an empty socket before it
+//     waits: five system calls a request in all (BenchmarkEngines, `make
+//     bench`).
 //   - errorForm (reply.go): every answer the gateway makes itself goes
 //     through it: JSON, or a SOAP fault on a SOAP API.
 //   - At the edge, before routing: the client's X-Request-Id (kept only

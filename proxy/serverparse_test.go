@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -101,6 +102,31 @@ func TestCanonicalName(t *testing.T) {
 		"a-very-long-field-name-of-more-than-forty-bytes", "WWW-authenticate", "~!#$%&'*+.^`|"} {
 		if got, want := canonicalName(name), http.CanonicalHeaderKey(name); got != want {
 			t.Errorf("canonicalName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestAppendField: appendField writes a value as net/http does, its CR
+// and LF as spaces and the result trimmed as strings.TrimSpace trims.
+func TestAppendField(t *testing.T) {
+	for _, v := range []string{"", "a", " a ", "\ta\t", "a\r\nb", "\r\n", "é", " é ", "a\u00a0", "\u0085a", "x\u2003", "a b"} {
+		want := "N: " + strings.TrimSpace(strings.NewReplacer("\r", " ", "\n", " ").Replace(v)) + "\r\n"
+		if got := string(appendField(nil, "N", []string{v})); got != want {
+			t.Errorf("appendField(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// BenchmarkAppendField appends the fields of a typical response head.
+func BenchmarkAppendField(b *testing.B) {
+	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}, "Content-Length": {"100"},
+		"Date": {"Thu, 03 Dec 2026 16:19:23 GMT"}, "X-Request-Id": {"094e6aad9f12-1"},
+		"Ratelimit-Limit": {"1000000000"}, "Ratelimit-Remaining": {"999999999"}, "Ratelimit-Reset": {"1"}}
+	buf := make([]byte, 0, 1024)
+	for b.Loop() {
+		buf = buf[:0]
+		for name, vs := range h {
+			buf = appendField(buf, name, vs)
 		}
 	}
 }

@@ -231,6 +231,8 @@ func appendField(b []byte, name string, vs []string) []byte {
 	for _, v := range vs {
 		b = append(b, name...)
 		b = append(b, ": "...)
+		// IndexByte rather than a loop of one's own over the value: faster
+		// even on short values (BenchmarkAppendField).
 		if strings.IndexByte(v, '\r') >= 0 || strings.IndexByte(v, '\n') >= 0 {
 			v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 		}
