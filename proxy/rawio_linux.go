@@ -17,30 +17,20 @@ import (
 
 // readSocket reads from a non-blocking socket, again when a signal
 // interrupted the call.
-func readSocket(fd int, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-		switch e {
-		case 0:
-			return int(n), nil
-		case syscall.EINTR:
-			continue
-		}
-		return 0, e
-	}
-}
+func readSocket(fd int, p []byte) (int, error) { return rawIO(syscall.SYS_READ, fd, p) }
 
 // writeSocket writes to a non-blocking socket what it takes now (EAGAIN
 // when nothing), again when a signal interrupted the call.
-func writeSocket(fd int, p []byte) (int, error) {
+func writeSocket(fd int, p []byte) (int, error) { return rawIO(syscall.SYS_WRITE, fd, p) }
+
+// rawIO makes system call trap (read or write) on fd with p, again when
+// a signal interrupted it.
+func rawIO(trap uintptr, fd int, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		n, _, e := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 		switch e {
 		case 0:
 			return int(n), nil
