@@ -410,7 +410,7 @@ func (c *conn) serveSession(raw syscall.RawConn) int {
 			return c.sessionEnd
 		}
 		// The wait failed: closed, or timed out.
-		if err == nil || !c.probing || !isTimeout(err) || c.br.Buffered() > 0 {
+		if err == nil || !c.probing || !isTimeout(err) || c.br != nil && c.br.Buffered() > 0 {
 			return headClose
 		}
 		// The probe ran out: a new session reads before it waits again,
@@ -427,12 +427,24 @@ func (c *conn) session(fd uintptr) bool {
 	// At the session's start the socket may hold what arrived before,
 	// unreported; when woken, something arrived: read before waiting.
 	c.rd.fd, c.rd.state = int(fd), readUnknown
+	if c.br == nil {
+		c.br = readers.Get().(*bufio.Reader)
+		c.br.Reset(&c.rd)
+	}
 	for {
 		switch st := c.serveNext(); st {
 		case headReady:
 			continue
 		case headWait:
 			c.rd.fd = -1
+			// A connection that waits past idleProbe (it holds no
+			// write buffer then) with nothing read waits without its
+			// read buffer too: 10,000 idle clients cost their
+			// goroutines and little else (`make bench-conns`). The next
+			// wake takes one again.
+			if c.bw == nil && c.br.Buffered() == 0 {
+				c.releaseReader()
+			}
 			return false
 		default:
 			c.sessionEnd = st
@@ -456,12 +468,16 @@ func (c *conn) armDeadline(at time.Time, slack time.Duration) {
 
 // release returns the connection's buffers to their pools.
 func (c *conn) release() {
+	c.releaseReader()
+	c.releaseIdle()
+}
+
+func (c *conn) releaseReader() {
 	if c.br != nil {
 		c.br.Reset(nil)
 		readers.Put(c.br)
 		c.br = nil
 	}
-	c.releaseIdle()
 }
 
 // releaseIdle returns what only a request in progress needs — the write
@@ -521,9 +537,9 @@ func (c *conn) readHead() (n int, st int) {
 			if c.flushPending() != nil {
 				return 0, headClose
 			}
-			// An idle connection holds no write buffer: 10,000 idle
-			// clients cost their read buffers and goroutines only. In a
-			// session it keeps them while it waits at most idleProbe:
+			// An idle connection holds no write buffer (in a session,
+			// no read buffer either: see session). In a session it
+			// keeps them while it waits at most idleProbe:
 			// a busy connection does not take them from their pools for
 			// each request (BenchmarkFastPath).
 			if c.rd.fd < 0 {

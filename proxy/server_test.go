@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -356,5 +357,70 @@ func TestServerRequestWhileServing(t *testing.T) {
 			t.Fatalf("got %q, want %q", got, want)
 		}
 		c.Close()
+	}
+}
+
+// TestServerIdleHoldsNoBuffers: a keep-alive connection that waits past
+// idleProbe holds neither its write buffer nor its read buffer (8 KiB
+// each; Go's heap and stacks grow by less than 10 KiB a connection, its
+// goroutine's stack and the test's client side included), and each wakes
+// to serve what comes next: a request, a head that arrives in two parts
+// with a wait between them, a pipelined pair, a request with a body
+// (handed to net/http).
+func TestServerIdleHoldsNoBuffers(t *testing.T) {
+	addr, _, _ := startServer(t, http.HandlerFunc(engineOf), nil)
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse + m.StackInuse
+	}
+	const n = 300
+	base := heap()
+	conns := make([]net.Conn, n)
+	buf := make([]byte, 512)
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+		if k, err := c.Read(buf); err != nil || !strings.HasSuffix(string(buf[:k]), "fast GET ") {
+			t.Fatalf("connection %d: %q, %v", i, buf[:k], err)
+		}
+		conns[i] = c
+	}
+	const most = 10 << 10
+	per := int64(0)
+	for try := 0; try < 100; try++ {
+		time.Sleep(idleProbe)
+		if per = (int64(heap()) - int64(base)) / n; per < most {
+			break
+		}
+	}
+	if per >= most {
+		t.Errorf("idle connections hold %d bytes of heap and stack each, want < %d", per, most)
+	}
+	t.Logf("%d bytes of heap and stack an idle connection (client side included)", per)
+	wants := []struct{ send, want string }{
+		{"GET /b HTTP/1.1\r\nHost: x\r\n\r\n", "200 fast GET "},
+		{"GET /c HTTP/1.1\r\nHo|st: x\r\n\r\n", "200 fast GET "},
+		{"GET /d HTTP/1.1\r\nHost: x\r\n\r\nGET /e HTTP/1.1\r\nHost: x\r\n\r\n", "200 fast GET  | 200 fast GET "},
+		{"POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", "200 std POST hi"},
+	}
+	for i, w := range wants {
+		c := conns[i]
+		first, rest, split := strings.Cut(w.send, "|")
+		io.WriteString(c, first)
+		if split {
+			time.Sleep(2 * idleProbe)
+			io.WriteString(c, rest)
+		}
+		got := strings.Join(readResponses(t, bufio.NewReader(c), strings.Count(w.want, "|")+1), " | ")
+		if got != w.want {
+			t.Errorf("after the wait, %q: got %q, want %q", w.send, got, w.want)
+		}
 	}
 }
