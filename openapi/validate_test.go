@@ -99,6 +99,8 @@ func validateCases() []vcase {
 		put("body with a key twice", "/orders/12?dry_run=true", json, `{"customer":"a","items":[],"customer":""}`, []string{"body "}, "twice"),
 		put("body with a key not UTF-8", "/orders/12?dry_run=true", json, "{\"customer\":\"a\",\"items\":[],\"customer\xff\":1}", []string{"body "}, "not UTF-8"),
 		put("body with a lone surrogate", "/orders/12?dry_run=true", json, `{"customer":"a\ud800","items":[]}`, []string{"body "}, "surrogate"),
+		put("body after a byte order mark", "/orders/12?dry_run=true", json, "\xef\xbb\xbf"+`{"customer":"a","items":[]}`, []string{"body "}, "byte order mark (EF BB BF) where a JSON value begins at byte 0"),
+		put("body with a byte not UTF-8", "/orders/12?dry_run=true", json, "\xff", []string{"body "}, "invalid byte 0xFF where a JSON value begins at byte 0"),
 		put("body with U+FFFD itself", "/orders/12?dry_run=true", json, `{"customer":"a\uFFFD\ud83d\ude00 �","items":[]}`, nil, ""),
 		put("body nested too deep", "/orders/12?dry_run=true", json, `{"customer":"a","items":[],"note":`+strings.Repeat("[", 101)+strings.Repeat("]", 101)+`}`,
 			[]string{"body "}, "deeper than 100"),

@@ -41,6 +41,9 @@ type jsonReader struct {
 	maxDepth int
 }
 
+// byteOrderMark is UTF-8's: JSON text has none (RFC 8259 section 8.1).
+var byteOrderMark = []byte{0xEF, 0xBB, 0xBF}
+
 // decodeJSON reads b, which must hold one JSON value and nothing but
 // white space around it, nesting at most maxDepth arrays and objects.
 func decodeJSON(b []byte, maxDepth int) (any, error) {
@@ -97,6 +100,12 @@ func (d *jsonReader) value(depth int) (any, error) {
 		return false, d.literal("false")
 	case c == 'n':
 		return nil, d.literal("null")
+	}
+	switch c := d.b[d.i]; {
+	case bytes.HasPrefix(d.b[d.i:], byteOrderMark):
+		return nil, d.errorf("a byte order mark (EF BB BF) where a JSON value begins")
+	case c >= utf8.RuneSelf:
+		return nil, d.errorf("invalid byte 0x%02X where a JSON value begins", c)
 	}
 	return nil, d.errorf("invalid character %q", d.b[d.i])
 }
