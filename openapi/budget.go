@@ -1166,7 +1166,8 @@ func (pr *pricer) compare(v, m any) {
 }
 
 // uniqueCompares prices the comparisons the library's uniqueItems check
-// makes: every pair of items up to 20 of them; past 20, each item against
+// makes: every pair of items up to 20 of them, each to where the pair
+// first differs (equalUnits); past 20, each item against
 // the earlier items whose hash it shares. Its hash input is ambiguous (a
 // string is written without its length, so ["a\u0004a"] and ["a", "a"]
 // feed it the same bytes), so a client can make items that share one
@@ -1176,7 +1177,13 @@ func (pr *pricer) compare(v, m any) {
 func (pr *pricer) uniqueCompares(arr []any) {
 	if len(arr) <= 20 {
 		for i, m := range arr {
-			pr.total += float64(i) * compareUnits(m)
+			for _, n := range arr[:i] {
+				if pr.total > pr.limit {
+					return
+				}
+				c, _ := equalUnits(n, m)
+				pr.total += c
+			}
 		}
 		return
 	}
@@ -1192,6 +1199,70 @@ func (pr *pricer) uniqueCompares(arr []any) {
 		pr.total += float64(n) * compareUnits(m)
 	}
 }
+
+// equalUnits prices the library's comparison of a with b (its equals),
+// which stops where they first differ, and reports whether they may be
+// equal: numbers count as equal unless both are integers written
+// differently (what big.Rat finds is not worked out here), the entries of
+// two objects are all priced (the library visits them in map order).
+func equalUnits(a, b any) (float64, bool) {
+	c := costEnumScalar
+	switch a := a.(type) {
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return c, false
+		}
+		equal := true
+		for k, m := range a {
+			n, ok := b[k]
+			if !ok {
+				equal = false
+				continue
+			}
+			mc, eq := equalUnits(m, n)
+			c += mc
+			equal = equal && eq
+		}
+		return c, equal
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return c, false
+		}
+		for i := range a {
+			mc, eq := equalUnits(a[i], b[i])
+			c += mc
+			if !eq {
+				return c, false
+			}
+		}
+		return c, true
+	case string:
+		b, ok := b.(string)
+		if !ok || len(a) != len(b) {
+			return c, false
+		}
+		return c + float64(len(a))/workPerUnit, a == b
+	case json.Number:
+		b, ok := b.(json.Number)
+		if !ok {
+			return c, false
+		}
+		c += numberUnits(string(a)) + numberUnits(string(b))
+		if a != b && plainInteger(string(a)) && plainInteger(string(b)) {
+			return c, isZero(string(a)) && isZero(string(b))
+		}
+		return c, true
+	}
+	return c, a == b
+}
+
+// plainInteger reports whether JSON number n has neither fraction nor
+// exponent: two such are equal when written alike, or both zero.
+func plainInteger(n string) bool { return !strings.ContainsAny(n, ".eE") }
+
+func isZero(n string) bool { return n == "0" || n == "-0" }
 
 // compareUnits is what the library's comparison of v with an item of its
 // own shape costs: both read (numbers as big.Rats), one byte of a

@@ -219,4 +219,24 @@ func TestValidateUniqueItemsBudget(t *testing.T) {
 	if ps := check(`[[1,"a"],[1,"a"]]`); len(ps) != 1 || !strings.Contains(ps[0].Message, "are equal") {
 		t.Errorf("a duplicate: problems %+v", ps)
 	}
+	if ps := check(`[[1,2,3],[1.0,2,30e-1]]`); len(ps) != 1 || !strings.Contains(ps[0].Message, "are equal") {
+		t.Errorf("a duplicate written differently: problems %+v", ps)
+	}
+	// Up to 20 items the library compares every pair, each to where the
+	// two first differ: 20 long arrays that differ at once are cheap to
+	// check, 20 that differ at their ends are not.
+	long := func(n, first, last int) string {
+		return "[" + strconv.Itoa(first) + "," + strings.Repeat("7,", n-2) + strconv.Itoa(last) + "]"
+	}
+	var early, late []string
+	for i := range 20 {
+		early = append(early, long(1000, i, 0))
+		late = append(late, long(5000, 0, i))
+	}
+	if ps := check("[" + strings.Join(early, ",") + "]"); len(ps) != 0 {
+		t.Errorf("20 arrays of 1,000 numbers that differ at once: problems %+v", ps)
+	}
+	if ps := check("[" + strings.Join(late, ",") + "]"); len(ps) != 1 || !strings.Contains(ps[0].Message, "too large to check") {
+		t.Errorf("20 arrays of 5,000 numbers that differ at their ends: problems %+v, want the body too large to check", ps)
+	}
 }
