@@ -25,17 +25,32 @@ import (
 // the document cannot: api (the ID of the API to update; none creates
 // one), context (derived from the document when creating, else kept),
 // target (repeatable; the document's absolute http(s) servers when
-// creating, else kept), dry_run=true (answer without writing). Updating
-// replaces name, version, description, tags, resources and document and
-// leaves everything else — plans, policies, subscriptions — as it was.
+// creating, else kept), name and version (in place of the document's
+// title and version, so that one document can make two APIs), dry_run=true
+// (answer without writing). Updating replaces name, version, description,
+// tags, resources and document and leaves everything else — plans,
+// policies, subscriptions — as it was.
 func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !canPublish(c.user) {
 		return forbidden("only publishers and admins import APIs")
 	}
 	q := r.URL.Query()
 	for name := range q {
-		if !slices.Contains([]string{"api", "context", "target", "dry_run"}, name) {
-			return invalid(name, "unknown parameter %q; the import takes api, context, target and dry_run", name)
+		if !slices.Contains([]string{"api", "context", "target", "name", "version", "dry_run"}, name) {
+			return invalid(name, "unknown parameter %q; the import takes api, context, target, name, version and dry_run", name)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		max  int
+	}{{"name", maxName}, {"version", maxVersion}} {
+		if v, ok := q[f.name]; ok {
+			if len(v) > 1 {
+				return invalid(f.name, "%s is given %d times: give it once", f.name, len(v))
+			}
+			if err := text(f.name, v[0], true, f.max); err != nil {
+				return err
+			}
 		}
 	}
 	dryRun := false
@@ -132,7 +147,13 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 			}
 		}
 		n.Name = clip(d.title, maxName)
+		if v := q.Get("name"); v != "" {
+			n.Name = v
+		}
 		n.Version = clip(d.apiVersion, maxVersion)
+		if v := q.Get("version"); v != "" {
+			n.Version = v
+		}
 		n.Description = clip(d.description, maxDescription)
 		n.Tags = usableTags(d.tags)
 		n.Resources = resources
@@ -146,9 +167,13 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 		if err := checkAPIRefs(t.cfg, t.me, &n, old, false); err != nil {
 			if portico.ErrorFieldOf(err) == "name" {
+				if q.Has("name") || q.Has("version") {
+					return portico.FieldErrorf(portico.EConflict, "name", "another API is named %q version %q: an API's name and version are unique in any case; "+
+						"import into that API (api=ID), or give another name= or version=", n.Name, n.Version)
+				}
 				return portico.FieldErrorf(portico.EConflict, "document", "the document names the API %q version %q (info.title and info.version; "+
 					"a WSDL's service and version 1), and another API has that name and version: an API's name and version are unique in any case; "+
-					"import into that API (api=ID), or change the name or version in the document", n.Name, n.Version)
+					"import into that API (api=ID), give another name= or version=, or change them in the document", n.Name, n.Version)
 			}
 			return err
 		}

@@ -192,6 +192,11 @@ func TestImportRefusals(t *testing.T) {
 		{"not a document", pub, "", "{\"openapi\": \"3.0.0\", \"info\": {\"title\": \"x\", \"version\": 1}", 400, "document", "line"},
 		{"external ref", pub, "", strings.Replace(doc, "$ref: \"#/components/schemas/Pets\"", "$ref: \"http://evil.example/x.yaml\"", 1), 400, "document", ""},
 		{"unknown parameter", pub, "?apo=" + id, doc, 400, "apo", ""},
+		{"same name and version", pub, "?context=/again", doc, 409, "document", "name= or version="},
+		{"name given twice", pub, "?context=/n2&name=a&name=b", doc, 400, "name", "once"},
+		{"empty name", pub, "?context=/n3&name=", doc, 400, "name", "required"},
+		{"version too long", pub, "?context=/n4&version=" + strings.Repeat("9", 101), doc, 400, "version", "at most"},
+		{"name with a control character", pub, "?context=/n5&name=a%07b", doc, 400, "name", ""},
 		{"bad dry_run", pub, "?dry_run=maybe", doc, 400, "dry_run", ""},
 		{"no server, no target", pub, "?context=/ns", noServer, 400, "target", ""},
 		{"bad target", pub, "?context=/bt&target=ftp://x", doc, 400, "endpoint.targets[0].url", ""},
@@ -469,5 +474,37 @@ func TestValidatorCompiles(t *testing.T) {
 	}
 	if res := adm.apply("", exported).applied(); len(res.Differences) != 0 {
 		t.Errorf("the export applies as %v", res.lines())
+	}
+}
+
+// TestImportNamed: name= and version= take the place of the document's,
+// so one document makes two APIs; a name taken is refused naming it.
+func TestImportNamed(t *testing.T) {
+	e, _ := newImportEnv(t)
+	pub, _ := e.addUser("pub", portico.RolePublisher)
+	doc := petstore(t)
+	pub.do("POST", "/api/v1/apis/import", doc).want(201)
+	var got imported
+	pub.do("POST", "/api/v1/apis/import?context=/eu&name=Petstore%20EU", doc).want(201).decode(&got)
+	if a := got.API; a.Name != "Petstore EU" || a.Version != "1.0.0" || a.Context != "/eu" {
+		t.Errorf("imported %q version %q at %q, want Petstore EU 1.0.0 at /eu", a.Name, a.Version, a.Context)
+	}
+	pub.do("POST", "/api/v1/apis/import?context=/v2&version=2", doc).want(201).decode(&got)
+	if a := got.API; a.Name != "Swagger Petstore" || a.Version != "2" {
+		t.Errorf("imported %q version %q, want Swagger Petstore 2", a.Name, a.Version)
+	}
+	// Re-imported into itself, the API keeps the name given.
+	id := got.API.ID
+	pub.do("POST", "/api/v1/apis/import?api="+id+"&version=2", doc).want(200).decode(&got)
+	if a := got.API; a.ID != id || a.Version != "2" {
+		t.Errorf("re-imported %s version %q, want %s version 2", a.ID, a.Version, id)
+	}
+	before := e.store.snapshot().Version
+	r := pub.do("POST", "/api/v1/apis/import?context=/eu2&name=PETSTORE%20eu", doc).want(409)
+	if r.errField() != "name" || !strings.Contains(string(r.body), "another API is named") {
+		t.Errorf("a name taken in another case: %s, want 409 on name", r.body)
+	}
+	if e.store.snapshot().Version != before {
+		t.Error("a refused import wrote")
 	}
 }

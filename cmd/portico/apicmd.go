@@ -17,11 +17,14 @@ import (
 )
 
 const apiUsage = `usage:
-  portico api import [--admin URL] [--timeout D] [--api ID] [--context PATH] [--target URL]… [--dry-run] FILE
+  portico api import [--admin URL] [--timeout D] [--api ID] [--context PATH] [--target URL]…
+                     [--name NAME] [--version VERSION] [--dry-run] FILE
 
 Imports an OpenAPI 3.0/3.1 or Swagger 2.0 document (YAML or JSON) or a WSDL 1.1
 document (FILE, or - for standard input) as a new API, or with --api into an API
-(POST /api/v1/apis/import), and prints what it added and removed. Credentials come
+(POST /api/v1/apis/import), and prints what it added and removed. --name and
+--version take the place of the document's title and version (an API's name and
+version are unique: one document imported twice needs them). Credentials come
 from the environment: PORTICO_ADMIN_TOKEN, or PORTICO_ADMIN_USER and
 PORTICO_ADMIN_PASSWORD; --admin defaults to PORTICO_ADMIN_URL, else
 http://localhost:9080; --timeout bounds each call of the admin API (default 2m).
@@ -49,6 +52,8 @@ func runAPI(ctx context.Context, args []string, getenv func(string) (string, boo
 	timeout := timeoutFlag(fs)
 	apiID := fs.String("api", "", "the ID of the API to import into (default: a new API)")
 	ctxPath := fs.String("context", "", "the API's context path (default: derived from the document for a new API, else kept)")
+	name := fs.String("name", "", "the API's name (default: the document's title)")
+	version := fs.String("version", "", "the API's version (default: the document's)")
 	dryRun := fs.Bool("dry-run", false, "print what would change, change nothing")
 	var targets []string
 	fs.Func("target", "a backend URL (repeatable; default: the document's servers for a new API, else kept)", func(v string) error {
@@ -82,6 +87,12 @@ func runAPI(ctx context.Context, args []string, getenv func(string) (string, boo
 	}
 	for _, t := range targets {
 		q.Add("target", t)
+	}
+	if *name != "" {
+		q.Set("name", *name)
+	}
+	if *version != "" {
+		q.Set("version", *version)
 	}
 	if *dryRun {
 		q.Set("dry_run", "true")

@@ -73,6 +73,14 @@ func TestAPIImportCLI(t *testing.T) {
 	if code, out, _ = apiCLI(t, bin, asAdmin, cut, "import", at, "--api", id, "-"); code != 0 || strings.Contains(out, "+ ") || strings.Contains(out, "- ") {
 		t.Errorf("the same document again: exit %d\n%s", code, out)
 	}
+	// The same document as a second API: refused, then given its own name.
+	if code, out, errOut := apiCLI(t, bin, asAdmin, nil, "import", at, "--context", "/pets2", "--target", "http://127.0.0.1:9", file); code != 1 || !strings.Contains(errOut, "name= or version=") {
+		t.Errorf("the same document as a new API: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = apiCLI(t, bin, asAdmin, nil, "import", at, "--context", "/pets2", "--target", "http://127.0.0.1:9", "--name", "Pets Two", "--version", "2", file)
+	if code != 0 || !strings.Contains(out, "Pets Two 2 at /pets2: created") {
+		t.Errorf("import --name --version: exit %d\n%s", code, out)
+	}
 
 	for _, tc := range []struct {
 		name  string
