@@ -14,6 +14,8 @@ import (
 type importData struct {
 	API     string // the ID of the API to update; "" creates one
 	Context string
+	Name    string // in place of the document's title ("": the document's)
+	Version string // in place of the document's version
 	Targets string // one URL a line
 	Result  *portico.ImportResult
 }
@@ -30,7 +32,8 @@ func (s *Server) importPage(w http.ResponseWriter, r *http.Request, ss *session)
 // errors show at their fields, the form kept.
 func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, ss *session) {
 	f := r.PostFormValue
-	d := importData{API: strings.TrimSpace(f("api")), Context: strings.TrimSpace(f("context")), Targets: f("targets")}
+	d := importData{API: strings.TrimSpace(f("api")), Context: strings.TrimSpace(f("context")),
+		Name: strings.TrimSpace(f("name")), Version: strings.TrimSpace(f("version")), Targets: f("targets")}
 	var doc []byte
 	if file, _, err := r.FormFile("document"); err == nil {
 		doc, err = io.ReadAll(file)
@@ -55,6 +58,12 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request, ss *session) 
 	}
 	if d.Context != "" {
 		q.Set("context", d.Context)
+	}
+	if d.Name != "" {
+		q.Set("name", d.Name)
+	}
+	if d.Version != "" {
+		q.Set("version", d.Version)
 	}
 	for _, t := range strings.Fields(d.Targets) {
 		q.Add("target", t)

@@ -62,6 +62,11 @@ func TestImportForm(t *testing.T) {
 	if st, _ := postUpload(t, cl, c.URL, map[string]string{"context": "/again"}, doc); st == http.StatusOK {
 		t.Errorf("a second API of the same name and version: %d", st)
 	}
+	// With a name of its own it is taken.
+	if st, b := postUpload(t, cl, c.URL, map[string]string{"context": "/again", "name": "Pets <Two>", "version": "2"}, doc); st != http.StatusOK ||
+		!strings.Contains(b, "<h2>Created</h2>") || !strings.Contains(b, "Pets &lt;Two&gt;") {
+		t.Errorf("a second API named in the form: %d\n%s", st, b)
+	}
 	id := consoletest.Field(body, "api")
 	if id == "" {
 		t.Fatal("the form does not keep the new API's ID for the next import")
