@@ -59,6 +59,11 @@ type Server struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 
+	// WriteTimeout ends a connection whose client takes no byte of a
+	// write for this long (it stopped reading its response), here and on
+	// the connections handed over; 0 for none.
+	WriteTimeout time.Duration
+
 	// Logger logs recovered panics. Nil discards.
 	Logger *slog.Logger
 
@@ -504,7 +509,11 @@ func (c *conn) handOver() bool {
 	pending := make([]byte, c.br.Buffered())
 	c.br.Read(pending)
 	c.armDeadline(time.Time{}, 0)
-	return c.s.handoff.give(&handedConn{Conn: c.nc, pending: pending})
+	nc := c.nc
+	if d := c.s.WriteTimeout; d > 0 {
+		nc = &writeTimeoutConn{Conn: nc, d: d}
+	}
+	return c.s.handoff.give(&handedConn{Conn: nc, pending: pending})
 }
 
 // readHead waits for a request head and returns its length with
@@ -646,10 +655,14 @@ type sockReader struct {
 type sockWriter struct{ c *conn }
 
 func (w *sockWriter) Write(p []byte) (int, error) {
-	if w.c.rd.fd < 0 {
-		return w.c.nc.Write(p)
+	d := w.c.s.WriteTimeout
+	switch {
+	case w.c.rd.fd >= 0:
+		return writeAll(w.c.nc, w.c.rd.fd, p, d)
+	case d > 0:
+		return writeProgress(w.c.nc, p, d)
 	}
-	return writeAll(w.c.nc, w.c.rd.fd, p)
+	return w.c.nc.Write(p)
 }
 
 // What a direct read of the socket found.

@@ -57,7 +57,8 @@ type Config struct {
 	GatewayEngine          string // fast or std; see proxy.Server
 	ReadHeaderTimeout      time.Duration
 	IdleTimeout            time.Duration
-	AJPAddr                string // "": no AJP listener
+	WriteTimeout           time.Duration // 0: none; see proxy.WriteTimeoutListener
+	AJPAddr                string        // "": no AJP listener
 	AJPPacketSize          int
 	AJPSecret              string
 	TrustedProxies         string // comma-separated CIDRs; see trustedProxies
@@ -90,6 +91,7 @@ func DefaultConfig() Config {
 		GatewayEngine:          "fast",
 		ReadHeaderTimeout:      10 * time.Second,
 		IdleTimeout:            120 * time.Second,
+		WriteTimeout:           60 * time.Second,
 		AJPPacketSize:          ajp.DefaultPacketSize,
 		TrustedProxiesHeader:   policy.HeaderXForwardedFor,
 		OAuth2TokenLifetime:    oauth2.DefaultLifetime,
@@ -126,6 +128,7 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.GatewayEngine, "gateway-engine", c.GatewayEngine, "gateway HTTP/1.1 engine on a plain listener: fast (Portico's own connection loop; requests it does not serve itself go to Go's net/http on the same connection) or std (Go's net/http for every request); a TLS listener always uses std")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "gateway and admin API: a client must send a request's whole head within this long of its first byte, or its connection is closed")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "gateway and admin API: a keep-alive client connection with no request for this long is closed")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "gateway and admin API: a client that takes no byte of its response for this long (it stopped reading) has its connection closed, and the backend connection the response came from with it (0: no limit)")
 	fs.StringVar(&c.AJPAddr, "ajp-addr", c.AJPAddr, "also serve the gateway over AJP/1.3 at this address, for Apache mod_jk or mod_proxy_ajp (empty: no AJP listener)")
 	fs.IntVar(&c.AJPPacketSize, "ajp-packet-size", c.AJPPacketSize, "AJP packet size in bytes, 8192 to 65536: the web server's own (mod_jk worker max_packet_size, mod_proxy_ajp ProxyIOBufferSize)")
 	fs.StringVar(&c.AJPSecret, "ajp-secret", c.AJPSecret, "secret every AJP request must carry (mod_jk worker secret, mod_proxy_ajp secret=); required unless --ajp-addr is on loopback; prefer PORTICO_AJP_SECRET to the flag")
@@ -333,6 +336,9 @@ func (c Config) validate() error {
 	}
 	if c.ReadHeaderTimeout <= 0 || c.IdleTimeout <= 0 {
 		return fmt.Errorf("read-header-timeout and idle-timeout must be positive")
+	}
+	if c.WriteTimeout < 0 {
+		return fmt.Errorf("write-timeout %v: must not be negative (0 is no limit)", c.WriteTimeout)
 	}
 	if c.ReadBodyTimeout < 0 {
 		return fmt.Errorf("read-body-timeout %v: must not be negative (0 is no limit)", c.ReadBodyTimeout)

@@ -283,21 +283,21 @@ func (m *Main) Run(ctx context.Context) error {
 	fast := gatewayCert == nil && c.GatewayEngine == "fast"
 	var gl net.Listener
 	if fast {
-		gl, err = net.Listen("tcp", c.GatewayAddr)
+		gl, err = net.Listen("tcp", c.GatewayAddr) // the engine bounds its writes itself (proxy.Server.WriteTimeout)
 	} else {
-		gl, err = listen(c.GatewayAddr, gatewayCert, gatewayMaxHeaderBytes)
+		gl, err = listen(c.GatewayAddr, gatewayCert, gatewayMaxHeaderBytes, c.WriteTimeout)
 	}
 	if err != nil {
 		return fmt.Errorf("gateway listener: %w", err)
 	}
-	al, err := listen(c.AdminAddr, adminCert, 0)
+	al, err := listen(c.AdminAddr, adminCert, 0, c.WriteTimeout)
 	if err != nil {
 		gl.Close()
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	var ml net.Listener
 	if c.MetricsAddr != "" {
-		if ml, err = listen(c.MetricsAddr, nil, 0); err != nil {
+		if ml, err = listen(c.MetricsAddr, nil, 0, c.WriteTimeout); err != nil {
 			gl.Close()
 			al.Close()
 			return fmt.Errorf("metrics listener: %w", err)
@@ -399,6 +399,7 @@ func (m *Main) Run(ctx context.Context) error {
 			Handler:           m.gatewaySrv.Handler, // before framing.Handler wraps it
 			ReadHeaderTimeout: c.ReadHeaderTimeout,
 			IdleTimeout:       c.IdleTimeout,
+			WriteTimeout:      c.WriteTimeout,
 			Logger:            m.logger.With("component", "gateway"),
 		}
 		servers[0].l = &framing.Listener{Listener: m.fastSrv.Fallback(), MaxHeaderBytes: gatewayMaxHeaderBytes}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,5 +198,54 @@ func TestEngineFlagsRefused(t *testing.T) {
 	c, err := LoadConfig([]string{"--data-dir", t.TempDir()}, none)
 	if err != nil || c.GatewayEngine != "fast" || c.ReadHeaderTimeout != 10*time.Second || c.IdleTimeout != 120*time.Second {
 		t.Errorf("defaults: %q %v %v (%v)", c.GatewayEngine, c.ReadHeaderTimeout, c.IdleTimeout, err)
+	}
+}
+
+// TestServeWriteTimeout: --write-timeout reaches both gateway engines: a
+// client that never reads its answer has its connection closed, and the
+// backend's write of a 64 MiB answer fails instead of blocking.
+func TestServeWriteTimeout(t *testing.T) {
+	done := make(chan error, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(strings.Repeat("x", 32<<10))
+		var err error
+		for i := 0; i < 2048 && err == nil; i++ {
+			_, err = w.Write(chunk)
+		}
+		done <- err
+	}))
+	defer func() {
+		backend.CloseClientConnections()
+		backend.Close()
+	}()
+	for _, engine := range []string{"fast", "std"} {
+		m := startNodeWith(t, t.TempDir(), func(c *Config) {
+			c.GatewayEngine = engine
+			c.WriteTimeout = 300 * time.Millisecond
+		})
+		admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
+		publishOpen(t, admin, "/open", backend.URL)
+		c, err := net.Dial("tcp", m.GatewayAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.(*net.TCPConn).SetReadBuffer(4 << 10)
+		io.WriteString(c, "GET /open/big HTTP/1.1\r\nHost: x\r\n\r\n")
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s: the backend wrote 64 MiB for a client that reads nothing", engine)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: the backend's write for a client that reads nothing still blocks after 30 s", engine)
+		}
+	}
+	none := func(string) (string, bool) { return "", false }
+	if _, err := LoadConfig([]string{"--data-dir", t.TempDir(), "--write-timeout", "-1s"}, none); err == nil || !strings.Contains(err.Error(), "write-timeout") {
+		t.Errorf("a negative write-timeout: %v, want an error naming it", err)
+	}
+	if c, err := LoadConfig([]string{"--data-dir", t.TempDir()}, none); err != nil || c.WriteTimeout != time.Minute {
+		t.Errorf("default write-timeout %v (%v), want 1m", c.WriteTimeout, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portico-gw/portico/framing"
+	"github.com/portico-gw/portico/proxy"
 )
 
 // certificate is a listener's certificate, loaded from a PEM certificate
@@ -138,12 +139,15 @@ const gatewayMaxHeaderBytes = 64 << 10
 // wrap in anything that reads the requests' bytes before the server does:
 // a framing.Listener, whose sniffer follows each request's framing.
 // Never wrap a TLS listener so: the server would not see *tls.Conn (no
-// HTTP/2), and under it the bytes are encrypted.
-func listen(addr string, cert *certificate, maxHeaderBytes int) (net.Listener, error) {
+// HTTP/2), and under it the bytes are encrypted. Under both, the
+// connections' writes time out after writeTimeout without progress
+// (proxy.WriteTimeoutListener).
+func listen(addr string, cert *certificate, maxHeaderBytes int, writeTimeout time.Duration) (net.Listener, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	l = proxy.WriteTimeoutListener(l, writeTimeout)
 	if cert == nil {
 		// framing.Handler, on every server, refuses what the sniffer
 		// finds ambiguous.
