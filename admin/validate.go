@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -357,6 +358,14 @@ func parseHTTPURL(field, s string) (*url.URL, error) {
 	}
 	if u.Hostname() == "" {
 		return nil, invalid(field, "%s must have a host", field)
+	}
+	if strings.HasSuffix(u.Host, ":") {
+		return nil, invalid(field, "%s has a colon after its host but no port: give the port, or leave both out", field)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, invalid(field, "%s has port %s: a port is 1 to 65535", field, p)
+		}
 	}
 	return u, nil
 }
