@@ -7,22 +7,42 @@ import (
 
 // A client that stops reading its response blocks the gateway's write to
 // it, and with it the backend connection the response comes from. A
-// write timeout ends such a connection when no byte of a write is taken
-// for its length, as nginx's send_timeout does: a slow client that keeps
+// write timeout ends such a connection when the client takes no byte for
+// its length, as nginx's send_timeout does: a slow client that keeps
 // reading is never cut, however long its response takes.
 
+// unackedOf is unacked; tests replace it.
+var unackedOf = unacked
+
 // writeProgress writes p to conn, which must not be written to by anyone
-// else meanwhile, and fails with a timeout only when d passes with no byte
-// of it taken.
+// else meanwhile, and fails with a timeout only when d passes with the
+// client taking no byte. What the client took is what it acknowledged
+// (unacked, where the system tells): a blocked write wakes only once a
+// good part of the socket's send buffer (up to 4 MiB) has drained, which
+// a slow reader can take minutes to do.
 func writeProgress(conn net.Conn, p []byte, d time.Duration) (int, error) {
 	n := 0
+	// acked counts, from an origin of its own, what the client
+	// acknowledged: what was written less what is still unacknowledged.
+	acked := func() int {
+		if q := unackedOf(conn); q >= 0 {
+			return n - q
+		}
+		return n // only writes show progress
+	}
+	last := acked()
 	for {
 		conn.SetWriteDeadline(time.Now().Add(d))
 		m, err := conn.Write(p[n:])
 		n += m
-		if err == nil || m == 0 || !isTimeout(err) {
+		if err == nil || !isTimeout(err) {
 			return n, err
 		}
+		if now := acked(); now > last {
+			last = now
+			continue
+		}
+		return n, err
 	}
 }
 

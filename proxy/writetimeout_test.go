@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -98,5 +99,127 @@ func TestWriteProgress(t *testing.T) {
 	var ne net.Error
 	if n != 4<<10 || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("a reader that stops: %d written, %v; want %d and a timeout", n, err, 4<<10)
+	}
+}
+
+// TestWriteProgressSlowReader: over TCP, a reader that takes a little at
+// a time keeps a write with a short timeout going for several timeouts,
+// though the blocked write wakes only when much of the socket's send
+// buffer has drained; the whole of it arrives intact.
+func TestWriteProgressSlowReader(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	p := make([]byte, 16<<20)
+	for i := range p {
+		p[i] = byte(i * 7)
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			wrote <- err
+			return
+		}
+		defer c.Close()
+		_, err = writeProgress(c, p, 300*time.Millisecond)
+		wrote <- err
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	got := make([]byte, 0, len(p))
+	// 2 MiB over 3.2 s, ten timeouts' worth: over loopback the reader's
+	// window opens 64 KiB (an MSS) at a time.
+	buf := make([]byte, 32<<10)
+	for range 64 {
+		time.Sleep(50 * time.Millisecond)
+		n, err := io.ReadFull(c, buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", len(got), err)
+		}
+	}
+	rest, err := io.ReadAll(c)
+	got = append(got, rest...)
+	if werr := <-wrote; werr != nil || err != nil || !bytes.Equal(got, p) {
+		t.Errorf("the write: %v; read %d of %d bytes (%v), intact %v", werr, len(got), len(p), err, bytes.Equal(got, p))
+	}
+}
+
+// TestWriteProgressCountsAcks: a write that takes nothing for its timeout
+// goes on while the client acknowledges what was queued before (its
+// blocked write would not wake for that), and fails once it does not.
+func TestWriteProgressCountsAcks(t *testing.T) {
+	srv, cli := net.Pipe() // nobody reads cli: each write times out taking nothing
+	defer srv.Close()
+	defer cli.Close()
+	queue := []int{5000, 4000, 3000, 3000}
+	calls := 0
+	unackedOf = func(any) int {
+		q := queue[min(calls, len(queue)-1)]
+		calls++
+		return q
+	}
+	defer func() { unackedOf = unacked }()
+	n, err := writeProgress(srv, []byte("x"), 20*time.Millisecond)
+	var ne net.Error
+	if n != 0 || !errors.As(err, &ne) || !ne.Timeout() || calls != 4 {
+		t.Errorf("wrote %d, %v after %d looks at the queue; want 0, a timeout, after 4 (two of progress, one without)", n, err, calls)
+	}
+}
+
+// TestUnacked: the system counts unacknowledged bytes while a client
+// reads nothing of a large write, and none once it read everything.
+func TestUnacked(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	srv, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if q := unacked(srv); q < 0 {
+		t.Skip("this system does not tell unacknowledged bytes: writeProgress counts writes only")
+	}
+	wrote := make(chan error, 1)
+	go func() { _, err := srv.Write(make([]byte, 16<<20)); wrote <- err }()
+	q0 := 0
+	for i := 0; q0 <= 0; i++ {
+		if i == 500 {
+			t.Fatal("nothing unacknowledged while the client reads nothing of 16 MiB")
+		}
+		time.Sleep(10 * time.Millisecond)
+		q0 = unacked(srv)
+	}
+	go io.Copy(io.Discard, cli)
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client reads, yet the write does not end")
+	}
+	for i := 0; ; i++ {
+		if q := unacked(srv); q == 0 {
+			break
+		} else if i == 500 {
+			t.Fatalf("%d bytes still unacknowledged 5 s after the client read them", q)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
