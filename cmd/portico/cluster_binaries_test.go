@@ -247,7 +247,10 @@ func TestClusterBinariesLimits(t *testing.T) {
 				if w.definite > lc.limit {
 					t.Errorf("%s: window %s admitted at least %d, over the limit of %d", lc.name, at(w.start), w.definite, lc.limit)
 				}
-				if w.definite+w.straddlers < floor {
+				// Fewer admitted than the limit is a fault only where the
+				// limiter refused a request in the window: where it did
+				// not, the load (on a busy machine) sent too few.
+				if w.definite+w.straddlers < floor && w.refused > 0 {
 					t.Errorf("%s: window %s admitted at most %d (%d definite, %d straddlers), want at least 98 %% of %d",
 						lc.name, at(w.start), w.definite+w.straddlers, w.definite, w.straddlers, lc.limit)
 				}

@@ -189,6 +189,9 @@ type windowCount struct {
 	// window's end and answered after its start: each may have been
 	// admitted in this window or in a neighbouring one.
 	straddlers int
+	// refused counts the requests limited (429) that were sent and
+	// answered inside the window: the limiter refused each in it.
+	refused int
 }
 
 // fixedWindows attributes the admitted samples to the epoch-aligned
@@ -205,10 +208,13 @@ func fixedWindows(ss []sample, per time.Duration, from, to int64) []windowCount 
 		ws[i].start = (first + int64(i)) * p
 	}
 	for _, s := range ss {
+		a, b := s.sent/p, s.recv/p
 		if !s.admitted() {
+			if s.code == http.StatusTooManyRequests && a == b && a >= first && a < end {
+				ws[a-first].refused++
+			}
 			continue
 		}
-		a, b := s.sent/p, s.recv/p
 		for k := max(a, first); k <= min(b, end-1); k++ {
 			if a == b {
 				ws[k-first].definite++
@@ -342,13 +348,14 @@ func TestFixedWindows(t *testing.T) {
 		ok(10*s+1, 10*s+2),                          // before from: left out
 		ok(11*s, 11*s+5),                            // definite in 11
 		ok(11*s+s/2, 11*s+s/2+1),                    // definite in 11
-		{sent: 11*s + 3, recv: 11*s + 4, code: 429}, // not admitted
+		{sent: 11*s + 3, recv: 11*s + 4, code: 429}, // refused in 11
+		{sent: 12*s - 3, recv: 12*s + 4, code: 429}, // refused, in 11 or 12: not counted
 		ok(12*s-1, 12*s),                            // straddles 11 and 12
 		ok(12*s+1, 14*s+1),                          // straddles 12 to 14, 14 is incomplete
 		ok(13*s+1, 13*s+2),                          // definite in 13
 	}
 	got := fixedWindows(ss, time.Second, 10*s+1, 14*s+s/2)
-	want := []windowCount{{11 * s, 2, 1}, {12 * s, 0, 2}, {13 * s, 1, 1}}
+	want := []windowCount{{11 * s, 2, 1, 1}, {12 * s, 0, 2, 0}, {13 * s, 1, 1, 0}}
 	if !slices.Equal(got, want) {
 		t.Errorf("fixedWindows = %v, want %v", got, want)
 	}
