@@ -101,18 +101,15 @@ func (w h1Writer) Write(p []byte) (int, error) {
 
 // writeAll writes p to the non-blocking socket fd of conn directly, and
 // what it does not take at once through conn, whose write waits for room
-// (with a timeout > 0, until no byte is taken for that long: writeProgress).
+// (with a timeout > 0, until the client takes no byte for that long:
+// writeProgress).
 func writeAll(conn net.Conn, fd int, p []byte, timeout time.Duration) (int, error) {
 	n := 0
 	for n < len(p) {
 		m, err := writeSocket(fd, p[n:])
 		switch {
 		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
-			if timeout > 0 {
-				m, err = writeProgress(conn, p[n:], timeout)
-			} else {
-				m, err = conn.Write(p[n:])
-			}
+			m, err = writeProgress(conn, p[n:], timeout)
 			return n + m, err
 		case err != nil:
 			return n, &net.OpError{Op: "write", Net: "tcp", Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: err}

@@ -59,9 +59,9 @@ type Server struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 
-	// WriteTimeout ends a connection whose client takes no byte of a
-	// write for this long (it stopped reading its response), here and on
-	// the connections handed over; 0 for none.
+	// WriteTimeout ends a connection whose client acknowledges no byte
+	// of a write for this long (it stopped reading its response), here
+	// and on the connections handed over; 0 for none.
 	WriteTimeout time.Duration
 
 	// Logger logs recovered panics. Nil discards.
@@ -246,12 +246,7 @@ type handedConn struct {
 // CloseWrite half-closes the connection when it can (net/http does
 // before it closes a connection it refused a request on, so that the
 // client reads the answer before the close).
-func (c *handedConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
+func (c *handedConn) CloseWrite() error { return closeWrite(c.Conn) }
 
 func (c *handedConn) Read(p []byte) (int, error) {
 	if len(c.pending) > 0 {
@@ -655,14 +650,10 @@ type sockReader struct {
 type sockWriter struct{ c *conn }
 
 func (w *sockWriter) Write(p []byte) (int, error) {
-	d := w.c.s.WriteTimeout
-	switch {
-	case w.c.rd.fd >= 0:
-		return writeAll(w.c.nc, w.c.rd.fd, p, d)
-	case d > 0:
-		return writeProgress(w.c.nc, p, d)
+	if w.c.rd.fd < 0 {
+		return writeProgress(w.c.nc, p, w.c.s.WriteTimeout)
 	}
-	return w.c.nc.Write(p)
+	return writeAll(w.c.nc, w.c.rd.fd, p, w.c.s.WriteTimeout)
 }
 
 // What a direct read of the socket found.

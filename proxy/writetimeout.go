@@ -16,11 +16,14 @@ var unackedOf = unacked
 
 // writeProgress writes p to conn, which must not be written to by anyone
 // else meanwhile, and fails with a timeout only when d passes with the
-// client taking no byte. What the client took is what it acknowledged
-// (unacked, where the system tells): a blocked write wakes only once a
-// good part of the socket's send buffer (up to 4 MiB) has drained, which
-// a slow reader can take minutes to do.
+// client taking no byte (d 0: no timeout). What the client took is what
+// it acknowledged (unacked, where the system tells): a blocked write wakes
+// only once a good part of the socket's send buffer (up to 4 MiB) has
+// drained, which a slow reader can take minutes to do.
 func writeProgress(conn net.Conn, p []byte, d time.Duration) (int, error) {
+	if d <= 0 {
+		return conn.Write(p)
+	}
 	n := 0
 	// acked counts, from an origin of its own, what the client
 	// acknowledged: what was written less what is still unacknowledged.
@@ -47,8 +50,8 @@ func writeProgress(conn net.Conn, p []byte, d time.Duration) (int, error) {
 }
 
 // WriteTimeoutListener returns l whose connections' writes fail (and so
-// their requests end, and the connections close) when no byte of a write
-// is taken for d: for net/http's servers, whose WriteTimeout bounds a
+// their requests end, and the connections close) when the client
+// acknowledges no byte for d (writeProgress): for net/http's servers, whose WriteTimeout bounds a
 // whole response instead. A d of 0 returns l as it is.
 func WriteTimeoutListener(l net.Listener, d time.Duration) net.Listener {
 	if d <= 0 {
@@ -70,9 +73,9 @@ func (l *writeTimeoutListener) Accept() (net.Conn, error) {
 	return &writeTimeoutConn{Conn: c, d: l.d}, nil
 }
 
-// writeTimeoutConn is a connection whose writes time out when no byte is
-// taken for d. It does not implement io.ReaderFrom: a copy into it goes
-// through Write, one buffer at a time.
+// writeTimeoutConn is a connection whose writes time out when the client
+// acknowledges no byte for d. It does not implement io.ReaderFrom: a copy
+// into it goes through Write, one buffer at a time.
 type writeTimeoutConn struct {
 	net.Conn
 	d time.Duration
@@ -82,8 +85,12 @@ func (c *writeTimeoutConn) Write(p []byte) (int, error) { return writeProgress(c
 
 // CloseWrite half-closes the connection when the wrapped one can, as
 // net/http's graceful close after an error response wants.
-func (c *writeTimeoutConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+func (c *writeTimeoutConn) CloseWrite() error { return closeWrite(c.Conn) }
+
+// closeWrite half-closes c when it can (a TCP connection, or one wrapping
+// it), else does nothing.
+func closeWrite(c net.Conn) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return nil
