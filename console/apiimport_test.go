@@ -98,6 +98,12 @@ func TestImportForm(t *testing.T) {
 	if st, _ = postUpload(t, cl, c.URL, nil, nil); st != http.StatusBadRequest {
 		t.Errorf("no document: %d, want 400", st)
 	}
+	// A name the admin API refuses shows at its field, the form kept.
+	long := strings.Repeat("n", 201)
+	st, body = postUpload(t, cl, c.URL, map[string]string{"context": "/long", "name": long}, doc)
+	if st != http.StatusBadRequest || !strings.Contains(between(body, `id="name"`, "</p>"), "field-error") || !strings.Contains(body, `value="`+long+`"`) {
+		t.Errorf("a name too long: %d, want 400 shown at the name field", st)
+	}
 	if st, _ = postUpload(t, cl, c.URL, map[string]string{"csrf": "00"}, doc); st != http.StatusForbidden {
 		t.Errorf("a wrong CSRF token: %d, want 403", st)
 	}
