@@ -21,8 +21,9 @@ type requestBody struct {
 	timeout time.Duration
 	n       atomic.Int64
 
-	mu  sync.Mutex
-	err error // the first read error other than io.EOF
+	mu    sync.Mutex
+	err   error // the first read error other than io.EOF
+	ended bool  // the handler returned: ctl is not to be used
 }
 
 // Close does nothing: the server closes the client's body after the
@@ -34,7 +35,7 @@ func (b *requestBody) Close() error { return nil }
 
 func (b *requestBody) Read(p []byte) (int, error) {
 	if b.ctl != nil {
-		b.ctl.SetReadDeadline(time.Now().Add(b.timeout))
+		b.setDeadline(time.Now().Add(b.timeout))
 	}
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
@@ -42,7 +43,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		if b.ctl != nil && err == io.EOF {
 			// Done with the body: the server's own reads that follow
 			// (watching for the client going away) have no deadline.
-			b.ctl.SetReadDeadline(time.Time{})
+			b.setDeadline(time.Time{})
 		}
 		// After another error the deadline stays: the server's reads of
 		// what is left of the body end with it, and the connection closes.
@@ -55,6 +56,28 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// setDeadline sets the client connection's read deadline, unless the
+// handler has returned. The transport may go on reading the body after
+// that (a backend that answered before reading all of it): the
+// controller's writer may then be back in its pool (exchange) and the
+// connection reading the next request, which a deadline set now would
+// cut short.
+func (b *requestBody) setDeadline(t time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.ended {
+		b.ctl.SetReadDeadline(t)
+	}
+}
+
+// end marks the handler's return: the body's reads set no deadline from
+// now on (setDeadline).
+func (b *requestBody) end() {
+	b.mu.Lock()
+	b.ended = true
+	b.mu.Unlock()
 }
 
 // readErr returns the body's first read error other than io.EOF, or nil.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +160,80 @@ func TestRequestID(t *testing.T) {
 		}
 		if kept := got[0] == tt.ids[0]; kept != tt.keep {
 			t.Errorf("%q: kept %v, want %v (got %q)", tt.ids, kept, tt.keep, got[0])
+		}
+	}
+}
+
+// deadlineWriter is a ResponseWriter that counts the read deadlines set
+// through a ResponseController.
+type deadlineWriter struct {
+	http.ResponseWriter
+	set int
+}
+
+func (d *deadlineWriter) SetReadDeadline(time.Time) error { d.set++; return nil }
+
+// TestBodyEndStopsDeadlines: a body the transport reads after the handler
+// returned sets no read deadline: the writer behind the controller may be
+// another request's by then (the exchange is pooled) and the connection
+// reading its next request. The race detector found the reuse in CI.
+func TestBodyEndStopsDeadlines(t *testing.T) {
+	dw := &deadlineWriter{}
+	b := &requestBody{ReadCloser: io.NopCloser(strings.NewReader("abcdef")), ctl: http.NewResponseController(dw), timeout: time.Second}
+	p := make([]byte, 3)
+	if n, err := b.Read(p); n != 3 || err != nil || dw.set != 1 {
+		t.Fatalf("read before the end: %d %v, %d deadlines set", n, err, dw.set)
+	}
+	b.end()
+	for range 3 {
+		b.Read(p)
+	}
+	if dw.set != 1 || b.n.Load() != 6 {
+		t.Errorf("after the end: %d deadlines set (want 1), %d bytes counted", dw.set, b.n.Load())
+	}
+}
+
+// TestBodyOutlivesHandler: a backend that answers before reading the
+// request body leaves the transport reading it after the handler
+// returned, while the exchange goes on to other requests (run with
+// -race: the late read once reached a reused exchange). Every request is
+// answered, and the client's connection serves its next one.
+func TestBodyOutlivesHandler(t *testing.T) {
+	w := newWorld(t)
+	w.gw.Recorder = &recorded{}
+	w.gw.ReadBodyTimeout = 5 * time.Second
+	early := newRawBackend(t, func(c net.Conn, req *http.Request, _ int) bool {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nearly")
+		io.Copy(io.Discard, req.Body) // then the body, so that no reset loses the answer
+		return false
+	})
+	w.api("early", "/early", portico.AuthNone, "http://"+early.addr)
+	be := echo(t, "be")
+	w.api("api", "/api", portico.AuthNone, be.URL)
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(conn)
+	body := strings.Repeat("x", 64<<10)
+	for i := range 20 {
+		io.WriteString(conn, "POST /early/x HTTP/1.1\r\nHost: gw\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "early" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, b)
+		}
+		// Others' requests take the pooled exchanges meanwhile.
+		if r, err := http.Get(w.srv.URL + "/api/y"); err != nil || r.StatusCode != 200 {
+			t.Fatalf("request %d beside: %v", i, err)
+		} else {
+			r.Body.Close()
 		}
 	}
 }

@@ -341,6 +341,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		b := &requestBody{ReadCloser: r.Body}
 		if g.ReadBodyTimeout > 0 {
 			b.ctl, b.timeout = http.NewResponseController(w), g.ReadBodyTimeout
+			defer b.end()
 		}
 		r.Body = b
 		if ex != nil {
