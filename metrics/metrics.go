@@ -34,6 +34,9 @@ type Sources struct {
 	LiveNodes     func() int
 	Targets       func() []Target
 	Recorder      func() RecorderStats
+	// WriteTimeouts returns, by listener (gateway, admin, metrics), how
+	// many writes to clients the write timeout ended.
+	WriteTimeouts func() map[string]int64
 }
 
 // Metrics holds the registry. Its Record method is safe for concurrent use
@@ -98,6 +101,9 @@ func New(src Sources) *Metrics {
 	}
 	if src.Recorder != nil {
 		m.reg.MustRegister(&recorderCollector{src.Recorder})
+	}
+	if src.WriteTimeouts != nil {
+		m.reg.MustRegister(&writeTimeoutCollector{src.WriteTimeouts})
 	}
 	return m
 }
@@ -192,5 +198,18 @@ func (c *recorderCollector) Collect(ch chan<- prometheus.Metric) {
 		v    int64
 	}{{"recorded", s.Recorded}, {"spooled", s.Spooled}, {"replayed", s.Replayed}, {"dropped", s.Dropped}} {
 		ch <- prometheus.MustNewConstMetric(recRecords, prometheus.CounterValue, float64(o.v), o.name)
+	}
+}
+
+type writeTimeoutCollector struct{ counts func() map[string]int64 }
+
+var writeTimeoutDesc = prometheus.NewDesc("portico_write_timeouts_total",
+	"Connections closed because their client acknowledged no byte of a write for --write-timeout (it stopped reading), by listener.",
+	[]string{"listener"}, nil)
+
+func (c *writeTimeoutCollector) Describe(ch chan<- *prometheus.Desc) { ch <- writeTimeoutDesc }
+func (c *writeTimeoutCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, n := range c.counts() {
+		ch <- prometheus.MustNewConstMetric(writeTimeoutDesc, prometheus.CounterValue, float64(n), name)
 	}
 }

@@ -17,7 +17,8 @@ func TestMetrics(t *testing.T) {
 		Targets: func() []Target {
 			return []Target{{"weather", "v1", "http://a:1", true}, {"weather", "v1", "http://b:1", false}}
 		},
-		Recorder: func() RecorderStats { return RecorderStats{Queued: 7, Recorded: 100, Spooled: 5, Dropped: 1} },
+		Recorder:      func() RecorderStats { return RecorderStats{Queued: 7, Recorded: 100, Spooled: 5, Dropped: 1} },
+		WriteTimeouts: func() map[string]int64 { return map[string]int64{"gateway": 4, "admin": 0} },
 	})
 	for _, r := range []portico.Record{
 		{API: "weather", APIVersion: "v1", Status: 200, Latency: 3 * time.Millisecond, UpstreamLatency: 2 * time.Millisecond},
@@ -44,6 +45,8 @@ func TestMetrics(t *testing.T) {
 		`portico_upstream_target_up{api="weather",target="http://b:1",version="v1"} 0`,
 		`portico_analytics_queue_depth 7`,
 		`portico_analytics_records_total{outcome="dropped"} 1`,
+		`portico_write_timeouts_total{listener="gateway"} 4`,
+		`portico_write_timeouts_total{listener="admin"} 0`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(string(body), want) {

@@ -96,20 +96,20 @@ func (w h1Writer) Write(p []byte) (int, error) {
 	if w.c.wfd < 0 {
 		return w.c.Conn.Write(p)
 	}
-	return writeAll(w.c.Conn, w.c.wfd, p, 0)
+	return writeAll(w.c.Conn, w.c.wfd, p, 0, nil)
 }
 
 // writeAll writes p to the non-blocking socket fd of conn directly, and
 // what it does not take at once through conn, whose write waits for room
 // (with a timeout > 0, until the client takes no byte for that long:
-// writeProgress).
-func writeAll(conn net.Conn, fd int, p []byte, timeout time.Duration) (int, error) {
+// writeProgress, counted in timedOut).
+func writeAll(conn net.Conn, fd int, p []byte, timeout time.Duration, timedOut *WriteTimeouts) (int, error) {
 	n := 0
 	for n < len(p) {
 		m, err := writeSocket(fd, p[n:])
 		switch {
 		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
-			m, err = writeProgress(conn, p[n:], timeout)
+			m, err = writeProgress(conn, p[n:], timeout, timedOut)
 			return n + m, err
 		case err != nil:
 			return n, &net.OpError{Op: "write", Net: "tcp", Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: err}

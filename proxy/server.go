@@ -61,8 +61,10 @@ type Server struct {
 
 	// WriteTimeout ends a connection whose client acknowledges no byte
 	// of a write for this long (it stopped reading its response), here
-	// and on the connections handed over; 0 for none.
-	WriteTimeout time.Duration
+	// and on the connections handed over; 0 for none. WriteTimeouts, when
+	// not nil, counts them.
+	WriteTimeout  time.Duration
+	WriteTimeouts *WriteTimeouts
 
 	// Logger logs recovered panics. Nil discards.
 	Logger *slog.Logger
@@ -506,7 +508,7 @@ func (c *conn) handOver() bool {
 	c.armDeadline(time.Time{}, 0)
 	nc := c.nc
 	if d := c.s.WriteTimeout; d > 0 {
-		nc = &writeTimeoutConn{Conn: nc, d: d}
+		nc = &writeTimeoutConn{Conn: nc, d: d, timedOut: c.s.WriteTimeouts}
 	}
 	return c.s.handoff.give(&handedConn{Conn: nc, pending: pending})
 }
@@ -651,9 +653,9 @@ type sockWriter struct{ c *conn }
 
 func (w *sockWriter) Write(p []byte) (int, error) {
 	if w.c.rd.fd < 0 {
-		return writeProgress(w.c.nc, p, w.c.s.WriteTimeout)
+		return writeProgress(w.c.nc, p, w.c.s.WriteTimeout, w.c.s.WriteTimeouts)
 	}
-	return writeAll(w.c.nc, w.c.rd.fd, p, w.c.s.WriteTimeout)
+	return writeAll(w.c.nc, w.c.rd.fd, p, w.c.s.WriteTimeout, w.c.s.WriteTimeouts)
 }
 
 // What a direct read of the socket found.

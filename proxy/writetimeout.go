@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,6 +12,25 @@ import (
 // its length, as nginx's send_timeout does: a slow client that keeps
 // reading is never cut, however long its response takes.
 
+// WriteTimeouts counts the writes to clients a write timeout ended, each
+// closing its connection: clients that stopped reading. Its zero value is
+// ready; a nil one counts nothing.
+type WriteTimeouts struct{ n atomic.Int64 }
+
+// Count returns how many writes timed out.
+func (t *WriteTimeouts) Count() int64 {
+	if t == nil {
+		return 0
+	}
+	return t.n.Load()
+}
+
+func (t *WriteTimeouts) add() {
+	if t != nil {
+		t.n.Add(1)
+	}
+}
+
 // unackedOf is unacked; tests replace it.
 var unackedOf = unacked
 
@@ -19,8 +39,9 @@ var unackedOf = unacked
 // client taking no byte (d 0: no timeout). What the client took is what
 // it acknowledged (unacked, where the system tells): a blocked write wakes
 // only once a good part of the socket's send buffer (up to 4 MiB) has
-// drained, which a slow reader can take minutes to do.
-func writeProgress(conn net.Conn, p []byte, d time.Duration) (int, error) {
+// drained, which a slow reader can take minutes to do. A timeout is
+// counted in timedOut.
+func writeProgress(conn net.Conn, p []byte, d time.Duration, timedOut *WriteTimeouts) (int, error) {
 	if d <= 0 {
 		return conn.Write(p)
 	}
@@ -45,6 +66,7 @@ func writeProgress(conn net.Conn, p []byte, d time.Duration) (int, error) {
 			last = now
 			continue
 		}
+		timedOut.add()
 		return n, err
 	}
 }
@@ -52,17 +74,19 @@ func writeProgress(conn net.Conn, p []byte, d time.Duration) (int, error) {
 // WriteTimeoutListener returns l whose connections' writes fail (and so
 // their requests end, and the connections close) when the client
 // acknowledges no byte for d (writeProgress): for net/http's servers, whose WriteTimeout bounds a
-// whole response instead. A d of 0 returns l as it is.
-func WriteTimeoutListener(l net.Listener, d time.Duration) net.Listener {
+// whole response instead. The timeouts are counted in timedOut (may be
+// nil). A d of 0 returns l as it is.
+func WriteTimeoutListener(l net.Listener, d time.Duration, timedOut *WriteTimeouts) net.Listener {
 	if d <= 0 {
 		return l
 	}
-	return &writeTimeoutListener{Listener: l, d: d}
+	return &writeTimeoutListener{Listener: l, d: d, timedOut: timedOut}
 }
 
 type writeTimeoutListener struct {
 	net.Listener
-	d time.Duration
+	d        time.Duration
+	timedOut *WriteTimeouts
 }
 
 func (l *writeTimeoutListener) Accept() (net.Conn, error) {
@@ -70,7 +94,7 @@ func (l *writeTimeoutListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &writeTimeoutConn{Conn: c, d: l.d}, nil
+	return &writeTimeoutConn{Conn: c, d: l.d, timedOut: l.timedOut}, nil
 }
 
 // writeTimeoutConn is a connection whose writes time out when the client
@@ -78,10 +102,13 @@ func (l *writeTimeoutListener) Accept() (net.Conn, error) {
 // into it goes through Write, one buffer at a time.
 type writeTimeoutConn struct {
 	net.Conn
-	d time.Duration
+	d        time.Duration
+	timedOut *WriteTimeouts
 }
 
-func (c *writeTimeoutConn) Write(p []byte) (int, error) { return writeProgress(c.Conn, p, c.d) }
+func (c *writeTimeoutConn) Write(p []byte) (int, error) {
+	return writeProgress(c.Conn, p, c.d, c.timedOut)
+}
 
 // CloseWrite half-closes the connection when the wrapped one can, as
 // net/http's graceful close after an error response wants.

@@ -40,20 +40,27 @@ func TestWriteTimeout(t *testing.T) {
 	w.api("api", "/api", portico.AuthAPIKey, backend.URL)
 	key := w.subscribe("app", "api", portico.Approved)
 
-	fastAddr, _, _ := startServer(t, gw, func(s *Server, _ *http.Server) { s.WriteTimeout = 200 * time.Millisecond })
+	var fastTimeouts, stdTimeouts WriteTimeouts
+	fastAddr, _, _ := startServer(t, gw, func(s *Server, _ *http.Server) {
+		s.WriteTimeout, s.WriteTimeouts = 200*time.Millisecond, &fastTimeouts
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	std := &http.Server{Handler: gw}
-	go std.Serve(WriteTimeoutListener(ln, 200*time.Millisecond))
+	go std.Serve(WriteTimeoutListener(ln, 200*time.Millisecond, &stdTimeouts))
 	t.Cleanup(func() { std.Close() })
 
-	for _, tc := range []struct{ name, addr, req string }{
-		{"fast engine", fastAddr, "GET /api/big HTTP/1.1\r\nHost: x\r\nX-API-Key: " + key + "\r\n\r\n"},
-		{"handed over", fastAddr, "POST /api/big HTTP/1.1\r\nHost: x\r\nX-API-Key: " + key + "\r\nContent-Length: 2\r\n\r\nhi"},
-		{"net/http", ln.Addr().String(), "GET /api/big HTTP/1.1\r\nHost: x\r\nX-API-Key: " + key + "\r\n\r\n"},
+	for _, tc := range []struct {
+		name, addr, req string
+		counted         *WriteTimeouts
+	}{
+		{"fast engine", fastAddr, "GET /api/big HTTP/1.1\r\nHost: x\r\nX-API-Key: " + key + "\r\n\r\n", &fastTimeouts},
+		{"handed over", fastAddr, "POST /api/big HTTP/1.1\r\nHost: x\r\nX-API-Key: " + key + "\r\nContent-Length: 2\r\n\r\nhi", &fastTimeouts},
+		{"net/http", ln.Addr().String(), "GET /api/big HTTP/1.1\r\nHost: x\r\nX-API-Key: " + key + "\r\n\r\n", &stdTimeouts},
 	} {
+		before := tc.counted.Count()
 		c, err := net.Dial("tcp", tc.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -68,6 +75,9 @@ func TestWriteTimeout(t *testing.T) {
 			}
 		case <-time.After(30 * time.Second):
 			t.Fatalf("%s: the backend's write for a client that reads nothing still blocks after 30 s", tc.name)
+		}
+		if tc.counted.Count() == before {
+			t.Errorf("%s: the timeout was not counted", tc.name)
 		}
 		c.Close()
 	}
@@ -91,11 +101,11 @@ func TestWriteProgress(t *testing.T) {
 			}
 		}
 	}()
-	if n, err := writeProgress(srv, p, time.Second); n != len(p) || err != nil {
+	if n, err := writeProgress(srv, p, time.Second, nil); n != len(p) || err != nil {
 		t.Fatalf("a slow reader: %d of %d written, %v", n, len(p), err)
 	}
 	go io.ReadFull(cli, make([]byte, 4<<10))
-	n, err := writeProgress(srv, p, 300*time.Millisecond)
+	n, err := writeProgress(srv, p, 300*time.Millisecond, nil)
 	var ne net.Error
 	if n != 4<<10 || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("a reader that stops: %d written, %v; want %d and a timeout", n, err, 4<<10)
@@ -124,7 +134,7 @@ func TestWriteProgressSlowReader(t *testing.T) {
 			return
 		}
 		defer c.Close()
-		_, err = writeProgress(c, p, 300*time.Millisecond)
+		_, err = writeProgress(c, p, 300*time.Millisecond, nil)
 		wrote <- err
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
@@ -167,7 +177,7 @@ func TestWriteProgressCountsAcks(t *testing.T) {
 		return q
 	}
 	defer func() { unackedOf = unacked }()
-	n, err := writeProgress(srv, []byte("x"), 20*time.Millisecond)
+	n, err := writeProgress(srv, []byte("x"), 20*time.Millisecond, nil)
 	var ne net.Error
 	if n != 0 || !errors.As(err, &ne) || !ne.Timeout() || calls != 4 {
 		t.Errorf("wrote %d, %v after %d looks at the queue; want 0, a timeout, after 4 (two of progress, one without)", n, err, calls)

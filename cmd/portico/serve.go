@@ -76,8 +76,10 @@ type Main struct {
 	ajpSrv       *ajp.Server   // the AJP listener's server, or nil
 	adminSrv     *http.Server
 	metricsSrv   *http.Server // with Config.MetricsAddr
-	certs        []*certificate
-	startedAt    time.Time
+	// The writes to clients --write-timeout ended, by listener.
+	gatewayTimeouts, adminTimeouts, metricsTimeouts proxy.WriteTimeouts
+	certs                                           []*certificate
+	startedAt                                       time.Time
 
 	cancel context.CancelFunc // stops the background loops
 	wg     sync.WaitGroup
@@ -215,6 +217,9 @@ func (m *Main) Run(ctx context.Context) error {
 			return out
 		},
 		Recorder: m.recorderStats,
+		WriteTimeouts: func() map[string]int64 {
+			return map[string]int64{"gateway": m.gatewayTimeouts.Count(), "admin": m.adminTimeouts.Count(), "metrics": m.metricsTimeouts.Count()}
+		},
 	})
 	m.gateway.Recorder = m.metrics
 	m.admin = &admin.Server{
@@ -285,19 +290,19 @@ func (m *Main) Run(ctx context.Context) error {
 	if fast {
 		gl, err = net.Listen("tcp", c.GatewayAddr) // the engine bounds its writes itself (proxy.Server.WriteTimeout)
 	} else {
-		gl, err = listen(c.GatewayAddr, gatewayCert, gatewayMaxHeaderBytes, c.WriteTimeout)
+		gl, err = listen(c.GatewayAddr, gatewayCert, gatewayMaxHeaderBytes, c.WriteTimeout, &m.gatewayTimeouts)
 	}
 	if err != nil {
 		return fmt.Errorf("gateway listener: %w", err)
 	}
-	al, err := listen(c.AdminAddr, adminCert, 0, c.WriteTimeout)
+	al, err := listen(c.AdminAddr, adminCert, 0, c.WriteTimeout, &m.adminTimeouts)
 	if err != nil {
 		gl.Close()
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	var ml net.Listener
 	if c.MetricsAddr != "" {
-		if ml, err = listen(c.MetricsAddr, nil, 0, c.WriteTimeout); err != nil {
+		if ml, err = listen(c.MetricsAddr, nil, 0, c.WriteTimeout, &m.metricsTimeouts); err != nil {
 			gl.Close()
 			al.Close()
 			return fmt.Errorf("metrics listener: %w", err)
@@ -400,6 +405,7 @@ func (m *Main) Run(ctx context.Context) error {
 			ReadHeaderTimeout: c.ReadHeaderTimeout,
 			IdleTimeout:       c.IdleTimeout,
 			WriteTimeout:      c.WriteTimeout,
+			WriteTimeouts:     &m.gatewayTimeouts,
 			Logger:            m.logger.With("component", "gateway"),
 		}
 		servers[0].l = &framing.Listener{Listener: m.fastSrv.Fallback(), MaxHeaderBytes: gatewayMaxHeaderBytes}

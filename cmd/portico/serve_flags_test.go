@@ -222,6 +222,7 @@ func TestServeWriteTimeout(t *testing.T) {
 		m := startNodeWith(t, t.TempDir(), func(c *Config) {
 			c.GatewayEngine = engine
 			c.WriteTimeout = 300 * time.Millisecond
+			c.MetricsToken = testMetricsToken
 		})
 		admin := client{t, "http://" + m.AdminAddr + "/api/v1", "admin", adminPassword}
 		publishOpen(t, admin, "/open", backend.URL)
@@ -239,6 +240,13 @@ func TestServeWriteTimeout(t *testing.T) {
 			}
 		case <-time.After(30 * time.Second):
 			t.Fatalf("%s: the backend's write for a client that reads nothing still blocks after 30 s", engine)
+		}
+		// The close is counted for the operator, by listener.
+		_, _, metrics := metricsAnswer(t, "http://"+m.AdminAddr+"/metrics", testMetricsToken)
+		for _, want := range []string{`portico_write_timeouts_total{listener="gateway"} 1`, `portico_write_timeouts_total{listener="admin"} 0`} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("%s: /metrics lacks %s", engine, want)
+			}
 		}
 	}
 	none := func(string) (string, bool) { return "", false }

@@ -141,13 +141,13 @@ const gatewayMaxHeaderBytes = 64 << 10
 // Never wrap a TLS listener so: the server would not see *tls.Conn (no
 // HTTP/2), and under it the bytes are encrypted. Under both, the
 // connections' writes time out after writeTimeout without progress
-// (proxy.WriteTimeoutListener).
-func listen(addr string, cert *certificate, maxHeaderBytes int, writeTimeout time.Duration) (net.Listener, error) {
+// (proxy.WriteTimeoutListener), counted in timedOut.
+func listen(addr string, cert *certificate, maxHeaderBytes int, writeTimeout time.Duration, timedOut *proxy.WriteTimeouts) (net.Listener, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	l = proxy.WriteTimeoutListener(l, writeTimeout)
+	l = proxy.WriteTimeoutListener(l, writeTimeout, timedOut)
 	if cert == nil {
 		// framing.Handler, on every server, refuses what the sniffer
 		// finds ambiguous.
