@@ -730,3 +730,56 @@ func TestOneContinue(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestExpectDropsInterims: to a request with Expect: 100-continue, a
+// backend sends 100 and then Early Hints while the body streams to it.
+// The client gets the gateway's one 100 and the final answer, none of
+// the backend's 1xx: forwarding them raced the server's own 100 on the
+// client's buffer (the race detector saw it in a probe of the built
+// binary).
+func TestExpectDropsInterims(t *testing.T) {
+	be := newRawBackend(t, func(c net.Conn, req *http.Request, _ int) bool {
+		io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
+		for range 3 {
+			io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
+		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return false
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+string(body))
+		return true
+	})
+	w := newWorld(t)
+	w.api("api", "/api", portico.AuthNone, "http://"+be.addr)
+	payload := strings.Repeat("p", 256<<10)
+	for i := range 10 {
+		c, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		go io.WriteString(c, "PUT /api/e HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\nContent-Length: "+strconv.Itoa(len(payload))+"\r\n\r\n"+payload)
+		br := bufio.NewReader(c)
+		var statuses []int
+		for range 6 {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("round %d: after %v: %v", i, statuses, err)
+			}
+			statuses = append(statuses, resp.StatusCode)
+			if resp.StatusCode >= 200 {
+				body, _ := io.ReadAll(resp.Body)
+				if len(body) != len(payload) {
+					t.Errorf("round %d: %d bytes echoed, want %d", i, len(body), len(payload))
+				}
+				break
+			}
+		}
+		if len(statuses) != 2 || statuses[0] != 100 || statuses[1] != 200 {
+			t.Errorf("round %d: the client got %v, want [100 200]", i, statuses)
+		}
+		c.Close()
+	}
+}

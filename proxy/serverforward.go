@@ -31,18 +31,22 @@ func (up *upstream) serveProxy(w http.ResponseWriter, r *http.Request, ex *excha
 	up.forward(fw, w, r, ex, st)
 }
 
-// continueOnce keeps the backend's 100 Continue from the client of a
-// request with Expect: 100-continue. The gateway's server answers the
-// client's expectation itself, when the body is first read — which the
-// transport does once the backend has sent its own 100 — so the backend
-// still decides when the upload starts. Forwarding the backend's 100
-// too (as httputil.ReverseProxy does with every 1xx) would race that
-// answer and sometimes give the client two.
+// continueOnce keeps the backend's interim (1xx) responses from the
+// client of a request with Expect: 100-continue. The gateway's server
+// answers the client's expectation itself, when the body is first read —
+// which the transport does once the backend has sent its own 100 — so
+// the backend still decides when the upload starts. httputil.ReverseProxy
+// forwards every 1xx from the transport's reading goroutine while its
+// writing goroutine reads the body: the server's 100 and a forwarded 1xx
+// would then write the client's buffer at once (net/http locks only its
+// own 100 against the handler's), which a backend sending 100 then 103s
+// could use to garble, or crash, the gateway's writes. A forwarded 100
+// would besides give the client two.
 type continueOnce struct{ http.ResponseWriter }
 
 // WriteHeader implements http.ResponseWriter.
 func (w continueOnce) WriteHeader(code int) {
-	if code != http.StatusContinue {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
 		w.ResponseWriter.WriteHeader(code)
 	}
 }
