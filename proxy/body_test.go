@@ -164,32 +164,60 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
-// deadlineWriter is a ResponseWriter that counts the read deadlines set
+// deadlineWriter is a ResponseWriter that records the read deadlines set
 // through a ResponseController.
 type deadlineWriter struct {
 	http.ResponseWriter
-	set int
+	set []time.Time
 }
 
-func (d *deadlineWriter) SetReadDeadline(time.Time) error { d.set++; return nil }
+func (d *deadlineWriter) SetReadDeadline(t time.Time) error { d.set = append(d.set, t); return nil }
 
 // TestBodyEndStopsDeadlines: a body the transport reads after the handler
 // returned sets no read deadline: the writer behind the controller may be
 // another request's by then (the exchange is pooled) and the connection
-// reading its next request. The race detector found the reuse in CI.
+// reading its next request. The race detector found the reuse in CI. The
+// end itself, of a body not read to its end, sets one for the server's
+// reads of the rest: the read-body timeout away, none away when the
+// client waits for 100 Continue; of a body read to its end, none.
 func TestBodyEndStopsDeadlines(t *testing.T) {
 	dw := &deadlineWriter{}
 	b := &requestBody{ReadCloser: io.NopCloser(strings.NewReader("abcdef")), ctl: http.NewResponseController(dw), timeout: time.Second}
 	p := make([]byte, 3)
-	if n, err := b.Read(p); n != 3 || err != nil || dw.set != 1 {
-		t.Fatalf("read before the end: %d %v, %d deadlines set", n, err, dw.set)
+	if n, err := b.Read(p); n != 3 || err != nil || len(dw.set) != 1 {
+		t.Fatalf("read before the end: %d %v, %d deadlines set", n, err, len(dw.set))
 	}
 	b.end()
+	if len(dw.set) != 2 || dw.set[1].Sub(dw.set[0]) < 0 || dw.set[1].After(time.Now().Add(time.Second)) {
+		t.Fatalf("the end of a body read in part set %v after %v, want one deadline a read-body timeout away", dw.set[1:], dw.set[0])
+	}
 	for range 3 {
 		b.Read(p)
 	}
-	if dw.set != 1 || b.n.Load() != 6 {
-		t.Errorf("after the end: %d deadlines set (want 1), %d bytes counted", dw.set, b.n.Load())
+	if len(dw.set) != 2 || b.n.Load() != 6 {
+		t.Errorf("after the end: %d deadlines set (want 2), %d bytes counted", len(dw.set), b.n.Load())
+	}
+
+	dw = &deadlineWriter{}
+	b = &requestBody{ReadCloser: io.NopCloser(strings.NewReader("abc")), ctl: http.NewResponseController(dw)}
+	b.end()
+	if len(dw.set) != 1 || dw.set[0].Before(time.Now().Add(unreadBodyWait-time.Second)) {
+		t.Errorf("no read-body timeout: %v deadlines set, want one unreadBodyWait away", dw.set)
+	}
+
+	dw = &deadlineWriter{}
+	b = &requestBody{ReadCloser: io.NopCloser(strings.NewReader("abc")), ctl: http.NewResponseController(dw), expect: true}
+	b.end()
+	if len(dw.set) != 1 || dw.set[0].After(time.Now()) {
+		t.Errorf("a client waiting for 100 Continue: %v deadlines set, want one that has passed", dw.set)
+	}
+
+	dw = &deadlineWriter{}
+	b = &requestBody{ReadCloser: io.NopCloser(strings.NewReader("abc")), ctl: http.NewResponseController(dw)}
+	io.ReadAll(b)
+	b.end()
+	if len(dw.set) != 0 {
+		t.Errorf("no timeout, a body read whole: %v deadlines set, want none", dw.set)
 	}
 }
 
@@ -197,7 +225,7 @@ func TestBodyEndStopsDeadlines(t *testing.T) {
 // request body leaves the transport reading it after the handler
 // returned, while the exchange goes on to other requests (run with
 // -race: the late read once reached a reused exchange). Every request is
-// answered, and the client's connection serves its next one.
+// answered.
 func TestBodyOutlivesHandler(t *testing.T) {
 	w := newWorld(t)
 	w.gw.Recorder = &recorded{}
@@ -211,15 +239,15 @@ func TestBodyOutlivesHandler(t *testing.T) {
 	be := echo(t, "be")
 	w.api("api", "/api", portico.AuthNone, be.URL)
 
-	conn, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	br := bufio.NewReader(conn)
 	body := strings.Repeat("x", 64<<10)
 	for i := range 20 {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		br := bufio.NewReader(conn)
 		io.WriteString(conn, "POST /early/x HTTP/1.1\r\nHost: gw\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
@@ -234,6 +262,59 @@ func TestBodyOutlivesHandler(t *testing.T) {
 			t.Fatalf("request %d beside: %v", i, err)
 		} else {
 			r.Body.Close()
+		}
+	}
+}
+
+// TestUnreadBody: an answer given while the request body is still unread
+// — the gateway's refusal of a request whose upload stalls, a backend's
+// early answer to a client that waits for 100 Continue — is sent and the
+// connection closed: after the read-body timeout for a stalled upload
+// (net/http reads the rest of a body, up to 256 KiB, before it answers:
+// without a deadline it waited for ever, and a probe of the built binary
+// held such connections 400 s), at once for a client waiting for a 100.
+// A body read whole keeps its connection.
+func TestUnreadBody(t *testing.T) {
+	w := newWorld(t)
+	w.gw.ReadBodyTimeout = 200 * time.Millisecond
+	early := newRawBackend(t, func(c net.Conn, req *http.Request, _ int) bool {
+		io.WriteString(c, "HTTP/1.1 413 Content Too Large\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbig")
+		return false
+	})
+	w.api("early", "/early", portico.AuthNone, "http://"+early.addr)
+	w.api("keyed", "/keyed", portico.AuthAPIKey, echo(t, "be").URL)
+	for _, tc := range []struct {
+		name, req string
+		status    int
+	}{
+		{"refused, upload stalled", "POST /keyed/x HTTP/1.1\r\nHost: gw\r\nContent-Length: 1000\r\n\r\n0123456789", 401},
+		{"no API, upload stalled", "POST /nowhere/x HTTP/1.1\r\nHost: gw\r\nContent-Length: 1000\r\n\r\n0123456789", 404},
+		{"chunked upload stalled", "PUT /keyed/x HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", 401},
+		{"waits for 100, backend answers", "PUT /early/x HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n", 413},
+	} {
+		resp, _, eof := rawExchange(t, w, tc.req, 0)
+		if resp.StatusCode != tc.status || !eof {
+			t.Errorf("%s: %d, closed %v; want %d and the connection closed", tc.name, resp.StatusCode, eof, tc.status)
+		}
+	}
+
+	// A refused request whose body came whole keeps its connection.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	for i := range 2 {
+		io.WriteString(conn, "POST /keyed/x HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\n\r\nhello")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("whole body, request %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != 401 || resp.Close {
+			t.Errorf("whole body, request %d: %d, close %v; want 401 on a kept connection", i, resp.StatusCode, resp.Close)
 		}
 	}
 }

@@ -338,11 +338,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	if r.Body != nil && r.Body != http.NoBody {
 		// Per request, not pooled: the transport may still read the body
 		// after ServeHTTP returned.
-		b := &requestBody{ReadCloser: r.Body}
-		if g.ReadBodyTimeout > 0 {
-			b.ctl, b.timeout = http.NewResponseController(w), g.ReadBodyTimeout
-			defer b.end()
-		}
+		b := &requestBody{ReadCloser: r.Body, ctl: http.NewResponseController(w), timeout: g.ReadBodyTimeout, expect: r.Header["Expect"] != nil}
+		defer b.end()
 		r.Body = b
 		if ex != nil {
 			ex.body = b
