@@ -21,7 +21,7 @@ type Record struct {
 	Resource        string        `json:"resource"`    // the matched per-resource pattern, if any; for a SOAP call its operation ("POST / GetBooking")
 	Method          string        `json:"method"`
 	Status          int           `json:"status"`
-	ErrorCode       string        `json:"error_code"` // the gateway's error code, "" when proxied
+	ErrorCode       string        `json:"error_code"` // the gateway's error code, "" when proxied ("aborted": a proxied response cut off mid-body)
 	RequestBytes    int64         `json:"request_bytes"`
 	ResponseBytes   int64         `json:"response_bytes"`
 	RequestType     string        `json:"request_type"`     // Content-Type of the request
