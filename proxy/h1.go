@@ -529,9 +529,20 @@ func (t *h1Transport) release(c *h1Conn, stop func() bool, keep bool) {
 
 // get returns an idle connection to host (most recently used first), or
 // dials a new one; a new one always when fresh is set. Whether something
-// arrived on an idle one while it was idle, roundTrip checks.
+// arrived on an idle one while it was idle, roundTrip checks. Taking the
+// newest leaves the oldest unused while traffic flows, so those past the
+// idle timeout are closed here too: a backend that closed them would
+// otherwise leave their descriptors open until the pool drained to them.
 func (t *h1Transport) get(ctx context.Context, host string, fresh bool, now time.Time) (*h1Conn, bool, error) {
 	t.mu.Lock()
+	if cs := t.idle[host]; len(cs) > 0 && now.Sub(cs[0].lastUsed) >= t.idleTimeout {
+		k := 0
+		for k < len(cs) && now.Sub(cs[k].lastUsed) >= t.idleTimeout {
+			cs[k].Close()
+			k++
+		}
+		t.idle[host] = append(cs[:0], cs[k:]...)
+	}
 	for cs := t.idle[host]; len(cs) > 0 && !fresh; cs = t.idle[host] {
 		c := cs[len(cs)-1]
 		t.idle[host] = cs[:len(cs)-1]

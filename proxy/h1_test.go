@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -157,6 +158,46 @@ func TestCanUseH1(t *testing.T) {
 		}
 		if got := canUseH1(req); got != tt.want {
 			t.Errorf("canUseH1(%s %s body=%v upgrade=%q) = %v", tt.method, tt.url, tt.body, tt.upgrade, got)
+		}
+	}
+}
+
+// TestH1PrunesOldIdle: the pool gives out its newest connection, so under
+// steady traffic its oldest ones are never taken; get closes those past
+// the idle timeout (a probe found connections the backend had closed held
+// open for minutes).
+func TestH1PrunesOldIdle(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	tr := &h1Transport{dialer: net.Dialer{Timeout: time.Second}, idleTimeout: time.Minute, maxIdle: 8}
+	host := l.Addr().String()
+	now := time.Now()
+	var conns []*h1Conn
+	for i := range 4 {
+		c, reused, err := tr.get(context.Background(), host, true, now)
+		if err != nil || reused {
+			t.Fatalf("dial %d: %v, reused %v", i, err, reused)
+		}
+		c.lastUsed = now.Add(-2 * time.Minute) // the two oldest are stale
+		if i >= 2 {
+			c.lastUsed = now
+		}
+		conns = append(conns, c)
+		tr.release(c, func() bool { return true }, true)
+	}
+	c, reused, err := tr.get(context.Background(), host, false, now)
+	if err != nil || !reused || c != conns[3] {
+		t.Fatalf("get: %v, reused %v, the newest %v", err, reused, c == conns[3])
+	}
+	if left := tr.idle[host]; len(left) != 1 || left[0] != conns[2] {
+		t.Errorf("idle after get: %d connections, want the one fresh other", len(left))
+	}
+	for _, old := range conns[:2] {
+		if _, err := old.Conn.Write([]byte("x")); err == nil {
+			t.Error("a stale idle connection is still open")
 		}
 	}
 }
