@@ -535,12 +535,12 @@ func (t *h1Transport) release(c *h1Conn, stop func() bool, keep bool) {
 // otherwise leave their descriptors open until the pool drained to them.
 func (t *h1Transport) get(ctx context.Context, host string, fresh bool, now time.Time) (*h1Conn, bool, error) {
 	t.mu.Lock()
-	if cs := t.idle[host]; len(cs) > 0 && now.Sub(cs[0].lastUsed) >= t.idleTimeout {
-		k := 0
-		for k < len(cs) && now.Sub(cs[k].lastUsed) >= t.idleTimeout {
-			cs[k].Close()
-			k++
-		}
+	cs, k := t.idle[host], 0
+	for k < len(cs) && now.Sub(cs[k].lastUsed) >= t.idleTimeout {
+		cs[k].Close()
+		k++
+	}
+	if k > 0 {
 		t.idle[host] = append(cs[:0], cs[k:]...)
 	}
 	for cs := t.idle[host]; len(cs) > 0 && !fresh; cs = t.idle[host] {
